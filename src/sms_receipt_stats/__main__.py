@@ -1,0 +1,3 @@
+from sms_receipt_stats.cli import main
+
+raise SystemExit(main())
