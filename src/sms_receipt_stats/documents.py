@@ -1,0 +1,97 @@
+"""The documents the product emits (SPEC section 7): app results and the result document.
+
+They are the one shape every consumer sees: the HTTP body, the timer's return value, the
+body of webhook and queue sinks, and the input of every renderer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sms_receipt_stats import SCHEMA
+from sms_receipt_stats.stats import Rates, Stats
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_ORDER: Dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+Category = Literal["input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"]
+
+
+class WindowDoc(BaseModel):
+    begin: str
+    end: str
+    timezone: str
+
+
+class ErrorInfo(BaseModel):
+    """An error as users see it: the code plus what the catalogue knows about it."""
+
+    code: str
+    message: str
+    request_id: Optional[str] = None
+    severity: Severity = "warning"
+    category: Category = "upstream"
+    retryable: bool = False
+    hint: str = ""
+
+
+class SeriesPoint(BaseModel):
+    begin: str
+    end: str
+    stats: Stats
+    rates: Rates
+
+
+class AppResult(BaseModel):
+    app_id: str
+    app_name: Optional[str] = None
+    window: WindowDoc
+    stats: Optional[Stats] = None
+    rates: Optional[Rates] = None
+    series: Optional[List[SeriesPoint]] = None
+    request_ids: List[str] = Field(default_factory=list)
+    error: Optional[ErrorInfo] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Alert(BaseModel):
+    rule: Literal["success_rate_below", "receipt_rate_below", "api_error", "config_error"]
+    severity: Severity
+    app_id: Optional[str] = None
+    value: Optional[Any] = None
+    threshold: Optional[float] = None
+    message: str
+    code: Optional[str] = None
+    hint: Optional[str] = None
+
+
+class Delivery(BaseModel):
+    sink: str
+    ok: bool
+    attempts: int = 0
+    error: Optional[str] = None
+
+
+class ResultDocument(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    schema_: str = Field(SCHEMA, alias="schema")
+    kind: Literal["report", "check", "lookup", "error"] = "report"
+    trigger: Literal["timer", "apigw", "cli", "unknown"] = "timer"
+    generated_at: str
+    results: List[AppResult] = Field(default_factory=list)
+    alerts: List[Alert] = Field(default_factory=list)
+    deliveries: List[Delivery] = Field(default_factory=list)
+    errors: List[str] = Field(default_factory=list)
+
+    def to_json_dict(self) -> Dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+    @property
+    def max_severity(self) -> str:
+        levels = [a.severity for a in self.alerts]
+        return max(levels, key=SEVERITY_ORDER.__getitem__) if levels else "info"
