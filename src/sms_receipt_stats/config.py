@@ -1,0 +1,274 @@
+"""Settings from the environment (SPEC section 3): one validated model.
+
+Loading is lenient on purpose: a bad value is recorded as a `ConfigIssue` naming the
+variable and replaced by its default (or dropped), so that one typo never silences the
+rest of the job: the timer still reports the apps it can and alerts on the issue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, List, Optional, Tuple
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.sinks.spec import SinkSpec
+
+DEFAULT_REGION = "ap-guangzhou"
+DEFAULT_ENDPOINT_HOST = "sms.tencentcloudapi.com"
+APP_ID_PATTERN = re.compile(r"^1[0-9]{9}$")
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+){1,3}$")
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    variable: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """Raised where a setting is required and unusable (e.g. no app ids for a timer job)."""
+
+    def __init__(self, issues: List[ConfigIssue]):
+        self.issues = issues
+        super().__init__("; ".join(str(i) for i in issues))
+
+
+class Endpoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str = DEFAULT_ENDPOINT_HOST  # host[:port]
+    scheme: str = "https"
+
+
+class App(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    app_id: str
+    name: Optional[str] = None
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    success_rate_min: float = 0.90
+    success_rate_critical: float = 0.70
+    receipt_rate_min: float = 0.80
+    min_volume: int = 100
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    secret_id: Optional[str] = None
+    secret_key: Optional[SecretStr] = None
+    session_token: Optional[SecretStr] = None
+    region: str = DEFAULT_REGION
+    endpoint: Endpoint = Field(default_factory=Endpoint)
+    apps: Tuple[App, ...] = ()
+    api_rps: float = 10.0
+    timezone: str = "Asia/Shanghai"
+    lang: str = "en"
+    sinks: Tuple[SinkSpec, ...] = ()
+    api_tokens: Tuple[SecretStr, ...] = ()
+    api_auth: str = "token"
+    api_allowed_app_ids: Tuple[str, ...] = ()
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    @property
+    def app_names(self) -> dict:
+        return {a.app_id: a.name for a in self.apps}
+
+    def secret_values(self) -> List[str]:
+        """Every configured secret, so outputs can be scrubbed of them."""
+        values: List[str] = []
+        for s in (self.secret_key, self.session_token, *self.api_tokens):
+            if s is not None and s.get_secret_value():
+                values.append(s.get_secret_value())
+        for sink in self.sinks:
+            values.extend(sink.secret_values())
+        return values
+
+
+def parse_endpoint(value: str) -> Endpoint:
+    """`host[:port]` or `http(s)://host[:port]` (no path)."""
+    text = value.strip()
+    scheme = "https"
+    if "://" in text:
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError("scheme must be http or https")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("expected host[:port] or http(s)://host[:port] without a path")
+        scheme, text = parts.scheme, parts.netloc
+    if not re.match(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$", text):
+        raise ValueError("expected host[:port] or http(s)://host[:port]")
+    port = text.rsplit(":", 1)[1] if re.search(r":[0-9]+$", text) else None
+    if port is not None and not 0 < int(port) < 65536:
+        raise ValueError("port out of range")
+    return Endpoint(host=text, scheme=scheme)
+
+
+def parse_app_ids(value: str, variable: str = "SMS_SDK_APP_IDS") -> Tuple[List[App], List[ConfigIssue]]:
+    apps: List[App] = []
+    issues: List[ConfigIssue] = []
+    seen = set()
+    for raw in re.split(r"[,\n]", value or ""):
+        item = raw.strip()
+        if not item:
+            continue
+        app_id, _, name = item.partition("=")
+        app_id, name = app_id.strip(), name.strip()
+        if not APP_ID_PATTERN.match(app_id):
+            shown = app_id if len(app_id) <= 20 else app_id[:20] + "…"
+            issues.append(ConfigIssue(variable, f"{shown!r} is not an SmsSdkAppId (10 digits, e.g. 1400006874)"))
+            continue
+        if app_id in seen:
+            continue
+        seen.add(app_id)
+        apps.append(App(app_id=app_id, name=name[:64] or None))
+    return apps, issues
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float, issues: List[ConfigIssue]) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        issues.append(ConfigIssue(name, f"{raw[:20]!r} is not a number between 0 and 1; using {default}"))
+        return default
+    if not 0.0 <= value <= 1.0:
+        issues.append(ConfigIssue(name, f"{value} is outside 0..1; using {default}"))
+        return default
+    return value
+
+
+def _zone_exists(name: str) -> bool:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
+
+
+def _first(env: Mapping[str, str], *names: str) -> Optional[str]:
+    for n in names:
+        v = env.get(n)
+        if v:
+            return v.strip()
+    return None
+
+
+def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
+    """Build Settings from an environment mapping; never raises on bad values."""
+    from sms_receipt_stats.sinks.spec import parse_notify_urls
+
+    issues: List[ConfigIssue] = []
+    values: dict = {}
+
+    if env.get("TENCENTCLOUD_SECRETID") or env.get("TENCENTCLOUD_SECRETKEY"):
+        sid, skey = env.get("TENCENTCLOUD_SECRETID"), env.get("TENCENTCLOUD_SECRETKEY")
+        token = env.get("TENCENTCLOUD_SESSIONTOKEN")
+    else:
+        sid, skey = env.get("TENCENTCLOUD_SECRET_ID"), env.get("TENCENTCLOUD_SECRET_KEY")
+        token = env.get("TENCENTCLOUD_SESSIONTOKEN") or env.get("TENCENTCLOUD_SESSION_TOKEN")
+    values["secret_id"] = (sid or "").strip() or None
+    values["secret_key"] = SecretStr(skey.strip()) if skey and skey.strip() else None
+    values["session_token"] = SecretStr(token.strip()) if token and token.strip() else None
+
+    region = _first(env, "SMS_REGION", "TENCENTCLOUD_REGION") or DEFAULT_REGION
+    if not _REGION.match(region):
+        var = "SMS_REGION" if env.get("SMS_REGION") else "TENCENTCLOUD_REGION"
+        issues.append(ConfigIssue(var, f"{region[:30]!r} is not a region like ap-guangzhou; using {DEFAULT_REGION}"))
+        region = DEFAULT_REGION
+    values["region"] = region
+
+    if env.get("SMS_ENDPOINT", "").strip():
+        try:
+            values["endpoint"] = parse_endpoint(env["SMS_ENDPOINT"])
+        except ValueError as exc:
+            issues.append(ConfigIssue("SMS_ENDPOINT", f"{exc}; using {DEFAULT_ENDPOINT_HOST}"))
+
+    apps, app_issues = parse_app_ids(env.get("SMS_SDK_APP_IDS", ""))
+    values["apps"] = tuple(apps)
+    issues += app_issues
+
+    raw_rps = env.get("SMS_API_RPS", "").strip()
+    if raw_rps:
+        try:
+            rps = float(raw_rps)
+            if not 0 < rps <= 1000:
+                raise ValueError
+            values["api_rps"] = rps
+        except ValueError:
+            issues.append(ConfigIssue("SMS_API_RPS", f"{raw_rps[:20]!r} is not a positive number; using 10"))
+
+    tz = env.get("REPORT_TIMEZONE", "").strip() or "Asia/Shanghai"
+    if _zone_exists(tz):
+        values["timezone"] = tz
+    else:
+        issues.append(ConfigIssue("REPORT_TIMEZONE", f"{tz[:40]!r} is not an IANA zone; using Asia/Shanghai"))
+
+    lang = env.get("REPORT_LANG", "").strip().lower() or "en"
+    if lang not in ("en", "zh"):
+        issues.append(ConfigIssue("REPORT_LANG", f"{lang[:20]!r} is not 'en' or 'zh'; using en"))
+        lang = "en"
+    values["lang"] = lang
+
+    specs, sink_problems = parse_notify_urls(env.get("NOTIFY_URLS", ""))
+    values["sinks"] = tuple(specs)
+    issues += [ConfigIssue("NOTIFY_URLS", p) for p in sink_problems]
+
+    tokens = [t.strip() for t in re.split(r"[,\n]", env.get("API_TOKENS", "")) if t.strip()]
+    values["api_tokens"] = tuple(SecretStr(t) for t in tokens)
+
+    auth = env.get("API_AUTH", "").strip().lower() or "token"
+    if auth not in ("token", "none"):
+        issues.append(ConfigIssue("API_AUTH", f"{auth[:20]!r} is not 'token' or 'none'; using token"))
+        auth = "token"
+    values["api_auth"] = auth
+
+    if env.get("API_ALLOWED_APP_IDS", "").strip():
+        allowed, allowed_issues = parse_app_ids(env["API_ALLOWED_APP_IDS"], "API_ALLOWED_APP_IDS")
+        issues += allowed_issues
+        values["api_allowed_app_ids"] = tuple(a.app_id for a in allowed)
+    else:
+        values["api_allowed_app_ids"] = tuple(a.app_id for a in apps)
+
+    defaults = Thresholds()
+    t = {
+        "success_rate_min": _fraction(env, "ALERT_SUCCESS_RATE_MIN", defaults.success_rate_min, issues),
+        "success_rate_critical": _fraction(
+            env, "ALERT_SUCCESS_RATE_CRITICAL", defaults.success_rate_critical, issues
+        ),
+        "receipt_rate_min": _fraction(env, "ALERT_RECEIPT_RATE_MIN", defaults.receipt_rate_min, issues),
+    }
+    raw_volume = env.get("ALERT_MIN_VOLUME", "").strip()
+    if raw_volume:
+        if raw_volume.isdigit() and raw_volume.isascii():
+            t["min_volume"] = int(raw_volume)
+        else:
+            issues.append(ConfigIssue("ALERT_MIN_VOLUME", f"{raw_volume[:20]!r} is not a whole number; using 100"))
+    values["thresholds"] = Thresholds(**t)
+
+    return Settings(**values), issues
+
+
+def _rebuild() -> None:
+    from sms_receipt_stats.sinks.spec import SinkSpec
+
+    Settings.model_rebuild(_types_namespace={"SinkSpec": SinkSpec})
+
+
+_rebuild()

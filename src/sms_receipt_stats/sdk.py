@@ -1,0 +1,98 @@
+"""The seam to the Tencent Cloud SDK: credentials, client profiles, and SDK errors.
+
+Everything that imports `tencentcloud` goes through here, lazily, so that a job which
+never calls the cloud (an HTTP /health probe, a config error) never pays for the import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+from sms_receipt_stats.config import Endpoint, Settings, parse_endpoint
+
+if TYPE_CHECKING:
+    from tencentcloud.common.credential import Credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+
+DEFAULT_TIMEOUT = 10
+
+
+class MissingCredentials(RuntimeError):
+    """No SecretId/SecretKey in the environment."""
+
+
+@dataclass(frozen=True)
+class CloudError(Exception):
+    """An SDK failure reduced to what we need: code, message, request id."""
+
+    code: str
+    message: str
+    request_id: Optional[str] = None
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def build_credential(settings: Settings) -> Credential:
+    from tencentcloud.common.credential import Credential
+
+    if not settings.secret_id or settings.secret_key is None:
+        raise MissingCredentials(
+            "no credentials: set TENCENTCLOUD_SECRETID/TENCENTCLOUD_SECRETKEY (SCF execution role) "
+            "or TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY"
+        )
+    token = settings.session_token.get_secret_value() if settings.session_token else None
+    return Credential(settings.secret_id, settings.secret_key.get_secret_value(), token)
+
+
+def build_profile(endpoint: Endpoint, timeout: float = DEFAULT_TIMEOUT) -> ClientProfile:
+    """A profile pointing at `endpoint`, with the SDK's own region breaker off (we retry)."""
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+
+    http = HttpProfile(
+        protocol=endpoint.scheme,
+        endpoint=endpoint.host,
+        reqTimeout=max(1, int(round(timeout))),
+    )
+    http.scheme = endpoint.scheme
+    http.keepAlive = True
+    profile = ClientProfile(httpProfile=http)
+    profile.disable_region_breaker = True  # we do our own retry; the breaker would hide errors
+    return profile
+
+
+def endpoint_for(override: Optional[str], settings: Settings, default_host: str) -> Endpoint:
+    """An explicit `endpoint=` option wins, then SMS_ENDPOINT (one emulator serves both), then the default."""
+    if override:
+        return parse_endpoint(override)
+    if settings.endpoint.host != "sms.tencentcloudapi.com":
+        return settings.endpoint
+    return Endpoint(host=default_host, scheme="https")
+
+
+def to_cloud_error(exc: BaseException) -> CloudError:
+    """Reduce any SDK/network exception to a CloudError with a code the catalogue knows."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        message = getattr(exc, "message", None) or ""
+        return CloudError(code, str(message), getattr(exc, "requestId", None))
+    return CloudError("ClientNetworkError", f"{type(exc).__name__}")
+
+
+def call_action(client: Any, action: str, params: dict) -> dict:
+    """`CommonClient.call_json` wrapper returning the `Response` object or raising CloudError."""
+    try:
+        answer = client.call_json(action, params)
+    except Exception as exc:  # the SDK wraps everything in TencentCloudSDKException
+        raise to_cloud_error(exc) from None
+    return answer.get("Response", answer) if isinstance(answer, dict) else {}
+
+
+def common_client(service: str, version: str, settings: Settings, region: str, endpoint: Endpoint,
+                  timeout: float = DEFAULT_TIMEOUT) -> Any:
+    from tencentcloud.common.common_client import CommonClient
+
+    return CommonClient(service, version, build_credential(settings), region,
+                        profile=build_profile(endpoint, timeout))

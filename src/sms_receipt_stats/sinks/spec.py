@@ -1,0 +1,162 @@
+"""`NOTIFY_URLS` entries: `[kind+]URL[#options]` parsed into validated sink specs.
+
+The URL of a chat robot *is* its secret (the key / access_token travels in it), so a spec
+never prints its URL: `label` names the kind and host only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+from urllib.parse import parse_qsl, urlsplit
+
+CHAT_KINDS = ("wecom", "dingtalk", "feishu", "lark", "slack")
+KINDS = (*CHAT_KINDS, "webhook", "cmq_queue", "cmq_topic")
+SEVERITIES = ("info", "warning", "critical")
+HOST_KINDS = {
+    "qyapi.weixin.qq.com": "wecom",
+    "oapi.dingtalk.com": "dingtalk",
+    "open.feishu.cn": "feishu",
+    "open.larksuite.com": "lark",
+    "hooks.slack.com": "slack",
+}
+_PREFIX = re.compile(r"^(wecom|dingtalk|feishu|lark|slack|webhook)\+", re.IGNORECASE)
+_MOBILE = re.compile(r"^\+?[0-9][0-9-]{4,19}$")
+_CMQ_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_OPTIONS = ("secret", "min_severity", "mention", "region", "endpoint")
+
+
+class SinkConfigError(ValueError):
+    """A bad `NOTIFY_URLS` entry; the message names the entry by position and masked form."""
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    kind: str
+    url: str = field(repr=False)  # target URL without the fragment; secret-bearing
+    index: int = 1
+    secret: Optional[str] = field(default=None, repr=False)
+    min_severity: str = "info"
+    mention_all: bool = False
+    mention_mobiles: Tuple[str, ...] = ()
+    region: Optional[str] = None
+    endpoint: Optional[str] = None
+    name: str = ""  # queue or topic name for cmq kinds
+
+    @property
+    def host(self) -> str:
+        if self.kind.startswith("cmq"):
+            return self.name
+        return urlsplit(self.url).hostname or "?"
+
+    @property
+    def label(self) -> str:
+        """Safe to print: kind and host, never path, query or secret."""
+        return f"{self.kind}#{self.index}({self.host})"
+
+    def secret_values(self) -> List[str]:
+        """Every secret-bearing part of this entry, for scrubbing outputs."""
+        values = [self.url] if not self.kind.startswith("cmq") else []
+        parts = urlsplit(self.url)
+        values += [v for _, v in parse_qsl(parts.query) if v]
+        values += [seg for seg in parts.path.split("/") if len(seg) >= 16]
+        if self.secret:
+            values.append(self.secret)
+        return values
+
+
+def mask_entry(entry: str) -> str:
+    """`kind+scheme://host/…` with path, query and fragment hidden."""
+    text = entry.strip()
+    m = _PREFIX.match(text)
+    prefix = m.group(0) if m else ""
+    rest = text[len(prefix):]
+    try:
+        parts = urlsplit(rest)
+        host = parts.hostname or ""
+        scheme = parts.scheme
+    except ValueError:
+        return prefix + "<unparseable>"
+    if scheme == "cmq":
+        return f"{prefix}cmq://{parts.netloc}/…"
+    return f"{prefix}{scheme}://{host}/…" if host else prefix + "<no host>"
+
+
+def split_entries(value: str) -> List[str]:
+    return [e.strip() for e in re.split(r"[,\n]", value or "") if e.strip()]
+
+
+def _parse_options(fragment: str, where: str) -> dict:
+    options: dict = {}
+    for key, val in parse_qsl(fragment, keep_blank_values=True):
+        if key not in _OPTIONS:
+            raise SinkConfigError(f"{where}: unknown option {key!r} (known: {', '.join(_OPTIONS)})")
+        options[key] = val
+    return options
+
+
+def parse_entry(entry: str, index: int = 1) -> SinkSpec:
+    where = f"NOTIFY_URLS entry {index} ({mask_entry(entry)})"
+    text = entry.strip()
+    m = _PREFIX.match(text)
+    forced = m.group(1).lower() if m else None
+    rest = text[m.end():] if m else text
+    url, _, fragment = rest.partition("#")
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a bad port
+    except ValueError as exc:
+        raise SinkConfigError(f"{where}: not a valid URL ({exc.__class__.__name__})") from None
+    options = _parse_options(fragment, where)
+    severity = options.get("min_severity", "info") or "info"
+    if severity not in SEVERITIES:
+        raise SinkConfigError(f"{where}: min_severity must be one of {', '.join(SEVERITIES)}")
+    mention = options.get("mention", "")
+    mention_all = mention == "all"
+    mobiles: Tuple[str, ...] = ()
+    if mention and not mention_all:
+        mobiles = tuple(x.strip() for x in mention.split(";") if x.strip())
+        bad = [x for x in mobiles if not _MOBILE.match(x)]
+        if bad:
+            raise SinkConfigError(f"{where}: mention must be 'all' or mobiles separated by ';'")
+    common = {
+        "index": index,
+        "secret": options.get("secret") or None,
+        "min_severity": severity,
+        "mention_all": mention_all,
+        "mention_mobiles": mobiles,
+    }
+    if parts.scheme == "cmq":
+        if forced:
+            raise SinkConfigError(f"{where}: a cmq:// URL takes no kind prefix")
+        kind = {"queue": "cmq_queue", "topic": "cmq_topic"}.get(parts.netloc)
+        name = parts.path.strip("/")
+        if kind is None or not _CMQ_NAME.match(name):
+            raise SinkConfigError(f"{where}: expected cmq://queue/NAME or cmq://topic/NAME")
+        endpoint = options.get("endpoint") or None
+        if endpoint is not None:
+            from sms_receipt_stats.config import parse_endpoint
+
+            try:
+                parse_endpoint(endpoint)
+            except ValueError as exc:
+                raise SinkConfigError(f"{where}: endpoint: {exc}") from None
+        return SinkSpec(kind=kind, url=url, name=name, region=options.get("region") or None,
+                        endpoint=endpoint, **common)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SinkConfigError(f"{where}: expected an http(s) URL, a kind+URL or cmq://queue|topic/NAME")
+    kind = forced or HOST_KINDS.get(parts.hostname.lower(), "webhook")
+    return SinkSpec(kind=kind, url=url, **common)
+
+
+def parse_notify_urls(value: str) -> Tuple[List[SinkSpec], List[str]]:
+    """Parse every entry; a bad entry is reported (masked) and the others still load."""
+    specs: List[SinkSpec] = []
+    problems: List[str] = []
+    for i, entry in enumerate(split_entries(value), start=1):
+        try:
+            specs.append(parse_entry(entry, i))
+        except SinkConfigError as exc:
+            problems.append(str(exc))
+    return specs, problems
