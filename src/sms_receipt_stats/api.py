@@ -1,0 +1,192 @@
+"""HTTP lookups behind API Gateway: routing, auth, parameters, status codes (SPEC section 5).
+
+Every failure is an `ApiError` raised from one of the small steps below and turned into a
+response in exactly one place (`handle_apigw`). Validation happens before any upstream
+call: a request the API would reject never reaches it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+from typing import Any, Dict, Mapping, Optional
+
+from sms_receipt_stats import __version__
+from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
+from sms_receipt_stats.events import MAX_BODY_BYTES, ApiGatewayEvent, http_response
+from sms_receipt_stats.windows import GRANULARITIES, WindowError, resolve_window
+
+_LOCAL_CATEGORY = {400: "input", 401: "auth", 403: "permission", 404: "input", 405: "input", 413: "input"}
+ALIASES = {
+    "app_id": ("app_id", "SmsSdkAppId"),
+    "begin": ("begin", "BeginTime"),
+    "end": ("end", "EndTime"),
+    "window": ("window",),
+    "granularity": ("granularity",),
+    "limit": ("Limit", "limit"),
+    "offset": ("Offset", "offset"),
+}
+
+
+class ApiError(Exception):
+    """An HTTP error answer: status, error code and a message safe to show the caller."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Optional[Dict[str, str]] = None,
+                 error: Optional[Dict[str, Any]] = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+        self.error = error
+
+
+def error_response(exc: ApiError, request_id: Optional[str], lang: str = "en") -> Dict[str, Any]:
+    if exc.error is not None:
+        body = dict(exc.error)
+    else:
+        from sms_receipt_stats.errors import error_info
+
+        info = error_info(exc.code, exc.message, request_id, lang)
+        body = info.model_dump(mode="json")
+        if exc.status in _LOCAL_CATEGORY:
+            body["category"] = _LOCAL_CATEGORY[exc.status]
+            body["retryable"] = False
+    return http_response(exc.status, {"error": body}, exc.headers)
+
+
+def route(event: ApiGatewayEvent) -> str:
+    """'stats' or 'health'; 404/405 otherwise."""
+    path = (event.path or "").rstrip("/")
+    method = (event.httpMethod or "").upper()
+    if path.endswith("/stats") or path == "stats":
+        if method not in ("GET", "POST"):
+            raise ApiError(405, "MethodNotAllowed", "use GET or POST on /stats", {"Allow": "GET, POST"})
+        return "stats"
+    if path.endswith("/health") or path == "health":
+        if method != "GET":
+            raise ApiError(405, "MethodNotAllowed", "use GET on /health", {"Allow": "GET"})
+        return "health"
+    raise ApiError(404, "NotFound", "no such route: use GET/POST .../stats or GET .../health")
+
+
+def authenticate(event: ApiGatewayEvent, settings: Settings) -> None:
+    """Bearer token in constant time; fails closed when no tokens are configured."""
+    if settings.api_auth == "none":
+        return
+    unauthorized = ApiError(401, "AuthFailure.Unauthorized", "missing or invalid API token",
+                            {"WWW-Authenticate": 'Bearer realm="sms-receipt-stats"'})
+    header = event.header("Authorization") or ""
+    match = re.match(r"^\s*Bearer\s+(\S+)\s*$", header, flags=re.IGNORECASE)
+    if not match or not settings.api_tokens:
+        raise unauthorized
+    offered = match.group(1).encode("utf-8", "surrogatepass")
+    ok = False
+    for token in settings.api_tokens:  # no early exit: time does not depend on which token matched
+        ok |= hmac.compare_digest(offered, token.get_secret_value().encode("utf-8"))
+    if not ok:
+        raise unauthorized
+
+
+def _body_params(event: ApiGatewayEvent) -> Dict[str, Any]:
+    body = event.body
+    if body is None or body == "":
+        return {}
+    if not isinstance(body, str):
+        raise ApiError(400, "FailedOperation.JsonParseFail", "the body must be a JSON object")
+    raw: bytes = body.encode("utf-8", "surrogatepass")
+    if event.isBase64Encoded:
+        try:
+            raw = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "FailedOperation.JsonParseFail", "the body is not valid base64") from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "RequestSizeLimitExceeded", f"the body exceeds {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "FailedOperation.JsonParseFail", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "FailedOperation.JsonParseFail", "the body must be a JSON object")
+    return data
+
+
+def _scalar(name: str, value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        distinct = {json.dumps(v, sort_keys=True, default=str) for v in value}
+        if len(distinct) > 1:
+            raise ApiError(400, "InvalidParameter", f"{name}: given more than once with different values")
+        if not value:
+            return None
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ApiError(400, "InvalidParameter", f"{name}: expected a string")
+    text = str(value).strip()
+    if len(text) > 64:
+        raise ApiError(400, "InvalidParameter", f"{name}: too long")
+    return text
+
+
+def collect_params(event: ApiGatewayEvent) -> Dict[str, Optional[str]]:
+    """Query string and JSON body merged; aliases resolved; conflicts are an error."""
+    sources = [event.queryString or event.queryStringParameters or {}, _body_params(event)]
+    params: Dict[str, Optional[str]] = {}
+    for canonical, names in ALIASES.items():
+        seen: Dict[str, str] = {}
+        for source in sources:
+            if not isinstance(source, Mapping):
+                continue
+            for name in names:
+                if name in source:
+                    value = _scalar(name, source[name])
+                    if value is not None and value != "":
+                        seen[name + str(id(source))] = value
+        distinct = set(seen.values())
+        if len(distinct) > 1:
+            raise ApiError(400, "InvalidParameter", f"{canonical}: conflicting values")
+        params[canonical] = distinct.pop() if distinct else None
+    return params
+
+
+def validate_lookup(params: Mapping[str, Optional[str]], settings: Settings, now: Any):
+    """→ (App, Window, granularity) or ApiError; nothing here touches the network."""
+    app_id = params.get("app_id")
+    if not app_id:
+        raise ApiError(400, "MissingParameter", "app_id (or SmsSdkAppId) is required")
+    if not APP_ID_PATTERN.match(app_id):
+        raise ApiError(400, "InvalidParameter", "app_id must be an SmsSdkAppId of 10 digits")
+    if app_id not in settings.api_allowed_app_ids:
+        raise ApiError(403, "UnauthorizedOperation.RequestPermissionDeny",
+                       "this app id is not in API_ALLOWED_APP_IDS")
+    for key, code in (("limit", "InvalidParameterValue.LimitVerifyFail"),
+                      ("offset", "InvalidParameterValue.OffsetVerifyFail")):
+        value = params.get(key)
+        if value is not None and value != "0":
+            raise ApiError(400, code, f"{key.capitalize()} must be 0")
+    granularity = params.get("granularity") or "total"
+    if granularity not in GRANULARITIES:
+        raise ApiError(400, "InvalidParameterValue", "granularity must be total, day or hour")
+    window_name, begin, end = params.get("window"), params.get("begin"), params.get("end")
+    if window_name and (begin or end):
+        raise ApiError(400, "InvalidParameter", "give either window or begin/end, not both")
+    if not window_name and not (begin and end):
+        missing = "end" if begin else "begin" if end else "window (or begin and end)"
+        raise ApiError(400, "MissingParameter", f"{missing} is required")
+    spec: Any = window_name if window_name else {"begin": begin, "end": end}
+    try:
+        window = resolve_window(spec, now, settings.timezone, granularity)
+    except WindowError as exc:
+        raise ApiError(400, exc.code, exc.message) from None
+    app = next((a for a in settings.apps if a.app_id == app_id), App(app_id=app_id))
+    return app, window, granularity
+
+
+def health_response() -> Dict[str, Any]:
+    return http_response(200, {"status": "ok", "version": __version__})

@@ -1,0 +1,177 @@
+"""The doorway behind `handler.main_handler`: classify the event, run the job, never raise."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Dict, List, Mapping, Optional
+
+from sms_receipt_stats import log
+from sms_receipt_stats.api import (
+    ApiError,
+    authenticate,
+    collect_params,
+    error_response,
+    health_response,
+    route,
+    validate_lookup,
+)
+from sms_receipt_stats.config import Settings, load_settings
+from sms_receipt_stats.documents import ResultDocument
+from sms_receipt_stats.events import ApiGatewayEvent, EventError, event_kind, http_response, parse_timer_message
+from sms_receipt_stats.jobs import JobDeps, apps_by_id, generated_at, make_querier, query_apps, run_timer_job
+from sms_receipt_stats.windows import WindowError, resolve_window
+
+logger = logging.getLogger("sms_receipt_stats.app")
+
+#: time kept back from the SCF limit for returning the result
+RESERVE_SECONDS = 1.5
+
+
+def _context_value(context: Any, key: str) -> Any:
+    if isinstance(context, Mapping):
+        return context.get(key)
+    return getattr(context, key, None)
+
+
+def time_limit(context: Any) -> Optional[float]:
+    """Seconds SCF gives this invocation (context `time_limit_in_ms`), if known."""
+    raw = _context_value(context, "time_limit_in_ms")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return value / 1000.0 if value > 0 else None
+
+
+def redact(value: Any, secrets: List[str]) -> Any:
+    """Defence in depth: no configured secret survives in any string of the output."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, secrets) for v in value]
+    return value
+
+
+def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] = None,
+           deps: Optional[JobDeps] = None) -> Dict[str, Any]:
+    deps = deps or JobDeps()
+    started = deps.monotonic()
+    limit = time_limit(context)
+    deadline = started + limit - RESERVE_SECONDS if limit else None
+    settings, issues = load_settings(os.environ if env is None else env)
+    secrets = sorted((s for s in settings.secret_values() if len(s) >= 4), key=len, reverse=True)
+    log.configure(_context_value(context, "request_id"), secrets)
+    kind = event_kind(event)
+    try:
+        if kind == "timer":
+            result = handle_timer(event, settings, [str(i) for i in issues], deps, started, deadline)
+        elif kind == "apigw":
+            result = handle_apigw(event, settings, deps, deadline)
+        else:
+            doc = ResultDocument(kind="error", trigger="unknown",
+                                 generated_at=generated_at(deps.now(), settings.timezone),
+                                 errors=["unsupported event: expected an SCF timer event "
+                                         "(Type=Timer) or an API Gateway event (httpMethod, path)"])
+            result = doc.to_json_dict()
+    except Exception as exc:  # the last line of defence: a bug answers, it never raises
+        logger.error("unexpected failure", extra={"code": type(exc).__name__})
+        if kind == "apigw":
+            result = http_response(500, {"error": {"code": "InternalError", "message": "internal error",
+                                                   "request_id": None, "severity": "critical",
+                                                   "category": "upstream", "retryable": False,
+                                                   "hint": "See the function's logs."}})
+        else:
+            result = {"schema": "sms-receipt-stats/v1", "kind": "error", "trigger": kind or "unknown",
+                      "generated_at": generated_at(deps.now(), settings.timezone), "results": [],
+                      "alerts": [], "deliveries": [], "errors": [f"internal error: {type(exc).__name__}"]}
+    logger.info("done", extra={"trigger": kind or "unknown",
+                               "elapsed_ms": int((deps.monotonic() - started) * 1000)})
+    return redact(result, secrets)
+
+
+def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str], deps: JobDeps,
+                 started: float, deadline: Optional[float]) -> Dict[str, Any]:
+    job, window, granularity, apps = "report", None, "total", []
+    try:
+        message = parse_timer_message(event.get("Message"))
+    except EventError as exc:
+        issues.append(str(exc))
+        message = None
+    if message is not None:
+        job, granularity = message.job, message.granularity
+        configured = apps_by_id(settings)
+        if not configured:
+            issues.append("SMS_SDK_APP_IDS: not set; timer jobs need at least one SmsSdkAppId")
+        wanted = message.app_ids if message.app_ids is not None else list(configured)
+        for app_id in wanted:
+            if app_id in configured:
+                apps.append(configured[app_id])
+            else:
+                shown = str(app_id)[:20]
+                issues.append(f"Message.app_ids: {shown!r} is not one of the ids in SMS_SDK_APP_IDS")
+        spec = message.window if isinstance(message.window, str) else message.window.model_dump()
+        try:
+            window = resolve_window(spec, deps.now(), settings.timezone, granularity)
+        except WindowError as exc:
+            issues.append(f"Message.window: {exc.message} ({exc.code})")
+    query_deadline = None
+    if deadline is not None:
+        # keep time for delivery: a report nobody receives is a report lost
+        query_deadline = deadline - min(10.0, 0.3 * (deadline - started))
+    logger.info("timer job", extra={"job": job})
+    doc = run_timer_job(job=job, settings=settings, issues=issues, apps=apps, window=window,
+                        granularity=granularity, deps=deps, query_deadline=query_deadline, deadline=deadline)
+    return doc.to_json_dict()
+
+
+def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: JobDeps,
+                 deadline: Optional[float]) -> Dict[str, Any]:
+    event = ApiGatewayEvent.model_validate(
+        {k: v for k, v in raw.items() if k in ApiGatewayEvent.model_fields and v is not None},
+    ) if _plausible(raw) else None
+    request_id = event.request_id if event else None
+    try:
+        if event is None:
+            raise ApiError(400, "InvalidParameter", "malformed API Gateway event")
+        if route(event) == "health":
+            return health_response()
+        authenticate(event, settings)
+        params = collect_params(event)
+        app, window, granularity = validate_lookup(params, settings, deps.now())
+        try:
+            querier = make_querier(settings, deps, deadline)
+        except Exception as exc:
+            raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
+        result = query_apps([app], window, granularity, querier, settings.lang)[0]
+        if result.error is not None:
+            from sms_receipt_stats.errors import http_status, retry_after_seconds
+
+            status = http_status(result.error.code)
+            headers = {}
+            retry_after = retry_after_seconds(result.error.code)
+            if retry_after is not None and status in (429, 503):
+                headers["Retry-After"] = str(retry_after)
+            logger.info("lookup failed upstream", extra={"status": status, "code": result.error.code})
+            raise ApiError(status, result.error.code, result.error.message, headers,
+                           error=result.error.model_dump(mode="json"))
+        logger.info("lookup", extra={"status": 200, "app_id": app.app_id})
+        return http_response(200, result.model_dump(mode="json"))
+    except ApiError as exc:
+        if exc.status < 500:
+            logger.info("lookup refused", extra={"status": exc.status, "code": exc.code})
+        return error_response(exc, request_id, settings.lang)
+
+
+def _plausible(raw: Mapping[str, Any]) -> bool:
+    """The fields we read have the types we expect; anything else is a malformed event."""
+    expected = {"httpMethod": str, "path": str, "headers": dict, "queryString": dict,
+                "queryStringParameters": dict, "body": str, "isBase64Encoded": bool, "requestContext": dict}
+    return all(raw.get(k) is None or isinstance(raw.get(k), t) for k, t in expected.items())
+
+

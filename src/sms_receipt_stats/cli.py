@@ -1,0 +1,275 @@
+"""`sms-receipt-stats`: demo, emulator, invoke, query and package, for local development."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Sequence
+from urllib.parse import parse_qsl
+
+DEMO_APPS = "1400006874=prod,1400006879=marketing,1400007001=otp"
+DEMO_TOKEN = "demo-token-0123456789"
+
+
+def load_main_handler() -> Callable[[Any, Any], Any]:
+    """`handler.main_handler` from the path, the working directory or the checkout."""
+    try:
+        module = importlib.import_module("handler")
+        if hasattr(module, "main_handler"):
+            return module.main_handler
+    except ImportError:
+        pass
+    here = Path(__file__).resolve()
+    for candidate in (Path.cwd() / "handler.py", here.parents[2] / "handler.py", here.parents[1] / "handler.py"):
+        if candidate.is_file():
+            spec = importlib.util.spec_from_file_location("handler", candidate)
+            if spec and spec.loader:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return module.main_handler
+    from sms_receipt_stats.app import handle
+
+    return handle
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _pct(value: Optional[float]) -> str:
+    return "—" if value is None else f"{value:.2%}"
+
+
+def format_table(result: Dict[str, Any]) -> str:
+    """A readable table of one app result (and its series)."""
+    from sms_receipt_stats.stats import STAT_FIELDS
+
+    window = result["window"]
+    name = f"{result.get('app_name') or ''} ({result['app_id']})".strip()
+    lines = [f"{name}  {window['begin']} → {window['end']} ({window['timezone']})"]
+    if result.get("error"):
+        err = result["error"]
+        lines += [f"  error: {err['code']}: {err['message']}", f"  hint:  {err.get('hint', '')}"]
+        return "\n".join(lines)
+    stats, rates = result["stats"], result["rates"]
+    width = max(len(f) for f in STAT_FIELDS)
+    lines += [f"  {f:<{width}}  {stats[f]:>12,}" for f in STAT_FIELDS]
+    lines += [f"  {'receipt_rate':<{width}}  {_pct(rates['receipt_rate']):>12}",
+              f"  {'success_rate':<{width}}  {_pct(rates['success_rate']):>12}",
+              f"  {'delivery_rate':<{width}}  {_pct(rates['delivery_rate']):>12}"]
+    if result.get("series"):
+        lines.append(f"  {'bucket':<23} {'submitted':>10} {'receipts':>10} {'delivered':>10} {'success':>8}")
+        for point in result["series"]:
+            s = point["stats"]
+            lines.append(f"  {point['begin']}→{point['end']}  {s['RequestSuccessCount']:>10,} "
+                         f"{s['CallbackCount']:>10,} {s['CallbackSuccessCount']:>10,} "
+                         f"{_pct(point['rates']['success_rate']):>8}")
+    return "\n".join(lines)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from sms_receipt_stats.emulator import serve
+
+    errors = dict(item.split("=", 1) for item in args.fail or [] if "=" in item)
+    serve(port=args.port, host=args.host, rate_limit=args.rps or None, latency=args.latency, errors=errors)
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from sms_receipt_stats import samples
+
+    if args.event == "timer":
+        event: Any = samples.timer_event(args.message)
+    elif args.event == "apigw":
+        query = dict(parse_qsl(args.query or "", keep_blank_values=True))
+        event = samples.apigw_event(query, token=args.token, method=args.method, path=args.path)
+    else:
+        try:
+            event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"invoke: cannot read event file {args.event}: {exc.__class__.__name__}", file=sys.stderr)
+            return 2
+        if args.message is not None and isinstance(event, dict):
+            event["Message"] = args.message
+    context = {"request_id": "local-invoke", "time_limit_in_ms": int(args.timeout * 1000),
+               "memory_limit_in_mb": 128, "function_name": "sms-receipt-stats"}
+    _print_json(load_main_handler()(event, context))
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from sms_receipt_stats.config import APP_ID_PATTERN, App, load_settings
+    from sms_receipt_stats.jobs import JobDeps, make_querier, query_apps
+    from sms_receipt_stats.windows import WindowError, resolve_window
+
+    settings, issues = load_settings(os.environ)
+    for issue in issues:
+        print(f"config: {issue}", file=sys.stderr)
+    if not APP_ID_PATTERN.match(args.app_id):
+        print("query: --app-id must be an SmsSdkAppId of 10 digits", file=sys.stderr)
+        return 2
+    if bool(args.window) == bool(args.begin or args.end) or (not args.window and not (args.begin and args.end)):
+        print("query: give --window NAME, or --begin and --end (yyyymmddhh)", file=sys.stderr)
+        return 2
+    spec: Any = args.window or {"begin": args.begin, "end": args.end}
+    try:
+        window = resolve_window(spec, datetime.now(timezone.utc), settings.timezone, args.granularity)
+    except WindowError as exc:
+        print(f"query: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    app = next((a for a in settings.apps if a.app_id == args.app_id), App(app_id=args.app_id))
+    deps = JobDeps()
+    try:
+        querier = make_querier(settings, deps, None)
+    except Exception as exc:
+        print(f"query: {exc}", file=sys.stderr)
+        return 2
+    result = query_apps([app], window, args.granularity, querier, settings.lang)[0].model_dump(mode="json")
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_table(result))
+    return 1 if result.get("error") else 0
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    try:
+        from sms_receipt_stats.package import build_package
+    except ImportError:
+        print("package: the package builder is not available in this version", file=sys.stderr)
+        return 2
+    return build_package(python=args.python, output=args.output)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sms_receipt_stats import samples
+    from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator
+    from sms_receipt_stats.receiver import Receiver
+
+    import logging
+
+    from sms_receipt_stats import log
+
+    log.configure()
+    logging.getLogger(log.LOGGER_NAME).setLevel(logging.WARNING)  # the demo prints its own summary
+    with Emulator() as emulator, Receiver() as chat:
+        env = {
+            "TENCENTCLOUD_SECRETID": SECRET_ID,
+            "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
+            "SMS_ENDPOINT": emulator.endpoint,
+            "SMS_SDK_APP_IDS": DEMO_APPS,
+            "REPORT_LANG": args.lang,
+            "NOTIFY_URLS": f"wecom+{chat.url}/cgi-bin/webhook/send?key=demo-wecom-key,cmq://queue/sms-reports",
+            "API_TOKENS": DEMO_TOKEN,
+        }
+        for key in list(os.environ):
+            if key.startswith(("TENCENTCLOUD_", "SMS_", "NOTIFY_", "API_", "ALERT_", "REPORT_")):
+                del os.environ[key]
+        os.environ.update(env)
+        main_handler = load_main_handler()
+        context = {"request_id": "demo", "time_limit_in_ms": 30_000, "memory_limit_in_mb": 128}
+
+        print("sms-receipt-stats demo — offline: a local SMS API emulator and a local chat robot\n")
+        print(f"1) Timer trigger (daily report, window 'yesterday') for {DEMO_APPS}")
+        doc = main_handler(samples.timer_event(), context)
+        for result in doc["results"]:
+            rates = result.get("rates") or {}
+            stats = result.get("stats") or {}
+            status = result["error"]["code"] if result.get("error") else "ok"
+            name = result.get("app_name") or ""
+            print(f"   {name:<10} {result['app_id']}  submitted {stats.get('RequestSuccessCount', 0):>8,}"
+                  f"  success {_pct(rates.get('success_rate')):>7}  delivery {_pct(rates.get('delivery_rate')):>7}"
+                  f"  [{status}]")
+        for alert in doc["alerts"]:
+            print(f"   ALERT {alert['severity']}: {alert['message']}")
+        for delivery in doc["deliveries"]:
+            print(f"   delivered to {delivery['sink']}: ok={delivery['ok']} attempts={delivery['attempts']}"
+                  + (f" error={delivery['error']}" if delivery.get("error") else ""))
+        for err in doc["errors"]:
+            print(f"   error: {err}")
+
+        print("\n2) What the WeCom group chat received:")
+        for item in chat.received:
+            payload = item.json or {}
+            content = (payload.get("markdown") or {}).get("content") or (payload.get("text") or {}).get("content")
+            print("   " + (content or item.body.decode("utf-8", "replace")).replace("\n", "\n   "))
+        queued = getattr(emulator, "cmq_messages", [])
+        print(f"\n3) What a queue consumer received ({len(queued)} message(s) on CMQ):")
+        for message in queued:
+            content = message.get("content", "") if isinstance(message, dict) else str(message)
+            print(f"   {message.get('name', '') if isinstance(message, dict) else ''}: {content[:160]}…")
+
+        print("\n4) HTTP lookup through API Gateway: GET /release/stats?app_id=1400006874&window=last_24h")
+        response = main_handler(samples.apigw_event({"app_id": "1400006874", "window": "last_24h"},
+                                                    token=DEMO_TOKEN), context)
+        print(f"   HTTP {response['statusCode']}")
+        body = json.loads(response["body"])
+        print("   " + format_table(body).replace("\n", "\n   ") if response["statusCode"] == 200
+              else "   " + json.dumps(body, ensure_ascii=False))
+        print("\n5) The same lookup without a token:")
+        denied = main_handler(samples.apigw_event({"app_id": "1400006874", "window": "last_24h"}), context)
+        print(f"   HTTP {denied['statusCode']} {denied['body']}")
+        ok = bool(doc["results"]) and response["statusCode"] == 200 and denied["statusCode"] == 401
+        print("\ndemo finished: " + ("OK" if ok else "something went wrong (see above)"))
+        return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sms-receipt-stats", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="the whole flow offline: emulator, timer report, chat, HTTP lookup")
+    demo.add_argument("--lang", choices=("en", "zh"), default="en")
+    demo.set_defaults(func=cmd_demo)
+
+    emu = sub.add_parser("emulator", help="serve the local emulator of the SMS (and CMQ) API")
+    emu.add_argument("--port", type=int, default=8080)
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--rps", type=int, default=10, help="answer RequestLimitExceeded above this rate (0 = off)")
+    emu.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
+    emu.add_argument("--fail", action="append", metavar="APPID=CODE", help="answer CODE for APPID (repeatable)")
+    emu.set_defaults(func=cmd_emulator)
+
+    inv = sub.add_parser("invoke", help="run main_handler on an event and print what it returns")
+    inv.add_argument("event", help="timer, apigw, or a path to an event JSON file")
+    inv.add_argument("--message", help="timer Message (JSON), e.g. '{\"job\": \"check\", \"window\": \"last_hour\"}'")
+    inv.add_argument("--query", help="apigw query string, e.g. 'app_id=1400006874&window=yesterday'")
+    inv.add_argument("--token", help="apigw bearer token")
+    inv.add_argument("--method", default="GET")
+    inv.add_argument("--path", default="/release/stats")
+    inv.add_argument("--timeout", type=float, default=30.0, help="the SCF time limit to simulate, seconds")
+    inv.set_defaults(func=cmd_invoke)
+
+    q = sub.add_parser("query", help="look up one app's receipt statistics from the terminal")
+    q.add_argument("--app-id", required=True)
+    q.add_argument("--window")
+    q.add_argument("--begin")
+    q.add_argument("--end")
+    q.add_argument("--granularity", choices=("total", "day", "hour"), default="total")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_query)
+
+    pkg = sub.add_parser("package", help="build the SCF deployment zip")
+    pkg.add_argument("--python", default="3.10")
+    pkg.add_argument("--output", default=None)
+    pkg.set_defaults(func=cmd_package)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+

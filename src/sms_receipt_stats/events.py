@@ -1,0 +1,139 @@
+"""SCF trigger events as typed models, and the API Gateway integration response.
+
+Only the fields we use are modelled; everything else in an event is ignored, so a platform
+that adds fields never breaks the function.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Mapping, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+MAX_BODY_BYTES = 16 * 1024
+
+
+class EventError(ValueError):
+    """An event or timer Message we cannot use; the message names the field."""
+
+
+class ExplicitWindow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    begin: str
+    end: str
+
+
+class TimerMessage(BaseModel):
+    """The timer trigger's custom argument (`Message`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job: str = "report"
+    window: Union[str, ExplicitWindow] = "yesterday"
+    app_ids: Optional[List[str]] = None
+    granularity: str = "total"
+
+    @field_validator("job")
+    @classmethod
+    def _job(cls, value: str) -> str:
+        if value not in ("report", "check"):
+            raise ValueError("must be 'report' or 'check'")
+        return value
+
+    @field_validator("granularity")
+    @classmethod
+    def _granularity(cls, value: str) -> str:
+        if value not in ("total", "day", "hour"):
+            raise ValueError("must be 'total', 'day' or 'hour'")
+        return value
+
+
+class TimerEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    Type: str
+    TriggerName: str = ""
+    Time: str = ""
+    Message: Any = ""
+
+
+class ApiGatewayEvent(BaseModel):
+    """SCF API Gateway trigger event (integration request)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    httpMethod: str = ""
+    path: str = ""
+    headers: Dict[str, Any] = Field(default_factory=dict)
+    queryString: Dict[str, Any] = Field(default_factory=dict)
+    queryStringParameters: Dict[str, Any] = Field(default_factory=dict)
+    body: Optional[str] = None
+    isBase64Encoded: bool = False
+    requestContext: Dict[str, Any] = Field(default_factory=dict)
+
+    def header(self, name: str) -> Optional[str]:
+        """Case-insensitive header lookup (API Gateway may lower-case names)."""
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if isinstance(key, str) and key.lower() == lowered:
+                return value if isinstance(value, str) else None
+        return None
+
+    @property
+    def request_id(self) -> Optional[str]:
+        rid = self.requestContext.get("requestId") if isinstance(self.requestContext, dict) else None
+        return rid if isinstance(rid, str) and len(rid) <= 128 else None
+
+
+def event_kind(event: Any) -> Optional[str]:
+    """'timer', 'apigw' or None for anything else."""
+    if not isinstance(event, Mapping):
+        return None
+    if event.get("Type") == "Timer":
+        return "timer"
+    if "httpMethod" in event and ("requestContext" in event or "path" in event):
+        return "apigw"
+    return None
+
+
+def _field_path(loc: Any) -> str:
+    return ".".join(str(p) for p in loc) or "Message"
+
+
+def parse_timer_message(raw: Any) -> TimerMessage:
+    """Empty → the default daily report; else a JSON object (string or already decoded)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return TimerMessage()
+    data = raw
+    if isinstance(raw, str):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise EventError("Message: not valid JSON (expected an object like "
+                             '{"job": "report", "window": "yesterday"})') from None
+    if not isinstance(data, dict):
+        raise EventError("Message: expected a JSON object")
+    try:
+        return TimerMessage.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _field_path(first.get("loc", ()))
+        reason = first.get("msg", "invalid")
+        if first.get("type") == "extra_forbidden":
+            reason = "unknown field (known: job, window, app_ids, granularity)"
+        raise EventError(f"Message.{where}: {reason}") from None
+
+
+def http_response(status: int, payload: Any, headers: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    all_headers = {"Content-Type": JSON_CONTENT_TYPE}
+    if headers:
+        all_headers.update(headers)
+    return {
+        "isBase64Encoded": False,
+        "statusCode": status,
+        "headers": all_headers,
+        "body": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+    }

@@ -1,0 +1,150 @@
+"""Report, check and lookup: orchestration only.
+
+Data flows one way: window → query tasks → outcomes → app results → alerts → sinks →
+result document. Every dependency with a side effect (fetcher, clocks, sleep, delivery)
+comes in through `JobDeps`, so tests need no monkeypatching.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Optional, Sequence
+
+from sms_receipt_stats.config import App, Settings
+from sms_receipt_stats.documents import AppResult, Delivery, ErrorInfo, ResultDocument, SeriesPoint, WindowDoc
+from sms_receipt_stats.errors import error_info
+from sms_receipt_stats.query import Querier, QueryOutcome, QueryTask, StatsFetcher
+from sms_receipt_stats.rules import config_alerts, evaluate
+from sms_receipt_stats.stats import compute_rates, sum_stats
+from sms_receipt_stats.windows import Window, buckets, split_for_api
+
+Deliver = Callable[[ResultDocument, Settings, Optional[float]], List[Delivery]]
+
+
+def _default_fetcher(settings: Settings) -> StatsFetcher:
+    from sms_receipt_stats.query import SdkStatsFetcher
+
+    return SdkStatsFetcher(settings)
+
+
+def _default_deliver(doc: ResultDocument, settings: Settings, deadline: Optional[float]) -> List[Delivery]:
+    if not settings.sinks:
+        return []
+    from sms_receipt_stats.sinks import deliver_all
+
+    return deliver_all(doc, settings, clock=time.monotonic, deadline=deadline)
+
+
+@dataclass
+class JobDeps:
+    """The edges of a job: how to reach the API, read the clocks, sleep and deliver."""
+
+    fetcher_factory: Callable[[Settings], StatsFetcher] = _default_fetcher
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    deliver: Deliver = _default_deliver
+
+
+def generated_at(now: datetime, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return now.astimezone(ZoneInfo(tz)).replace(microsecond=0).isoformat()
+
+
+def _plan(app: App, window: Window, granularity: str) -> List[List[QueryTask]]:
+    """Per bucket, the API calls that cover it (a bucket longer than 32 days is split)."""
+    return [
+        [QueryTask(app.app_id, piece.api_begin(), piece.api_end()) for piece in split_for_api(bucket)]
+        for bucket in buckets(window, granularity)
+    ]
+
+
+def _error_of(outcomes: Sequence[QueryOutcome], lang: str) -> Optional[ErrorInfo]:
+    for outcome in outcomes:
+        if outcome.error is not None:
+            err = outcome.error
+            return error_info(err.code, err.message, err.request_id, lang)
+    return None
+
+
+def query_apps(apps: Sequence[App], window: Window, granularity: str, querier: Querier,
+               lang: str = "en") -> List[AppResult]:
+    """One AppResult per app, in order; a failing app never hides the others."""
+    plans = {app.app_id: _plan(app, window, granularity) for app in apps}
+    tasks = [task for app in apps for bucket in plans[app.app_id] for task in bucket]
+    outcomes = iter(querier.run(tasks))
+    window_doc = WindowDoc(**window.to_doc())
+    bucket_windows = buckets(window, granularity)
+    results: List[AppResult] = []
+    for app in apps:
+        per_bucket = [[next(outcomes) for _ in bucket] for bucket in plans[app.app_id]]
+        flat = [o for bucket in per_bucket for o in bucket]
+        request_ids = [rid for o in flat for rid in o.request_ids]
+        error = _error_of(flat, lang)
+        if error is not None:
+            results.append(AppResult(app_id=app.app_id, app_name=app.name, window=window_doc,
+                                     request_ids=request_ids, error=error))
+            continue
+        bucket_stats = [sum_stats(o.stats for o in bucket if o.stats is not None) for bucket in per_bucket]
+        total = sum_stats(bucket_stats)
+        series = None
+        if granularity != "total":
+            series = [
+                SeriesPoint(begin=b.begin_str, end=b.end_str, stats=s, rates=compute_rates(s))
+                for b, s in zip(bucket_windows, bucket_stats)
+            ]
+        results.append(AppResult(app_id=app.app_id, app_name=app.name, window=window_doc,
+                                 stats=total, rates=compute_rates(total), series=series,
+                                 request_ids=request_ids))
+    return results
+
+
+def make_querier(settings: Settings, deps: JobDeps, deadline: Optional[float]) -> Querier:
+    return Querier(deps.fetcher_factory(settings), rps=settings.api_rps, clock=deps.monotonic,
+                   sleep=deps.sleep, deadline=deadline)
+
+
+def finish(doc: ResultDocument, settings: Settings, deps: JobDeps, deadline: Optional[float]) -> ResultDocument:
+    """Deliver to the sinks and record every outcome; delivery never raises into the job."""
+    try:
+        doc.deliveries = deps.deliver(doc, settings, deadline)
+    except Exception as exc:  # a sink bug must not lose the result document
+        doc.errors.append(f"delivery failed: {type(exc).__name__}")
+    return doc
+
+
+def run_timer_job(
+    *,
+    job: str,
+    settings: Settings,
+    issues: Sequence[str],
+    apps: Sequence[App],
+    window: Optional[Window],
+    granularity: str,
+    deps: JobDeps,
+    query_deadline: Optional[float],
+    deadline: Optional[float],
+) -> ResultDocument:
+    """`report` or `check` over `apps`; config issues become critical config_error alerts."""
+    now = deps.now()
+    doc = ResultDocument(kind=job, trigger="timer", generated_at=generated_at(now, settings.timezone))
+    doc.errors.extend(issues)
+    doc.alerts.extend(config_alerts(issues, settings.lang))
+    if window is not None and apps:
+        try:
+            querier = make_querier(settings, deps, query_deadline)
+        except Exception as exc:  # missing credentials and the like
+            message = str(exc)
+            doc.errors.append(message)
+            doc.alerts.extend(config_alerts([message], settings.lang))
+        else:
+            doc.results = query_apps(apps, window, granularity, querier, settings.lang)
+            doc.alerts.extend(evaluate(doc.results, settings.thresholds, settings.lang))
+    return finish(doc, settings, deps, deadline)
+
+
+def apps_by_id(settings: Settings) -> Dict[str, App]:
+    return {a.app_id: a for a in settings.apps}

@@ -1,0 +1,61 @@
+"""Structured JSON log lines on stdout (what SCF collects), scrubbed of secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any, Iterable, List
+
+LOGGER_NAME = "sms_receipt_stats"
+_secrets: List[str] = []
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("request_id", "job", "trigger", "app_id", "sink", "status", "code", "attempts", "elapsed_ms"):
+            value = getattr(record, key, None)
+            if value is not None:
+                entry[key] = value
+        return redact_text(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps every record with the current invocation's request id."""
+
+    request_id: Any = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = self.request_id
+        return True
+
+
+_request_filter = RequestIdFilter()
+
+
+def redact_text(text: str) -> str:
+    for secret in _secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+def configure(request_id: Any = None, secrets: Iterable[str] = ()) -> logging.Logger:
+    """Idempotent: one stdout handler on our logger; the current request id and secrets."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(_request_filter)
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    _request_filter.request_id = request_id
+    _secrets[:] = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+    return logger

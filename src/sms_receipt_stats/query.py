@@ -1,0 +1,188 @@
+"""The query layer: the only place that calls CallbackStatusStatistics.
+
+One API call per (app, API window). Calls fan out over a thread pool and pass through a
+client-side rate limiter so that many queries finish near `SMS_API_RPS`, never above it.
+Retryable codes (rate limit, transient) are retried with exponential backoff and jitter,
+within the invocation's deadline; everything else fails fast with the catalogue's verdict.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Protocol, Sequence, Tuple
+
+from sms_receipt_stats.config import Settings
+from sms_receipt_stats.errors import is_retryable
+from sms_receipt_stats.sdk import CloudError, build_credential, build_profile, to_cloud_error
+from sms_receipt_stats.stats import STAT_FIELDS, Stats
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class StatsFetcher(Protocol):
+    """Fetches one window of one app: (stats, request id) or raises CloudError."""
+
+    def fetch(self, app_id: str, api_begin: str, api_end: str) -> Tuple[Stats, Optional[str]]: ...
+
+
+class SdkStatsFetcher:
+    """CallbackStatusStatistics through tencentcloud-sdk-python-sms; one client per thread."""
+
+    def __init__(self, settings: Settings, timeout: float = 10.0):
+        self._settings = settings
+        self._timeout = timeout
+        self._local = threading.local()
+        self._credential = build_credential(settings)  # fail early, before any thread starts
+
+    def _client(self):
+        client = getattr(self._local, "client", None)
+        if client is None:
+            from tencentcloud.sms.v20210111.sms_client import SmsClient
+
+            profile = build_profile(self._settings.endpoint, self._timeout)
+            client = SmsClient(self._credential, self._settings.region, profile)
+            self._local.client = client
+        return client
+
+    def fetch(self, app_id: str, api_begin: str, api_end: str) -> Tuple[Stats, Optional[str]]:
+        from tencentcloud.sms.v20210111 import models
+
+        request = models.CallbackStatusStatisticsRequest()
+        request.BeginTime = api_begin
+        request.EndTime = api_end
+        request.SmsSdkAppId = app_id
+        request.Limit = 0
+        request.Offset = 0
+        try:
+            response = self._client().CallbackStatusStatistics(request)
+        except Exception as exc:  # the SDK raises TencentCloudSDKException for everything
+            raise to_cloud_error(exc) from None
+        raw = response.CallbackStatusStatistics
+        counts = {f: int(getattr(raw, f, 0) or 0) for f in STAT_FIELDS} if raw is not None else {}
+        return Stats(**counts), response.RequestId
+
+
+class RateLimiter:
+    """Evenly spaced request slots: at most `rps` starts in any one-second window.
+
+    A small safety margin keeps jitter in transit from pushing two calls into one server
+    second; `SMS_API_RPS` is a ceiling, not a target to graze.
+    """
+
+    def __init__(self, rps: float, clock: Clock = time.monotonic, sleep: Sleep = time.sleep, margin: float = 0.02):
+        self.interval = (1.0 / rps) * (1.0 + margin)
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until this caller's slot; returns the slot time."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        wait = slot - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        return slot
+
+
+@dataclass(frozen=True)
+class QueryTask:
+    app_id: str
+    api_begin: str
+    api_end: str
+
+
+@dataclass
+class QueryOutcome:
+    task: QueryTask
+    stats: Optional[Stats] = None
+    request_ids: List[str] = field(default_factory=list)
+    error: Optional[CloudError] = None
+    attempts: int = 0
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter on an exponential ceiling (attempt counts from 1)."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class Querier:
+    """Runs many QueryTasks concurrently under one rate limiter and one deadline."""
+
+    def __init__(
+        self,
+        fetcher: StatsFetcher,
+        *,
+        rps: float = 10.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        deadline: Optional[float] = None,
+        retry: Optional[RetryPolicy] = None,
+        workers: int = 16,
+        rng: Optional[random.Random] = None,
+    ):
+        self._fetcher = fetcher
+        self._clock = clock
+        self._sleep = sleep
+        self._deadline = deadline
+        self._retry = retry or RetryPolicy()
+        self._workers = workers
+        self._rng = rng or random.Random()
+        self.limiter = RateLimiter(rps, clock=clock, sleep=sleep)
+
+    def _time_left(self) -> float:
+        return float("inf") if self._deadline is None else self._deadline - self._clock()
+
+    def run_one(self, task: QueryTask) -> QueryOutcome:
+        outcome = QueryOutcome(task)
+        while True:
+            if self._time_left() <= 0.5:
+                outcome.error = outcome.error or CloudError(
+                    "InternalError.Timeout", "the invocation ran out of time before this query could run"
+                )
+                return outcome
+            self.limiter.acquire()
+            outcome.attempts += 1
+            try:
+                stats, request_id = self._fetcher.fetch(task.app_id, task.api_begin, task.api_end)
+            except CloudError as err:
+                outcome.error = err
+                if err.request_id:
+                    outcome.request_ids.append(err.request_id)
+            except Exception as exc:  # a fetcher bug must not lose the other apps' results
+                outcome.error = to_cloud_error(exc)
+            else:
+                outcome.stats, outcome.error = stats, None
+                if request_id:
+                    outcome.request_ids.append(request_id)
+                return outcome
+            if not is_retryable(outcome.error.code) or outcome.attempts >= self._retry.max_attempts:
+                return outcome
+            delay = self._retry.delay(outcome.attempts, self._rng)
+            if delay + 1.0 >= self._time_left():
+                return outcome
+            self._sleep(delay)
+
+    def run(self, tasks: Sequence[QueryTask]) -> List[QueryOutcome]:
+        """Outcomes in task order; never raises."""
+        if not tasks:
+            return []
+        if len(tasks) == 1 or self._workers <= 1:
+            return [self.run_one(t) for t in tasks]
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(tasks)), thread_name_prefix="sms-query") as pool:
+            return list(pool.map(self.run_one, tasks))
