@@ -1,0 +1,769 @@
+"""Local, deterministic emulator of the Tencent Cloud API calls this product makes.
+
+Why: integration tests, the benchmark and the offline ``demo`` must drive the *real*
+tencentcloud SDK (TC3-HMAC-SHA256 signed JSON POSTs) without network or credentials.
+The emulator verifies signatures independently, applies the API's own validation and
+error codes, serves per-hour data that is a pure function of (app id, hour) so any split
+of a window sums to the same totals, and injects faults (error codes, latency, the
+10 requests/s limit) on request. Standard library only: it ships inside the package.
+
+Served actions:
+
+- ``sms`` ``2021-01-11`` ``CallbackStatusStatistics``
+- ``tdmq`` ``2020-02-17`` ``SendCmqMsg`` and ``PublishCmqMsg`` (the queue sink)
+"""
+
+from __future__ import annotations
+
+import calendar
+import collections
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple
+
+__all__ = [
+    "SECRET_ID",
+    "SECRET_KEY",
+    "STAT_FIELDS",
+    "ApiError",
+    "CallRecord",
+    "Emulator",
+    "hourly_stats",
+    "parse_beijing_hour",
+    "serve",
+    "window_stats",
+]
+
+#: the emulator's own fixed test credentials (not secrets: they only open this emulator)
+SECRET_ID = "AKIDEMULATOR000000000000000000000000"
+SECRET_KEY = "emulator-secret-key"
+
+SMS_SERVICE, SMS_VERSION = "sms", "2021-01-11"
+TDMQ_SERVICE, TDMQ_VERSION = "tdmq", "2020-02-17"
+
+#: the API's clock-skew tolerance for X-TC-Timestamp
+MAX_CLOCK_SKEW = 300
+#: the API's maximum EndTime - BeginTime
+MAX_WINDOW_SECONDS = 32 * 86400
+#: BeginTime/EndTime are Beijing time (UTC+8)
+BEIJING_OFFSET = 8 * 3600
+
+#: response field order of CallbackStatusStatistics
+STAT_FIELDS = (
+    "CallbackCount",
+    "RequestSuccessCount",
+    "CallbackFailCount",
+    "CallbackSuccessCount",
+    "InternalErrorCount",
+    "InvalidNumberCount",
+    "ShutdownErrorCount",
+    "BlackListCount",
+    "FrequencyLimitCount",
+)
+_FAILURE_FIELDS = (
+    "InternalErrorCount",
+    "InvalidNumberCount",
+    "ShutdownErrorCount",
+    "BlackListCount",
+    "FrequencyLimitCount",
+)
+
+# ---------------------------------------------------------------------------------------
+# Deterministic data
+# ---------------------------------------------------------------------------------------
+
+#: relative traffic per Beijing hour of day: quiet nights (03-04 always empty), busy days
+_DAILY_CURVE = (
+    0.06, 0.03, 0.015, 0.0, 0.0, 0.02, 0.08, 0.25, 0.55, 0.85, 1.0, 1.0,
+    0.9, 0.85, 0.95, 1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.45, 0.25, 0.12,
+)  # fmt: skip
+
+
+def _uniforms(text: str) -> List[float]:
+    """16 deterministic uniforms in [0, 1) from one SHA-512 of ``text``."""
+    digest = hashlib.sha512(text.encode("utf-8")).digest()
+    return [int.from_bytes(digest[i : i + 4], "big") / 4294967296.0 for i in range(0, 64, 4)]
+
+
+@lru_cache(maxsize=1024)
+def _app_profile(app_id: str) -> Tuple[float, float, Tuple[float, ...]]:
+    """Per-app constants: peak hourly volume, base success rate, failure-kind weights."""
+    u = _uniforms("app|" + app_id)
+    peak = 60.0 + u[0] * 940.0
+    if app_id.endswith("9"):  # deliberately unhealthy so demos show alerts
+        success = 0.63 + u[1] * 0.04
+        weights = (3.0 + u[2], 0.5 + u[3], 2.0 + u[4], 0.3 + u[5], 0.5 + u[6])
+    else:
+        success = 0.885 + u[1] * 0.07
+        weights = (0.3 + u[2], 1.5 + 2 * u[3], 1.0 + u[4], 0.2 + u[5] * 0.5, 0.3 + u[6])
+    return peak, success, weights
+
+
+def _split(total: int, weights: Iterable[float]) -> List[int]:
+    """Split ``total`` into integer parts proportional to ``weights`` (largest remainder)."""
+    ws = list(weights)
+    scale = sum(ws)
+    raw = [total * w / scale for w in ws]
+    parts = [int(r) for r in raw]
+    order = sorted(range(len(ws)), key=lambda i: (parts[i] - raw[i], i))
+    for i in order[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def _zero_stats() -> Dict[str, int]:
+    return dict.fromkeys(STAT_FIELDS, 0)
+
+
+def hourly_stats(app_id: str, hour_start_utc_epoch: int) -> Dict[str, int]:
+    """The nine counters of one app for the hour starting at ``hour_start_utc_epoch``.
+
+    Pure and deterministic (a hash of app id and hour shaped by a Beijing daily curve), so
+    windows can be summed in any split. Invariants: CallbackCount <= RequestSuccessCount,
+    CallbackSuccessCount + CallbackFailCount == CallbackCount, and the five failure
+    counters sum to CallbackFailCount. The epoch is floored to its hour.
+    """
+    hour = int(hour_start_utc_epoch) // 3600 * 3600
+    local = hour + BEIJING_OFFSET
+    hour_of_day = (local // 3600) % 24
+    weekday = (local // 86400 + 3) % 7  # 1970-01-01 was a Thursday; 5, 6 = weekend
+    peak, base_success, base_weights = _app_profile(app_id)
+    u = _uniforms(f"hour|{app_id}|{hour}")
+
+    curve = _DAILY_CURVE[hour_of_day]
+    if curve < 0.1 and u[0] < 0.5:  # some quiet night hours have no traffic at all
+        return _zero_stats()
+    if u[1] < 0.02:  # the odd empty hour in the day as well
+        return _zero_stats()
+    weekend = 0.7 if weekday >= 5 else 1.0
+    requested = int(peak * curve * weekend * (0.75 + 0.5 * u[2]))
+    if requested <= 0:
+        return _zero_stats()
+
+    receipts = int(requested * (0.9 + 0.09 * u[3]))
+    success_rate = min(0.99, max(0.0, base_success + (u[4] - 0.5) * 0.05))
+    succeeded = int(round(receipts * success_rate))
+    failed = receipts - succeeded
+    weights = [w * (0.5 + u[5 + i]) for i, w in enumerate(base_weights)]
+    stats = {
+        "CallbackCount": receipts,
+        "RequestSuccessCount": requested,
+        "CallbackFailCount": failed,
+        "CallbackSuccessCount": succeeded,
+    }
+    stats.update(zip(_FAILURE_FIELDS, _split(failed, weights)))
+    return {name: stats[name] for name in STAT_FIELDS}
+
+
+def _add_into(total: Dict[str, int], part: Mapping[str, int]) -> None:
+    for name in STAT_FIELDS:
+        total[name] += part[name]
+
+
+@lru_cache(maxsize=8192)
+def _day_stats(app_id: str, day_start_utc_epoch: int) -> Tuple[int, ...]:
+    """Cached sum of the 24 hours of one Beijing day (keeps 366-day windows fast)."""
+    total = _zero_stats()
+    for h in range(24):
+        _add_into(total, hourly_stats(app_id, day_start_utc_epoch + h * 3600))
+    return tuple(total[name] for name in STAT_FIELDS)
+
+
+def _sum_hours(app_id: str, begin_utc: int, end_utc: int, now: Optional[float]) -> Dict[str, int]:
+    """Sum of the hours in [begin, end); hours not complete by ``now`` count as empty."""
+    if now is not None:
+        end_utc = min(end_utc, int(now) // 3600 * 3600)
+    total = _zero_stats()
+    t = begin_utc
+    while t < end_utc:
+        if (t + BEIJING_OFFSET) % 86400 == 0 and t + 86400 <= end_utc:
+            for name, value in zip(STAT_FIELDS, _day_stats(app_id, t)):
+                total[name] += value
+            t += 86400
+        else:
+            _add_into(total, hourly_stats(app_id, t))
+            t += 3600
+    return total
+
+
+_HOUR_RE = re.compile(r"^\d{10}$")
+
+
+def parse_beijing_hour(value: str) -> int:
+    """UTC epoch of a ``yyyymmddhh`` Beijing-time hour; ValueError when not a real hour."""
+    if not isinstance(value, str) or not _HOUR_RE.match(value):
+        raise ValueError(f"expected yyyymmddhh, got {value!r}")
+    dt = datetime(int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]))
+    return calendar.timegm(dt.timetuple()) - BEIJING_OFFSET
+
+
+def window_stats(
+    app_id: str, begin_yyyymmddhh: str, end_yyyymmddhh: str, now: Optional[float] = None
+) -> Dict[str, int]:
+    """What the emulator answers for [begin, end) (Beijing yyyymmddhh): the sum of its hours.
+
+    ``now`` (UTC epoch) mirrors the emulator clock: hours not yet complete are empty.
+    """
+    begin = parse_beijing_hour(begin_yyyymmddhh)
+    end = parse_beijing_hour(end_yyyymmddhh)
+    return _sum_hours(app_id, begin, end, now)
+
+
+# ---------------------------------------------------------------------------------------
+# Server
+# ---------------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """An API error answer: HTTP 200 with Response.Error {Code, Message}."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One request that passed authentication (what tests and the bench inspect)."""
+
+    action: str
+    params: Dict[str, Any]
+    region: Optional[str]
+    has_token: bool
+    arrived: float  # time.monotonic() on arrival
+    service: str = ""
+    version: str = ""
+
+
+@dataclass
+class _Fault:
+    key: str
+    code: str
+    message: str
+    remaining: Optional[int]
+
+
+@dataclass
+class _Faults:
+    errors: List[_Fault] = field(default_factory=list)
+    latency: float = 0.0
+    rate_limit: Optional[int] = None
+
+
+_AUTH_RE = re.compile(
+    r"^TC3-HMAC-SHA256\s+Credential=(?P<id>[^/,\s]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[^/,\s]+)"
+    r"/tc3_request,\s*SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*Signature=(?P<sig>[0-9a-f]{64})\s*$"
+)
+
+_ACTIONS: Dict[Tuple[str, str], str] = {
+    (SMS_SERVICE, "CallbackStatusStatistics"): SMS_VERSION,
+    (TDMQ_SERVICE, "SendCmqMsg"): TDMQ_VERSION,
+    (TDMQ_SERVICE, "PublishCmqMsg"): TDMQ_VERSION,
+}
+_PARAMS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {  # (required, optional)
+    "CallbackStatusStatistics": (("BeginTime", "EndTime", "SmsSdkAppId", "Limit", "Offset"), ()),
+    "SendCmqMsg": (("QueueName", "MsgContent", "DelaySeconds"), ()),
+    "PublishCmqMsg": (("TopicName", "MsgContent"), ("MsgTag", "RoutingKey")),
+}
+_APP_ID_RE = re.compile(r"^14\d{8}$")
+#: the parameter an injected error's key is matched against, per action
+_FAULT_KEY_PARAM = {
+    "CallbackStatusStatistics": "SmsSdkAppId",
+    "SendCmqMsg": "QueueName",
+    "PublishCmqMsg": "TopicName",
+}
+
+
+def _sign(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+
+def tc3_signature(
+    secret_key: str,
+    *,
+    method: str,
+    uri: str,
+    query: str,
+    content_type: str,
+    host: str,
+    payload_hash: str,
+    timestamp: str,
+    date: str,
+    service: str,
+) -> str:
+    """The documented TC3-HMAC-SHA256 signature, computed independently of the SDK."""
+    canonical_headers = f"content-type:{content_type.strip().lower()}\nhost:{host.strip().lower()}\n"
+    canonical_request = "\n".join([method, uri, query, canonical_headers, "content-type;host", payload_hash])
+    scope = f"{date}/{service}/tc3_request"
+    string_to_sign = "\n".join(
+        [
+            "TC3-HMAC-SHA256",
+            timestamp,
+            scope,
+            hashlib.sha256(canonical_request.encode("utf-8")).hexdigest(),
+        ]
+    )
+    k_date = _sign(("TC3" + secret_key).encode("utf-8"), date)
+    k_service = _sign(k_date, service)
+    k_signing = _sign(k_service, "tc3_request")
+    return hmac.new(k_signing, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: Tuple[str, int], emulator: Emulator) -> None:
+        super().__init__(address, _Handler)
+        self.emulator = emulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request, lets the Emulator answer, writes JSON; logs nothing."""
+
+    server: _Server
+    server_version = "sms-receipt-stats-emulator"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the per-request stderr line (tests and the demo stay quiet)."""
+
+    def do_POST(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        body = self.rfile.read(length) if length > 0 else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = self.server.emulator.handle("POST", self.path, headers, body)
+        self._send(response)
+
+    def do_GET(self) -> None:
+        response = self.server.emulator.error_response(
+            "UnsupportedProtocol", "the emulator accepts POST with a JSON body only"
+        )
+        self._send(response)
+
+    def _send(self, response: Dict[str, Any]) -> None:
+        data = json.dumps(response, ensure_ascii=False).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class Emulator:
+    """The Tencent Cloud API emulator; a context manager serving on loopback in a thread."""
+
+    def __init__(
+        self,
+        secret_id: str = SECRET_ID,
+        secret_key: str = SECRET_KEY,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        require_token: bool = False,
+        clock: Callable[[], float] = time.time,
+        apps: Optional[Iterable[str]] = None,
+        queues: Optional[Iterable[str]] = None,
+        topics: Optional[Iterable[str]] = None,
+    ) -> None:
+        self.secret_id = secret_id
+        self.secret_key = secret_key
+        self.host = host
+        self.port = port
+        self.require_token = require_token
+        self.clock = clock
+        self.apps = None if apps is None else frozenset(apps)
+        self.queues = None if queues is None else frozenset(queues)
+        self.topics = None if topics is None else frozenset(topics)
+        self.calls: List[CallRecord] = []
+        self.cmq_messages: List[Dict[str, Any]] = []
+        self.rejected_by_rate_limit = 0
+        self._lock = threading.Lock()
+        self._faults = _Faults()
+        self._admitted: Deque[float] = collections.deque()
+        self._server: Optional[_Server] = None
+        self._thread: Optional[threading.Thread] = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Bind and serve in a daemon thread; returns self for chaining."""
+        if self._server is not None:
+            return self
+        self._server = _Server((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="tencentcloud-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        """``http://host:port`` (the port is the bound one once started)."""
+        return f"http://{self.host}:{self.port}"
+
+    # -- fault injection -------------------------------------------------------------
+
+    def inject_error(self, app_id: str, code: str, message: str = "injected", times: Optional[int] = None) -> None:
+        """Answer ``code`` for calls naming ``app_id`` (or a CMQ queue/topic name).
+
+        ``times`` calls, or forever when None; ``app_id="*"`` matches every call. Specific
+        rules win over ``*``; among rules for the same key the newest wins.
+        """
+        if times is not None and times <= 0:
+            return
+        with self._lock:
+            self._faults.errors.append(_Fault(app_id, code, message, times))
+
+    def set_latency(self, seconds: float) -> None:
+        """Sleep ``seconds`` before answering each request."""
+        with self._lock:
+            self._faults.latency = max(0.0, float(seconds))
+
+    def set_rate_limit(self, rps: Optional[int]) -> None:
+        """Reject CallbackStatusStatistics beyond ``rps`` per sliding second (None: off)."""
+        with self._lock:
+            self._faults.rate_limit = rps
+            self._admitted.clear()
+
+    def reset_faults(self) -> None:
+        """Remove injected errors, latency and the rate limit."""
+        with self._lock:
+            self._faults = _Faults()
+            self._admitted.clear()
+
+    def clear_records(self) -> None:
+        """Forget recorded calls, CMQ messages and the rate-limit rejection counter."""
+        with self._lock:
+            self.calls.clear()
+            self.cmq_messages.clear()
+            self.rejected_by_rate_limit = 0
+
+    # -- observability ---------------------------------------------------------------
+
+    def max_rate_observed(self, action: str = "CallbackStatusStatistics") -> int:
+        """Most ``action`` calls (that passed auth) arriving within any 1.0 s window."""
+        with self._lock:
+            times = sorted(c.arrived for c in self.calls if c.action == action)
+        best, lo = 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= 1.0:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
+    # -- request handling ------------------------------------------------------------
+
+    def error_response(self, code: str, message: str) -> Dict[str, Any]:
+        """The API's error envelope with a fresh RequestId."""
+        return {
+            "Response": {
+                "Error": {"Code": code, "Message": message},
+                "RequestId": str(uuid.uuid4()),
+            }
+        }
+
+    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Dict[str, Any]:
+        """Answer one request (headers keyed in lower case); never raises ApiError."""
+        arrived = time.monotonic()
+        with self._lock:
+            latency = self._faults.latency
+        try:
+            result = self._handle(method, path, headers, body, arrived)
+            response: Dict[str, Any] = {"Response": dict(result, RequestId=str(uuid.uuid4()))}
+        except ApiError as err:
+            response = self.error_response(err.code, err.message)
+        except Exception as err:  # an emulator bug must still answer like the API would
+            response = self.error_response("InternalError", f"emulator error: {err!r}")
+        if latency > 0:
+            time.sleep(max(0.0, latency - (time.monotonic() - arrived)))
+        return response
+
+    def _handle(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes, arrived: float
+    ) -> Dict[str, Any]:
+        service = self._authenticate(method, path, headers, body)
+        action = headers.get("x-tc-action", "")
+        version = headers.get("x-tc-version", "")
+        region = headers.get("x-tc-region") or None
+        has_token = bool(headers.get("x-tc-token"))
+
+        parse_error: Optional[ApiError] = None
+        try:
+            params = self._parse_body(body, service)
+        except ApiError as err:
+            params, parse_error = {}, err
+        with self._lock:
+            self.calls.append(CallRecord(action, dict(params), region, has_token, arrived, service, version))
+        if parse_error is not None:
+            raise parse_error
+
+        if not action:
+            raise ApiError("MissingParameter", "The request is missing a required parameter `Action`.")
+        expected_version = _ACTIONS.get((service, action))
+        if expected_version is None:
+            raise ApiError("InvalidAction", f"The action `{action}` is not supported by `{service}`.")
+        if version != expected_version:
+            raise ApiError(
+                "NoSuchVersion",
+                f"The version `{version}` of `{action}` does not exist (expected {expected_version}).",
+            )
+
+        if action == "CallbackStatusStatistics":
+            self._check_rate_limit(arrived)
+        self._check_injected(action, params)
+        self._check_params(action, params)
+        if action == "CallbackStatusStatistics":
+            return self._callback_status_statistics(params)
+        return self._cmq(action, params)
+
+    def _authenticate(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
+        """Verify TC3-HMAC-SHA256 like the API does; returns the credential's service."""
+        match = _AUTH_RE.match(headers.get("authorization", ""))
+        if not match:
+            raise ApiError(
+                "AuthFailure.InvalidAuthorization",
+                "Authorization is missing or not a valid TC3-HMAC-SHA256 authorization.",
+            )
+        signed = match.group("signed").split(";")
+        if "content-type" not in signed or "host" not in signed:
+            raise ApiError("AuthFailure.InvalidAuthorization", "SignedHeaders must include content-type and host.")
+        raw_ts = headers.get("x-tc-timestamp", "")
+        if not raw_ts:
+            raise ApiError("MissingParameter", "The request is missing a required parameter `Timestamp`.")
+        try:
+            timestamp = int(raw_ts)
+        except ValueError:
+            raise ApiError("InvalidParameter", "The parameter `Timestamp` is not an integer.") from None
+        if abs(timestamp - self.clock()) > MAX_CLOCK_SKEW:
+            raise ApiError(
+                "AuthFailure.SignatureExpire",
+                f"Signature expired. Timestamp {timestamp} is more than {MAX_CLOCK_SKEW} s from server time.",
+            )
+        if match.group("id") != self.secret_id:
+            raise ApiError(
+                "AuthFailure.SecretIdNotFound",
+                "The SecretId is not found, please ensure that your SecretId is correct.",
+            )
+        if self.require_token and not headers.get("x-tc-token"):
+            raise ApiError(
+                "AuthFailure.TokenFailure",
+                "Temporary credentials need X-TC-Token: the session token is missing.",
+            )
+
+        date, service = match.group("date"), match.group("service")
+        utc_date = datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d")
+        if headers.get("x-tc-content-sha256") == "UNSIGNED-PAYLOAD":
+            payload_hash = hashlib.sha256(b"UNSIGNED-PAYLOAD").hexdigest()
+        else:
+            payload_hash = hashlib.sha256(body).hexdigest()
+        uri, _, query = path.partition("?")
+        expected = tc3_signature(
+            self.secret_key,
+            method=method,
+            uri=uri or "/",
+            query=query,
+            content_type=headers.get("content-type", ""),
+            host=headers.get("host", ""),
+            payload_hash=payload_hash,
+            timestamp=raw_ts,
+            date=date,
+            service=service,
+        )
+        if date != utc_date or not hmac.compare_digest(expected, match.group("sig")):
+            raise ApiError(
+                "AuthFailure.SignatureFailure",
+                "The provided credentials could not be validated. Please check your signature is correct.",
+            )
+        return service
+
+    @staticmethod
+    def _parse_body(body: bytes, service: str) -> Dict[str, Any]:
+        code = "FailedOperation.JsonParseFail" if service == SMS_SERVICE else "InvalidParameter"
+        try:
+            params = json.loads(body.decode("utf-8")) if body.strip() else {}
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError(code, "The request body is not valid JSON.") from None
+        if not isinstance(params, dict):
+            raise ApiError(code, "The request body must be a JSON object.")
+        return params
+
+    def _check_rate_limit(self, arrived: float) -> None:
+        with self._lock:
+            rps = self._faults.rate_limit
+            if rps is None:
+                return
+            while self._admitted and arrived - self._admitted[0] >= 1.0:
+                self._admitted.popleft()
+            if len(self._admitted) >= rps:
+                self.rejected_by_rate_limit += 1
+                raise ApiError(
+                    "RequestLimitExceeded",
+                    f"Your current request times equals to `{len(self._admitted) + 1}` in a second, which "
+                    f"exceeds the frequency limit `{rps}` for a second. Please reduce the frequency of calls.",
+                )
+            self._admitted.append(arrived)
+
+    def _check_injected(self, action: str, params: Mapping[str, Any]) -> None:
+        key = params.get(_FAULT_KEY_PARAM[action])
+        with self._lock:
+            rules = self._faults.errors
+            chosen: Optional[_Fault] = None
+            for rule in reversed(rules):
+                if isinstance(key, str) and rule.key == key:
+                    chosen = rule
+                    break
+            if chosen is None:
+                chosen = next((r for r in reversed(rules) if r.key == "*"), None)
+            if chosen is None:
+                return
+            if chosen.remaining is not None:
+                chosen.remaining -= 1
+                if chosen.remaining <= 0:
+                    rules.remove(chosen)
+        raise ApiError(chosen.code, chosen.message)
+
+    @staticmethod
+    def _check_params(action: str, params: Mapping[str, Any]) -> None:
+        required, optional = _PARAMS[action]
+        for name in required:
+            if params.get(name) is None:
+                raise ApiError("MissingParameter", f"The request is missing a required parameter `{name}`.")
+        for name in params:
+            if name not in required and name not in optional:
+                raise ApiError("UnknownParameter", f"The parameter `{name}` is not recognized.")
+
+    def _callback_status_statistics(self, params: Mapping[str, Any]) -> Dict[str, Any]:
+        try:
+            begin = parse_beijing_hour(params["BeginTime"])
+        except ValueError:
+            raise ApiError(
+                "InvalidParameterValue.BeginTimeVerifyFail",
+                f"BeginTime must be a valid yyyymmddhh hour, got {params['BeginTime']!r}.",
+            ) from None
+        try:
+            end = parse_beijing_hour(params["EndTime"])
+        except ValueError:
+            end = None
+        if end is None or end <= begin or end - begin > MAX_WINDOW_SECONDS:
+            raise ApiError(
+                "InvalidParameterValue.EndTimeVerifyFail",
+                "EndTime must be a valid yyyymmddhh hour after BeginTime and at most 32 days later.",
+            )
+        for name, code in (
+            ("Limit", "InvalidParameterValue.LimitVerifyFail"),
+            ("Offset", "InvalidParameterValue.OffsetVerifyFail"),
+        ):
+            value = params[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value != 0:
+                raise ApiError(code, f"{name} must currently be 0, got {value!r}.")
+        app_id = params["SmsSdkAppId"]
+        if not isinstance(app_id, str) or not app_id.isdigit() or not self._app_exists(app_id):
+            raise ApiError(
+                "InvalidParameterValue.SdkAppIdNotExist",
+                f"SmsSdkAppId {app_id!r} does not exist.",
+            )
+        stats = _sum_hours(app_id, begin, end, self.clock())
+        return {"CallbackStatusStatistics": stats}
+
+    def _app_exists(self, app_id: str) -> bool:
+        if self.apps is None:
+            return bool(_APP_ID_RE.match(app_id))
+        return app_id in self.apps
+
+    def _cmq(self, action: str, params: Mapping[str, Any]) -> Dict[str, Any]:
+        is_queue = action == "SendCmqMsg"
+        name_param = "QueueName" if is_queue else "TopicName"
+        name = params[name_param]
+        content = params["MsgContent"]
+        if not isinstance(name, str) or not name:
+            raise ApiError("InvalidParameter", f"The parameter `{name_param}` must be a non-empty string.")
+        if not isinstance(content, str):
+            raise ApiError("InvalidParameter", "The parameter `MsgContent` must be a string.")
+        record: Dict[str, Any] = {"action": action, "name": name, "content": content}
+        if is_queue:
+            delay = params["DelaySeconds"]
+            if isinstance(delay, bool) or not isinstance(delay, int):
+                raise ApiError("InvalidParameter", "The parameter `DelaySeconds` must be an integer.")
+            if delay < 0:
+                raise ApiError("InvalidParameterValue", "DelaySeconds must not be negative.")
+            record["delay_seconds"] = delay
+            known = self.queues
+        else:
+            tags = params.get("MsgTag")
+            if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
+                raise ApiError("InvalidParameter", "The parameter `MsgTag` must be a list of strings.")
+            record["tags"] = tags
+            record["routing_key"] = params.get("RoutingKey")
+            known = self.topics
+        if known is not None and name not in known:
+            kind = "queue" if is_queue else "topic"
+            raise ApiError("ResourceNotFound", f"The {kind} `{name}` does not exist.")
+        msg_id = uuid.uuid4().hex.upper()
+        record["msg_id"] = msg_id
+        with self._lock:
+            self.cmq_messages.append(record)
+        return {"Result": True, "MsgId": msg_id}
+
+
+def serve(
+    port: int = 0,
+    host: str = "127.0.0.1",
+    rate_limit: Optional[int] = 10,
+    latency: float = 0.0,
+    errors: Optional[Mapping[str, str]] = None,
+) -> None:
+    """Blocking entry of ``sms-receipt-stats emulator``: print how to connect, serve until Ctrl-C.
+
+    ``errors`` maps an app id (or ``*``) to an error code answered for it on every call.
+    """
+    emulator = Emulator(host=host, port=port)
+    emulator.set_rate_limit(rate_limit)
+    emulator.set_latency(latency)
+    for app_id, code in (errors or {}).items():
+        emulator.inject_error(app_id, code)
+    emulator.start()
+    print(
+        f"emulator listening on {emulator.endpoint}  SMS_ENDPOINT={emulator.endpoint} "
+        f"TENCENTCLOUD_SECRET_ID={emulator.secret_id} TENCENTCLOUD_SECRET_KEY={emulator.secret_key}"
+        "  (Ctrl-C to stop)",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
