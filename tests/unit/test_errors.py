@@ -1,0 +1,435 @@
+"""The error catalogue (SPEC sections 5 and 8): every code classified, hinted and mapped to HTTP."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from sms_receipt_stats import errors
+from sms_receipt_stats.documents import ErrorInfo
+from sms_receipt_stats.errors import (
+    CALLBACK_STATUS_STATISTICS_CODES,
+    CATALOGUE,
+    COMMON_CODES,
+    ErrorEntry,
+    classify,
+    error_info,
+    http_status,
+    is_retryable,
+    retry_after_seconds,
+    scrub,
+)
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+SEVERITIES = {"info", "warning", "critical"}
+CATEGORIES = {"input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"}
+
+
+# --- the catalogue itself ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(CATALOGUE))
+def test_every_entry_is_complete(code: str) -> None:
+    entry = CATALOGUE[code]
+    assert entry.code == code
+    assert entry.severity in SEVERITIES
+    assert entry.category in CATEGORIES
+    assert entry.retryable is (entry.category in {"rate_limit", "transient"})
+    assert entry.hint_en.strip() and entry.hint_zh.strip()
+    assert CJK.search(entry.hint_zh), "zh hint must be Chinese"
+    assert not CJK.search(entry.hint_en), "en hint must be English"
+    assert entry.hint("en") == entry.hint_en
+    assert entry.hint("zh") == entry.hint_zh
+
+
+def test_catalogue_is_read_only() -> None:
+    with pytest.raises(TypeError):
+        CATALOGUE["Foo"] = CATALOGUE["InternalError"]  # type: ignore[index]
+
+
+def test_documented_codes_are_all_catalogued() -> None:
+    assert set(CATALOGUE) >= CALLBACK_STATUS_STATISTICS_CODES
+    assert set(CATALOGUE) >= COMMON_CODES
+    sdk_codes = {
+        "ClientNetworkError",
+        "ServerNetworkError",
+        "ClientError",
+        "ClientParamsError",
+        "InvalidCredential",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "ConnectionError",
+    }
+    assert sdk_codes <= set(CATALOGUE)
+    assert {"AuthFailure.Unauthorized", "NotFound", "MethodNotAllowed"} <= set(CATALOGUE)
+
+
+def test_every_sms_code_of_the_installed_sdk_is_catalogued() -> None:
+    codes_module = pytest.importorskip("tencentcloud.sms.v20210111.errorcodes")
+    sdk_codes = {v for k, v in vars(codes_module).items() if k.isupper() and isinstance(v, str)}
+    assert sdk_codes, "the SDK's code list should not be empty"
+    assert sorted(sdk_codes - set(CATALOGUE)) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "category", "severity"),
+    [
+        ("InternalError.RequestTimeException", "clock", "critical"),
+        ("AuthFailure.SignatureExpire", "clock", "critical"),
+        ("UnauthorizedOperation.ServiceSuspendDueToArrears", "billing", "critical"),
+        ("FailedOperation.InsufficientBalanceInSmsPackage", "billing", "critical"),
+        ("UnauthorizedOperation.RequestIpNotInWhitelist", "permission", "critical"),
+        ("UnauthorizedOperation.RequestPermissionDeny", "permission", "critical"),
+        ("AuthFailure.SecretIdNotFound", "auth", "critical"),
+        ("AuthFailure.SignatureFailure", "auth", "critical"),
+        ("RequestLimitExceeded", "rate_limit", "warning"),
+        ("InternalError.Timeout", "transient", "warning"),
+        ("InternalError.SendAndRecvFail", "transient", "warning"),
+        ("ClientNetworkError", "transient", "warning"),
+        ("InvalidParameterValue.SdkAppIdNotExist", "input", "warning"),
+        ("InternalError", "upstream", "warning"),
+        ("DryRunOperation", "upstream", "info"),
+    ],
+)
+def test_key_classifications(code: str, category: str, severity: str) -> None:
+    entry = classify(code)
+    assert (entry.category, entry.severity) == (category, severity)
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("InternalError.RequestTimeException", ["clock", "NTP"]),
+        ("UnauthorizedOperation.ServiceSuspendDueToArrears", ["top up", "Billing Center"]),
+        ("UnauthorizedOperation.RequestIpNotInWhitelist", ["egress IP", "whitelist"]),
+        ("AuthFailure.SecretIdNotFound", ["TENCENTCLOUD_SECRETID", "execution role"]),
+        ("UnauthorizedOperation.RequestPermissionDeny", ["sms:CallbackStatusStatistics", "QcloudSMSReadOnlyAccess"]),
+        ("InvalidParameterValue.SdkAppIdNotExist", ["SMS_SDK_APP_IDS", "SMS console"]),
+    ],
+)
+def test_hints_are_concrete(code: str, words: list) -> None:
+    hint = classify(code).hint("en")
+    for word in words:
+        assert word in hint
+    assert CJK.search(classify(code).hint("zh"))
+
+
+def test_hint_language_selection() -> None:
+    entry = classify("InternalError.Timeout")
+    assert entry.hint("zh-CN") == entry.hint_zh
+    assert entry.hint("ZH") == entry.hint_zh
+    assert entry.hint("fr") == entry.hint_en
+    assert entry.hint() == entry.hint_en
+
+
+# --- classify fallbacks -----------------------------------------------------------------------
+
+
+def test_exact_code_keeps_its_entry() -> None:
+    assert classify("InternalError.Timeout") is CATALOGUE["InternalError.Timeout"]
+
+
+@pytest.mark.parametrize(
+    ("code", "family"),
+    [
+        ("AuthFailure.Foo", "AuthFailure"),
+        ("RequestLimitExceeded.AccountLimitExceeded", "RequestLimitExceeded"),
+        ("InvalidParameterValue.Brand.New", "InvalidParameterValue"),
+        ("UnauthorizedOperation.SomethingNew", "UnauthorizedOperation"),
+        ("InternalError.NewThing", "InternalError"),
+        ("MissingParameter.Foo", "MissingParameter"),
+        ("ClientError.Whatever", "ClientError"),
+    ],
+)
+def test_unknown_code_falls_back_on_longest_prefix(code: str, family: str) -> None:
+    entry = classify(code)
+    expected = CATALOGUE[family]
+    assert entry.code == code
+    assert (entry.category, entry.severity, entry.retryable) == (
+        expected.category,
+        expected.severity,
+        expected.retryable,
+    )
+    assert entry.hint_en == expected.hint_en
+
+
+def test_prefix_only_matches_on_dot_boundaries() -> None:
+    # "InvalidParameterValueX" is not an "InvalidParameter" code.
+    assert classify("InvalidParameterValueX").category == "upstream"
+    assert classify("RequestLimitExceededFoo").category == "upstream"
+
+
+def test_rate_limit_prefix_is_retryable() -> None:
+    assert classify("RequestLimitExceeded.X").category == "rate_limit"
+    assert is_retryable("RequestLimitExceeded.X")
+
+
+def test_case_and_trailing_dot_are_tolerated() -> None:
+    assert classify("internalerror.timeout").category == "transient"
+    assert classify("UnsupportedOperation.").category == classify("UnsupportedOperation").category
+
+
+@pytest.mark.parametrize("code", ["SomethingBrandNew", "Foo.Bar.Baz", "", "   "])
+def test_unknown_code_is_a_generic_upstream_warning(code: str) -> None:
+    entry = classify(code)
+    assert isinstance(entry, ErrorEntry)
+    assert entry.code == code
+    assert (entry.category, entry.severity, entry.retryable) == ("upstream", "warning", False)
+    assert entry.hint_en and CJK.search(entry.hint_zh)
+    assert http_status(code) == 502
+    assert retry_after_seconds(code) is None
+
+
+def test_classify_none_does_not_crash() -> None:
+    assert classify(None).category == "upstream"  # type: ignore[arg-type]
+
+
+# --- retryability -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "RequestLimitExceeded",
+        "RequestLimitExceeded.UinLimitExceeded",
+        "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
+        "RequestLimitExceeded.IPLimitExceeded",
+        "InternalError.Timeout",
+        "InternalError.SendAndRecvFail",
+        "ClientNetworkError",
+        "ServerNetworkError",
+        "ServiceUnavailable",
+        "ReadTimeout",
+        "ConnectionError",
+    ],
+)
+def test_retryable_codes(code: str) -> None:
+    assert is_retryable(code)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "AuthFailure.SignatureFailure",
+        "UnauthorizedOperation.ServiceSuspendDueToArrears",
+        "InternalError.RequestTimeException",
+        "InvalidParameter",
+        "InternalError",
+        "LimitExceeded.AppDailyLimit",
+        "Unknown.Code",
+    ],
+)
+def test_not_retryable_codes(code: str) -> None:
+    assert not is_retryable(code)
+
+
+# --- HTTP status (SPEC section 5, upstream rows) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        # upstream says the caller's input is wrong
+        ("InvalidParameter", 400),
+        ("InvalidParameter.InvalidParameters", 400),
+        ("InvalidParameterValue", 400),
+        ("InvalidParameterValue.BeginTimeVerifyFail", 400),
+        ("InvalidParameterValue.EndTimeVerifyFail", 400),
+        ("InvalidParameterValue.LimitVerifyFail", 400),
+        ("InvalidParameterValue.OffsetVerifyFail", 400),
+        ("InvalidParameterValue.SdkAppIdNotExist", 400),
+        ("InvalidParameterValue.SomethingNew", 400),
+        ("MissingParameter", 400),
+        ("MissingParameter.EmptyPhoneNumberSet", 400),
+        ("UnknownParameter", 400),
+        ("FailedOperation.JsonParseFail", 400),
+        # rate limit
+        ("RequestLimitExceeded", 429),
+        ("RequestLimitExceeded.UinLimitExceeded", 429),
+        ("RequestLimitExceeded.GlobalRegionUinLimitExceeded", 429),
+        ("RequestLimitExceeded.IPLimitExceeded", 429),
+        ("RequestLimitExceeded.NewOne", 429),
+        # transient
+        ("InternalError.Timeout", 503),
+        ("InternalError.SendAndRecvFail", 503),
+        ("ClientNetworkError", 503),
+        ("ServerNetworkError", 503),
+        ("ReadTimeout", 503),
+        ("ConnectionError", 503),
+        ("ServiceUnavailable", 503),
+        # everything else
+        ("AuthFailure.SecretIdNotFound", 502),
+        ("AuthFailure.SignatureFailure", 502),
+        ("AuthFailure.SignatureExpire", 502),
+        ("AuthFailure.UnauthorizedOperation", 502),
+        ("UnauthorizedOperation.RequestPermissionDeny", 502),
+        ("UnauthorizedOperation.RequestIpNotInWhitelist", 502),
+        ("UnauthorizedOperation.SmsSdkAppIdVerifyFail", 502),
+        ("UnauthorizedOperation.ServiceSuspendDueToArrears", 502),
+        ("FailedOperation.InsufficientBalanceInSmsPackage", 502),
+        ("InternalError.RequestTimeException", 502),
+        ("InternalError", 502),
+        ("InternalError.OtherError", 502),
+        ("InvalidAction", 502),
+        ("UnsupportedRegion", 502),
+        ("InvalidCredential", 502),
+        ("TotallyUnknown", 502),
+        # product-local codes keep their own status
+        ("AuthFailure.Unauthorized", 401),
+        ("NotFound", 404),
+        ("MethodNotAllowed", 405),
+    ],
+)
+def test_http_status(code: str, status: int) -> None:
+    assert http_status(code) == status
+
+
+def test_every_catalogued_code_has_a_sane_status() -> None:
+    for code, entry in CATALOGUE.items():
+        status = http_status(code)
+        assert status in {400, 401, 404, 405, 429, 502, 503}, code
+        if entry.category == "rate_limit":
+            assert status == 429, code
+        if entry.category == "transient":
+            assert status == 503, code
+        if entry.category in {"auth", "permission", "billing", "clock", "upstream"} and code not in (
+            errors.LOCAL_HTTP_STATUS
+        ):
+            assert status == 502, code
+
+
+def test_retry_after() -> None:
+    assert retry_after_seconds("RequestLimitExceeded.UinLimitExceeded") == 1
+    assert retry_after_seconds("InternalError.Timeout") == 5
+    assert retry_after_seconds("ClientNetworkError") == 5
+    assert retry_after_seconds("InvalidParameter") is None
+    assert retry_after_seconds("UnauthorizedOperation.ServiceSuspendDueToArrears") is None
+
+
+# --- scrub ------------------------------------------------------------------------------------
+
+CANARY_KEY = "CANARYsecretKEY0123456789abcdefXY"
+CANARY_TOKEN = "canary-session-token-ZZZ-987654321"
+
+
+def test_scrub_removes_given_secrets() -> None:
+    text = f"failed with key {CANARY_KEY} and token {CANARY_TOKEN}"
+    out = scrub(text, [CANARY_KEY, CANARY_TOKEN])
+    assert CANARY_KEY not in out and CANARY_TOKEN not in out
+    assert "failed with key" in out
+
+
+def test_scrub_removes_url_encoded_secrets() -> None:
+    secret = "a/b+c=d&e"
+    out = scrub("posted to host?x=a%2Fb%2Bc%3Dd%26e", [secret])
+    assert "a%2Fb%2Bc%3Dd%26e" not in out
+
+
+def test_scrub_ignores_short_and_empty_secrets() -> None:
+    assert scrub("abc def", ["", "abc", None]) == "abc def"  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("text", "leak"),
+    [
+        (
+            "Authorization: TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/tc3_request",
+            "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+        ),
+        (
+            "SignedHeaders=content-type;host, "
+            "Signature=2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c",
+            "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c",
+        ),
+        ("POST https://oapi.dingtalk.com/robot/send?access_token=deadbeefcafe1234 failed", "deadbeefcafe1234"),
+        ("POST https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4 500", "693a91f6-7xxx-4bc4"),
+        ("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX timed out", "XXXXXXXXXXXXXXXX"),
+        ("https://open.feishu.cn/open-apis/bot/v2/hook/0f1e2d3c-aaaa-bbbb refused", "0f1e2d3c-aaaa-bbbb"),
+        ("webhook+https://example.com/hook#secret=whsec_abcdefgh unreachable", "whsec_abcdefgh"),
+        ("https://user:p4ssw0rd@example.com/x failed", "p4ssw0rd"),
+        ("query sign=abcdef123456&timestamp=1 rejected", "abcdef123456"),
+        ("token=tok_live_9876543210 invalid", "tok_live_9876543210"),
+        ("key=supersecretvalue invalid", "supersecretvalue"),
+        ('{"SecretKey": "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"}', "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"),
+        ("X-TC-Token: mytemporarytoken123", "mytemporarytoken123"),
+        ("Authorization: Bearer sk-live-abcdef0123456789", "sk-live-abcdef0123456789"),
+        ("uses AKIDabcdefghijklmnopqrst in the message", "AKIDabcdefghijklmnopqrst"),
+        ("TENCENTCLOUD_SESSIONTOKEN=abc123abc123", "abc123abc123"),
+    ],
+)
+def test_scrub_removes_credential_looking_substrings(text: str, leak: str) -> None:
+    out = scrub(text)
+    assert leak not in out, out
+
+
+def test_scrub_keeps_ordinary_messages_readable() -> None:
+    message = (
+        "[TencentCloudSDKException] code:UnauthorizedOperation.RequestPermissionDeny "
+        "message:you are not authorized to perform operation (sms:CallbackStatusStatistics) "
+        "requestId:3314836f-0b10-45cb-b7be-593e84c1c197"
+    )
+    assert scrub(message) == message
+
+
+def test_scrub_keeps_the_host_of_urls() -> None:
+    out = scrub("HTTPSConnectionPool: https://sms.tencentcloudapi.com/?Action=X timed out")
+    assert "https://sms.tencentcloudapi.com" in out
+    assert "Action=X" not in out
+
+
+def test_scrub_truncates_to_500_chars() -> None:
+    out = scrub("x" * 5000)
+    assert len(out) <= 500
+    assert out.startswith("xxx")
+
+
+def test_scrub_is_fast_on_huge_pathological_input() -> None:
+    blobs = ["a." * 200_000, "k" * 400_000 + "=", "AKID" * 100_000, "https://" + "a" * 300_000]
+    start = time.perf_counter()
+    for blob in blobs:
+        assert len(scrub(blob)) <= 500
+    assert time.perf_counter() - start < 2.0
+
+
+def test_scrub_handles_none_and_non_strings() -> None:
+    assert scrub(None) == ""  # type: ignore[arg-type]
+    assert scrub(12345) == "12345"  # type: ignore[arg-type]
+
+
+# --- error_info -------------------------------------------------------------------------------
+
+
+def test_error_info_builds_the_model() -> None:
+    info = error_info(
+        "UnauthorizedOperation.ServiceSuspendDueToArrears",
+        "account in arrears; Credential=AKIDabcdefghijklmnopqr/2021",
+        request_id="3314836f-0b10-45cb-b7be-593e84c1c197",
+    )
+    assert isinstance(info, ErrorInfo)
+    assert info.code == "UnauthorizedOperation.ServiceSuspendDueToArrears"
+    assert info.severity == "critical"
+    assert info.category == "billing"
+    assert info.retryable is False
+    assert info.request_id == "3314836f-0b10-45cb-b7be-593e84c1c197"
+    assert "top up" in info.hint
+    assert "AKIDabcdefghijklmnopqr" not in info.message
+    assert info.message.startswith("account in arrears")
+    dumped = info.model_dump(mode="json")
+    assert set(dumped) == {"code", "message", "request_id", "severity", "category", "retryable", "hint"}
+
+
+def test_error_info_in_chinese_and_with_secrets() -> None:
+    info = error_info("RequestLimitExceeded.Foo", f"too fast {CANARY_KEY}", lang="zh", secrets=[CANARY_KEY])
+    assert info.code == "RequestLimitExceeded.Foo"
+    assert info.category == "rate_limit" and info.retryable is True
+    assert CJK.search(info.hint)
+    assert CANARY_KEY not in info.message
+    assert info.request_id is None
+
+
+def test_error_info_for_unknown_code() -> None:
+    info = error_info("Brand.NewCode", "x" * 2000)
+    assert (info.category, info.severity, info.retryable) == ("upstream", "warning", False)
+    assert len(info.message) <= 500
