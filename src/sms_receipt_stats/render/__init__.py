@@ -1,0 +1,74 @@
+"""Chat messages from a result document, one renderer per message format.
+
+    msg = render_message(doc, "wecom", lang="zh", min_severity="warning")
+    if msg is not None:
+        post(msg.title, msg.text)
+
+Every untrusted string (app names, upstream and alert messages) goes through `escape()`
+for the flavor, so it can never add a link, a mention or a heading to a message.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from sms_receipt_stats.config import Thresholds
+from sms_receipt_stats.documents import SEVERITY_ORDER, ResultDocument
+from sms_receipt_stats.render.dingtalk import DingTalkMarkup
+from sms_receipt_stats.render.feishu import FeishuMarkup
+from sms_receipt_stats.render.i18n import normalize_lang
+from sms_receipt_stats.render.markup import Markup
+from sms_receipt_stats.render.plain import PlainMarkup
+from sms_receipt_stats.render.slack import SlackMarkup
+from sms_receipt_stats.render.text import RenderedMessage, build_report, fit
+from sms_receipt_stats.render.wecom import WeComMarkup
+
+__all__ = ["FLAVORS", "MAX_BYTES", "RenderedMessage", "escape", "markup_for", "render_message"]
+
+_MARKUPS: Dict[str, Markup] = {
+    m.name: m for m in (WeComMarkup(), DingTalkMarkup(), FeishuMarkup(), SlackMarkup(), PlainMarkup())
+}
+
+FLAVORS = ("wecom", "dingtalk", "feishu", "slack", "plain")
+
+#: Body size limit per flavor in UTF-8 bytes; sources next to each constant in its module.
+MAX_BYTES: Dict[str, int] = {name: _MARKUPS[name].max_bytes for name in FLAVORS}
+
+
+def markup_for(flavor: str) -> Markup:
+    try:
+        return _MARKUPS[flavor]
+    except KeyError:
+        raise ValueError(f"unknown message flavor {flavor!r}; expected one of {', '.join(FLAVORS)}") from None
+
+
+def escape(text: str, flavor: str) -> str:
+    """Neutralise markup in untrusted text: links, mentions, tags, headings, newlines."""
+    return markup_for(flavor).escape(text)
+
+
+def render_message(
+    doc: ResultDocument,
+    flavor: str,
+    *,
+    lang: str = "en",
+    thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen model, safe as a default
+    min_severity: str = "info",
+    max_bytes: Optional[int] = None,
+) -> Optional[RenderedMessage]:
+    """The message a sink at `min_severity` should send, or None when it has nothing to say.
+
+    A "report" (or "lookup") at "info" always renders. Otherwise (and always for "check"
+    and "error" documents) only alerts at or above `min_severity`, and the apps they
+    concern, are shown; with no such alert the answer is None.
+    """
+    m = markup_for(flavor)
+    if min_severity not in SEVERITY_ORDER:
+        raise ValueError(f"unknown severity {min_severity!r}; expected info, warning or critical")
+    language = normalize_lang(lang)
+    report = build_report(doc, m, language, thresholds, min_severity)
+    if report is None:
+        return None
+    limit = m.max_bytes if max_bytes is None else max_bytes
+    text, truncated = fit(report, m, language, limit)
+    return RenderedMessage(title=report.title, text=text, severity=report.severity, truncated=truncated)

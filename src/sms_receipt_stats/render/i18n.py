@@ -1,0 +1,141 @@
+"""Fixed strings of chat messages in `en` and `zh`, plus number formatting.
+
+Every word a renderer prints comes from here, so a zh message never falls back on an
+English label and a new language is one more table.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+LANGS = ("en", "zh")
+
+STRINGS: Dict[str, Dict[str, str]] = {
+    "en": {
+        "product": "SMS receipts",
+        "product_check": "SMS receipt check",
+        "n_alerts": "{n} alerts",
+        "one_alert": "1 alert",
+        "no_alerts": "all healthy",
+        "error_title": "error",
+        "yesterday": "yesterday",
+        "today": "today",
+        "alerts": "Alerts",
+        "errors": "Errors",
+        "apps": "Apps",
+        "critical": "CRITICAL",
+        "warning": "WARNING",
+        "info": "INFO",
+        "rule_success_rate_below": "success rate {value} {lt} {threshold}",
+        "rule_receipt_rate_below": "receipt rate {value} {lt} {threshold}",
+        "rule_api_error": "API error",
+        "rule_config_error": "configuration error",
+        "code": "code",
+        "hint": "hint",
+        "submitted": "submitted",
+        "receipts": "receipts",
+        "delivered": "delivered",
+        "failed": "failed",
+        "failures": "failures",
+        "InternalErrorCount": "internal error",
+        "InvalidNumberCount": "invalid number",
+        "ShutdownErrorCount": "powered off/out of service",
+        "BlackListCount": "blacklisted",
+        "FrequencyLimitCount": "frequency limit",
+        "receipt_rate": "receipt rate",
+        "success_rate": "success rate",
+        "delivery_rate": "delivery rate",
+        "no_data": "no data",
+        "error": "error",
+        "window": "window",
+        "generated": "generated",
+        "late_note": "Receipts can arrive late (carriers report up to days later): recent numbers may still grow.",
+        "series_head": "per {unit}",
+        "series_omitted": "{n} {unit} buckets not shown (see the JSON result)",
+        "unit_day": "day",
+        "unit_hour": "hour",
+        "unit_bucket": "bucket",
+        "more_apps": "… {n} more apps truncated (see the JSON result)",
+        "more_alerts": "… {n} more alerts truncated (see the JSON result)",
+        "more_errors": "… {n} more errors",
+        "truncated": "… truncated (see the JSON result)",
+    },
+    "zh": {
+        "product": "短信回执统计",
+        "product_check": "短信回执检查",
+        "n_alerts": "{n} 条告警",
+        "one_alert": "1 条告警",
+        "no_alerts": "全部正常",
+        "error_title": "运行出错",
+        "yesterday": "昨天",
+        "today": "今天",
+        "alerts": "告警",
+        "errors": "错误",
+        "apps": "应用",
+        "critical": "严重",
+        "warning": "警告",
+        "info": "提示",
+        "rule_success_rate_below": "成功率 {value} {lt} {threshold}",
+        "rule_receipt_rate_below": "回执率 {value} {lt} {threshold}",
+        "rule_api_error": "接口错误",
+        "rule_config_error": "配置错误",
+        "code": "错误码",
+        "hint": "处理建议",
+        "submitted": "提交成功",
+        "receipts": "收到回执",
+        "delivered": "发送成功",
+        "failed": "发送失败",
+        "failures": "失败原因",
+        "InternalErrorCount": "内部错误",
+        "InvalidNumberCount": "号码无效",
+        "ShutdownErrorCount": "关机/停机",
+        "BlackListCount": "黑名单",
+        "FrequencyLimitCount": "频率限制",
+        "receipt_rate": "回执率",
+        "success_rate": "成功率",
+        "delivery_rate": "送达率",
+        "no_data": "无数据",
+        "error": "错误",
+        "window": "统计区间",
+        "generated": "生成时间",
+        "late_note": "回执可能延迟到达(运营商最晚可在数天后回报),近期数据可能仍会增加。",
+        "series_head": "按{unit}",
+        "series_omitted": "另有 {n} 个按{unit}的分段未显示(详见 JSON 结果)",
+        "unit_day": "天",
+        "unit_hour": "小时",
+        "unit_bucket": "分段",
+        "more_apps": "… 另有 {n} 个应用未显示(详见 JSON 结果)",
+        "more_alerts": "… 另有 {n} 条告警未显示(详见 JSON 结果)",
+        "more_errors": "… 另有 {n} 条错误",
+        "truncated": "… 内容过长已截断(详见 JSON 结果)",
+    },
+}
+
+
+def normalize_lang(lang: Optional[str]) -> str:
+    """`zh`, `zh-CN`, `zh_cn` → `zh`; anything unknown → `en` (config already validated it)."""
+    value = (lang or "en").strip().lower()
+    return "zh" if value.startswith("zh") else "en"
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    text = STRINGS[lang][key]
+    return text.format(**values) if values else text
+
+
+def num(value: int) -> str:
+    """Thousands separators; the same in en and zh (both write 1,880)."""
+    return f"{value:,}"
+
+
+def pct(rate: Optional[float]) -> str:
+    """0.7702 → `77.02%` (rates carry 4 places, so two decimals are exact)."""
+    if rate is None:
+        return "—"
+    return f"{rate * 100:.2f}%"
+
+
+def pct_threshold(rate: float) -> str:
+    """0.9 → `90%`, 0.925 → `92.5%`: thresholds read best without trailing zeros."""
+    text = f"{rate * 100:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"

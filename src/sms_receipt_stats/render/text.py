@@ -1,0 +1,440 @@
+"""The report a person reads in five seconds, built once and marked up per platform.
+
+A message is blocks in a fixed order: heading, alerts (loud, first), errors, one block
+per app (troubled apps first), footer. Truncation drops whole app blocks from the end,
+then alerts, and only as a last resort cuts bytes, so what matters most survives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from sms_receipt_stats.config import Thresholds
+from sms_receipt_stats.documents import SEVERITY_ORDER, Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
+from sms_receipt_stats.render.i18n import num, pct, pct_threshold, t
+from sms_receipt_stats.render.markup import Markup
+from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
+
+# Untrusted strings are shortened before escaping so that one huge name or upstream
+# message cannot crowd out the rest of a message.
+NAME_MAX = 64
+MESSAGE_MAX = 300
+HINT_MAX = 400
+CODE_MAX = 100
+ERRORS_MAX = 5
+#: a series up to this many buckets is listed, a longer one only counted
+SERIES_MAX = 7
+
+ALERT_MARK = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+TITLE_MARK = {"critical": "🔴", "warning": "⚠️", "info": "✅"}
+OK, WARN, CRIT, NONE = "✅", "⚠️", "🔴", "—"
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """One chat message.
+
+    `title` is short plain text (DingTalk `title`, Feishu card header, notification
+    preview). `text` is the body in the flavor's markup; it starts with the title as a
+    heading except for feishu, whose card header shows the title. `text` never exceeds
+    the flavor's byte limit (UTF-8), `truncated` says whether something was left out.
+    """
+
+    title: str
+    text: str
+    severity: str
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    """A message as blocks of lines, before fitting it to a size."""
+
+    title: str
+    severity: str
+    head: Tuple[str, ...]
+    alerts: Tuple[str, ...]
+    errors: Tuple[str, ...]
+    apps: Tuple[str, ...]
+    footer: Tuple[str, ...]
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """The longest prefix of at most `limit` UTF-8 bytes; never splits a character."""
+    if limit <= 0:
+        return ""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def shorten(text: Optional[str], limit: int) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _parse_hour(value: str) -> Optional[datetime]:
+    try:
+        return datetime.strptime(value, "%Y%m%d%H")
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_iso(value: str) -> Optional[datetime]:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+
+
+def _stamp(moment: datetime) -> str:
+    """`2026-11-24 09:00:03 +08:00`."""
+    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    offset = moment.strftime("%z")
+    return f"{text} {offset[:-2]}:{offset[-2:]}" if offset else text
+
+
+def _window_span(window: WindowDoc) -> Optional[Tuple[datetime, datetime]]:
+    begin, end = _parse_hour(window.begin), _parse_hour(window.end)
+    return (begin, end) if begin and end else None
+
+
+def _fmt_hour(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _title_window(window: WindowDoc, generated: Optional[date], lang: str) -> str:
+    """`yesterday 2026-11-23`, `2026-11-17 → 2026-11-23`, `2026-11-24 13:00 → 23:00`."""
+    span = _window_span(window)
+    if span is None:
+        return ""
+    begin, end = span
+    whole_days = begin.hour == 0 and end.hour == 0
+    if whole_days and end - begin == timedelta(days=1):
+        day = begin.date()
+        if generated is not None and day == generated - timedelta(days=1):
+            return f"{t(lang, 'yesterday')} {day.isoformat()}"
+        return day.isoformat()
+    if whole_days:
+        return f"{begin.date().isoformat()} → {(end - timedelta(days=1)).date().isoformat()}"
+    if begin.date() == end.date():
+        return f"{_fmt_hour(begin)} → {end:%H:%M}"
+    return f"{_fmt_hour(begin)} → {_fmt_hour(end)}"
+
+
+def _window_text(window: WindowDoc, m: Markup) -> str:
+    span = _window_span(window)
+    if span is None:
+        shown = f"{m.escape(shorten(window.begin, 20))} → {m.escape(shorten(window.end, 20))}"
+    else:
+        shown = f"{_fmt_hour(span[0])} → {_fmt_hour(span[1])}"
+    return f"{shown} ({m.escape(shorten(window.timezone, 64))})"
+
+
+def _common_window(results: Sequence[AppResult]) -> Optional[WindowDoc]:
+    windows = {(r.window.begin, r.window.end, r.window.timezone) for r in results}
+    return results[0].window if len(windows) == 1 else None
+
+
+def select(doc: ResultDocument, min_severity: str) -> Optional[Tuple[List[Alert], List[AppResult]]]:
+    """The alerts and apps a sink at `min_severity` gets, or None when it gets nothing.
+
+    A report (or lookup) at `info` shows everything; otherwise only alerts at or above
+    the floor, and only the apps they concern.
+    """
+    floor = SEVERITY_ORDER[min_severity]
+    alerts = [a for a in doc.alerts if SEVERITY_ORDER.get(a.severity, 0) >= floor]
+    alerts.sort(key=lambda a: -SEVERITY_ORDER.get(a.severity, 0))  # stable: doc order within a level
+    if doc.kind in ("report", "lookup") and floor == 0:
+        return alerts, list(doc.results)
+    if not alerts:
+        return None
+    wanted = {a.app_id for a in alerts if a.app_id}
+    return alerts, [r for r in doc.results if r.app_id in wanted]
+
+
+def _app_order(results: List[AppResult], alerts: List[Alert]) -> List[AppResult]:
+    """Troubled apps first, so that truncation from the end drops healthy ones."""
+    level: Dict[str, int] = {}
+    for a in alerts:
+        if a.app_id:
+            level[a.app_id] = max(level.get(a.app_id, -1), SEVERITY_ORDER.get(a.severity, 0))
+    for r in results:
+        if r.error is not None:
+            level[r.app_id] = max(level.get(r.app_id, -1), SEVERITY_ORDER.get(r.error.severity, 0))
+    indexed = list(enumerate(results))
+    indexed.sort(key=lambda item: (-level.get(item[1].app_id, -1), item[0]))
+    return [r for _, r in indexed]
+
+
+class _Builder:
+    def __init__(self, doc: ResultDocument, m: Markup, lang: str, thresholds: Thresholds):
+        self.doc, self.m, self.lang, self.th = doc, m, lang, thresholds
+        self.names = {r.app_id: r.app_name for r in doc.results if r.app_name}
+
+    def tr(self, key: str, **values: object) -> str:
+        return t(self.lang, key, **values)
+
+    def app_label(self, app_id: Optional[str]) -> str:
+        m = self.m
+        if not app_id:
+            return ""
+        ident = m.escape(shorten(app_id, 32))
+        name = self.names.get(app_id)
+        return f"{m.bold(m.escape(shorten(name, NAME_MAX)))} ({ident})" if name else m.bold(ident)
+
+    def error_detail(self, code: Optional[str], message: Optional[str]) -> str:
+        m = self.m
+        parts = []
+        if code:
+            parts.append(m.code(m.escape(shorten(code, CODE_MAX))))
+        if message:
+            parts.append(m.escape(shorten(message, MESSAGE_MAX)))
+        return ": ".join(parts)
+
+    def hint_line(self, hint: Optional[str]) -> Optional[str]:
+        if not hint:
+            return None
+        return self.m.sub(f"💡 {self.tr('hint')}: {self.m.escape(shorten(hint, HINT_MAX))}")
+
+    # alerts -----------------------------------------------------------------------
+    def alert(self, alert: Alert) -> str:
+        m = self.m
+        level = alert.severity
+        head = f"{ALERT_MARK.get(level, '')} {m.severity(m.bold(self.tr(level)), level)}"
+        label = self.app_label(alert.app_id)
+        what = self.alert_what(alert)
+        lines = [f"{head} {label}: {what}" if label else f"{head} {what}"]
+        if alert.rule in ("api_error", "config_error"):
+            hint = self.hint_line(alert.hint)
+            if hint:
+                lines.append(hint)
+        return m.join(lines)
+
+    def alert_what(self, alert: Alert) -> str:
+        if alert.rule in ("success_rate_below", "receipt_rate_below"):
+            value, threshold = alert.value, alert.threshold
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and threshold is not None:
+                return self.tr(
+                    f"rule_{alert.rule}", value=pct(float(value)), threshold=pct_threshold(threshold), lt=self.m.lt
+                )
+            return self.m.escape(shorten(alert.message, MESSAGE_MAX))
+        detail = self.error_detail(alert.code, alert.message)
+        label = self.tr(f"rule_{alert.rule}")
+        return f"{label} {detail}" if detail else label
+
+    # apps -------------------------------------------------------------------------
+    def app(self, result: AppResult, show_window: bool) -> str:
+        m = self.m
+        head = self.app_label(result.app_id)
+        if show_window:
+            head += f" · {_window_text(result.window, m)}"
+        lines = [head]
+        if result.error is not None:
+            err = result.error
+            mark = ALERT_MARK.get(err.severity, ALERT_MARK["warning"])
+            lines.append(m.sub(f"{mark} {self.tr('error')} {self.error_detail(err.code, err.message)}"))
+            hint = self.hint_line(err.hint)
+            if hint:
+                lines.append(hint)
+            return m.join(lines)
+        if result.stats is None:
+            lines.append(m.sub(self.tr("no_data")))
+            return m.join(lines)
+        s = result.stats
+        rates = result.rates or compute_rates(s)
+        lines.append(
+            m.sub(
+                " · ".join(
+                    [
+                        f"{self.tr('submitted')} {num(s.RequestSuccessCount)}",
+                        f"{self.tr('receipts')} {num(s.CallbackCount)}",
+                        f"{self.tr('delivered')} {num(s.CallbackSuccessCount)}",
+                        f"{self.tr('failed')} {num(s.CallbackFailCount)}",
+                    ]
+                )
+            )
+        )
+        failures = [f"{self.tr(f)} {num(getattr(s, f))}" for f in FAILURE_FIELDS if getattr(s, f)]
+        if failures:
+            lines.append(m.sub(f"{self.tr('failures')}: " + ", ".join(failures)))
+        lines.append(m.sub(self.rates_line(rates, s.RequestSuccessCount, s.CallbackCount)))
+        if result.series:
+            lines.extend(self.series(result.series))
+        return m.join(lines)
+
+    def rates_line(self, rates: Rates, submitted: int, receipts: int) -> str:
+        th = self.th
+        receipt = self.rate("receipt_rate", rates.receipt_rate, submitted, warn=th.receipt_rate_min, critical=None)
+        success = self.rate(
+            "success_rate", rates.success_rate, receipts, warn=th.success_rate_min, critical=th.success_rate_critical
+        )
+        # No rule watches delivery_rate (SPEC §7), so it gets no status mark.
+        delivery = f"{self.tr('delivery_rate')} {pct(rates.delivery_rate)}"
+        return " · ".join([receipt, success, delivery])
+
+    def rate(self, key: str, value: Optional[float], volume: int, warn: float, critical: Optional[float]) -> str:
+        if value is None:
+            return f"{self.tr(key)} {NONE}"
+        if volume < self.th.min_volume:
+            mark = NONE
+        elif critical is not None and value < critical:
+            mark = CRIT
+        elif value < warn:
+            mark = WARN
+        else:
+            mark = OK
+        return f"{self.tr(key)} {pct(value)} {mark}"
+
+    def series(self, points: List[SeriesPoint]) -> List[str]:
+        m = self.m
+        unit = self.series_unit(points[0])
+        if len(points) > SERIES_MAX:
+            return [m.sub(self.tr("series_omitted", n=len(points), unit=self.tr(unit)))]
+        lines = [m.sub(self.tr("series_head", unit=self.tr(unit)) + ":")]
+        for p in points:
+            begin = _parse_hour(p.begin)
+            label = m.escape(shorten(p.begin, 20)) if begin is None else self.bucket_label(begin, unit)
+            rates = p.rates
+            lines.append(
+                m.sub(
+                    f"{label}: {self.tr('submitted')} {num(p.stats.RequestSuccessCount)}, "
+                    f"{self.tr('receipt_rate')} {pct(rates.receipt_rate)}, "
+                    f"{self.tr('success_rate')} {pct(rates.success_rate)}"
+                )
+            )
+        return lines
+
+    @staticmethod
+    def series_unit(point: SeriesPoint) -> str:
+        begin, end = _parse_hour(point.begin), _parse_hour(point.end)
+        if begin and end and end - begin == timedelta(hours=1):
+            return "unit_hour"
+        if begin and end and end - begin == timedelta(days=1):
+            return "unit_day"
+        return "unit_bucket"
+
+    @staticmethod
+    def bucket_label(begin: datetime, unit: str) -> str:
+        return begin.strftime("%m-%d") if unit == "unit_day" else begin.strftime("%m-%d %H:%M")
+
+    # whole report -----------------------------------------------------------------
+    def build(self, alerts: List[Alert], results: List[AppResult]) -> Report:
+        m, doc = self.m, self.doc
+        severity = max((a.severity for a in alerts), key=SEVERITY_ORDER.__getitem__, default="info")
+        generated_at = _parse_iso(doc.generated_at)
+        common = _common_window(results or doc.results)
+        title = self.title(alerts, severity, common, generated_at.date() if generated_at else None)
+        head = (m.heading(title),) if m.title_in_body else ()
+
+        alert_entries = tuple(self.alert(a) for a in alerts)
+        shown_messages = {a.message for a in alerts}
+        error_texts = [e for e in doc.errors if e not in shown_messages]
+        errors = tuple(m.bullet(m.escape(shorten(e, MESSAGE_MAX))) for e in error_texts[:ERRORS_MAX])
+        if len(error_texts) > ERRORS_MAX:
+            errors += (m.bullet(self.tr("more_errors", n=len(error_texts) - ERRORS_MAX)),)
+
+        show_window = common is None
+        apps = tuple(self.app(r, show_window) for r in _app_order(results, alerts))
+
+        footer: List[str] = []
+        stamp = _stamp(generated_at) if generated_at else m.escape(shorten(doc.generated_at, 40))
+        if common is not None:
+            footer.append(m.muted(f"{self.tr('window')}: {_window_text(common, m)} · {self.tr('generated')}: {stamp}"))
+        else:
+            footer.append(m.muted(f"{self.tr('generated')}: {stamp}"))
+        footer.append(m.muted(self.tr("late_note")))
+        return Report(title, severity, head, alert_entries, errors, apps, tuple(footer))
+
+    def title(self, alerts: List[Alert], severity: str, window: Optional[WindowDoc], generated: Optional[date]) -> str:
+        doc = self.doc
+        product = self.tr("product_check" if doc.kind == "check" else "product")
+        parts = [f"{TITLE_MARK[severity]} {product}"]
+        if alerts:
+            parts.append(self.tr("one_alert") if len(alerts) == 1 else self.tr("n_alerts", n=len(alerts)))
+        elif doc.kind == "error":
+            parts.append(self.tr("error_title"))
+        else:
+            parts.append(self.tr("no_alerts"))
+        if window is not None:
+            when = _title_window(window, generated, self.lang)
+            if when:
+                parts.append(when)
+        return " · ".join(parts)
+
+
+def build_report(
+    doc: ResultDocument, m: Markup, lang: str, thresholds: Thresholds, min_severity: str
+) -> Optional[Report]:
+    chosen = select(doc, min_severity)
+    if chosen is None:
+        return None
+    alerts, results = chosen
+    return _Builder(doc, m, lang, thresholds).build(alerts, results)
+
+
+def compose(report: Report, m: Markup, lang: str, n_alerts: int, n_apps: int) -> str:
+    """The body with the first `n_alerts` alerts and `n_apps` apps, plus visible markers."""
+    blocks: List[str] = []
+    if report.head:
+        blocks.append(m.join(report.head))
+    if report.alerts:
+        lines = [m.section(t(lang, "alerts")), *report.alerts[:n_alerts]]
+        if n_alerts < len(report.alerts):
+            lines.append(t(lang, "more_alerts", n=len(report.alerts) - n_alerts))
+        blocks.append(m.join(lines))
+    if report.errors:
+        blocks.append(m.join([m.section(t(lang, "errors")), *report.errors]))
+    blocks.extend(report.apps[:n_apps])
+    if n_apps < len(report.apps):
+        blocks.append(m.bold(t(lang, "more_apps", n=len(report.apps) - n_apps)))
+    blocks.append(m.join(report.footer))
+    return m.blank.join(blocks)
+
+
+def _largest_fitting(count: int, size_of, limit: int) -> Optional[int]:
+    """Largest k in [0, count) with size_of(k) <= limit (sizes grow with k), else None."""
+    if size_of(0) > limit:
+        return None
+    lo, hi = 0, count - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if size_of(mid) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def fit(report: Report, m: Markup, lang: str, limit: int) -> Tuple[str, bool]:
+    """The body within `limit` UTF-8 bytes: drop apps, then alerts, then cut bytes."""
+    n_alerts, n_apps = len(report.alerts), len(report.apps)
+    text = compose(report, m, lang, n_alerts, n_apps)
+    if utf8_len(text) <= limit:
+        return text, False
+
+    def apps_size(k: int) -> int:
+        return utf8_len(compose(report, m, lang, n_alerts, k))
+
+    k = _largest_fitting(n_apps, apps_size, limit) if n_apps else None
+    if k is not None:
+        return compose(report, m, lang, n_alerts, k), True
+
+    def alerts_size(j: int) -> int:
+        return utf8_len(compose(report, m, lang, j, 0))
+
+    j = _largest_fitting(n_alerts, alerts_size, limit) if n_alerts else None
+    if j is not None:
+        return compose(report, m, lang, j, 0), True
+
+    # Last resort (tiny limit or huge fixed parts): a byte cut with a visible marker.
+    marker = m.newline + t(lang, "truncated")
+    body = compose(report, m, lang, 0, 0)
+    room = limit - utf8_len(marker)
+    if room <= 0:
+        return cut_utf8(t(lang, "truncated"), limit), True
+    return cut_utf8(body, room) + marker, True
