@@ -6,10 +6,12 @@ never prints its URL: `label` names the kind and host only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 CHAT_KINDS = ("wecom", "dingtalk", "feishu", "lark", "slack")
 KINDS = (*CHAT_KINDS, "webhook", "cmq_queue", "cmq_topic")
@@ -61,6 +63,7 @@ class SinkSpec:
         parts = urlsplit(self.url)
         values += [v for _, v in parse_qsl(parts.query) if v]
         values += [seg for seg in parts.path.split("/") if len(seg) >= 16]
+        values += [v for v in (parts.username, parts.password) if v]  # https://user:token@host/…
         if self.secret:
             values.append(self.secret)
         return values
@@ -88,8 +91,13 @@ def split_entries(value: str) -> List[str]:
 
 
 def _parse_options(fragment: str, where: str) -> dict:
+    """`key=value&…` with %-escapes; unlike a query string, `+` stays `+` (base64 secrets)."""
     options: dict = {}
-    for key, val in parse_qsl(fragment, keep_blank_values=True):
+    for item in fragment.split("&"):
+        if not item:
+            continue
+        raw_key, _, raw_val = item.partition("=")
+        key, val = unquote(raw_key), unquote(raw_val)
         if key not in _OPTIONS:
             raise SinkConfigError(f"{where}: unknown option {key!r} (known: {', '.join(_OPTIONS)})")
         options[key] = val
@@ -147,7 +155,17 @@ def parse_entry(entry: str, index: int = 1) -> SinkSpec:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SinkConfigError(f"{where}: expected an http(s) URL, a kind+URL or cmq://queue|topic/NAME")
     kind = forced or HOST_KINDS.get(parts.hostname.lower(), "webhook")
+    secret = common["secret"]
+    if kind == "webhook" and secret and secret.startswith("whsec_") and not _is_base64(secret[len("whsec_"):]):
+        raise SinkConfigError(f"{where}: a whsec_ secret must be followed by base64 (Standard Webhooks)")
     return SinkSpec(kind=kind, url=url, **common)
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        return bool(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        return False
 
 
 def parse_notify_urls(value: str) -> Tuple[List[SinkSpec], List[str]]:

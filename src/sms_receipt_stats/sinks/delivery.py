@@ -1,0 +1,207 @@
+"""Deliver one result document to every sink: concurrently, retried, bounded by the deadline.
+
+Each sink decides what it sends (`Sink.prepare`, done up front and once); then every sink
+runs in its own worker so that a hanging robot costs only its own timeout and retries.
+Every outcome becomes a `Delivery` whose error is short and scrubbed of URLs and secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Type
+
+from sms_receipt_stats.documents import Delivery, ResultDocument
+from sms_receipt_stats.errors import scrub
+from sms_receipt_stats.sinks.base import MIN_REQUEST_TIMEOUT, DeliveryContext, DeliveryError, Sink
+from sms_receipt_stats.sinks.cmq import CmqQueueSink, CmqTopicSink
+from sms_receipt_stats.sinks.dingtalk import DingTalkSink
+from sms_receipt_stats.sinks.feishu import FeishuSink, LarkSink
+from sms_receipt_stats.sinks.slack import SlackSink
+from sms_receipt_stats.sinks.webhook import WebhookSink
+from sms_receipt_stats.sinks.wecom import WeComSink
+
+if TYPE_CHECKING:
+    import requests
+
+    from sms_receipt_stats.config import Settings
+    from sms_receipt_stats.sinks.spec import SinkSpec
+
+log = logging.getLogger("sms_receipt_stats.sinks")
+
+SINK_CLASSES: Dict[str, Type[Sink]] = {
+    cls.kind: cls
+    for cls in (WeComSink, DingTalkSink, FeishuSink, LarkSink, SlackSink, WebhookSink, CmqQueueSink, CmqTopicSink)
+}
+MAX_WORKERS = 8
+BACKOFF_BASE = 0.5  # seconds: 0.5, 1, 2, … plus up to 25 % jitter
+BACKOFF_MAX = 5.0
+RETRY_AFTER_MAX = 5.0  # a platform's Retry-After is honoured up to this
+REQUEST_ALLOWANCE = 1.0  # what one more request needs at least, when deciding to retry
+DEADLINE_GRACE = 1.0  # wait this long past the deadline for workers before giving up on them
+ERROR_MAX_CHARS = 200
+
+
+def build_sinks(specs: Iterable[SinkSpec]) -> List[Sink]:
+    """One sink object per spec, in order."""
+    sinks: List[Sink] = []
+    for spec in specs:
+        cls = SINK_CLASSES.get(spec.kind)
+        if cls is None:
+            raise ValueError(f"{spec.label}: no sink for kind {spec.kind!r}")
+        sinks.append(cls(spec))
+    return sinks
+
+
+def backoff(attempt: int, retry_after: Optional[float] = None, rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based)."""
+    base = BACKOFF_BASE * (2 ** (attempt - 1))
+    delay = min(BACKOFF_MAX, base * (1 + 0.25 * rng()))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_MAX))
+    return delay
+
+
+@dataclass
+class _Progress:
+    """Shared with the worker so that a delivery abandoned at the deadline still reports its attempts."""
+
+    attempts: int = 0
+    last_error: Optional[str] = None
+
+
+class _Attempts:
+    """The retry loop for one sink."""
+
+    def __init__(self, sink: Sink, prepared: Any, ctx: DeliveryContext, max_attempts: int, progress: _Progress):
+        self.sink = sink
+        self.prepared = prepared
+        self.ctx = ctx
+        self.max_attempts = max(1, max_attempts)
+        self.progress = progress
+        self.secrets = [*sink.spec.secret_values(), *ctx.settings.secret_values()]
+
+    def clean(self, text: str) -> str:
+        """Scrub the whole text, then shorten: a cut must not leave part of a secret behind."""
+        text = scrub(" ".join(text.split()), self.secrets)
+        return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
+
+    def result(self, ok: bool, error: Optional[str] = None) -> Delivery:
+        spec = self.sink.spec
+        message = None if ok else self.clean(f"{spec.label}: {error}")
+        return Delivery(sink=spec.kind, ok=ok, attempts=self.progress.attempts, error=message)
+
+    def run(self) -> Delivery:
+        label = self.sink.spec.label
+        progress = self.progress
+        while True:
+            left = self.ctx.time_left()
+            if left is not None and left < MIN_REQUEST_TIMEOUT:
+                reason = progress.last_error or "no time left before the deadline"
+                log.warning("sink %s: deadline reached after %d attempt(s)", label, progress.attempts)
+                return self.result(False, reason)
+            progress.attempts += 1
+            try:
+                self.sink.deliver(self.prepared, self.ctx)
+            except DeliveryError as exc:
+                error = exc
+            except Exception as exc:  # a bug in one sink must not cost the other deliveries
+                error = DeliveryError(f"unexpected {type(exc).__name__}", transient=False)
+            else:
+                log.info("sink %s: delivered (attempt %d)", label, progress.attempts)
+                return self.result(True)
+            text = self.clean(error.message)
+            progress.last_error = text
+            if not error.transient:
+                log.warning("sink %s: attempt %d failed permanently: %s", label, progress.attempts, text)
+                return self.result(False, text)
+            if progress.attempts >= self.max_attempts:
+                log.warning("sink %s: attempt %d failed, giving up: %s", label, progress.attempts, text)
+                return self.result(False, text)
+            delay = backoff(progress.attempts, error.retry_after)
+            left = self.ctx.time_left()
+            if left is not None and delay + REQUEST_ALLOWANCE > left:
+                log.warning("sink %s: attempt %d failed, no time left to retry: %s", label, progress.attempts, text)
+                return self.result(False, text)
+            log.info("sink %s: attempt %d failed (%s), retrying in %.1fs", label, progress.attempts, text, delay)
+            self.ctx.sleep(delay)
+
+
+def _worker(attempts: _Attempts, own_session: bool) -> Delivery:
+    try:
+        if own_session:
+            import requests
+
+            with requests.Session() as session:
+                attempts.ctx.session = session
+                return attempts.run()
+        return attempts.run()
+    except Exception as exc:  # never let a worker's surprise escape as an exception
+        return attempts.result(False, f"unexpected {type(exc).__name__}")
+
+
+def deliver_all(doc: ResultDocument, settings: Settings, *, session: Optional[requests.Session] = None,
+                clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                deadline: Optional[float] = None, max_attempts: int = 3,
+                now: Callable[[], float] = time.time) -> List[Delivery]:
+    """Send `doc` to every configured sink; one Delivery per sink that had something to send.
+
+    `clock`/`deadline` bound the work (a monotonic clock is fine); `now` is the wall clock that
+    signature timestamps need. Results keep the order of NOTIFY_URLS. Never raises.
+    """
+    specs = list(settings.sinks)
+    outcomes: Dict[int, Delivery] = {}
+    jobs: Dict[int, _Attempts] = {}
+    for index, spec in enumerate(specs):
+        try:
+            sink = build_sinks([spec])[0]
+            prepared = sink.prepare(doc, settings)
+        except Exception as exc:
+            log.warning("sink %s: could not build the message (%s)", spec.label, type(exc).__name__)
+            outcomes[index] = Delivery(sink=spec.kind, ok=False, attempts=0,
+                                       error=f"{spec.label}: could not build the message ({type(exc).__name__})")
+            continue
+        if prepared is None:
+            log.debug("sink %s: nothing to send at min_severity=%s", spec.label, spec.min_severity)
+            continue
+        ctx = DeliveryContext(session=session, settings=settings, clock=clock, sleep=sleep,  # type: ignore[arg-type]
+                              deadline=deadline, now=now)
+        jobs[index] = _Attempts(sink, prepared, ctx, max_attempts, _Progress())
+    if jobs:
+        outcomes.update(_run_concurrently(jobs, own_session=session is None, clock=clock, deadline=deadline))
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def _run_concurrently(jobs: Dict[int, _Attempts], *, own_session: bool, clock: Callable[[], float],
+                      deadline: Optional[float]) -> Dict[int, Delivery]:
+    outcomes: Dict[int, Delivery] = {}
+    pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(jobs)), thread_name_prefix="sink")
+    abandoned = False
+    try:
+        futures = {pool.submit(_worker, job, own_session): index for index, job in jobs.items()}
+        timeout = None if deadline is None else max(0.0, deadline - clock()) + DEADLINE_GRACE
+        done, pending = wait(futures, timeout=timeout)
+        for future in done:
+            index = futures[future]
+            try:
+                outcomes[index] = future.result()
+            except Exception as exc:  # _worker already guards; this is the last line
+                outcomes[index] = jobs[index].result(False, f"unexpected {type(exc).__name__}")
+        for future in pending:
+            abandoned = True
+            future.cancel()
+            job = jobs[futures[future]]
+            log.warning("sink %s: still running at the deadline, abandoned", job.sink.spec.label)
+            reason = "did not finish before the deadline"
+            if job.progress.last_error:
+                reason += f" (last error: {job.progress.last_error})"
+            outcomes[futures[future]] = job.result(False, reason)
+    except Exception as exc:
+        for index, job in jobs.items():
+            outcomes.setdefault(index, job.result(False, f"unexpected {type(exc).__name__}"))
+    finally:
+        pool.shutdown(wait=not abandoned, cancel_futures=True)
+    return outcomes

@@ -1,0 +1,95 @@
+"""Feishu (飞书) and Lark custom bots: an interactive card with one lark_md element.
+
+Both platforms share the bot API; only the host differs. Signed bots need body fields
+`timestamp` (seconds, a string) and `sign` = base64(HMAC-SHA256(key=f"{timestamp}\\n{secret}",
+msg=b"")), made per attempt. Cards mention everyone with `<at id=all></at>` inside lark_md;
+custom bots cannot mention by mobile number, so `mention=<mobile>` is ignored here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import TYPE_CHECKING, Any, Dict, List
+
+from sms_receipt_stats.sinks.base import (
+    ChatSink,
+    DeliveryContext,
+    DeliveryError,
+    encode_json,
+    fit_bytes,
+    http_post,
+    json_answer,
+    one_line,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+    from sms_receipt_stats.render import RenderedMessage
+
+BODY_MAX_BYTES = 20 * 1024  # the whole request body
+TEXT_MAX_BYTES = 18000  # leaves ~2.5 KB for the card, the title and JSON escaping
+TRANSIENT_CODES = frozenset({9499, 11232})  # too many requests / frequency limited
+MENTION_ALL = "<at id=all></at>"
+HEADER_COLOURS = {"info": "blue", "warning": "orange", "critical": "red"}
+
+
+def feishu_sign(secret: str, timestamp_s: int) -> str:
+    digest = hmac.new(f"{timestamp_s}\n{secret}".encode(), b"", hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+class FeishuSink(ChatSink):
+    kind = "feishu"
+    flavor = "feishu"
+    max_bytes = TEXT_MAX_BYTES
+
+    def body_budget(self) -> int:
+        return TEXT_MAX_BYTES - len(MENTION_ALL) - 2
+
+    def compose(self, message: RenderedMessage) -> List[Dict[str, Any]]:
+        text = message.text
+        if self.mentions_due(message) and self.spec.mention_all:
+            text = f"{text}\n{MENTION_ALL}"
+        card = {
+            "config": {"wide_screen_mode": True},
+            "header": {
+                "title": {"tag": "plain_text", "content": message.title},
+                "template": HEADER_COLOURS.get(message.severity, "blue"),
+            },
+            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": fit_bytes(text, TEXT_MAX_BYTES)}}],
+        }
+        return [{"msg_type": "interactive", "card": card}]
+
+    def post(self, payload: Dict[str, Any], ctx: DeliveryContext) -> None:
+        if self.spec.secret:
+            timestamp = int(ctx.now())
+            payload = {"timestamp": str(timestamp), "sign": feishu_sign(self.spec.secret, timestamp), **payload}
+        body = encode_json(payload)
+        if len(body) > BODY_MAX_BYTES:
+            raise DeliveryError(f"message of {len(body)} bytes exceeds the {BODY_MAX_BYTES}-byte limit",
+                                transient=False)
+        self.check_answer(http_post(ctx, self.spec.url, body))
+
+    def check_answer(self, resp: requests.Response) -> None:
+        """New bots answer `code`/`msg`; older ones `StatusCode`/`StatusMessage`."""
+        body = json_answer(resp)
+        code = body.get("code", body.get("StatusCode"))
+        if code in (0, "0"):
+            return
+        if code is None:
+            raise DeliveryError("answer without code", transient=False)
+        text = one_line(body.get("msg") or body.get("StatusMessage") or "")
+        try:
+            number = int(code)
+        except (TypeError, ValueError):
+            number = None
+        raise DeliveryError(f"code {code}" + (f": {text}" if text else ""), transient=number in TRANSIENT_CODES)
+
+
+class LarkSink(FeishuSink):
+    """Lark (open.larksuite.com): the same bot API as Feishu."""
+
+    kind = "lark"

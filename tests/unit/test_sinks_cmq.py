@@ -1,0 +1,81 @@
+"""CMQ queue/topic sink without the network: routing, the 1 MB limit, credentials, error classes.
+
+The round trip through the real SDK is in tests/integration/test_cmq_sink.py.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+import pytest
+
+from sms_receipt_stats.config import Settings, load_settings
+from sms_receipt_stats.documents import Alert, ResultDocument
+from sms_receipt_stats.sinks import build_sinks, deliver_all
+from sms_receipt_stats.sinks.cmq import MAX_MESSAGE_BYTES, CmqQueueSink, CmqTopicSink, is_transient
+
+CREDS = {"TENCENTCLOUD_SECRET_ID": "AKIDunitunitunitunitunit", "TENCENTCLOUD_SECRET_KEY": "unit-secret-key"}
+
+
+def settings(notify: str, **env: str) -> Settings:
+    loaded, issues = load_settings({**CREDS, "NOTIFY_URLS": notify, **env})
+    assert issues == []
+    return loaded
+
+
+def document(kind: str = "report", *severities: str, message: str = "success rate below 90%") -> ResultDocument:
+    alerts = [Alert(rule="success_rate_below", severity=s, app_id="1400006874", value=0.5, threshold=0.9,
+                    message=message) for s in severities]
+    return ResultDocument(kind=kind, generated_at="2026-11-24T09:00:03+08:00", alerts=alerts)
+
+
+class Sleeper:
+    def __init__(self) -> None:
+        self.waits: List[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def test_kinds_map_to_queue_and_topic_sinks() -> None:
+    queue, topic = build_sinks(settings("cmq://queue/alerts,cmq://topic/reports").sinks)
+    assert isinstance(queue, CmqQueueSink) and queue.action == "SendCmqMsg"
+    assert isinstance(topic, CmqTopicSink) and topic.action == "PublishCmqMsg"
+    assert queue.params("{}") == {"QueueName": "alerts", "MsgContent": "{}", "DelaySeconds": 0}
+    assert topic.params("{}") == {"TopicName": "reports", "MsgContent": "{}"}
+
+
+def test_routing_by_min_severity() -> None:
+    [sink] = build_sinks(settings("cmq://queue/alerts#min_severity=warning").sinks)
+    conf = settings("cmq://queue/alerts#min_severity=warning")
+    assert sink.prepare(document("report"), conf) is None
+    assert sink.prepare(document("check", "info"), conf) is None
+    content = sink.prepare(document("check", "warning"), conf)
+    assert content is not None and '"severity":"warning"' in content
+
+
+def test_document_over_1_mb_fails_clearly_without_a_call() -> None:
+    doc = document("check", "critical", message="x" * (MAX_MESSAGE_BYTES + 10))
+    sleeper = Sleeper()
+    [delivery] = deliver_all(doc, settings("cmq://queue/alerts"), sleep=sleeper)
+    assert delivery.sink == "cmq_queue" and not delivery.ok and delivery.attempts == 1
+    assert "exceeds the CMQ message limit" in delivery.error
+    assert sleeper.waits == []
+
+
+def test_missing_credentials_is_a_permanent_failure() -> None:
+    conf, _ = load_settings({"NOTIFY_URLS": "cmq://topic/reports"})
+    [delivery] = deliver_all(document("check", "critical"), conf, sleep=Sleeper())
+    assert not delivery.ok and delivery.attempts == 1 and "credentials" in delivery.error
+
+
+@pytest.mark.parametrize(("code", "transient"), [
+    ("RequestLimitExceeded", True),
+    ("InternalError.Timeout", True),
+    ("ClientNetworkError", True),
+    ("ResourceNotFound", False),
+    ("AuthFailure.SignatureFailure", False),
+    ("InvalidParameter", False),
+])
+def test_cloud_error_classes(code: str, transient: bool) -> None:
+    assert is_transient(code) is transient

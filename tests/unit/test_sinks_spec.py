@@ -1,0 +1,93 @@
+"""NOTIFY_URLS parsing: kinds from hosts and prefixes, options, and what counts as a secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from sms_receipt_stats.sinks.spec import mask_entry, parse_entry, parse_notify_urls
+
+
+@pytest.mark.parametrize(("url", "kind"), [
+    ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", "wecom"),
+    ("https://oapi.dingtalk.com/robot/send?access_token=t", "dingtalk"),
+    ("https://open.feishu.cn/open-apis/bot/v2/hook/x", "feishu"),
+    ("https://open.larksuite.com/open-apis/bot/v2/hook/x", "lark"),
+    ("https://hooks.slack.com/services/T/B/X", "slack"),
+    ("https://example.com/hook", "webhook"),
+    ("dingtalk+http://127.0.0.1:8001/robot/send?access_token=t", "dingtalk"),
+    ("WeCom+http://127.0.0.1:8002/send?key=k", "wecom"),
+    ("webhook+https://hooks.slack.com/services/T/B/X", "webhook"),
+    ("cmq://queue/alerts", "cmq_queue"),
+    ("cmq://topic/reports", "cmq_topic"),
+])
+def test_kind(url: str, kind: str) -> None:
+    assert parse_entry(url).kind == kind
+
+
+def test_prefix_is_not_part_of_the_url() -> None:
+    spec = parse_entry("dingtalk+http://127.0.0.1:8001/robot/send?access_token=t#secret=s1")
+    assert spec.url == "http://127.0.0.1:8001/robot/send?access_token=t"
+    assert spec.secret == "s1"
+
+
+def test_options() -> None:
+    spec = parse_entry("https://oapi.dingtalk.com/robot/send?access_token=t"
+                       "#secret=SECabc&min_severity=warning&mention=13800000000;+8613900000000")
+    assert (spec.secret, spec.min_severity, spec.mention_all) == ("SECabc", "warning", False)
+    assert spec.mention_mobiles == ("13800000000", "+8613900000000")
+    assert parse_entry("https://example.com/h#mention=all").mention_all
+    queue = parse_entry("cmq://queue/alerts#region=ap-shanghai&endpoint=http://127.0.0.1:9000")
+    assert (queue.name, queue.region, queue.endpoint) == ("alerts", "ap-shanghai", "http://127.0.0.1:9000")
+
+
+def test_plus_slash_and_equals_in_a_secret_survive() -> None:
+    secret = "whsec_+/8AAAA="  # valid base64 with + / =
+    assert parse_entry(f"https://example.com/h#secret={secret}").secret == secret
+    assert parse_entry("https://example.com/h#secret=a%26b%23c").secret == "a&b#c"
+
+
+@pytest.mark.parametrize("entry", [
+    "https://example.com/h#min_severity=urgent",
+    "https://example.com/h#mention=bob",
+    "https://example.com/h#colour=red",
+    "https://example.com/h#secret=whsec_***",
+    "cmq://queue/1bad",
+    "cmq://bucket/x",
+    "dingtalk+cmq://queue/x",
+    "ftp://example.com/x",
+    "https://example.com:99999/x",
+    "cmq://queue/q#endpoint=ftp://x",
+])
+def test_bad_entries_are_reported_masked(entry: str) -> None:
+    specs, problems = parse_notify_urls(f"{entry},https://example.com/ok")
+    assert [s.url for s in specs] == ["https://example.com/ok"]
+    [problem] = problems
+    assert problem.startswith("NOTIFY_URLS entry 1")
+
+
+def test_problems_never_echo_path_query_or_secret() -> None:
+    _, problems = parse_notify_urls("https://oapi.dingtalk.com/robot/send?access_token=TOKEN123#secret=S3CR3T&x=1")
+    [problem] = problems
+    assert "TOKEN123" not in problem and "S3CR3T" not in problem and "/robot" not in problem
+
+
+def test_split_on_commas_and_newlines_and_index() -> None:
+    specs, problems = parse_notify_urls("https://a.example/h,\n https://b.example/h\n\ncmq://topic/t ,")
+    assert problems == []
+    assert [(s.index, s.kind) for s in specs] == [(1, "webhook"), (2, "webhook"), (3, "cmq_topic")]
+
+
+def test_label_and_repr_hide_secrets() -> None:
+    spec = parse_entry("https://hooks.slack.com/services/T000/B000/SECRETPATHSEGMENT0001#secret=abcdefgh", 4)
+    assert spec.label == "slack#4(hooks.slack.com)"
+    assert "SECRETPATHSEGMENT0001" not in repr(spec) and "abcdefgh" not in repr(spec)
+    assert mask_entry("slack+https://hooks.slack.com/services/T/B/SECRET") == "slack+https://hooks.slack.com/…"
+
+
+def test_secret_values() -> None:
+    spec = parse_entry("https://user:pa55word@example.com/hooks/0123456789abcdefXYZ/x?token=tok1234#secret=s3cret!")
+    values = spec.secret_values()
+    for part in ("https://user:pa55word@example.com/hooks/0123456789abcdefXYZ/x?token=tok1234", "tok1234",
+                 "0123456789abcdefXYZ", "pa55word", "s3cret!"):
+        assert part in values
+    assert parse_entry("cmq://queue/alerts").secret_values() == []
