@@ -76,7 +76,8 @@ class Settings(BaseModel):
     api_rps: float = 10.0
     timezone: str = "Asia/Shanghai"
     lang: str = "en"
-    sinks: Tuple[SinkSpec, ...] = ()
+    # excluded from dumps: a sink URL is itself a secret (the robot key travels in it)
+    sinks: Tuple[SinkSpec, ...] = Field(default=(), exclude=True)
     api_tokens: Tuple[SecretStr, ...] = ()
     api_auth: str = "token"
     api_allowed_app_ids: Tuple[str, ...] = ()

@@ -56,6 +56,8 @@ def configure(request_id: Any = None, secrets: Iterable[str] = ()) -> logging.Lo
         logger.addHandler(handler)
         logger.propagate = False
         logger.setLevel(logging.INFO)
+        # urllib3 logs request paths and queries at DEBUG, and a robot's key is in its URL
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
     _request_filter.request_id = request_id
     _secrets[:] = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
     return logger
