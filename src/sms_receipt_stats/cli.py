@@ -50,7 +50,7 @@ def format_table(result: Dict[str, Any]) -> str:
     from sms_receipt_stats.stats import STAT_FIELDS
 
     window = result["window"]
-    name = f"{result.get('app_name') or ''} ({result['app_id']})".strip()
+    name = f"{result['app_name']} ({result['app_id']})" if result.get("app_name") else result["app_id"]
     lines = [f"{name}  {window['begin']} → {window['end']} ({window['timezone']})"]
     if result.get("error"):
         err = result["error"]
@@ -151,13 +151,11 @@ def cmd_package(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sms_receipt_stats import samples
-    from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator
-    from sms_receipt_stats.receiver import Receiver
-
     import logging
 
-    from sms_receipt_stats import log
+    from sms_receipt_stats import log, samples
+    from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator
+    from sms_receipt_stats.receiver import Receiver
 
     log.configure()
     logging.getLogger(log.LOGGER_NAME).setLevel(logging.WARNING)  # the demo prints its own summary
@@ -267,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    from sms_receipt_stats import log
+
+    log.configure(stream=sys.stderr)  # stdout carries the command's own output (JSON, tables)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

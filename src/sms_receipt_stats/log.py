@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any, Iterable, List
+from typing import Any, Iterable, List, Optional, TextIO
 
 LOGGER_NAME = "sms_receipt_stats"
 _secrets: List[str] = []
@@ -46,11 +46,12 @@ def redact_text(text: str) -> str:
     return text
 
 
-def configure(request_id: Any = None, secrets: Iterable[str] = ()) -> logging.Logger:
-    """Idempotent: one stdout handler on our logger; the current request id and secrets."""
+def configure(request_id: Any = None, secrets: Iterable[str] = (), stream: Optional[TextIO] = None) -> logging.Logger:
+    """Idempotent: one handler on our logger (stdout, where SCF collects logs, unless the
+    first caller chose another stream); the current request id and secrets."""
     logger = logging.getLogger(LOGGER_NAME)
     if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = logging.StreamHandler(stream or sys.stdout)
         handler.setFormatter(JsonFormatter())
         handler.addFilter(_request_filter)
         logger.addHandler(handler)
