@@ -1,26 +1,24 @@
-"""The doorway behind `handler.main_handler`: classify the event, run the job, never raise."""
+"""The doorway behind `handler.main_handler`: classify the event, run the job, never raise.
+
+Importing this module (SCF's cold start) loads only what every event needs: settings,
+logging and the event models. Each path imports its own modules when it runs, so a timer
+never loads the HTTP layer and a `/health` probe never loads jobs, the query layer or the SDK.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Dict, List, Mapping, Optional
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from sms_receipt_stats import log
-from sms_receipt_stats.api import (
-    ApiError,
-    authenticate,
-    collect_params,
-    error_response,
-    health_response,
-    route,
-    validate_lookup,
-)
 from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.documents import ResultDocument
 from sms_receipt_stats.events import ApiGatewayEvent, EventError, event_kind, http_response, parse_timer_message
-from sms_receipt_stats.jobs import JobDeps, apps_by_id, generated_at, make_querier, query_apps, run_timer_job
-from sms_receipt_stats.windows import WindowError, resolve_window
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.jobs import JobDeps
 
 logger = logging.getLogger("sms_receipt_stats.app")
 
@@ -44,6 +42,17 @@ def time_limit(context: Any) -> Optional[float]:
     return value / 1000.0 if value > 0 else None
 
 
+def default_deps() -> JobDeps:
+    """The real clocks, SDK and sinks; built only by the paths that query or deliver."""
+    from sms_receipt_stats.jobs import JobDeps
+
+    return JobDeps()
+
+
+def _now(deps: Optional[JobDeps]) -> datetime:
+    return deps.now() if deps is not None else datetime.now(timezone.utc)
+
+
 def redact(value: Any, secrets: List[str]) -> Any:
     """Defence in depth: no configured secret survives in any string of the output."""
     if isinstance(value, str):
@@ -60,8 +69,8 @@ def redact(value: Any, secrets: List[str]) -> Any:
 
 def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] = None,
            deps: Optional[JobDeps] = None) -> Dict[str, Any]:
-    deps = deps or JobDeps()
-    started = deps.monotonic()
+    clock = deps.monotonic if deps is not None else time.monotonic
+    started = clock()
     limit = time_limit(context)
     deadline = started + limit - RESERVE_SECONDS if limit else None
     settings, issues = load_settings(os.environ if env is None else env)
@@ -70,12 +79,16 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
     kind = event_kind(event)
     try:
         if kind == "timer":
-            result = handle_timer(event, settings, [str(i) for i in issues], deps, started, deadline)
+            result = handle_timer(event, settings, [str(i) for i in issues], deps or default_deps(), started,
+                                  deadline)
         elif kind == "apigw":
             result = handle_apigw(event, settings, deps, deadline)
         else:
+            from sms_receipt_stats.documents import ResultDocument
+            from sms_receipt_stats.jobs import generated_at
+
             doc = ResultDocument(kind="error", trigger="unknown",
-                                 generated_at=generated_at(deps.now(), settings.timezone),
+                                 generated_at=generated_at(_now(deps), settings.timezone),
                                  errors=["unsupported event: expected an SCF timer event "
                                          "(Type=Timer) or an API Gateway event (httpMethod, path)"])
             result = doc.to_json_dict()
@@ -87,16 +100,21 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
                                                    "category": "upstream", "retryable": False,
                                                    "hint": "See the function's logs."}})
         else:
+            from sms_receipt_stats.jobs import generated_at
+
             result = {"schema": "sms-receipt-stats/v1", "kind": "error", "trigger": kind or "unknown",
-                      "generated_at": generated_at(deps.now(), settings.timezone), "results": [],
+                      "generated_at": generated_at(_now(deps), settings.timezone), "results": [],
                       "alerts": [], "deliveries": [], "errors": [f"internal error: {type(exc).__name__}"]}
     logger.info("done", extra={"trigger": kind or "unknown",
-                               "elapsed_ms": int((deps.monotonic() - started) * 1000)})
+                               "elapsed_ms": int((clock() - started) * 1000)})
     return redact(result, secrets)
 
 
 def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str], deps: JobDeps,
                  started: float, deadline: Optional[float]) -> Dict[str, Any]:
+    from sms_receipt_stats.jobs import apps_by_id, run_timer_job
+    from sms_receipt_stats.windows import WindowError, resolve_window
+
     job, window, granularity, apps = "report", None, "total", []
     try:
         message = parse_timer_message(event.get("Message"))
@@ -130,8 +148,18 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
     return doc.to_json_dict()
 
 
-def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: JobDeps,
+def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobDeps],
                  deadline: Optional[float]) -> Dict[str, Any]:
+    from sms_receipt_stats.api import (
+        ApiError,
+        authenticate,
+        collect_params,
+        error_response,
+        health_response,
+        route,
+        validate_lookup,
+    )
+
     event = ApiGatewayEvent.model_validate(
         {k: v for k, v in raw.items() if k in ApiGatewayEvent.model_fields and v is not None},
     ) if _plausible(raw) else None
@@ -142,8 +170,11 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: JobDeps,
         if route(event) == "health":
             return health_response()
         authenticate(event, settings)
+        deps = deps or default_deps()
         params = collect_params(event)
         app, window, granularity = validate_lookup(params, settings, deps.now())
+        from sms_receipt_stats.jobs import make_querier, query_apps
+
         try:
             querier = make_querier(settings, deps, deadline)
         except Exception as exc:

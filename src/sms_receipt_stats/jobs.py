@@ -14,7 +14,6 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
 from sms_receipt_stats.documents import AppResult, Delivery, ErrorInfo, ResultDocument, SeriesPoint, WindowDoc
-from sms_receipt_stats.errors import error_info
 from sms_receipt_stats.query import Querier, QueryOutcome, QueryTask, StatsFetcher
 from sms_receipt_stats.rules import config_alerts, evaluate
 from sms_receipt_stats.stats import compute_rates, sum_stats
@@ -65,6 +64,8 @@ def _plan(app: App, window: Window, granularity: str) -> List[List[QueryTask]]:
 def _error_of(outcomes: Sequence[QueryOutcome], lang: str) -> Optional[ErrorInfo]:
     for outcome in outcomes:
         if outcome.error is not None:
+            from sms_receipt_stats.errors import error_info  # the catalogue loads on the first failure only
+
             err = outcome.error
             return error_info(err.code, err.message, err.request_id, lang)
     return None

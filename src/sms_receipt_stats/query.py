@@ -11,12 +11,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 
 from sms_receipt_stats.config import Settings
-from sms_receipt_stats.errors import is_retryable
 from sms_receipt_stats.sdk import CloudError, build_credential, build_profile, to_cloud_error
 from sms_receipt_stats.stats import STAT_FIELDS, Stats
 
@@ -171,6 +169,8 @@ class Querier:
                 if request_id:
                     outcome.request_ids.append(request_id)
                 return outcome
+            from sms_receipt_stats.errors import is_retryable  # the catalogue loads on the first failure only
+
             if not is_retryable(outcome.error.code) or outcome.attempts >= self._retry.max_attempts:
                 return outcome
             delay = self._retry.delay(outcome.attempts, self._rng)
@@ -184,5 +184,7 @@ class Querier:
             return []
         if len(tasks) == 1 or self._workers <= 1:
             return [self.run_one(t) for t in tasks]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=min(self._workers, len(tasks)), thread_name_prefix="sms-query") as pool:
             return list(pool.map(self.run_one, tasks))

@@ -1,0 +1,204 @@
+"""The deployment zip, run the way SCF runs it: another CPython, the zip's files only.
+
+Each build is unpacked into a temporary directory and imported by a fresh interpreter of
+the target version started with `-I -S` (no site-packages, no user site, no PYTHON*
+variables), so anything the zip lacks is an ImportError here rather than in production.
+The handler answers a real timer event against the emulator running in this process.
+Builds skip (not fail) only when the wheels cannot be downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+
+from sms_receipt_stats import samples
+from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator
+from sms_receipt_stats.package import PackageError, WheelDownloadError, build_package, build_zip, write_zip
+
+pytestmark = pytest.mark.integration
+
+APP_ID = "1400006874"
+MAX_ZIP_BYTES = 4_000_000
+#: the oldest Python SCF offers that we support, and the newest one installed here
+VERSIONS = ("3.9", "3.13", "3.12")
+
+RUNNER = r"""
+import json, sys
+root = sys.argv[1]
+sys.path.insert(0, root)
+leaks = [p for p in sys.path if "site-packages" in p or "dist-packages" in p]
+assert not leaks, leaks
+import handler
+request = json.loads(sys.stdin.read())
+answers = [handler.main_handler(event, request["context"]) for event in request["events"]]
+origins = {name: getattr(sys.modules[name], "__file__", None) or ""
+           for name in ("handler", "sms_receipt_stats", "pydantic", "pydantic_core", "tencentcloud", "requests")}
+print("RESULT " + json.dumps({"answers": answers, "origins": origins, "version": list(sys.version_info[:2])}))
+"""
+
+
+def interpreter(version: str) -> Optional[str]:
+    """A CPython of exactly `version`: from pyenv, else python3.X on PATH."""
+    candidates: List[str] = []
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    if pyenv_root.is_dir():
+        candidates += [str(p / "bin" / "python") for p in sorted(pyenv_root.iterdir(), reverse=True)
+                       if p.name.startswith(version + ".")]
+    found = shutil.which(f"python{version}")
+    if found:
+        candidates.append(found)
+    for candidate in candidates:
+        try:
+            out = subprocess.run([candidate, "-I", "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=30, check=False).stdout.strip()
+        except OSError:
+            continue
+        if out == version:
+            return candidate
+    return None
+
+
+def newest_available() -> List[str]:
+    """3.9 plus the newest of the later versions installed here (building is cheap once cached)."""
+    chosen = ["3.9"]
+    for version in VERSIONS[1:]:
+        if interpreter(version):
+            chosen.append(version)
+            break
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator() as running:
+        yield running
+
+
+def build_or_skip(version: str, tmp: Path) -> Path:
+    try:
+        result = build_zip(version, str(tmp / f"function-py{version.replace('.', '')}.zip"), tree=False)
+    except WheelDownloadError as exc:
+        pytest.skip(f"wheels for CPython {version} cannot be downloaded: {exc}")
+    return result.path
+
+
+def run_from_zip(python: str, zip_path: Path, tmp: Path, emulator: Emulator,
+                 events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    root = tmp / "var-user"  # SCF unpacks the zip into /var/user
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp),
+        "TENCENTCLOUD_SECRETID": SECRET_ID,
+        "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
+        "SMS_ENDPOINT": emulator.endpoint,
+        "SMS_SDK_APP_IDS": f"{APP_ID}=prod",
+        "PYTHONDONTWRITEBYTECODE": "1",  # ignored under -I; the code dir of SCF is read-only anyway
+    }
+    request = {"events": events, "context": {"request_id": "package-test", "time_limit_in_ms": 30_000,
+                                             "memory_limit_in_mb": 128}}
+    proc = subprocess.run([python, "-I", "-S", "-B", "-c", RUNNER, str(root)], input=json.dumps(request),
+                          capture_output=True, text=True, timeout=120, cwd=str(tmp), env=env, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    assert line is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(line[len("RESULT "):])
+    result["root"] = str(root)
+    return result
+
+
+@pytest.mark.parametrize("version", newest_available())
+def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: Path, emulator: Emulator) -> None:
+    python = interpreter(version)
+    if python is None:
+        pytest.skip(f"no CPython {version} on this machine")
+    zip_path = build_or_skip(version, tmp_path)
+
+    size = zip_path.stat().st_size
+    assert size < MAX_ZIP_BYTES, f"{size:,} bytes"
+    with zipfile.ZipFile(zip_path) as zf:
+        names = zf.namelist()
+    assert "handler.py" in names
+    assert "sms_receipt_stats/app.py" in names
+    tag = f"cpython-3{version.split('.')[1]}-x86_64-linux-gnu"
+    assert any(n.startswith("pydantic_core/_pydantic_core.") and tag in n for n in names), "wrong pydantic_core"
+    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyi"))]
+    assert not [n for n in names if ".dist-info/" in n]
+    tencent_products = {n.split("/")[1] for n in names if n.startswith("tencentcloud/") and n.count("/") >= 2}
+    assert tencent_products == {"common", "sms"}, tencent_products
+    assert not [n for n in names if n.startswith("tencentcloud/sms/") and "v20210111" not in n
+                and n != "tencentcloud/sms/__init__.py"]
+    assert not [n for n in names if n.startswith("tencentcloud/") and n.endswith("_async.py")]
+    assert not {f"sms_receipt_stats/{m}.py" for m in ("cli", "emulator", "receiver", "package")} & set(names)
+
+    emulator.clear_records()
+    timer = samples.timer_event(json.dumps({"job": "report", "window": "yesterday"}))
+    health = samples.apigw_event(path="/release/health")
+    result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, health])
+
+    assert result["version"] == [int(part) for part in version.split(".")]
+    for module, origin in result["origins"].items():
+        assert origin.startswith(result["root"]), f"{module} came from {origin}, not from the zip"
+    doc, answer = result["answers"]
+    assert doc["kind"] == "report" and doc["trigger"] == "timer"
+    assert doc["errors"] == []
+    (app,) = doc["results"]
+    assert app["app_id"] == APP_ID and app["error"] is None
+    assert app["stats"]["RequestSuccessCount"] > 0
+    assert app["rates"]["receipt_rate"] is not None
+    assert app["request_ids"]
+    assert any(call.action == "CallbackStatusStatistics" for call in emulator.calls)
+    assert answer["statusCode"] == 200
+
+
+def test_zip_bytes_depend_on_content_only(tmp_path: Path) -> None:
+    """Same files, any order, any time: same zip (sorted names, fixed timestamps and modes)."""
+    built = build_or_skip("3.9", tmp_path)
+    with zipfile.ZipFile(built) as zf:
+        entries = {name: zf.read(name) for name in reversed(zf.namelist())}
+    again = tmp_path / "again.zip"
+    write_zip(entries, again)
+    assert again.read_bytes() == built.read_bytes()
+
+
+def test_unreachable_index_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "2")
+    with pytest.raises(WheelDownloadError):
+        build_zip("3.9", str(tmp_path / "offline.zip"), tree=False)
+    assert build_package("3.9", str(tmp_path / "offline.zip")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("package: cannot download the wheels for CPython 3.9")
+    assert "Traceback" not in err
+    assert not (tmp_path / "offline.zip").exists()
+
+
+@pytest.mark.parametrize("python", ["3.8", "2.7", "three", "3.x"])
+def test_unsupported_python_is_refused(python: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(PackageError):
+        build_zip(python, tree=False)
+    assert build_package(python) == 2
+    assert "--python must be 3.9 or newer" in capsys.readouterr().err
+
+
+def test_runtime_never_imports_the_development_modules() -> None:
+    """The zip leaves cli/emulator/receiver/samples/package out; the handler's path must not need them."""
+    from sms_receipt_stats.package import DEV_ONLY, project_entries, project_root
+
+    entries = project_entries(project_root())  # keeps a dev module if a runtime module imports it
+    assert not [name for name in DEV_ONLY if f"sms_receipt_stats/{name}.py" in entries]
