@@ -202,3 +202,37 @@ def test_runtime_never_imports_the_development_modules() -> None:
 
     entries = project_entries(project_root())  # keeps a dev module if a runtime module imports it
     assert not [name for name in DEV_ONLY if f"sms_receipt_stats/{name}.py" in entries]
+
+
+def test_serverless_yml_deploys_the_built_tree_with_valid_triggers() -> None:
+    """serverless.yml and the builder agree: runtime <-> wheels, handler, crons, arguments, env names."""
+    yaml = pytest.importorskip("yaml")
+    from sms_receipt_stats.events import parse_timer_message
+    from sms_receipt_stats.package import project_root
+
+    root = project_root()
+    doc = yaml.safe_load((root / "serverless.yml").read_text(encoding="utf-8"))
+    assert doc["component"] == "scf"
+    inputs = doc["inputs"]
+    assert inputs["handler"] == "handler.main_handler"
+    version = inputs["runtime"].replace("Python", "")
+    src = inputs["src"]["src"] if isinstance(inputs["src"], dict) else inputs["src"]
+    assert src == f"./dist/sms-receipt-stats-py{version.replace('.', '')}"  # what `package --python` writes
+    assert inputs["memorySize"] >= 128 and 30 <= inputs["timeout"] <= 900
+
+    variables = inputs["environment"]["variables"]
+    assert not {"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"} & set(variables)
+    for secret in ("NOTIFY_URLS", "API_TOKENS"):
+        assert str(variables[secret]).startswith("${env:"), secret
+    assert all(isinstance(v, str) for v in variables.values()), "SCF variables are strings: quote numbers"
+
+    timers = [e["timer"]["parameters"] for e in inputs["events"] if "timer" in e]
+    assert {json.loads(t["argument"])["job"] for t in timers} == {"report", "check"}
+    for timer in timers:
+        assert len(timer["cronExpression"].split()) == 7
+        parse_timer_message(timer["argument"])  # raises on a Message the handler would refuse
+    (apigw,) = [e["apigw"]["parameters"] for e in inputs["events"] if "apigw" in e]
+    assert apigw["protocols"] == ["https"]
+    routes = {(ep["path"], ep["method"]) for ep in apigw["endpoints"]}
+    assert routes == {("/stats", "GET"), ("/stats", "POST"), ("/health", "GET")}
+    assert all(ep["function"]["isIntegratedResponse"] is True for ep in apigw["endpoints"])

@@ -1,0 +1,253 @@
+"""Figures of issue 4 ("Deployable and fast"), printed by one command.
+
+    python bench/bench.py [--quick] [--strict]
+
+(a) cold start: `import handler` vs `import sms_client + pydantic`, fresh processes;
+(b) peak RSS of one 20-app timer report; (c) the zip for CPython 3.10 vs the full SDK
+wheel; (d) N app-day queries against the emulator (100 ms latency, 10 requests/s) vs the
+bound N / SMS_API_RPS. Every timed run is a fresh subprocess of this interpreter on this
+checkout; the emulator runs here. See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator  # noqa: E402
+from sms_receipt_stats.package import PackageError, build_zip, cache_root  # noqa: E402
+
+TARGET_IMPORT_RATIO = 1.25
+TARGET_ZIP_BYTES = 4_000_000
+TARGET_QUERY_RATIO = 1.10
+TARGET_RSS_MIB = 64.0
+RPS = 10
+LATENCY = 0.1
+MARKER = "BENCH "
+
+HANDLER_IMPORT = "import time; t = time.perf_counter(); import handler; print(time.perf_counter() - t)"
+BARE_IMPORT = ("import time; t = time.perf_counter(); from tencentcloud.sms.v20210111 import sms_client; "
+               "import pydantic; print(time.perf_counter() - t)")
+
+#: one timer run in a fresh process: import, invoke, report elapsed time and peak RSS
+TIMER_RUN = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+import handler
+t1 = time.perf_counter()
+event = {"Type": "Timer", "TriggerName": "bench", "Time": "2026-11-25T01:00:00Z", "Message": sys.argv[1]}
+context = {"request_id": "bench", "time_limit_in_ms": 300000, "memory_limit_in_mb": 128}
+doc = handler.main_handler(event, context)
+t2 = time.perf_counter()
+results = doc.get("results", [])
+ok = sum(1 for r in results if r.get("error") is None)
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+print("BENCH " + json.dumps({"import_s": t1 - t0, "run_s": t2 - t1, "ok": ok, "results": len(results),
+                             "errors": doc.get("errors"), "maxrss_kib": rss}))
+"""
+
+HEALTH_RUN = r"""
+import time
+t0 = time.perf_counter()
+import handler
+answer = handler.main_handler({"httpMethod": "GET", "path": "/release/health", "headers": {}, "requestContext": {}}, {})
+print("BENCH %r" % (time.perf_counter() - t0))
+"""
+
+IMPORT_RSS = ("import resource, handler; "
+              "print('BENCH %d' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+
+
+def clean_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """This process's environment without any product setting, plus `extra`."""
+    prefixes = ("TENCENTCLOUD_", "SMS_", "NOTIFY_", "API_", "ALERT_", "REPORT_", "PYTHON")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(extra or {})
+    return env
+
+
+def run(code: str, *args: str, env: Optional[Dict[str, str]] = None, python: str = sys.executable,
+        flags: Tuple[str, ...] = ("-E",), cwd: Path = ROOT, timeout: float = 600) -> str:
+    proc = subprocess.run([python, *flags, "-c", code, *args], capture_output=True, text=True, cwd=str(cwd),
+                          env=env if env is not None else clean_env(), timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"subprocess failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+    return proc.stdout
+
+
+def marked(stdout: str) -> str:
+    """The value our snippet printed; the handler's own JSON log lines share stdout."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(MARKER):
+            return line[len(MARKER):]
+    lines = stdout.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def app_env(emulator: Emulator, apps: int, **extra: str) -> Dict[str, str]:
+    ids = ",".join(f"14{i:08d}" for i in range(1, apps + 1))
+    return clean_env({"TENCENTCLOUD_SECRETID": SECRET_ID, "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
+                      "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": ids, **extra})
+
+
+def timer_run(emulator: Emulator, apps: int, message: Dict[str, Any], **extra: str) -> Dict[str, Any]:
+    out = run(TIMER_RUN, json.dumps(message), env=app_env(emulator, apps, **extra))
+    return json.loads(marked(out))
+
+
+def interleaved_medians(commands: List[Tuple[str, Dict[str, Any]]], runs: int) -> List[float]:
+    """Median seconds of each snippet over `runs` fresh processes, taken in turns so drift hits all alike."""
+    for code, kwargs in commands:  # warm the OS file cache and __pycache__
+        run(code, **kwargs)
+    samples: List[List[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for i, (code, kwargs) in enumerate(commands):
+            samples[i].append(float(marked(run(code, **kwargs))))
+    return [statistics.median(s) for s in samples]
+
+
+def pyenv_python(version: str) -> Optional[str]:
+    versions = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    if versions.is_dir():
+        for candidate in sorted(versions.iterdir(), reverse=True):
+            if candidate.name.startswith(version + ".") and (candidate / "bin" / "python").is_file():
+                return str(candidate / "bin" / "python")
+    return None
+
+
+def full_sdk_wheel(version: str) -> Tuple[Optional[Path], str]:
+    """The full `tencentcloud-sdk-python` wheel of the same release as our common pin (downloaded once)."""
+    cache = cache_root() / "full-sdk"
+    wheels = sorted(cache.glob(f"tencentcloud_sdk_python-{version}-*.whl"))
+    if wheels:
+        return wheels[0], ""
+    cache.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps",
+                           "--only-binary=:all:", "-d", str(cache), f"tencentcloud-sdk-python=={version}"],
+                          capture_output=True, text=True, timeout=900, check=False)
+    wheels = sorted(cache.glob(f"tencentcloud_sdk_python-{version}-*.whl"))
+    if proc.returncode != 0 or not wheels:
+        return None, "not measured: pip download of tencentcloud-sdk-python failed (offline?)"
+    return wheels[0], ""
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: List[Tuple[str, str, str, str]] = []
+        self.missed: List[str] = []
+
+    def add(self, figure: str, measured: str, target: str = "", ok: Optional[bool] = None) -> None:
+        verdict = "" if ok is None else ("ok" if ok else "MISSED")
+        if ok is False:
+            self.missed.append(figure.strip())
+        self.rows.append((figure, measured, target, verdict))
+        print(f"  {figure:<52} {measured:>22}  {target:>9}  {verdict}", flush=True)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N=50 queries in (d); fewer cold-start runs")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a figure misses its target")
+    parser.add_argument("--python", default="3.10", help="target CPython of the zip in (c)")
+    args = parser.parse_args(argv)
+    runs = 7 if args.quick else 11
+    n_queries = 50 if args.quick else 200
+
+    print(f"sms-receipt-stats bench — CPython {platform.python_version()} on {platform.machine()}, "
+          f"{os.cpu_count()} CPUs{' (quick)' if args.quick else ''}")
+    print(f"  {'figure':<52} {'measured':>22}  {'target':>9}")
+    table = Table()
+
+    # (a) cold start
+    handler_s, bare_s = interleaved_medians([(HANDLER_IMPORT, {}), (BARE_IMPORT, {})], runs)
+    ratio = handler_s / bare_s
+    table.add(f"(a) import handler (median of {runs})", f"{handler_s * 1000:.1f} ms")
+    table.add("    import sms_client + pydantic (bare)", f"{bare_s * 1000:.1f} ms")
+    table.add("    ratio", f"{ratio:.2f}", f"<= {TARGET_IMPORT_RATIO}", ratio <= TARGET_IMPORT_RATIO)
+    (health_s,) = interleaved_medians([(HEALTH_RUN, {})], max(3, runs // 2))
+    table.add("    import + first /health answer", f"{health_s * 1000:.1f} ms")
+
+    with Emulator() as emulator:
+        first = [timer_run(emulator, 1, {"job": "report", "window": "yesterday"}) for _ in range(3)]
+        cold_timer = statistics.median(r["import_s"] + r["run_s"] for r in first)
+        table.add("    import + first 1-app timer report (emulator)", f"{cold_timer * 1000:.1f} ms")
+
+        # (b) peak memory of one 20-app report
+        emulator.set_latency(LATENCY)
+        emulator.set_rate_limit(RPS)
+        report = timer_run(emulator, 20, {"job": "report", "window": "yesterday"})
+        rss = report["maxrss_kib"] / 1024
+        idle = int(marked(run(IMPORT_RSS))) / 1024
+        table.add("(b) peak RSS, 20-app report", f"{rss:.1f} MiB", f"<= {TARGET_RSS_MIB:.0f} MiB",
+                  rss <= TARGET_RSS_MIB and report["ok"] == 20)
+        table.add("    RSS after import handler (for scale)", f"{idle:.1f} MiB")
+        if report["ok"] != 20:
+            table.add("    apps answered", f"{report['ok']}/20", "20/20", False)
+
+        # (d) N app-day queries at the rate bound
+        emulator.reset_faults()
+        emulator.clear_records()
+        emulator.set_latency(LATENCY)
+        emulator.set_rate_limit(RPS)
+        result = timer_run(emulator, n_queries, {"job": "report", "window": "yesterday"}, SMS_API_RPS=str(RPS))
+        calls = [c for c in emulator.calls if c.action == "CallbackStatusStatistics"]
+        bound = n_queries / RPS
+        q_ratio = result["run_s"] / bound
+        table.add(f"(d) {n_queries} app-day queries, {LATENCY * 1000:.0f} ms latency", f"{result['run_s']:.2f} s")
+        table.add(f"    bound N / SMS_API_RPS ({n_queries}/{RPS})", f"{bound:.2f} s")
+        table.add("    ratio", f"{q_ratio:.3f}", f"<= {TARGET_QUERY_RATIO}", q_ratio <= TARGET_QUERY_RATIO)
+        max_rate = emulator.max_rate_observed()
+        table.add("    max requests in any 1 s (emulator)", f"{max_rate}", f"<= {RPS}", max_rate <= RPS)
+        table.add("    RequestLimitExceeded answers", f"{emulator.rejected_by_rate_limit}", "0",
+                  emulator.rejected_by_rate_limit == 0)
+        table.add("    calls / apps answered", f"{len(calls)} / {result['ok']}", f"{n_queries}",
+                  result["ok"] == n_queries)
+        table.add(f"    peak RSS of this {n_queries}-app run", f"{result['maxrss_kib'] / 1024:.1f} MiB")
+
+    # (c) zip size
+    try:
+        built = build_zip(args.python)
+    except PackageError as exc:
+        table.add(f"(c) zip for CPython {args.python}", "not built", "", None)
+        print(f"      {exc}")
+        built = None
+    if built is not None:
+        table.add(f"(c) zip for CPython {built.python} ({built.files} files)", f"{built.size / 1e6:.2f} MB",
+                  f"<= {TARGET_ZIP_BYTES / 1e6:.0f} MB", built.size <= TARGET_ZIP_BYTES)
+        common = next((w for w in built.wheels if w.startswith("tencentcloud_sdk_python_common-")), "")
+        version = common.split("-")[1] if common else ""
+        full, note = full_sdk_wheel(version) if version else (None, "no common pin")
+        if full is not None:
+            size = full.stat().st_size
+            table.add(f"    full {full.name.split('-py')[0]} wheel", f"{size / 1e6:.1f} MB")
+            table.add("    zip / full SDK wheel", f"{built.size / size:.1%}")
+        else:
+            table.add("    full tencentcloud-sdk-python wheel", note)
+        target_python = pyenv_python(built.python)
+        if target_python and built.tree is not None:
+            # SCF's code directory is read-only: no __pycache__ is written, every import compiles
+            code_h = f"import sys; sys.path.insert(0, {str(built.tree)!r}); " + HANDLER_IMPORT
+            code_b = f"import sys; sys.path.insert(0, {str(built.tree)!r}); " + BARE_IMPORT
+            kw = {"python": target_python, "flags": ("-I", "-S", "-B"), "cwd": built.tree.parent}
+            zh, zb = interleaved_medians([(code_h, kw), (code_b, kw)], max(5, runs // 2))
+            table.add(f"    from the zip, {built.python}, no bytecode: handler", f"{zh * 1000:.1f} ms")
+            table.add("    from the zip, no bytecode: sms_client + pydantic", f"{zb * 1000:.1f} ms")
+            table.add("    ratio", f"{zh / zb:.2f}")
+
+    if table.missed:
+        print(f"missed: {', '.join(table.missed)}")
+    return 1 if args.strict and table.missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
