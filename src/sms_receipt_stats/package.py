@@ -6,13 +6,13 @@ target CPython*: `pydantic_core` is compiled, so the wheel installed on the buil
 wrong for any other Python version. Wheels are cached under
 `~/.cache/sms-receipt-stats/wheels/<python>/`, so a rebuild needs no network.
 
-What the function never loads is left out, because every byte is uploaded, unpacked and
-scanned at each cold start: `*.dist-info` (licence files are kept under
+What the function never loads is left out, because every byte is fetched and unpacked
+again at each cold start: `*.dist-info` (licence files are kept under
 `third-party-licenses/`), `__pycache__`, tests, typing stubs, the SDK's async modules
 (they need httpx, which is not shipped), the SMS API's 2019-07-11 version and the
 development-only modules of this package (CLI, emulator, chat receiver, this builder).
-`tzdata` is kept whole: SCF images are not documented to ship `/usr/share/zoneinfo`, and
-any IANA zone is a valid `REPORT_TIMEZONE`.
+`tzdata` is kept whole (0.24 MB compressed): SCF images are not documented to ship
+`/usr/share/zoneinfo`, and any IANA zone is a valid `REPORT_TIMEZONE`.
 
 The zip is deterministic (sorted entries, fixed timestamps and modes, deflate level 9):
 the same pins and sources give the same bytes. The unpacked tree is written beside it,
@@ -296,26 +296,44 @@ def write_zip(entries: Dict[str, bytes], path: Path) -> int:
     return path.stat().st_size
 
 
+def _is_our_tree(directory: Path) -> bool:
+    return all((directory / marker).exists() for marker in ("handler.py", "sms_receipt_stats", LICENSES_DIR))
+
+
 def write_tree(entries: Dict[str, bytes], directory: Path) -> None:
-    """The zip's content unpacked, for `serverless.yml` `src` (the component zips a directory)."""
-    if directory.exists():
-        shutil.rmtree(directory)
+    """The zip's content unpacked, for `serverless.yml` `src` (the component zips a directory).
+
+    An existing directory is replaced only when it is an earlier tree of ours: `--output
+    ~/project.zip` must never delete `~/project`.
+    """
+    if directory.exists() and not _is_our_tree(directory):
+        raise PackageError(f"{directory} exists and is not a package tree; remove it or choose another --output")
+    staging = directory.with_name(directory.name + ".tmp")
+    if staging.exists():
+        shutil.rmtree(staging)
     for name, data in entries.items():
-        target = directory / name
+        target = staging / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+    if directory.exists():
+        shutil.rmtree(directory)
+    staging.rename(directory)
 
 
 def build_zip(python: str = DEFAULT_PYTHON, output: Optional[str] = None, *, tree: bool = True) -> BuildResult:
     """Build the zip (and its unpacked tree) or raise PackageError."""
     xy = parse_python(python)
     root = project_root()
+    path = Path(output) if output else root / "dist" / f"sms-receipt-stats-py{xy}.zip"
+    if path.suffix != ".zip":
+        raise PackageError(f"--output must name a .zip file (got {path.name})")
+    directory = path.with_suffix("") if tree else None
+    if directory is not None and directory.exists() and not _is_our_tree(directory):
+        raise PackageError(f"{directory} exists and is not a package tree; remove it or choose another --output")
     pins = read_pins(root / "requirements.txt")
     wheels = fetch_wheels(pins, xy, cache_root() / f"3.{xy[1:]}")
     entries = collect(root, wheels)
-    path = Path(output) if output else root / "dist" / f"sms-receipt-stats-py{xy}.zip"
     size = write_zip(entries, path)
-    directory = path.with_suffix("") if tree else None
     if directory is not None:
         write_tree(entries, directory)
     return BuildResult(path=path, size=size, files=len(entries), python=f"3.{xy[1:]}",

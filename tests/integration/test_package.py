@@ -3,7 +3,8 @@
 Each build is unpacked into a temporary directory and imported by a fresh interpreter of
 the target version started with `-I -S` (no site-packages, no user site, no PYTHON*
 variables), so anything the zip lacks is an ImportError here rather than in production.
-The handler answers a real timer event against the emulator running in this process.
+The handler answers a real timer event against the emulator running in this process and
+delivers it to a chat robot and a CMQ queue, so the sinks' lazy imports load from the zip too.
 Builds skip (not fail) only when the wheels cannot be downloaded.
 """
 
@@ -22,6 +23,7 @@ import pytest
 from sms_receipt_stats import samples
 from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator
 from sms_receipt_stats.package import PackageError, WheelDownloadError, build_package, build_zip, write_zip
+from sms_receipt_stats.receiver import Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -90,8 +92,14 @@ def build_or_skip(version: str, tmp: Path) -> Path:
     return result.path
 
 
-def run_from_zip(python: str, zip_path: Path, tmp: Path, emulator: Emulator,
-                 events: List[Dict[str, Any]]) -> Dict[str, Any]:
+@pytest.fixture(scope="module")
+def chat() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+def run_from_zip(python: str, zip_path: Path, tmp: Path, emulator: Emulator, events: List[Dict[str, Any]],
+                 notify_urls: str = "") -> Dict[str, Any]:
     root = tmp / "var-user"  # SCF unpacks the zip into /var/user
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(root)
@@ -102,7 +110,7 @@ def run_from_zip(python: str, zip_path: Path, tmp: Path, emulator: Emulator,
         "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
         "SMS_ENDPOINT": emulator.endpoint,
         "SMS_SDK_APP_IDS": f"{APP_ID}=prod",
-        "PYTHONDONTWRITEBYTECODE": "1",  # ignored under -I; the code dir of SCF is read-only anyway
+        "NOTIFY_URLS": notify_urls,
     }
     request = {"events": events, "context": {"request_id": "package-test", "time_limit_in_ms": 30_000,
                                              "memory_limit_in_mb": 128}}
@@ -117,7 +125,8 @@ def run_from_zip(python: str, zip_path: Path, tmp: Path, emulator: Emulator,
 
 
 @pytest.mark.parametrize("version", newest_available())
-def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: Path, emulator: Emulator) -> None:
+def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: Path, emulator: Emulator,
+                                                        chat: Receiver) -> None:
     python = interpreter(version)
     if python is None:
         pytest.skip(f"no CPython {version} on this machine")
@@ -143,7 +152,9 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     emulator.clear_records()
     timer = samples.timer_event(json.dumps({"job": "report", "window": "yesterday"}))
     health = samples.apigw_event(path="/release/health")
-    result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, health])
+    sinks = f"wecom+{chat.url}/cgi-bin/webhook/send?key=zip-test,cmq://queue/sms-reports"  # render + requests + cmq
+    before = len(chat.received)
+    result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, health], sinks)
 
     assert result["version"] == [int(part) for part in version.split(".")]
     for module, origin in result["origins"].items():
@@ -157,6 +168,9 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     assert app["rates"]["receipt_rate"] is not None
     assert app["request_ids"]
     assert any(call.action == "CallbackStatusStatistics" for call in emulator.calls)
+    assert [d["ok"] for d in doc["deliveries"]] == [True, True], doc["deliveries"]
+    assert len(chat.received) == before + 1
+    assert emulator.cmq_messages
     assert answer["statusCode"] == 200
 
 
@@ -186,6 +200,18 @@ def test_unreachable_index_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.
     assert err.startswith("package: cannot download the wheels for CPython 3.9")
     assert "Traceback" not in err
     assert not (tmp_path / "offline.zip").exists()
+
+
+def test_never_replaces_a_directory_it_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The unpacked tree goes beside the zip: `--output ~/project.zip` must not delete ~/project."""
+    victim = tmp_path / "project"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine", encoding="utf-8")
+    assert build_package("3.9", str(tmp_path / "project.zip")) == 2
+    assert "is not a package tree" in capsys.readouterr().err
+    assert (victim / "keep.txt").read_text(encoding="utf-8") == "mine"
+    assert not (tmp_path / "project.zip").exists()
+    assert build_package("3.9", str(tmp_path / "project.tar")) == 2
 
 
 @pytest.mark.parametrize("python", ["3.8", "2.7", "three", "3.x"])
