@@ -61,7 +61,9 @@ class SdkStatsFetcher:
         except Exception as exc:  # the SDK raises TencentCloudSDKException for everything
             raise to_cloud_error(exc) from None
         raw = response.CallbackStatusStatistics
-        counts = {f: int(getattr(raw, f, 0) or 0) for f in STAT_FIELDS} if raw is not None else {}
+        if raw is None:  # an answer the SDK did not recognise as an error must not read as zero traffic
+            raise CloudError("InternalError", "the answer has no CallbackStatusStatistics", response.RequestId)
+        counts = {f: int(getattr(raw, f, 0) or 0) for f in STAT_FIELDS}
         return Stats(**counts), response.RequestId
 
 
@@ -79,11 +81,17 @@ class RateLimiter:
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def acquire(self) -> float:
-        """Block until this caller's slot; returns the slot time."""
+    def acquire(self, not_after: Optional[float] = None) -> Optional[float]:
+        """Block until this caller's slot; returns the slot time.
+
+        With `not_after`, a slot later than that is not taken (None, no wait): a caller must
+        not sleep past its deadline.
+        """
         with self._lock:
             now = self._clock()
             slot = max(now, self._next)
+            if not_after is not None and slot > not_after:
+                return None
             self._next = slot + self.interval
         wait = slot - self._clock()
         if wait > 0:
@@ -148,13 +156,13 @@ class Querier:
 
     def run_one(self, task: QueryTask) -> QueryOutcome:
         outcome = QueryOutcome(task)
+        last_start = None if self._deadline is None else self._deadline - 0.5
         while True:
-            if self._time_left() <= 0.5:
+            if self._time_left() <= 0.5 or self.limiter.acquire(last_start) is None:
                 outcome.error = outcome.error or CloudError(
                     "InternalError.Timeout", "the invocation ran out of time before this query could run"
                 )
                 return outcome
-            self.limiter.acquire()
             outcome.attempts += 1
             try:
                 stats, request_id = self._fetcher.fetch(task.app_id, task.api_begin, task.api_end)

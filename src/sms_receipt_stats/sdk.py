@@ -6,6 +6,7 @@ never calls the cloud (an HTTP /health probe, a config error) never pays for the
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
     from tencentcloud.common.profile.client_profile import ClientProfile
 
 DEFAULT_TIMEOUT = 10
+
+# The SDK dumps every request (X-TC-Token, Authorization) and response at DEBUG; a root
+# logger at DEBUG would put the session token in the function's logs.
+logging.getLogger("tencentcloud_sdk_common").setLevel(logging.INFO)
 
 
 class MissingCredentials(RuntimeError):

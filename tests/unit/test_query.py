@@ -1,0 +1,394 @@
+"""The query layer: rate cap, retry, deadline, fan-out, and the SDK seam (HTTP mocked).
+
+Clocks and sleep are fakes: nothing here waits for real time.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+import requests
+import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import FakeClock, FakeFetcher
+from sms_receipt_stats.config import load_settings
+from sms_receipt_stats.errors import is_retryable
+from sms_receipt_stats.query import Querier, QueryTask, RateLimiter, RetryPolicy, SdkStatsFetcher
+from sms_receipt_stats.sdk import CloudError, MissingCredentials
+from sms_receipt_stats.stats import STAT_FIELDS, Stats
+
+APP_A, APP_B, APP_C = "1400000001", "1400000002", "1400000003"
+TASK = QueryTask(APP_A, "2026112400", "2026112500")
+SMS_URL = "https://sms.tencentcloudapi.com/"
+
+
+def max_in_any_second(times: List[float]) -> int:
+    """Most start times within any half-open 1 s window [t, t+1)."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def querier(fetcher: Any, clock: FakeClock, **kw: Any) -> Querier:
+    kw.setdefault("rps", 1000.0)
+    kw.setdefault("workers", 1)
+    kw.setdefault("rng", random.Random(7))
+    return Querier(fetcher, clock=clock.monotonic, sleep=clock.sleep, **kw)
+
+
+# -- rate limiter -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rps", [1, 3, 10, 25])
+def test_rate_limiter_spaces_a_burst(rps: float, clock: FakeClock) -> None:
+    limiter = RateLimiter(rps, clock=clock.monotonic, sleep=clock.sleep)
+    starts = []
+    for _ in range(int(rps) * 5):
+        limiter.acquire()
+        starts.append(clock.monotonic())
+    assert max_in_any_second(starts) <= rps
+    assert max_in_any_second(starts) >= rps - 1  # a ceiling, but not absurdly slow either
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert min(gaps) >= 1.0 / rps - 1e-9
+
+
+def test_rate_limiter_does_not_wait_when_idle(clock: FakeClock) -> None:
+    limiter = RateLimiter(10, clock=clock.monotonic, sleep=clock.sleep)
+    limiter.acquire()
+    clock.advance(5.0)
+    limiter.acquire()
+    assert clock.sleeps == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rps=st.sampled_from([1.0, 2.0, 5.0, 10.0, 20.0]),
+    arrivals=st.lists(st.floats(min_value=0.0, max_value=3.0, allow_nan=False), min_size=1, max_size=60),
+)
+def test_rate_limiter_never_exceeds_rps_in_any_second(rps: float, arrivals: List[float]) -> None:
+    clock = FakeClock(start=0.0)
+    limiter = RateLimiter(rps, clock=clock.monotonic, sleep=clock.sleep)
+    starts = []
+    t = 0.0
+    for gap in arrivals:
+        t += gap
+        if clock.monotonic() < t:
+            clock.advance(t - clock.monotonic())
+        slot = limiter.acquire()
+        assert clock.monotonic() >= slot  # the caller never starts before its slot
+        starts.append(clock.monotonic())
+    assert max_in_any_second(starts) <= rps
+
+
+def test_rate_limiter_slots_are_spaced_under_concurrency() -> None:
+    frozen = 50.0
+    limiter = RateLimiter(10, clock=lambda: frozen, sleep=lambda s: None)
+    slots: List[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(10):
+            slot = limiter.acquire()
+            with lock:
+                slots.append(slot)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(slots) == 80 and len(set(slots)) == 80
+    assert max_in_any_second(slots) <= 10
+
+
+def test_querier_start_times_respect_rps(clock: FakeClock) -> None:
+    starts: List[float] = []
+    fetcher = FakeFetcher()
+    fetcher.on_fetch = lambda *a: starts.append(clock.monotonic())
+    tasks = [QueryTask(f"14000000{i:02d}", "2026112400", "2026112500") for i in range(35)]
+    outcomes = querier(fetcher, clock, rps=10).run(tasks)
+    assert all(o.error is None for o in outcomes)
+    assert len(starts) == 35
+    assert max_in_any_second(starts) <= 10
+
+
+# -- retry ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["RequestLimitExceeded", "RequestLimitExceeded.UinLimitExceeded",
+                                  "InternalError.Timeout", "InternalError.SendAndRecvFail", "ClientNetworkError"])
+def test_retryable_code_is_retried_transparently(code: str, clock: FakeClock) -> None:
+    assert is_retryable(code)
+    fetcher = FakeFetcher()
+    fetcher.fail(APP_A, code, times=2, request_id="rid-failed")
+    outcome = querier(fetcher, clock).run_one(TASK)
+    assert outcome.error is None
+    assert outcome.stats is not None and outcome.stats.RequestSuccessCount > 0
+    assert outcome.attempts == 3
+    assert len(fetcher.calls) == 3
+    # the failed attempts' request ids are kept next to the successful one
+    assert outcome.request_ids[:2] == ["rid-failed", "rid-failed"] and len(outcome.request_ids) == 3
+
+
+@pytest.mark.parametrize("code", ["AuthFailure.SignatureFailure", "AuthFailure.SecretIdNotFound",
+                                  "UnauthorizedOperation.ServiceSuspendDueToArrears",
+                                  "InvalidParameterValue.SdkAppIdNotExist", "InternalError",
+                                  "SomethingNew.NobodyKnows"])
+def test_non_retryable_code_fails_fast(code: str, clock: FakeClock) -> None:
+    fetcher = FakeFetcher()
+    fetcher.fail(APP_A, code, times=1, request_id="rid-0")
+    outcome = querier(fetcher, clock).run_one(TASK)
+    assert outcome.attempts == 1 and len(fetcher.calls) == 1
+    assert outcome.error == CloudError(code, "injected failure", "rid-0")
+    assert outcome.stats is None
+    assert clock.sleeps == []
+
+
+def test_attempts_are_bounded_and_backoff_grows(clock: FakeClock) -> None:
+    fetcher = FakeFetcher()
+    fetcher.fail(APP_A, "RequestLimitExceeded")
+    policy = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0)
+    outcome = querier(fetcher, clock, retry=policy).run_one(TASK)
+    assert outcome.attempts == 4 and len(fetcher.calls) == 4
+    assert outcome.error is not None and outcome.error.code == "RequestLimitExceeded"
+    # three backoff waits (the limiter never had to wait: rps is high and time moved on)
+    assert len(clock.sleeps) == 3
+    for attempt, wait in enumerate(clock.sleeps, start=1):
+        ceiling = min(8.0, 0.5 * 2 ** (attempt - 1))
+        assert ceiling / 2 <= wait <= ceiling
+
+
+def test_backoff_is_capped(clock: FakeClock) -> None:
+    policy = RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=3.0)
+    rng = random.Random(1)
+    assert all(1.5 <= policy.delay(a, rng) <= 3.0 for a in range(3, 10))
+
+
+def test_deadline_stops_retrying_before_it_passes(clock: FakeClock) -> None:
+    fetcher = FakeFetcher()
+    fetcher.fail(APP_A, "InternalError.Timeout")
+    deadline = clock.monotonic() + 3.0
+    outcome = querier(fetcher, clock, deadline=deadline, retry=RetryPolicy(max_attempts=50)).run_one(TASK)
+    assert outcome.error is not None and outcome.error.code == "InternalError.Timeout"
+    assert 1 <= outcome.attempts < 50
+    assert clock.monotonic() < deadline  # no sleep ran past the deadline
+    assert sum(clock.sleeps) < 3.0
+
+
+def test_no_call_when_the_deadline_has_passed(clock: FakeClock) -> None:
+    fetcher = FakeFetcher()
+    outcome = querier(fetcher, clock, deadline=clock.monotonic() - 1).run_one(TASK)
+    assert fetcher.calls == []
+    assert outcome.attempts == 0
+    assert outcome.error is not None and outcome.error.code == "InternalError.Timeout"
+
+
+def test_one_failing_app_does_not_affect_the_others(clock: FakeClock) -> None:
+    fetcher = FakeFetcher()
+    fetcher.fail(APP_B, "AuthFailure.SignatureFailure")
+    tasks = [QueryTask(app, "2026112400", "2026112500") for app in (APP_A, APP_B, APP_C)]
+    outcomes = querier(fetcher, clock, workers=4).run(tasks)
+    assert [o.task.app_id for o in outcomes] == [APP_A, APP_B, APP_C]
+    assert outcomes[0].error is None and outcomes[2].error is None
+    assert outcomes[0].stats is not None and outcomes[2].stats is not None
+    assert outcomes[1].error is not None and outcomes[1].error.code == "AuthFailure.SignatureFailure"
+
+
+def test_a_fetcher_bug_becomes_an_error_outcome_not_an_exception(clock: FakeClock) -> None:
+    class Broken:
+        def fetch(self, app_id: str, begin: str, end: str) -> Tuple[Stats, Optional[str]]:
+            if app_id == APP_B:
+                raise KeyError("boom")
+            return Stats(RequestSuccessCount=1), "rid"
+
+    tasks = [QueryTask(app, "2026112400", "2026112500") for app in (APP_A, APP_B)]
+    outcomes = querier(Broken(), clock, workers=2, retry=RetryPolicy(max_attempts=2)).run(tasks)
+    assert outcomes[0].stats == Stats(RequestSuccessCount=1)
+    assert outcomes[1].error is not None and outcomes[1].stats is None
+
+
+def test_run_keeps_task_order_with_many_workers(clock: FakeClock) -> None:
+    fetcher = FakeFetcher()
+    tasks = [QueryTask(f"14000001{i:02d}", "2026112400", "2026112500") for i in range(40)]
+    outcomes = querier(fetcher, clock, workers=16).run(tasks)
+    assert [o.task for o in outcomes] == tasks
+    assert Querier(fetcher).run([]) == []
+
+
+# -- SdkStatsFetcher: the SDK's real HTTPS POST, mocked with `responses` ----------------------------
+
+STATS_BODY = {"RequestSuccessCount": 1880, "CallbackCount": 1745, "CallbackSuccessCount": 1344,
+              "CallbackFailCount": 401, "InternalErrorCount": 0, "InvalidNumberCount": 0,
+              "ShutdownErrorCount": 401, "BlackListCount": 0, "FrequencyLimitCount": 0}
+
+
+def sdk_fetcher(**env: str) -> SdkStatsFetcher:
+    base = {"TENCENTCLOUD_SECRETID": "AKIDmockmockmockmockmockmock", "TENCENTCLOUD_SECRETKEY": "mock-secret-key"}
+    base.update(env)
+    settings_, issues = load_settings(base)
+    assert issues == []
+    return SdkStatsFetcher(settings_, timeout=2)
+
+
+def sent(call: Any) -> Tuple[Dict[str, str], Dict[str, Any]]:
+    body = call.request.body
+    return dict(call.request.headers), json.loads(body.decode() if isinstance(body, bytes) else body)
+
+
+@responses.activate
+def test_sdk_fetcher_success_parses_stats_and_request_id() -> None:
+    responses.add(responses.POST, SMS_URL, json={"Response": {"CallbackStatusStatistics": STATS_BODY,
+                                                              "RequestId": "3314836f-0b10-45cb-b7be-593e84c1c197"}})
+    stats, request_id = sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
+    assert stats == Stats(**STATS_BODY)
+    assert request_id == "3314836f-0b10-45cb-b7be-593e84c1c197"
+    assert len(responses.calls) == 1
+    headers, body = sent(responses.calls[0])
+    assert headers["X-TC-Action"] == "CallbackStatusStatistics"
+    assert headers["X-TC-Version"] == "2021-01-11"
+    assert headers["X-TC-Region"] == "ap-guangzhou"
+    assert headers["Authorization"].startswith("TC3-HMAC-SHA256 Credential=AKIDmockmockmockmockmockmock/")
+    assert "X-TC-Token" not in headers
+    assert body == {"SmsSdkAppId": "1400006874", "BeginTime": "2021050113", "EndTime": "2021050123",
+                    "Limit": 0, "Offset": 0}
+
+
+@responses.activate
+def test_sdk_fetcher_sends_the_session_token_and_region() -> None:
+    responses.add(responses.POST, SMS_URL, json={"Response": {"CallbackStatusStatistics": STATS_BODY,
+                                                              "RequestId": "r-1"}})
+    sdk_fetcher(TENCENTCLOUD_SESSIONTOKEN="temporary-session-token", SMS_REGION="ap-beijing").fetch(
+        "1400006874", "2021050113", "2021050123")
+    headers, _ = sent(responses.calls[0])
+    assert headers["X-TC-Token"] == "temporary-session-token"
+    assert headers["X-TC-Region"] == "ap-beijing"
+
+
+@responses.activate
+def test_sdk_fetcher_uses_the_endpoint_override() -> None:
+    responses.add(responses.POST, "http://sms.internal.example:8080/",
+                  json={"Response": {"CallbackStatusStatistics": STATS_BODY, "RequestId": "r-2"}})
+    stats, _ = sdk_fetcher(SMS_ENDPOINT="http://sms.internal.example:8080").fetch("1400006874", "2021050113",
+                                                                                 "2021050123")
+    assert stats.RequestSuccessCount == 1880
+
+
+@responses.activate
+def test_sdk_fetcher_missing_counters_are_zero() -> None:
+    responses.add(responses.POST, SMS_URL, json={"Response": {
+        "CallbackStatusStatistics": {"RequestSuccessCount": 5, "CallbackCount": 4}, "RequestId": "r-3"}})
+    stats, _ = sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
+    assert stats == Stats(RequestSuccessCount=5, CallbackCount=4)
+    assert set(stats.model_dump()) == set(STAT_FIELDS)
+
+
+@responses.activate
+@pytest.mark.parametrize("code", ["AuthFailure.SignatureFailure", "InvalidParameterValue.SdkAppIdNotExist",
+                                  "RequestLimitExceeded", "UnauthorizedOperation.ServiceSuspendDueToArrears"])
+def test_sdk_fetcher_error_json_becomes_cloud_error(code: str) -> None:
+    responses.add(responses.POST, SMS_URL, json={"Response": {
+        "Error": {"Code": code, "Message": "the API refused"}, "RequestId": "err-req-0001"}})
+    with pytest.raises(CloudError) as info:
+        sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
+    assert info.value.code == code
+    assert info.value.request_id == "err-req-0001"
+    assert info.value.message == "the API refused"
+
+
+@responses.activate
+def test_sdk_fetcher_never_turns_an_unrecognised_answer_into_zero_counts() -> None:
+    # the SDK only looks for Response.Error under a bare `application/json`; with a charset it
+    # hands back an empty model, which must not read as "nothing was sent"
+    responses.add(responses.POST, SMS_URL, content_type="application/json; charset=utf-8",
+                  body=json.dumps({"Response": {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": "x"},
+                                                "RequestId": "err-req-0002"}}))
+    with pytest.raises(CloudError) as info:
+        sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
+    assert info.value.request_id == "err-req-0002"
+    assert not is_retryable(info.value.code)
+
+
+@responses.activate
+def test_sdk_fetcher_network_error_becomes_client_network_error() -> None:
+    responses.add(responses.POST, SMS_URL, body=requests.ConnectionError("connection refused"))
+    with pytest.raises(CloudError) as info:
+        sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
+    assert info.value.code == "ClientNetworkError"
+    assert info.value.request_id is None
+    assert is_retryable(info.value.code)
+
+
+@responses.activate
+def test_sdk_fetcher_http_5xx_is_a_retryable_error() -> None:
+    responses.add(responses.POST, SMS_URL, status=502, body="bad gateway")
+    with pytest.raises(CloudError) as info:
+        sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
+    assert info.value.code == "ServerNetworkError"
+    assert is_retryable(info.value.code)
+
+
+@responses.activate
+def test_querier_over_the_sdk_retries_a_rate_limit_answer(clock: FakeClock) -> None:
+    responses.add(responses.POST, SMS_URL, json={"Response": {
+        "Error": {"Code": "RequestLimitExceeded", "Message": "slow down"}, "RequestId": "r-limited"}})
+    responses.add(responses.POST, SMS_URL, json={"Response": {"CallbackStatusStatistics": STATS_BODY,
+                                                              "RequestId": "r-ok"}})
+    outcome = querier(sdk_fetcher(), clock).run_one(QueryTask("1400006874", "2021050113", "2021050123"))
+    assert outcome.error is None and outcome.stats == Stats(**STATS_BODY)
+    assert outcome.request_ids == ["r-limited", "r-ok"]
+    assert len(responses.calls) == 2
+
+
+def test_sdk_fetcher_without_credentials_fails_before_any_request() -> None:
+    settings_, _ = load_settings({})
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        with pytest.raises(MissingCredentials):
+            SdkStatsFetcher(settings_)
+        assert len(mock.calls) == 0
+
+
+class ThreadClock:
+    """Virtual time per thread (threads run in parallel): sleeping advances only the caller's clock."""
+
+    def __init__(self, start: float = 100.0):
+        self.start = start
+        self._local = threading.local()
+
+    def monotonic(self) -> float:
+        return getattr(self._local, "now", self.start)
+
+    def sleep(self, seconds: float) -> None:
+        self._local.now = self.monotonic() + max(0.0, seconds)
+
+
+def test_concurrent_queries_never_start_after_the_deadline() -> None:
+    clock = ThreadClock()
+    starts: List[float] = []
+    lock = threading.Lock()
+    fetcher = FakeFetcher()
+
+    def record(*args: Any) -> None:
+        with lock:
+            starts.append(clock.monotonic())
+
+    fetcher.on_fetch = record
+    deadline = clock.start + 5.0
+    tasks = [QueryTask(f"14000002{i:02d}", "2026112400", "2026112500") for i in range(20)]
+    q = Querier(fetcher, rps=1.0, clock=clock.monotonic, sleep=clock.sleep, deadline=deadline, workers=16,
+                rng=random.Random(3))
+    outcomes = q.run(tasks)
+    assert starts and max(starts) < deadline
+    done = [o for o in outcomes if o.error is None]
+    late = [o for o in outcomes if o.error is not None]
+    assert 1 <= len(done) <= 5
+    assert late and all(o.error.code == "InternalError.Timeout" and o.attempts == 0 for o in late)
