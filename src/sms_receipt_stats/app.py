@@ -54,17 +54,10 @@ def _now(deps: Optional[JobDeps]) -> datetime:
 
 
 def redact(value: Any, secrets: List[str]) -> Any:
-    """Defence in depth: no configured secret survives in any string of the output."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, "***")
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
+    """Defence in depth: no configured secret (nor a quoted prefix of one) survives in the output."""
+    from sms_receipt_stats.redaction import redact as redact_value
+
+    return redact_value(value, secrets)
 
 
 def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] = None,

@@ -7,12 +7,15 @@ that adds fields never breaks the function.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, List, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 MAX_BODY_BYTES = 16 * 1024
+#: what an API Gateway request id looks like; anything else is not echoed into a body
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 
 
 class EventError(ValueError):
@@ -85,7 +88,7 @@ class ApiGatewayEvent(BaseModel):
     @property
     def request_id(self) -> Optional[str]:
         rid = self.requestContext.get("requestId") if isinstance(self.requestContext, dict) else None
-        return rid if isinstance(rid, str) and len(rid) <= 128 else None
+        return rid if isinstance(rid, str) and _REQUEST_ID.fullmatch(rid) else None
 
 
 def event_kind(event: Any) -> Optional[str]:

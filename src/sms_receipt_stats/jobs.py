@@ -109,9 +109,17 @@ def make_querier(settings: Settings, deps: JobDeps, deadline: Optional[float]) -
 
 
 def finish(doc: ResultDocument, settings: Settings, deps: JobDeps, deadline: Optional[float]) -> ResultDocument:
-    """Deliver to the sinks and record every outcome; delivery never raises into the job."""
+    """Deliver to the sinks and record every outcome; delivery never raises into the job.
+
+    The sinks get the document with every configured secret masked: an upstream message or a
+    config error may quote one, and a chat is no place for it.
+    """
+    from sms_receipt_stats.redaction import prepare, redact
+
     try:
-        doc.deliveries = deps.deliver(doc, settings, deadline)
+        secrets = prepare(settings.secret_values())
+        outgoing = ResultDocument.model_validate(redact(doc.to_json_dict(), secrets)) if secrets else doc
+        doc.deliveries = deps.deliver(outgoing, settings, deadline)
     except Exception as exc:  # a sink bug must not lose the result document
         doc.errors.append(f"delivery failed: {type(exc).__name__}")
     return doc

@@ -22,7 +22,12 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value
-        return redact_text(json.dumps(entry, ensure_ascii=False, default=str))
+        text = redact_text(json.dumps(entry, ensure_ascii=False, default=str))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (e.g. in a request id) must not cost the line
+            text = redact_text(json.dumps(entry, ensure_ascii=True, default=str))
+        return text
 
 
 class RequestIdFilter(logging.Filter):

@@ -36,6 +36,17 @@ class SdkStatsFetcher:
         self._timeout = timeout
         self._local = threading.local()
         self._credential = build_credential(settings)  # fail early, before any thread starts
+        self._deadline: Optional[float] = None
+        self._clock: Clock = time.monotonic
+
+    def bind_deadline(self, deadline: Optional[float], clock: Clock) -> None:
+        """No request may outlive `deadline` (a `clock` value): each one's timeout is cut to the time left."""
+        self._deadline, self._clock = deadline, clock
+
+    def _request_timeout(self) -> float:
+        if self._deadline is None:
+            return self._timeout
+        return max(0.1, min(self._timeout, self._deadline - self._clock()))
 
     def _client(self):
         client = getattr(self._local, "client", None)
@@ -56,8 +67,12 @@ class SdkStatsFetcher:
         request.SmsSdkAppId = app_id
         request.Limit = 0
         request.Offset = 0
+        client = self._client()
+        conn = getattr(getattr(client, "request", None), "conn", None)
+        if conn is not None and hasattr(conn, "timeout"):
+            conn.timeout = self._request_timeout()  # the SDK reads reqTimeout only when a client is built
         try:
-            response = self._client().CallbackStatusStatistics(request)
+            response = client.CallbackStatusStatistics(request)
         except Exception as exc:  # the SDK raises TencentCloudSDKException for everything
             raise to_cloud_error(exc) from None
         raw = response.CallbackStatusStatistics
@@ -150,6 +165,9 @@ class Querier:
         self._workers = workers
         self._rng = rng or random.Random()
         self.limiter = RateLimiter(rps, clock=clock, sleep=sleep)
+        bind = getattr(fetcher, "bind_deadline", None)
+        if deadline is not None and callable(bind):
+            bind(deadline, clock)  # a request in flight must not run past the deadline either
 
     def _time_left(self) -> float:
         return float("inf") if self._deadline is None else self._deadline - self._clock()
