@@ -1,0 +1,369 @@
+"""Shared pieces of the hardening suite: canary secrets, fake edges and response invariants.
+
+Everything here is plain code (no fixtures), so property tests can build a fresh world per
+generated example without pytest's function-scoped fixtures.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from sms_receipt_stats.config import Settings
+from sms_receipt_stats.documents import Delivery, ResultDocument
+from sms_receipt_stats.jobs import JobDeps
+from sms_receipt_stats.sdk import CloudError
+from sms_receipt_stats.stats import Stats
+
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+
+#: the clock of every fake-edged test: 2026-11-25 09:00 in Asia/Shanghai (the fixtures' `Time`)
+NOW = datetime(2026, 11, 25, 1, 0, 0, tzinfo=timezone.utc)
+#: the bearer token and app of the API Gateway fixtures in tests/events/
+FIXTURE_TOKEN = "fixture-api-token-7f3c9a1e5b"
+APP = "1400006874"
+APP_STAGING = "1400000002"
+APP_UNHEALTHY = "1400000009"  # the emulator makes ids ending in 9 unhealthy
+APP_NOT_ALLOWED = "1400000003"  # well formed, not in API_ALLOWED_APP_IDS
+APPS = (APP, APP_STAGING, APP_UNHEALTHY)
+OTHER_TOKENS = ("second-token-0b1c2d3e4f", "third-token-5a6b7c8d9e")
+
+JSON_CT = "application/json; charset=utf-8"
+ERROR_KEYS = {"code", "message", "request_id", "severity", "category", "retryable", "hint"}
+#: every status SPEC section 5 allows an HTTP lookup to answer (413: oversized body)
+ALLOWED_STATUSES = {200, 400, 401, 403, 404, 405, 413, 429, 502, 503}
+SEVERITIES = {"info", "warning", "critical"}
+CATEGORIES = {"input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"}
+#: what a stack trace or an internal leaks look like in a body
+INTERNALS = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|"
+                       r"\b(?:pydantic|site-packages|sms_receipt_stats\.)\b|<object at 0x|object at 0x[0-9a-f]+")
+
+
+# ---------------------------------------------------------------------------------------------
+# Canary secrets: one distinct, greppable value per secret-bearing variable.
+# ---------------------------------------------------------------------------------------------
+CANARY_SECRET_ID = "AKIDcanarySecretId9a8b7c6d5e4f3a2b1c"
+CANARY_SECRET_KEY = "canary-secret-key-K3y9z"
+CANARY_SESSION_TOKEN = "canary-session-token-T0k3n"
+CANARY_API_TOKENS = ("canary-api-token-alpha-A1", "canary-api-token-beta-B2")
+CANARY_WECOM_KEY = "canary-wecom-key-5e6f7a8b-0001"
+CANARY_DINGTALK_TOKEN = "canarydingtalkaccesstoken0002"
+CANARY_DINGTALK_SECRET = "SECcanary-dingtalk-sign-0003"
+CANARY_FEISHU_HOOK = "canary-feishu-hook-uuid-0004"
+CANARY_FEISHU_SECRET = "canary-feishu-sign-0005"
+CANARY_SLACK_PATH = "T00CANARY/B00CANARY/canaryslackhookXXXX0006"
+CANARY_WEBHOOK_SECRET = "canary-webhook-hmac-0007"
+CANARY_WEBHOOK_TOKEN = "canary-webhook-query-token-0008"
+
+
+def canaries() -> Dict[str, str]:
+    """name → canary value; the values must never appear in any output."""
+    values = {
+        "TENCENTCLOUD_SECRETID": CANARY_SECRET_ID,
+        "TENCENTCLOUD_SECRETKEY": CANARY_SECRET_KEY,
+        "TENCENTCLOUD_SESSIONTOKEN": CANARY_SESSION_TOKEN,
+        "wecom key": CANARY_WECOM_KEY,
+        "dingtalk access_token": CANARY_DINGTALK_TOKEN,
+        "dingtalk secret": CANARY_DINGTALK_SECRET,
+        "feishu hook": CANARY_FEISHU_HOOK,
+        "feishu secret": CANARY_FEISHU_SECRET,
+        "slack hook path": CANARY_SLACK_PATH,
+        "webhook secret": CANARY_WEBHOOK_SECRET,
+        "webhook token": CANARY_WEBHOOK_TOKEN,
+    }
+    for i, token in enumerate(CANARY_API_TOKENS):
+        values[f"API_TOKENS[{i}]"] = token
+    return values
+
+
+def find_canaries(text: str, extra: Iterable[str] = ()) -> List[str]:
+    """The canaries (and `extra` values) present in `text`, also URL-encoded or JSON-escaped."""
+    from urllib.parse import quote
+
+    found = []
+    for name, value in [*canaries().items(), *((v, v) for v in extra)]:
+        forms = {value, quote(value, safe=""), json.dumps(value)[1:-1]}
+        # a secret split in half still leaks; look for a long enough prefix too
+        if any(form in text for form in forms) or value[: max(12, len(value) * 2 // 3)] in text:
+            found.append(name)
+    return found
+
+
+def notify_urls(base: str, cmq: bool = False) -> str:
+    """NOTIFY_URLS with every chat kind, the signed webhook and (optionally) cmq, all on `base`."""
+    entries = [
+        f"wecom+{base}/cgi-bin/webhook/send?key={CANARY_WECOM_KEY}",
+        f"dingtalk+{base}/robot/send?access_token={CANARY_DINGTALK_TOKEN}#secret={CANARY_DINGTALK_SECRET}",
+        f"feishu+{base}/open-apis/bot/v2/hook/{CANARY_FEISHU_HOOK}#secret={CANARY_FEISHU_SECRET}",
+        f"slack+{base}/services/{CANARY_SLACK_PATH}",
+        f"webhook+{base}/hook?token={CANARY_WEBHOOK_TOKEN}#secret={CANARY_WEBHOOK_SECRET}",
+    ]
+    if cmq:
+        entries += ["cmq://queue/sms-stats", "cmq://topic/sms-alerts"]
+    return ",".join(entries)
+
+
+def canary_env(endpoint: Optional[str] = None, sinks: str = "", scf_names: bool = True,
+               **overrides: Optional[str]) -> Dict[str, str]:
+    """An environment with a canary in every secret-bearing variable."""
+    env = {
+        "SMS_SDK_APP_IDS": f"{APP}=prod,{APP_STAGING}=staging,{APP_UNHEALTHY}=marketing",
+        "API_TOKENS": ",".join(CANARY_API_TOKENS),
+        "NOTIFY_URLS": sinks,
+        "TENCENTCLOUD_SESSIONTOKEN": CANARY_SESSION_TOKEN,
+    }
+    if scf_names:
+        env.update(TENCENTCLOUD_SECRETID=CANARY_SECRET_ID, TENCENTCLOUD_SECRETKEY=CANARY_SECRET_KEY)
+    else:
+        env.update(TENCENTCLOUD_SECRET_ID=CANARY_SECRET_ID, TENCENTCLOUD_SECRET_KEY=CANARY_SECRET_KEY)
+    if endpoint:
+        env["SMS_ENDPOINT"] = endpoint
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def plain_env(**overrides: Optional[str]) -> Dict[str, str]:
+    """The fixtures' environment: the fixture token plus two more, three apps, dummy credentials."""
+    env = {
+        "TENCENTCLOUD_SECRETID": "AKIDhardening0000000000000000000000",
+        "TENCENTCLOUD_SECRETKEY": "hardening-secret-key-0000",
+        "SMS_SDK_APP_IDS": f"{APP}=prod,{APP_STAGING}=staging,{APP_UNHEALTHY}=marketing",
+        "API_TOKENS": ",".join((FIXTURE_TOKEN, *OTHER_TOKENS)),
+    }
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------------------------
+_EVENT_CACHE: Dict[str, Dict[str, Any]] = {}
+
+
+def read_event(name: str) -> Dict[str, Any]:
+    """A fresh copy of tests/events/<name>.json."""
+    if name not in _EVENT_CACHE:
+        with open(EVENTS_DIR / f"{name}.json", encoding="utf-8") as fh:
+            _EVENT_CACHE[name] = json.load(fh)
+    return copy.deepcopy(_EVENT_CACHE[name])
+
+
+def stats_event(query: Optional[Mapping[str, Any]] = None, token: Optional[str] = FIXTURE_TOKEN,
+                method: str = "GET", body: Any = None, base64_body: bool = False) -> Dict[str, Any]:
+    """The GET /stats fixture with its query replaced, a token (None: no header) and a body."""
+    import base64
+
+    event = read_event("apigw_get_stats")
+    event["httpMethod"] = method
+    event["requestContext"]["httpMethod"] = method
+    q = dict(query if query is not None else {"app_id": APP, "window": "yesterday"})
+    event["queryString"] = q
+    event["queryStringParameters"] = dict(q)
+    event["headers"].pop("authorization", None)
+    if token is not None:
+        event["headers"]["authorization"] = f"Bearer {token}"
+    if body is not None:
+        text = body if isinstance(body, str) else json.dumps(body)
+        if base64_body:
+            text = base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
+        event["body"] = text
+        event["isBase64Encoded"] = base64_body
+        event["headers"]["content-type"] = "application/json"
+    return event
+
+
+# ---------------------------------------------------------------------------------------------
+# Fake edges
+# ---------------------------------------------------------------------------------------------
+class FakeClock:
+    """Monotonic clock plus sleep: sleeping advances the clock, never waits."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+        self.sleeps: List[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += max(0.0, seconds)
+
+
+class CountingFetcher:
+    """A StatsFetcher that records every call and answers fixed, healthy stats (or a CloudError)."""
+
+    STATS = Stats(RequestSuccessCount=1000, CallbackCount=950, CallbackSuccessCount=900, CallbackFailCount=50,
+                  InvalidNumberCount=50)
+
+    def __init__(self, errors: Optional[Mapping[str, Tuple[str, str]]] = None):
+        self.calls: List[Tuple[str, str, str]] = []
+        self.errors = dict(errors or {})
+        self._lock = threading.Lock()
+
+    def fetch(self, app_id: str, api_begin: str, api_end: str) -> Tuple[Stats, Optional[str]]:
+        with self._lock:
+            self.calls.append((app_id, api_begin, api_end))
+            number = len(self.calls)
+        if app_id in self.errors:
+            code, message = self.errors[app_id]
+            raise CloudError(code, message, f"req-error-{number:04d}")
+        return self.STATS, f"req-{number:04d}"
+
+
+class RecordingDeliver:
+    """`JobDeps.deliver` that records every document handed to the sinks."""
+
+    def __init__(self) -> None:
+        self.docs: List[Dict[str, Any]] = []
+
+    def __call__(self, doc: ResultDocument, settings: Settings, deadline: Optional[float]) -> List[Delivery]:
+        self.docs.append(doc.to_json_dict())
+        return [Delivery(sink="fake", ok=True, attempts=1)] if settings.sinks else []
+
+
+def fake_deps(fetcher: Optional[CountingFetcher] = None, deliver: Optional[RecordingDeliver] = None,
+              clock: Optional[FakeClock] = None, now: datetime = NOW) -> JobDeps:
+    fetcher = fetcher if fetcher is not None else CountingFetcher()
+    clock = clock if clock is not None else FakeClock()
+    deliver = deliver if deliver is not None else RecordingDeliver()
+    return JobDeps(fetcher_factory=lambda settings: fetcher, now=lambda: now, monotonic=clock.monotonic,
+                   sleep=clock.sleep, deliver=deliver)
+
+
+# ---------------------------------------------------------------------------------------------
+# Invariants
+# ---------------------------------------------------------------------------------------------
+def check_http_response(resp: Any) -> Tuple[int, Dict[str, Any]]:
+    """The integration response shape of SPEC section 5, for any input; → (status, body)."""
+    assert isinstance(resp, dict), f"not a response: {type(resp).__name__}"
+    assert resp.get("isBase64Encoded") is False
+    status = resp.get("statusCode")
+    assert status in ALLOWED_STATUSES, f"status {status}: {resp.get('body')!r:.300}"
+    headers = resp.get("headers")
+    assert isinstance(headers, dict) and headers.get("Content-Type") == JSON_CT
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    raw = resp.get("body")
+    assert isinstance(raw, str)
+    raw.encode("utf-8")  # API Gateway sends it as UTF-8: no lone surrogates
+    assert not INTERNALS.search(raw), f"internals in body: {raw[:300]!r}"
+    body = json.loads(raw)
+    assert isinstance(body, dict)
+    if status == 200:
+        assert "error" not in body or body.get("error") is None
+    else:
+        error = body.get("error")
+        assert isinstance(error, dict) and set(error) == ERROR_KEYS, body
+        assert isinstance(error["code"], str) and error["code"]
+        assert isinstance(error["message"], str) and len(error["message"]) <= 500
+        assert error["severity"] in SEVERITIES and error["category"] in CATEGORIES
+        assert isinstance(error["retryable"], bool)
+        if status in (429, 503):
+            assert headers.get("Retry-After", "").isdigit()
+        if status == 401:
+            assert error["code"] == "AuthFailure.Unauthorized"
+    return status, body
+
+
+def check_result_document(doc: Any) -> Dict[str, Any]:
+    """The result document of SPEC section 7, for any timer input."""
+    assert isinstance(doc, dict), f"not a result document: {type(doc).__name__}"
+    json.dumps(doc)  # what SCF does with the return value
+    text = json.dumps(doc, ensure_ascii=False)
+    text.encode("utf-8")
+    assert not INTERNALS.search(text), f"internals in result: {text[:300]!r}"
+    assert doc["schema"] == "sms-receipt-stats/v1"
+    assert doc["kind"] in ("report", "check", "error")
+    for key in ("results", "alerts", "deliveries", "errors"):
+        assert isinstance(doc[key], list)
+    for result in doc["results"]:
+        assert (result["stats"] is None) != (result["error"] is None), result
+    return doc
+
+
+def property_settings(max_examples: int) -> Any:
+    """Bounded and derandomized, so CI sees the same cases every run; no per-example deadline."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much, HealthCheck.large_base_example,
+                                           HealthCheck.function_scoped_fixture])
+
+
+class StrictStdio:
+    """stdout/stderr as SCF has them: UTF-8 with errors="strict" (pytest's capture would replace)."""
+
+    def __init__(self) -> None:
+        import io
+
+        self.stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", line_buffering=True)
+        self.stderr = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", line_buffering=True)
+
+    def out(self) -> str:
+        self.stdout.flush()
+        return self.stdout.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+
+    def err(self) -> str:
+        self.stderr.flush()
+        return self.stderr.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+
+
+def drop_product_log_handler() -> None:
+    """Forget the stdout handler `log.configure` bound, so the next call binds the current stdout."""
+    import logging
+
+    from sms_receipt_stats import log as product_log
+
+    logger = logging.getLogger(product_log.LOGGER_NAME)
+    for handler in list(logger.handlers):
+        if isinstance(handler.formatter, product_log.JsonFormatter):
+            logger.removeHandler(handler)
+
+
+def strict_stdio() -> Any:
+    """`with strict_stdio() as io: handle(...)`; then `io.out()`/`io.err()` hold what was printed."""
+    import contextlib
+    import sys
+
+    @contextlib.contextmanager
+    def manager() -> Any:
+        stdio = StrictStdio()
+        drop_product_log_handler()
+        old_out, old_err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = stdio.stdout, stdio.stderr
+        try:
+            yield stdio
+        finally:
+            sys.stdout, sys.stderr = old_out, old_err
+            drop_product_log_handler()
+
+    return manager()
+
+
+def log_lines(text: str) -> List[Dict[str, Any]]:
+    """Every stdout line must be one JSON log record; → the records."""
+    records = []
+    for line in text.split("\n"):  # SCF splits log lines on \n only (not on U+0085, U+2028, ...)
+        if not line:
+            continue
+        record = json.loads(line)
+        assert isinstance(record, dict) and {"level", "logger", "message"} <= set(record), line
+        records.append(record)
+    return records
