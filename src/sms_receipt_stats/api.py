@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import re
@@ -83,10 +84,11 @@ def authenticate(event: ApiGatewayEvent, settings: Settings) -> None:
     match = re.match(r"^\s*Bearer\s+(\S+)\s*$", header, flags=re.IGNORECASE)
     if not match or not settings.api_tokens:
         raise unauthorized
-    offered = match.group(1).encode("utf-8", "surrogatepass")
+    # compare fixed-length digests: compare_digest on raw values would leak the tokens' length
+    offered = hashlib.sha256(match.group(1).encode("utf-8", "surrogatepass")).digest()
     ok = False
     for token in settings.api_tokens:  # no early exit: time does not depend on which token matched
-        ok |= hmac.compare_digest(offered, token.get_secret_value().encode("utf-8"))
+        ok |= hmac.compare_digest(offered, hashlib.sha256(token.get_secret_value().encode("utf-8")).digest())
     if not ok:
         raise unauthorized
 
@@ -98,6 +100,8 @@ def _body_params(event: ApiGatewayEvent) -> Dict[str, Any]:
     if not isinstance(body, str):
         raise ApiError(400, "FailedOperation.JsonParseFail", "the body must be a JSON object")
     raw: bytes = body.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_BODY_BYTES * 4 // 3 + 4:  # cap before decoding anything
+        raise ApiError(413, "RequestSizeLimitExceeded", f"the body exceeds {MAX_BODY_BYTES} bytes")
     if event.isBase64Encoded:
         try:
             raw = base64.b64decode(raw, validate=True)

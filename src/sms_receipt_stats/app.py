@@ -120,6 +120,7 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
         if not configured:
             issues.append("SMS_SDK_APP_IDS: not set; timer jobs need at least one SmsSdkAppId")
         wanted = message.app_ids if message.app_ids is not None else list(configured)
+        wanted = list(dict.fromkeys(wanted))  # an id listed twice is queried and reported once
         for app_id in wanted:
             if app_id in configured:
                 apps.append(configured[app_id])

@@ -409,3 +409,20 @@ def test_samples_mirror_the_event_fixtures() -> None:
     for key in ("path", "httpMethod", "queryString", "queryStringParameters", "isBase64Encoded"):
         assert template[key] == fixture[key]
     assert template["headers"]["authorization"] == fixture["headers"]["authorization"]
+
+
+def test_an_oversized_base64_body_is_refused_before_it_is_decoded(call: Callable[..., Response],
+                                                                  fetcher: FakeFetcher) -> None:
+    event = stats_event(query={}, method="POST", body={"app_id": APP_PROD, "window": "yesterday"}, b64=True)
+    # 1 MiB that is not even base64: the size answers first, so nothing was decoded
+    event["body"] = "!" * (1024 * 1024)
+    assert_error(call(event), 413, "RequestSizeLimitExceeded")
+    assert fetcher.calls == []
+
+
+def test_tokens_are_compared_as_fixed_length_digests(call: Callable[..., Response], fetcher: FakeFetcher) -> None:
+    """A prefix of the token, or the token with a suffix, is refused like any wrong token."""
+    for wrong in (API_TOKEN[:-1], API_TOKEN + "x", API_TOKEN[:1]):
+        assert_error(call(stats_event(query={"app_id": APP_PROD, "window": "yesterday"}, token=wrong)),
+                     401, "AuthFailure.Unauthorized")
+    assert fetcher.calls == []

@@ -332,3 +332,9 @@ def test_handler_never_prints_a_traceback(invoke: Invoke, capsys: pytest.Capture
         invoke(event)
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
+
+
+def test_an_app_id_listed_twice_is_queried_and_reported_once(invoke: Invoke, fetcher: FakeFetcher) -> None:
+    doc = invoke(timer({"job": "report", "window": "yesterday", "app_ids": [APP_PROD, APP_PROD]}))
+    assert [r["app_id"] for r in doc["results"]] == [APP_PROD]
+    assert len(fetcher.calls_for(APP_PROD)) == 1
