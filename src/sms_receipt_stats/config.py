@@ -33,14 +33,6 @@ class ConfigIssue:
         return f"{self.variable}: {self.message}"
 
 
-class ConfigError(ValueError):
-    """Raised where a setting is required and unusable (e.g. no app ids for a timer job)."""
-
-    def __init__(self, issues: List[ConfigIssue]):
-        self.issues = issues
-        super().__init__("; ".join(str(i) for i in issues))
-
-
 class Endpoint(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -82,10 +74,6 @@ class Settings(BaseModel):
     api_auth: str = "token"
     api_allowed_app_ids: Tuple[str, ...] = ()
     thresholds: Thresholds = Field(default_factory=Thresholds)
-
-    @property
-    def app_names(self) -> dict:
-        return {a.app_id: a.name for a in self.apps}
 
     def secret_values(self) -> List[str]:
         """Every configured secret, so outputs can be scrubbed of them."""

@@ -90,8 +90,3 @@ class ResultDocument(BaseModel):
 
     def to_json_dict(self) -> Dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
-
-    @property
-    def max_severity(self) -> str:
-        levels = [a.severity for a in self.alerts]
-        return max(levels, key=SEVERITY_ORDER.__getitem__) if levels else "info"

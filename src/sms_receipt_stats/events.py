@@ -54,15 +54,6 @@ class TimerMessage(BaseModel):
         return value
 
 
-class TimerEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    Type: str
-    TriggerName: str = ""
-    Time: str = ""
-    Message: Any = ""
-
-
 class ApiGatewayEvent(BaseModel):
     """SCF API Gateway trigger event (integration request)."""
 

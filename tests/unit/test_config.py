@@ -148,7 +148,8 @@ def test_app_ids_with_and_without_names() -> None:
     assert issues == []
     assert settings.apps == (App(app_id="1400006874", name="prod"), App(app_id="1400000002"),
                              App(app_id="1400000009", name="marketing team"))
-    assert settings.app_names == {"1400006874": "prod", "1400000002": None, "1400000009": "marketing team"}
+    assert {a.app_id: a.name for a in settings.apps} == {"1400006874": "prod", "1400000002": None,
+                                                          "1400000009": "marketing team"}
 
 
 def test_duplicate_app_ids_are_listed_once() -> None:
