@@ -5,9 +5,8 @@ The round trip through the real SDK is in tests/integration/test_cmq_sink.py.
 
 from __future__ import annotations
 
-from typing import List
-
 import pytest
+from sink_support import Sleeper, checked_settings
 
 from sms_receipt_stats.config import Settings, load_settings
 from sms_receipt_stats.documents import Alert, ResultDocument
@@ -18,23 +17,13 @@ CREDS = {"TENCENTCLOUD_SECRET_ID": "AKIDunitunitunitunitunit", "TENCENTCLOUD_SEC
 
 
 def settings(notify: str, **env: str) -> Settings:
-    loaded, issues = load_settings({**CREDS, "NOTIFY_URLS": notify, **env})
-    assert issues == []
-    return loaded
+    return checked_settings({**CREDS, "NOTIFY_URLS": notify, **env})
 
 
 def document(kind: str = "report", *severities: str, message: str = "success rate below 90%") -> ResultDocument:
     alerts = [Alert(rule="success_rate_below", severity=s, app_id="1400006874", value=0.5, threshold=0.9,
                     message=message) for s in severities]
     return ResultDocument(kind=kind, generated_at="2026-11-24T09:00:03+08:00", alerts=alerts)
-
-
-class Sleeper:
-    def __init__(self) -> None:
-        self.waits: List[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 def test_kinds_map_to_queue_and_topic_sinks() -> None:

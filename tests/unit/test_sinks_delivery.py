@@ -6,14 +6,15 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, List
 
 import pytest
 import requests
 import responses
+from sink_support import Sleeper, checked_settings, document, mocked_hooks
 
-from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, WindowDoc
+from sms_receipt_stats.config import Settings
+from sms_receipt_stats.documents import ResultDocument
 from sms_receipt_stats.sinks import DeliveryContext, DeliveryError, Sink, build_sinks, deliver_all
 from sms_receipt_stats.sinks import delivery as delivery_module
 from sms_receipt_stats.sinks.base import parse_retry_after
@@ -23,9 +24,7 @@ from sms_receipt_stats.sinks.feishu import FeishuSink, LarkSink
 from sms_receipt_stats.sinks.slack import SlackSink
 from sms_receipt_stats.sinks.webhook import WebhookSink
 from sms_receipt_stats.sinks.wecom import WeComSink
-from sms_receipt_stats.stats import Stats, compute_rates
 
-APP = "1400006874"
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 DINGTALK = "https://oapi.dingtalk.com/robot/send"
 SLACK = "https://hooks.slack.com/services/T0000AAAA/B0000BBBB/XXXXXXXXXXXXXXXXXXXXXXXX"
@@ -35,32 +34,7 @@ HOOK_C = "https://c.example.com/hook"
 
 
 def settings(*entries: str, **env: str) -> Settings:
-    loaded, issues = load_settings({"NOTIFY_URLS": ",".join(entries), **env})
-    assert issues == []
-    return loaded
-
-
-def document(kind: str = "report", *severities: str) -> ResultDocument:
-    stats = Stats(RequestSuccessCount=1880, CallbackCount=1745, CallbackSuccessCount=1344, CallbackFailCount=401,
-                  ShutdownErrorCount=401)
-    result = AppResult(app_id=APP, app_name="prod", window=WindowDoc(begin="2021050113", end="2021050123",
-                       timezone="Asia/Shanghai"), stats=stats, rates=compute_rates(stats))
-    alerts = [Alert(rule="success_rate_below", severity=s, app_id=APP, value=0.7702, threshold=0.9,
-                    message="success rate 77.02% below 90%") for s in severities]
-    return ResultDocument(kind=kind, generated_at="2026-11-24T09:00:03+08:00", results=[result], alerts=alerts)
-
-
-class Sleeper:
-    """Records waits instead of sleeping; optionally advances a FakeClock."""
-
-    def __init__(self, clock: Optional[FakeClock] = None) -> None:
-        self.waits: List[float] = []
-        self.clock = clock
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        if self.clock is not None:
-            self.clock.now += seconds
+    return checked_settings({"NOTIFY_URLS": ",".join(entries), **env})
 
 
 class FakeClock:
@@ -73,7 +47,7 @@ class FakeClock:
 
 @pytest.fixture()
 def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with mocked_hooks() as mock:
         yield mock
 
 

@@ -7,51 +7,28 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Iterator, List
+from typing import Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import responses
+from sink_support import APP, Sleeper, document, hook_settings, mocked_hooks
 
-from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, WindowDoc
+from sms_receipt_stats.config import Settings
 from sms_receipt_stats.sinks import deliver_all
-from sms_receipt_stats.stats import Stats, compute_rates
 
 HOOK = "https://oapi.dingtalk.com/robot/send"
 TOKEN = "0f8c1d1b5e3a4c2f9b7a6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b"
 SECRET = "SEC6a0e4b7b3c9d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f"
-APP = "1400006874"
 
 
 def settings(options: str = "", url: str = f"{HOOK}?access_token={TOKEN}") -> Settings:
-    loaded, issues = load_settings({"NOTIFY_URLS": url + (f"#{options}" if options else "")})
-    assert issues == []
-    return loaded
-
-
-def document(kind: str = "report", *severities: str) -> ResultDocument:
-    stats = Stats(RequestSuccessCount=1880, CallbackCount=1745, CallbackSuccessCount=1344, CallbackFailCount=401,
-                  ShutdownErrorCount=401)
-    result = AppResult(app_id=APP, app_name="prod", window=WindowDoc(begin="2021050113", end="2021050123",
-                       timezone="Asia/Shanghai"), stats=stats, rates=compute_rates(stats))
-    alerts = [Alert(rule="success_rate_below", severity=s, app_id=APP, value=0.7702, threshold=0.9,
-                    message="success rate 77.02% below 90%") for s in severities]
-    return ResultDocument(kind=kind, generated_at="2026-11-24T09:00:03+08:00", results=[result], alerts=alerts)
-
-
-class Sleeper:
-    def __init__(self) -> None:
-        self.waits: List[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+    return hook_settings(url, options)
 
 
 @pytest.fixture()
 def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(HOOK, json={"errcode": 0, "errmsg": "ok"})
+    with mocked_hooks({HOOK: {"json": {"errcode": 0, "errmsg": "ok"}}}) as mock:
         yield mock
 
 

@@ -5,53 +5,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
-from typing import Iterator, List
+from typing import Iterator
 
 import pytest
 import responses
+from sink_support import APP, Sleeper, document, mocked_hooks, sent
+from sink_support import hook_settings as settings
 
-from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, WindowDoc
 from sms_receipt_stats.sinks import deliver_all
-from sms_receipt_stats.stats import Stats, compute_rates
 
 FEISHU = "https://open.feishu.cn/open-apis/bot/v2/hook/2f1e7c3a-9d4b-4e8a-b6c5-0a1b2c3d4e5f"
 LARK = "https://open.larksuite.com/open-apis/bot/v2/hook/7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"
 SECRET = "mAdEuPsEcReT4test"
-APP = "1400006874"
-
-
-def settings(url: str, options: str = "") -> Settings:
-    loaded, issues = load_settings({"NOTIFY_URLS": url + (f"#{options}" if options else "")})
-    assert issues == []
-    return loaded
-
-
-def document(kind: str = "report", *severities: str) -> ResultDocument:
-    stats = Stats(RequestSuccessCount=1880, CallbackCount=1745, CallbackSuccessCount=1344, CallbackFailCount=401,
-                  ShutdownErrorCount=401)
-    result = AppResult(app_id=APP, app_name="prod", window=WindowDoc(begin="2021050113", end="2021050123",
-                       timezone="Asia/Shanghai"), stats=stats, rates=compute_rates(stats))
-    alerts = [Alert(rule="success_rate_below", severity=s, app_id=APP, value=0.7702, threshold=0.9,
-                    message="success rate 77.02% below 90%") for s in severities]
-    return ResultDocument(kind=kind, generated_at="2026-11-24T09:00:03+08:00", results=[result], alerts=alerts)
-
-
-class Sleeper:
-    def __init__(self) -> None:
-        self.waits: List[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture()
 def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(FEISHU, json={"code": 0, "data": {}, "msg": "success"})
-        mock.post(LARK, json={"code": 0, "data": {}, "msg": "success"})
+    answer = {"json": {"code": 0, "data": {}, "msg": "success"}}
+    with mocked_hooks({FEISHU: answer, LARK: answer}) as mock:
         yield mock
 
 
@@ -62,10 +34,6 @@ def verify_feishu_signature(body: dict, secret: str) -> None:
     assert abs(int(timestamp) - time.time()) < 60  # seconds, current
     key = (timestamp + "\n" + secret).encode("utf-8")
     assert body["sign"] == base64.b64encode(hmac.new(key, digestmod=hashlib.sha256).digest()).decode()
-
-
-def sent(http: responses.RequestsMock) -> List[dict]:
-    return [json.loads(call.request.body) for call in http.calls]
 
 
 @pytest.mark.parametrize(("url", "kind"), [(FEISHU, "feishu"), (LARK, "lark")])

@@ -3,57 +3,27 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator, List
+from typing import Iterator
 
 import pytest
 import responses
+from sink_support import APP, Sleeper, app_result, document, hook_settings, mocked_hooks, sent
 
-from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, WindowDoc
+from sms_receipt_stats.config import Settings
 from sms_receipt_stats.sinks import deliver_all
 from sms_receipt_stats.sinks.slack import split_sections
-from sms_receipt_stats.stats import Stats, compute_rates
 
 HOOK = "https://hooks.slack.com/services/T0000AAAA/B0000BBBB/XXXXXXXXXXXXXXXXXXXXXXXX"
-APP = "1400006874"
 
 
 def settings(options: str = "") -> Settings:
-    loaded, issues = load_settings({"NOTIFY_URLS": HOOK + (f"#{options}" if options else "")})
-    assert issues == []
-    return loaded
-
-
-def app_result(app_id: str = APP, name: str = "prod") -> AppResult:
-    stats = Stats(RequestSuccessCount=1880, CallbackCount=1745, CallbackSuccessCount=1344, CallbackFailCount=401,
-                  ShutdownErrorCount=401)
-    return AppResult(app_id=app_id, app_name=name, window=WindowDoc(begin="2021050113", end="2021050123",
-                     timezone="Asia/Shanghai"), stats=stats, rates=compute_rates(stats))
-
-
-def document(kind: str = "report", *severities: str) -> ResultDocument:
-    alerts = [Alert(rule="success_rate_below", severity=s, app_id=APP, value=0.7702, threshold=0.9,
-                    message="success rate 77.02% below 90%") for s in severities]
-    return ResultDocument(kind=kind, generated_at="2026-11-24T09:00:03+08:00", results=[app_result()], alerts=alerts)
-
-
-class Sleeper:
-    def __init__(self) -> None:
-        self.waits: List[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+    return hook_settings(HOOK, options)
 
 
 @pytest.fixture()
 def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(HOOK, body="ok", content_type="text/plain")
+    with mocked_hooks({HOOK: {"body": "ok", "content_type": "text/plain"}}) as mock:
         yield mock
-
-
-def sent(http: responses.RequestsMock) -> List[dict]:
-    return [json.loads(call.request.body) for call in http.calls]
 
 
 def test_payload_is_text_plus_mrkdwn_sections(http: responses.RequestsMock) -> None:

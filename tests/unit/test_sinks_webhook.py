@@ -7,53 +7,37 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Iterator, List
+from typing import Iterator
 
 import pytest
 import requests
 import responses
+from sink_support import Sleeper, app_result, hook_settings, mocked_hooks
+from sink_support import document as support_document
 
 from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, WindowDoc
+from sms_receipt_stats.documents import ResultDocument
 from sms_receipt_stats.sinks import deliver_all
 from sms_receipt_stats.sinks.webhook import sign, signing_key
-from sms_receipt_stats.stats import Stats, compute_rates
 
 HOOK = "https://hooks.example.com/sms/receipts"
 WHSEC = "whsec_" + base64.b64encode(b"\x00\x9f binary key \xff\xfe").decode()  # decodes to non-UTF-8 bytes
 PLAIN = "plain-shared-secret"
-APP = "1400006874"
 
 
 def settings(options: str = "", url: str = HOOK) -> Settings:
-    loaded, issues = load_settings({"NOTIFY_URLS": url + (f"#{options}" if options else "")})
-    assert issues == []
-    return loaded
+    return hook_settings(url, options)
 
 
 def document(kind: str = "report", *severities: str) -> ResultDocument:
-    stats = Stats(RequestSuccessCount=1880, CallbackCount=1745, CallbackSuccessCount=1344, CallbackFailCount=401,
-                  ShutdownErrorCount=401)
-    result = AppResult(app_id=APP, app_name="生产", window=WindowDoc(begin="2021050113", end="2021050123",
-                       timezone="Asia/Shanghai"), stats=stats, rates=compute_rates(stats),
-                       request_ids=["3314836f-0b10-45cb-b7be-593e84c1c197"])
-    alerts = [Alert(rule="success_rate_below", severity=s, app_id=APP, value=0.7702, threshold=0.9,
-                    message="success rate 77.02% below 90%") for s in severities]
-    return ResultDocument(kind=kind, generated_at="2026-11-24T09:00:03+08:00", results=[result], alerts=alerts)
-
-
-class Sleeper:
-    def __init__(self) -> None:
-        self.waits: List[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+    """The shared document with a non-ASCII app name and a request id."""
+    result = app_result(name="生产", request_ids=["3314836f-0b10-45cb-b7be-593e84c1c197"])
+    return support_document(kind, *severities, result=result)
 
 
 @pytest.fixture()
 def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(HOOK, status=204)
+    with mocked_hooks({HOOK: {"status": 204}}) as mock:
         yield mock
 
 

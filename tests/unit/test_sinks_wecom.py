@@ -2,57 +2,34 @@
 
 from __future__ import annotations
 
-import json
-from typing import Iterator, List
+from typing import Iterator
 
 import pytest
 import responses
+from sink_support import ALERT_MESSAGE, APP, Sleeper, app_result, hook_settings, mocked_hooks
+from sink_support import document as support_document
+from sink_support import sent as bodies
 
-from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, WindowDoc
+from sms_receipt_stats.config import Settings
+from sms_receipt_stats.documents import ResultDocument
 from sms_receipt_stats.sinks import deliver_all
-from sms_receipt_stats.stats import Stats, compute_rates
 
 HOOK = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
-APP = "1400006874"
 
 
 def settings(options: str = "") -> Settings:
-    loaded, issues = load_settings({"NOTIFY_URLS": f"{HOOK}?key={KEY}" + (f"#{options}" if options else "")})
-    assert issues == []
-    return loaded
-
-
-def app_result(app_id: str = APP, name: str = "prod") -> AppResult:
-    stats = Stats(RequestSuccessCount=1880, CallbackCount=1745, CallbackSuccessCount=1344, CallbackFailCount=401,
-                  ShutdownErrorCount=401)
-    return AppResult(app_id=app_id, app_name=name, window=WindowDoc(begin="2021050113", end="2021050123",
-                     timezone="Asia/Shanghai"), stats=stats, rates=compute_rates(stats))
+    return hook_settings(f"{HOOK}?key={KEY}", options)
 
 
 def document(kind: str = "report", *severities: str) -> ResultDocument:
-    alerts = [Alert(rule="success_rate_below", severity=s, app_id=APP, value=0.7702, threshold=0.9,
-                    message=f"success rate 77.02% below 90% ({s})") for s in severities]
-    return ResultDocument(kind=kind, generated_at="2026-11-24T09:00:03+08:00", results=[app_result()], alerts=alerts)
-
-
-class Sleeper:
-    def __init__(self) -> None:
-        self.waits: List[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+    return support_document(kind, *severities, message=ALERT_MESSAGE + " ({severity})")
 
 
 @pytest.fixture()
 def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with mocked_hooks() as mock:
         yield mock
-
-
-def bodies(http: responses.RequestsMock) -> List[dict]:
-    return [json.loads(call.request.body) for call in http.calls]
 
 
 def test_report_is_one_markdown_message_posted_to_the_robot_url(http: responses.RequestsMock) -> None:
