@@ -127,12 +127,25 @@ def base_env(**overrides: Optional[str]) -> Dict[str, str]:
         "SMS_SDK_APP_IDS": APP_IDS_ENV,
         "API_TOKENS": API_TOKEN,
     }
+    return apply_overrides(env, overrides)
+
+
+def apply_overrides(env: Dict[str, str], overrides: Mapping[str, Optional[str]]) -> Dict[str, str]:
+    """`env` with `overrides` applied in place; an override of None removes the variable."""
     for key, value in overrides.items():
         if value is None:
             env.pop(key, None)
         else:
             env[key] = value
     return env
+
+
+def drop_product_log_handler() -> None:
+    """Forget the stdout handler `log.configure` bound, so the next call binds the current stdout."""
+    logger = logging.getLogger(product_log.LOGGER_NAME)
+    for handler in list(logger.handlers):
+        if isinstance(handler.formatter, product_log.JsonFormatter):
+            logger.removeHandler(handler)
 
 
 @pytest.fixture()
@@ -217,12 +230,6 @@ def env(emulator: Emulator) -> Dict[str, str]:
 def _fresh_product_logger() -> Iterator[None]:
     """`log.configure` binds a stdout handler once; drop it after each test so the next test's
     captured stdout (capsys) gets a handler of its own instead of a closed stream."""
-    def drop() -> None:
-        logger = logging.getLogger(product_log.LOGGER_NAME)
-        for h in list(logger.handlers):
-            if isinstance(h.formatter, product_log.JsonFormatter):
-                logger.removeHandler(h)
-
-    drop()
+    drop_product_log_handler()
     yield
-    drop()
+    drop_product_log_handler()

@@ -2,17 +2,15 @@
 
 `tally` counts generated cases per property and faults injected; the totals are printed in
 pytest's terminal summary (e.g. `hardening: 3200 generated cases, 540 faults injected`).
+The root tests/conftest.py resets the product logger around each test here too.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
-from sms_receipt_stats import log as product_log
 
 TALLY: Counter = Counter()
 
@@ -21,22 +19,6 @@ TALLY: Counter = Counter()
 def tally() -> Counter:
     """`tally["cases:<property>"] += 1`, `tally["faults"] += n`, `tally["leaks"] += n`."""
     return TALLY
-
-
-@pytest.fixture(autouse=True)
-def _fresh_product_logger() -> Iterator[None]:
-    """`log.configure` binds its stdout handler once; drop it around each test so that the
-    test's captured stdout gets a handler of its own (never a closed stream of another test)."""
-
-    def drop() -> None:
-        logger = logging.getLogger(product_log.LOGGER_NAME)
-        for handler in list(logger.handlers):
-            if isinstance(handler.formatter, product_log.JsonFormatter):
-                logger.removeHandler(handler)
-
-    drop()
-    yield
-    drop()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -1,7 +1,8 @@
 """Shared pieces of the hardening suite: canary secrets, fake edges and response invariants.
 
 Everything here is plain code (no fixtures), so property tests can build a fresh world per
-generated example without pytest's function-scoped fixtures.
+generated example without pytest's function-scoped fixtures. The fake clock, the environment
+overrides and the logger reset are the root tests/conftest.py's (pytest puts tests/ on sys.path).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+import conftest
+from conftest import FakeClock, apply_overrides, drop_product_log_handler
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.documents import Delivery, ResultDocument
 from sms_receipt_stats.jobs import JobDeps
@@ -123,12 +126,7 @@ def canary_env(endpoint: Optional[str] = None, sinks: str = "", scf_names: bool 
         env.update(TENCENTCLOUD_SECRET_ID=CANARY_SECRET_ID, TENCENTCLOUD_SECRET_KEY=CANARY_SECRET_KEY)
     if endpoint:
         env["SMS_ENDPOINT"] = endpoint
-    for key, value in overrides.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
+    return apply_overrides(env, overrides)
 
 
 def plain_env(**overrides: Optional[str]) -> Dict[str, str]:
@@ -139,12 +137,7 @@ def plain_env(**overrides: Optional[str]) -> Dict[str, str]:
         "SMS_SDK_APP_IDS": f"{APP}=prod,{APP_STAGING}=staging,{APP_UNHEALTHY}=marketing",
         "API_TOKENS": ",".join((FIXTURE_TOKEN, *OTHER_TOKENS)),
     }
-    for key, value in overrides.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
+    return apply_overrides(env, overrides)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,24 +181,6 @@ def stats_event(query: Optional[Mapping[str, Any]] = None, token: Optional[str] 
 # ---------------------------------------------------------------------------------------------
 # Fake edges
 # ---------------------------------------------------------------------------------------------
-class FakeClock:
-    """Monotonic clock plus sleep: sleeping advances the clock, never waits."""
-
-    def __init__(self, start: float = 1000.0):
-        self.now = start
-        self.sleeps: List[float] = []
-        self._lock = threading.Lock()
-
-    def monotonic(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += max(0.0, seconds)
-
-
 class CountingFetcher:
     """A StatsFetcher that records every call and answers fixed, healthy stats (or a CloudError)."""
 
@@ -227,15 +202,12 @@ class CountingFetcher:
         return self.STATS, f"req-{number:04d}"
 
 
-class RecordingDeliver:
-    """`JobDeps.deliver` that records every document handed to the sinks."""
-
-    def __init__(self) -> None:
-        self.docs: List[Dict[str, Any]] = []
+class RecordingDeliver(conftest.RecordingDeliver):
+    """`JobDeps.deliver` that records every document handed to the sinks; no sinks, no deliveries."""
 
     def __call__(self, doc: ResultDocument, settings: Settings, deadline: Optional[float]) -> List[Delivery]:
-        self.docs.append(doc.to_json_dict())
-        return [Delivery(sink="fake", ok=True, attempts=1)] if settings.sinks else []
+        deliveries = super().__call__(doc, settings, deadline)
+        return deliveries if settings.sinks else []
 
 
 def fake_deps(fetcher: Optional[CountingFetcher] = None, deliver: Optional[RecordingDeliver] = None,
@@ -323,18 +295,6 @@ class StrictStdio:
     def err(self) -> str:
         self.stderr.flush()
         return self.stderr.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
-
-
-def drop_product_log_handler() -> None:
-    """Forget the stdout handler `log.configure` bound, so the next call binds the current stdout."""
-    import logging
-
-    from sms_receipt_stats import log as product_log
-
-    logger = logging.getLogger(product_log.LOGGER_NAME)
-    for handler in list(logger.handlers):
-        if isinstance(handler.formatter, product_log.JsonFormatter):
-            logger.removeHandler(handler)
 
 
 def strict_stdio() -> Any:
