@@ -12,8 +12,9 @@ import json
 import re
 import threading
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar
 
 import conftest
 from conftest import FakeClock, apply_overrides, drop_product_log_handler
@@ -208,6 +209,53 @@ class RecordingDeliver(conftest.RecordingDeliver):
     def __call__(self, doc: ResultDocument, settings: Settings, deadline: Optional[float]) -> List[Delivery]:
         deliveries = super().__call__(doc, settings, deadline)
         return deliveries if settings.sinks else []
+
+
+_Server = TypeVar("_Server", bound="LoopbackServer")
+
+
+class LoopbackServer:
+    """An HTTP server on a free loopback port, serving from a daemon thread inside `with`.
+
+    Subclasses answer each POST in `do_post(request)` (the BaseHTTPRequestHandler of the
+    request); `block_on_close = False` lets the server close without joining request threads.
+    """
+
+    block_on_close = True
+
+    def __init__(self) -> None:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                outer.do_post(self)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = outer.block_on_close
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+
+    def do_post(self, request: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self: _Server) -> _Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def fake_deps(fetcher: Optional[CountingFetcher] = None, deliver: Optional[RecordingDeliver] = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -25,6 +25,7 @@ from .helpers import (
     APP_STAGING,
     APP_UNHEALTHY,
     APPS,
+    LoopbackServer,
     check_http_response,
     check_result_document,
     read_event,
@@ -42,60 +43,39 @@ MANY_APPS = tuple(f"14000001{i:02d}" for i in range(12))
 # ---------------------------------------------------------------------------------------------
 # Misbehaving HTTP endpoints for the sinks
 # ---------------------------------------------------------------------------------------------
-class _Stall(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-
-class StallingServer:
+class StallingServer(LoopbackServer):
     """A webhook that accepts the request and then never answers (`mode="hang"`) or answers
     one byte at a time, forever (`mode="drip"`); released when the test ends."""
+
+    block_on_close = False
 
     def __init__(self, mode: str = "hang"):
         self.mode = mode
         self.release = threading.Event()
         self.requests = 0
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
+    def do_post(self, request: BaseHTTPRequestHandler) -> None:
+        self.requests += 1
+        length = int(request.headers.get("Content-Length") or 0)
+        request.rfile.read(length)
+        if self.mode == "hang":
+            self.release.wait(60)
+            return
+        request.send_response(200)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", "1000000")
+        request.end_headers()
+        while not self.release.wait(0.2):  # a byte per 0.2 s resets every read timeout
+            try:
+                request.wfile.write(b" ")
+                request.wfile.flush()
+            except OSError:
                 return
-
-            def do_POST(self) -> None:
-                outer.requests += 1
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                if outer.mode == "hang":
-                    outer.release.wait(60)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "1000000")
-                self.end_headers()
-                while not outer.release.wait(0.2):  # a byte per 0.2 s resets every read timeout
-                    try:
-                        self.wfile.write(b" ")
-                        self.wfile.flush()
-                    except OSError:
-                        return
-
-        self.server = _Stall(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> StallingServer:
-        self.thread.start()
-        return self
 
     def __exit__(self, *exc: Any) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
 
 
 class BlackHole:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -31,6 +31,7 @@ from .helpers import (
     CANARY_SECRET_KEY,
     CANARY_SESSION_TOKEN,
     CANARY_WECOM_KEY,
+    LoopbackServer,
     canary_env,
     check_http_response,
     check_result_document,
@@ -47,7 +48,7 @@ pytestmark = pytest.mark.integration
 REQUEST_ID = "scf-req-canary-0001"
 
 
-class Echo:
+class Echo(LoopbackServer):
     """A chat/webhook endpoint that records every request and, on paths containing `/fail`,
     answers with an error that quotes the whole request line and body back (the worst a
     platform could do with a robot key)."""
@@ -55,48 +56,24 @@ class Echo:
     def __init__(self) -> None:
         self.received: List[Tuple[str, Dict[str, str], bytes]] = []
         self.lock = threading.Lock()
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with outer.lock:
-                    outer.received.append((self.path, dict(self.headers.items()), body))
-                if "/fail" in self.path:
-                    echo = f"invalid request {self.path} {body[:200].decode('utf-8', 'replace')}"
-                    status = 400 if "/fail400" in self.path else 200
-                    answer = json.dumps({"errcode": 93000, "errmsg": echo, "code": 19001, "msg": echo,
-                                         "StatusCode": 1, "StatusMessage": echo}).encode()
-                else:
-                    status, answer = 200, json.dumps({"errcode": 0, "errmsg": "ok", "code": 0}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json" if status == 200 else "text/plain")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> Echo:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def do_post(self, request: BaseHTTPRequestHandler) -> None:
+        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        with self.lock:
+            self.received.append((request.path, dict(request.headers.items()), body))
+        if "/fail" in request.path:
+            echo = f"invalid request {request.path} {body[:200].decode('utf-8', 'replace')}"
+            status = 400 if "/fail400" in request.path else 200
+            answer = json.dumps({"errcode": 93000, "errmsg": echo, "code": 19001, "msg": echo,
+                                 "StatusCode": 1, "StatusMessage": echo}).encode()
+        else:
+            status, answer = 200, json.dumps({"errcode": 0, "errmsg": "ok", "code": 0}).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json" if status == 200 else "text/plain")
+        request.send_header("Content-Length", str(len(answer)))
+        request.end_headers()
+        request.wfile.write(answer)
 
 
 @pytest.fixture(scope="module")
