@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sms_receipt_stats.render.markup import Markup, markdown_escape
+from sms_receipt_stats.render.markup import MarkdownMarkup
 
 # DingTalk's robot documentation (https://open.dingtalk.com/document/robots/custom-robot-access,
 # message types) states no byte limit for markdown `text`; 20000 bytes is the limit robot
@@ -10,26 +10,11 @@ from sms_receipt_stats.render.markup import Markup, markdown_escape
 MAX_BYTES = 20000
 
 
-class DingTalkMarkup(Markup):
+class DingTalkMarkup(MarkdownMarkup):
     name = "dingtalk"
     max_bytes = MAX_BYTES
     # DingTalk markdown joins single newlines; two trailing spaces force a line break.
     newline = "  \n"
 
-    def escape(self, text: str) -> str:
-        return markdown_escape(text)
-
-    def heading(self, text: str) -> str:
-        return f"### {text}"
-
     def section(self, text: str) -> str:
         return f"#### {text}"
-
-    def bold(self, text: str) -> str:
-        return f"**{text}**"
-
-    def bullet(self, text: str) -> str:
-        return f"- {text}"
-
-    def sub(self, text: str) -> str:
-        return text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sms_receipt_stats.render.markup import Markup, markdown_escape
+from sms_receipt_stats.render.markup import MarkdownMarkup
 
 # Custom bot request body: at most 20 KB (https://open.feishu.cn/document/client-docs/bot-v3/
 # add-custom-bot, "请求体大小不能超过 20 KB"; Apprise's Feishu plugin keeps 19985). The text
@@ -11,25 +11,10 @@ from sms_receipt_stats.render.markup import Markup, markdown_escape
 MAX_BYTES = 18000
 
 
-class FeishuMarkup(Markup):
+class FeishuMarkup(MarkdownMarkup):
     name = "feishu"
     max_bytes = MAX_BYTES
     title_in_body = False  # the card header shows the title
 
-    def escape(self, text: str) -> str:
-        return markdown_escape(text)
-
     def heading(self, text: str) -> str:
         return f"**{text}**"
-
-    def section(self, text: str) -> str:
-        return f"**{text}**"
-
-    def bold(self, text: str) -> str:
-        return f"**{text}**"
-
-    def bullet(self, text: str) -> str:
-        return f"- {text}"
-
-    def sub(self, text: str) -> str:
-        return text

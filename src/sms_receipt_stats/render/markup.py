@@ -1,7 +1,8 @@
 """What a message format is: its size limit, how it escapes and how it marks text up.
 
-One subclass per platform (`wecom.py`, `dingtalk.py`, ...). The report model in `text.py`
-only calls these methods, so a new platform is one new module.
+One subclass per platform (`wecom.py`, `dingtalk.py`, ...; the chat robots refine
+`MarkdownMarkup`). The report model in `text.py` only calls these methods, so a new
+platform is one new module.
 """
 
 from __future__ import annotations
@@ -98,3 +99,23 @@ class Markup:
     def blank(self) -> str:
         """Separator between blocks: an empty line."""
         return self.newline * 2
+
+
+class MarkdownMarkup(Markup):
+    """The Markdown of the chat robots: look-alike escaping, `### ` headings, `**bold**`
+    section labels, `- ` bullets, detail lines without indent. Flavors override what differs."""
+
+    def escape(self, text: str) -> str:
+        return markdown_escape(text)
+
+    def heading(self, text: str) -> str:
+        return f"### {text}"
+
+    def section(self, text: str) -> str:
+        return f"**{text}**"
+
+    def bold(self, text: str) -> str:
+        return f"**{text}**"
+
+    def sub(self, text: str) -> str:
+        return text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sms_receipt_stats.render.markup import MARKDOWN_LOOKALIKES, Markup, clean, markdown_escape
+from sms_receipt_stats.render.markup import MARKDOWN_LOOKALIKES, MarkdownMarkup, clean, markdown_escape
 
 # A section block's text is at most 3000 characters (https://api.slack.com/reference/block-kit/
 # blocks#section); a message's top-level `text` is truncated past 40000 characters
@@ -17,7 +17,9 @@ MAX_BYTES = 3000
 _SLACK_LOOKALIKES = {k: v for k, v in MARKDOWN_LOOKALIKES.items() if k not in "<>"}
 
 
-class SlackMarkup(Markup):
+class SlackMarkup(MarkdownMarkup):
+    """mrkdwn: Markdown-like, with its own escaping and single-character emphasis."""
+
     name = "slack"
     max_bytes = MAX_BYTES
     lt = "&lt;"
@@ -43,6 +45,3 @@ class SlackMarkup(Markup):
 
     def muted(self, text: str) -> str:
         return f"_{text}_"
-
-    def sub(self, text: str) -> str:
-        return text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sms_receipt_stats.render.markup import Markup, markdown_escape
+from sms_receipt_stats.render.markup import MarkdownMarkup
 
 # Group robot markdown `content`: "最长不超过4096个字节，必须是utf8编码"
 # (https://developer.work.weixin.qq.com/document/path/91770, 群机器人配置说明 › markdown类型).
@@ -12,21 +12,9 @@ MAX_BYTES = 4096
 _COLOURS = {"critical": "warning", "warning": "warning", "info": "info"}
 
 
-class WeComMarkup(Markup):
+class WeComMarkup(MarkdownMarkup):
     name = "wecom"
     max_bytes = MAX_BYTES
-
-    def escape(self, text: str) -> str:
-        return markdown_escape(text)
-
-    def heading(self, text: str) -> str:
-        return f"### {text}"
-
-    def section(self, text: str) -> str:
-        return f"**{text}**"
-
-    def bold(self, text: str) -> str:
-        return f"**{text}**"
 
     def code(self, text: str) -> str:
         return f"`{text}`"
@@ -39,6 +27,3 @@ class WeComMarkup(Markup):
 
     def muted(self, text: str) -> str:
         return f'<font color="comment">{text}</font>'
-
-    def sub(self, text: str) -> str:
-        return text
