@@ -52,7 +52,9 @@ def timer(message: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
 
 
 def calls_for(emulator: Emulator, app_id: str) -> List[Any]:
-    return [c for c in emulator.calls if c.params.get("SmsSdkAppId") == app_id]
+    """The calls for one app in window order (they arrive in whatever order the threads ran)."""
+    return sorted((c for c in emulator.calls if c.params.get("SmsSdkAppId") == app_id),
+                  key=lambda c: str(c.params.get("BeginTime")))
 
 
 def oracle(result: Dict[str, Any]) -> Dict[str, int]:
