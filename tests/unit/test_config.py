@@ -208,6 +208,14 @@ def test_notify_urls_are_parsed_and_bad_entries_named() -> None:
     assert variables(issues) == ["NOTIFY_URLS"]
 
 
+def test_an_ignored_sink_option_is_an_issue_but_the_sink_still_loads() -> None:
+    settings, issues = load(NOTIFY_URLS="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k#secret=wecom-canary")
+    assert [s.kind for s in settings.sinks] == ["wecom"]
+    [issue] = issues
+    assert issue.variable == "NOTIFY_URLS" and "secret=" in issue.message and "not signed" in issue.message
+    assert "wecom-canary" not in str(issue)
+
+
 # -- HTTP lookups -------------------------------------------------------------------------------
 
 

@@ -91,3 +91,70 @@ def test_secret_values() -> None:
                  "0123456789abcdefXYZ", "pa55word", "s3cret!"):
         assert part in values
     assert parse_entry("cmq://queue/alerts").secret_values() == []
+
+
+# -- options that do not apply to the kind: reported, and the sink still loads ----------------
+
+WECOM_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY0123456789abcdef"
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/SLACKPATH0123456789"
+FEISHU_URL = "https://open.feishu.cn/open-apis/bot/v2/hook/FEISHUHOOK0123456789"
+LARK_URL = "https://open.larksuite.com/open-apis/bot/v2/hook/LARKHOOK0123456789"
+DINGTALK_URL = "https://oapi.dingtalk.com/robot/send?access_token=DINGTOKEN0123456789"
+HOOK_URL = "https://example.com/hooks/HOOKPATH0123456789"
+
+
+@pytest.mark.parametrize(("entry", "kind", "option", "reason"), [
+    (f"{WECOM_URL}#secret=IGNORED-S3CR3T", "wecom", "secret=", "not signed"),
+    (f"{SLACK_URL}#secret=IGNORED-S3CR3T", "slack", "secret=", "not signed"),
+    ("cmq://queue/alerts#secret=IGNORED-S3CR3T", "cmq_queue", "secret=", "not signed"),
+    ("cmq://topic/reports#secret=IGNORED-S3CR3T", "cmq_topic", "secret=", "not signed"),
+    (f"{HOOK_URL}#mention=all", "webhook", "mention=", "no mentions"),
+    (f"{HOOK_URL}#mention=13800000000", "webhook", "mention=", "no mentions"),
+    ("cmq://queue/alerts#mention=all", "cmq_queue", "mention=", "no mentions"),
+    (f"{FEISHU_URL}#mention=13800000000", "feishu", "mention=<mobile>", "only mention=all"),
+    (f"{LARK_URL}#mention=13800000000;13900000000", "lark", "mention=<mobile>", "only mention=all"),
+    (f"{SLACK_URL}#mention=13800000000", "slack", "mention=<mobile>", "only mention=all"),
+    (f"{WECOM_URL}#region=ap-shanghai", "wecom", "region=", "cmq://"),
+    (f"{DINGTALK_URL}#endpoint=http://127.0.0.1:9000", "dingtalk", "endpoint=", "cmq://"),
+    (f"{HOOK_URL}#region=ap-shanghai&endpoint=cmq.example.com", "webhook", "region=", "cmq://"),
+])
+def test_an_option_the_kind_ignores_is_reported_but_the_sink_loads(entry: str, kind: str, option: str,
+                                                                  reason: str) -> None:
+    specs, problems = parse_notify_urls(f"{entry},https://example.com/ok")
+    assert [s.kind for s in specs] == [kind, "webhook"]
+    [problem] = problems
+    assert problem.startswith(f"NOTIFY_URLS entry 1 ({mask_entry(entry)})")
+    assert option in problem and reason in problem
+    for hidden in ("IGNORED-S3CR3T", "KEY0123456789abcdef", "SLACKPATH", "FEISHUHOOK", "LARKHOOK", "DINGTOKEN",
+                   "HOOKPATH", "13800000000", "13900000000"):
+        assert hidden not in problem
+
+
+def test_every_ignored_option_of_an_entry_is_named_in_one_problem() -> None:
+    specs, problems = parse_notify_urls(f"{SLACK_URL}#secret=IGNORED-S3CR3T&mention=13800000000&region=ap-shanghai")
+    assert [s.kind for s in specs] == ["slack"]
+    [problem] = problems
+    assert "secret=" in problem and "mention=<mobile>" in problem and "region=" in problem
+    assert "IGNORED-S3CR3T" not in problem
+
+
+def test_an_ignored_secret_is_still_scrubbed() -> None:
+    [spec], _ = parse_notify_urls(f"{WECOM_URL}#secret=IGNORED-S3CR3T")
+    assert "IGNORED-S3CR3T" in spec.secret_values()
+
+
+@pytest.mark.parametrize("entry", [
+    f"{DINGTALK_URL}#secret=SECabc&mention=13800000000;+8613900000000",
+    f"{DINGTALK_URL}#secret=SECabc&mention=all&min_severity=warning",
+    f"{WECOM_URL}#mention=13800000000;13900000000&min_severity=critical",
+    f"{WECOM_URL}#mention=all",
+    f"{FEISHU_URL}#secret=s&mention=all",
+    f"{LARK_URL}#secret=s&mention=all",
+    f"{SLACK_URL}#mention=all",
+    f"{HOOK_URL}#secret=whsec_+/8AAAA=&min_severity=warning",
+    "cmq://queue/alerts#region=ap-shanghai&endpoint=http://127.0.0.1:9000&min_severity=critical",
+    f"{WECOM_URL}#secret=&region=&mention=",  # empty values set nothing
+])
+def test_options_that_apply_raise_no_problem(entry: str) -> None:
+    specs, problems = parse_notify_urls(entry)
+    assert len(specs) == 1 and problems == []

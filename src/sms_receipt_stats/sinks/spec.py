@@ -2,6 +2,10 @@
 
 The URL of a chat robot *is* its secret (the key / access_token travels in it), so a spec
 never prints its URL: `label` names the kind and host only.
+
+An option the kind cannot use (`secret=` on an unsigned platform, `mention=` where nobody
+can be mentioned, ...) is reported as a problem, but the entry still loads: the option just
+has no effect.
 """
 
 from __future__ import annotations
@@ -104,8 +108,50 @@ def _parse_options(fragment: str, where: str) -> dict:
     return options
 
 
+#: display names in problems
+_PLATFORM = {"wecom": "WeCom", "dingtalk": "DingTalk", "feishu": "Feishu", "lark": "Lark", "slack": "Slack",
+             "webhook": "the generic webhook", "cmq_queue": "CMQ", "cmq_topic": "CMQ"}
+
+
+def _ignored_options(kind: str, options: dict, mention_all: bool) -> List[str]:
+    """Why each option set (non-empty) in `options` does nothing for `kind`; never quotes a value."""
+    name = _PLATFORM[kind]
+    reasons: List[str] = []
+    if options.get("secret") and kind in ("wecom", "slack", "cmq_queue", "cmq_topic"):
+        reasons.append(f"secret= is ignored: {name} messages are not signed, nothing uses the secret")
+    if options.get("mention"):
+        if kind in ("webhook", "cmq_queue", "cmq_topic"):
+            reasons.append(f"mention= is ignored: {name} gets the result document, which has no mentions")
+        elif not mention_all and kind in ("feishu", "lark", "slack"):
+            reasons.append(f"mention=<mobile> is ignored: {name} robots cannot mention by mobile number, "
+                           "only mention=all works")
+    if not kind.startswith("cmq"):
+        for key in ("region", "endpoint"):
+            if options.get(key):
+                reasons.append(f"{key}= is ignored: it applies to cmq:// entries only")
+    return reasons
+
+
 def parse_entry(entry: str, index: int = 1) -> SinkSpec:
-    where = f"NOTIFY_URLS entry {index} ({mask_entry(entry)})"
+    """One entry as a spec; raises SinkConfigError when it is unusable (ignored options are not)."""
+    return parse_entry_checked(entry, index)[0]
+
+
+def parse_entry_checked(entry: str, index: int = 1) -> Tuple[SinkSpec, Optional[str]]:
+    """One entry as a spec, and a problem naming the options it ignores (None when it ignores none).
+
+    Raises SinkConfigError when the entry is unusable."""
+    spec, ignored = _parse(entry, index)
+    return spec, (f"{_where(entry, index)}: " + "; ".join(ignored) if ignored else None)
+
+
+def _where(entry: str, index: int) -> str:
+    return f"NOTIFY_URLS entry {index} ({mask_entry(entry)})"
+
+
+def _parse(entry: str, index: int) -> Tuple[SinkSpec, List[str]]:
+    """The spec and why each option it ignores is ignored."""
+    where = _where(entry, index)
     text = entry.strip()
     m = _PREFIX.match(text)
     forced = m.group(1).lower() if m else None
@@ -150,15 +196,16 @@ def parse_entry(entry: str, index: int = 1) -> SinkSpec:
                 parse_endpoint(endpoint)
             except ValueError as exc:
                 raise SinkConfigError(f"{where}: endpoint: {exc}") from None
-        return SinkSpec(kind=kind, url=url, name=name, region=options.get("region") or None,
+        spec = SinkSpec(kind=kind, url=url, name=name, region=options.get("region") or None,
                         endpoint=endpoint, **common)
+        return spec, _ignored_options(kind, options, mention_all)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SinkConfigError(f"{where}: expected an http(s) URL, a kind+URL or cmq://queue|topic/NAME")
     kind = forced or HOST_KINDS.get(parts.hostname.lower(), "webhook")
     secret = common["secret"]
     if kind == "webhook" and secret and secret.startswith("whsec_") and not _is_base64(secret[len("whsec_"):]):
         raise SinkConfigError(f"{where}: a whsec_ secret must be followed by base64 (Standard Webhooks)")
-    return SinkSpec(kind=kind, url=url, **common)
+    return SinkSpec(kind=kind, url=url, **common), _ignored_options(kind, options, mention_all)
 
 
 def _is_base64(text: str) -> bool:
@@ -169,12 +216,18 @@ def _is_base64(text: str) -> bool:
 
 
 def parse_notify_urls(value: str) -> Tuple[List[SinkSpec], List[str]]:
-    """Parse every entry; a bad entry is reported (masked) and the others still load."""
+    """Parse every entry; a bad entry is reported (masked) and the others still load.
+
+    An entry with options its kind ignores loads too, and is also reported."""
     specs: List[SinkSpec] = []
     problems: List[str] = []
     for i, entry in enumerate(split_entries(value), start=1):
         try:
-            specs.append(parse_entry(entry, i))
+            spec, problem = parse_entry_checked(entry, i)
         except SinkConfigError as exc:
             problems.append(str(exc))
+            continue
+        specs.append(spec)
+        if problem:
+            problems.append(problem)
     return specs, problems
