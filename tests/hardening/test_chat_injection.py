@@ -11,6 +11,7 @@ the payloads are checked for mentions the configuration did not ask for.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, List
 
 import pytest
@@ -38,7 +39,10 @@ INJECTIONS = (
     "x\u2028@all", "a\u0085b", "\r\n# h1", "<script>alert(1)</script>", "&lt;!channel&gt;", "<mailto:a@b.invalid|x>",
     "javascript:alert(1)", "| a | b |\n|---|---|", "[x]: https://evil.invalid", "\\*not bold\\*", "#hashtag",
     "<b>bold</b>", "<br/>", "&#64;all", "<!date^1392734382^{date}|x>", "a\x00b", "\x1b[31mred\x1b[0m",
+    "evil.example/login", "www.evil.com", "Login at EVIL.COM", "evil.invalid:8443/x", "a.b.co.uk",
 )
+#: what chat clients auto-link even without a scheme: a bare `label.tld`
+BARE_DOMAIN = re.compile(r"[A-Za-z0-9-]+\.[A-Za-z]{2,}", re.ASCII)
 MARKUP_ALPHABET = "@<>[]()!*_`#~|\\&;:/=\"' \n\r\t\u2028\u2029\u202e\u200bax1中"
 hostile = st.one_of(
     st.sampled_from(INJECTIONS),
@@ -108,6 +112,16 @@ def test_escape_leaves_nothing_a_chat_client_would_act_on(text: str, flavor: str
         assert all(out[i:].startswith(("&amp;", "&lt;", "&gt;")) for i, ch in enumerate(out) if ch == "&")
     else:
         assert not any(ch in out for ch in "<>[]*`#~|\\")
+    assert not BARE_DOMAIN.search(out)
+
+
+@property_settings(300)
+@given(text=st.one_of(hostile, st.from_regex(r"\A(www\.)?[a-z0-9-]{1,12}(\.[A-Za-z0-9-]{1,8}){1,3}(/[a-z]{0,6})?\Z"),
+                      st.text(alphabet="aZ9-._ .:/%\u200b中", max_size=40)),
+       flavor=st.sampled_from(FLAVORS))
+def test_escape_leaves_no_bare_domain_in_any_flavor(text: str, flavor: str, tally: Any) -> None:
+    tally["cases:chat: no bare domain survives escape()"] += 1
+    assert not BARE_DOMAIN.search(escape(text, flavor))
 
 
 @pytest.mark.parametrize("flavor", [f for f in FLAVORS if f != "plain"])
@@ -116,7 +130,8 @@ def test_each_known_injection_is_defused(flavor: str, payload: str) -> None:
     evil = render_message(document(payload, payload, payload, payload), flavor)
     assert evil is not None
     for needle in ("@all", "<!channel>", "<!here>", "<@U", "<at ", "](http", "https://evil", "http://evil",
-                   "<font color=\"warning\">fake", "### Fake", "> quote", "**bold**", "<script"):
+                   "<font color=\"warning\">fake", "### Fake", "> quote", "**bold**", "<script", "evil.example",
+                   "www.evil", "evil.invalid", "EVIL.COM"):
         if needle in payload:
             assert needle not in evil.text and needle not in evil.title, (flavor, payload, needle)
 
@@ -156,7 +171,8 @@ def test_sinks_post_no_injected_mention_or_link(tally: Any) -> None:
     for r in received:
         payload = r.json
         text = "\n".join(_strings(payload))
-        for needle in ("@all", "<!channel>", "<!here>", "<@U", "<at ", "](http", "https://evil", "\n### @"):
+        for needle in ("@all", "<!channel>", "<!here>", "<@U", "<at ", "](http", "https://evil", "evil.invalid",
+                       "\n### @"):
             assert needle not in text, (r.path, needle)
         assert payload.get("msgtype") != "text"  # WeCom's mention follow-up was not configured
         assert "at" not in payload or payload["at"] == {"atMobiles": [], "isAtAll": False}

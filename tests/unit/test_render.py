@@ -18,6 +18,9 @@ from sms_receipt_stats.stats import Stats, compute_rates
 YESTERDAY = WindowDoc(begin="2026112300", end="2026112400", timezone="Asia/Shanghai")
 GENERATED = "2026-11-24T09:00:03+08:00"
 ARREARS = "UnauthorizedOperation.ServiceSuspendDueToArrears"
+ZWSP = "\u200b"
+#: as messages show it: a zero-width space after the dot, so no client takes it for a domain
+ARREARS_SHOWN = ARREARS.replace(".", "." + ZWSP)
 ARREARS_HINT = "Top up the Tencent Cloud account, then re-run the report."
 
 # SPEC section 7's example app, plus a healthy big one, a failing one and a tiny one.
@@ -139,7 +142,7 @@ def nbytes(text: str) -> int:
 @pytest.mark.parametrize("flavor", FLAVORS)
 def test_alerts_come_before_app_sections(flavor):
     text = render(report_doc(), flavor).text
-    critical_alert = text.index(ARREARS)  # first mention: the alert
+    critical_alert = text.index(ARREARS_SHOWN)  # first mention: the alert
     warning_alert = text.index("77.02% ")
     first_stats = text.index("submitted")
     assert critical_alert < warning_alert < first_stats
@@ -163,7 +166,7 @@ def test_counts_rates_and_failure_breakdown(flavor):
 def test_alert_line_says_what_and_against_which_threshold():
     text = render(report_doc()).text
     assert "🟠 WARNING prod (1400006874): success rate 77.02% < 90%" in text
-    assert "🔴 CRITICAL billing (1400000003): API error UnauthorizedOperation.ServiceSuspendDueToArrears" in text
+    assert f"🔴 CRITICAL billing (1400000003): API error {ARREARS_SHOWN}" in text
 
 
 def test_rate_status_marks_against_thresholds():
@@ -197,7 +200,7 @@ def test_null_rates_show_a_dash():
 def test_error_app_shows_code_and_hint_instead_of_stats(flavor):
     doc = ResultDocument(generated_at=GENERATED, results=[app("1400000003", "billing", error=arrears_error())])
     text = render(doc, flavor).text
-    assert ARREARS in text
+    assert ARREARS_SHOWN in text
     assert "Top up the Tencent Cloud account" in text
     assert "submitted" not in text
 
@@ -341,7 +344,7 @@ def test_min_severity_shows_only_matching_alerts_and_their_apps():
 
     crit = render(report_doc(), min_severity="critical")
     assert crit.severity == "critical"
-    assert "billing" in crit.text and ARREARS in crit.text
+    assert "billing" in crit.text and ARREARS_SHOWN in crit.text
     assert "prod" not in crit.text and "77.02%" not in crit.text
     assert crit.title.startswith("🔴 SMS receipts · 1 alert ·")
 
@@ -393,7 +396,7 @@ def test_200_apps_fit_the_limit_keep_alerts_and_mark_truncation(flavor):
     assert re.search(r"… \d+ more apps truncated \(see the JSON result\)", msg.text)
     alerts_part = msg.text.split("more apps truncated")[0]
     if flavor == "wecom" or flavor == "slack" or flavor == "plain":
-        assert alerts_part.count(ARREARS) >= 5
+        assert alerts_part.count(ARREARS_SHOWN) >= 5
     else:  # 20 KB: every alert and more
         assert alerts_part.count("CRITICAL") == 20
     # the footer survives truncation
@@ -516,3 +519,38 @@ def test_escape_output_has_no_markup_characters(text):
     assert not set(slack) & set("\n\r<>@*`[]~")
     assert re.sub(r"&(amp|lt|gt);", "", slack).count("&") == 0
     assert "\n" not in escape(text, "plain")
+
+
+# -- bare domains: chat clients auto-link `evil.example/login` and `www.evil.com` without a scheme --
+
+DOMAIN = re.compile(r"[A-Za-z0-9-]+\.[A-Za-z]{2,}", re.ASCII)
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("text", ["evil.example/login", "www.evil.com", "go to EVIL.COM now", "a.b.co.uk/x?y=z",
+                                  "sms.tencentcloudapi.com", "http://evil.invalid", "xn--e1afmkfd.xn--p1ai",
+                                  "UnauthorizedOperation.ServiceSuspendDueToArrears", "1400006874.evil.io"])
+def test_escape_breaks_every_bare_domain(text, flavor):
+    out = escape(text, flavor)
+    assert not DOMAIN.search(out), out
+    if flavor == "plain" or "://" not in text:  # only zero-width spaces were added: it reads the same
+        assert out.replace(ZWSP, "") == text
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("text", ["prod", "marketing team", "生产", "生产环境 (备用)", "77.02%", "1.5", "1.2.3",
+                                  "v2.10.4", "10.0.0.1", "2026-11-24T09:00:03+08:00", "0.9 vs 1.0", "a. b", "end."])
+def test_escape_keeps_names_numbers_and_sentences_unchanged(text, flavor):
+    assert escape(text, flavor) == text
+
+
+@settings(max_examples=300)
+@given(st.one_of(
+    st.from_regex(r"\A(www\.)?[a-z0-9-]{1,12}(\.[A-Za-z0-9-]{1,8}){1,3}(/[a-z]{0,6})?\Z"),
+    st.text(alphabet="aZ9-._ .\u200b:/%中", max_size=40),
+    st.text(max_size=60),
+))
+def test_escape_output_never_holds_a_domain(text):
+    for flavor in FLAVORS:
+        out = escape(text, flavor)
+        assert not DOMAIN.search(out), (flavor, out)

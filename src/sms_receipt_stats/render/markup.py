@@ -17,6 +17,9 @@ _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # A scheme separator lets chat clients auto-link a bare URL; a zero-width space defangs it.
 _SCHEME = re.compile(r":(?=//)")
+# So does a bare domain (`evil.example/login`, `www.evil.com`): a zero-width space after each
+# dot between a label and a letter leaves no `label.tld`; numbers (`77.02%`, `1.2.3`) stay.
+_DOMAIN_DOT = re.compile(r"(?<=[\w-])\.(?=[^\W\d_])")
 ZWSP = "\u200b"
 
 #: Markdown specials → look-alikes that no renderer treats as markup. Look-alikes rather
@@ -39,9 +42,11 @@ _LONE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 
 def clean(text: str) -> str:
-    """Flavor-independent part of escaping: one line, no control or bidi characters."""
+    """Flavor-independent part of escaping: one line, no control or bidi characters, no bare
+    domain a client could auto-link."""
     text = _BIDI.sub("", str(text))
-    return _BREAKS.sub(" ", text).strip()
+    text = _BREAKS.sub(" ", text).strip()
+    return _DOMAIN_DOT.sub("." + ZWSP, text)
 
 
 def markdown_escape(text: str, lookalikes: Dict[str, str] = MARKDOWN_LOOKALIKES) -> str:
