@@ -20,7 +20,7 @@ GENERATED = "2026-11-24T09:00:03+08:00"
 ARREARS = "UnauthorizedOperation.ServiceSuspendDueToArrears"
 ZWSP = "\u200b"
 #: as messages show it: a zero-width space after the dot, so no client takes it for a domain
-ARREARS_SHOWN = ARREARS.replace(".", "." + ZWSP)
+ARREARS_SHOWN = ARREARS  # a catalogued code is shown verbatim, so it can be copied and searched
 ARREARS_HINT = "Top up the Tencent Cloud account, then re-run the report."
 
 # SPEC section 7's example app, plus a healthy big one, a failing one and a tiny one.
@@ -554,3 +554,21 @@ def test_escape_output_never_holds_a_domain(text):
     for flavor in FLAVORS:
         out = escape(text, flavor)
         assert not DOMAIN.search(out), (flavor, out)
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_catalogued_codes_are_copyable_but_unknown_domain_like_codes_are_not_linkable(flavor: str) -> None:
+    doc = report_doc()
+    assert ARREARS in render(doc, flavor).text  # no zero-width space inside a known code
+    hostile = "Evil.example.com"
+    doc.alerts[1] = Alert(rule="api_error", severity="critical", app_id="1400000003", code=hostile,
+                          message="x", hint=ARREARS_HINT)
+    doc.results[2].error = ErrorInfo(code=hostile, message="x", severity="critical", category="upstream")
+    text = render(doc, flavor).text
+    assert hostile not in text and not re.search(r"[A-Za-z0-9-]+\.[A-Za-z]{2,}", text.replace(ARREARS, ""))
+
+
+def test_catalogued_codes_hold_no_markup_so_showing_them_verbatim_is_safe() -> None:
+    from sms_receipt_stats.errors import CATALOGUE
+
+    assert CATALOGUE and all(re.fullmatch(r"[A-Za-z0-9]+(\.[A-Za-z0-9]+)*", code) for code in CATALOGUE)

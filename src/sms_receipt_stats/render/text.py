@@ -65,6 +65,14 @@ def utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+def _catalogued(code: str) -> bool:
+    """A code of the error catalogue is a known constant (letters, digits, dots, none a TLD):
+    shown verbatim so an operator can copy and search it. Anything else is untrusted text."""
+    from sms_receipt_stats.errors import CATALOGUE
+
+    return code in CATALOGUE
+
+
 def cut_utf8(text: str, limit: int) -> str:
     """The longest prefix of at most `limit` UTF-8 bytes; never splits a character."""
     if limit <= 0:
@@ -191,7 +199,7 @@ class _Builder:
         m = self.m
         parts = []
         if code:
-            parts.append(m.code(m.escape(shorten(code, CODE_MAX))))
+            parts.append(m.code(code if _catalogued(code) else m.escape(shorten(code, CODE_MAX))))
         if message:
             parts.append(m.escape(shorten(message, MESSAGE_MAX)))
         return ": ".join(parts)
