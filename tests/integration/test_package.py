@@ -5,6 +5,7 @@ the target version started with `-I -S` (no site-packages, no user site, no PYTH
 variables), so anything the zip lacks is an ImportError here rather than in production.
 The handler answers a real timer event against the emulator running in this process and
 delivers it to a chat robot and a CMQ queue, so the sinks' lazy imports load from the zip too.
+The zip's bytecode (compiled by the target CPython) must be what a read-only copy imports.
 Builds skip (not fail) only when the wheels cannot be downloaded.
 """
 
@@ -15,14 +16,23 @@ import os
 import shutil
 import subprocess
 import zipfile
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
 from sms_receipt_stats import samples
 from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator
-from sms_receipt_stats.package import PackageError, WheelDownloadError, build_package, build_zip, write_zip
+from sms_receipt_stats.package import (
+    ZIP_BUDGET,
+    PackageError,
+    WheelDownloadError,
+    add_bytecode,
+    build_package,
+    build_zip,
+    entry_bytes,
+    write_zip,
+)
 from sms_receipt_stats.receiver import Receiver
 
 pytestmark = pytest.mark.integration
@@ -93,6 +103,25 @@ def build_or_skip(version: str, tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
+def zip_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The zip for a CPython version, built once per module (tests must not change it)."""
+    built: Dict[str, Path] = {}
+
+    def build(version: str) -> Path:
+        if version not in built:
+            built[version] = build_or_skip(version, tmp_path_factory.mktemp(f"zip{version.replace('.', '')}"))
+        return built[version]
+
+    return build
+
+
+def pyc_of(source: str, version: str) -> str:
+    """Where the zip keeps `source`'s bytecode: __pycache__/<mod>.cpython-3XY.pyc beside it."""
+    path = PurePosixPath(source)
+    return (path.parent / "__pycache__" / f"{path.stem}.cpython-3{version.split('.')[1]}.pyc").as_posix()
+
+
+@pytest.fixture(scope="module")
 def chat() -> Iterator[Receiver]:
     with Receiver() as running:
         yield running
@@ -126,26 +155,32 @@ def run_from_zip(python: str, zip_path: Path, tmp: Path, emulator: Emulator, eve
 
 @pytest.mark.parametrize("version", newest_available())
 def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: Path, emulator: Emulator,
-                                                        chat: Receiver) -> None:
+                                                        chat: Receiver, zip_for: Callable[[str], Path]) -> None:
     python = interpreter(version)
     if python is None:
         pytest.skip(f"no CPython {version} on this machine")
-    zip_path = build_or_skip(version, tmp_path)
+    zip_path = zip_for(version)
 
     size = zip_path.stat().st_size
-    assert size < MAX_ZIP_BYTES, f"{size:,} bytes"
+    assert size <= MAX_ZIP_BYTES, f"{size:,} bytes"
     with zipfile.ZipFile(zip_path) as zf:
         names = zf.namelist()
     assert "handler.py" in names
     assert "sms_receipt_stats/app.py" in names
     tag = f"cpython-3{version.split('.')[1]}-x86_64-linux-gnu"
     assert any(n.startswith("pydantic_core/_pydantic_core.") and tag in n for n in names), "wrong pydantic_core"
-    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyi"))]
+    assert not [n for n in names if n.endswith(".pyi")]
+    pycs = [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
+    assert pyc_of("handler.py", version) in pycs and pyc_of("sms_receipt_stats/app.py", version) in pycs
+    sources = {pyc_of(n, version) for n in names if n.endswith(".py")}
+    assert not [n for n in pycs if n not in sources], "bytecode of another Python, or without its source"
     assert not [n for n in names if ".dist-info/" in n]
-    tencent_products = {n.split("/")[1] for n in names if n.startswith("tencentcloud/") and n.count("/") >= 2}
+    assert not [n for n in names if n.startswith("pydantic/v1/")]
+    tencent_products = {n.split("/")[1] for n in names if n.startswith("tencentcloud/") and n.count("/") >= 2
+                        and n.split("/")[1] != "__pycache__"}
     assert tencent_products == {"common", "sms"}, tencent_products
     assert not [n for n in names if n.startswith("tencentcloud/sms/") and "v20210111" not in n
-                and n != "tencentcloud/sms/__init__.py"]
+                and n not in ("tencentcloud/sms/__init__.py", pyc_of("tencentcloud/sms/__init__.py", version))]
     assert not [n for n in names if n.startswith("tencentcloud/") and n.endswith("_async.py")]
     assert not {f"sms_receipt_stats/{m}.py" for m in ("cli", "emulator", "receiver", "package")} & set(names)
 
@@ -174,14 +209,100 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     assert answer["statusCode"] == 200
 
 
-def test_zip_bytes_depend_on_content_only(tmp_path: Path) -> None:
+READ_ONLY_IMPORT = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import handler
+print("CACHED " + json.dumps({"handler": handler.__cached__,
+                              "app": sys.modules["sms_receipt_stats.app"].__cached__}))
+"""
+
+
+@pytest.mark.parametrize("version", newest_available())
+def test_bytecode_is_what_a_read_only_copy_imports(version: str, tmp_path: Path,
+                                                   zip_for: Callable[[str], Path]) -> None:
+    """As on SCF: no __pycache__ can be written, so `import handler` must find all it loads compiled."""
+    python = interpreter(version)
+    if python is None:
+        pytest.skip(f"no CPython {version} on this machine")
+    root = tmp_path / "var-user"
+    with zipfile.ZipFile(zip_for(version)) as zf:
+        zf.extractall(root)
+    for source in ("handler.py", "sms_receipt_stats/app.py"):
+        header = (root / pyc_of(source, version)).read_bytes()[:16]
+        assert int.from_bytes(header[4:8], "little") == 0b01, "not unchecked-hash: the pyc would be stat'ed"
+    paths = [root, *root.rglob("*")]
+    for path in paths:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        # -B too: root writes into read-only directories anyway
+        proc = subprocess.run([python, "-I", "-S", "-B", "-v", "-c", READ_ONLY_IMPORT, str(root)],
+                              capture_output=True, text=True, timeout=120, cwd=str(tmp_path),
+                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, check=False)
+    finally:
+        for path in paths:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("CACHED "))
+    cached = json.loads(line[len("CACHED "):])
+    for key, source in (("handler", "handler.py"), ("app", "sms_receipt_stats/app.py")):
+        pyc, py = root / pyc_of(source, version), root / source
+        assert cached[key] == str(pyc)
+        assert f"# {pyc} matches {py}" in proc.stderr
+        assert f"# code object from '{pyc}'" in proc.stderr
+    compiled_here = [ln for ln in proc.stderr.splitlines()  # "from '<pyc>'" when loaded, "from <py>" when compiled
+                     if ln.startswith("# code object from") and str(root) in ln and not ln.endswith(".pyc'")]
+    assert not compiled_here, "import handler compiled these from source:\n" + "\n".join(compiled_here)
+    assert sorted([root, *root.rglob("*")]) == sorted(paths), "the import wrote into the code directory"
+
+
+def test_zip_bytes_depend_on_content_only(tmp_path: Path, zip_for: Callable[[str], Path]) -> None:
     """Same files, any order, any time: same zip (sorted names, fixed timestamps and modes)."""
-    built = build_or_skip("3.9", tmp_path)
+    built = zip_for("3.9")
     with zipfile.ZipFile(built) as zf:
         entries = {name: zf.read(name) for name in reversed(zf.namelist())}
     again = tmp_path / "again.zip"
     write_zip(entries, again)
     assert again.read_bytes() == built.read_bytes()
+    assert len(again.read_bytes()) == 22 + sum(entry_bytes(name, data) for name, data in entries.items())
+
+
+def test_a_rebuild_gives_the_same_bytes_bytecode_included(tmp_path: Path, zip_for: Callable[[str], Path]) -> None:
+    first = zip_for("3.9")
+    second = build_or_skip("3.9", tmp_path)
+    with zipfile.ZipFile(first) as zf:
+        assert [n for n in zf.namelist() if n.endswith(".pyc")], "no bytecode: is CPython 3.9 installed?"
+    assert second.read_bytes() == first.read_bytes()
+
+
+def test_bytecode_stops_at_the_budget_and_says_so(zip_for: Callable[[str], Path]) -> None:
+    if interpreter("3.9") is None:
+        pytest.skip("no CPython 3.9 on this machine")
+    with zipfile.ZipFile(zip_for("3.9")) as zf:
+        full = {n: zf.read(n) for n in zf.namelist()}
+    sources = {n: d for n, d in full.items() if not n.endswith(".pyc")}
+    base = 22 + sum(entry_bytes(name, data) for name, data in sources.items())
+    assert base < ZIP_BUDGET
+    entries, hot, note = add_bytecode(sources, "39", budget=base + 40_000)
+    added = {n: d for n, d in entries.items() if n not in sources}
+    assert 0 < len(added) < hot, note
+    assert base + sum(entry_bytes(n, d) for n, d in added.items()) <= base + 40_000
+    assert all(full.get(n) == d for n, d in added.items()), "the same module compiled to other bytes"
+    assert f"bytecode of {len(added)} of {hot} hot modules ({hot - len(added)} left out" in note
+
+
+def test_without_the_target_python_there_is_no_bytecode_and_the_output_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    code = build_package("3.9", str(tmp_path / "plain.zip"))
+    captured = capsys.readouterr()
+    if code == 2 and "cannot download the wheels" in captured.err:
+        pytest.skip("wheels for CPython 3.9 cannot be downloaded")
+    assert code == 0, captured.err
+    assert "no bytecode: no CPython 3.9 found" in captured.out
+    with zipfile.ZipFile(tmp_path / "plain.zip") as zf:
+        assert not [n for n in zf.namelist() if n.endswith(".pyc") or "__pycache__" in n]
 
 
 def test_unreachable_index_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
