@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
-from sms_receipt_stats import log
+from sms_receipt_stats import log, redaction
 from sms_receipt_stats.config import Settings, load_settings
 from sms_receipt_stats.events import ApiGatewayEvent, EventError, event_kind, http_response, parse_timer_message
 
@@ -53,13 +53,6 @@ def _now(deps: Optional[JobDeps]) -> datetime:
     return deps.now() if deps is not None else datetime.now(timezone.utc)
 
 
-def redact(value: Any, secrets: List[str]) -> Any:
-    """Defence in depth: no configured secret (nor a quoted prefix of one) survives in the output."""
-    from sms_receipt_stats.redaction import redact as redact_value
-
-    return redact_value(value, secrets)
-
-
 def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] = None,
            deps: Optional[JobDeps] = None) -> Dict[str, Any]:
     clock = deps.monotonic if deps is not None else time.monotonic
@@ -67,7 +60,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
     limit = time_limit(context)
     deadline = started + limit - RESERVE_SECONDS if limit else None
     settings, issues = load_settings(os.environ if env is None else env)
-    secrets = sorted((s for s in settings.secret_values() if len(s) >= 4), key=len, reverse=True)
+    secrets = redaction.prepare(settings.secret_values())
     log.configure(_context_value(context, "request_id"), secrets)
     kind = event_kind(event)
     try:
@@ -100,7 +93,8 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
                       "alerts": [], "deliveries": [], "errors": [f"internal error: {type(exc).__name__}"]}
     logger.info("done", extra={"trigger": kind or "unknown",
                                "elapsed_ms": int((clock() - started) * 1000)})
-    return redact(result, secrets)
+    # defence in depth: no configured secret (nor a quoted prefix of one) survives in the output
+    return redaction.redact(result, secrets)
 
 
 def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str], deps: JobDeps,

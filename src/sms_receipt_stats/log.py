@@ -7,6 +7,8 @@ import logging
 import sys
 from typing import Any, Iterable, List, Optional, TextIO
 
+from sms_receipt_stats.redaction import prepare, redact_text
+
 LOGGER_NAME = "sms_receipt_stats"
 _secrets: List[str] = []
 
@@ -22,11 +24,11 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value
-        text = redact_text(json.dumps(entry, ensure_ascii=False, default=str))
+        text = redact_text(json.dumps(entry, ensure_ascii=False, default=str), _secrets)
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate (e.g. in a request id) must not cost the line
-            text = redact_text(json.dumps(entry, ensure_ascii=True, default=str))
+            text = redact_text(json.dumps(entry, ensure_ascii=True, default=str), _secrets)
         return text
 
 
@@ -44,13 +46,6 @@ class RequestIdFilter(logging.Filter):
 _request_filter = RequestIdFilter()
 
 
-def redact_text(text: str) -> str:
-    for secret in _secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "***")
-    return text
-
-
 def configure(request_id: Any = None, secrets: Iterable[str] = (), stream: Optional[TextIO] = None) -> logging.Logger:
     """Idempotent: one handler on our logger (stdout, where SCF collects logs, unless the
     first caller chose another stream); the current request id and secrets."""
@@ -65,5 +60,5 @@ def configure(request_id: Any = None, secrets: Iterable[str] = (), stream: Optio
         # urllib3 logs request paths and queries at DEBUG, and a robot's key is in its URL
         logging.getLogger("urllib3").setLevel(logging.WARNING)
     _request_filter.request_id = request_id
-    _secrets[:] = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+    _secrets[:] = prepare(secrets)
     return logger

@@ -61,7 +61,6 @@ def build_profile(endpoint: Endpoint, timeout: float = DEFAULT_TIMEOUT) -> Clien
         endpoint=endpoint.host,
         reqTimeout=max(1, int(round(timeout))),
     )
-    http.scheme = endpoint.scheme
     http.keepAlive = True
     profile = ClientProfile(httpProfile=http)
     profile.disable_region_breaker = True  # we do our own retry; the breaker would hide errors
