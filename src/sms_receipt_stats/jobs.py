@@ -53,14 +53,6 @@ def generated_at(now: datetime, tz: str) -> str:
     return now.astimezone(ZoneInfo(tz)).replace(microsecond=0).isoformat()
 
 
-def _plan(app: App, window: Window, granularity: str) -> List[List[QueryTask]]:
-    """Per bucket, the API calls that cover it (a bucket longer than 32 days is split)."""
-    return [
-        [QueryTask(app.app_id, piece.api_begin(), piece.api_end()) for piece in split_for_api(bucket)]
-        for bucket in buckets(window, granularity)
-    ]
-
-
 def _error_of(outcomes: Sequence[QueryOutcome], lang: str) -> Optional[ErrorInfo]:
     for outcome in outcomes:
         if outcome.error is not None:
@@ -74,14 +66,15 @@ def _error_of(outcomes: Sequence[QueryOutcome], lang: str) -> Optional[ErrorInfo
 def query_apps(apps: Sequence[App], window: Window, granularity: str, querier: Querier,
                lang: str = "en") -> List[AppResult]:
     """One AppResult per app, in order; a failing app never hides the others."""
-    plans = {app.app_id: _plan(app, window, granularity) for app in apps}
-    tasks = [task for app in apps for bucket in plans[app.app_id] for task in bucket]
+    bucket_windows = buckets(window, granularity)
+    # per bucket, the API ranges that cover it (a bucket longer than 32 days is split): the same for every app
+    api_ranges = [[(p.api_begin(), p.api_end()) for p in split_for_api(b)] for b in bucket_windows]
+    tasks = [QueryTask(app.app_id, begin, end) for app in apps for ranges in api_ranges for begin, end in ranges]
     outcomes = iter(querier.run(tasks))
     window_doc = WindowDoc(**window.to_doc())
-    bucket_windows = buckets(window, granularity)
     results: List[AppResult] = []
     for app in apps:
-        per_bucket = [[next(outcomes) for _ in bucket] for bucket in plans[app.app_id]]
+        per_bucket = [[next(outcomes) for _ in ranges] for ranges in api_ranges]
         flat = [o for bucket in per_bucket for o in bucket]
         request_ids = [rid for o in flat for rid in o.request_ids]
         error = _error_of(flat, lang)
