@@ -38,6 +38,7 @@ __all__ = [
     "CallRecord",
     "Emulator",
     "hourly_stats",
+    "max_in_any_second",
     "parse_beijing_hour",
     "serve",
     "window_stats",
@@ -216,6 +217,17 @@ def window_stats(
     begin = parse_beijing_hour(begin_yyyymmddhh)
     end = parse_beijing_hour(end_yyyymmddhh)
     return _sum_hours(app_id, begin, end, now)
+
+
+def max_in_any_second(times: Iterable[float]) -> int:
+    """Most of ``times`` (seconds, any order) within any half-open 1 s window [t, t+1)."""
+    ordered = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(ordered):
+        while t - ordered[lo] >= 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
 
 # ---------------------------------------------------------------------------------------
@@ -478,13 +490,8 @@ class Emulator:
     def max_rate_observed(self, action: str = "CallbackStatusStatistics") -> int:
         """Most ``action`` calls (that passed auth) arriving within any 1.0 s window."""
         with self._lock:
-            times = sorted(c.arrived for c in self.calls if c.action == action)
-        best, lo = 0, 0
-        for hi, t in enumerate(times):
-            while t - times[lo] >= 1.0:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+            times = [c.arrived for c in self.calls if c.action == action]
+        return max_in_any_second(times)
 
     # -- request handling ------------------------------------------------------------
 

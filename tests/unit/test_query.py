@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import FakeClock, FakeFetcher
 from sms_receipt_stats.config import load_settings
+from sms_receipt_stats.emulator import max_in_any_second
 from sms_receipt_stats.errors import is_retryable
 from sms_receipt_stats.query import Querier, QueryTask, RateLimiter, RetryPolicy, SdkStatsFetcher
 from sms_receipt_stats.sdk import CloudError, MissingCredentials
@@ -26,17 +27,6 @@ from sms_receipt_stats.stats import STAT_FIELDS, Stats
 APP_A, APP_B, APP_C = "1400000001", "1400000002", "1400000003"
 TASK = QueryTask(APP_A, "2026112400", "2026112500")
 SMS_URL = "https://sms.tencentcloudapi.com/"
-
-
-def max_in_any_second(times: List[float]) -> int:
-    """Most start times within any half-open 1 s window [t, t+1)."""
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= 1.0:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def querier(fetcher: Any, clock: FakeClock, **kw: Any) -> Querier:
