@@ -84,7 +84,8 @@ class FakeFetcher:
              request_id: str = "req-error-0001") -> None:
         self._faults[app_id] = [code, times, message, request_id]
 
-    def fetch(self, app_id: str, api_begin: str, api_end: str) -> Tuple[Stats, Optional[str]]:
+    def fetch(self, app_id: str, api_begin: str, api_end: str,
+              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
         with self._lock:
             self.calls.append((app_id, api_begin, api_end))
             number = len(self.calls)

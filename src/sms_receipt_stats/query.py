@@ -23,9 +23,13 @@ Sleep = Callable[[float], None]
 
 
 class StatsFetcher(Protocol):
-    """Fetches one window of one app: (stats, request id) or raises CloudError."""
+    """Fetches one window of one app: (stats, request id) or raises CloudError.
 
-    def fetch(self, app_id: str, api_begin: str, api_end: str) -> Tuple[Stats, Optional[str]]: ...
+    `timeout` (seconds) is what the invocation has left: no request may outlive it.
+    """
+
+    def fetch(self, app_id: str, api_begin: str, api_end: str,
+              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]: ...
 
 
 class SdkStatsFetcher:
@@ -36,17 +40,6 @@ class SdkStatsFetcher:
         self._timeout = timeout
         self._local = threading.local()
         self._credential = build_credential(settings)  # fail early, before any thread starts
-        self._deadline: Optional[float] = None
-        self._clock: Clock = time.monotonic
-
-    def bind_deadline(self, deadline: Optional[float], clock: Clock) -> None:
-        """No request may outlive `deadline` (a `clock` value): each one's timeout is cut to the time left."""
-        self._deadline, self._clock = deadline, clock
-
-    def _request_timeout(self) -> float:
-        if self._deadline is None:
-            return self._timeout
-        return max(0.1, min(self._timeout, self._deadline - self._clock()))
 
     def _client(self):
         client = getattr(self._local, "client", None)
@@ -58,7 +51,8 @@ class SdkStatsFetcher:
             self._local.client = client
         return client
 
-    def fetch(self, app_id: str, api_begin: str, api_end: str) -> Tuple[Stats, Optional[str]]:
+    def fetch(self, app_id: str, api_begin: str, api_end: str,
+              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
         from tencentcloud.sms.v20210111 import models
 
         request = models.CallbackStatusStatisticsRequest()
@@ -70,7 +64,8 @@ class SdkStatsFetcher:
         client = self._client()
         conn = getattr(getattr(client, "request", None), "conn", None)
         if conn is not None and hasattr(conn, "timeout"):
-            conn.timeout = self._request_timeout()  # the SDK reads reqTimeout only when a client is built
+            # the SDK reads reqTimeout only when a client is built; cut it to the time left
+            conn.timeout = self._timeout if timeout is None else max(0.1, min(self._timeout, timeout))
         try:
             response = client.CallbackStatusStatistics(request)
         except Exception as exc:  # the SDK raises TencentCloudSDKException for everything
@@ -165,9 +160,6 @@ class Querier:
         self._workers = workers
         self._rng = rng or random.Random()
         self.limiter = RateLimiter(rps, clock=clock, sleep=sleep)
-        bind = getattr(fetcher, "bind_deadline", None)
-        if deadline is not None and callable(bind):
-            bind(deadline, clock)  # a request in flight must not run past the deadline either
 
     def _time_left(self) -> float:
         return float("inf") if self._deadline is None else self._deadline - self._clock()
@@ -183,7 +175,8 @@ class Querier:
                 return outcome
             outcome.attempts += 1
             try:
-                stats, request_id = self._fetcher.fetch(task.app_id, task.api_begin, task.api_end)
+                timeout = None if self._deadline is None else self._time_left()  # in flight, too
+                stats, request_id = self._fetcher.fetch(task.app_id, task.api_begin, task.api_end, timeout=timeout)
             except CloudError as err:
                 outcome.error = err
                 if err.request_id:

@@ -193,7 +193,8 @@ class CountingFetcher:
         self.errors = dict(errors or {})
         self._lock = threading.Lock()
 
-    def fetch(self, app_id: str, api_begin: str, api_end: str) -> Tuple[Stats, Optional[str]]:
+    def fetch(self, app_id: str, api_begin: str, api_end: str,
+              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
         with self._lock:
             self.calls.append((app_id, api_begin, api_end))
             number = len(self.calls)
