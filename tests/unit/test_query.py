@@ -197,7 +197,7 @@ def test_one_failing_app_does_not_affect_the_others(clock: FakeClock) -> None:
 def test_a_fetcher_bug_becomes_an_error_outcome_not_an_exception(clock: FakeClock) -> None:
     class Broken:
         def fetch(self, app_id: str, begin: str, end: str,
-              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
+                  timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
             if app_id == APP_B:
                 raise KeyError("boom")
             return Stats(RequestSuccessCount=1), "rid"
