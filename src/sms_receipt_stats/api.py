@@ -99,16 +99,17 @@ def _body_params(event: ApiGatewayEvent) -> Dict[str, Any]:
         return {}
     if not isinstance(body, str):
         raise ApiError(400, "FailedOperation.JsonParseFail", "the body must be a JSON object")
+    too_large = ApiError(413, "RequestSizeLimitExceeded", f"the body exceeds {MAX_BODY_BYTES} bytes")
     raw: bytes = body.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_BODY_BYTES * 4 // 3 + 4:  # cap before decoding anything
-        raise ApiError(413, "RequestSizeLimitExceeded", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        raise too_large
     if event.isBase64Encoded:
         try:
             raw = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
             raise ApiError(400, "FailedOperation.JsonParseFail", "the body is not valid base64") from None
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "RequestSizeLimitExceeded", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        raise too_large
     if not raw.strip():
         return {}
     try:
@@ -143,16 +144,13 @@ def collect_params(event: ApiGatewayEvent) -> Dict[str, Optional[str]]:
     sources = [event.queryString or event.queryStringParameters or {}, _body_params(event)]
     params: Dict[str, Optional[str]] = {}
     for canonical, names in ALIASES.items():
-        seen: Dict[str, str] = {}
+        distinct = set()
         for source in sources:
-            if not isinstance(source, Mapping):
-                continue
             for name in names:
                 if name in source:
                     value = _scalar(name, source[name])
-                    if value is not None and value != "":
-                        seen[name + str(id(source))] = value
-        distinct = set(seen.values())
+                    if value:
+                        distinct.add(value)
         if len(distinct) > 1:
             raise ApiError(400, "InvalidParameter", f"{canonical}: conflicting values")
         params[canonical] = distinct.pop() if distinct else None
