@@ -17,6 +17,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from sms_receipt_stats import __version__
 from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
+from sms_receipt_stats.documents import ErrorInfo
 from sms_receipt_stats.events import MAX_BODY_BYTES, ApiGatewayEvent, http_response
 from sms_receipt_stats.windows import GRANULARITIES, WindowError, resolve_window
 
@@ -57,6 +58,16 @@ def error_response(exc: ApiError, request_id: Optional[str], lang: str = "en") -
             body["category"] = _LOCAL_CATEGORY[exc.status]
             body["retryable"] = False
     return http_response(exc.status, {"error": body}, exc.headers)
+
+
+def upstream_error(error: ErrorInfo) -> ApiError:
+    """An upstream failure as its SPEC section 5 status, with Retry-After on 429/503."""
+    from sms_receipt_stats.errors import http_status, retry_after_seconds
+
+    status = http_status(error.code)
+    retry_after = retry_after_seconds(error.code)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None and status in (429, 503) else {}
+    return ApiError(status, error.code, error.message, headers, error=error.model_dump(mode="json"))
 
 
 def route(event: ApiGatewayEvent) -> str:

@@ -145,12 +145,11 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
         error_response,
         health_response,
         route,
+        upstream_error,
         validate_lookup,
     )
 
-    event = ApiGatewayEvent.model_validate(
-        {k: v for k, v in raw.items() if k in ApiGatewayEvent.model_fields and v is not None},
-    ) if _plausible(raw) else None
+    event = ApiGatewayEvent.parse(raw)
     request_id = event.request_id if event else None
     try:
         if event is None:
@@ -169,28 +168,10 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
             raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
         result = query_apps([app], window, granularity, querier, settings.lang)[0]
         if result.error is not None:
-            from sms_receipt_stats.errors import http_status, retry_after_seconds
-
-            status = http_status(result.error.code)
-            headers = {}
-            retry_after = retry_after_seconds(result.error.code)
-            if retry_after is not None and status in (429, 503):
-                headers["Retry-After"] = str(retry_after)
-            logger.info("lookup failed upstream", extra={"status": status, "code": result.error.code})
-            raise ApiError(status, result.error.code, result.error.message, headers,
-                           error=result.error.model_dump(mode="json"))
+            raise upstream_error(result.error)
         logger.info("lookup", extra={"status": 200, "app_id": app.app_id})
         return http_response(200, result.model_dump(mode="json"))
     except ApiError as exc:
-        if exc.status < 500:
-            logger.info("lookup refused", extra={"status": exc.status, "code": exc.code})
+        logger.info("lookup refused" if exc.status < 500 else "lookup failed upstream",
+                    extra={"status": exc.status, "code": exc.code})
         return error_response(exc, request_id, settings.lang)
-
-
-def _plausible(raw: Mapping[str, Any]) -> bool:
-    """The fields we read have the types we expect; anything else is a malformed event."""
-    expected = {"httpMethod": str, "path": str, "headers": dict, "queryString": dict,
-                "queryStringParameters": dict, "body": str, "isBase64Encoded": bool, "requestContext": dict}
-    return all(raw.get(k) is None or isinstance(raw.get(k), t) for k, t in expected.items())
-
-

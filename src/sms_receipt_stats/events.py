@@ -57,7 +57,8 @@ class TimerMessage(BaseModel):
 class ApiGatewayEvent(BaseModel):
     """SCF API Gateway trigger event (integration request)."""
 
-    model_config = ConfigDict(extra="ignore")
+    # strict: a field we read with another type makes the event malformed (400), never coerced
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     httpMethod: str = ""
     path: str = ""
@@ -67,6 +68,14 @@ class ApiGatewayEvent(BaseModel):
     body: Optional[str] = None
     isBase64Encoded: bool = False
     requestContext: Dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Optional[ApiGatewayEvent]:
+        """The event, or None when a field we read has an unexpected type."""
+        try:
+            return cls.model_validate({k: v for k, v in raw.items() if k in cls.model_fields and v is not None})
+        except ValidationError:
+            return None
 
     def header(self, name: str) -> Optional[str]:
         """Case-insensitive header lookup (API Gateway may lower-case names)."""
