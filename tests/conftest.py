@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from sms_receipt_stats import log as product_log
 from sms_receipt_stats.app import handle
@@ -24,6 +26,11 @@ from sms_receipt_stats.emulator import Emulator, window_stats
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.sdk import CloudError
 from sms_receipt_stats.stats import Stats
+
+# CI runs the same generated examples every time: a red build is a bug, never a roll of the dice
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 EVENTS_DIR = Path(__file__).parent / "events"
 
