@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple, Type, TypeVar
 
 __all__ = [
     "SECRET_ID",
@@ -37,6 +37,8 @@ __all__ = [
     "ApiError",
     "CallRecord",
     "Emulator",
+    "LoopbackServer",
+    "QuietHandler",
     "hourly_stats",
     "max_in_any_second",
     "parse_beijing_hour",
@@ -331,23 +333,80 @@ def tc3_signature(
     return hmac.new(k_signing, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-class _Server(ThreadingHTTPServer):
+class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = True
 
-    def __init__(self, address: Tuple[str, int], emulator: Emulator) -> None:
-        super().__init__(address, _Handler)
-        self.emulator = emulator
+    def __init__(self, address: Tuple[str, int], handler: Type[BaseHTTPRequestHandler], owner: Any) -> None:
+        super().__init__(address, handler)
+        self.owner = owner
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Reads one request, lets the Emulator answer, writes JSON; logs nothing."""
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler of a LoopbackServer (``self.server.owner``) that logs nothing."""
 
-    server: _Server
-    server_version = "sms-receipt-stats-emulator"
+    server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr line (tests and the demo stay quiet)."""
+
+
+_Self = TypeVar("_Self", bound="LoopbackServer")
+
+
+class LoopbackServer:
+    """An HTTP server on loopback, serving from a daemon thread between ``start`` and ``stop``
+    (or inside ``with``). Subclasses name their ``handler`` (a QuietHandler subclass)."""
+
+    handler: Type[QuietHandler]
+    thread_name = "loopback-server"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._server: Optional[_HTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self: _Self) -> _Self:
+        """Bind and serve in a daemon thread; returns self for chaining."""
+        if self._server is not None:
+            return self
+        self._server = _HTTPServer((self.host, self.port), self.handler, self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # what `stop` waits for at most
+            name=self.thread_name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self: _Self) -> _Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        """``http://host:port`` (the port is the bound one once started)."""
+        return f"http://{self.host}:{self.port}"
+
+
+class _Handler(QuietHandler):
+    """Reads one request, lets the Emulator answer, writes JSON."""
+
+    server_version = "sms-receipt-stats-emulator"
 
     def do_POST(self) -> None:
         try:
@@ -356,11 +415,11 @@ class _Handler(BaseHTTPRequestHandler):
             length = 0
         body = self.rfile.read(length) if length > 0 else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        response = self.server.emulator.handle("POST", self.path, headers, body)
+        response = self.server.owner.handle("POST", self.path, headers, body)
         self._send(response)
 
     def do_GET(self) -> None:
-        response = self.server.emulator.error_response(
+        response = self.server.owner.error_response(
             "UnsupportedProtocol", "the emulator accepts POST with a JSON body only"
         )
         self._send(response)
@@ -377,8 +436,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up (e.g. timed out on injected latency)
 
 
-class Emulator:
+class Emulator(LoopbackServer):
     """The Tencent Cloud API emulator; a context manager serving on loopback in a thread."""
+
+    handler = _Handler
+    thread_name = "tencentcloud-emulator"
 
     def __init__(
         self,
@@ -392,10 +454,9 @@ class Emulator:
         queues: Optional[Iterable[str]] = None,
         topics: Optional[Iterable[str]] = None,
     ) -> None:
+        super().__init__(host, port)
         self.secret_id = secret_id
         self.secret_key = secret_key
-        self.host = host
-        self.port = port
         self.require_token = require_token
         self.clock = clock
         self.apps = None if apps is None else frozenset(apps)
@@ -407,46 +468,6 @@ class Emulator:
         self._lock = threading.Lock()
         self._faults = _Faults()
         self._admitted: Deque[float] = collections.deque()
-        self._server: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
-
-    # -- lifecycle -------------------------------------------------------------------
-
-    def start(self) -> Emulator:
-        """Bind and serve in a daemon thread; returns self for chaining."""
-        if self._server is not None:
-            return self
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="tencentcloud-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port (idempotent)."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        """``http://host:port`` (the port is the bound one once started)."""
-        return f"http://{self.host}:{self.port}"
 
     # -- fault injection -------------------------------------------------------------
 
