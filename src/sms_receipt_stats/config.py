@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-if TYPE_CHECKING:
-    from sms_receipt_stats.sinks.spec import SinkSpec
+from sms_receipt_stats.sinks.spec import SinkSpec, parse_notify_urls
+from sms_receipt_stats.windows import load_zone
 
 DEFAULT_REGION = "ap-guangzhou"
 DEFAULT_ENDPOINT_HOST = "sms.tencentcloudapi.com"
@@ -141,16 +141,6 @@ def _fraction(env: Mapping[str, str], name: str, default: float, issues: List[Co
     return value
 
 
-def _zone_exists(name: str) -> bool:
-    from zoneinfo import ZoneInfo
-
-    try:
-        ZoneInfo(name)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        return False
-    return True
-
-
 def _first(env: Mapping[str, str], *names: str) -> Optional[str]:
     for n in names:
         v = env.get(n)
@@ -161,8 +151,6 @@ def _first(env: Mapping[str, str], *names: str) -> Optional[str]:
 
 def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     """Build Settings from an environment mapping; never raises on bad values."""
-    from sms_receipt_stats.sinks.spec import parse_notify_urls
-
     issues: List[ConfigIssue] = []
     values: dict = {}
 
@@ -204,9 +192,10 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
             issues.append(ConfigIssue("SMS_API_RPS", f"{raw_rps[:20]!r} is not a positive number; using 10"))
 
     tz = env.get("REPORT_TIMEZONE", "").strip() or "Asia/Shanghai"
-    if _zone_exists(tz):
+    try:
+        load_zone(tz)
         values["timezone"] = tz
-    else:
+    except ValueError:
         issues.append(ConfigIssue("REPORT_TIMEZONE", f"{tz[:40]!r} is not an IANA zone; using Asia/Shanghai"))
 
     lang = env.get("REPORT_LANG", "").strip().lower() or "en"
@@ -252,12 +241,3 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     values["thresholds"] = Thresholds(**t)
 
     return Settings(**values), issues
-
-
-def _rebuild() -> None:
-    from sms_receipt_stats.sinks.spec import SinkSpec
-
-    Settings.model_rebuild(_types_namespace={"SinkSpec": SinkSpec})
-
-
-_rebuild()
