@@ -29,7 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator  # noqa: E402
-from sms_receipt_stats.package import PackageError, build_zip, cache_root  # noqa: E402
+from sms_receipt_stats.package import (  # noqa: E402
+    PackageError,
+    build_zip,
+    cache_root,
+    parse_python,
+    target_interpreter,
+)
 
 TARGET_IMPORT_RATIO = 1.25
 TARGET_ZIP_BYTES = 4_000_000
@@ -118,15 +124,6 @@ def interleaved_medians(commands: List[Tuple[str, Dict[str, Any]]], runs: int) -
         for i, (code, kwargs) in enumerate(commands):
             samples[i].append(float(marked(run(code, **kwargs))))
     return [statistics.median(s) for s in samples]
-
-
-def pyenv_python(version: str) -> Optional[str]:
-    versions = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    if versions.is_dir():
-        for candidate in sorted(versions.iterdir(), reverse=True):
-            if candidate.name.startswith(version + ".") and (candidate / "bin" / "python").is_file():
-                return str(candidate / "bin" / "python")
-    return None
 
 
 def full_sdk_wheel(version: str) -> Tuple[Optional[Path], str]:
@@ -258,7 +255,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             table.add("    full tencentcloud-sdk-python wheel", note)
         table.add("    hot modules with bytecode in the zip", f"{built.bytecode} of {built.hot_modules}")
         print(f"      {built.bytecode_note}")
-        target_python = pyenv_python(built.python)
+        target_python = target_interpreter(parse_python(built.python))  # the one that compiled its bytecode
         if target_python and built.tree is not None:
             # SCF's code directory is read-only: no __pycache__ is written, so a module without
             # bytecode in the zip is compiled at every cold start. Both copies are read-only; -B

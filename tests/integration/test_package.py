@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -31,6 +30,8 @@ from sms_receipt_stats.package import (
     build_package,
     build_zip,
     entry_bytes,
+    parse_python,
+    target_interpreter,
     write_zip,
 )
 from sms_receipt_stats.receiver import Receiver
@@ -58,24 +59,8 @@ print("RESULT " + json.dumps({"answers": answers, "origins": origins, "version":
 
 
 def interpreter(version: str) -> Optional[str]:
-    """A CPython of exactly `version`: from pyenv, else python3.X on PATH."""
-    candidates: List[str] = []
-    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    if pyenv_root.is_dir():
-        candidates += [str(p / "bin" / "python") for p in sorted(pyenv_root.iterdir(), reverse=True)
-                       if p.name.startswith(version + ".")]
-    found = shutil.which(f"python{version}")
-    if found:
-        candidates.append(found)
-    for candidate in candidates:
-        try:
-            out = subprocess.run([candidate, "-I", "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                 capture_output=True, text=True, timeout=30, check=False).stdout.strip()
-        except OSError:
-            continue
-        if out == version:
-            return candidate
-    return None
+    """A CPython of exactly `version`, the one the builder compiles the zip's bytecode with."""
+    return target_interpreter(parse_python(version))
 
 
 def newest_available() -> List[str]:
