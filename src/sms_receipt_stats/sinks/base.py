@@ -170,10 +170,7 @@ def http_post(ctx: DeliveryContext, url: str, body: bytes, *, headers: Optional[
         return resp
     detail = one_line(resp.text) if resp.text else ""
     message = f"HTTP {status}" + (f": {detail}" if detail else "")
-    if status == 429:
-        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-        raise DeliveryError(message, transient=True, retry_after=retry_after)
-    if status >= 500 or status == 408:
+    if status in (408, 429) or status >= 500:
         raise DeliveryError(message, transient=True, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
     raise DeliveryError(message, transient=False)
 
