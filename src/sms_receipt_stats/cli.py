@@ -142,11 +142,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_package(args: argparse.Namespace) -> int:
-    try:
-        from sms_receipt_stats.package import build_package
-    except ImportError:
-        print("package: the package builder is not available in this version", file=sys.stderr)
-        return 2
+    from sms_receipt_stats.package import build_package
+
     return build_package(python=args.python, output=args.output)
 
 
@@ -200,11 +197,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             payload = item.json or {}
             content = (payload.get("markdown") or {}).get("content") or (payload.get("text") or {}).get("content")
             print("   " + (content or item.body.decode("utf-8", "replace")).replace("\n", "\n   "))
-        queued = getattr(emulator, "cmq_messages", [])
+        queued = emulator.cmq_messages
         print(f"\n3) What a queue consumer received ({len(queued)} message(s) on CMQ):")
         for message in queued:
-            content = message.get("content", "") if isinstance(message, dict) else str(message)
-            print(f"   {message.get('name', '') if isinstance(message, dict) else ''}: {content[:160]}…")
+            print(f"   {message['name']}: {message['content'][:160]}…")
 
         print("\n4) HTTP lookup through API Gateway: GET /release/stats?app_id=1400006874&window=last_24h")
         response = main_handler(samples.apigw_event({"app_id": "1400006874", "window": "last_24h"},
