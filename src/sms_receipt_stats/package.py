@@ -550,7 +550,7 @@ def entry_bytes(name: str, data: bytes) -> int:
 
 
 def add_bytecode(entries: Dict[str, bytes], xy: str,
-                 budget: Optional[int] = ZIP_BUDGET) -> Tuple[Dict[str, bytes], int, str]:
+                 budget: int = ZIP_BUDGET) -> Tuple[Dict[str, bytes], int, str]:
     """`entries` plus the hot modules' bytecode compiled by CPython 3.<xy>; how many hot modules
     there are; and what was done, in a sentence.
 
@@ -571,18 +571,17 @@ def add_bytecode(entries: Dict[str, bytes], xy: str,
         written, version = compile_bytecode(python, root, sources)
         compiled = {source: (pyc, (root / pyc).read_bytes()) for source, pyc in written.items()}
     merged = dict(entries)
-    size = 22 + sum(entry_bytes(name, data) for name, data in entries.items()) if budget is not None else 0
+    size = 22 + sum(entry_bytes(name, data) for name, data in entries.items())
     left_out = []
     for source in sources:  # most used first; a module that does not fit leaves room for smaller ones
         pyc, data = compiled[source]
         if pyc in merged:
             raise PackageError(f"{pyc} is already in the package")
-        if budget is not None:
-            cost = entry_bytes(pyc, data)
-            if size + cost > budget:
-                left_out.append(source)
-                continue
-            size += cost
+        cost = entry_bytes(pyc, data)
+        if size + cost > budget:
+            left_out.append(source)
+            continue
+        size += cost
         merged[pyc] = data
     note = f"bytecode of {len(sources) - len(left_out)} of {len(sources)} hot modules"
     if left_out:
