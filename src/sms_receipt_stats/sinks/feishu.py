@@ -17,11 +17,11 @@ from sms_receipt_stats.sinks.base import (
     ChatSink,
     DeliveryContext,
     DeliveryError,
+    check_errcode,
     encode_json,
     fit_bytes,
     http_post,
     json_answer,
-    one_line,
 )
 
 if TYPE_CHECKING:
@@ -76,17 +76,8 @@ class FeishuSink(ChatSink):
     def check_answer(self, resp: requests.Response) -> None:
         """New bots answer `code`/`msg`; older ones `StatusCode`/`StatusMessage`."""
         body = json_answer(resp)
-        code = body.get("code", body.get("StatusCode"))
-        if code in (0, "0"):
-            return
-        if code is None:
-            raise DeliveryError("answer without code", transient=False)
-        text = one_line(body.get("msg") or body.get("StatusMessage") or "")
-        try:
-            number = int(code)
-        except (TypeError, ValueError):
-            number = None
-        raise DeliveryError(f"code {code}" + (f": {text}" if text else ""), transient=number in TRANSIENT_CODES)
+        answer = {"code": body.get("code", body.get("StatusCode")), "msg": body.get("msg") or body.get("StatusMessage")}
+        check_errcode(answer, "code", TRANSIENT_CODES, message_key="msg")
 
 
 class LarkSink(FeishuSink):
