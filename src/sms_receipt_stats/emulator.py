@@ -72,13 +72,8 @@ STAT_FIELDS = (
     "BlackListCount",
     "FrequencyLimitCount",
 )
-_FAILURE_FIELDS = (
-    "InternalErrorCount",
-    "InvalidNumberCount",
-    "ShutdownErrorCount",
-    "BlackListCount",
-    "FrequencyLimitCount",
-)
+#: the five failure kinds, which sum to CallbackFailCount
+_FAILURE_FIELDS = STAT_FIELDS[4:]
 
 # ---------------------------------------------------------------------------------------
 # Deterministic data
