@@ -114,13 +114,13 @@ def document_json(doc: ResultDocument) -> str:
     return json.dumps(doc.to_json_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
-def fit_bytes(text: str, limit: int, marker: str = TRUNCATION_MARKER) -> str:
+def fit_bytes(text: str, limit: int) -> str:
     """Cut `text` to `limit` UTF-8 bytes with a visible marker (safety net behind the renderer)."""
-    data = text.encode("utf-8")
-    if len(data) <= limit:
+    from sms_receipt_stats.render.text import cut_utf8, utf8_len  # already loaded: a chat sink has rendered
+
+    if utf8_len(text) <= limit:
         return text
-    room = max(0, limit - len(marker.encode("utf-8")))
-    return data[:room].decode("utf-8", errors="ignore") + marker
+    return cut_utf8(text, limit - utf8_len(TRUNCATION_MARKER)) + TRUNCATION_MARKER
 
 
 def one_line(text: str) -> str:
