@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Type
 
 from sms_receipt_stats.documents import Delivery, ResultDocument
-from sms_receipt_stats.errors import scrub
-from sms_receipt_stats.sinks.base import MIN_REQUEST_TIMEOUT, DeliveryContext, DeliveryError, Sink
+from sms_receipt_stats.sinks.base import MIN_REQUEST_TIMEOUT, DeliveryContext, DeliveryError, Sink, one_line
 from sms_receipt_stats.sinks.cmq import CmqQueueSink, CmqTopicSink
 from sms_receipt_stats.sinks.dingtalk import DingTalkSink
 from sms_receipt_stats.sinks.feishu import FeishuSink, LarkSink
@@ -82,11 +81,10 @@ class _Attempts:
         self.ctx = ctx
         self.max_attempts = max(1, max_attempts)
         self.progress = progress
-        self.secrets = [*sink.spec.secret_values(), *ctx.settings.secret_values()]
 
     def clean(self, text: str) -> str:
         """Scrub the whole text, then shorten: a cut must not leave part of a secret behind."""
-        text = scrub(" ".join(text.split()), self.secrets)
+        text = self.sink.scrub(one_line(text), self.ctx.settings)
         return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
 
     def result(self, ok: bool, error: Optional[str] = None) -> Delivery:
