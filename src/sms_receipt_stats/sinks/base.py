@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional
 
@@ -198,9 +198,7 @@ class ChatBatch:
     """The messages one chat sink sends for one document; `sent` survives retries (no duplicates)."""
 
     payloads: List[Dict[str, Any]]
-    severity: str = "info"
     sent: int = 0
-    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 class ChatSink(Sink):
@@ -216,7 +214,7 @@ class ChatSink(Sink):
                                  min_severity=self.spec.min_severity, max_bytes=self.body_budget())
         if message is None:
             return None
-        return ChatBatch(payloads=self.compose(message), severity=message.severity)
+        return ChatBatch(payloads=self.compose(message))
 
     def body_budget(self) -> int:
         """Bytes left for the rendered text once mentions are appended."""
