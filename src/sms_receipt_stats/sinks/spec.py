@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-CHAT_KINDS = ("wecom", "dingtalk", "feishu", "lark", "slack")
-KINDS = (*CHAT_KINDS, "webhook", "cmq_queue", "cmq_topic")
 SEVERITIES = ("info", "warning", "critical")
 HOST_KINDS = {
     "qyapi.weixin.qq.com": "wecom",
