@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
-LANGS = ("en", "zh")
-
 STRINGS: Dict[str, Dict[str, str]] = {
     "en": {
         "product": "SMS receipts",
@@ -19,10 +17,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "no_alerts": "all healthy",
         "error_title": "error",
         "yesterday": "yesterday",
-        "today": "today",
         "alerts": "Alerts",
         "errors": "Errors",
-        "apps": "Apps",
         "critical": "CRITICAL",
         "warning": "WARNING",
         "info": "INFO",
@@ -30,7 +26,6 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "rule_receipt_rate_below": "receipt rate {value} {lt} {threshold}",
         "rule_api_error": "API error",
         "rule_config_error": "configuration error",
-        "code": "code",
         "hint": "hint",
         "submitted": "submitted",
         "receipts": "receipts",
@@ -68,10 +63,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "no_alerts": "全部正常",
         "error_title": "运行出错",
         "yesterday": "昨天",
-        "today": "今天",
         "alerts": "告警",
         "errors": "错误",
-        "apps": "应用",
         "critical": "严重",
         "warning": "警告",
         "info": "提示",
@@ -79,7 +72,6 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "rule_receipt_rate_below": "回执率 {value} {lt} {threshold}",
         "rule_api_error": "接口错误",
         "rule_config_error": "配置错误",
-        "code": "错误码",
         "hint": "处理建议",
         "submitted": "提交成功",
         "receipts": "收到回执",
