@@ -29,10 +29,10 @@ _MARKUPS: Dict[str, Markup] = {
     m.name: m for m in (WeComMarkup(), DingTalkMarkup(), FeishuMarkup(), SlackMarkup(), PlainMarkup())
 }
 
-FLAVORS = ("wecom", "dingtalk", "feishu", "slack", "plain")
+FLAVORS = tuple(_MARKUPS)  # ("wecom", "dingtalk", "feishu", "slack", "plain")
 
 #: Body size limit per flavor in UTF-8 bytes; sources next to each constant in its module.
-MAX_BYTES: Dict[str, int] = {name: _MARKUPS[name].max_bytes for name in FLAVORS}
+MAX_BYTES: Dict[str, int] = {name: m.max_bytes for name, m in _MARKUPS.items()}
 
 
 def markup_for(flavor: str) -> Markup:
