@@ -11,7 +11,6 @@ import logging
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Type
 
 from sms_receipt_stats.documents import Delivery, ResultDocument
@@ -64,23 +63,17 @@ def backoff(attempt: int, retry_after: Optional[float] = None, rng: Callable[[],
     return delay
 
 
-@dataclass
-class _Progress:
-    """Shared with the worker so that a delivery abandoned at the deadline still reports its attempts."""
-
-    attempts: int = 0
-    last_error: Optional[str] = None
-
-
 class _Attempts:
-    """The retry loop for one sink."""
+    """The retry loop for one sink. Shared with its worker: a delivery abandoned at the deadline
+    still reports its attempts and last error."""
 
-    def __init__(self, sink: Sink, prepared: Any, ctx: DeliveryContext, max_attempts: int, progress: _Progress):
+    def __init__(self, sink: Sink, prepared: Any, ctx: DeliveryContext, max_attempts: int):
         self.sink = sink
         self.prepared = prepared
         self.ctx = ctx
         self.max_attempts = max(1, max_attempts)
-        self.progress = progress
+        self.attempts = 0
+        self.last_error: Optional[str] = None
 
     def clean(self, text: str) -> str:
         """Scrub the whole text, then shorten: a cut must not leave part of a secret behind."""
@@ -90,18 +83,17 @@ class _Attempts:
     def result(self, ok: bool, error: Optional[str] = None) -> Delivery:
         spec = self.sink.spec
         message = None if ok else self.clean(f"{spec.label}: {error}")
-        return Delivery(sink=spec.kind, ok=ok, attempts=self.progress.attempts, error=message)
+        return Delivery(sink=spec.kind, ok=ok, attempts=self.attempts, error=message)
 
     def run(self) -> Delivery:
         label = self.sink.spec.label
-        progress = self.progress
         while True:
             left = self.ctx.time_left()
             if left is not None and left < MIN_REQUEST_TIMEOUT:
-                reason = progress.last_error or "no time left before the deadline"
-                log.warning("sink %s: deadline reached after %d attempt(s)", label, progress.attempts)
+                reason = self.last_error or "no time left before the deadline"
+                log.warning("sink %s: deadline reached after %d attempt(s)", label, self.attempts)
                 return self.result(False, reason)
-            progress.attempts += 1
+            self.attempts += 1
             try:
                 self.sink.deliver(self.prepared, self.ctx)
             except DeliveryError as exc:
@@ -109,22 +101,22 @@ class _Attempts:
             except Exception as exc:  # a bug in one sink must not cost the other deliveries
                 error = DeliveryError(f"unexpected {type(exc).__name__}", transient=False)
             else:
-                log.info("sink %s: delivered (attempt %d)", label, progress.attempts)
+                log.info("sink %s: delivered (attempt %d)", label, self.attempts)
                 return self.result(True)
             text = self.clean(error.message)
-            progress.last_error = text
+            self.last_error = text
             if not error.transient:
-                log.warning("sink %s: attempt %d failed permanently: %s", label, progress.attempts, text)
+                log.warning("sink %s: attempt %d failed permanently: %s", label, self.attempts, text)
                 return self.result(False, text)
-            if progress.attempts >= self.max_attempts:
-                log.warning("sink %s: attempt %d failed, giving up: %s", label, progress.attempts, text)
+            if self.attempts >= self.max_attempts:
+                log.warning("sink %s: attempt %d failed, giving up: %s", label, self.attempts, text)
                 return self.result(False, text)
-            delay = backoff(progress.attempts, error.retry_after)
+            delay = backoff(self.attempts, error.retry_after)
             left = self.ctx.time_left()
             if left is not None and delay + REQUEST_ALLOWANCE > left:
-                log.warning("sink %s: attempt %d failed, no time left to retry: %s", label, progress.attempts, text)
+                log.warning("sink %s: attempt %d failed, no time left to retry: %s", label, self.attempts, text)
                 return self.result(False, text)
-            log.info("sink %s: attempt %d failed (%s), retrying in %.1fs", label, progress.attempts, text, delay)
+            log.info("sink %s: attempt %d failed (%s), retrying in %.1fs", label, self.attempts, text, delay)
             self.ctx.sleep(delay)
 
 
@@ -167,7 +159,7 @@ def deliver_all(doc: ResultDocument, settings: Settings, *, session: Optional[re
             continue
         ctx = DeliveryContext(session=session, settings=settings, clock=clock, sleep=sleep,  # type: ignore[arg-type]
                               deadline=deadline, now=now)
-        jobs[index] = _Attempts(sink, prepared, ctx, max_attempts, _Progress())
+        jobs[index] = _Attempts(sink, prepared, ctx, max_attempts)
     if jobs:
         outcomes.update(_run_concurrently(jobs, own_session=session is None, clock=clock, deadline=deadline))
     return [outcomes[i] for i in sorted(outcomes)]
@@ -194,8 +186,8 @@ def _run_concurrently(jobs: Dict[int, _Attempts], *, own_session: bool, clock: C
             job = jobs[futures[future]]
             log.warning("sink %s: still running at the deadline, abandoned", job.sink.spec.label)
             reason = "did not finish before the deadline"
-            if job.progress.last_error:
-                reason += f" (last error: {job.progress.last_error})"
+            if job.last_error:
+                reason += f" (last error: {job.last_error})"
             outcomes[futures[future]] = job.result(False, reason)
     except Exception as exc:
         for index, job in jobs.items():
