@@ -40,6 +40,8 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 from sms_receipt_stats.documents import Category, ErrorInfo, Severity
+from sms_receipt_stats.redaction import MASK as _MASK
+from sms_receipt_stats.redaction import prepare, redact_text
 
 SEVERITIES: Tuple[str, ...] = ("info", "warning", "critical")
 CATEGORIES: Tuple[str, ...] = (
@@ -1267,7 +1269,6 @@ def error_info(
 MAX_MESSAGE_CHARS = 500
 # Regexes run on a bounded prefix only, so a huge error body (an HTML page) stays cheap.
 _SCAN_CHARS = 8 * MAX_MESSAGE_CHARS
-_MASK = "***"
 
 _WORD = r"A-Za-z0-9_.\-"
 _SENSITIVE_WORDS = ("token", "key", "sign", "secret", "password", "passwd", "pwd", "credential")
@@ -1304,10 +1305,9 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """Remove secrets and anything credential-like from ``text`` and cap it at 500 characters,
     so error messages can go to logs, chats and HTTP bodies safely."""
     out = "" if text is None else str(text)
-    values = {s for s in (secrets or ()) if isinstance(s, str) and len(s.strip()) >= 4}
-    for secret in sorted(values, key=len, reverse=True):
-        for form in (secret, quote(secret, safe=""), quote(secret, safe="/:")):
-            out = out.replace(form, _MASK)
+    forms = (form for s in (secrets or ()) if isinstance(s, str) and len(s.strip()) >= 4
+             for form in (s, quote(s, safe=""), quote(s, safe="/:")))
+    out = redact_text(out, prepare(forms))  # the one secret-masking mechanism, URL-encoded forms included
     out = out[:_SCAN_CHARS]
     for pattern, repl in _PATTERNS:
         out = pattern.sub(repl, out)
