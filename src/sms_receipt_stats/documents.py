@@ -90,3 +90,14 @@ class ResultDocument(BaseModel):
 
     def to_json_dict(self) -> Dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+    def alerts_at_least(self, min_severity: str) -> List[Alert]:
+        """Alerts at or above `min_severity`, most severe first (document order within a level)."""
+        floor = SEVERITY_ORDER.get(min_severity, 0)
+        alerts = [a for a in self.alerts if SEVERITY_ORDER.get(a.severity, 0) >= floor]
+        return sorted(alerts, key=lambda a: -SEVERITY_ORDER.get(a.severity, 0))
+
+    def shown_whole_at(self, min_severity: str) -> bool:
+        """Routing (SPEC section 6): a report (or lookup) goes whole to `info` sinks; any other
+        sink, or any other kind, gets only the alerts at or above its level, if there are any."""
+        return self.kind in ("report", "lookup") and min_severity == "info"

@@ -154,10 +154,8 @@ def select(doc: ResultDocument, min_severity: str) -> Optional[Tuple[List[Alert]
     A report (or lookup) at `info` shows everything; otherwise only alerts at or above
     the floor, and only the apps they concern.
     """
-    floor = SEVERITY_ORDER[min_severity]
-    alerts = [a for a in doc.alerts if SEVERITY_ORDER.get(a.severity, 0) >= floor]
-    alerts.sort(key=lambda a: -SEVERITY_ORDER.get(a.severity, 0))  # stable: doc order within a level
-    if doc.kind in ("report", "lookup") and floor == 0:
+    alerts = doc.alerts_at_least(min_severity)
+    if doc.shown_whole_at(min_severity):
         return alerts, list(doc.results)
     if not alerts:
         return None

@@ -106,10 +106,7 @@ class Sink(ABC):
 
 def wants_document(doc: ResultDocument, min_severity: str) -> bool:
     """Routing for document sinks: a report goes to `info` sinks; otherwise only alerts at or above."""
-    if doc.kind == "report" and min_severity == "info":
-        return True
-    floor = SEVERITY_ORDER.get(min_severity, 0)
-    return any(SEVERITY_ORDER[a.severity] >= floor for a in doc.alerts)
+    return doc.shown_whole_at(min_severity) or bool(doc.alerts_at_least(min_severity))
 
 
 def document_json(doc: ResultDocument) -> str:
