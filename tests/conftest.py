@@ -22,7 +22,7 @@ from sms_receipt_stats import log as product_log
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.documents import Delivery, ResultDocument
-from sms_receipt_stats.emulator import Emulator, window_stats
+from sms_receipt_stats.emulator import Emulator, api_stats, window_stats
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.sdk import CloudError
 from sms_receipt_stats.stats import Stats
@@ -91,10 +91,10 @@ class FakeFetcher:
              request_id: str = "req-error-0001") -> None:
         self._faults[app_id] = [code, times, message, request_id]
 
-    def fetch(self, app_id: str, api_begin: str, api_end: str,
+    def fetch(self, app_id: str, begin_time: str, end_time: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
         with self._lock:
-            self.calls.append((app_id, api_begin, api_end))
+            self.calls.append((app_id, begin_time, end_time))
             number = len(self.calls)
             fault = self._faults.get(app_id)
             if fault is not None and fault[1] is not None:
@@ -102,12 +102,12 @@ class FakeFetcher:
                 if fault[1] <= 0:
                     del self._faults[app_id]
         if self.on_fetch is not None:
-            self.on_fetch(app_id, api_begin, api_end)
+            self.on_fetch(app_id, begin_time, end_time)
         if fault is not None:
             raise CloudError(fault[0], fault[2], fault[3])
         if app_id in self.stats_for:
             return self.stats_for[app_id], f"req-{number:04d}"
-        return Stats(**window_stats(app_id, api_begin, api_end)), f"req-{number:04d}"
+        return Stats(**api_stats(app_id, begin_time, end_time)), f"req-{number:04d}"
 
     def calls_for(self, app_id: str) -> List[Tuple[str, str, str]]:
         return [c for c in self.calls if c[0] == app_id]

@@ -19,13 +19,17 @@ from sms_receipt_stats import __version__
 from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
 from sms_receipt_stats.documents import ErrorInfo
 from sms_receipt_stats.events import MAX_BODY_BYTES, ApiGatewayEvent, http_response
-from sms_receipt_stats.windows import GRANULARITIES, WindowError, resolve_window
+from sms_receipt_stats.windows import GRANULARITIES, WindowError, api_window, resolve_window
 
 _LOCAL_CATEGORY = {400: "input", 401: "auth", 403: "permission", 404: "input", 405: "input", 413: "input"}
 ALIASES = {
     "app_id": ("app_id", "SmsSdkAppId"),
-    "begin": ("begin", "BeginTime"),
-    "end": ("end", "EndTime"),
+    # half-open product names, and the API's own names with the API's meaning (EndTime's hour
+    # included; README, *Time windows*): they are not aliases of each other
+    "begin": ("begin",),
+    "end": ("end",),
+    "BeginTime": ("BeginTime",),
+    "EndTime": ("EndTime",),
     "window": ("window",),
     "granularity": ("granularity",),
     "limit": ("Limit", "limit"),
@@ -187,14 +191,26 @@ def validate_lookup(params: Mapping[str, Optional[str]], settings: Settings, now
     if granularity not in GRANULARITIES:
         raise ApiError(400, "InvalidParameterValue", "granularity must be total, day or hour")
     window_name, begin, end = params.get("window"), params.get("begin"), params.get("end")
+    begin_time, end_time = params.get("BeginTime"), params.get("EndTime")
+    api_names = bool(begin_time or end_time)
+    if api_names and (begin or end):
+        raise ApiError(400, "InvalidParameter", "give begin/end (half-open) or the API's BeginTime/EndTime "
+                                                "(EndTime's hour included), not a mix")
+    if api_names:
+        begin, end = begin_time, end_time
     if window_name and (begin or end):
         raise ApiError(400, "InvalidParameter", "give either window or begin/end, not both")
     if not window_name and not (begin and end):
-        missing = "end" if begin else "begin" if end else "window (or begin and end)"
+        names = ("BeginTime", "EndTime") if api_names else ("begin", "end")
+        missing = names[1] if begin else names[0] if end else "window (or begin and end)"
         raise ApiError(400, "MissingParameter", f"{missing} is required")
-    spec: Any = window_name if window_name else {"begin": begin, "end": end}
     try:
-        window = resolve_window(spec, now, settings.timezone, granularity)
+        if window_name:
+            window = resolve_window(window_name, now, settings.timezone, granularity)
+        elif api_names:
+            window = api_window(str(begin), str(end), now, settings.timezone, granularity)
+        else:
+            window = resolve_window({"begin": begin, "end": end}, now, settings.timezone, granularity)
     except WindowError as exc:
         raise ApiError(400, exc.code, exc.message) from None
     app = next((a for a in settings.apps if a.app_id == app_id), App(app_id=app_id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from sms_receipt_stats import SCHEMA
 from sms_receipt_stats.stats import Rates, Stats
@@ -18,10 +18,37 @@ SEVERITY_ORDER: Dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 Category = Literal["input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"]
 
 
+class CountedDoc(BaseModel):
+    """The hours the API actually counted, in its own terms (README, *Time windows*).
+
+    Present only where they differ from the window: in a report zone whose offset is not a
+    whole number of hours from Beijing the API counts whole Beijing hours only, so the local
+    window is approximated by the same number of hours, shifted back by the part-hour.
+    ``BeginTime``..``EndTime`` are those Beijing hours, both included.
+    """
+
+    BeginTime: Optional[str] = None
+    EndTime: Optional[str] = None
+    timezone: str = "Asia/Shanghai"
+    hours: int = 0
+    exact: bool = True
+
+
+def _without_exact_counted(data: Dict[str, Any]) -> Dict[str, Any]:
+    if data.get("counted") is None:
+        data.pop("counted", None)
+    return data
+
+
 class WindowDoc(BaseModel):
     begin: str
     end: str
     timezone: str
+    counted: Optional[CountedDoc] = None
+
+    @model_serializer(mode="wrap")
+    def _drop_exact(self, handler: Any) -> Dict[str, Any]:
+        return _without_exact_counted(handler(self))
 
 
 class ErrorInfo(BaseModel):
@@ -41,6 +68,11 @@ class SeriesPoint(BaseModel):
     end: str
     stats: Stats
     rates: Rates
+    counted: Optional[CountedDoc] = None
+
+    @model_serializer(mode="wrap")
+    def _drop_exact(self, handler: Any) -> Dict[str, Any]:
+        return _without_exact_counted(handler(self))
 
 
 class AppResult(BaseModel):

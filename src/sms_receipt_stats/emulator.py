@@ -34,11 +34,13 @@ __all__ = [
     "SECRET_ID",
     "SECRET_KEY",
     "STAT_FIELDS",
+    "HOUR_RULES",
     "ApiError",
     "CallRecord",
     "Emulator",
     "LoopbackServer",
     "QuietHandler",
+    "api_stats",
     "hourly_stats",
     "max_in_any_second",
     "parse_beijing_hour",
@@ -55,8 +57,16 @@ TDMQ_SERVICE, TDMQ_VERSION = "tdmq", "2020-02-17"
 
 #: the API's clock-skew tolerance for X-TC-Timestamp
 MAX_CLOCK_SKEW = 300
-#: the API's maximum EndTime - BeginTime
+#: the API's maximum EndTime - BeginTime ("相差不超过32天", see ``HOUR_RULES``)
 MAX_WINDOW_SECONDS = 32 * 86400
+#: How BeginTime..EndTime is read. ``inclusive`` is the API's documented rule: both hours are
+#: counted, so one hour is BeginTime == EndTime. Sources: the SDK's docstring of
+#: ``CallbackStatusStatisticsRequest`` (tencentcloud-sdk-python-sms, sms/v20210111/models.py:
+#: "EndTime 必须大于等于 BeginTime，且相差不超过32天"), the sibling ``SendStatusStatisticsRequest``
+#: (the range includes the hour named) and the 2019 API's full-day example
+#: ``2016090800`` .. ``2016090823``. ``half_open`` ([BeginTime, EndTime), Begin == End refused)
+#: is the other reading, kept only so that ``doctor`` can be shown to tell the two apart.
+HOUR_RULES = ("inclusive", "half_open")
 #: BeginTime/EndTime are Beijing time (UTC+8)
 BEIJING_OFFSET = 8 * 3600
 
@@ -214,6 +224,11 @@ def window_stats(
     begin = parse_beijing_hour(begin_yyyymmddhh)
     end = parse_beijing_hour(end_yyyymmddhh)
     return _sum_hours(app_id, begin, end, now)
+
+
+def api_stats(app_id: str, begin_time: str, end_time: str, now: Optional[float] = None) -> Dict[str, int]:
+    """What the API answers for BeginTime..EndTime (Beijing ``yyyymmddhh``, both hours counted)."""
+    return _sum_hours(app_id, parse_beijing_hour(begin_time), parse_beijing_hour(end_time) + 3600, now)
 
 
 def max_in_any_second(times: Iterable[float]) -> int:
@@ -448,8 +463,12 @@ class Emulator(LoopbackServer):
         apps: Optional[Iterable[str]] = None,
         queues: Optional[Iterable[str]] = None,
         topics: Optional[Iterable[str]] = None,
+        hour_rule: str = "inclusive",
     ) -> None:
         super().__init__(host, port)
+        if hour_rule not in HOUR_RULES:
+            raise ValueError(f"hour_rule must be one of {HOUR_RULES}, not {hour_rule!r}")
+        self.hour_rule = hour_rule
         self.secret_id = secret_id
         self.secret_key = secret_key
         self.require_token = require_token
@@ -702,10 +721,11 @@ class Emulator(LoopbackServer):
             end = parse_beijing_hour(params["EndTime"])
         except ValueError:
             end = None
-        if end is None or end <= begin or end - begin > MAX_WINDOW_SECONDS:
+        inclusive = self.hour_rule == "inclusive"
+        if end is None or end < begin or (end == begin and not inclusive) or end - begin > MAX_WINDOW_SECONDS:
             raise ApiError(
                 "InvalidParameterValue.EndTimeVerifyFail",
-                "EndTime must be a valid yyyymmddhh hour after BeginTime and at most 32 days later.",
+                "EndTime must be a valid yyyymmddhh hour, not earlier than BeginTime and at most 32 days later.",
             )
         for name, code in (
             ("Limit", "InvalidParameterValue.LimitVerifyFail"),
@@ -720,7 +740,8 @@ class Emulator(LoopbackServer):
                 "InvalidParameterValue.SdkAppIdNotExist",
                 f"SmsSdkAppId {app_id!r} does not exist.",
             )
-        stats = _sum_hours(app_id, begin, end, self.clock())
+        # the hours counted: BeginTime's through EndTime's (inclusive), or up to EndTime (half_open)
+        stats = _sum_hours(app_id, begin, end + 3600 if inclusive else end, self.clock())
         return {"CallbackStatusStatistics": stats}
 
     def _app_exists(self, app_id: str) -> bool:

@@ -67,9 +67,10 @@ def query_apps(apps: Sequence[App], window: Window, granularity: str, querier: Q
                lang: str = "en") -> List[AppResult]:
     """One AppResult per app, in order; a failing app never hides the others."""
     bucket_windows = buckets(window, granularity)
-    # per bucket, the API ranges that cover it (a bucket longer than 32 days is split): the same for every app
-    api_ranges = [[(p.api_begin(), p.api_end()) for p in split_for_api(b)] for b in bucket_windows]
-    tasks = [QueryTask(app.app_id, begin, end) for app in apps for ranges in api_ranges for begin, end in ranges]
+    # per bucket, the API calls that count it (a bucket longer than 32 days is split; an empty
+    # one needs none): the same for every app. Buckets and calls share no hour.
+    api_ranges = [split_for_api(b.counted()) for b in bucket_windows]
+    tasks = [QueryTask(app.app_id, r.begin_time, r.end_time) for app in apps for ranges in api_ranges for r in ranges]
     outcomes = iter(querier.run(tasks))
     window_doc = WindowDoc(**window.to_doc())
     results: List[AppResult] = []
@@ -87,7 +88,8 @@ def query_apps(apps: Sequence[App], window: Window, granularity: str, querier: Q
         series = None
         if granularity != "total":
             series = [
-                SeriesPoint(begin=b.begin_str, end=b.end_str, stats=s, rates=compute_rates(s))
+                SeriesPoint(begin=b.begin_str, end=b.end_str, stats=s, rates=compute_rates(s),
+                            counted=None if b.exact else b.counted().to_doc(exact=False))
                 for b, s in zip(bucket_windows, bucket_stats)
             ]
         results.append(AppResult(app_id=app.app_id, app_name=app.name, window=window_doc,

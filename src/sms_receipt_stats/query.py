@@ -23,12 +23,14 @@ Sleep = Callable[[float], None]
 
 
 class StatsFetcher(Protocol):
-    """Fetches one window of one app: (stats, request id) or raises CloudError.
+    """Fetches one API range of one app: (stats, request id) or raises CloudError.
 
-    `timeout` (seconds) is what the invocation has left: no request may outlive it.
+    `begin_time`/`end_time` are the API's BeginTime/EndTime (Beijing `yyyymmddhh`; EndTime's
+    hour is counted, see `windows.HourRange`). `timeout` (seconds) is what the invocation has
+    left: no request may outlive it.
     """
 
-    def fetch(self, app_id: str, api_begin: str, api_end: str,
+    def fetch(self, app_id: str, begin_time: str, end_time: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]: ...
 
 
@@ -51,13 +53,13 @@ class SdkStatsFetcher:
             self._local.client = client
         return client
 
-    def fetch(self, app_id: str, api_begin: str, api_end: str,
+    def fetch(self, app_id: str, begin_time: str, end_time: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
         from tencentcloud.sms.v20210111 import models
 
         request = models.CallbackStatusStatisticsRequest()
-        request.BeginTime = api_begin
-        request.EndTime = api_end
+        request.BeginTime = begin_time
+        request.EndTime = end_time
         request.SmsSdkAppId = app_id
         request.Limit = 0
         request.Offset = 0
@@ -112,8 +114,8 @@ class RateLimiter:
 @dataclass(frozen=True)
 class QueryTask:
     app_id: str
-    api_begin: str
-    api_end: str
+    begin_time: str  # the API's BeginTime
+    end_time: str  # the API's EndTime: the last hour counted
 
 
 @dataclass
@@ -176,7 +178,7 @@ class Querier:
             outcome.attempts += 1
             try:
                 timeout = None if self._deadline is None else self._time_left()  # in flight, too
-                stats, request_id = self._fetcher.fetch(task.app_id, task.api_begin, task.api_end, timeout=timeout)
+                stats, request_id = self._fetcher.fetch(task.app_id, task.begin_time, task.end_time, timeout=timeout)
             except CloudError as err:
                 outcome.error = err
                 if err.request_id:

@@ -1,6 +1,15 @@
-"""Time windows (SPEC section 4): parsing, named windows, limits, API splitting and buckets.
+"""Time windows: parsing, named windows, limits, buckets, and the API's hour ranges.
 
 Everything here is pure: the current time is always passed in as ``now``.
+
+**The hour rule** (README, *Time windows*). A product window is half-open, ``[begin, end)``.
+``CallbackStatusStatistics`` counts BeginTime's hour *through* EndTime's hour, both
+included: the SDK's docstring of ``CallbackStatusStatisticsRequest`` (tencentcloud-sdk-python-sms,
+``sms/v20210111/models.py``) says "EndTime 必须大于等于 BeginTime，且相差不超过32天" (so one hour
+is Begin == End), the sibling ``SendStatusStatisticsRequest`` says the range includes the
+hour named, and the 2019 API's full-day example is ``2016090800`` .. ``2016090823``. So a
+window is sent as ``BeginTime = begin``, ``EndTime = end - 1h``, in Beijing time, which is
+how the API reads both. :class:`HourRange` is that translation, and the only one.
 
 A window is the half-open interval ``[begin, end)`` of two instants that are whole hours in
 ``REPORT_TIMEZONE``. All arithmetic and every comparison is done on UTC instants and only
@@ -21,8 +30,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 HOUR_FORMAT = "%Y%m%d%H"
 #: the SMS API reads BeginTime/EndTime as Beijing time
 API_TIMEZONE = "Asia/Shanghai"
-#: the API rejects ``EndTime - BeginTime`` longer than this
-MAX_API_SPAN = timedelta(days=32)
+#: the API rejects ``EndTime - BeginTime`` longer than 32 days; one call here counts at most
+#: 32 days of hours (EndTime - BeginTime = 32 days - 1 h), so a 32-day window is one call
+MAX_API_HOURS = 32 * 24
 WINDOW_NAMES = ("last_hour", "last_24h", "today", "yesterday", "last_7d", "last_30d")
 GRANULARITIES = ("total", "day", "hour")
 
@@ -94,13 +104,6 @@ def _floor_hour(value: datetime, zone: ZoneInfo) -> datetime:
     return (utc - into_hour).astimezone(zone)
 
 
-def _ceil_hour(value: datetime, zone: ZoneInfo) -> datetime:
-    floored = _floor_hour(value, zone)
-    if _utc(floored) == _utc(value):
-        return floored
-    return (_utc(floored) + _HOUR).astimezone(zone)
-
-
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
     """The first instant of the local date ``day``.
 
@@ -139,14 +142,8 @@ class Window:
     Equality and hashing compare the UTC instants (plus ``tz``), not the wall clock, so the
     two occurrences of a repeated fall-back hour are different windows.
 
-    ``begin_str``/``end_str`` are ``yyyymmddhh`` in ``tz`` (what users see). ``api_begin()``
-    and ``api_end()`` are ``yyyymmddhh`` in Beijing time (what the API reads). For a zone
-    whose offset from Beijing is not a whole number of hours (e.g. Asia/Kolkata, +05:30),
-    a local whole hour is not a Beijing whole hour: ``api_begin`` is then floored and
-    ``api_end`` ceiled to whole Beijing hours, so the API range *covers* the local window
-    and may include up to one extra hour in total. Counts for such zones are therefore
-    approximate at the edges, and adjacent hour/day buckets overlap by a partial Beijing
-    hour on the API side; ``split_for_api`` pieces never overlap (see there).
+    ``begin_str``/``end_str`` are ``yyyymmddhh`` in ``tz`` (what users see); ``counted()``
+    is the range of whole Beijing hours the API counts for it (what is sent).
     """
 
     begin: datetime
@@ -191,13 +188,23 @@ class Window:
     def end_str(self) -> str:
         return self.end.strftime(HOUR_FORMAT)
 
-    def api_begin(self) -> str:
-        """BeginTime for the API: ``begin`` in Beijing time, floored to the whole hour."""
-        return _floor_hour(self.begin, load_zone(API_TIMEZONE)).strftime(HOUR_FORMAT)
+    def counted(self) -> HourRange:
+        """The whole Beijing hours the API counts for this window.
 
-    def api_end(self) -> str:
-        """EndTime for the API: ``end`` in Beijing time, ceiled to the whole hour."""
-        return _ceil_hour(self.end, load_zone(API_TIMEZONE)).strftime(HOUR_FORMAT)
+        Both ends are floored to a whole Beijing hour. In a zone whose offset from Beijing is
+        a whole number of hours that changes nothing: the range is the window. Elsewhere
+        (Asia/Kolkata, Asia/Kathmandu, Lord Howe's half-hour DST) the API cannot count a
+        local hour exactly, so the window is shifted back by the part-hour: same length,
+        and two adjacent windows (day or hour buckets) still share no hour, since both
+        sides of a cut floor to the same instant.
+        """
+        return HourRange(_floor_epoch(self.begin), _floor_epoch(self.end))
+
+    @property
+    def exact(self) -> bool:
+        """Whether the API counts exactly this window (see ``counted``)."""
+        counted = self.counted()
+        return (counted.begin, counted.end) == (_utc(self.begin).timestamp(), _utc(self.end).timestamp())
 
     @property
     def span(self) -> timedelta:
@@ -210,9 +217,66 @@ class Window:
         whole, rest = divmod(self.span, _HOUR)
         return whole + (1 if rest else 0)
 
-    def to_doc(self) -> Dict[str, str]:
-        """The ``window`` object of an app result (SPEC section 7)."""
-        return {"begin": self.begin_str, "end": self.end_str, "timezone": self.tz}
+    def to_doc(self) -> Dict[str, Any]:
+        """The ``window`` object of an app result; ``counted`` only where the API counts other hours."""
+        doc: Dict[str, Any] = {"begin": self.begin_str, "end": self.end_str, "timezone": self.tz}
+        if not self.exact:
+            doc["counted"] = self.counted().to_doc(exact=False)
+        return doc
+
+
+def _floor_epoch(value: datetime) -> int:
+    """UTC epoch seconds floored to a whole hour, which is a whole Beijing hour (UTC+8)."""
+    return int(_utc(value).timestamp()) // 3600 * 3600
+
+
+@dataclass(frozen=True)
+class HourRange:
+    """Whole Beijing hours ``[begin, end)`` as UTC epoch seconds: what the API counts.
+
+    ``begin_time``/``end_time`` are the API's BeginTime/EndTime for this range: EndTime names
+    the last hour counted, so one hour is BeginTime == EndTime. An empty range (possible only
+    for a window shorter than an hour in a zone with a part-hour offset) needs no call.
+    """
+
+    begin: int
+    end: int
+
+    @property
+    def hours(self) -> int:
+        return max(0, (self.end - self.begin) // 3600)
+
+    @property
+    def begin_time(self) -> str:
+        return _beijing(self.begin)
+
+    @property
+    def end_time(self) -> str:
+        return _beijing(self.end - 3600)
+
+    def to_doc(self, exact: bool) -> Dict[str, Any]:
+        """The ``counted`` object of a window: the API's own names, so it can be replayed."""
+        if not self.hours:
+            return {"BeginTime": None, "EndTime": None, "timezone": API_TIMEZONE, "hours": 0, "exact": exact}
+        return {"BeginTime": self.begin_time, "EndTime": self.end_time, "timezone": API_TIMEZONE,
+                "hours": self.hours, "exact": exact}
+
+
+def _beijing(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, _UTC).astimezone(load_zone(API_TIMEZONE)).strftime(HOUR_FORMAT)
+
+
+def split_for_api(hours: HourRange, max_hours: int = MAX_API_HOURS) -> List[HourRange]:
+    """Consecutive API calls covering ``hours``, each at most ``max_hours`` long, sharing no hour.
+
+    Each piece's ``end`` is the next piece's ``begin``; sent as BeginTime..EndTime (inclusive)
+    that is ``..EndTime`` then ``EndTime+1h..``, so a seam is counted once. An empty range
+    needs no call at all.
+    """
+    if max_hours < 1:
+        raise ValueError(f"max_hours must be at least 1, not {max_hours}")
+    step = max_hours * 3600
+    return [HourRange(b, min(b + step, hours.end)) for b in range(hours.begin, hours.end, step)]
 
 
 _ASCII_DIGITS = frozenset("0123456789")
@@ -291,7 +355,6 @@ def explicit_window(begin: str, end: str, now: datetime, tz: str, granularity: s
     holds no data and costs no API call.
     """
     _check_granularity(granularity)
-    zone = load_zone(tz)
     b = parse_hour(begin, tz, which="begin")
     e = parse_hour(end, tz, which="end")
     if _utc(e) <= _utc(b):
@@ -299,18 +362,40 @@ def explicit_window(begin: str, end: str, now: datetime, tz: str, granularity: s
             END_TIME_VERIFY_FAIL,
             f"end {end} must be later than begin {begin} (windows are half-open [begin, end), {tz})",
         )
+    return _clipped(b, e, f"[{begin}, {end})", now, tz, granularity)
+
+
+def _clipped(b: datetime, e: datetime, shown: str, now: datetime, tz: str, granularity: str) -> Window:
     h = current_hour(now, tz)
     if _utc(e) > _utc(h):
         if _utc(b) >= _utc(h):
             raise WindowError(
                 END_TIME_VERIFY_FAIL,
-                f"window [{begin}, {end}) has no complete hour yet: it begins at or after the current "
-                f"hour {_fmt(h, zone)} ({tz}), i.e. in the future",
+                f"window {shown} has no complete hour yet: it begins at or after the current "
+                f"hour {_fmt(h, load_zone(tz))} ({tz}), i.e. in the future",
             )
         e = h
     window = Window(b, e, tz)
     check_span(window, granularity)
     return window
+
+
+def api_window(begin_time: str, end_time: str, now: datetime, tz: str, granularity: str = "total") -> Window:
+    """The window the API's own BeginTime/EndTime name (Beijing time, EndTime's hour included).
+
+    So that a request copied from the API's documentation gives the API's numbers:
+    Begin == End is one hour. The window is shown in ``tz``.
+    """
+    _check_granularity(granularity)
+    b = parse_hour(begin_time, API_TIMEZONE, which="begin")
+    e = parse_hour(end_time, API_TIMEZONE, which="end")
+    if _utc(e) < _utc(b):
+        raise WindowError(
+            END_TIME_VERIFY_FAIL,
+            f"EndTime {end_time} must not be earlier than BeginTime {begin_time} "
+            "(the API counts both hours; one hour is BeginTime == EndTime)",
+        )
+    return _clipped(b, _utc(e) + _HOUR, f"BeginTime {begin_time} .. EndTime {end_time}", now, tz, granularity)
 
 
 def resolve_window(spec: Union[str, Mapping[str, str]], now: datetime, tz: str, granularity: str = "total") -> Window:
@@ -357,34 +442,6 @@ def check_span(window: Window, granularity: str) -> None:
             f"window [{window.begin_str}, {window.end_str}) spans {_describe_span(window.span)}; "
             f"granularity {granularity!r} allows at most {days} days",
         )
-
-
-def split_for_api(window: Window, max_span: timedelta = MAX_API_SPAN) -> List[Window]:
-    """Consecutive pieces covering ``window`` whose API ranges each span at most ``max_span``.
-
-    The cuts are made on whole Beijing hours counted from ``api_begin()``, so each piece's
-    ``api_end()`` is the next piece's ``api_begin()``: the summed counts neither miss nor
-    double an hour. For whole-hour zones the cuts are also local whole hours; for zones such
-    as Asia/Kolkata inner cuts fall on local half hours (whose ``begin_str`` is the floored
-    local hour), and a window of exactly 32 local days needs two calls because its API
-    range is 32 days plus one hour.
-    """
-    step = (max_span // _HOUR) * _HOUR
-    if step < _HOUR:
-        raise ValueError(f"max_span must be at least one hour, not {max_span}")
-    api_zone = load_zone(API_TIMEZONE)
-    api_begin = _utc(_floor_hour(window.begin, api_zone))
-    api_end = _utc(_ceil_hour(window.end, api_zone))
-    begin, end = _utc(window.begin), _utc(window.end)
-    pieces: List[Window] = []
-    cut = api_begin
-    while True:
-        cut = cut + step
-        if cut >= api_end:
-            pieces.append(Window(begin, end, window.tz))
-            return pieces
-        pieces.append(Window(begin, cut, window.tz))
-        begin = cut
 
 
 def buckets(window: Window, granularity: str) -> List[Window]:

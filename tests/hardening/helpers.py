@@ -193,10 +193,10 @@ class CountingFetcher:
         self.errors = dict(errors or {})
         self._lock = threading.Lock()
 
-    def fetch(self, app_id: str, api_begin: str, api_end: str,
+    def fetch(self, app_id: str, begin_time: str, end_time: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
         with self._lock:
-            self.calls.append((app_id, api_begin, api_end))
+            self.calls.append((app_id, begin_time, end_time))
             number = len(self.calls)
         if app_id in self.errors:
             code, message = self.errors[app_id]

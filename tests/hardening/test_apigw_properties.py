@@ -59,7 +59,8 @@ def run(event: Any, tally: Any, name: str, context: Any = None) -> Tuple[Any, Co
     for app_id, begin, end in fetcher.calls:
         assert app_id in (APP, APP_STAGING, "1400000009"), app_id
         b, e = _hour(begin), _hour(end)  # both are yyyymmddhh
-        assert b < e and (e - b).total_seconds() <= API_WINDOW_MAX_HOURS * 3600
+        # EndTime names the last hour counted: one hour is b == e (the API's inclusive rule)
+        assert b <= e and (e - b).total_seconds() < API_WINDOW_MAX_HOURS * 3600
     return resp, fetcher
 
 

@@ -62,7 +62,7 @@ def run(event: Any, tally: Any, name: str, env: Optional[Dict[str, str]] = None,
     for app_id, begin, end in fetcher.calls:
         assert app_id in configured and APP_ID_PATTERN.match(app_id), app_id
         b, e = datetime.strptime(begin, "%Y%m%d%H"), datetime.strptime(end, "%Y%m%d%H")
-        assert b < e and (e - b).days <= 32
+        assert b <= e and (e - b).days <= 32  # EndTime's hour counted: one hour is b == e
     return doc, fetcher, deliver
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import time
@@ -28,6 +29,7 @@ from sms_receipt_stats.emulator import (
     hourly_stats,
     parse_beijing_hour,
     tc3_signature,
+    api_stats,
     window_stats,
 )
 
@@ -94,7 +96,7 @@ def test_success_shape_matches_window_stats_and_is_deterministic(emu: Emulator) 
     second = client.CallbackStatusStatistics(_request("2024050100", "2024050200"))
     one = {name: getattr(first.CallbackStatusStatistics, name) for name in STAT_FIELDS}
     two = {name: getattr(second.CallbackStatusStatistics, name) for name in STAT_FIELDS}
-    assert one == two == window_stats(APP, "2024050100", "2024050200")
+    assert one == two == api_stats(APP, "2024050100", "2024050200")
     assert one["RequestSuccessCount"] > 0
     assert first.RequestId and second.RequestId and first.RequestId != second.RequestId
     record = emu.calls[-1]
@@ -122,9 +124,10 @@ def test_raw_response_envelope_is_the_apis(emu: Emulator) -> None:
 
 def test_any_split_of_a_window_sums_to_the_whole(emu: Emulator) -> None:
     client = _sms(emu)
-    whole = _stats(client, "2024050100", "2024050800")
+    whole = _stats(client, "2024050100", "2024050723")
     cuts = ["2024050100", "2024050105", "2024050213", "2024050400", "2024050723", "2024050800"]
-    parts = [_stats(client, a, b) for a, b in zip(cuts, cuts[1:])]
+    # EndTime's hour is counted: a piece ends an hour before the next one begins
+    parts = [_stats(client, a, _beijing(_epoch(b) - 3600)) for a, b in zip(cuts, cuts[1:])]
     summed = {name: sum(p[name] for p in parts) for name in STAT_FIELDS}
     assert summed == whole
     assert whole["CallbackCount"] > sum(parts[0].values()) // 9  # the pieces are not all the whole
@@ -134,13 +137,17 @@ def _beijing(epoch: int) -> str:
     return time.strftime("%Y%m%d%H", time.gmtime(epoch + 8 * 3600))
 
 
+def _epoch(beijing: str) -> int:
+    return calendar.timegm(time.strptime(beijing, "%Y%m%d%H")) - 8 * 3600
+
+
 def test_hours_not_yet_complete_are_empty() -> None:
     real_now = time.time()  # the clock also decides expiry, so keep it at real time
     hour = int(real_now) // 3600 * 3600
     begin, current, end = _beijing(hour - 3 * 3600), _beijing(hour), _beijing(hour + 3 * 3600)
     with Emulator(clock=lambda: real_now) as emu:
         got = _stats(_sms(emu), begin, end)
-    assert got == window_stats(APP, begin, current) == window_stats(APP, begin, end, now=real_now)
+    assert got == window_stats(APP, begin, current) == api_stats(APP, begin, end, now=real_now)
     assert window_stats(APP, current, end, now=real_now) == dict.fromkeys(STAT_FIELDS, 0)
 
 
@@ -156,7 +163,6 @@ def test_hours_not_yet_complete_are_empty() -> None:
         ("20240501", "2024050200", {}, "InvalidParameterValue.BeginTimeVerifyFail"),
         ("2024050124", "2024050200", {}, "InvalidParameterValue.BeginTimeVerifyFail"),
         ("2024050100", "2024-05-02", {}, "InvalidParameterValue.EndTimeVerifyFail"),
-        ("2024050100", "2024050100", {}, "InvalidParameterValue.EndTimeVerifyFail"),
         ("2024050200", "2024050100", {}, "InvalidParameterValue.EndTimeVerifyFail"),
         ("2024050100", "2024060201", {}, "InvalidParameterValue.EndTimeVerifyFail"),
         ("2024050100", "2024050200", {"Limit": 10}, "InvalidParameterValue.LimitVerifyFail"),
@@ -170,15 +176,33 @@ def test_validation_codes(emu: Emulator, begin: str, end: str, overrides: Dict[s
     assert _error_code(lambda: client.CallbackStatusStatistics(_request(begin, end, **overrides))) == code
 
 
-def test_window_of_exactly_32_days_is_accepted(emu: Emulator) -> None:
+def test_end_time_minus_begin_time_of_exactly_32_days_is_accepted(emu: Emulator) -> None:
+    # "EndTime 必须大于等于 BeginTime，且相差不超过32天": 32 days apart, 32 days and an hour counted
     got = _stats(_sms(emu), "2024050100", "2024060200")
-    assert got == window_stats(APP, "2024050100", "2024060200")
+    assert got == window_stats(APP, "2024050100", "2024060201")
+
+
+def test_both_hours_are_counted_and_begin_equal_to_end_is_one_hour(emu: Emulator) -> None:
+    client = _sms(emu)
+    assert _stats(client, "2024050110", "2024050110") == window_stats(APP, "2024050110", "2024050111")
+    # the API's own full-day example: 00 .. 23 is the whole day
+    assert _stats(client, "2024050100", "2024050123") == window_stats(APP, "2024050100", "2024050200")
+
+
+def test_the_other_hour_rule_is_available_for_doctor_tests() -> None:
+    with Emulator(hour_rule="half_open") as emu:
+        client = _sms(emu)
+        assert _stats(client, "2024050100", "2024050200") == window_stats(APP, "2024050100", "2024050200")
+        assert _error_code(lambda: client.CallbackStatusStatistics(_request("2024050110", "2024050110"))) == (
+            "InvalidParameterValue.EndTimeVerifyFail")
+    with pytest.raises(ValueError, match="hour_rule"):
+        Emulator(hour_rule="closed")
 
 
 def test_known_apps_restrict_app_ids() -> None:
     with Emulator(apps=["1400000001"]) as emu:
         client = _sms(emu)
-        assert _stats(client, "2024050100", "2024050102") == window_stats(APP, "2024050100", "2024050102")
+        assert _stats(client, "2024050100", "2024050102") == api_stats(APP, "2024050100", "2024050102")
         code = _error_code(lambda: client.CallbackStatusStatistics(_request("2024050100", "2024050102", "1400000002")))
         assert code == "InvalidParameterValue.SdkAppIdNotExist"
 
@@ -221,7 +245,7 @@ def test_timestamp_far_from_the_emulator_clock_expires(skew: int, code: str) -> 
 
 def test_timestamp_within_tolerance_is_accepted() -> None:
     with Emulator(clock=lambda: time.time() + 250) as emu:
-        assert _stats(_sms(emu), "2024050100", "2024050200") == window_stats(APP, "2024050100", "2024050200")
+        assert _stats(_sms(emu), "2024050100", "2024050200") == api_stats(APP, "2024050100", "2024050200")
 
 
 def test_token_required_and_accepted() -> None:
@@ -287,9 +311,9 @@ def test_injected_error_once_then_success(emu: Emulator) -> None:
     emu.inject_error(APP, "InternalError.Timeout", "slow backend", times=1)
     code = _error_code(lambda: client.CallbackStatusStatistics(_request("2024050100", "2024050200")))
     assert code == "InternalError.Timeout"
-    assert _stats(client, "2024050100", "2024050200") == window_stats(APP, "2024050100", "2024050200")
+    assert _stats(client, "2024050100", "2024050200") == api_stats(APP, "2024050100", "2024050200")
     other = "1400000002"
-    assert _stats(client, "2024050100", "2024050200", other) == window_stats(other, "2024050100", "2024050200")
+    assert _stats(client, "2024050100", "2024050200", other) == api_stats(other, "2024050100", "2024050200")
 
 
 def test_wildcard_and_forever_injection_until_reset(emu: Emulator) -> None:
@@ -299,7 +323,7 @@ def test_wildcard_and_forever_injection_until_reset(emu: Emulator) -> None:
         code = _error_code(lambda a=app_id: client.CallbackStatusStatistics(_request("2024050100", "2024050200", a)))
         assert code == "UnauthorizedOperation.SerivceSuspendDueToArrears"
     emu.reset_faults()
-    assert _stats(client, "2024050100", "2024050200") == window_stats(APP, "2024050100", "2024050200")
+    assert _stats(client, "2024050100", "2024050200") == api_stats(APP, "2024050100", "2024050200")
     assert len(emu.calls) == 4
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any, Callable, Dict, List, Optional, Tuple
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -19,7 +20,7 @@ from conftest import (
     read_event,
 )
 from sms_receipt_stats import samples
-from sms_receipt_stats.emulator import window_stats
+from sms_receipt_stats.emulator import api_stats, window_stats
 from sms_receipt_stats.errors import classify
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.stats import STAT_FIELDS, Stats, compute_rates
@@ -96,15 +97,16 @@ def test_get_fixture_answers_one_app_result(call: Callable[..., Response], fetch
     assert body["rates"] == compute_rates(Stats(**expected)).model_dump()
     assert body["series"] is None and body["error"] is None
     assert body["request_ids"] == ["req-0001"]
-    assert fetcher.calls == [(APP_PROD, "2026112400", "2026112500")]
+    assert fetcher.calls == [(APP_PROD, "2026112400", "2026112423")]  # EndTime: the last hour counted
 
 
 def test_post_json_body_with_api_aliases(call: Callable[..., Response], fetcher: FakeFetcher) -> None:
     status, headers, body = call(read_event("apigw_post_stats"))
     assert status == 200, body
     assert headers == {"Content-Type": JSON_CT}
-    assert body["window"] == {"begin": "2026112000", "end": "2026112400", "timezone": "Asia/Shanghai"}
-    assert body["stats"] == window_stats(APP_PROD, "2026112000", "2026112400")
+    # the fixture uses the API's names, with the API's meaning: EndTime's hour 2026112400 is included
+    assert body["window"] == {"begin": "2026112000", "end": "2026112401", "timezone": "Asia/Shanghai"}
+    assert body["stats"] == api_stats(APP_PROD, "2026112000", "2026112400")
     assert fetcher.calls == [(APP_PROD, "2026112000", "2026112400")]
 
 
@@ -123,7 +125,8 @@ def test_post_base64_body_with_day_series(call: Callable[..., Response], fetcher
 
 @pytest.mark.parametrize(("query", "begin", "end"), [
     ({"app_id": APP_PROD, "begin": "2026112300", "end": "2026112310"}, "2026112300", "2026112310"),
-    ({"SmsSdkAppId": APP_PROD, "BeginTime": "2026112300", "EndTime": "2026112310"}, "2026112300", "2026112310"),
+    ({"SmsSdkAppId": APP_PROD, "BeginTime": "2026112300", "EndTime": "2026112309"}, "2026112300", "2026112310"),
+    ({"SmsSdkAppId": APP_PROD, "BeginTime": "2026112300", "EndTime": "2026112300"}, "2026112300", "2026112301"),
     ({"app_id": APP_PROD, "window": "last_hour"}, "2026112508", "2026112509"),
     ({"app_id": APP_PROD, "window": "today"}, "2026112500", "2026112509"),
     ({"app_id": APP_PROD, "window": "last_30d"}, "2026102600", "2026112500"),
@@ -136,7 +139,8 @@ def test_query_string_forms(call: Callable[..., Response], fetcher: FakeFetcher,
     status, _, body = call(stats_event(query))
     assert status == 200, body
     assert (body["window"]["begin"], body["window"]["end"]) == (begin, end)
-    assert fetcher.calls == [(APP_PROD, begin, end)]
+    last_hour = (datetime.strptime(end, "%Y%m%d%H") - timedelta(hours=1)).strftime("%Y%m%d%H")
+    assert fetcher.calls == [(APP_PROD, begin, last_hour)]  # sent as BeginTime..EndTime, both counted
 
 
 def test_hour_granularity_series(call: Callable[..., Response], fetcher: FakeFetcher) -> None:
@@ -264,6 +268,9 @@ VALIDATION_CASES = [
     ({"app_id": APP_PROD, "window": "last_week"}, "InvalidParameterValue.BeginTimeVerifyFail"),
     ({"app_id": APP_PROD, "begin": "2026112000", "end": "2026112000"}, "InvalidParameterValue.EndTimeVerifyFail"),
     ({"app_id": APP_PROD, "begin": "2026112010", "end": "2026112009"}, "InvalidParameterValue.EndTimeVerifyFail"),
+    ({"app_id": APP_PROD, "BeginTime": "2026112010", "EndTime": "2026112009"}, "InvalidParameterValue.EndTimeVerifyFail"),
+    ({"app_id": APP_PROD, "BeginTime": "2026112010"}, "MissingParameter"),
+    ({"app_id": APP_PROD, "begin": "2026112000", "EndTime": "2026112010"}, "InvalidParameter"),
     ({"app_id": APP_PROD, "begin": "2026112000", "end": "2026112"}, "InvalidParameterValue.EndTimeVerifyFail"),
     ({"app_id": APP_PROD, "begin": "2025110100", "end": "2026110300"}, "InvalidParameterValue.EndTimeVerifyFail"),
     ({"app_id": APP_PROD, "begin": "2026111000", "end": "2026111801", "granularity": "hour"},

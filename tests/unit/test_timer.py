@@ -59,7 +59,7 @@ def test_default_message_reports_yesterday_for_every_app(invoke: Invoke, fetcher
         assert r["window"] == {"begin": "2026112400", "end": "2026112500", "timezone": "Asia/Shanghai"}
         assert r["stats"] == window_stats(r["app_id"], "2026112400", "2026112500")
         assert r["error"] is None and r["series"] is None and len(r["request_ids"]) == 1
-    assert sorted(fetcher.calls) == sorted((a, "2026112400", "2026112500") for a in (APP_PROD, APP_STAGING,
+    assert sorted(fetcher.calls) == sorted((a, "2026112400", "2026112423") for a in (APP_PROD, APP_STAGING,
                                                                                       APP_MARKETING))
     # the document returned is the one delivered, plus the delivery outcomes
     assert len(delivered.docs) == 1
@@ -79,7 +79,7 @@ def test_report_window_follows_report_timezone(invoke: Invoke, fetcher: FakeFetc
     doc = invoke(read_event("timer_default"), env=base_env(REPORT_TIMEZONE="UTC", SMS_SDK_APP_IDS=APP_PROD))
     # yesterday in UTC is [2026-11-24 00Z, 2026-11-25 00Z) = Beijing [2026112408, 2026112508)
     assert doc["results"][0]["window"] == {"begin": "2026112400", "end": "2026112500", "timezone": "UTC"}
-    assert fetcher.calls == [(APP_PROD, "2026112408", "2026112508")]
+    assert fetcher.calls == [(APP_PROD, "2026112408", "2026112507")]  # EndTime: the last hour counted
     assert doc["generated_at"] == "2026-11-25T01:00:00+00:00"
 
 
@@ -115,12 +115,14 @@ def test_long_window_is_split_into_api_calls_that_sum_to_the_total(invoke: Invok
     assert doc["errors"] == []
     calls = sorted(fetcher.calls_for(APP_PROD), key=lambda call: call[1])  # the pieces run concurrently
     assert len(calls) == 3  # 92 days, at most 32 per call
-    assert calls[0][1] == "2026080100" and calls[-1][2] == "2026110100"
+    assert calls[0][1] == "2026080100" and calls[-1][2] == "2026103123"
+    hour = timedelta(hours=1)
     for (_, _, end), (_, begin, _) in zip(calls, calls[1:]):
-        assert end == begin  # consecutive, no gap, no overlap
+        # consecutive, sharing no hour: EndTime's hour is counted, so the next call starts an hour later
+        assert datetime.strptime(end, "%Y%m%d%H") + hour == datetime.strptime(begin, "%Y%m%d%H")
     for _, begin, end in calls:
         span = datetime.strptime(end, "%Y%m%d%H") - datetime.strptime(begin, "%Y%m%d%H")
-        assert timedelta(0) < span <= timedelta(days=32)
+        assert timedelta(0) <= span <= timedelta(days=32)
     assert result["stats"] == window_stats(APP_PROD, "2026080100", "2026110100")
     assert result["window"] == {"begin": "2026080100", "end": "2026110100", "timezone": "Asia/Shanghai"}
     assert len(result["request_ids"]) == 3
@@ -143,7 +145,7 @@ def test_check_fixture_has_no_alert_when_healthy(invoke: Invoke, fetcher: FakeFe
     doc = invoke(read_event("timer_check_last_hour"))
     assert_document(doc, kind="check")
     assert doc["alerts"] == [] and doc["errors"] == []
-    assert {c[1:] for c in fetcher.calls} == {("2026112508", "2026112509")}
+    assert {c[1:] for c in fetcher.calls} == {("2026112508", "2026112508")}  # one hour: Begin == End
     assert [d["kind"] for d in delivered.docs] == ["check"]
     assert delivered.docs[0]["alerts"] == []
 
@@ -254,7 +256,7 @@ def test_message_may_arrive_already_decoded(invoke: Invoke, fetcher: FakeFetcher
     event["Message"] = {"job": "check", "window": "last_hour", "app_ids": [APP_PROD]}
     doc = invoke(event)
     assert doc["kind"] == "check" and doc["errors"] == []
-    assert fetcher.calls == [(APP_PROD, "2026112508", "2026112509")]
+    assert fetcher.calls == [(APP_PROD, "2026112508", "2026112508")]
 
 
 def test_no_app_ids_configured(invoke: Invoke, fetcher: FakeFetcher, delivered: RecordingDeliver) -> None:

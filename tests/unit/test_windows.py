@@ -1,4 +1,4 @@
-"""Time windows (SPEC section 4): the rules users rely on, including DST and odd offsets."""
+"""Time windows: the rules users rely on, the API's inclusive hour rule, DST and odd offsets."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from sms_receipt_stats.windows import (
     END_TIME_VERIFY_FAIL,
     GRANULARITIES,
     HOUR_FORMAT,
-    MAX_API_SPAN,
+    MAX_API_HOURS,
+    HourRange,
     WINDOW_NAMES,
     Window,
     WindowError,
+    api_window,
     buckets,
     check_span,
     current_hour,
@@ -61,7 +63,7 @@ def utc(w_dt: datetime) -> datetime:
 def test_interface_constants():
     assert HOUR_FORMAT == "%Y%m%d%H"
     assert API_TIMEZONE == "Asia/Shanghai"
-    assert MAX_API_SPAN.total_seconds() == 32 * 24 * 3600
+    assert MAX_API_HOURS == 32 * 24
     assert WINDOW_NAMES == ("last_hour", "last_24h", "today", "yesterday", "last_7d", "last_30d")
     assert GRANULARITIES == ("total", "day", "hour")
 
@@ -227,7 +229,9 @@ def test_current_hour_requires_aware_now():
 def test_named_windows_at_fixed_now(name, begin, end, hours, now):
     w = named_window(name, now, SH)
     assert (w.begin_str, w.end_str, w.hours) == (begin, end, hours)
-    assert w.to_doc() == {"begin": begin, "end": end, "timezone": SH}
+    assert w.to_doc() == {"begin": begin, "end": end, "timezone": SH}  # counted exactly: nothing more to say
+    end_hour = (datetime.strptime(end, HOUR_FORMAT) - timedelta(hours=1)).strftime(HOUR_FORMAT)
+    assert (w.counted().begin_time, w.counted().end_time, w.counted().hours) == (begin, end_hour, hours)
     assert resolve_window(name, now, SH) == w
 
 
@@ -292,11 +296,30 @@ def test_last_hour_during_repeated_hour_is_a_real_hour():
     assert w.hours == 1
 
 
+def api(w: Window) -> tuple:
+    """(BeginTime, EndTime) as sent to the API."""
+    counted = w.counted()
+    return counted.begin_time, counted.end_time
+
+
 def test_named_windows_api_times_for_other_zone():
-    # 2021-05-01 13:25 Beijing is 01:25 EDT: in New York "yesterday" is 2021-04-30
+    # 2021-05-01 13:25 Beijing is 01:25 EDT: in New York "yesterday" is 2021-04-30,
+    # 04:00Z .. 04:00Z = Beijing 12:00 .. 12:00; EndTime names the last hour counted
     w = named_window("yesterday", NOW_SH, NY)
     assert (w.begin_str, w.end_str) == ("2021043000", "2021050100")
-    assert (w.api_begin(), w.api_end()) == ("2021043012", "2021050112")
+    assert api(w) == ("2021043012", "2021050111")
+
+
+def test_yesterday_is_sent_as_its_24_hours_not_25():
+    w = named_window("yesterday", NOW_SH, SH)
+    assert api(w) == ("2021043000", "2021043023")
+    assert w.counted().hours == 24
+
+
+def test_last_hour_is_sent_as_begin_equals_end():
+    w = named_window("last_hour", NOW_SH, SH)
+    assert (w.begin_str, w.end_str) == ("2021050112", "2021050113")
+    assert api(w) == ("2021050112", "2021050112")
 
 
 # --------------------------------------------------------------------------- explicit windows
@@ -305,7 +328,8 @@ def test_named_windows_api_times_for_other_zone():
 def test_explicit_window_basic():
     w = explicit_window("2021050100", "2021050113", NOW_SH, SH)
     assert (w.begin_str, w.end_str, w.hours, w.tz) == ("2021050100", "2021050113", 13, SH)
-    assert (w.api_begin(), w.api_end()) == ("2021050100", "2021050113")
+    assert api(w) == ("2021050100", "2021050112")
+    assert w.exact and "counted" not in w.to_doc()
 
 
 def test_explicit_window_end_must_follow_begin():
@@ -331,7 +355,28 @@ def test_explicit_window_bad_end():
 def test_explicit_window_one_hour_across_year_end():
     w = W("2021123123", "2022010100")
     assert w.hours == 1
-    assert (w.api_begin(), w.api_end()) == ("2021123123", "2022010100")
+    assert api(w) == ("2021123123", "2021123123")
+
+
+def test_api_names_keep_the_apis_meaning_end_hour_included():
+    w = api_window("2021050100", "2021050100", NOW_SH, SH)
+    assert (w.begin_str, w.end_str, w.hours) == ("2021050100", "2021050101", 1)
+    day = api_window("2016090800", "2016090823", NOW_SH, SH)  # the API's own full-day example
+    assert (day.begin_str, day.end_str, day.hours) == ("2016090800", "2016090900", 24)
+    assert api(day) == ("2016090800", "2016090823")
+
+
+def test_api_names_are_beijing_hours_whatever_the_report_zone():
+    w = api_window("2021050112", "2021050113", FAR_FUTURE, NY)  # 04:00Z-06:00Z
+    assert (utc(w.begin), utc(w.end)) == (datetime(2021, 5, 1, 4, tzinfo=UTC), datetime(2021, 5, 1, 6, tzinfo=UTC))
+    assert api(w) == ("2021050112", "2021050113")
+
+
+def test_api_names_refuse_end_before_begin():
+    with pytest.raises(WindowError) as info:
+        api_window("2021050110", "2021050109", NOW_SH, SH)
+    assert info.value.code == END_TIME_VERIFY_FAIL
+    assert "BeginTime == EndTime" in info.value.message
 
 
 def test_explicit_window_over_the_repeated_hour_is_two_real_hours():
@@ -463,18 +508,22 @@ def test_window_equality_uses_instants_not_wall_clock():
     assert first == Window(first.begin.astimezone(UTC), first.end.astimezone(UTC), NY)
 
 
-def test_api_times_for_half_hour_zone_cover_the_local_window():
-    # 10:00-12:00 IST = 04:30Z-06:30Z = 12:30-14:30 Beijing -> API 12..15
+def test_half_hour_zone_counts_as_many_whole_beijing_hours_shifted_back():
+    # 10:00-12:00 IST = 04:30Z-06:30Z = 12:30-14:30 Beijing -> the API counts 12:00-14:00
     w = W("2021050110", "2021050112", KOLKATA)
     assert (w.begin_str, w.end_str, w.hours) == ("2021050110", "2021050112", 2)
-    assert (w.api_begin(), w.api_end()) == ("2021050112", "2021050115")
+    assert api(w) == ("2021050112", "2021050113")
+    assert not w.exact
+    assert w.to_doc()["counted"] == {"BeginTime": "2021050112", "EndTime": "2021050113",
+                                     "timezone": SH, "hours": 2, "exact": False}
 
 
 def test_api_times_for_dst_zone():
     w = W("2024110300", "2024110400", NY)
-    assert w.hours == 25
-    # 04:00Z .. 05:00Z next day
-    assert (w.api_begin(), w.api_end()) == ("2024110312", "2024110413")
+    assert w.hours == 25 == w.counted().hours
+    # 04:00Z .. 05:00Z next day; EndTime is the last hour counted
+    assert api(w) == ("2024110312", "2024110412")
+    assert w.exact
 
 
 # --------------------------------------------------------------------------- split_for_api
@@ -483,44 +532,46 @@ def test_api_times_for_dst_zone():
 def test_exactly_32_days_is_one_call():
     w = W("2021010100", "2021020200")
     assert w.hours == 32 * 24
-    assert split_for_api(w) == [w]
+    pieces = split_for_api(w.counted())
+    assert [(p.begin_time, p.end_time) for p in pieces] == [("2021010100", "2021020123")]
 
 
-def test_32_days_and_an_hour_is_two_calls():
-    w = W("2021010100", "2021020201")
-    pieces = split_for_api(w)
-    assert strs(pieces) == [("2021010100", "2021020200"), ("2021020200", "2021020201")]
-    assert [(p.api_begin(), p.api_end()) for p in pieces] == [
-        ("2021010100", "2021020200"),
-        ("2021020200", "2021020201"),
+def test_32_days_and_an_hour_is_two_calls_sharing_no_hour():
+    pieces = split_for_api(W("2021010100", "2021020201").counted())
+    assert [(p.begin_time, p.end_time) for p in pieces] == [
+        ("2021010100", "2021020123"),
+        ("2021020200", "2021020200"),
     ]
 
 
 def test_366_days_is_twelve_calls():
-    pieces = split_for_api(W("2024010100", "2025010100"))
+    w = W("2024010100", "2025010100")
+    pieces = split_for_api(w.counted())
     assert len(pieces) == 12  # ceil(366 / 32)
-    assert pieces[-1].span == timedelta(days=366 - 11 * 32)
+    assert pieces[-1].hours == (366 - 11 * 32) * 24
+    assert sum(p.hours for p in pieces) == w.hours
 
 
-def test_half_hour_zone_32_local_days_need_two_calls_without_overlap():
+def test_half_hour_zone_32_local_days_is_one_call():
     w = W("2021010100", "2021020200", KOLKATA)
-    assert w.span == MAX_API_SPAN
-    pieces = split_for_api(w)
-    assert len(pieces) == 2  # the API range is 32 days + 1 hour
-    assert pieces[0].api_end() == pieces[1].api_begin()
-    assert (pieces[0].api_begin(), pieces[-1].api_end()) == (w.api_begin(), w.api_end())
-    assert utc(pieces[0].begin) == utc(w.begin) and utc(pieces[-1].end) == utc(w.end)
+    assert w.counted().hours == MAX_API_HOURS
+    assert len(split_for_api(w.counted())) == 1
 
 
 def test_split_custom_span():
-    pieces = split_for_api(W("2021050100", "2021050200"), timedelta(hours=10))
-    assert strs(pieces) == [
-        ("2021050100", "2021050110"),
-        ("2021050110", "2021050120"),
-        ("2021050120", "2021050200"),
+    pieces = split_for_api(W("2021050100", "2021050200").counted(), 10)
+    assert [(p.begin_time, p.end_time) for p in pieces] == [
+        ("2021050100", "2021050109"),
+        ("2021050110", "2021050119"),
+        ("2021050120", "2021050123"),
     ]
     with pytest.raises(ValueError):
-        split_for_api(W("2021050100", "2021050200"), timedelta(minutes=30))
+        split_for_api(W("2021050100", "2021050200").counted(), 0)
+
+
+def test_an_empty_hour_range_needs_no_call():
+    assert split_for_api(HourRange(7200, 7200)) == []
+    assert HourRange(7200, 7200).to_doc(False)["hours"] == 0
 
 
 ZONES = st.sampled_from([SH, NY, BERLIN, KOLKATA, "UTC", "Asia/Kathmandu", "Australia/Lord_Howe"])
@@ -551,20 +602,17 @@ def assert_consecutive_cover(window: Window, pieces: List[Window]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(windows(), st.integers(min_value=1, max_value=40 * 24))
-def test_split_for_api_property(window, span_hours):
-    max_span = MAX_API_SPAN if span_hours % 2 else timedelta(hours=span_hours)
-    pieces = split_for_api(window, max_span)
-    assert_consecutive_cover(window, pieces)
-    api = [(_hour(p.api_begin()), _hour(p.api_end())) for p in pieces]
-    assert api[0][0] == _hour(window.api_begin())
-    assert api[-1][1] == _hour(window.api_end())
-    for (_, left_end), (right_begin, _) in zip(api, api[1:]):
-        assert left_end == right_begin  # no gap, no overlap on the API side
-    for p, (a, b) in zip(pieces, api):
-        assert p.span <= max_span
-        assert timedelta(0) < b - a <= max_span  # Beijing has no DST since 1991: wall == real
-    total_api = api[-1][1] - api[0][0]
-    assert len(pieces) == -(-total_api // max_span)  # as few calls as possible
+def test_split_for_api_property(window, max_hours):
+    counted = window.counted()
+    pieces = split_for_api(counted, max_hours)
+    assert pieces[0].begin == counted.begin and pieces[-1].end == counted.end
+    for left, right in zip(pieces, pieces[1:]):
+        assert left.end == right.begin  # no gap, no overlap
+        # sent inclusively, the seam hour is the first hour of the right piece only
+        assert _hour(left.end_time) + timedelta(hours=1) == _hour(right.begin_time)
+    assert all(0 < p.hours <= max_hours for p in pieces)
+    assert sum(p.hours for p in pieces) == counted.hours == window.hours
+    assert len(pieces) == -(-counted.hours // max_hours)  # as few calls as possible
 
 
 # --------------------------------------------------------------------------- buckets
@@ -620,8 +668,10 @@ def test_dst_days_have_23_or_25_hourly_buckets(tz, day, next_day, expected):
     assert len(hours) == expected == w.hours
     assert all(h.span == timedelta(hours=1) for h in hours)
     assert_consecutive_cover(w, hours)
-    # API hours are consecutive Beijing hours
-    assert [h.api_begin() for h in hours[1:]] == [h.api_end() for h in hours[:-1]]
+    # each bucket is one Beijing hour, sent as BeginTime == EndTime, the next one right after
+    sent = [api(h) for h in hours]
+    assert all(b == e for b, e in sent)
+    assert [_hour(b) for b, _ in sent[1:]] == [_hour(b) + timedelta(hours=1) for b, _ in sent[:-1]]
 
 
 def test_spring_forward_hour_labels_skip_the_missing_hour():
