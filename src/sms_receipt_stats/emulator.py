@@ -31,10 +31,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple, Type, TypeVar
 
 __all__ = [
+    "HOUR_RULES",
     "SECRET_ID",
     "SECRET_KEY",
     "STAT_FIELDS",
-    "HOUR_RULES",
     "ApiError",
     "CallRecord",
     "Emulator",

@@ -26,10 +26,10 @@ from sms_receipt_stats.emulator import (
     SECRET_KEY,
     STAT_FIELDS,
     Emulator,
+    api_stats,
     hourly_stats,
     parse_beijing_hour,
     tc3_signature,
-    api_stats,
     window_stats,
 )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable, Dict, List, Optional, Tuple
 from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -268,7 +268,8 @@ VALIDATION_CASES = [
     ({"app_id": APP_PROD, "window": "last_week"}, "InvalidParameterValue.BeginTimeVerifyFail"),
     ({"app_id": APP_PROD, "begin": "2026112000", "end": "2026112000"}, "InvalidParameterValue.EndTimeVerifyFail"),
     ({"app_id": APP_PROD, "begin": "2026112010", "end": "2026112009"}, "InvalidParameterValue.EndTimeVerifyFail"),
-    ({"app_id": APP_PROD, "BeginTime": "2026112010", "EndTime": "2026112009"}, "InvalidParameterValue.EndTimeVerifyFail"),
+    ({"app_id": APP_PROD, "BeginTime": "2026112010", "EndTime": "2026112009"},
+     "InvalidParameterValue.EndTimeVerifyFail"),
     ({"app_id": APP_PROD, "BeginTime": "2026112010"}, "MissingParameter"),
     ({"app_id": APP_PROD, "begin": "2026112000", "EndTime": "2026112010"}, "InvalidParameter"),
     ({"app_id": APP_PROD, "begin": "2026112000", "end": "2026112"}, "InvalidParameterValue.EndTimeVerifyFail"),
