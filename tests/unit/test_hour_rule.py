@@ -16,10 +16,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Tuple
 from zoneinfo import ZoneInfo
 
-from conftest import APP_PROD, APP_STAGING, FakeClock, FakeFetcher, RecordingDeliver, base_env
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from conftest import APP_PROD, APP_STAGING, FakeClock, FakeFetcher, RecordingDeliver, base_env
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.emulator import STAT_FIELDS, hourly_stats
 from sms_receipt_stats.jobs import JobDeps

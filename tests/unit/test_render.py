@@ -572,3 +572,20 @@ def test_catalogued_codes_hold_no_markup_so_showing_them_verbatim_is_safe() -> N
     from sms_receipt_stats.errors import CATALOGUE
 
     assert CATALOGUE and all(re.fullmatch(r"[A-Za-z0-9]+(\.[A-Za-z0-9]+)*", code) for code in CATALOGUE)
+
+
+@pytest.mark.parametrize(("lang", "marker"), [("en", "Approximate local times"), ("zh", "近似值")])
+def test_a_part_hour_zone_report_says_which_beijing_hours_were_counted(lang: str, marker: str) -> None:
+    from datetime import datetime, timezone
+
+    from sms_receipt_stats.windows import explicit_window
+
+    window = explicit_window("2026112300", "2026112400", datetime(2026, 11, 25, tzinfo=timezone.utc),
+                             "Asia/Kolkata")
+    result = app("1400006874", "prod", PROD).model_copy(update={"window": WindowDoc(**window.to_doc())})
+    doc = ResultDocument(kind="report", generated_at=GENERATED, results=[result])
+    text = render(doc, "plain", lang=lang).text
+    assert marker in text
+    # local 00:00 IST is 02:30 Beijing: the 24 hours counted are Beijing 02:00 .. 01:00 (both included)
+    assert "2026112302" in text and "2026112401" in text and "24" in text
+    assert marker not in render(healthy_doc(), "plain", lang=lang).text  # whole-hour zone: nothing to say

@@ -45,6 +45,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "window": "window",
         "generated": "generated",
         "late_note": "Receipts can arrive late (carriers report up to days later): recent numbers may still grow.",
+        "approx_note": "Approximate local times: the SMS API counts whole Beijing hours only, so {tz} hours are "
+                       "counted {hours} whole hours from {begin} to {end} (Beijing time, both included).",
         "series_head": "per {unit}",
         "series_omitted": "{n} {unit} buckets not shown (see the JSON result)",
         "unit_day": "day",
@@ -91,6 +93,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "window": "统计区间",
         "generated": "生成时间",
         "late_note": "回执可能延迟到达(运营商最晚可在数天后回报),近期数据可能仍会增加。",
+        "approx_note": "本地时间为近似值:短信 API 只按北京时间整点统计,{tz} 的时段按 {hours} 个整点统计,"
+                       "即北京时间 {begin} 至 {end}(含首尾两个小时)。",
         "series_head": "按{unit}",
         "series_omitted": "另有 {n} 个按{unit}的分段未显示(详见 JSON 结果)",
         "unit_day": "天",

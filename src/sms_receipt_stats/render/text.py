@@ -354,6 +354,11 @@ class _Builder:
         else:
             footer.append(m.muted(f"{self.tr('generated')}: {stamp}"))
         footer.append(m.muted(self.tr("late_note")))
+        counted = next((r.window.counted for r in results if r.window.counted is not None), None)
+        if counted is not None and counted.hours:  # a part-hour zone: say which hours were counted
+            zone = next(r.window.timezone for r in results if r.window.counted is not None)
+            footer.append(m.muted(self.tr("approx_note", tz=m.escape(shorten(zone, 64)), hours=counted.hours,
+                                          begin=counted.BeginTime, end=counted.EndTime)))
         return Report(title, severity, head, alert_entries, errors, apps, tuple(footer))
 
     def title(self, alerts: List[Alert], severity: str, window: Optional[WindowDoc], generated: Optional[date]) -> str:
