@@ -80,35 +80,53 @@ class SdkStatsFetcher:
 
 
 class RateLimiter:
-    """Evenly spaced request slots: at most `rps` starts in any one-second window.
+    """At most `rps` request starts in any sliding second, counted on the starts that happened.
 
-    A small safety margin keeps jitter in transit from pushing two calls into one server
-    second; `SMS_API_RPS` is a ceiling, not a target to graze.
+    Each start waits until one interval after the previous *actual* start, checked again
+    after every sleep. A thread that wakes late (a loaded machine) therefore delays only
+    itself: planning slots ahead instead lets the next ones crowd into the same second behind
+    a late one, which the API answers with RequestLimitExceeded. The margin covers jitter in
+    transit; `slow_down` widens the interval after the API refused a call anyway, and
+    `speed_up` narrows it back, one success at a time.
     """
 
-    def __init__(self, rps: float, clock: Clock = time.monotonic, sleep: Sleep = time.sleep, margin: float = 0.02):
+    #: the widest slowdown after repeated refusals, as a multiple of the interval
+    MAX_SLOWDOWN = 4.0
+
+    def __init__(self, rps: float, clock: Clock = time.monotonic, sleep: Sleep = time.sleep, margin: float = 0.05):
         self.interval = (1.0 / rps) * (1.0 + margin)
+        self.slowdown = 1.0
         self._clock = clock
         self._sleep = sleep
-        self._next = 0.0
+        self._last: Optional[float] = None
         self._lock = threading.Lock()
 
     def acquire(self, not_after: Optional[float] = None) -> Optional[float]:
-        """Block until this caller's slot; returns the slot time.
+        """Block until this caller may start; returns its start time.
 
-        With `not_after`, a slot later than that is not taken (None, no wait): a caller must
+        With `not_after`, a start later than that is not waited for (None): a caller must
         not sleep past its deadline.
         """
+        while True:
+            with self._lock:
+                now = self._clock()
+                ready = now if self._last is None else max(now, self._last + self.interval * self.slowdown)
+                if ready <= now:
+                    self._last = now
+                    return now
+                if not_after is not None and ready > not_after:
+                    return None
+            self._sleep(ready - now)
+
+    def slow_down(self) -> None:
+        """The API refused a call for its rate: widen the interval (x1.5, at most MAX_SLOWDOWN)."""
         with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            if not_after is not None and slot > not_after:
-                return None
-            self._next = slot + self.interval
-        wait = slot - self._clock()
-        if wait > 0:
-            self._sleep(wait)
-        return slot
+            self.slowdown = min(self.MAX_SLOWDOWN, self.slowdown * 1.5)
+
+    def speed_up(self) -> None:
+        """A call went through: drift back towards the configured rate."""
+        with self._lock:
+            self.slowdown = max(1.0, self.slowdown * 0.95)
 
 
 @dataclass(frozen=True)
@@ -183,9 +201,12 @@ class Querier:
                 outcome.error = err
                 if err.request_id:
                     outcome.request_ids.append(err.request_id)
+                if err.code.startswith("RequestLimitExceeded"):
+                    self.limiter.slow_down()  # retrying alone would keep hitting the same wall
             except Exception as exc:  # a fetcher bug must not lose the other apps' results
                 outcome.error = to_cloud_error(exc)
             else:
+                self.limiter.speed_up()
                 outcome.stats, outcome.error = stats, None
                 if request_id:
                     outcome.request_ids.append(request_id)

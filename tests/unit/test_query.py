@@ -25,7 +25,7 @@ from sms_receipt_stats.sdk import CloudError, MissingCredentials
 from sms_receipt_stats.stats import STAT_FIELDS, Stats
 
 APP_A, APP_B, APP_C = "1400000001", "1400000002", "1400000003"
-TASK = QueryTask(APP_A, "2026112400", "2026112500")
+TASK = QueryTask(APP_A, "2026112400", "2026112423")
 SMS_URL = "https://sms.tencentcloudapi.com/"
 
 
@@ -80,25 +80,77 @@ def test_rate_limiter_never_exceeds_rps_in_any_second(rps: float, arrivals: List
     assert max_in_any_second(starts) <= rps
 
 
-def test_rate_limiter_slots_are_spaced_under_concurrency() -> None:
-    frozen = 50.0
-    limiter = RateLimiter(10, clock=lambda: frozen, sleep=lambda s: None)
-    slots: List[float] = []
+def test_rate_limiter_starts_are_spaced_under_concurrency(clock: FakeClock) -> None:
+    limiter = RateLimiter(10, clock=clock.monotonic, sleep=clock.sleep)
+    starts: List[float] = []
     lock = threading.Lock()
 
     def worker() -> None:
         for _ in range(10):
-            slot = limiter.acquire()
+            start = limiter.acquire()
             with lock:
-                slots.append(slot)
+                starts.append(start)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    assert len(slots) == 80 and len(set(slots)) == 80
-    assert max_in_any_second(slots) <= 10
+    starts.sort()
+    assert len(starts) == 80
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.1 - 1e-9
+    assert max_in_any_second(starts) <= 10
+
+
+class LateClock(FakeClock):
+    """A loaded machine: every sleep overshoots by its own lateness (from `lateness`, in turn)."""
+
+    def __init__(self, lateness: List[float]) -> None:
+        super().__init__(start=0.0)
+        self._late = list(lateness) or [0.0]
+        self._turn = 0
+
+    def sleep(self, seconds: float) -> None:
+        late = self._late[self._turn % len(self._late)]
+        self._turn += 1
+        super().sleep(seconds + late)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lateness=st.lists(st.floats(min_value=0.0, max_value=0.3, allow_nan=False), min_size=1, max_size=30))
+def test_a_late_wake_up_never_lets_eleven_starts_into_one_second(lateness: List[float]) -> None:
+    """Slots planned ahead drift: one late thread, then the next ten crowd into its second."""
+    clock = LateClock(lateness)
+    limiter = RateLimiter(10, clock=clock.monotonic, sleep=clock.sleep)
+    starts = []
+    for _ in range(60):
+        limiter.acquire()
+        starts.append(clock.monotonic())  # when the call really starts
+    assert max_in_any_second(starts) <= 10
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.1 - 1e-9
+
+
+def test_a_refusal_slows_the_limiter_down_and_successes_bring_it_back(clock: FakeClock) -> None:
+    limiter = RateLimiter(10, clock=clock.monotonic, sleep=clock.sleep, margin=0.0)
+    limiter.slow_down()
+    first = limiter.acquire()
+    second = limiter.acquire()
+    assert abs((second - first) - 0.15) < 1e-9  # 1.5 intervals
+    for _ in range(100):
+        limiter.speed_up()
+    assert limiter.slowdown == 1.0
+    for _ in range(10):
+        limiter.slow_down()
+    assert limiter.slowdown == RateLimiter.MAX_SLOWDOWN
+
+
+def test_querier_slows_down_after_request_limit_exceeded(clock: FakeClock) -> None:
+    fetcher = FakeFetcher()
+    fetcher.fail(APP_A, "RequestLimitExceeded", times=1)
+    q = querier(fetcher, clock)
+    [outcome] = q.run([TASK])
+    assert outcome.error is None and outcome.attempts == 2
+    assert q.limiter.slowdown > 1.0  # not only retried: the whole run goes slower now
 
 
 def test_querier_start_times_respect_rps(clock: FakeClock) -> None:
