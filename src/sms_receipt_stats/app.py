@@ -102,14 +102,14 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
     from sms_receipt_stats.jobs import apps_by_id, run_timer_job
     from sms_receipt_stats.windows import WindowError, resolve_window
 
-    job, window, granularity, apps = "report", None, "total", []
+    job, window, granularity, apps, send_test = "report", None, "total", [], False
     try:
         message = parse_timer_message(event.get("Message"))
     except EventError as exc:
         issues.append(str(exc))
         message = None
     if message is not None:
-        job, granularity = message.job, message.granularity
+        job, granularity, send_test = message.job, message.granularity, message.send_test
         configured = apps_by_id(settings)
         if not configured:
             issues.append("SMS_SDK_APP_IDS: not set; timer jobs need at least one SmsSdkAppId")
@@ -132,7 +132,8 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
         query_deadline = deadline - min(10.0, 0.3 * (deadline - started))
     logger.info("timer job", extra={"job": job})
     doc = run_timer_job(job=job, settings=settings, issues=issues, apps=apps, window=window,
-                        granularity=granularity, deps=deps, query_deadline=query_deadline, deadline=deadline)
+                        granularity=granularity, deps=deps, query_deadline=query_deadline, deadline=deadline,
+                        send_test=send_test)
     return doc.to_json_dict()
 
 

@@ -1,4 +1,4 @@
-"""`sms-receipt-stats`: demo, emulator, invoke, query and package, for local development."""
+"""`sms-receipt-stats`: demo, emulator, invoke, query, doctor and package, for local development."""
 
 from __future__ import annotations
 
@@ -141,6 +141,26 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 1 if result.get("error") else 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from sms_receipt_stats.config import load_settings
+    from sms_receipt_stats.doctor import format_checks, healthy, run_doctor
+    from sms_receipt_stats.jobs import JobDeps
+    from sms_receipt_stats.redaction import prepare, redact
+
+    settings, issues = load_settings(os.environ)
+    deps = JobDeps()
+    checks = run_doctor(settings, issues, fetcher_factory=deps.fetcher_factory, now=datetime.now(timezone.utc),
+                        server_time=deps.server_time, deliver=deps.deliver, send_test=args.send_test)
+    secrets = prepare(settings.secret_values())
+    if args.json:
+        _print_json(redact({"ok": healthy(checks), "checks": [c.model_dump(mode="json") for c in checks]}, secrets))
+    else:
+        print(redact(format_checks(checks), secrets))
+    return 0 if healthy(checks) else 1
+
+
 def cmd_package(args: argparse.Namespace) -> int:
     from sms_receipt_stats.package import build_package
 
@@ -251,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--granularity", choices=("total", "day", "hour"), default="total")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_query)
+
+    doc = sub.add_parser("doctor", help="check a real setup: credentials, endpoint, clock, permissions, hour "
+                                        "rule, sinks, state store (exit 0 only when all pass)")
+    doc.add_argument("--send-test", action="store_true", help="also deliver a test report to every sink")
+    doc.add_argument("--json", action="store_true")
+    doc.set_defaults(func=cmd_doctor)
 
     pkg = sub.add_parser("package", help="build the SCF deployment zip")
     pkg.add_argument("--python", default="3.10")

@@ -112,16 +112,19 @@ class ResultDocument(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     schema_: str = Field(SCHEMA, alias="schema")
-    kind: Literal["report", "check", "lookup", "error"] = "report"
+    kind: Literal["report", "check", "lookup", "doctor", "error"] = "report"
     trigger: Literal["timer", "apigw", "cli", "unknown"] = "timer"
     generated_at: str
     results: List[AppResult] = Field(default_factory=list)
     alerts: List[Alert] = Field(default_factory=list)
     deliveries: List[Delivery] = Field(default_factory=list)
     errors: List[str] = Field(default_factory=list)
+    #: the `doctor` job's checklist (see `doctor.Check`); absent from other documents
+    checks: Optional[List[Dict[str, Any]]] = None
 
     def to_json_dict(self) -> Dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        return self.model_dump(mode="json", by_alias=True, exclude_none=False,
+                               exclude={"checks"} if self.checks is None else None)
 
     def alerts_at_least(self, min_severity: str) -> List[Alert]:
         """Alerts at or above `min_severity`, most severe first (document order within a level)."""

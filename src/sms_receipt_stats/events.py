@@ -38,12 +38,14 @@ class TimerMessage(BaseModel):
     window: Union[str, ExplicitWindow] = "yesterday"
     app_ids: Optional[List[str]] = None
     granularity: str = "total"
+    #: `doctor` only: also deliver a test report to every sink
+    send_test: bool = False
 
     @field_validator("job")
     @classmethod
     def _job(cls, value: str) -> str:
-        if value not in ("report", "check"):
-            raise ValueError("must be 'report' or 'check'")
+        if value not in ("report", "check", "doctor"):
+            raise ValueError("must be 'report', 'check' or 'doctor'")
         return value
 
     @field_validator("granularity")

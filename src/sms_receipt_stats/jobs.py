@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
-from sms_receipt_stats.documents import AppResult, Delivery, ErrorInfo, ResultDocument, SeriesPoint, WindowDoc
+from sms_receipt_stats.documents import Alert, AppResult, Delivery, ErrorInfo, ResultDocument, SeriesPoint, WindowDoc
 from sms_receipt_stats.query import Querier, QueryOutcome, QueryTask, StatsFetcher
 from sms_receipt_stats.rules import config_alerts, evaluate
 from sms_receipt_stats.stats import compute_rates, sum_stats
@@ -36,6 +36,12 @@ def _default_deliver(doc: ResultDocument, settings: Settings, deadline: Optional
     return deliver_all(doc, settings, clock=time.monotonic, deadline=deadline)
 
 
+def _default_server_time(settings: Settings) -> Optional[datetime]:
+    from sms_receipt_stats.doctor import http_server_time
+
+    return http_server_time(settings)
+
+
 @dataclass
 class JobDeps:
     """The edges of a job: how to reach the API, read the clocks, sleep and deliver."""
@@ -45,6 +51,7 @@ class JobDeps:
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     deliver: Deliver = _default_deliver
+    server_time: Callable[[Settings], Optional[datetime]] = _default_server_time
 
 
 def generated_at(now: datetime, tz: str) -> str:
@@ -131,9 +138,12 @@ def run_timer_job(
     deps: JobDeps,
     query_deadline: Optional[float],
     deadline: Optional[float],
+    send_test: bool = False,
 ) -> ResultDocument:
-    """`report` or `check` over `apps`; config issues become critical config_error alerts."""
+    """`report`, `check` or `doctor`; config issues become critical config_error alerts."""
     now = deps.now()
+    if job == "doctor":
+        return run_doctor_job(settings=settings, issues=issues, deps=deps, deadline=deadline, send_test=send_test)
     doc = ResultDocument(kind=job, trigger="timer", generated_at=generated_at(now, settings.timezone))
     doc.errors.extend(issues)
     doc.alerts.extend(config_alerts(issues, settings.lang))
@@ -152,3 +162,31 @@ def run_timer_job(
 
 def apps_by_id(settings: Settings) -> Dict[str, App]:
     return {a.app_id: a for a in settings.apps}
+
+
+def run_doctor_job(*, settings: Settings, issues: Sequence[str], deps: JobDeps, deadline: Optional[float],
+                   send_test: bool = False) -> ResultDocument:
+    """The doctor's checklist inside SCF, with the function's own role; each failure is an alert.
+
+    A healthy run sends nothing (like `check`); `send_test` sends a test report to every sink.
+    """
+    from sms_receipt_stats.doctor import run_doctor
+    from sms_receipt_stats.errors import classify
+
+    now = deps.now()
+    checks = run_doctor(settings, issues, fetcher_factory=deps.fetcher_factory, now=now,
+                        server_time=deps.server_time, deliver=deps.deliver, send_test=send_test, deadline=deadline)
+    doc = ResultDocument(kind="doctor", trigger="timer", generated_at=generated_at(now, settings.timezone),
+                         checks=[c.model_dump(mode="json") for c in checks])
+    doc.errors.extend(issues)
+    for check in checks:
+        if check.status != "fail":
+            continue
+        message = f"doctor: {check.name}: {check.detail}"
+        if check.code and check.code != "AuthFailure.SecretIdNotFound":
+            doc.alerts.append(Alert(rule="api_error", severity=classify(check.code).severity, value=check.code,
+                                    message=message, code=check.code, hint=check.hint))
+        else:
+            doc.alerts.append(Alert(rule="config_error", severity="critical", message=message,
+                                    code="ConfigError", hint=check.hint))
+    return finish(doc, settings, deps, deadline)

@@ -1,0 +1,291 @@
+"""`doctor`: a checklist of a real setup, one line per check, with the catalogue's hint on failure.
+
+It runs from a terminal (`sms-receipt-stats doctor`) with the current environment, and as the
+timer job `{"job": "doctor"}` inside SCF, where it uses the function's own role and settings:
+what an operator needs to check right after a deploy (README, *Check a deployment*).
+
+Checks, in order: configuration, credentials, endpoint reachable, clock skew against the API
+server, permission for each app, the API's hour rule on an app with traffic, each
+`NOTIFY_URLS` entry (with `send_test`, a test report delivered), the state store.
+A check passes, fails, or is skipped when an earlier failure makes it meaningless or it has
+nothing to check; the run is healthy when nothing failed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Callable, Dict, List, Literal, Optional, Sequence, Tuple
+
+from pydantic import BaseModel
+
+from sms_receipt_stats.config import Settings
+from sms_receipt_stats.documents import AppResult, ResultDocument, WindowDoc
+from sms_receipt_stats.query import RateLimiter, StatsFetcher
+from sms_receipt_stats.sdk import CloudError, to_cloud_error
+from sms_receipt_stats.stats import STAT_FIELDS, Stats, compute_rates
+
+#: the API refuses a request signed further than this from its own clock (X-TC-Timestamp)
+MAX_CLOCK_SKEW_SECONDS = 300
+#: Beijing hours (of recent days) tried for the hour-rule check, busiest first
+HOUR_RULE_CANDIDATES: Tuple[Tuple[int, int], ...] = ((1, 10), (1, 15), (1, 20), (2, 10), (3, 10), (7, 10))
+_BEIJING = timezone(timedelta(hours=8))
+_NETWORK_CODES = ("ClientNetworkError", "ClientError", "ServerNetworkError")
+_CLOCK_CODES = ("AuthFailure.SignatureExpire", "InternalError.RequestTimeException")
+
+Status = Literal["pass", "fail", "skip"]
+ServerTime = Callable[[Settings], Optional[datetime]]
+
+
+class Check(BaseModel):
+    """One line of the checklist."""
+
+    name: str
+    status: Status
+    detail: str
+    code: Optional[str] = None
+    hint: Optional[str] = None
+
+
+def http_server_time(settings: Settings, timeout: float = 5.0) -> Optional[datetime]:
+    """The API server's clock, from the `Date` header of any answer of its endpoint."""
+    import requests
+
+    url = f"{settings.endpoint.scheme}://{settings.endpoint.host}/"
+    try:
+        answer = requests.get(url, timeout=timeout)
+    except requests.RequestException:
+        return None
+    date = answer.headers.get("Date")
+    try:
+        return parsedate_to_datetime(date) if date else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _hour(moment: datetime) -> str:
+    return moment.astimezone(_BEIJING).strftime("%Y%m%d%H")
+
+
+def _failed(name: str, err: CloudError, lang: str, detail: str = "") -> Check:
+    from sms_receipt_stats.errors import classify  # the catalogue loads on the first failure only
+
+    return Check(name=name, status="fail", detail=detail or f"{err.code}: {err.message}"[:300],
+                 code=err.code, hint=classify(err.code).hint(lang))
+
+
+class _Api:
+    """One fetcher under the rate cap, every answer kept: later checks reuse what it learned."""
+
+    def __init__(self, fetcher: StatsFetcher, rps: float) -> None:
+        self._fetcher = fetcher
+        self._limiter = RateLimiter(rps)
+        self.answers: Dict[Tuple[str, str, str], Tuple[Optional[Stats], Optional[CloudError]]] = {}
+
+    def ask(self, app_id: str, begin_time: str, end_time: str) -> Tuple[Optional[Stats], Optional[CloudError]]:
+        key = (app_id, begin_time, end_time)
+        if key not in self.answers:
+            self._limiter.acquire()
+            try:
+                stats, _ = self._fetcher.fetch(app_id, begin_time, end_time, timeout=10.0)
+                self.answers[key] = (stats, None)
+            except CloudError as err:
+                self.answers[key] = (None, err)
+            except Exception as exc:  # a fetcher bug is a failed check, not a crash
+                self.answers[key] = (None, to_cloud_error(exc))
+        return self.answers[key]
+
+
+def _add(a: Stats, b: Stats) -> Stats:
+    return Stats(**{f: getattr(a, f) + getattr(b, f) for f in STAT_FIELDS})
+
+
+def check_hour_rule(api: _Api, app_ids: Sequence[str], now: datetime, lang: str) -> Check:
+    """Q(h..h) + Q(h+1..h+1) == Q(h..h+1) on an app with traffic: the API counts EndTime's hour.
+
+    Under the other reading (EndTime excluded) Begin == End is refused or empty and
+    Q(h..h+1) is hour h alone, so the sums differ; reports would then miss an hour per call.
+    """
+    name = "hour rule"
+    today = now.astimezone(_BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
+    for app_id in app_ids:
+        for days_back, hour in HOUR_RULE_CANDIDATES:
+            first = today - timedelta(days=days_back) + timedelta(hours=hour)
+            h, h1 = _hour(first), _hour(first + timedelta(hours=1))
+            both, err = api.ask(app_id, h, h1)
+            if err is not None:
+                return _failed(name, err, lang)
+            if both is None or both.RequestSuccessCount == 0:
+                continue  # no traffic: nothing to tell the two readings apart
+            one, err_one = api.ask(app_id, h, h)
+            two, err_two = api.ask(app_id, h1, h1)
+            if err_one is not None or err_two is not None:
+                refused = err_one or err_two
+                assert refused is not None
+                if refused.code == "InvalidParameterValue.EndTimeVerifyFail":
+                    return Check(name=name, status="fail", code=refused.code,
+                                 detail=f"the API refused BeginTime == EndTime ({h}) on app {app_id}: it reads "
+                                        "EndTime as excluded, not as the last hour counted; every window "
+                                        "this product sends would miss its last hour",
+                                 hint="Report this to the maintainers with the output of `doctor --json`.")
+                return _failed(name, refused, lang)
+            assert one is not None and two is not None
+            if _add(one, two) == both:
+                return Check(name=name, status="pass",
+                             detail=f"Q({h}..{h}) + Q({h1}..{h1}) == Q({h}..{h1}) on app {app_id} "
+                                    f"({both.RequestSuccessCount} submitted): EndTime's hour is counted")
+            reading = ("EndTime's hour is not counted (half-open)" if one == both
+                       else "the parts do not add up (receipts still arriving?)")
+            return Check(name=name, status="fail",
+                         detail=f"Q({h}..{h}) + Q({h1}..{h1}) != Q({h}..{h1}) on app {app_id}: {reading}",
+                         hint="Run doctor again; if it persists, report it with the output of `doctor --json`.")
+    return Check(name=name, status="skip", detail="no app had traffic in the hours tried; nothing to compare")
+
+
+def run_doctor(settings: Settings, issues: Sequence[object], *, fetcher_factory: Callable[[Settings], StatsFetcher],
+               now: datetime, server_time: ServerTime = http_server_time,
+               deliver: Optional[Callable[[ResultDocument, Settings, Optional[float]], list]] = None,
+               send_test: bool = False, deadline: Optional[float] = None) -> List[Check]:
+    """Every check, in order; never raises."""
+    lang = settings.lang
+    checks: List[Check] = []
+    config = [str(i) for i in issues if not str(i).startswith("NOTIFY_URLS")]
+    checks.append(Check(name="configuration", status="fail" if config else "pass",
+                        detail="; ".join(config)[:500] if config else "every variable parsed",
+                        hint="Fix the variables named above." if config else None))
+
+    if not settings.secret_id or settings.secret_key is None:
+        checks.append(Check(name="credentials", status="fail", code="AuthFailure.SecretIdNotFound",
+                            detail="none found: TENCENTCLOUD_SECRETID/TENCENTCLOUD_SECRETKEY (SCF's execution "
+                                   "role) or TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY",
+                            hint="Give the function an execution role, or set the variables locally."))
+        fetcher: Optional[StatsFetcher] = None
+    else:
+        kind = "temporary, with a session token" if settings.session_token else "permanent keys"
+        checks.append(Check(name="credentials", status="pass", detail=f"found ({kind})"))
+        try:
+            fetcher = fetcher_factory(settings)
+        except Exception as exc:
+            checks.append(_failed("credentials", to_cloud_error(exc), lang))
+            fetcher = None
+
+    apps = [a.app_id for a in settings.apps]
+    results: List[AppResult] = []
+    if fetcher is None or not apps:
+        reason = "no credentials" if fetcher is None else "SMS_SDK_APP_IDS is not set"
+        for name in ("endpoint", "clock", "permission", "hour rule"):
+            checks.append(Check(name=name, status="skip", detail=f"skipped: {reason}"))
+    else:
+        api = _Api(fetcher, settings.api_rps)
+        # two hours, so that the probe is valid under either reading of EndTime (see check_hour_rule)
+        probe = now.astimezone(_BEIJING).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+        begin, end = _hour(probe), _hour(probe + timedelta(hours=1))
+        _, first_err = api.ask(apps[0], begin, end)
+        reachable = first_err is None or not first_err.code.startswith(_NETWORK_CODES)
+        if reachable:
+            checks.append(Check(name="endpoint", status="pass",
+                                detail=f"{settings.endpoint.scheme} endpoint answered (region {settings.region})"))
+        else:
+            assert first_err is not None
+            checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code})"))
+        checks.append(_check_clock(settings, now, server_time, first_err, reachable, lang))
+        for app in settings.apps:
+            stats, err = api.ask(app.app_id, begin, end)
+            if err is not None:
+                checks.append(_failed(f"permission {app.app_id}", err, lang))
+                continue
+            assert stats is not None
+            checks.append(Check(name=f"permission {app.app_id}", status="pass",
+                                detail=f"CallbackStatusStatistics allowed ({stats.RequestSuccessCount} submitted "
+                                       f"in {begin}..{end} Beijing time)"))
+            window = WindowDoc(begin=begin, end=_hour(probe + timedelta(hours=2)), timezone="Asia/Shanghai")
+            results.append(AppResult(app_id=app.app_id, app_name=app.name, window=window, stats=stats,
+                                     rates=compute_rates(stats)))
+        allowed = [r.app_id for r in results]
+        if allowed:
+            checks.append(check_hour_rule(api, allowed, now, lang))
+        else:
+            checks.append(Check(name="hour rule", status="skip", detail="skipped: no app could be queried"))
+
+    checks.extend(_check_sinks(settings, issues, results, now, deliver, send_test, deadline))
+    checks.append(Check(name="state store", status="skip", detail="STATE_URL is not set: stateless"))
+    return checks
+
+
+def _check_clock(settings: Settings, now: datetime, server_time: ServerTime, first_err: Optional[CloudError],
+                 reachable: bool, lang: str) -> Check:
+    if first_err is not None and first_err.code in _CLOCK_CODES:
+        return _failed("clock", first_err, lang)
+    if not reachable:
+        return Check(name="clock", status="skip", detail="skipped: the endpoint did not answer")
+    server = server_time(settings)
+    if server is None:
+        return Check(name="clock", status="skip", detail="the server's answer had no Date header to compare with")
+    skew = (now - server).total_seconds()
+    if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
+        from sms_receipt_stats.errors import classify
+
+        return Check(name="clock", status="fail", code="InternalError.RequestTimeException",
+                     detail=f"this clock is {skew:+.0f} s off the API server's (more than "
+                            f"{MAX_CLOCK_SKEW_SECONDS} s: every request is refused)",
+                     hint=classify("InternalError.RequestTimeException").hint(lang))
+    return Check(name="clock", status="pass", detail=f"{skew:+.0f} s from the API server's clock")
+
+
+def _check_sinks(settings: Settings, issues: Sequence[object], results: List[AppResult], now: datetime,
+                 deliver: Optional[Callable[[ResultDocument, Settings, Optional[float]], list]], send_test: bool,
+                 deadline: Optional[float]) -> List[Check]:
+    checks: List[Check] = []
+    bad = [str(i) for i in issues if str(i).startswith("NOTIFY_URLS")]
+    for text in bad:
+        checks.append(Check(name="sink", status="fail", detail=text[:300],
+                            hint="Fix the entry in NOTIFY_URLS (README, *Sinks*)."))
+    if not settings.sinks and not bad:
+        return [Check(name="sinks", status="skip", detail="NOTIFY_URLS is not set: results are only returned")]
+    deliveries: list = []
+    if send_test and settings.sinks and deliver is not None:
+        from sms_receipt_stats.jobs import generated_at
+
+        doc = ResultDocument(kind="report", trigger="cli", generated_at=generated_at(now, settings.timezone),
+                             results=results)
+        try:
+            deliveries = list(deliver(doc, settings, deadline))
+        except Exception as exc:
+            deliveries = []
+            checks.append(Check(name="sinks", status="fail", detail=f"delivery failed: {type(exc).__name__}"))
+    pending = list(deliveries)
+    for spec in settings.sinks:
+        name = f"sink {spec.label}"
+        if not send_test:
+            checks.append(Check(name=name, status="pass", detail=f"parsed ({spec.kind}, min_severity "
+                                                                  f"{spec.min_severity}); --send-test delivers one"))
+            continue
+        if spec.min_severity != "info":
+            checks.append(Check(name=name, status="skip",
+                                detail=f"parsed; gets only {spec.min_severity} alerts, so no test report was sent"))
+            continue
+        delivery = pending.pop(0) if pending else None
+        if delivery is None:
+            checks.append(Check(name=name, status="fail", detail="parsed, but nothing was delivered"))
+        elif delivery.ok:
+            checks.append(Check(name=name, status="pass",
+                                detail=f"test report delivered ({delivery.attempts} attempt(s))"))
+        else:
+            checks.append(Check(name=name, status="fail", detail=f"test report not delivered: {delivery.error}",
+                                hint="Check the URL, key and secret of this entry, and the network path to it."))
+    return checks
+
+
+def healthy(checks: Sequence[Check]) -> bool:
+    return not any(c.status == "fail" for c in checks)
+
+
+def format_checks(checks: Sequence[Check]) -> str:
+    """One line per check; a failure's hint on the line below it."""
+    marks = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}
+    lines = []
+    for check in checks:
+        lines.append(f"{marks[check.status]}  {check.name:<22} {check.detail}")
+        if check.status == "fail" and check.hint:
+            lines.append(f"      {'':<22} hint: {check.hint}")
+    return "\n".join(lines)

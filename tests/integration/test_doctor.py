@@ -1,0 +1,143 @@
+"""`doctor`: the checklist of a real setup, driven through the real SDK against the emulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Dict, Iterator, List
+
+import pytest
+
+from conftest import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING
+from sms_receipt_stats import cli
+from sms_receipt_stats.app import handle
+from sms_receipt_stats.config import load_settings
+from sms_receipt_stats.doctor import Check, format_checks, healthy, run_doctor
+from sms_receipt_stats.emulator import Emulator
+from sms_receipt_stats.jobs import JobDeps
+from sms_receipt_stats.receiver import Receiver
+
+NOW = datetime.now(timezone.utc)
+
+
+def _env(emu: Emulator, **extra: str) -> Dict[str, str]:
+    env = {"TENCENTCLOUD_SECRETID": emu.secret_id, "TENCENTCLOUD_SECRETKEY": emu.secret_key,
+           "SMS_ENDPOINT": emu.endpoint, "SMS_SDK_APP_IDS": APP_IDS_ENV, "API_TOKENS": API_TOKEN}
+    env.update(extra)
+    return env
+
+
+def _doctor(env: Dict[str, str], server_time=None, send_test: bool = False) -> List[Check]:
+    settings, issues = load_settings(env)
+    deps = JobDeps()
+    return run_doctor(settings, issues, fetcher_factory=deps.fetcher_factory, now=datetime.now(timezone.utc),
+                      server_time=server_time or deps.server_time, deliver=deps.deliver, send_test=send_test)
+
+
+def _by_name(checks: List[Check]) -> Dict[str, Check]:
+    return {c.name: c for c in checks}
+
+
+@pytest.fixture()
+def emu() -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        yield emulator
+
+
+def test_a_healthy_setup_passes_every_check(emu: Emulator) -> None:
+    checks = _by_name(_doctor(_env(emu)))
+    assert healthy(checks.values())
+    for name in ("configuration", "credentials", "endpoint", "clock", f"permission {APP_PROD}",
+                 f"permission {APP_STAGING}", f"permission {APP_MARKETING}", "hour rule"):
+        assert checks[name].status == "pass", (name, checks[name])
+    assert "EndTime's hour is counted" in checks["hour rule"].detail
+    assert checks["state store"].status == "skip" and checks["sinks"].status == "skip"
+
+
+def test_an_api_that_excludes_end_time_fails_the_hour_rule_and_says_so() -> None:
+    with Emulator(hour_rule="half_open") as emu:
+        checks = _by_name(_doctor(_env(emu)))
+    rule = checks["hour rule"]
+    assert rule.status == "fail"
+    assert "refused BeginTime == EndTime" in rule.detail and "excluded" in rule.detail
+    assert not healthy(checks.values())
+    assert checks[f"permission {APP_PROD}"].status == "pass"  # probed with two hours: valid either way
+
+
+def test_a_denied_app_fails_its_permission_check_with_the_catalogue_hint(emu: Emulator) -> None:
+    emu.inject_error(APP_STAGING, "UnauthorizedOperation.SmsSdkAppIdVerifyFail")
+    checks = _by_name(_doctor(_env(emu)))
+    denied = checks[f"permission {APP_STAGING}"]
+    assert denied.status == "fail" and denied.code == "UnauthorizedOperation.SmsSdkAppIdVerifyFail"
+    assert denied.hint
+    assert checks[f"permission {APP_PROD}"].status == "pass"
+    assert checks["hour rule"].status == "pass"  # checked on an app that can be queried
+
+
+def test_clock_skew_beyond_the_apis_tolerance_fails(emu: Emulator) -> None:
+    late = lambda settings: datetime.now(timezone.utc) - timedelta(minutes=10)  # noqa: E731
+    clock = _by_name(_doctor(_env(emu), server_time=late))["clock"]
+    assert clock.status == "fail" and clock.code == "InternalError.RequestTimeException"
+    assert "+600 s" in clock.detail or "+599 s" in clock.detail
+    fine = _by_name(_doctor(_env(emu)))["clock"]  # the emulator's real Date header
+    assert fine.status == "pass"
+
+
+def test_an_unreachable_endpoint_fails_and_skips_what_depends_on_it() -> None:
+    with Emulator() as emu:
+        env = _env(emu)
+    checks = _by_name(_doctor(env))  # the emulator is gone: connection refused
+    assert checks["endpoint"].status == "fail" and checks["endpoint"].hint
+    assert checks["clock"].status == "skip"
+
+
+def test_no_credentials_fail_and_skip_the_api_checks() -> None:
+    checks = _by_name(_doctor({"SMS_SDK_APP_IDS": APP_PROD}))
+    assert checks["credentials"].status == "fail"
+    assert {checks[n].status for n in ("endpoint", "clock", "permission", "hour rule")} == {"skip"}
+
+
+def test_sinks_are_parsed_and_send_test_delivers_a_report(emu: Emulator) -> None:
+    with Receiver() as chat:
+        env = _env(emu, NOTIFY_URLS=f"wecom+{chat.url}/cgi-bin/webhook/send?key=doctor-key-0001,"
+                                    f"{chat.url}/hook#min_severity=critical,ftp://nope")
+        parsed = _doctor(env)
+        assert not chat.received
+        sent = _doctor(env, send_test=True)
+    by_status = {c.name: c.status for c in sent if c.name.startswith("sink")}
+    assert list(by_status.values()).count("pass") == 1 and list(by_status.values()).count("skip") == 1
+    assert [c for c in sent if c.name == "sink" and c.status == "fail"]  # the ftp:// entry
+    assert len(chat.received) == 1 and "doctor-key-0001" not in json.dumps([c.model_dump() for c in sent])
+    assert [c.status for c in parsed if c.name.startswith("sink ")] == ["pass", "pass"]
+
+
+def test_cli_prints_one_line_per_check_and_exits_by_health(emu: Emulator, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    for key, value in _env(emu).items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") >= 8 and "FAIL" not in out
+    emu.inject_error("*", "UnauthorizedOperation.ServiceSuspendDueToArrears")
+    assert cli.main(["doctor", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    failed = [c for c in report["checks"] if c["status"] == "fail"]
+    assert failed and all(c["hint"] for c in failed)
+    assert emu.secret_key not in json.dumps(report)
+
+
+def test_the_doctor_timer_job_returns_its_checklist_and_alerts_on_failures(emu: Emulator) -> None:
+    event = {"Type": "Timer", "TriggerName": "doctor", "Time": NOW.isoformat(), "Message": {"job": "doctor"}}
+    doc = handle(event, None, env=_env(emu))
+    assert doc["kind"] == "doctor" and doc["alerts"] == []
+    assert all(c["status"] in ("pass", "skip") for c in doc["checks"])
+    with Emulator(hour_rule="half_open") as other:
+        doc = handle(event, None, env=_env(other))
+    assert any(a["message"].startswith("doctor: hour rule") for a in doc["alerts"])
+
+
+def test_format_checks_shows_hints_under_failures() -> None:
+    text = format_checks([Check(name="clock", status="fail", detail="off", hint="fix the clock"),
+                          Check(name="x", status="pass", detail="fine", hint="never shown")])
+    assert "hint: fix the clock" in text and "never shown" not in text
