@@ -172,7 +172,8 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     emulator.clear_records()
     timer = samples.timer_event(json.dumps({"job": "report", "window": "yesterday"}))
     health = samples.apigw_event(path="/release/health")
-    sinks = f"wecom+{chat.url}/cgi-bin/webhook/send?key=zip-test,cmq://queue/sms-reports"  # render + requests + cmq
+    sinks = (f"wecom+{chat.url}/cgi-bin/webhook/send?key=zip-test,"  # render + requests + cmq
+             f"cmq://queue/sms-reports#endpoint={emulator.endpoint}")
     before = len(chat.received)
     result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, health], sinks)
 
