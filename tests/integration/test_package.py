@@ -364,8 +364,5 @@ def test_serverless_yml_deploys_the_built_tree_with_valid_triggers() -> None:
     for timer in timers:
         assert len(timer["cronExpression"].split()) == 7
         parse_timer_message(timer["argument"])  # raises on a Message the handler would refuse
-    (apigw,) = [e["apigw"]["parameters"] for e in inputs["events"] if "apigw" in e]
-    assert apigw["protocols"] == ["https"]
-    routes = {(ep["path"], ep["method"]) for ep in apigw["endpoints"]}
-    assert routes == {("/stats", "GET"), ("/stats", "POST"), ("/health", "GET")}
-    assert all(ep["function"]["isIntegratedResponse"] is True for ep in apigw["endpoints"])
+    # lookups come through the function URL (what SCF sends for each trigger: test_serverless_yml.py)
+    assert sorted(next(iter(e)) for e in inputs["events"]) == ["http", "timer", "timer"]
