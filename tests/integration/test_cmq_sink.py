@@ -137,7 +137,8 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_unreachable_endpoint_names_no_host_in_results_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+def test_unreachable_endpoint_names_no_host_in_results_or_logs(caplog: pytest.LogCaptureFixture,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     port = closed_port()
     loaded, _ = load_settings({
         "TENCENTCLOUD_SECRET_ID": SECRET_ID,
@@ -145,6 +146,9 @@ def test_unreachable_endpoint_names_no_host_in_results_or_logs(caplog: pytest.Lo
         "NOTIFY_URLS": f"cmq://queue/q#endpoint=http://127.0.0.1:{port}",
     })
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sms_receipt_stats")
+    # an earlier handler run may have cut our logger off from the root (log.configure)
+    monkeypatch.setattr(logging.getLogger("sms_receipt_stats"), "propagate", True)
     sleeper = Sleeper()
     [delivery] = deliver_all(document(), loaded, sleep=sleeper)
     assert not delivery.ok and delivery.attempts == 3 and len(sleeper.waits) == 2  # transient: retried
