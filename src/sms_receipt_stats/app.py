@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from sms_receipt_stats import log, redaction
 from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.events import ApiGatewayEvent, EventError, event_kind, http_response, parse_timer_message
+from sms_receipt_stats.events import (
+    ApiGatewayEvent,
+    EventError,
+    event_kind,
+    http_response,
+    parse_timer_message,
+    safe_request_id,
+)
 
 if TYPE_CHECKING:
     from sms_receipt_stats.jobs import JobDeps
@@ -68,7 +75,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
             result = handle_timer(event, settings, [str(i) for i in issues], deps or default_deps(), started,
                                   deadline)
         elif kind == "apigw":
-            result = handle_apigw(event, settings, deps, deadline)
+            result = handle_apigw(event, settings, deps, deadline, _context_value(context, "request_id"))
         else:
             from sms_receipt_stats.documents import ResultDocument
             from sms_receipt_stats.jobs import generated_at
@@ -76,7 +83,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
             doc = ResultDocument(kind="error", trigger="unknown",
                                  generated_at=generated_at(_now(deps), settings.timezone),
                                  errors=["unsupported event: expected an SCF timer event "
-                                         "(Type=Timer) or an API Gateway event (httpMethod, path)"])
+                                         "(Type=Timer) or an HTTP event (httpMethod, path)"])
             result = doc.to_json_dict()
     except Exception as exc:  # the last line of defence: a bug answers, it never raises
         logger.error("unexpected failure", extra={"code": type(exc).__name__})
@@ -138,7 +145,9 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
 
 
 def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobDeps],
-                 deadline: Optional[float]) -> Dict[str, Any]:
+                 deadline: Optional[float], invocation_id: Any = None) -> Dict[str, Any]:
+    """An HTTP event. Error bodies carry API Gateway's request id, else (function URL, which has
+    no requestContext) SCF's own request id of this invocation, which its logs are filed under."""
     from sms_receipt_stats.api import (
         ApiError,
         authenticate,
@@ -151,10 +160,10 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
     )
 
     event = ApiGatewayEvent.parse(raw)
-    request_id = event.request_id if event else None
+    request_id = (event.request_id if event else None) or safe_request_id(invocation_id)
     try:
         if event is None:
-            raise ApiError(400, "InvalidParameter", "malformed API Gateway event")
+            raise ApiError(400, "InvalidParameter", "malformed HTTP event")
         if route(event) == "health":
             return health_response()
         authenticate(event, settings)

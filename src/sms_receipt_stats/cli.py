@@ -183,7 +183,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "SMS_ENDPOINT": emulator.endpoint,
             "SMS_SDK_APP_IDS": DEMO_APPS,
             "REPORT_LANG": args.lang,
-            "NOTIFY_URLS": f"wecom+{chat.url}/cgi-bin/webhook/send?key=demo-wecom-key,cmq://queue/sms-reports",
+            "NOTIFY_URLS": (f"wecom+{chat.url}/cgi-bin/webhook/send?key=demo-wecom-key,"
+                            f"cmq://queue/sms-reports#endpoint={emulator.endpoint}"),
             "API_TOKENS": DEMO_TOKEN,
         }
         for key in list(os.environ):

@@ -804,7 +804,7 @@ def serve(
     print(
         f"emulator listening on {emulator.endpoint}  SMS_ENDPOINT={emulator.endpoint} "
         f"TENCENTCLOUD_SECRET_ID={emulator.secret_id} TENCENTCLOUD_SECRET_KEY={emulator.secret_key}"
-        "  (Ctrl-C to stop)",
+        f"  (queues: cmq://queue/NAME#endpoint={emulator.endpoint}; Ctrl-C to stop)",
         flush=True,
     )
     try:

@@ -1,7 +1,26 @@
-"""SCF trigger events as typed models, and the API Gateway integration response.
+"""SCF trigger events as typed models, and the integration response HTTP callers get.
 
 Only the fields we use are modelled; everything else in an event is ignored, so a platform
 that adds fields never breaks the function.
+
+HTTP reaches an event function in one shape with two documented variants, all parsed by
+`ApiGatewayEvent` (examples in tests/events/):
+
+* function URL (SCF docs, "函数 URL 概述", product 583 doc 96099): "compatible with the API
+  Gateway protocol, without headerParameters, isBase64Encoded, pathParameters,
+  queryStringParameters and requestContext", i.e. `body`, `headers` (lower-case names),
+  `httpMethod`, `path`, `queryString` only (`url_*.json`);
+* the legacy API Gateway trigger's integration request (SCF docs, "触发器事件消息结构汇总",
+  583/31927), with `requestContext.requestId` and a stage prefix in `path` (`apigw_*.json`);
+* the TSE cloud-native gateway with a service of type SCF (TSE API `KongUpstreamInfo`:
+  `ScfType`, `ScfNamespace`, `ScfLambdaName`, `ScfLambdaQualifier`) invokes the function
+  itself; its docs do not print the event, and SCF defines no third HTTP shape for event
+  functions, so it is one of the two above, behind Kong's `x-forwarded-*` headers and with
+  the route prefix kept unless the route strips it (`tse_*.json`). Routing matches path
+  suffixes, so any prefix works.
+
+The answer is the integration response both document: `statusCode`, `headers`, `body`,
+`isBase64Encoded`.
 """
 
 from __future__ import annotations
@@ -57,7 +76,7 @@ class TimerMessage(BaseModel):
 
 
 class ApiGatewayEvent(BaseModel):
-    """SCF API Gateway trigger event (integration request)."""
+    """An HTTP event: function URL, API Gateway integration request or TSE gateway (see above)."""
 
     # strict: a field we read with another type makes the event malformed (400), never coerced
     model_config = ConfigDict(extra="ignore", strict=True)
@@ -89,12 +108,17 @@ class ApiGatewayEvent(BaseModel):
 
     @property
     def request_id(self) -> Optional[str]:
-        rid = self.requestContext.get("requestId") if isinstance(self.requestContext, dict) else None
-        return rid if isinstance(rid, str) and _REQUEST_ID.fullmatch(rid) else None
+        """API Gateway's request id; a function URL event has no requestContext (None)."""
+        return safe_request_id(self.requestContext.get("requestId") if isinstance(self.requestContext, dict) else None)
+
+
+def safe_request_id(value: Any) -> Optional[str]:
+    """`value` when it looks like a request id, else None: nothing else is echoed into a body."""
+    return value if isinstance(value, str) and _REQUEST_ID.fullmatch(value) else None
 
 
 def event_kind(event: Any) -> Optional[str]:
-    """'timer', 'apigw' or None for anything else."""
+    """'timer', 'apigw' (any HTTP event: function URL, API Gateway, TSE gateway) or None."""
     if not isinstance(event, Mapping):
         return None
     if event.get("Type") == "Timer":

@@ -450,15 +450,16 @@ def _run_target(python: str, flags: List[str], script: str, root: Path, stdin: s
 PROBE_STEPS = ("report", "check", "lookup", "health")
 
 
-#: one `NOTIFY_URLS` entry of every sink kind ({chat} is the local receiver): `delivery` imports
-#: them all, and each chat kind loads its own renderer
+#: one `NOTIFY_URLS` entry of every sink kind ({chat} is the local receiver, {emu} the emulator,
+#: which serves the CMQ actions too): `delivery` imports them all, and each chat kind loads its
+#: own renderer
 PROBE_SINKS = ("wecom+{chat}/cgi-bin/webhook/send?key=probe",
                "dingtalk+{chat}/robot/send?access_token=probe#secret=SECprobe",
                "feishu+{chat}/open-apis/bot/v2/hook/probe#secret=probe",
                "slack+{chat}/services/T0/B0/probe",
                "webhook+{chat}/hook#secret=probe-secret",
-               "cmq://queue/sms-reports",
-               "cmq://topic/sms-alerts")
+               "cmq://queue/sms-reports#endpoint={emu}",
+               "cmq://topic/sms-alerts#endpoint={emu}")
 
 
 def _probe_events(app_id: str, token: str) -> List[Dict[str, Any]]:
@@ -509,7 +510,7 @@ def hot_modules(python: str, root: Path) -> List[str]:
                "TENCENTCLOUD_SECRETID": SECRET_ID, "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
                "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": f"{app_id}=probe", "SMS_API_RPS": "10",
                "REPORT_TIMEZONE": "Asia/Shanghai",
-               "NOTIFY_URLS": ",".join(sink.format(chat=chat.url) for sink in PROBE_SINKS),
+               "NOTIFY_URLS": ",".join(sink.format(chat=chat.url, emu=emulator.endpoint) for sink in PROBE_SINKS),
                "API_TOKENS": token, "API_AUTH": "token", "PYDANTIC_DISABLE_PLUGINS": "__all__"}
         request = {"events": _probe_events(app_id, token),
                    "context": {"request_id": "bytecode-probe", "time_limit_in_ms": 60_000,

@@ -67,22 +67,53 @@ def build_profile(endpoint: Endpoint, timeout: float = DEFAULT_TIMEOUT) -> Clien
     return profile
 
 
-def endpoint_for(override: Optional[str], settings: Settings, default_host: str) -> Endpoint:
-    """An explicit `endpoint=` option wins, then SMS_ENDPOINT (one emulator serves both), then the default."""
+def endpoint_for(override: Optional[str], default_host: str) -> Endpoint:
+    """An explicit `endpoint=` option, else the product's own public endpoint over https.
+
+    Never SMS_ENDPOINT: that names the SMS API's host (e.g. the VPC endpoint
+    sms.internal.tencentcloudapi.com), which does not serve another product's actions.
+    """
     if override:
         return parse_endpoint(override)
-    if settings.endpoint.host != "sms.tencentcloudapi.com":
-        return settings.endpoint
     return Endpoint(host=default_host, scheme="https")
 
 
+#: host-free reasons for what `requests` reports on our side of the wire; its own text names
+#: the endpoint's host and port, which must stay out of error bodies, results and logs
+_NETWORK_REASONS = (
+    (("NameResolutionError", "Name or service not known", "nodename nor servname", "getaddrinfo",
+      "Temporary failure in name resolution"), "the endpoint's host name could not be resolved (DNS)"),
+    (("Connection refused",), "the endpoint refused the connection"),
+    (("timed out", "Timeout"), "the connection to the endpoint timed out"),
+    (("SSL", "CERTIFICATE", "certificate"), "the TLS handshake with the endpoint failed"),
+    (("Connection reset", "RemoteDisconnected", "Connection aborted"), "the endpoint closed the connection"),
+)
+
+
+def network_reason(text: str) -> str:
+    """What went wrong on the wire, without the host, port or URL the transport's text contains."""
+    for needles, reason in _NETWORK_REASONS:
+        if any(needle in text for needle in needles):
+            return reason
+    return "the endpoint could not be reached (network error)"
+
+
 def to_cloud_error(exc: BaseException) -> CloudError:
-    """Reduce any SDK/network exception to a CloudError with a code the catalogue knows."""
+    """Reduce any SDK/network exception to a CloudError with a code the catalogue knows.
+
+    The SDK's own transport codes carry text that is not the API's: `ClientNetworkError` wraps
+    the `requests` exception (host, port, URL), `ServerNetworkError` the raw body of a non-200
+    answer (whatever a proxy says). Both are replaced by a host-free sentence.
+    """
     code = getattr(exc, "code", None)
     if isinstance(code, str) and code:
-        message = getattr(exc, "message", None) or ""
-        return CloudError(code, str(message), getattr(exc, "requestId", None))
-    return CloudError("ClientNetworkError", f"{type(exc).__name__}")
+        message = str(getattr(exc, "message", None) or "")
+        if code == "ClientNetworkError":
+            message = network_reason(message)
+        elif code == "ServerNetworkError":
+            message = "the endpoint answered with a non-200 HTTP status"
+        return CloudError(code, message, getattr(exc, "requestId", None))
+    return CloudError("ClientNetworkError", type(exc).__name__)  # its text may name the endpoint
 
 
 def call_action(client: Any, action: str, params: dict) -> dict:

@@ -98,8 +98,8 @@ def find_canaries(text: str, extra: Iterable[str] = ()) -> List[str]:
     return found
 
 
-def notify_urls(base: str, cmq: bool = False) -> str:
-    """NOTIFY_URLS with every chat kind, the signed webhook and (optionally) cmq, all on `base`."""
+def notify_urls(base: str, cmq_endpoint: Optional[str] = None) -> str:
+    """NOTIFY_URLS with every chat kind and the signed webhook on `base`, and cmq at `cmq_endpoint` if given."""
     entries = [
         f"wecom+{base}/cgi-bin/webhook/send?key={CANARY_WECOM_KEY}",
         f"dingtalk+{base}/robot/send?access_token={CANARY_DINGTALK_TOKEN}#secret={CANARY_DINGTALK_SECRET}",
@@ -107,8 +107,8 @@ def notify_urls(base: str, cmq: bool = False) -> str:
         f"slack+{base}/services/{CANARY_SLACK_PATH}",
         f"webhook+{base}/hook?token={CANARY_WEBHOOK_TOKEN}#secret={CANARY_WEBHOOK_SECRET}",
     ]
-    if cmq:
-        entries += ["cmq://queue/sms-stats", "cmq://topic/sms-alerts"]
+    if cmq_endpoint:
+        entries += [f"cmq://queue/sms-stats#endpoint={cmq_endpoint}", f"cmq://topic/sms-alerts#endpoint={cmq_endpoint}"]
     return ",".join(entries)
 
 

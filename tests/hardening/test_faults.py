@@ -327,7 +327,7 @@ def test_everything_at_once(emu: Emulator, receiver: Inbox, tally: Any) -> None:
     emu.set_rate_limit(6)
     with StallingServer("hang") as stall:
         env = environment(emu, [f"webhook+{stall.url}/a", f"feishu+{receiver.url}/open-apis/bot/v2/hook/x",
-                                "cmq://queue/sms-stats"], apps=(*APPS, *MANY_APPS[:5]))
+                                f"cmq://queue/sms-stats#endpoint={emu.endpoint}"], apps=(*APPS, *MANY_APPS[:5]))
         doc, _ = run_timer(env, limit_ms=5000, message='{"job": "report", "window": "last_24h", "granularity": "day"}')
         tally["faults"] += len(emu.calls) + stall.requests
     assert_every_app_has_a_result(doc, (*APPS, *MANY_APPS[:5]))

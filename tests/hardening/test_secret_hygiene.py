@@ -152,7 +152,7 @@ def environment(emu: Emulator, echo: Echo, changes: Dict[str, Optional[str]], fa
     changes = dict(changes)
     scf_names = "scf_names" not in changes
     changes.pop("scf_names", None)
-    sinks = notify_urls(_base(echo.url, failing_sinks), cmq=True)
+    sinks = notify_urls(_base(echo.url, failing_sinks), cmq_endpoint=emu.endpoint)
     extra = changes.pop("NOTIFY_URLS_EXTRA", None)
     if extra:
         sinks = f"{sinks},{extra}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from typing import Iterator, List
 
 import pytest
@@ -23,12 +24,16 @@ def emu() -> Iterator[Emulator]:
         yield running
 
 
-def settings(emu: Emulator, notify: str = "cmq://queue/q,cmq://topic/t") -> Settings:
+def at(emu: Emulator, *entries: str) -> str:
+    """NOTIFY_URLS whose cmq entries point at the emulator with `#endpoint=` (SMS_ENDPOINT never does)."""
+    return ",".join(f"{entry}#endpoint={emu.endpoint}" for entry in entries)
+
+
+def settings(emu: Emulator, notify: str = "") -> Settings:
     loaded, issues = load_settings({
         "TENCENTCLOUD_SECRET_ID": SECRET_ID,
         "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
-        "SMS_ENDPOINT": emu.endpoint,
-        "NOTIFY_URLS": notify,
+        "NOTIFY_URLS": notify or at(emu, "cmq://queue/q", "cmq://topic/t"),
     })
     assert issues == []
     return loaded
@@ -82,7 +87,7 @@ def test_endpoint_and_region_options(emu: Emulator) -> None:
 def test_rate_limit_is_retried(emu: Emulator) -> None:
     emu.inject_error("q", "RequestLimitExceeded", "too many requests", times=1)
     sleeper = Sleeper()
-    deliveries = deliver_all(document(), settings(emu, "cmq://queue/q"), sleep=sleeper)
+    deliveries = deliver_all(document(), settings(emu, at(emu, "cmq://queue/q")), sleep=sleeper)
     assert deliveries[0].ok and deliveries[0].attempts == 2 and len(sleeper.waits) == 1
     assert len(emu.cmq_messages) == 1
 
@@ -92,7 +97,8 @@ def test_unknown_queue_fails_without_retry_and_the_topic_still_gets_its_message(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sleeper = Sleeper()
-    missing, topic = deliver_all(document(), settings(emu, "cmq://queue/missing,cmq://topic/t"), sleep=sleeper)
+    notify = at(emu, "cmq://queue/missing", "cmq://topic/t")
+    missing, topic = deliver_all(document(), settings(emu, notify), sleep=sleeper)
     assert not missing.ok and missing.attempts == 1 and "ResourceNotFound" in missing.error
     assert topic.ok
     assert sleeper.waits == []
@@ -104,9 +110,51 @@ def test_wrong_credentials_are_a_permanent_failure(emu: Emulator) -> None:
     loaded, _ = load_settings({
         "TENCENTCLOUD_SECRET_ID": SECRET_ID,
         "TENCENTCLOUD_SECRET_KEY": "not-the-emulator-key",
-        "SMS_ENDPOINT": emu.endpoint,
-        "NOTIFY_URLS": "cmq://queue/q",
+        "NOTIFY_URLS": at(emu, "cmq://queue/q"),
     })
     [delivery] = deliver_all(document(), loaded, sleep=Sleeper())
     assert not delivery.ok and delivery.attempts == 1 and delivery.error.split(": ", 1)[1].startswith("AuthFailure")
     assert "not-the-emulator-key" not in delivery.error
+
+
+def test_sms_endpoint_never_carries_the_queue_calls(emu: Emulator) -> None:
+    """SMS_ENDPOINT (here the emulator, as a VPC endpoint would be) is the SMS API's host only."""
+    loaded, issues = load_settings({
+        "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+        "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+        "SMS_ENDPOINT": emu.endpoint,
+        "NOTIFY_URLS": "cmq://queue/q#endpoint=http://127.0.0.1:9",  # discard port: nothing listens
+    })
+    assert issues == []
+    [delivery] = deliver_all(document(), loaded, sleep=Sleeper())
+    assert not delivery.ok
+    assert [c for c in emu.calls if c.action in ("SendCmqMsg", "PublishCmqMsg")] == []
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_endpoint_names_no_host_in_results_or_logs(caplog: pytest.LogCaptureFixture,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    port = closed_port()
+    loaded, _ = load_settings({
+        "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+        "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+        "NOTIFY_URLS": f"cmq://queue/q#endpoint=http://127.0.0.1:{port}",
+    })
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sms_receipt_stats")
+    # an earlier handler run may have cut our logger off from the root (log.configure)
+    monkeypatch.setattr(logging.getLogger("sms_receipt_stats"), "propagate", True)
+    sleeper = Sleeper()
+    [delivery] = deliver_all(document(), loaded, sleep=sleeper)
+    assert not delivery.ok and delivery.attempts == 3 and len(sleeper.waits) == 2  # transient: retried
+    assert delivery.error.endswith("ClientNetworkError: the endpoint refused the connection")
+    # the product's own lines (urllib3's DEBUG lines name hosts; the handler keeps urllib3 at WARNING)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("sms_receipt_stats"))
+    assert "refused the connection" in logged
+    for text in (delivery.error, logged):
+        assert "127.0.0.1" not in text and str(port) not in text

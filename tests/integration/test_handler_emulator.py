@@ -261,13 +261,21 @@ def test_wrong_signature_on_lookup_is_502(emulator: Emulator, env: Dict[str, str
     assert json.loads(response["body"])["error"]["code"] == "AuthFailure.SignatureFailure"
 
 
-def test_unreachable_endpoint_is_503(env: Dict[str, str], no_backoff: JobDeps) -> None:
+def test_unreachable_endpoint_is_503_and_names_no_host(env: Dict[str, str], no_backoff: JobDeps,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
     with Emulator() as emu:
-        endpoint = emu.endpoint
+        endpoint = emu.endpoint  # stopped: nothing listens there any more
+    host, port = endpoint.rsplit("//", 1)[1].rsplit(":", 1)
     response = handle(read_event("apigw_get_stats"), None, env={**env, "SMS_ENDPOINT": endpoint}, deps=no_backoff)
     assert response["statusCode"] == 503
-    assert json.loads(response["body"])["error"]["code"] == "ClientNetworkError"
+    error = json.loads(response["body"])["error"]
+    assert error["code"] == "ClientNetworkError"
+    assert error["message"] == "the endpoint refused the connection"
     assert "Retry-After" in response["headers"]
+    logs = capsys.readouterr().out
+    assert "ClientNetworkError" in logs
+    for text in (response["body"], logs):
+        assert host not in text and port not in text
 
 
 def test_validation_errors_never_reach_the_emulator(emulator: Emulator, env: Dict[str, str],

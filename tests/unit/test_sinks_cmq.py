@@ -5,7 +5,10 @@ The round trip through the real SDK is in tests/integration/test_cmq_sink.py.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pytest
+import responses
 from sink_support import Sleeper, checked_settings
 
 from sms_receipt_stats.config import Settings, load_settings
@@ -68,3 +71,28 @@ def test_missing_credentials_is_a_permanent_failure() -> None:
 ])
 def test_cloud_error_classes(code: str, transient: bool) -> None:
     assert is_transient(code) is transient
+
+
+@pytest.mark.parametrize("sms_endpoint", [None, "sms.internal.tencentcloudapi.com", "http://127.0.0.1:8080"])
+def test_queue_calls_go_to_tdmq_whatever_sms_endpoint_says(sms_endpoint: Optional[str]) -> None:
+    """TDMQ's public endpoint by default: the SDK's TdmqClient serves SendCmqMsg there."""
+    env = {"SMS_ENDPOINT": sms_endpoint} if sms_endpoint else {}
+    with responses.RequestsMock() as mock:
+        mock.post("https://tdmq.tencentcloudapi.com/", json={"Response": {"Result": True, "MsgId": "m-1",
+                                                                             "RequestId": "r-1"}})
+        [delivery] = deliver_all(document("check", "critical"), settings("cmq://queue/alerts", **env),
+                                 sleep=Sleeper())
+        [call] = mock.calls
+    assert delivery.ok
+    assert call.request.headers["X-TC-Action"] == "SendCmqMsg"
+    assert call.request.headers["Host"] == "tdmq.tencentcloudapi.com"
+
+
+def test_endpoint_option_overrides_the_tdmq_default() -> None:
+    with responses.RequestsMock() as mock:
+        mock.post("https://tdmq.internal.tencentcloudapi.com/", json={"Response": {"RequestId": "r-2"}})
+        [delivery] = deliver_all(document("check", "critical"),
+                                 settings("cmq://topic/reports#endpoint=tdmq.internal.tencentcloudapi.com"),
+                                 sleep=Sleeper())
+        [call] = mock.calls
+    assert delivery.ok and call.request.headers["X-TC-Action"] == "PublishCmqMsg"

@@ -2,8 +2,12 @@
 
 `cmq://queue/NAME` → `SendCmqMsg` {QueueName, MsgContent, DelaySeconds: 0};
 `cmq://topic/NAME` → `PublishCmqMsg` {TopicName, MsgContent}. Same credentials as the
-SMS API; region = the entry's `region=` or SMS_REGION; endpoint = `endpoint=`, else
-SMS_ENDPOINT when overridden (one emulator serves both), else tdmq.tencentcloudapi.com.
+SMS API; region = the entry's `region=` or SMS_REGION.
+
+Endpoint: the entry's `endpoint=` (written as SMS_ENDPOINT is), else TDMQ's own public endpoint
+`tdmq.tencentcloudapi.com`, the API (service `tdmq`, version 2020-02-17) that serves
+SendCmqMsg and PublishCmqMsg in Tencent's SDKs (`TdmqClient._endpoint`). Never SMS_ENDPOINT:
+with the SMS VPC endpoint there, the queue call would go to the SMS host and fail.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ class CmqSink(Sink):
                                 transient=False)
         settings = ctx.settings
         try:
-            endpoint = sdk.endpoint_for(self.spec.endpoint, settings, DEFAULT_HOST)
+            endpoint = sdk.endpoint_for(self.spec.endpoint, DEFAULT_HOST)
             client = sdk.common_client(SERVICE, VERSION, settings, self.spec.region or settings.region, endpoint,
                                        timeout=ctx.timeout)
         except sdk.MissingCredentials:
@@ -58,8 +62,8 @@ class CmqSink(Sink):
         try:
             answer = sdk.call_action(client, self.action, self.params(prepared))
         except sdk.CloudError as exc:
-            # a network error's text names the endpoint and the SDK's internals: the code says enough
-            text = "" if exc.code == "ClientNetworkError" else one_line(exc.message)
+            # to_cloud_error already replaced a transport error's text by a host-free reason
+            text = one_line(exc.message)
             message = f"{exc.code}: {text}" if text else exc.code
             raise DeliveryError(message, transient=is_transient(exc.code)) from None
         if answer.get("Result") is False:
