@@ -99,6 +99,7 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._last: Optional[float] = None
+        self._slowed_at: Optional[float] = None
         self._lock = threading.Lock()
 
     def acquire(self, not_after: Optional[float] = None) -> Optional[float]:
@@ -119,8 +120,16 @@ class RateLimiter:
             self._sleep(ready - now)
 
     def slow_down(self) -> None:
-        """The API refused a call for its rate: widen the interval (x1.5, at most MAX_SLOWDOWN)."""
+        """The API refused a call for its rate: widen the interval (x1.5, at most MAX_SLOWDOWN).
+
+        Refusals of one burst arrive together; they count once per second, so that one crowded
+        second does not slow the rest of the run down fourfold.
+        """
         with self._lock:
+            now = self._clock()
+            if self._slowed_at is not None and now - self._slowed_at < 1.0:
+                return
+            self._slowed_at = now
             self.slowdown = min(self.MAX_SLOWDOWN, self.slowdown * 1.5)
 
     def speed_up(self) -> None:

@@ -139,7 +139,12 @@ def test_a_refusal_slows_the_limiter_down_and_successes_bring_it_back(clock: Fak
     for _ in range(100):
         limiter.speed_up()
     assert limiter.slowdown == 1.0
+    clock.advance(1.0)
     for _ in range(10):
+        limiter.slow_down()  # one burst of refusals counts once
+    assert limiter.slowdown == 1.5
+    for _ in range(10):
+        clock.advance(1.0)
         limiter.slow_down()
     assert limiter.slowdown == RateLimiter.MAX_SLOWDOWN
 
