@@ -45,6 +45,25 @@ def test_demo_runs_offline_and_shows_what_each_consumer_got(capsys, restore_envi
     assert "demo-wecom-key" not in out and cli.DEMO_TOKEN not in out
 
 
+def test_demo_totals_are_the_sum_of_the_emulators_hours_of_yesterday(capsys, restore_environ):
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    from sms_receipt_stats.emulator import hourly_stats
+
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    beijing = timezone(timedelta(hours=8))
+    midnight = datetime.now(beijing).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = int((midnight - timedelta(days=1)).timestamp())
+    shown = {m.group(1): int(m.group(2).replace(",", ""))
+             for m in re.finditer(r"(14\d{8})  submitted +([\d,]+)", out)}
+    assert set(shown) == {entry.split("=")[0] for entry in cli.DEMO_APPS.split(",")}
+    for app_id, submitted in shown.items():
+        hours = range(first, first + 24 * 3600, 3600)  # 00:00 .. 23:00, each once
+        assert submitted == sum(hourly_stats(app_id, h)["RequestSuccessCount"] for h in hours)
+
+
 def test_demo_in_chinese(capsys, restore_environ):
     assert cli.main(["demo", "--lang", "zh"]) == 0
     out = capsys.readouterr().out
