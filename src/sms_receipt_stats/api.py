@@ -210,7 +210,7 @@ def validate_lookup(params: Mapping[str, Optional[str]], settings: Settings, now
         elif api_names:
             window = api_window(str(begin), str(end), now, settings.timezone, granularity)
         else:
-            window = resolve_window({"begin": begin, "end": end}, now, settings.timezone, granularity)
+            window = resolve_window({"begin": str(begin), "end": str(end)}, now, settings.timezone, granularity)
     except WindowError as exc:
         raise ApiError(400, exc.code, exc.message) from None
     app = next((a for a in settings.apps if a.app_id == app_id), App(app_id=app_id))

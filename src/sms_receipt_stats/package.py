@@ -49,7 +49,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 DEFAULT_PYTHON = "3.10"
 #: SCF runs x86_64 Linux; its images have glibc >= 2.17, so manylinux2014 wheels load
@@ -326,7 +326,7 @@ def project_entries(root: Path) -> Dict[str, bytes]:
             continue
         entries[rel] = path.read_bytes()
     dev_only = {f"sms_receipt_stats/{name}.py" for name in DEV_ONLY}
-    needed = set()
+    needed: Set[str] = set()
     for rel, data in entries.items():
         if rel.endswith(".py") and rel not in dev_only:
             needed.update(m for m in _imported_modules(data) if m.startswith("sms_receipt_stats."))
@@ -521,7 +521,7 @@ def hot_modules(python: str, root: Path) -> List[str]:
     ordered: List[str] = []
     for stage in found["stages"]:
         for rel in sorted(stage):  # delivery imports in worker threads: the finishing order varies
-            inits = []
+            inits: List[str] = []
             parent = PurePosixPath(rel).parent
             while parent != PurePosixPath("."):
                 if (root / parent / "__init__.py").is_file():
