@@ -101,3 +101,50 @@ def dashboard_link(public_url: str, secret: str, *, app_ids: Sequence[str], wind
         params["lang"] = lang
     # `,` stays readable; everything else in the fields is already URL-safe by their shape
     return f"{public_url.rstrip('/')}{ROUTE}?{urlencode(params, safe=',')}"
+
+
+#: a chat link shows at least this much time: the day around a one-hour check, not one point
+LINK_MIN_SPAN = timedelta(hours=24)
+_HOUR_FORMAT = "%Y%m%d%H"
+
+
+def link_window(begin: str, end: str, min_span: timedelta = LINK_MIN_SPAN) -> str:
+    """`yyyymmddhh-yyyymmddhh` of a report's window, widened back to `min_span`: a fixed span (a
+    named window would move while the link lives), long enough to show how things went."""
+    first, last = datetime.strptime(begin, _HOUR_FORMAT), datetime.strptime(end, _HOUR_FORMAT)
+    first = min(first, last - min_span)
+    return f"{first:{_HOUR_FORMAT}}-{last:{_HOUR_FORMAT}}"
+
+
+class DetailsLinks:
+    """Makes the "details" link of a chat message: the dashboard of its apps over its window."""
+
+    def __init__(self, public_url: str, secret: str, now: datetime, ttl: timedelta = LINK_TTL):
+        self.public_url, self._secret, self.now, self.ttl = public_url, secret, now, ttl
+
+    def __call__(self, app_ids: Sequence[str], begin: str, end: str) -> Optional[str]:
+        try:
+            window = link_window(begin, end)
+            return dashboard_link(self.public_url, self._secret, app_ids=app_ids, window=window,
+                                  now=self.now, ttl=self.ttl)
+        except (ValueError, LinkError):  # an odd window or app id: the message goes out without a link
+            return None
+
+    def __repr__(self) -> str:  # never the secret
+        return f"DetailsLinks({self.public_url!r})"
+
+
+def details_links(public_url: Optional[str], secret: Optional[str], generated_at: str) -> Optional[DetailsLinks]:
+    """The link maker for a document made at `generated_at` (ISO), or None when links are off.
+
+    Links expire `LINK_TTL` after the document was made, so a message sent twice carries the same link.
+    """
+    if not public_url or not secret:
+        return None
+    try:
+        now = datetime.fromisoformat(generated_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if now.tzinfo is None:
+        return None
+    return DetailsLinks(public_url, secret, now)
