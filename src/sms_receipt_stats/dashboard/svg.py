@@ -96,22 +96,21 @@ def rate_floor(values: Sequence[Optional[float]], thresholds: Sequence[float] = 
     return max(0.0, min(0.9, math.floor(low * 10 + 1e-9) / 10))
 
 
-def nice_step(value: float, ticks: int = 4) -> float:
-    """A gridline step of 1, 2 or 5 times a power of ten, so that about `ticks` steps reach `value`."""
+#: a count axis has at most this many steps between gridlines
+MAX_STEPS = 6
+
+
+def count_axis(value: float, most: int = MAX_STEPS) -> Tuple[float, float]:
+    """(top, step) of a count axis: the smallest step of 1, 2 or 5 times a power of ten that
+    reaches `value` in at most `most` steps, and the top at a whole step."""
     if value <= 0:
-        return 1.0
-    raw = value / ticks
-    power = 10 ** math.floor(math.log10(raw))
-    for step in (1, 2, 5, 10):
-        if step * power >= raw - 1e-9:
-            return float(max(1, step * power))
-    return float(10 * power)  # pragma: no cover - the loop always returns
-
-
-def count_axis(value: float, ticks: int = 4) -> Tuple[float, float]:
-    """(top, step) of a count axis: whole steps, the top at or above `value`."""
-    step = nice_step(value, ticks)
-    return max(step, math.ceil(value / step - 1e-9) * step), step
+        return 1.0, 1.0
+    power = 10 ** math.floor(math.log10(value / most))
+    for candidate in (power, 2 * power, 5 * power, 10 * power):
+        step = max(1, candidate)
+        if math.ceil(value / step - 1e-9) <= most:
+            return float(math.ceil(value / step - 1e-9) * step), float(step)
+    return float(10 * power * math.ceil(value / (10 * power))), float(10 * power)  # pragma: no cover
 
 
 def compact(value: float) -> str:
