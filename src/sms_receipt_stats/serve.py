@@ -67,8 +67,8 @@ class _Handler(QuietHandler):
         status, headers, data = to_http(answer)
         if self.command == "HEAD":
             data = b""
-        self._write(status, headers, data)
         owner.log(f"{self.command} {event['path']} {status} {int((time.monotonic() - started) * 1000)} ms")
+        self._write(status, headers, data)
 
     def _write(self, status: int, headers: Mapping[str, str], data: bytes) -> None:
         try:
