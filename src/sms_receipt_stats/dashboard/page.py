@@ -27,7 +27,8 @@ TEXT_MAX = 300
 STRINGS: Dict[str, Dict[str, str]] = {
     "en": {
         "title": "SMS receipts",
-        "apps": "apps",
+        "n_apps": "{n} apps",
+        "one_app": "1 app",
         "generated": "generated",
         "window": "window",
         "overview": "Overview",
@@ -46,8 +47,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "silences": "Silences",
         "no_alerts": "No alert is firing for these apps.",
         "no_silences": "No active silence.",
-        "no_state": "No state store is configured (STATE_URL): alerts are not tracked between runs "
-                    "and silences are not kept.",
+        "no_state": "No state store is configured (STATE_URL): alerts are not tracked between runs and "
+                    "silences are not kept.",
         "state_error": "The state store could not be read just now: alerts and silences are not shown.",
         "since": "since {when}",
         "until": "until {when}",
@@ -64,7 +65,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
     },
     "zh": {
         "title": "短信回执统计",
-        "apps": "个应用",
+        "n_apps": "{n} 个应用",
+        "one_app": "1 个应用",
         "generated": "生成时间",
         "window": "统计区间",
         "overview": "总览",
@@ -170,6 +172,7 @@ ul.items li:last-child{border-bottom:0}
 padding:1px 6px;margin-right:6px;color:#fff;background:var(--none)}
 .sev.critical{background:var(--crit)}.sev.warning{background:var(--warn)}.sev.info{background:var(--receipt)}
 .note{color:var(--muted);font-size:13px;margin:0}
+p.state{margin:-4px 0 12px}
 .error{color:var(--crit);overflow-wrap:anywhere}
 footer{color:var(--muted);font-size:12px;margin:8px 0 24px}
 @media (max-width:900px){.tiles{grid-template-columns:1fr}}
@@ -318,8 +321,8 @@ class _Builder:
     def state(self) -> str:
         view = self.page.state
         title = f'<section class="card" aria-labelledby="alerts"><h2 id="alerts">{esc(self.tr("alerts"))}</h2>'
-        if view is None:
-            return f'{title}<p class="note">{esc(self.tr("no_state"))}</p></section>'
+        if view is None:  # a line, not a card: on a phone the charts should come first
+            return f'<p class="note state">{esc(self.tr("no_state"))}</p>'
         if view.error:
             return f'{title}<p class="note error">{esc(self.tr("state_error"))}</p></section>'
         wanted = {r.app_id for r in self.page.results}
@@ -467,7 +470,8 @@ class _Builder:
                   f'{esc(self.tr("switch"))}</a>') if page.switch_href else ""
         header = (f'<header class="top"><h1>{esc(self.tr("title"))}</h1>{switch}</header>'
                   f'<p class="meta">{esc(self.tr("window"))}: {esc(window_text(page.window))} · '
-                  f'{n} {esc(self.tr("apps"))} · {esc(self.tr("generated"))}: {esc(generated)}</p>')
+                  f'{esc(self.tr("one_app") if n == 1 else self.tr("n_apps", n=n))} · '
+                  f'{esc(self.tr("generated"))}: {esc(generated)}</p>')
         blocks = [header]
         if n > 1:
             blocks.append(self.overview())
