@@ -75,7 +75,7 @@ def upstream_error(error: ErrorInfo) -> ApiError:
 
 
 def route(event: ApiGatewayEvent) -> str:
-    """'stats' or 'health'; 404/405 otherwise."""
+    """'stats', 'dashboard' or 'health'; 404/405 otherwise."""
     path = (event.path or "").rstrip("/")
     method = (event.httpMethod or "").upper()
     if path.endswith("/stats") or path == "stats":
@@ -86,7 +86,11 @@ def route(event: ApiGatewayEvent) -> str:
         if method != "GET":
             raise ApiError(405, "MethodNotAllowed", "use GET on /health", {"Allow": "GET"})
         return "health"
-    raise ApiError(404, "NotFound", "no such route: use GET/POST .../stats or GET .../health")
+    if path.endswith("/dashboard") or path == "dashboard":
+        if method != "GET":
+            raise ApiError(405, "MethodNotAllowed", "use GET on /dashboard", {"Allow": "GET"})
+        return "dashboard"
+    raise ApiError(404, "NotFound", "no such route: use GET/POST .../stats, GET .../dashboard or GET .../health")
 
 
 def authenticate(event: ApiGatewayEvent, settings: Settings) -> None:

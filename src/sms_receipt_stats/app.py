@@ -164,10 +164,15 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
     try:
         if event is None:
             raise ApiError(400, "InvalidParameter", "malformed HTTP event")
-        if route(event) == "health":
+        where = route(event)
+        if where == "health":
             return health_response()
-        authenticate(event, settings)
         deps = deps or default_deps()
+        if where == "dashboard":
+            from sms_receipt_stats.dashboard import handle_dashboard
+
+            return handle_dashboard(event, settings, deps, deadline)
+        authenticate(event, settings)
         params = collect_params(event)
         app, window, granularity = validate_lookup(params, settings, deps.now())
         from sms_receipt_stats.jobs import make_querier, query_apps

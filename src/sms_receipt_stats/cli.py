@@ -1,4 +1,4 @@
-"""`sms-receipt-stats`: demo, emulator, invoke, query, doctor and package, for local development."""
+"""`sms-receipt-stats`: demo, emulator, serve, invoke, query, doctor and package, for local development."""
 
 from __future__ import annotations
 
@@ -8,12 +8,19 @@ import importlib.util
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
 from urllib.parse import parse_qsl
 
 DEMO_APPS = "1400006874=prod,1400006879=marketing,1400007001=otp"
 DEMO_TOKEN = "demo-token-0123456789"
+#: the demo's key of signed dashboard links (`serve --emulator` uses the same, so the demo's links open there)
+DEMO_LINK_SECRET = "demo-link-secret-0123456789"
+DEMO_SERVE_PORT = 8000
+#: variables the demo and `serve --emulator` replace, so a developer's own settings cannot leak in
+_DEMO_PREFIXES = ("TENCENTCLOUD_", "SMS_", "NOTIFY_", "API_", "ALERT_", "REPORT_", "PUBLIC_URL", "LINK_SECRET",
+                  "STATE_")
 
 
 def load_main_handler() -> Callable[[Any, Any], Any]:
@@ -70,6 +77,54 @@ def format_table(result: Dict[str, Any]) -> str:
                          f"{s['CallbackCount']:>10,} {s['CallbackSuccessCount']:>10,} "
                          f"{_pct(point['rates']['success_rate']):>8}")
     return "\n".join(lines)
+
+
+def demo_environment(emulator_endpoint: str, public_url: str, lang: str = "en",
+                     notify_urls: str = "") -> Dict[str, str]:
+    """The settings of the offline demo: the emulator's credentials, three apps, a token, signed links.
+
+    The emulator has no rate limit of its own, so the demo queries faster than the real API's 10/s.
+    """
+    from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY
+
+    env = {
+        "TENCENTCLOUD_SECRETID": SECRET_ID,
+        "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
+        "SMS_ENDPOINT": emulator_endpoint,
+        "SMS_SDK_APP_IDS": DEMO_APPS,
+        "SMS_API_RPS": "50",
+        "REPORT_LANG": lang,
+        "API_TOKENS": DEMO_TOKEN,
+        "PUBLIC_URL": public_url,
+        "LINK_SECRET": DEMO_LINK_SECRET,
+    }
+    if notify_urls:
+        env["NOTIFY_URLS"] = notify_urls
+    return env
+
+
+def _use_environment(env: Dict[str, str]) -> None:
+    for key in list(os.environ):
+        if key.startswith(_DEMO_PREFIXES):
+            del os.environ[key]
+    os.environ.update(env)
+
+
+def demo_links(public_url: str, window: str = "last_30d") -> Dict[str, str]:
+    """Signed dashboard links of the demo apps (all of them, then each), valid for a week."""
+    from datetime import datetime, timezone
+
+    from sms_receipt_stats.config import parse_app_ids
+    from sms_receipt_stats.links import dashboard_link
+
+    apps, _ = parse_app_ids(DEMO_APPS)
+    now = datetime.now(timezone.utc)
+    made = {"all apps": dashboard_link(public_url, DEMO_LINK_SECRET, app_ids=[a.app_id for a in apps],
+                                       window=window, now=now)}
+    for app in apps:
+        made[app.name or app.app_id] = dashboard_link(public_url, DEMO_LINK_SECRET, app_ids=[app.app_id],
+                                                      window=window, now=now)
+    return made
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -171,26 +226,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import logging
 
     from sms_receipt_stats import log, samples
-    from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator
+    from sms_receipt_stats.emulator import Emulator
     from sms_receipt_stats.receiver import Receiver
+    from sms_receipt_stats.serve import function_url_event
 
     log.configure()
     logging.getLogger(log.LOGGER_NAME).setLevel(logging.WARNING)  # the demo prints its own summary
+    public_url = f"http://127.0.0.1:{DEMO_SERVE_PORT}"
     with Emulator() as emulator, Receiver() as chat:
-        env = {
-            "TENCENTCLOUD_SECRETID": SECRET_ID,
-            "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
-            "SMS_ENDPOINT": emulator.endpoint,
-            "SMS_SDK_APP_IDS": DEMO_APPS,
-            "REPORT_LANG": args.lang,
-            "NOTIFY_URLS": (f"wecom+{chat.url}/cgi-bin/webhook/send?key=demo-wecom-key,"
-                            f"cmq://queue/sms-reports#endpoint={emulator.endpoint}"),
-            "API_TOKENS": DEMO_TOKEN,
-        }
-        for key in list(os.environ):
-            if key.startswith(("TENCENTCLOUD_", "SMS_", "NOTIFY_", "API_", "ALERT_", "REPORT_")):
-                del os.environ[key]
-        os.environ.update(env)
+        notify = (f"wecom+{chat.url}/cgi-bin/webhook/send?key=demo-wecom-key,"
+                  f"cmq://queue/sms-reports#endpoint={emulator.endpoint}")
+        _use_environment(demo_environment(emulator.endpoint, public_url, args.lang, notify))
         main_handler = load_main_handler()
         context = {"request_id": "demo", "time_limit_in_ms": 30_000, "memory_limit_in_mb": 128}
 
@@ -233,9 +279,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("\n5) The same lookup without a token:")
         denied = main_handler(samples.apigw_event({"app_id": "1400006874", "window": "last_24h"}), context)
         print(f"   HTTP {denied['statusCode']} {denied['body']}")
-        ok = bool(doc["results"]) and response["statusCode"] == 200 and denied["statusCode"] == 401
+
+        print("\n6) The dashboard through a function URL: GET /dashboard (every app, last 30 days)")
+        event = function_url_event("GET", f"/dashboard?lang={args.lang}", {"Authorization": f"Bearer {DEMO_TOKEN}"},
+                                   b"")
+        page = main_handler(event, context)
+        target = Path(args.dashboard).expanduser().resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page["body"], encoding="utf-8")
+        print(f"   HTTP {page['statusCode']} {page['headers'].get('Content-Type')}, {len(page['body']):,} characters")
+        print(f"   written to {target}  (open it in a browser: {target.as_uri()})")
+        print("   See it live: run `sms-receipt-stats serve --emulator`, then open the chat's 📈 link above, or")
+        print(f"   {demo_links(public_url)['all apps']}")
+
+        ok = (bool(doc["results"]) and response["statusCode"] == 200 and denied["statusCode"] == 401
+              and page["statusCode"] == 200)
         print("\ndemo finished: " + ("OK" if ok else "something went wrong (see above)"))
         return 0 if ok else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from sms_receipt_stats.serve import FunctionUrlServer
+
+    emulator = None
+    if args.emulator:
+        from sms_receipt_stats.emulator import Emulator
+
+        emulator = Emulator().start()
+    server = FunctionUrlServer(load_main_handler(), args.host, args.port, args.timeout,
+                               log=lambda line: print(line, file=sys.stderr, flush=True))
+    server.start()
+    try:
+        if emulator is not None:
+            _use_environment(demo_environment(emulator.endpoint, server.endpoint))
+        print(f"serving main_handler on {server.endpoint} (function URL events; Ctrl-C to stop)", flush=True)
+        if emulator is not None:
+            print(f"with the built-in emulator at {emulator.endpoint} and the demo settings; dashboards:")
+            for name, url in demo_links(server.endpoint).items():
+                print(f"  {name}: {url}")
+            print(f"  with a token: curl -H 'Authorization: Bearer {DEMO_TOKEN}' {server.endpoint}/dashboard",
+                  flush=True)
+        else:
+            print(f"  e.g. {server.endpoint}/health, {server.endpoint}/stats?app_id=…&window=yesterday "
+                  "(Authorization: Bearer …), /dashboard", flush=True)
+        import time
+
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
+        if emulator is not None:
+            emulator.stop()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -244,7 +340,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the whole flow offline: emulator, timer report, chat, HTTP lookup")
     demo.add_argument("--lang", choices=("en", "zh"), default="en")
+    demo.add_argument("--dashboard", default=str(Path(tempfile.gettempdir()) / "sms-receipt-stats-demo.html"),
+                      help="where to write the dashboard page the demo renders")
     demo.set_defaults(func=cmd_demo)
+
+    srv = sub.add_parser("serve", help="main_handler behind a local HTTP server (function URL events)")
+    srv.add_argument("--port", type=int, default=DEMO_SERVE_PORT, help="0 picks a free port")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--timeout", type=float, default=30.0, help="the SCF time limit to simulate, seconds")
+    srv.add_argument("--emulator", action="store_true",
+                     help="start the built-in SMS API emulator and use the demo's settings (offline)")
+    srv.set_defaults(func=cmd_serve)
 
     emu = sub.add_parser("emulator", help="serve the local emulator of the SMS (and CMQ) API")
     emu.add_argument("--port", type=int, default=8080)

@@ -74,11 +74,19 @@ class Settings(BaseModel):
     api_auth: str = "token"
     api_allowed_app_ids: Tuple[str, ...] = ()
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    #: the function's public base URL (no trailing slash) and the key of signed dashboard links
+    public_url: Optional[str] = None
+    link_secret: Optional[SecretStr] = None
+
+    @property
+    def links_enabled(self) -> bool:
+        """Chat messages carry a dashboard link only when both are set."""
+        return bool(self.public_url and self.link_secret)
 
     def secret_values(self) -> List[str]:
         """Every configured secret, so outputs can be scrubbed of them."""
         values: List[str] = []
-        for s in (self.secret_key, self.session_token, *self.api_tokens):
+        for s in (self.secret_key, self.session_token, *self.api_tokens, self.link_secret):
             if s is not None and s.get_secret_value():
                 values.append(s.get_secret_value())
         for sink in self.sinks:
@@ -124,6 +132,30 @@ def parse_app_ids(value: str, variable: str = "SMS_SDK_APP_IDS") -> Tuple[List[A
         seen.add(app_id)
         apps.append(App(app_id=app_id, name=name[:64] or None))
     return apps, issues
+
+
+#: characters a base URL may hold: unreserved, sub-delims that cannot close a Markdown link, `%`, `/`, `:`, `@`
+_URL_CHARS = re.compile(r"^[A-Za-z0-9._~%/:@!$+,;=-]+$")
+LINK_SECRET_MIN = 16
+
+
+def parse_public_url(value: str) -> str:
+    """`http(s)://host[:port][/path]` without query, fragment or credentials; no trailing slash."""
+    text = value.strip()
+    if not _URL_CHARS.match(text):
+        raise ValueError("expected an http(s) URL without spaces, quotes, brackets or parentheses")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http(s) URL such as https://1250000000-abcd.ap-guangzhou.tencentscf.com")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ValueError("expected a base URL without ?query or #fragment")
+    if parts.username or parts.password:
+        raise ValueError("expected a base URL without user:password@")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError("port out of range") from None
+    return text.rstrip("/")
 
 
 def _fraction(env: Mapping[str, str], name: str, default: float, issues: List[ConfigIssue]) -> float:
@@ -239,5 +271,18 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
         else:
             issues.append(ConfigIssue("ALERT_MIN_VOLUME", f"{raw_volume[:20]!r} is not a whole number; using 100"))
     values["thresholds"] = Thresholds(**t)
+
+    if env.get("PUBLIC_URL", "").strip():
+        try:
+            values["public_url"] = parse_public_url(env["PUBLIC_URL"])
+        except ValueError as exc:
+            issues.append(ConfigIssue("PUBLIC_URL", f"{exc}; chat messages carry no dashboard link"))
+    link_secret = env.get("LINK_SECRET", "").strip()
+    if link_secret:
+        if len(link_secret) < LINK_SECRET_MIN:
+            issues.append(ConfigIssue("LINK_SECRET", f"shorter than {LINK_SECRET_MIN} characters; "
+                                                     "signed dashboard links are off"))
+        else:
+            values["link_secret"] = SecretStr(link_secret)
 
     return Settings(**values), issues

@@ -58,7 +58,7 @@ PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64")
 #: responses without a charset, and the compiled build is larger and tied to one Python
 PURE_ONLY = frozenset({"charset-normalizer"})
 #: modules of this package that only serve local development; nothing on the handler's path imports them
-DEV_ONLY = frozenset({"cli", "__main__", "emulator", "receiver", "samples", "package"})
+DEV_ONLY = frozenset({"cli", "__main__", "emulator", "receiver", "samples", "package", "serve"})
 #: the only tencentcloud products the function calls (SMS 2021-01-11; CMQ goes through common's CommonClient)
 TENCENTCLOUD_KEEP = ("tencentcloud/__init__.py", "tencentcloud/common/", "tencentcloud/sms/__init__.py",
                      "tencentcloud/sms/v20210111/")

@@ -63,6 +63,7 @@ CANARY_FEISHU_SECRET = "canary-feishu-sign-0005"
 CANARY_SLACK_PATH = "T00CANARY/B00CANARY/canaryslackhookXXXX0006"
 CANARY_WEBHOOK_SECRET = "canary-webhook-hmac-0007"
 CANARY_WEBHOOK_TOKEN = "canary-webhook-query-token-0008"
+CANARY_LINK_SECRET = "canary-dashboard-link-secret-0009"
 
 
 def canaries() -> Dict[str, str]:
@@ -79,6 +80,7 @@ def canaries() -> Dict[str, str]:
         "slack hook path": CANARY_SLACK_PATH,
         "webhook secret": CANARY_WEBHOOK_SECRET,
         "webhook token": CANARY_WEBHOOK_TOKEN,
+        "LINK_SECRET": CANARY_LINK_SECRET,
     }
     for i, token in enumerate(CANARY_API_TOKENS):
         values[f"API_TOKENS[{i}]"] = token
@@ -120,6 +122,9 @@ def canary_env(endpoint: Optional[str] = None, sinks: str = "", scf_names: bool 
         "API_TOKENS": ",".join(CANARY_API_TOKENS),
         "NOTIFY_URLS": sinks,
         "TENCENTCLOUD_SESSIONTOKEN": CANARY_SESSION_TOKEN,
+        # chat messages then carry signed dashboard links: the key signs them, it never travels with them
+        "PUBLIC_URL": "https://1250000000-canary.ap-guangzhou.tencentscf.com",
+        "LINK_SECRET": CANARY_LINK_SECRET,
     }
     if scf_names:
         env.update(TENCENTCLOUD_SECRETID=CANARY_SECRET_ID, TENCENTCLOUD_SECRETKEY=CANARY_SECRET_KEY)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from sms_receipt_stats import cli
 from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator, window_stats
+from sms_receipt_stats.links import verify
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +70,40 @@ def test_demo_totals_are_the_sum_of_the_emulators_hours_of_yesterday(capsys, res
     for app_id, submitted in shown.items():
         hours = range(first, first + 24 * 3600, 3600)  # 00:00 .. 23:00, each once
         assert submitted == sum(hourly_stats(app_id, h)["RequestSuccessCount"] for h in hours)
+def test_demo_writes_the_dashboard_and_links_to_it(capsys, restore_environ, tmp_path):
+    target = tmp_path / "out" / "dashboard.html"
+    assert cli.main(["demo", "--dashboard", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert f"written to {target}" in out and target.as_uri() in out
+    assert "sms-receipt-stats serve --emulator" in out
+    page = target.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.count('<svg class="chart lines"') == 3  # three demo apps
+    # the chat message links to the dashboard, and the link opens where `serve --emulator` listens
+    link = re.search(r"\[📈 Dashboard\]\((http://127\.0\.0\.1:8000/dashboard\?[^)]+)\)", out)
+    assert link, out
+    query = {k: v[0] for k, v in parse_qs(urlsplit(link.group(1)).query).items()}
+    verify(cli.DEMO_LINK_SECRET, app_id=query["app_id"], window=query["window"], exp=query["exp"], sig=query["sig"],
+           now=datetime.now(timezone.utc))
+    assert cli.DEMO_LINK_SECRET not in out
+
+
+def test_serve_with_the_emulator_answers_its_printed_links(tmp_path):
+    """`serve --emulator` as a developer runs it: a process of its own, a free port, the links it prints."""
+    proc = subprocess.Popen([sys.executable, "-m", "sms_receipt_stats", "serve", "--emulator", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "SMS_"))})
+    try:
+        banner = [proc.stdout.readline() for _ in range(6)]
+        assert banner[0].startswith("serving main_handler on http://127.0.0.1:"), banner
+        prod = next(line.split(": ", 1)[1].strip() for line in banner if line.strip().startswith("prod:"))
+        with urllib.request.urlopen(prod, timeout=60) as answer:
+            assert answer.status == 200 and answer.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert b'id="app-1400006874"' in answer.read()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "GET /dashboard 200" in err and "sig=" not in err
 
 
 def test_demo_in_chinese(capsys, restore_environ):

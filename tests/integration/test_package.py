@@ -355,7 +355,7 @@ def test_serverless_yml_deploys_the_built_tree_with_valid_triggers() -> None:
 
     variables = inputs["environment"]["variables"]
     assert not {"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"} & set(variables)
-    for secret in ("NOTIFY_URLS", "API_TOKENS"):
+    for secret in ("NOTIFY_URLS", "API_TOKENS", "LINK_SECRET"):
         assert str(variables[secret]).startswith("${env:"), secret
     assert all(isinstance(v, str) for v in variables.values()), "SCF variables are strings: quote numbers"
 

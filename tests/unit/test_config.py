@@ -303,3 +303,39 @@ def test_secret_values_contain_every_secret() -> None:
                    "wecom-key-canary", "ding-token-canary", "SECding-canary"):
         assert secret in values
     assert "AKIDnotasecret" not in values
+
+
+# -- dashboard links ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("https://1250000000-abcd1234ef.ap-guangzhou.tencentscf.com", "https://1250000000-abcd1234ef.ap-guangzhou.tencentscf.com"),
+    ("https://service-f94sy04v-1250000000.gz.apigw.tencentcs.com/release/", "https://service-f94sy04v-1250000000.gz.apigw.tencentcs.com/release"),
+    ("  http://127.0.0.1:8000  ", "http://127.0.0.1:8000"),
+])
+def test_public_url_is_a_base_url_without_trailing_slash(raw: str, expected: str) -> None:
+    settings, issues = load(PUBLIC_URL=raw, LINK_SECRET="0123456789abcdef")
+    assert issues == [] and settings.public_url == expected and settings.links_enabled
+
+
+@pytest.mark.parametrize("raw", ["ftp://example.com", "example.com", "https://", "https://a.com/x?y=1",
+                                 "https://a.com/#top", "https://user:pw@a.com", "https://a.com/(x)",
+                                 "https://a.com/a b", "https://a.com:99999", 'https://a.com/"x'])
+def test_a_bad_public_url_is_a_config_issue_and_turns_links_off(raw: str) -> None:
+    settings, issues = load(PUBLIC_URL=raw, LINK_SECRET="0123456789abcdef")
+    assert [i.variable for i in issues] == ["PUBLIC_URL"]
+    assert settings.public_url is None and not settings.links_enabled
+    assert "user:pw" not in str(issues[0]) and "pw@" not in str(issues[0])
+
+
+def test_a_short_link_secret_is_refused_without_showing_it() -> None:
+    settings, issues = load(PUBLIC_URL="https://a.com", LINK_SECRET="short-secret")
+    assert [i.variable for i in issues] == ["LINK_SECRET"] and "short-secret" not in str(issues[0])
+    assert settings.link_secret is None and not settings.links_enabled
+
+
+def test_link_secret_is_a_secret() -> None:
+    settings, _ = load(LINK_SECRET="a-long-enough-link-secret")
+    assert "a-long-enough-link-secret" in settings.secret_values()
+    assert "a-long-enough-link-secret" not in repr(settings) + str(settings.model_dump())
+    assert not settings.links_enabled  # no PUBLIC_URL: signed links still open the page, chats carry none

@@ -20,10 +20,10 @@ from sms_receipt_stats.render.i18n import normalize_lang
 from sms_receipt_stats.render.markup import Markup
 from sms_receipt_stats.render.plain import PlainMarkup
 from sms_receipt_stats.render.slack import SlackMarkup
-from sms_receipt_stats.render.text import RenderedMessage, build_report, fit
+from sms_receipt_stats.render.text import DetailsLink, RenderedMessage, build_report, fit
 from sms_receipt_stats.render.wecom import WeComMarkup
 
-__all__ = ["FLAVORS", "MAX_BYTES", "RenderedMessage", "escape", "markup_for", "render_message"]
+__all__ = ["FLAVORS", "MAX_BYTES", "DetailsLink", "RenderedMessage", "escape", "markup_for", "render_message"]
 
 _MARKUPS: Dict[str, Markup] = {
     m.name: m for m in (WeComMarkup(), DingTalkMarkup(), FeishuMarkup(), SlackMarkup(), PlainMarkup())
@@ -55,18 +55,20 @@ def render_message(
     thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen model, safe as a default
     min_severity: str = "info",
     max_bytes: Optional[int] = None,
+    details: Optional[DetailsLink] = None,
 ) -> Optional[RenderedMessage]:
     """The message a sink at `min_severity` should send, or None when it has nothing to say.
 
     A "report" (or "lookup") at "info" always renders. Otherwise (and always for "check"
     and "error" documents) only alerts at or above `min_severity`, and the apps they
-    concern, are shown; with no such alert the answer is None.
+    concern, are shown; with no such alert the answer is None. With `details` (see
+    `links.details_links`) the message links to the dashboard of the apps it shows.
     """
     m = markup_for(flavor)
     if min_severity not in SEVERITY_ORDER:
         raise ValueError(f"unknown severity {min_severity!r}; expected info, warning or critical")
     language = normalize_lang(lang)
-    report = build_report(doc, m, language, thresholds, min_severity)
+    report = build_report(doc, m, language, thresholds, min_severity, details)
     if report is None:
         return None
     limit = m.max_bytes if max_bytes is None else max_bytes

@@ -56,6 +56,7 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "more_alerts": "… {n} more alerts truncated (see the JSON result)",
         "more_errors": "… {n} more errors",
         "truncated": "… truncated (see the JSON result)",
+        "details": "📈 Dashboard",
     },
     "zh": {
         "product": "短信回执统计",
@@ -104,6 +105,7 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "more_alerts": "… 另有 {n} 条告警未显示(详见 JSON 结果)",
         "more_errors": "… 另有 {n} 条错误",
         "truncated": "… 内容过长已截断(详见 JSON 结果)",
+        "details": "📈 看板详情",
     },
 }
 

@@ -97,6 +97,10 @@ class Markup:
     def muted(self, text: str) -> str:
         return text
 
+    def link(self, label: str, url: str) -> str:
+        """A link to a URL we built ourselves (never untrusted text): the label, then the URL."""
+        return f"{label}: {url}"
+
     def join(self, lines: Sequence[str]) -> str:
         return self.newline.join(lines)
 
@@ -124,3 +128,6 @@ class MarkdownMarkup(Markup):
 
     def sub(self, text: str) -> str:
         return text
+
+    def link(self, label: str, url: str) -> str:
+        return f"[{label}]({url})"

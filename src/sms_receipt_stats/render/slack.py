@@ -45,3 +45,7 @@ class SlackMarkup(MarkdownMarkup):
 
     def muted(self, text: str) -> str:
         return f"_{text}_"
+
+    def link(self, label: str, url: str) -> str:
+        # `&` of the query is escaped like any text (Slack decodes &amp; back when it opens the link)
+        return f"<{url.replace('&', '&amp;')}|{label}>"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import SEVERITY_ORDER, Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
@@ -30,6 +30,9 @@ SERIES_MAX = 7
 ALERT_MARK = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 TITLE_MARK = {"critical": "🔴", "warning": "⚠️", "info": "✅"}
 OK, WARN, CRIT, NONE = "✅", "⚠️", "🔴", "—"
+
+#: (app ids, window begin, window end) → the URL of the dashboard for them, or None (`links.DetailsLinks`)
+DetailsLink = Callable[[Sequence[str], str, str], Optional[str]]
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,10 @@ def _app_order(results: List[AppResult], alerts: List[Alert]) -> List[AppResult]
 
 
 class _Builder:
-    def __init__(self, doc: ResultDocument, m: Markup, lang: str, thresholds: Thresholds):
+    def __init__(self, doc: ResultDocument, m: Markup, lang: str, thresholds: Thresholds,
+                 details: Optional[DetailsLink] = None):
         self.doc, self.m, self.lang, self.th = doc, m, lang, thresholds
+        self.details = details
         self.names = {r.app_id: r.app_name for r in doc.results if r.app_name}
 
     def tr(self, key: str, **values: object) -> str:
@@ -335,7 +340,10 @@ class _Builder:
         generated_at = _parse_iso(doc.generated_at)
         common = _common_window(results or doc.results)
         title = self.title(alerts, severity, common, generated_at.date() if generated_at else None)
-        head = (m.heading(title),) if m.title_in_body else ()
+        head: Tuple[str, ...] = (m.heading(title),) if m.title_in_body else ()
+        link = self.details_link(results, common)
+        if link is not None:
+            head += (link,)  # in the head: truncation never drops it
 
         alert_entries = tuple(self.alert(a) for a in alerts)
         shown_messages = {a.message for a in alerts}
@@ -361,6 +369,13 @@ class _Builder:
                                           begin=counted.BeginTime, end=counted.EndTime)))
         return Report(title, severity, head, alert_entries, errors, apps, tuple(footer))
 
+    def details_link(self, results: List[AppResult], window: Optional[WindowDoc]) -> Optional[str]:
+        """One link for the message: the dashboard of the apps it shows, over its window."""
+        if self.details is None or window is None or not results:
+            return None
+        url = self.details([r.app_id for r in results], window.begin, window.end)
+        return self.m.link(self.tr("details"), url) if url else None
+
     def title(self, alerts: List[Alert], severity: str, window: Optional[WindowDoc], generated: Optional[date]) -> str:
         doc = self.doc
         product = self.tr("product_check" if doc.kind == "check" else "product")
@@ -379,13 +394,14 @@ class _Builder:
 
 
 def build_report(
-    doc: ResultDocument, m: Markup, lang: str, thresholds: Thresholds, min_severity: str
+    doc: ResultDocument, m: Markup, lang: str, thresholds: Thresholds, min_severity: str,
+    details: Optional[DetailsLink] = None,
 ) -> Optional[Report]:
     chosen = select(doc, min_severity)
     if chosen is None:
         return None
     alerts, results = chosen
-    return _Builder(doc, m, lang, thresholds).build(alerts, results)
+    return _Builder(doc, m, lang, thresholds, details).build(alerts, results)
 
 
 def compose(report: Report, m: Markup, lang: str, n_alerts: int, n_apps: int) -> str:

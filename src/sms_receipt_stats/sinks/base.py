@@ -205,10 +205,13 @@ class ChatSink(Sink):
     max_bytes: ClassVar[int]  # what the renderer may produce for the message body
 
     def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[ChatBatch]:
+        from sms_receipt_stats.links import details_links
         from sms_receipt_stats.render import render_message
 
+        secret = settings.link_secret.get_secret_value() if settings.link_secret else None
         message = render_message(doc, self.flavor, lang=settings.lang, thresholds=settings.thresholds,
-                                 min_severity=self.spec.min_severity, max_bytes=self.body_budget())
+                                 min_severity=self.spec.min_severity, max_bytes=self.body_budget(),
+                                 details=details_links(settings.public_url, secret, doc.generated_at))
         if message is None:
             return None
         return ChatBatch(payloads=self.compose(message))

@@ -1,0 +1,15 @@
+"""The dashboard: an HTML page for people, opened from a chat link on a phone or with a token.
+
+    response = handle_dashboard(event, settings, deps, deadline)   # GET .../dashboard
+
+Imported only by the `/dashboard` route: the timers and the JSON lookups never load it.
+Charts are small SVG written by `svg.py`; the page is `page.py`; the request side (auth by
+token or signed link, parameters, data through the same query layer as `/stats`) is `route.py`.
+"""
+
+from __future__ import annotations
+
+from sms_receipt_stats.dashboard.page import CSP, Page, StateView, render_page
+from sms_receipt_stats.dashboard.route import handle_dashboard, html_response
+
+__all__ = ["CSP", "Page", "StateView", "handle_dashboard", "html_response", "render_page"]

@@ -1,0 +1,196 @@
+"""`GET .../dashboard`: who may look, at what, and the HTML answer.
+
+Auth is the bearer token of `/stats`, or a signed link (`links.py`) that names its apps,
+its window and its expiry, all covered by the signature: the request is checked against the
+values as sent, so a link cannot be stretched to another app or window. Errors answer JSON
+exactly as `/stats` does; the page itself is HTML with a strict Content-Security-Policy.
+
+The numbers come from `jobs.query_apps` with the querier of `jobs.make_querier`, the same
+path as every other lookup (rate cap, retries, deadline, and any cache it grows).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urlencode
+
+from sms_receipt_stats.api import ApiError, authenticate, upstream_error
+from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
+from sms_receipt_stats.dashboard.page import CSP, Page, StateView, render_page
+from sms_receipt_stats.documents import WindowDoc
+from sms_receipt_stats.events import ApiGatewayEvent
+from sms_receipt_stats.windows import Window, WindowError, resolve_window
+
+logger = logging.getLogger("sms_receipt_stats.dashboard")
+
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
+#: what every dashboard answer carries besides its type: nothing cached on shared caches, no
+#: sniffing, and no Referer (a signed link in the address bar must not travel to other sites)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "private, no-store",
+}
+DEFAULT_WINDOW = "last_30d"
+#: windows up to this long are charted per hour, longer ones per day
+HOURLY_UP_TO = timedelta(hours=48)
+#: one page shows at most this many apps
+MAX_APPS = 50
+PARAMS = {"app_id": ("app_id", "SmsSdkAppId"), "window": ("window",), "lang": ("lang",),
+          "exp": ("exp",), "sig": ("sig",)}
+_EXPLICIT = re.compile(r"^([0-9]{10})-([0-9]{10})$")
+
+
+def html_response(status: int, html: str, headers: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    all_headers = {"Content-Type": HTML_CONTENT_TYPE, **SECURITY_HEADERS}
+    if headers:
+        all_headers.update(headers)
+    return {"isBase64Encoded": False, "statusCode": status, "headers": all_headers, "body": html}
+
+
+def _scalar(name: str, value: Any) -> Optional[str]:
+    if isinstance(value, list):
+        if len({str(v) for v in value}) > 1:
+            raise ApiError(400, "InvalidParameter", f"{name}: given more than once with different values")
+        value = value[0] if value else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ApiError(400, "InvalidParameter", f"{name}: expected a string")
+    text = str(value).strip()
+    if len(text) > MAX_APPS * 11:
+        raise ApiError(400, "InvalidParameter", f"{name}: too long")
+    return text or None
+
+
+def read_params(event: ApiGatewayEvent) -> Dict[str, Optional[str]]:
+    """The query string's parameters (a GET has no body); an alias with another value is an error."""
+    source = event.queryString or event.queryStringParameters or {}
+    params: Dict[str, Optional[str]] = {}
+    for canonical, names in PARAMS.items():
+        values = {v for v in (_scalar(n, source.get(n)) for n in names if n in source) if v is not None}
+        if len(values) > 1:
+            raise ApiError(400, "InvalidParameter", f"{canonical}: conflicting values")
+        params[canonical] = values.pop() if values else None
+    return params
+
+
+def resolve(spec: str, now: datetime, tz: str) -> Tuple[Window, str]:
+    """A window name or `yyyymmddhh-yyyymmddhh` → (window, granularity of its charts)."""
+    explicit = _EXPLICIT.match(spec)
+    target: Any = {"begin": explicit.group(1), "end": explicit.group(2)} if explicit else spec
+    try:
+        window = resolve_window(target, now, tz, "day")
+    except WindowError as exc:
+        raise ApiError(400, exc.code, f"window: {exc.message}") from None
+    return window, ("hour" if window.span <= HOURLY_UP_TO else "day")
+
+
+def _link_auth(params: Mapping[str, Optional[str]], settings: Settings, now: datetime) -> None:
+    from sms_receipt_stats import links
+
+    secret = settings.link_secret.get_secret_value() if settings.link_secret else ""
+    if not params.get("app_id") or not params.get("window") or not params.get("exp") or not params.get("sig"):
+        raise ApiError(401, "AuthFailure.Unauthorized", "a signed link needs app_id, window, exp and sig")
+    try:
+        links.verify(secret, app_id=params["app_id"] or "", window=params["window"] or "",
+                     exp=params["exp"] or "", sig=params["sig"] or "", now=now)
+    except links.LinkError as exc:
+        raise ApiError(401, "AuthFailure.Unauthorized", str(exc)) from None
+
+
+def authorize(event: ApiGatewayEvent, params: Mapping[str, Optional[str]], settings: Settings,
+              now: datetime) -> str:
+    """'link' or 'token' (or 'none' with API_AUTH=none); ApiError 401 otherwise."""
+    if params.get("exp") is not None or params.get("sig") is not None:
+        _link_auth(params, settings, now)
+        return "link"
+    authenticate(event, settings)
+    return "none" if settings.api_auth == "none" else "token"
+
+
+def select_apps(raw: Optional[str], settings: Settings, mode: str) -> List[App]:
+    """The apps asked for (comma-separated), each allowed; all allowed apps when none is named."""
+    allowed = list(settings.api_allowed_app_ids)
+    if mode == "link":  # a link names apps of the reports, which are the configured ones
+        allowed += [a.app_id for a in settings.apps if a.app_id not in allowed]
+    if raw:
+        wanted = list(dict.fromkeys(part.strip() for part in raw.split(",")))
+        if len(wanted) > MAX_APPS:
+            raise ApiError(400, "InvalidParameter", f"app_id: at most {MAX_APPS} apps on one page")
+        for app_id in wanted:
+            if not APP_ID_PATTERN.match(app_id):
+                raise ApiError(400, "InvalidParameter", "app_id must be SmsSdkAppIds of 10 digits, comma-separated")
+            if app_id not in allowed:
+                raise ApiError(403, "UnauthorizedOperation.RequestPermissionDeny",
+                               "this app id is not in API_ALLOWED_APP_IDS")
+    else:
+        wanted = allowed[:MAX_APPS]
+        if not wanted:
+            raise ApiError(400, "MissingParameter", "app_id is required (API_ALLOWED_APP_IDS is empty)")
+    named = {a.app_id: a for a in settings.apps}
+    return [named.get(app_id, App(app_id=app_id)) for app_id in wanted]
+
+
+def read_state(store: Any, now: datetime) -> StateView:
+    """Current alerts and active silences from the state store; a failing store is said on the page."""
+    try:
+        from sms_receipt_stats import state
+
+        alerts = [_plain(a) for a in state.current_alerts(store, now)]
+        silences = [_plain(s) for s in state.active_silences(store, now)]
+    except Exception as exc:  # the page still shows the numbers
+        logger.warning("state store unavailable for the dashboard", extra={"code": type(exc).__name__})
+        return StateView(error=True)
+    return StateView(alerts=alerts, silences=silences)
+
+
+def _plain(item: Any) -> Any:
+    return item.model_dump(mode="json") if hasattr(item, "model_dump") else item
+
+
+def _switch_href(params: Mapping[str, Optional[str]], lang: str) -> str:
+    query = {k: v for k, v in params.items() if v is not None and k != "lang"}
+    query["lang"] = "en" if lang == "zh" else "zh"
+    return "?" + urlencode(query, safe=",")
+
+
+def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optional[float],
+                     store: Any = None) -> Dict[str, Any]:
+    """The dashboard answer for one request; ApiError for anything but a page.
+
+    `store` is the state store (None: the function is stateless, and the page says so).
+    """
+    from sms_receipt_stats.jobs import generated_at, make_querier, query_apps
+
+    if (event.httpMethod or "").upper() != "GET":
+        raise ApiError(405, "MethodNotAllowed", "use GET on /dashboard", {"Allow": "GET"})
+    now = deps.now()
+    params = read_params(event)
+    mode = authorize(event, params, settings, now)
+    lang = (params.get("lang") or settings.lang).lower()
+    if lang not in ("en", "zh"):
+        raise ApiError(400, "InvalidParameter", "lang must be en or zh")
+    apps = select_apps(params.get("app_id"), settings, mode)
+    window, granularity = resolve(params.get("window") or DEFAULT_WINDOW, now, settings.timezone)
+    try:
+        querier = make_querier(settings, deps, deadline)
+    except Exception as exc:
+        raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
+    results = query_apps(apps, window, granularity, querier, lang)
+    state = None if store is None else read_state(store, now)
+    page = Page(results=results, window=WindowDoc(**window.to_doc()), granularity=granularity,
+                generated_at=datetime.fromisoformat(generated_at(now, settings.timezone)), lang=lang,
+                thresholds=settings.thresholds, state=state,
+                switch_href=_switch_href(params, lang) if mode in ("link", "none") else None)
+    status, headers = 200, {}
+    failed = [r.error for r in results if r.error is not None]
+    if failed and len(failed) == len(results):  # nothing to show but errors: say so to probes too
+        upstream = upstream_error(failed[0])
+        status, headers = upstream.status, upstream.headers
+    logger.info(f"dashboard page ({mode} auth)", extra={"status": status})
+    return html_response(status, render_page(page), headers)

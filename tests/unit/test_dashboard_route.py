@@ -1,0 +1,282 @@
+"""GET .../dashboard through the doorway: auth (token or signed link), parameters, headers,
+what is queried, and failures, with the function URL event fixture."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from datetime import timedelta
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from conftest import API_TOKEN, APP_MARKETING, APP_PROD, APP_STAGING, JSON_CT, NOW, FakeFetcher, base_env
+from sms_receipt_stats import jobs, links
+from sms_receipt_stats.config import load_settings
+from sms_receipt_stats.dashboard import CSP, handle_dashboard
+from sms_receipt_stats.events import ApiGatewayEvent
+from sms_receipt_stats.jobs import JobDeps
+from sms_receipt_stats.windows import buckets, named_window, split_for_api
+
+LINK_SECRET = "dashboard-link-secret-0123456789"
+HTML_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "private, no-store",
+}
+
+
+def env(**over: Optional[str]) -> Dict[str, str]:
+    return base_env(**{"LINK_SECRET": LINK_SECRET, "PUBLIC_URL": "https://fn.example.com", **over})
+
+
+def expected_calls(app_id: str, window: str, granularity: str) -> List[Tuple[str, str, str]]:
+    """The API calls of one app's series, computed the way the query layer splits a window."""
+    whole = named_window(window, NOW, "Asia/Shanghai")
+    return sorted((app_id, part.api_begin(), part.api_end())
+                  for bucket in buckets(whole, granularity) for part in split_for_api(bucket))
+
+
+def dashboard_event(load_event: Callable[[str], Dict[str, Any]], query: Optional[Dict[str, Any]] = None,
+                    token: Optional[str] = API_TOKEN) -> Dict[str, Any]:
+    event = load_event("function_url_get_dashboard")
+    if query is not None:
+        event["queryString"] = dict(query)
+    event["headers"].pop("authorization")
+    if token is not None:
+        event["headers"]["authorization"] = f"Bearer {token}"
+    return event
+
+
+def signed(app_id: str = APP_PROD, window: str = "last_7d", ttl: timedelta = timedelta(days=7),
+           secret: str = LINK_SECRET) -> Dict[str, str]:
+    url = links.dashboard_link("https://fn.example.com", secret, app_ids=app_id.split(","), window=window,
+                               now=NOW, ttl=ttl)
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def json_error(response: Dict[str, Any], status: int, code: str) -> Dict[str, Any]:
+    assert response["statusCode"] == status, response["body"][:300]
+    assert response["headers"]["Content-Type"] == JSON_CT
+    error = json.loads(response["body"])["error"]
+    assert error["code"] == code
+    return error
+
+
+# -- success ------------------------------------------------------------------------------------------------------
+
+
+def test_function_url_event_with_a_token_answers_the_page(invoke: Callable[..., Dict[str, Any]], load_event,
+                                                          fetcher: FakeFetcher) -> None:
+    response = invoke(load_event("function_url_get_dashboard"), env=env())
+    assert response["statusCode"] == 200
+    assert response["headers"] == HTML_HEADERS
+    assert response["isBase64Encoded"] is False
+    body = response["body"]
+    assert body.startswith("<!DOCTYPE html>") and 'id="app-1400006874"' in body
+    # last_7d: one API call per day, as the query layer sends a day
+    assert sorted(fetcher.calls) == expected_calls(APP_PROD, "last_7d", "day")
+
+
+def test_default_is_every_allowed_app_over_the_last_30_days(invoke, load_event, fetcher: FakeFetcher) -> None:
+    response = invoke(dashboard_event(load_event, {}), env=env())
+    assert response["statusCode"] == 200
+    for app in (APP_PROD, APP_STAGING, APP_MARKETING):
+        assert f'id="app-{app}"' in response["body"]
+        assert len(fetcher.calls_for(app)) == 30
+    window = named_window("last_30d", NOW, "Asia/Shanghai")
+    assert min(c[1] for c in fetcher.calls) == window.begin_str
+
+
+def test_short_windows_are_charted_per_hour(invoke, load_event, fetcher: FakeFetcher) -> None:
+    response = invoke(dashboard_event(load_event, {"app_id": APP_PROD, "window": "last_24h"}), env=env())
+    assert response["statusCode"] == 200 and "Rates per hour" in response["body"]
+    assert sorted(fetcher.calls) == expected_calls(APP_PROD, "last_24h", "hour")
+
+
+def test_an_explicit_window_and_several_apps(invoke, load_event, fetcher: FakeFetcher) -> None:
+    query = {"app_id": f"{APP_PROD},{APP_STAGING}", "window": "2026110100-2026110400", "lang": "zh"}
+    response = invoke(dashboard_event(load_event, query), env=env())
+    assert response["statusCode"] == 200 and "每日比率" in response["body"]
+    assert sorted({c[0] for c in fetcher.calls}) == sorted([APP_PROD, APP_STAGING])
+    assert len(fetcher.calls) == 6
+
+
+def test_the_numbers_come_through_jobs_make_querier(invoke, load_event, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dashboard asks the API through the same querier as every lookup, so whatever that
+    querier learns (rate cap, deadline, a settled-days cache) applies to the page too."""
+    made = []
+    real = jobs.make_querier
+
+    def spy(settings, deps, deadline):
+        made.append(deadline)
+        return real(settings, deps, deadline)
+
+    monkeypatch.setattr(jobs, "make_querier", spy)
+    assert invoke(load_event("function_url_get_dashboard"), env=env())["statusCode"] == 200
+    assert len(made) == 1
+
+
+# -- auth -----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token"])
+def test_without_a_valid_token_or_link_it_is_401_json_as_for_stats(invoke, load_event, fetcher, token) -> None:
+    response = invoke(dashboard_event(load_event, token=token), env=env())
+    json_error(response, 401, "AuthFailure.Unauthorized")
+    assert response["headers"]["WWW-Authenticate"].startswith("Bearer")
+    assert fetcher.calls == []
+
+
+def test_a_signed_link_opens_the_page_without_a_token(invoke, load_event, fetcher) -> None:
+    params = signed(APP_PROD, "last_7d")
+    response = invoke(dashboard_event(load_event, params, token=None), env=env())
+    assert response["statusCode"] == 200
+    assert response["headers"] == HTML_HEADERS
+    assert {c[0] for c in fetcher.calls} == {APP_PROD}
+    # the page offers the same link in the other language (the language is not signed)
+    assert "lang=zh" in response["body"] and params["sig"] in response["body"]
+
+
+@pytest.mark.parametrize("change", [
+    {"app_id": APP_STAGING},
+    {"app_id": f"{APP_PROD},{APP_STAGING}"},
+    {"window": "last_30d"},
+    {"window": None},  # falling back on the default window would widen it too
+    {"app_id": None},  # ... and so would "every app"
+    {"exp": "99999999999"},
+    {"sig": None},
+])
+def test_a_signed_link_cannot_be_changed(invoke, load_event, fetcher, change: Dict[str, Optional[str]]) -> None:
+    params = {k: v for k, v in {**signed(APP_PROD, "last_7d"), **change}.items() if v is not None}
+    json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
+    assert fetcher.calls == []
+
+
+def test_an_expired_link_says_so(invoke, load_event, fetcher) -> None:
+    params = signed(ttl=timedelta(seconds=-1))
+    error = json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401,
+                       "AuthFailure.Unauthorized")
+    assert "expired" in error["message"]
+
+
+def test_links_are_refused_when_link_secret_is_not_set(invoke, load_event, fetcher) -> None:
+    error = json_error(invoke(dashboard_event(load_event, signed(), token=None), env=env(LINK_SECRET=None)),
+                       401, "AuthFailure.Unauthorized")
+    assert "not enabled" in error["message"]
+
+
+def test_a_link_signed_with_another_key_is_refused(invoke, load_event, fetcher) -> None:
+    params = signed(secret="another-secret-0123456789")
+    json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
+
+
+def test_a_link_to_an_app_the_function_does_not_know_is_403(invoke, load_event, fetcher) -> None:
+    params = signed("1400999999")
+    json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 403,
+               "UnauthorizedOperation.RequestPermissionDeny")
+    assert fetcher.calls == []
+
+
+def test_a_token_may_only_ask_for_allowed_apps(invoke, load_event, fetcher) -> None:
+    response = invoke(dashboard_event(load_event, {"app_id": APP_STAGING}), env=env(API_ALLOWED_APP_IDS=APP_PROD))
+    json_error(response, 403, "UnauthorizedOperation.RequestPermissionDeny")
+    response = invoke(dashboard_event(load_event, {}), env=env(API_ALLOWED_APP_IDS=APP_PROD))
+    assert response["statusCode"] == 200 and f'id="app-{APP_STAGING}"' not in response["body"]
+
+
+# -- bad requests ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    ({"app_id": "12345"}, "InvalidParameter"),
+    ({"app_id": APP_PROD, "window": "last_year"}, "InvalidParameterValue.BeginTimeVerifyFail"),
+    ({"app_id": APP_PROD, "window": "2026110400-2026110100"}, "InvalidParameterValue.EndTimeVerifyFail"),
+    ({"app_id": APP_PROD, "window": "2024010100-2026110100"}, "InvalidParameterValue.EndTimeVerifyFail"),
+    ({"app_id": APP_PROD, "lang": "fr"}, "InvalidParameter"),
+    ({"app_id": [APP_PROD, APP_STAGING]}, "InvalidParameter"),
+])
+def test_bad_parameters_are_400_before_any_query(invoke, load_event, fetcher, query, code) -> None:
+    json_error(invoke(dashboard_event(load_event, query), env=env()), 400, code)
+    assert fetcher.calls == []
+
+
+def test_only_get(invoke, load_event) -> None:
+    event = load_event("function_url_get_dashboard")
+    event["httpMethod"] = "POST"
+    response = invoke(event, env=env())
+    json_error(response, 405, "MethodNotAllowed")
+    assert response["headers"]["Allow"] == "GET"
+
+
+def test_any_prefix_ending_in_dashboard_routes(invoke, load_event) -> None:
+    event = load_event("function_url_get_dashboard")
+    event["path"] = "/release/dashboard/"
+    assert invoke(event, env=env())["statusCode"] == 200
+
+
+# -- failures -------------------------------------------------------------------------------------------------------
+
+
+def test_one_failing_app_never_hides_the_others(invoke, load_event, fetcher: FakeFetcher) -> None:
+    fetcher.fail(APP_STAGING, "UnauthorizedOperation.ServiceSuspendDueToArrears")
+    response = invoke(dashboard_event(load_event, {"window": "last_7d"}), env=env())
+    assert response["statusCode"] == 200
+    body = response["body"]
+    assert "UnauthorizedOperation.ServiceSuspendDueToArrears" in body
+    assert body.count('<svg class="chart lines"') == 2  # prod and marketing still charted
+
+
+def test_when_every_app_failed_the_status_says_so_and_the_page_explains(invoke, load_event, fetcher) -> None:
+    fetcher.fail(APP_PROD, "RequestLimitExceeded")
+    response = invoke(load_event("function_url_get_dashboard"), env=env(), deps=None)
+    assert response["statusCode"] == 429 and "Retry-After" in response["headers"]
+    assert response["headers"]["Content-Type"].startswith("text/html")
+    assert "RequestLimitExceeded" in response["body"]
+
+
+def test_no_secret_in_the_page_or_the_logs(invoke, load_event, capsys: pytest.CaptureFixture) -> None:
+    params = signed()
+    response = invoke(dashboard_event(load_event, params, token=None), env=env())
+    assert response["statusCode"] == 200
+    out = capsys.readouterr()
+    for secret in (LINK_SECRET, API_TOKEN, base_env()["TENCENTCLOUD_SECRETKEY"]):
+        assert secret not in response["body"] and secret not in out.out + out.err
+    assert params["sig"] not in out.out + out.err  # nor the link itself
+
+
+# -- state ----------------------------------------------------------------------------------------------------------
+
+
+def test_current_alerts_and_silences_come_from_the_state_store(monkeypatch, make_deps, load_event) -> None:
+    store = object()
+    seen = []
+    fake = types.ModuleType("sms_receipt_stats.state")
+
+    def current_alerts(got, now):
+        seen.append((got, now))
+        return [{"rule": "success_rate_below", "severity": "warning", "app_id": APP_PROD,
+                 "message": "prod is slipping", "since": "2026-11-24T21:00:00+08:00"}]
+
+    fake.current_alerts = current_alerts
+    fake.active_silences = lambda got, now: [{"id": "s1", "matchers": {"app_id": APP_PROD}, "starts_at": "x",
+                                              "ends_at": "2026-11-26T00:00:00+08:00", "created_by": "ops",
+                                              "comment": "planned"}]
+    monkeypatch.setitem(sys.modules, "sms_receipt_stats.state", fake)
+    settings, _ = load_settings(env())
+    event = ApiGatewayEvent.parse(load_event("function_url_get_dashboard"))
+    deps: JobDeps = make_deps()
+    body = handle_dashboard(event, settings, deps, None, store=store)["body"]
+    assert seen == [(store, NOW)]
+    assert "prod is slipping" in body and "planned" in body and "No state store" not in body
+
+    def broken(got, now):
+        raise ConnectionError("redis down")
+
+    fake.current_alerts = broken
+    body = handle_dashboard(event, settings, deps, None, store=store)["body"]
+    assert "could not be read" in body and 'id="app-1400006874"' in body
