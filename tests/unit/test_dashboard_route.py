@@ -37,8 +37,8 @@ def env(**over: Optional[str]) -> Dict[str, str]:
 def expected_calls(app_id: str, window: str, granularity: str) -> List[Tuple[str, str, str]]:
     """The API calls of one app's series, computed the way the query layer splits a window."""
     whole = named_window(window, NOW, "Asia/Shanghai")
-    return sorted((app_id, part.api_begin(), part.api_end())
-                  for bucket in buckets(whole, granularity) for part in split_for_api(bucket))
+    return sorted((app_id, part.begin_time, part.end_time)
+                  for bucket in buckets(whole, granularity) for part in split_for_api(bucket.counted()))
 
 
 def dashboard_event(load_event: Callable[[str], Dict[str, Any]], query: Optional[Dict[str, Any]] = None,
