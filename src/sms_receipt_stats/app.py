@@ -53,6 +53,15 @@ def _now(deps: Optional[JobDeps]) -> datetime:
     return deps.now() if deps is not None else datetime.now(timezone.utc)
 
 
+def _request_id(event: Any) -> Optional[str]:
+    """The API Gateway request id of `event`, if it has a well-formed one; never raises."""
+    try:
+        parsed = ApiGatewayEvent.parse(event) if isinstance(event, Mapping) else None
+        return parsed.request_id if parsed is not None else None
+    except Exception:  # the 500 path must answer whatever the event holds
+        return None
+
+
 def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] = None,
            deps: Optional[JobDeps] = None) -> Dict[str, Any]:
     clock = deps.monotonic if deps is not None else time.monotonic
@@ -82,7 +91,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
         logger.error("unexpected failure", extra={"code": type(exc).__name__})
         if kind == "apigw":
             result = http_response(500, {"error": {"code": "InternalError", "message": "internal error",
-                                                   "request_id": None, "severity": "critical",
+                                                   "request_id": _request_id(event), "severity": "critical",
                                                    "category": "upstream", "retryable": False,
                                                    "hint": "See the function's logs."}})
         else:
@@ -155,16 +164,17 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
         if event is None:
             raise ApiError(400, "InvalidParameter", "malformed API Gateway event")
         if route(event) == "health":
-            return health_response()
+            return health_response(event.httpMethod)
         authenticate(event, settings)
         deps = deps or default_deps()
         params = collect_params(event)
         app, window, granularity = validate_lookup(params, settings, deps.now())
         from sms_receipt_stats.jobs import make_querier, query_apps
+        from sms_receipt_stats.sdk import MissingCredentials
 
         try:
             querier = make_querier(settings, deps, deadline)
-        except Exception as exc:
+        except MissingCredentials as exc:
             raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
         result = query_apps([app], window, granularity, querier, settings.lang)[0]
         if result.error is not None:
@@ -172,6 +182,8 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
         logger.info("lookup", extra={"status": 200, "app_id": app.app_id})
         return http_response(200, result.model_dump(mode="json"))
     except ApiError as exc:
-        logger.info("lookup refused" if exc.status < 500 else "lookup failed upstream",
+        # an answer relayed from the SMS API (exc.error set) failed upstream, whatever its status
+        upstream = exc.error is not None or exc.status >= 500
+        logger.info("lookup failed upstream" if upstream else "lookup refused",
                     extra={"status": exc.status, "code": exc.code})
         return error_response(exc, request_id, settings.lang)

@@ -24,9 +24,14 @@ Sources of the code list (checked when this module was written):
 * The product's own codes of SPEC section 5 (``AuthFailure.Unauthorized``, ``NotFound``,
   ``MethodNotAllowed``).
 
-Judgement calls: plain ``InternalError`` (and ``.OtherError``/``.UnknownError``) is
-``upstream``, not retryable: neither the SDK's own retryer nor SPEC section 5 treats it as
-transient, and the SMS docs say to contact support. ``AuthFailure.UnauthorizedOperation`` is a
+Judgement calls: plain ``InternalError`` (and unknown ``InternalError.*`` codes, which fall
+back on it) is ``transient``, like ``InternalError.Timeout``: a bare internal error says
+nothing about the request, and a retry is what the platform itself recommends; the named
+``.OtherError``/``.UnknownError`` stay ``upstream`` (the SMS docs say to contact support).
+``FailedOperation.JsonParseFail`` from the API means it could not parse the request the SDK
+built, which no HTTP caller can fix: ``upstream`` (502), while an HTTP caller's own
+unparseable body is answered 400 with the same code and category ``input``.
+``AuthFailure.UnauthorizedOperation`` is a
 CAM policy problem, so it is ``permission`` rather than ``auth``. ``LimitExceeded.*`` are
 sending quotas/frequency policies (not API request rates), so they are ``upstream``.
 """
@@ -199,9 +204,10 @@ _e(
 )
 _e(
     "InternalError",
-    "upstream",
-    "Tencent Cloud internal error: the next scheduled run usually succeeds; " + _SUPPORT_EN,
-    "腾讯云内部错误：通常下次定时执行即可恢复；" + _SUPPORT_ZH,
+    "transient",
+    "Tencent Cloud internal error: retried automatically, and the next scheduled run usually "
+    "succeeds; " + _SUPPORT_EN,
+    "腾讯云内部错误：会自动重试，通常下次定时执行即可恢复；" + _SUPPORT_ZH,
 )
 _e(
     "InvalidAction",
@@ -384,9 +390,13 @@ _e(
 )
 _e(
     "FailedOperation.JsonParseFail",
-    "input",
-    "The request body is not valid JSON: send a JSON object (or use query parameters).",
-    "请求包体不是合法的 JSON：请发送 JSON 对象（或改用查询参数）。",
+    "upstream",
+    "JSON that could not be parsed. Answered 400 to an HTTP lookup: the request body is not a JSON "
+    "object (or is nested too deep); send a flat JSON object, or use query parameters. From the SMS "
+    "API (502): it could not parse the function's request; check SMS_ENDPOINT and any proxy in "
+    "between, upgrade the SDK; " + _SUPPORT_EN,
+    "JSON 无法解析。HTTP 查询返回 400：请求包体不是 JSON 对象（或嵌套过深），请发送扁平的 JSON 对象或改用查询参数。"
+    "短信接口返回（502）：接口无法解析函数发出的请求，请检查 SMS_ENDPOINT 及中间代理并升级 SDK；" + _SUPPORT_ZH,
 )
 _e(
     "FailedOperation.PhoneNumberInBlacklist",
@@ -1249,12 +1259,18 @@ def error_info(
     lang: str = "en",
     *,
     secrets: Iterable[str] = (),
+    untrusted: bool = True,
 ) -> ErrorInfo:
-    """The error object users see, with the catalogue's verdict and a scrubbed message."""
+    """The error object users see, with the catalogue's verdict and a scrubbed message.
+
+    `untrusted=False` is for the product's own messages (they never quote a configured
+    value): they are only cut to length, so scrubbing cannot mangle a variable name.
+    """
     entry = classify(code)
+    text = scrub(message, secrets) if untrusted else _cap(str(message))
     return ErrorInfo(
         code=entry.code,
-        message=scrub(message, secrets),
+        message=text,
         request_id=request_id,
         severity=entry.severity,
         category=entry.category,
@@ -1312,9 +1328,11 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern, repl in _PATTERNS:
         out = pattern.sub(repl, out)
     out = _ASSIGNMENT.sub(_mask_assignment, out)
-    if len(out) > MAX_MESSAGE_CHARS:
-        out = out[: MAX_MESSAGE_CHARS - 1] + "…"
-    return out
+    return _cap(out)
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 __all__ = [

@@ -12,6 +12,8 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sms_receipt_stats import jsonlimits
+
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 MAX_BODY_BYTES = 16 * 1024
 #: what an API Gateway request id looks like; anything else is not echoed into a body
@@ -111,12 +113,13 @@ def parse_timer_message(raw: Any) -> TimerMessage:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return TimerMessage()
     data = raw
-    if isinstance(raw, str):
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise EventError("Message: not valid JSON (expected an object like "
-                             '{"job": "report", "window": "yesterday"})') from None
+    try:
+        data = jsonlimits.loads(raw) if isinstance(raw, str) else jsonlimits.check_value(raw)
+    except jsonlimits.JsonTooDeep as exc:
+        raise EventError(f"Message: {exc}") from None
+    except ValueError:
+        raise EventError("Message: not valid JSON (expected an object like "
+                         '{"job": "report", "window": "yesterday"})') from None
     if not isinstance(data, dict):
         raise EventError("Message: expected a JSON object")
     try:

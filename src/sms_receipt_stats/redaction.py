@@ -10,7 +10,7 @@ that are URLs (a robot URL is its own secret) are matched whole only: their pref
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List
+from typing import Any, Iterable, List, Tuple
 
 MASK = "***"
 #: shortest secret prefix that is masked on its own
@@ -40,13 +40,25 @@ def redact_text(text: str, secrets: List[str]) -> str:
 
 
 def redact(value: Any, secrets: List[str]) -> Any:
-    """`value` (JSON-like: str, dict, list, scalars) with every secret, or its prefix, masked."""
+    """`value` (JSON-like: str, dict, list, scalars) with every secret, or its prefix, masked.
+
+    Walked with an explicit stack, so no nesting depth can make it raise.
+    """
     if not secrets:
         return value
-    if isinstance(value, str):
-        return redact_text(value, secrets)
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
+    root = [value]
+    stack: List[Tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, str):
+            container[key] = redact_text(item, secrets)
+        elif isinstance(item, dict):
+            copy = dict(item)
+            container[key] = copy
+            stack.extend((copy, k) for k in copy)
+        elif isinstance(item, (list, tuple)):
+            copy_list = list(item)
+            container[key] = copy_list
+            stack.extend((copy_list, i) for i in range(len(copy_list)))
+    return root[0]

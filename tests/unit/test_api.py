@@ -195,7 +195,39 @@ def test_delete_is_405_with_allow(call: Callable[..., Response], fetcher: FakeFe
 def test_post_on_health_is_405(call: Callable[..., Response]) -> None:
     event = read_event("apigw_health")
     event["httpMethod"] = "POST"
+    response = call(event)
+    assert_error(response, 405, "MethodNotAllowed")
+    assert response[1]["Allow"] == "GET, HEAD"
+
+
+def test_head_on_health_is_200_without_a_body(invoke: Callable[..., Dict[str, Any]], fetcher: FakeFetcher) -> None:
+    event = read_event("apigw_health")
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = "HEAD"
+    response = invoke(event, env=base_env(API_TOKENS=None))
+    assert response == {"isBase64Encoded": False, "statusCode": 200, "headers": {"Content-Type": JSON_CT},
+                        "body": ""}
+    assert fetcher.calls == []
+
+
+def test_head_on_stats_is_still_405(call: Callable[..., Response], fetcher: FakeFetcher) -> None:
+    event = read_event("apigw_get_stats")
+    event["httpMethod"] = "HEAD"
     assert_error(call(event), 405, "MethodNotAllowed")
+    assert fetcher.calls == []
+
+
+def test_an_unexpected_failure_is_a_500_carrying_the_events_request_id(call: Callable[..., Response],
+                                                                       make_deps: Callable[..., JobDeps]) -> None:
+    def broken_clock() -> Any:
+        raise RuntimeError("a bug")
+
+    deps = make_deps()
+    deps.now = broken_clock
+    event = read_event("apigw_get_stats")
+    status, _, body = call(event, deps=deps)
+    assert status == 500
+    assert body["error"]["request_id"] == event["requestContext"]["requestId"]
+    assert body["error"]["code"] == "InternalError" and "a bug" not in json.dumps(body)
 
 
 # -- 401 / 403 ------------------------------------------------------------------------------------------
@@ -347,7 +379,9 @@ def test_malformed_gateway_event_is_400_not_a_crash(call: Callable[..., Response
     ("AuthFailure.SecretIdNotFound", 502, None),
     ("UnauthorizedOperation.ServiceSuspendDueToArrears", 502, None),
     ("UnauthorizedOperation.RequestIpNotInWhitelist", 502, None),
-    ("InternalError", 502, None),
+    ("InternalError", 503, "5"),
+    ("InternalError.BrandNew", 503, "5"),
+    ("FailedOperation.JsonParseFail", 502, None),
     ("BrandNewCode.NeverSeen", 502, None),
 ])
 def test_upstream_codes_map_to_statuses(call: Callable[..., Response], fetcher: FakeFetcher, code: str,
@@ -381,6 +415,51 @@ def test_missing_credentials_on_lookup_is_502_without_detail_leak(call: Callable
     env = base_env(TENCENTCLOUD_SECRETID=None, TENCENTCLOUD_SECRETKEY=None)
     status, _, body = call(read_event("apigw_get_stats"), env=env, deps=deps)
     assert status == 502 and set(body["error"]) == ERROR_KEYS
+
+
+def test_an_upstream_json_parse_fail_is_not_the_callers_unparseable_body(call: Callable[..., Response],
+                                                                         fetcher: FakeFetcher) -> None:
+    fetcher.fail(APP_PROD, "FailedOperation.JsonParseFail", request_id="upstream-req-43")
+    upstream = assert_error(call(read_event("apigw_get_stats")), 502, "FailedOperation.JsonParseFail",
+                            request_id="upstream-req-43")
+    caller = assert_error(call(stats_event({}, raw_body="{not json", method="POST")), 400,
+                          "FailedOperation.JsonParseFail")
+    assert (upstream["category"], caller["category"]) == ("upstream", "input")
+    assert "SMS_ENDPOINT" in upstream["hint"] and "query parameters" in caller["hint"]
+
+
+@pytest.mark.parametrize(("code", "status", "message"), [
+    ("RequestLimitExceeded", 429, "lookup failed upstream"),
+    ("InvalidParameterValue.SdkAppIdNotExist", 400, "lookup failed upstream"),
+    ("AuthFailure.SignatureFailure", 502, "lookup failed upstream"),
+])
+def test_upstream_refusals_are_logged_as_upstream_failures(call: Callable[..., Response], fetcher: FakeFetcher,
+                                                           capsys: pytest.CaptureFixture[str], code: str,
+                                                           status: int, message: str) -> None:
+    fetcher.fail(APP_PROD, code)
+    assert call(read_event("apigw_get_stats"))[0] == status
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [record] = [r for r in records if r.get("status") == status]
+    assert (record["message"], record["code"]) == (message, code)
+
+
+def test_local_refusals_are_logged_as_refused(call: Callable[..., Response],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert call(stats_event(token=None))[0] == 401
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [r["message"] for r in records if r.get("status") == 401] == ["lookup refused"]
+
+
+def test_missing_credentials_message_names_the_variables(call: Callable[..., Response],
+                                                         make_deps: Callable[..., JobDeps]) -> None:
+    deps = make_deps()
+    deps.fetcher_factory = JobDeps().fetcher_factory
+    env = base_env(TENCENTCLOUD_SECRETID=None, TENCENTCLOUD_SECRETKEY=None,
+                   NOTIFY_URLS="https://hooks.example.com/x#secret=set")
+    _, _, body = call(read_event("apigw_get_stats"), env=env, deps=deps)
+    message = body["error"]["message"]
+    assert message.startswith("no credentials: set TENCENTCLOUD_SECRETID/TENCENTCLOUD_SECRETKEY"), message
+    assert "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY" in message and "***" not in message
 
 
 def test_error_bodies_are_in_the_configured_language(call: Callable[..., Response], fetcher: FakeFetcher) -> None:

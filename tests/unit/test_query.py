@@ -132,7 +132,7 @@ def test_retryable_code_is_retried_transparently(code: str, clock: FakeClock) ->
 
 @pytest.mark.parametrize("code", ["AuthFailure.SignatureFailure", "AuthFailure.SecretIdNotFound",
                                   "UnauthorizedOperation.ServiceSuspendDueToArrears",
-                                  "InvalidParameterValue.SdkAppIdNotExist", "InternalError",
+                                  "InvalidParameterValue.SdkAppIdNotExist", "InternalError.OtherError",
                                   "SomethingNew.NobodyKnows"])
 def test_non_retryable_code_fails_fast(code: str, clock: FakeClock) -> None:
     fetcher = FakeFetcher()
