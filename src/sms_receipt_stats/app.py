@@ -88,7 +88,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
                                          "(Type=Timer) or an API Gateway event (httpMethod, path)"])
             result = doc.to_json_dict()
     except Exception as exc:  # the last line of defence: a bug answers, it never raises
-        logger.error("unexpected failure", extra={"code": type(exc).__name__})
+        logger.error(f"unexpected failure ({type(exc).__name__})", extra={"code": "InternalError"})
         if kind == "apigw":
             result = http_response(500, {"error": {"code": "InternalError", "message": "internal error",
                                                    "request_id": _request_id(event), "severity": "critical",

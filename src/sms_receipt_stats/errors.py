@@ -19,10 +19,12 @@ Sources of the code list (checked when this module was written):
   (``tencentcloud/sms/v20210111/errorcodes.py``), so that codes of the other SMS actions
   that an account may show are known too.
 * Codes ``tencentcloud-sdk-python-common`` 3.1.195 raises itself (``ClientNetworkError``,
-  ``ServerNetworkError``, ``ClientError``, ``ClientParamsError``, ``InvalidCredential``, ...)
-  and the exception class names it wraps as codes (``TencentCloudSDKException(type(e).__name__)``).
-* The product's own codes of SPEC section 5 (``AuthFailure.Unauthorized``, ``NotFound``,
-  ``MethodNotAllowed``).
+  ``ServerNetworkError``, ``ClientError``, ``ClientParamsError``, ``InvalidCredential``, ...).
+  The exception class names it wraps as codes (``TencentCloudSDKException(type(e).__name__)``)
+  are not codes here: ``sdk.to_cloud_error`` maps them to ``ClientNetworkError`` or
+  ``UpstreamDataInvalid``.
+* The product's own codes (``AuthFailure.Unauthorized``, ``NotFound``, ``MethodNotAllowed``,
+  ``UpstreamDataInvalid``).
 
 Judgement calls: plain ``InternalError`` (and unknown ``InternalError.*`` codes, which fall
 back on it) is ``transient``, like ``InternalError.Timeout``: a bare internal error says
@@ -1002,44 +1004,6 @@ _e(
     "TENCENTCLOUD_SECRETKEY (SCF: configure the function's execution role).",
     "凭证为空或包含空格：请设置 TENCENTCLOUD_SECRETID 与 TENCENTCLOUD_SECRETKEY（SCF 请配置函数运行角色）。",
 )
-_e(
-    "JSONDecodeError",
-    "upstream",
-    "The SMS API answered with something that is not JSON: check SMS_ENDPOINT and any proxy or "
-    "captive portal in between.",
-    "短信接口返回的内容不是 JSON：请检查 SMS_ENDPOINT 及中间的代理或网关。",
-)
-
-_NETWORK_EN = (
-    "Network error talking to the SMS API: retried automatically; check the function's internet "
-    "access (VPC needs a NAT gateway or public egress), DNS and SMS_ENDPOINT."
-)
-_NETWORK_ZH = (
-    "访问短信接口时网络出错：会自动重试；请检查函数的公网访问（VPC 需 NAT 网关或公网出口）、DNS 及 SMS_ENDPOINT。"
-)
-for _name in (
-    "ConnectionError",
-    "ConnectTimeout",
-    "ReadTimeout",
-    "Timeout",
-    "TimeoutError",
-    "timeout",
-    "ConnectionResetError",
-    "ConnectionRefusedError",
-    "ConnectionAbortedError",
-    "BrokenPipeError",
-    "RemoteDisconnected",
-    "IncompleteRead",
-    "ProtocolError",
-    "ChunkedEncodingError",
-    "ProxyError",
-    "SSLError",
-    "MaxRetryError",
-    "NewConnectionError",
-    "gaierror",
-):
-    _e(_name, "transient", _NETWORK_EN, _NETWORK_ZH)
-
 # ---------------------------------------------------------------------------------------------
 # The product's own codes (SPEC section 5): HTTP lookups refused before any API call.
 # ---------------------------------------------------------------------------------------------
@@ -1050,6 +1014,15 @@ _e(
     "the function's API_TOKENS.",
     "HTTP 查询缺少有效的 Bearer 令牌：请在请求头携带 'Authorization: Bearer <令牌>'，令牌须在 API_TOKENS 中。",
     severity="warning",
+)
+_e(
+    "UpstreamDataInvalid",
+    "upstream",
+    "The SMS API answered with something that cannot be right (not JSON, a counter missing, not a "
+    "whole number or negative, more receipts than submitted messages): the numbers were not used. "
+    "Check SMS_ENDPOINT and any proxy or captive portal in between; " + _SUPPORT_EN,
+    "短信接口返回的内容不合理（不是 JSON、缺少计数、计数不是非负整数、回执量多于提交成功量），该结果未被采用。"
+    "请检查 SMS_ENDPOINT 及中间的代理或网关；" + _SUPPORT_ZH,
 )
 _e(
     "NotFound",

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 
 from sms_receipt_stats.config import Settings
-from sms_receipt_stats.sdk import CloudError, build_credential, build_profile, to_cloud_error
-from sms_receipt_stats.stats import STAT_FIELDS, Stats
+from sms_receipt_stats.sdk import UPSTREAM_DATA_INVALID, CloudError, build_credential, build_profile, to_cloud_error
+from sms_receipt_stats.stats import STAT_FIELDS, CounterError, Stats, counter_problems, parse_counters
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -72,9 +72,12 @@ class SdkStatsFetcher:
             raise to_cloud_error(exc) from None
         raw = response.CallbackStatusStatistics
         if raw is None:  # an answer the SDK did not recognise as an error must not read as zero traffic
-            raise CloudError("InternalError", "the answer has no CallbackStatusStatistics", response.RequestId)
-        counts = {f: int(getattr(raw, f, 0) or 0) for f in STAT_FIELDS}
-        return Stats(**counts), response.RequestId
+            raise CloudError(UPSTREAM_DATA_INVALID, "the answer has no CallbackStatusStatistics", response.RequestId)
+        try:  # as answered: a float is not truncated, a missing counter is not zero
+            stats = parse_counters({f: getattr(raw, f, None) for f in STAT_FIELDS})
+        except CounterError as exc:
+            raise CloudError(UPSTREAM_DATA_INVALID, str(exc), response.RequestId) from None
+        return stats, response.RequestId
 
 
 class RateLimiter:
@@ -184,9 +187,13 @@ class Querier:
             except Exception as exc:  # a fetcher bug must not lose the other apps' results
                 outcome.error = to_cloud_error(exc)
             else:
-                outcome.stats, outcome.error = stats, None
                 if request_id:
                     outcome.request_ids.append(request_id)
+                problems = counter_problems(stats)  # whichever fetcher answered: never a rate above 1
+                if problems:
+                    outcome.error = CloudError(UPSTREAM_DATA_INVALID, "; ".join(problems), request_id)
+                    return outcome
+                outcome.stats, outcome.error = stats, None
                 return outcome
             from sms_receipt_stats.errors import is_retryable  # the catalogue loads on the first failure only
 

@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 10
 
+#: the product's code for an answer that cannot be right (impossible counters, not JSON, ...)
+UPSTREAM_DATA_INVALID = "UpstreamDataInvalid"
+#: network exceptions whose class names the SDK passes on as codes
+_NETWORK_EXCEPTIONS = frozenset({
+    "ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout", "TimeoutError", "timeout",
+    "ConnectionResetError", "ConnectionRefusedError", "ConnectionAbortedError", "BrokenPipeError",
+    "RemoteDisconnected", "IncompleteRead", "ProtocolError", "ChunkedEncodingError", "ProxyError",
+    "SSLError", "MaxRetryError", "NewConnectionError", "gaierror", "OSError",
+})
+#: other exception class names the SDK passes on as codes when it cannot read an answer
+_DATA_EXCEPTIONS = frozenset({"JSONDecodeError", "ValidationError", "DecodeError"})
+
 # The SDK dumps every request (X-TC-Token, Authorization) and response at DEBUG; a root
 # logger at DEBUG would put the session token in the function's logs.
 logging.getLogger("tencentcloud_sdk_common").setLevel(logging.INFO)
@@ -76,13 +88,34 @@ def endpoint_for(override: Optional[str], settings: Settings, default_host: str)
     return Endpoint(host=default_host, scheme="https")
 
 
+def _is_python_exception_name(code: str) -> bool:
+    import builtins
+
+    found = getattr(builtins, code, None)
+    return isinstance(found, type) and issubclass(found, BaseException)
+
+
 def to_cloud_error(exc: BaseException) -> CloudError:
-    """Reduce any SDK/network exception to a CloudError with a code the catalogue knows."""
+    """Reduce any SDK/network exception to a CloudError with a code the catalogue knows.
+
+    The SDK wraps what it did not expect as `TencentCloudSDKException(type(e).__name__, str(e))`;
+    such a Python class name is never a code: a network failure becomes `ClientNetworkError`,
+    anything else (an answer that is not JSON, lacks a field, ...) `UpstreamDataInvalid`, with
+    the class name kept in the message.
+    """
     code = getattr(exc, "code", None)
+    request_id = getattr(exc, "requestId", None)
     if isinstance(code, str) and code:
-        message = getattr(exc, "message", None) or ""
-        return CloudError(code, str(message), getattr(exc, "requestId", None))
-    return CloudError("ClientNetworkError", f"{type(exc).__name__}")
+        message = str(getattr(exc, "message", None) or "")
+        if code in _NETWORK_EXCEPTIONS:
+            return CloudError("ClientNetworkError", f"{code}: {message}", request_id)
+        if code in _DATA_EXCEPTIONS or _is_python_exception_name(code):
+            return CloudError(UPSTREAM_DATA_INVALID, f"the answer could not be read ({code}: {message})",
+                              request_id)
+        return CloudError(code, message, request_id)
+    if isinstance(exc, OSError):  # requests' exceptions are OSErrors too
+        return CloudError("ClientNetworkError", type(exc).__name__)
+    return CloudError(UPSTREAM_DATA_INVALID, f"the answer could not be read ({type(exc).__name__})")
 
 
 def call_action(client: Any, action: str, params: dict) -> dict:

@@ -217,7 +217,8 @@ def test_head_on_stats_is_still_405(call: Callable[..., Response], fetcher: Fake
 
 
 def test_an_unexpected_failure_is_a_500_carrying_the_events_request_id(call: Callable[..., Response],
-                                                                       make_deps: Callable[..., JobDeps]) -> None:
+                                                                       make_deps: Callable[..., JobDeps],
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     def broken_clock() -> Any:
         raise RuntimeError("a bug")
 
@@ -228,6 +229,16 @@ def test_an_unexpected_failure_is_a_500_carrying_the_events_request_id(call: Cal
     assert status == 500
     assert body["error"]["request_id"] == event["requestContext"]["requestId"]
     assert body["error"]["code"] == "InternalError" and "a bug" not in json.dumps(body)
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [failure] = [r for r in records if r["level"] == "error"]
+    assert failure["code"] == "InternalError" and "RuntimeError" in failure["message"]
+
+
+def test_impossible_upstream_counters_are_a_502_upstream_data_error(call: Callable[..., Response],
+                                                                   fetcher: FakeFetcher) -> None:
+    fetcher.stats_for[APP_PROD] = Stats(RequestSuccessCount=10, CallbackCount=50, CallbackSuccessCount=45)
+    error = assert_error(call(read_event("apigw_get_stats")), 502, "UpstreamDataInvalid", request_id="req-0001")
+    assert error["retryable"] is False and "CallbackCount" in error["message"]
 
 
 # -- 401 / 403 ------------------------------------------------------------------------------------------

@@ -200,6 +200,22 @@ def test_split_window_with_one_failing_piece_is_an_error_not_a_partial_sum(invok
     assert result["error"]["code"] == "InvalidParameterValue.SdkAppIdNotExist"
 
 
+def test_impossible_counters_are_an_upstream_data_error_not_a_healthy_report(invoke: Invoke,
+                                                                             fetcher: FakeFetcher) -> None:
+    fetcher.stats_for[APP_PROD] = Stats(RequestSuccessCount=100, CallbackCount=500, CallbackSuccessCount=450,
+                                        CallbackFailCount=50)
+    doc = invoke(timer({"job": "report", "window": "yesterday"}))
+    prod = next(r for r in doc["results"] if r["app_id"] == APP_PROD)
+    assert prod["stats"] is None and prod["rates"] is None
+    assert prod["error"]["code"] == "UpstreamDataInvalid" and "CallbackCount" in prod["error"]["message"]
+    assert [(a["rule"], a["app_id"], a["code"]) for a in doc["alerts"] if a["app_id"] == APP_PROD] == [
+        ("api_error", APP_PROD, "UpstreamDataInvalid")]
+    others = [r for r in doc["results"] if r["app_id"] != APP_PROD]
+    assert others and all(r["stats"] is not None for r in others)
+    for r in others:
+        assert all(v is None or 0 <= v <= 1 for v in r["rates"].values())
+
+
 def test_app_ids_subset(invoke: Invoke, fetcher: FakeFetcher) -> None:
     doc = invoke(timer({"job": "report", "window": "yesterday", "app_ids": [APP_MARKETING, APP_PROD]}))
     assert doc["errors"] == []
