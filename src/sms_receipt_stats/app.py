@@ -176,7 +176,7 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
             querier = make_querier(settings, deps, deadline)
         except MissingCredentials as exc:
             raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
-        result = query_apps([app], window, granularity, querier, settings.lang)[0]
+        result = query_apps([app], window, granularity, querier, settings.lang, settings.secret_values())[0]
         if result.error is not None:
             raise upstream_error(result.error)
         logger.info("lookup", extra={"status": 200, "app_id": app.app_id})

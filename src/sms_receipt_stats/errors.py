@@ -44,11 +44,10 @@ import re
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
-from urllib.parse import quote
 
 from sms_receipt_stats.documents import Category, ErrorInfo, Severity
 from sms_receipt_stats.redaction import MASK as _MASK
-from sms_receipt_stats.redaction import prepare, redact_text
+from sms_receipt_stats.redaction import scrub_untrusted
 
 SEVERITIES: Tuple[str, ...] = ("info", "warning", "critical")
 CATEGORIES: Tuple[str, ...] = (
@@ -1291,13 +1290,14 @@ def _mask_assignment(match: re.Match) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove secrets and anything credential-like from ``text`` and cap it at 500 characters,
-    so error messages can go to logs, chats and HTTP bodies safely."""
+    """Remove secrets and anything credential-like from ``text`` (someone else's: an upstream
+    message, a platform's error answer) and cap it at 500 characters, so it can go to logs,
+    chats and HTTP bodies safely. Secrets go through the one masking mechanism
+    (``redaction.scrub_untrusted``: any part of a secret, in any form; the whole text withheld
+    when a configured secret is too short to mask); then credential-looking patterns."""
     out = "" if text is None else str(text)
-    forms = (form for s in (secrets or ()) if isinstance(s, str) and len(s.strip()) >= 4
-             for form in (s, quote(s, safe=""), quote(s, safe="/:")))
-    out = redact_text(out, prepare(forms))  # the one secret-masking mechanism, URL-encoded forms included
-    out = out[:_SCAN_CHARS]
+    # cut first, so a huge body stays cheap; the output is far shorter than the cut anyway
+    out = scrub_untrusted(out[:_SCAN_CHARS], list(secrets or ()))
     for pattern, repl in _PATTERNS:
         out = pattern.sub(repl, out)
     out = _ASSIGNMENT.sub(_mask_assignment, out)

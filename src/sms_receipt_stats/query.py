@@ -51,6 +51,14 @@ class SdkStatsFetcher:
             self._local.client = client
         return client
 
+    def _scrubbed(self, error: CloudError) -> CloudError:
+        """The upstream message is someone else's text: no part of a configured secret survives it."""
+        from dataclasses import replace
+
+        from sms_receipt_stats.errors import scrub  # the catalogue loads on the first failure only
+
+        return replace(error, message=scrub(error.message, self._settings.secret_values()))
+
     def fetch(self, app_id: str, api_begin: str, api_end: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
         from tencentcloud.sms.v20210111 import models
@@ -69,7 +77,7 @@ class SdkStatsFetcher:
         try:
             response = client.CallbackStatusStatistics(request)
         except Exception as exc:  # the SDK raises TencentCloudSDKException for everything
-            raise to_cloud_error(exc) from None
+            raise self._scrubbed(to_cloud_error(exc)) from None
         raw = response.CallbackStatusStatistics
         if raw is None:  # an answer the SDK did not recognise as an error must not read as zero traffic
             raise CloudError(UPSTREAM_DATA_INVALID, "the answer has no CallbackStatusStatistics", response.RequestId)

@@ -22,6 +22,7 @@ from sms_receipt_stats import samples
 from sms_receipt_stats.emulator import window_stats
 from sms_receipt_stats.errors import classify
 from sms_receipt_stats.jobs import JobDeps
+from sms_receipt_stats.redaction import WITHHELD
 from sms_receipt_stats.stats import STAT_FIELDS, Stats, compute_rates
 
 Response = Tuple[int, Dict[str, str], Dict[str, Any]]
@@ -485,6 +486,27 @@ def test_upstream_message_echoing_a_secret_is_redacted(call: Callable[..., Respo
     _, _, body = call(read_event("apigw_get_stats"))
     text = json.dumps(body)
     assert secret not in text and API_TOKEN not in text
+
+
+def test_upstream_message_quoting_any_part_of_a_secret_is_scrubbed(call: Callable[..., Response],
+                                                                   fetcher: FakeFetcher) -> None:
+    secret = base_env()["TENCENTCLOUD_SECRETKEY"]
+    encoded = base64.b64encode(f"id:{secret}".encode()).decode()
+    fetcher.fail(APP_PROD, "AuthFailure.SignatureFailure",
+                 message=f"expected ...{secret[-9:].upper()} ({encoded}) from {API_TOKEN[:6]}\n{API_TOKEN[6:]}")
+    _, _, body = call(read_event("apigw_get_stats"))
+    message = body["error"]["message"]
+    assert message.startswith("expected ...") and "from" in message
+    for part in (secret[-9:].lower(), encoded[4:16].lower(), API_TOKEN[:6].lower(), API_TOKEN[6:16].lower()):
+        assert part not in message.lower(), message
+
+
+def test_upstream_message_is_withheld_when_a_secret_is_too_short_to_mask(call: Callable[..., Response],
+                                                                         fetcher: FakeFetcher) -> None:
+    fetcher.fail(APP_PROD, "AuthFailure.SignatureFailure", message="token ab was refused")
+    _, _, body = call(read_event("apigw_get_stats"), env=base_env(API_TOKENS=f"{API_TOKEN},ab"))
+    assert body["error"]["message"] == WITHHELD
+    assert body["error"]["code"] == "AuthFailure.SignatureFailure"
 
 
 # -- fixtures stay in step with the CLI's templates ----------------------------------------------------------

@@ -21,6 +21,7 @@ from sms_receipt_stats.errors import (
     retry_after_seconds,
     scrub,
 )
+from sms_receipt_stats.redaction import WITHHELD
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SEVERITIES = {"info", "warning", "critical"}
@@ -337,8 +338,9 @@ def test_scrub_removes_url_encoded_secrets() -> None:
     assert "a%2Fb%2Bc%3Dd%26e" not in out
 
 
-def test_scrub_ignores_short_and_empty_secrets() -> None:
-    assert scrub("abc def", ["", "abc", None]) == "abc def"  # type: ignore[list-item]
+def test_scrub_ignores_empty_secrets_and_withholds_text_when_one_is_too_short_to_mask() -> None:
+    assert scrub("abc def", ["", "   ", None]) == "abc def"  # type: ignore[list-item]
+    assert scrub("abc def", ["", "abc"]) == WITHHELD
 
 
 @pytest.mark.parametrize(

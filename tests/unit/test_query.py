@@ -347,6 +347,18 @@ def test_sdk_fetcher_error_json_becomes_cloud_error(code: str) -> None:
 
 
 @responses.activate
+def test_sdk_fetcher_scrubs_the_upstream_message_where_it_enters() -> None:
+    responses.add(responses.POST, SMS_URL, json={"Response": {"Error": {
+        "Code": "AuthFailure.SignatureFailure", "Message": "sig for mock-secret-KEY was\nwrong, token tok-Abc1234"},
+        "RequestId": "err-req-0003"}})
+    with pytest.raises(CloudError) as info:
+        sdk_fetcher(API_TOKENS="tok-abc1234").fetch("1400006874", "2021050113", "2021050123")
+    message = info.value.message.lower()
+    assert "secret-key" not in message and "abc1234" not in message
+    assert message.startswith("sig for ") and info.value.request_id == "err-req-0003"
+
+
+@responses.activate
 def test_sdk_fetcher_never_turns_an_unrecognised_answer_into_zero_counts() -> None:
     # the SDK only looks for Response.Error under a bare `application/json`; with a charset it
     # hands back an empty model, which must not read as "nothing was sent"
