@@ -106,6 +106,23 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
     return redaction.redact(result, secrets)
 
 
+#: unknown Message.app_ids quoted in the issue; the rest are counted (the result stays small)
+MAX_UNKNOWN_SHOWN = 5
+#: longest configuration issue kept in a result (the rest is cut)
+MAX_ISSUE_CHARS = 500
+
+
+def unknown_ids_issue(unknown: List[str]) -> str:
+    """One issue for every id of Message.app_ids not configured, quoting only the first few."""
+    from sms_receipt_stats.config import shown
+
+    if len(unknown) == 1:
+        return f"Message.app_ids: {shown(unknown[0][:20])} is not one of the ids in SMS_SDK_APP_IDS"
+    quoted = ", ".join(shown(a[:20]) for a in unknown[:MAX_UNKNOWN_SHOWN])
+    more = f" and {len(unknown) - MAX_UNKNOWN_SHOWN} more" if len(unknown) > MAX_UNKNOWN_SHOWN else ""
+    return f"Message.app_ids: {len(unknown)} ids are not in SMS_SDK_APP_IDS: {quoted}{more}"
+
+
 def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str], deps: JobDeps,
                  started: float, deadline: Optional[float]) -> Dict[str, Any]:
     from sms_receipt_stats.jobs import apps_by_id, run_timer_job
@@ -124,17 +141,17 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
             issues.append("SMS_SDK_APP_IDS: not set; timer jobs need at least one SmsSdkAppId")
         wanted = message.app_ids if message.app_ids is not None else list(configured)
         wanted = list(dict.fromkeys(wanted))  # an id listed twice is queried and reported once
-        for app_id in wanted:
-            if app_id in configured:
-                apps.append(configured[app_id])
-            else:
-                shown = str(app_id)[:20]
-                issues.append(f"Message.app_ids: {shown!r} is not one of the ids in SMS_SDK_APP_IDS")
+        apps = [configured[a] for a in wanted if a in configured]
+        unknown = [a for a in wanted if a not in configured]
+        if unknown:
+            issues.append(unknown_ids_issue(unknown))
         spec = message.window if isinstance(message.window, str) else message.window.model_dump()
         try:
             window = resolve_window(spec, deps.now(), settings.timezone, granularity)
         except WindowError as exc:
             issues.append(f"Message.window: {exc.message} ({exc.code})")
+    # a Message value may be huge and quoted in its issue: the result must stay far below SCF's 6 MB
+    issues = [i if len(i) <= MAX_ISSUE_CHARS else i[: MAX_ISSUE_CHARS - 1] + "…" for i in issues]
     query_deadline = None
     if deadline is not None:
         # keep time for delivery: a report nobody receives is a report lost

@@ -48,6 +48,13 @@ class TimerMessage(BaseModel):
             raise ValueError("must be 'report' or 'check'")
         return value
 
+    @field_validator("app_ids")
+    @classmethod
+    def _app_ids(cls, value: Optional[List[str]]) -> Optional[List[str]]:
+        if value is not None and not value:
+            raise ValueError("empty: list at least one id, or leave app_ids out for every configured app")
+        return value
+
     @field_validator("granularity")
     @classmethod
     def _granularity(cls, value: str) -> str:
