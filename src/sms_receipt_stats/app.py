@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from sms_receipt_stats import log, redaction
 from sms_receipt_stats.config import Settings, load_settings
+from sms_receipt_stats.documents import VOCABULARY
 from sms_receipt_stats.events import ApiGatewayEvent, EventError, event_kind, http_response, parse_timer_message
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
     logger.info("done", extra={"trigger": kind or "unknown",
                                "elapsed_ms": int((clock() - started) * 1000)})
     # defence in depth: no configured secret (nor a quoted prefix of one) survives in the output
-    return redaction.redact(result, secrets)
+    return redaction.redact(result, secrets, keep=VOCABULARY)
 
 
 #: unknown Message.app_ids quoted in the issue; the rest are counted (the result stays small)

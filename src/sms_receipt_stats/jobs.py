@@ -13,7 +13,15 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
-from sms_receipt_stats.documents import AppResult, Delivery, ErrorInfo, ResultDocument, SeriesPoint, WindowDoc
+from sms_receipt_stats.documents import (
+    VOCABULARY,
+    AppResult,
+    Delivery,
+    ErrorInfo,
+    ResultDocument,
+    SeriesPoint,
+    WindowDoc,
+)
 from sms_receipt_stats.query import Querier, QueryOutcome, QueryTask, StatsFetcher
 from sms_receipt_stats.rules import config_alerts, evaluate
 from sms_receipt_stats.stats import compute_rates, sum_stats
@@ -114,7 +122,9 @@ def finish(doc: ResultDocument, settings: Settings, deps: JobDeps, deadline: Opt
 
     try:
         secrets = prepare(settings.secret_values())
-        outgoing = ResultDocument.model_validate(redact(doc.to_json_dict(), secrets)) if secrets else doc
+        outgoing = doc
+        if secrets:
+            outgoing = ResultDocument.model_validate(redact(doc.to_json_dict(), secrets, keep=VOCABULARY))
         doc.deliveries = deps.deliver(outgoing, settings, deadline)
     except Exception as exc:  # a sink bug must not lose the result document
         doc.errors.append(f"delivery failed: {type(exc).__name__}")

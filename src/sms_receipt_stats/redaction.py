@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import json
 from functools import lru_cache
-from typing import Any, Iterable, List, Sequence, Tuple
+from typing import AbstractSet, Any, Iterable, List, Sequence, Tuple
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -185,10 +185,12 @@ def scrub_untrusted(text: str, secrets: Iterable[str]) -> str:
     return _mask(text, _prefix_spans(folded, usable) + _fragment_spans(folded, usable))
 
 
-def redact(value: Any, secrets: List[str]) -> Any:
+def redact(value: Any, secrets: List[str], keep: AbstractSet[str] = frozenset()) -> Any:
     """`value` (JSON-like: str, dict, list, scalars) with every secret, or its prefix, masked.
 
-    Walked with an explicit stack, so no nesting depth can make it raise.
+    Keys and the strings in `keep` (a document's own vocabulary: its schema, kinds, rules,
+    severities) are left as they are, so masking never breaks a document's shape. Walked with
+    an explicit stack, so no nesting depth can make it raise.
     """
     if not secrets:
         return value
@@ -198,7 +200,8 @@ def redact(value: Any, secrets: List[str]) -> Any:
         container, key = stack.pop()
         item = container[key]
         if isinstance(item, str):
-            container[key] = redact_text(item, secrets)
+            if item not in keep:
+                container[key] = redact_text(item, secrets)
         elif isinstance(item, dict):
             copy = dict(item)
             container[key] = copy

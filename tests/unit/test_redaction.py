@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from conftest import API_TOKEN, FakeFetcher, RecordingDeliver, base_env, read_event
 from sms_receipt_stats import redaction
 from sms_receipt_stats.errors import scrub
 
@@ -108,3 +110,33 @@ def test_untrusted_text_is_withheld_when_a_secret_is_too_short_to_mask(short: st
     out = scrub(f"rejected {short} token", [SECRET, short])
     assert out == redaction.WITHHELD
     assert scrub("", [short]) == ""
+
+
+# -- masking never breaks the shape of what it masks ---------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["sms-receipt-stats-token-0001", "success_rate_below-token", "critical-token-0002",
+                                   "api_error-token-0003", "RequestSuccessCount-token"])
+def test_a_secret_that_starts_like_a_word_of_the_schema_breaks_no_document(invoke: Any, fetcher: FakeFetcher,
+                                                                          delivered: RecordingDeliver,
+                                                                          token: str) -> None:
+    fetcher.fail("1400000002", "AuthFailure.SignatureFailure")
+    env = base_env(API_TOKENS=f"{API_TOKEN},{token}", NOTIFY_URLS="https://hooks.example.com/h",
+                   ALERT_SUCCESS_RATE_MIN="0.99")
+    doc = invoke(read_event("timer_default"), env=env)
+    assert doc["schema"] == "sms-receipt-stats/v1" and doc["errors"] == []
+    assert {a["rule"] for a in doc["alerts"]} >= {"api_error", "success_rate_below"}
+    [sent] = delivered.docs
+    assert sent["schema"] == doc["schema"] and sent["alerts"] == doc["alerts"]
+    assert all(set(r["stats"]) >= {"RequestSuccessCount"} for r in sent["results"] if r["stats"])
+
+
+def test_a_log_line_stays_json_whatever_the_secret_looks_like(capsys: pytest.CaptureFixture[str]) -> None:
+    from sms_receipt_stats import log
+
+    secret = 'level": "info", "logger'
+    logger = log.configure("req-1", [secret])
+    logger.info(f"said {secret} twice: {secret.upper()}", extra={"code": "X"})
+    [line] = [ln for ln in capsys.readouterr().out.splitlines() if ln]
+    record = json.loads(line)
+    assert record["level"] == "info" and record["message"] == "said *** twice: ***"
