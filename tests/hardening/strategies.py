@@ -121,15 +121,44 @@ def leaked_forms(draw: Any, secret: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Deep and wide JSON
 # ---------------------------------------------------------------------------------------------
+class Deep:
+    """A JSON value nested `depth` deep, built on demand: hypothesis prints examples with
+    recursion, so the example it holds is this short description, not the value."""
+
+    def __init__(self, depth: int, keys: "list[str]", leaf: Any):
+        self.depth, self.keys, self.leaf = depth, keys, leaf
+
+    def value(self) -> Any:
+        value = self.leaf
+        for i in range(self.depth):
+            value = [value] if i % 3 == 0 else {self.keys[i % len(self.keys)]: value}
+        return value
+
+    def text(self, key: "str | None" = None) -> str:
+        """The same value as JSON text (json.dumps would recurse), optionally as `{"job": "report", key: ...}`."""
+        import json as _json
+
+        opens, closes = [], []
+        for i in reversed(range(self.depth)):
+            if i % 3 == 0:
+                opens.append("[")
+                closes.append("]")
+            else:
+                opens.append("{" + _json.dumps(self.keys[i % len(self.keys)]) + ": ")
+                closes.append("}")
+        body = "".join(opens) + _json.dumps(self.leaf) + "".join(reversed(closes))
+        return body if key is None else '{"job": "report", ' + _json.dumps(key) + ": " + body + "}"
+
+    def __repr__(self) -> str:
+        return f"Deep(depth={self.depth}, keys={self.keys!r}, leaf={self.leaf!r})"
+
+
 @st.composite
-def deep_json(draw: Any, min_depth: int = 33, max_depth: int = 20_000) -> Any:
-    """A JSON value (decoded) nested `min_depth..max_depth` deep in lists and objects."""
-    depth = draw(st.integers(min_depth, max_depth))
-    keys = draw(st.sampled_from([["window"], ["a", "app_ids"], ["job", "x", "begin"]]))
-    value: Any = draw(st.sampled_from([1, "yesterday", None, [], {}]))
-    for i in range(depth):
-        value = [value] if (i % 3 == 0) else {keys[i % len(keys)]: value}
-    return value
+def deep_json(draw: Any, min_depth: int = 33, max_depth: int = 20_000) -> Deep:
+    """A JSON value nested `min_depth..max_depth` deep in lists and objects (see `Deep`)."""
+    return Deep(draw(st.integers(min_depth, max_depth)),
+                draw(st.sampled_from([["window"], ["a", "app_ids"], ["job", "x", "begin"]])),
+                draw(st.sampled_from([1, "yesterday", None, [], {}])))
 
 
 @st.composite
