@@ -114,14 +114,20 @@ MAX_ISSUE_CHARS = 500
 
 
 def unknown_ids_issue(unknown: List[str]) -> str:
-    """One issue for every id of Message.app_ids not configured, quoting only the first few."""
-    from sms_receipt_stats.config import shown
+    """One issue for every id of Message.app_ids not configured: a few number-like ones quoted,
+    the rest counted (an id that does not even look like a number is never quoted)."""
+    from sms_receipt_stats.config import number_like
 
+    quoted = [repr(a) for a in unknown if number_like(a)][:MAX_UNKNOWN_SHOWN]
     if len(unknown) == 1:
-        return f"Message.app_ids: {shown(unknown[0][:20])} is not one of the ids in SMS_SDK_APP_IDS"
-    quoted = ", ".join(shown(a[:20]) for a in unknown[:MAX_UNKNOWN_SHOWN])
-    more = f" and {len(unknown) - MAX_UNKNOWN_SHOWN} more" if len(unknown) > MAX_UNKNOWN_SHOWN else ""
-    return f"Message.app_ids: {len(unknown)} ids are not in SMS_SDK_APP_IDS: {quoted}{more}"
+        what = quoted[0] if quoted else "an entry that is not an SmsSdkAppId"
+        return f"Message.app_ids: {what} is not one of the ids in SMS_SDK_APP_IDS"
+    text = f"Message.app_ids: {len(unknown)} ids are not in SMS_SDK_APP_IDS"
+    if quoted:
+        text += ": " + ", ".join(quoted)
+        if len(unknown) > len(quoted):
+            text += f" and {len(unknown) - len(quoted)} more"
+    return text
 
 
 def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str], deps: JobDeps,

@@ -32,9 +32,13 @@ MIN_API_RPS = 0.1
 _NUMBER_LIKE = re.compile(r"^[-+]?[0-9.][0-9.eE+-]{0,23}$")
 
 
+def number_like(raw: str) -> bool:
+    return bool(_NUMBER_LIKE.match(raw))
+
+
 def shown(raw: str) -> str:
     """`raw` quoted when it is number-like (safe to echo), else "the value"."""
-    return repr(raw) if _NUMBER_LIKE.match(raw) else "the value"
+    return repr(raw) if number_like(raw) else "the value"
 
 
 @dataclass(frozen=True)

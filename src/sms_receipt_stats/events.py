@@ -134,7 +134,7 @@ def parse_timer_message(raw: Any) -> TimerMessage:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = _field_path(first.get("loc", ()))
-        reason = first.get("msg", "invalid")
+        reason = str(first.get("msg", "invalid")).removeprefix("Value error, ")
         if first.get("type") == "extra_forbidden":
             reason = "unknown field (known: job, window, app_ids, granularity)"
         raise EventError(f"Message.{where}: {reason}") from None

@@ -125,7 +125,7 @@ class Deep:
     """A JSON value nested `depth` deep, built on demand: hypothesis prints examples with
     recursion, so the example it holds is this short description, not the value."""
 
-    def __init__(self, depth: int, keys: "list[str]", leaf: Any):
+    def __init__(self, depth: int, keys: list[str], leaf: Any):
         self.depth, self.keys, self.leaf = depth, keys, leaf
 
     def value(self) -> Any:
@@ -134,7 +134,7 @@ class Deep:
             value = [value] if i % 3 == 0 else {self.keys[i % len(self.keys)]: value}
         return value
 
-    def text(self, key: "str | None" = None) -> str:
+    def text(self, key: str | None = None) -> str:
         """The same value as JSON text (json.dumps would recurse), optionally as `{"job": "report", key: ...}`."""
         import json as _json
 
