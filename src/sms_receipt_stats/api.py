@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any, Dict, Mapping, Optional
 
-from sms_receipt_stats import __version__
+from sms_receipt_stats import __version__, jsonlimits
 from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
 from sms_receipt_stats.documents import ErrorInfo
 from sms_receipt_stats.events import MAX_BODY_BYTES, ApiGatewayEvent, http_response
@@ -56,7 +56,8 @@ def error_response(exc: ApiError, request_id: Optional[str], lang: str = "en") -
     else:
         from sms_receipt_stats.errors import error_info
 
-        info = error_info(exc.code, exc.message, request_id, lang)
+        # the message is ours (never a configured value): pattern scrubbing would only mangle it
+        info = error_info(exc.code, exc.message, request_id, lang, untrusted=False)
         body = info.model_dump(mode="json")
         if exc.status in _LOCAL_CATEGORY:
             body["category"] = _LOCAL_CATEGORY[exc.status]
@@ -83,8 +84,8 @@ def route(event: ApiGatewayEvent) -> str:
             raise ApiError(405, "MethodNotAllowed", "use GET or POST on /stats", {"Allow": "GET, POST"})
         return "stats"
     if path.endswith("/health") or path == "health":
-        if method != "GET":
-            raise ApiError(405, "MethodNotAllowed", "use GET on /health", {"Allow": "GET"})
+        if method not in ("GET", "HEAD"):
+            raise ApiError(405, "MethodNotAllowed", "use GET or HEAD on /health", {"Allow": "GET, HEAD"})
         return "health"
     if path.endswith("/dashboard") or path == "dashboard":
         if method != "GET":
@@ -132,7 +133,9 @@ def _body_params(event: ApiGatewayEvent) -> Dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = jsonlimits.loads(raw.decode("utf-8"))
+    except jsonlimits.JsonTooDeep as exc:
+        raise ApiError(400, "FailedOperation.JsonParseFail", f"the body is {exc}") from None
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "FailedOperation.JsonParseFail", "the body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -144,6 +147,8 @@ def _scalar(name: str, value: Any) -> Optional[str]:
     if value is None:
         return None
     if isinstance(value, list):
+        if any(isinstance(v, (list, dict)) for v in value):  # never walked: it may be nested without end
+            raise ApiError(400, "InvalidParameter", f"{name}: expected a string")
         distinct = {json.dumps(v, sort_keys=True, default=str) for v in value}
         if len(distinct) > 1:
             raise ApiError(400, "InvalidParameter", f"{name}: given more than once with different values")
@@ -221,5 +226,9 @@ def validate_lookup(params: Mapping[str, Optional[str]], settings: Settings, now
     return app, window, granularity
 
 
-def health_response() -> Dict[str, Any]:
-    return http_response(200, {"status": "ok", "version": __version__})
+def health_response(method: str = "GET") -> Dict[str, Any]:
+    """200 with the version; a HEAD probe gets the same status and headers without a body."""
+    response = http_response(200, {"status": "ok", "version": __version__})
+    if method.upper() == "HEAD":
+        response["body"] = ""
+    return response

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from sms_receipt_stats import log, redaction
 from sms_receipt_stats.config import Settings, load_settings
+from sms_receipt_stats.documents import VOCABULARY
 from sms_receipt_stats.events import (
     ApiGatewayEvent,
     EventError,
@@ -60,6 +61,15 @@ def _now(deps: Optional[JobDeps]) -> datetime:
     return deps.now() if deps is not None else datetime.now(timezone.utc)
 
 
+def _request_id(event: Any) -> Optional[str]:
+    """The API Gateway request id of `event`, if it has a well-formed one; never raises."""
+    try:
+        parsed = ApiGatewayEvent.parse(event) if isinstance(event, Mapping) else None
+        return parsed.request_id if parsed is not None else None
+    except Exception:  # the 500 path must answer whatever the event holds
+        return None
+
+
 def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] = None,
            deps: Optional[JobDeps] = None) -> Dict[str, Any]:
     clock = deps.monotonic if deps is not None else time.monotonic
@@ -86,10 +96,10 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
                                          "(Type=Timer) or an HTTP event (httpMethod, path)"])
             result = doc.to_json_dict()
     except Exception as exc:  # the last line of defence: a bug answers, it never raises
-        logger.error("unexpected failure", extra={"code": type(exc).__name__})
+        logger.error(f"unexpected failure ({type(exc).__name__})", extra={"code": "InternalError"})
         if kind == "apigw":
             result = http_response(500, {"error": {"code": "InternalError", "message": "internal error",
-                                                   "request_id": None, "severity": "critical",
+                                                   "request_id": _request_id(event), "severity": "critical",
                                                    "category": "upstream", "retryable": False,
                                                    "hint": "See the function's logs."}})
         else:
@@ -101,7 +111,30 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
     logger.info("done", extra={"trigger": kind or "unknown",
                                "elapsed_ms": int((clock() - started) * 1000)})
     # defence in depth: no configured secret (nor a quoted prefix of one) survives in the output
-    return redaction.redact(result, secrets)
+    return redaction.redact(result, secrets, keep=VOCABULARY)
+
+
+#: unknown Message.app_ids quoted in the issue; the rest are counted (the result stays small)
+MAX_UNKNOWN_SHOWN = 5
+#: longest configuration issue kept in a result (the rest is cut)
+MAX_ISSUE_CHARS = 500
+
+
+def unknown_ids_issue(unknown: List[str]) -> str:
+    """One issue for every id of Message.app_ids not configured: a few number-like ones quoted,
+    the rest counted (an id that does not even look like a number is never quoted)."""
+    from sms_receipt_stats.config import number_like
+
+    quoted = [repr(a) for a in unknown if number_like(a)][:MAX_UNKNOWN_SHOWN]
+    if len(unknown) == 1:
+        what = quoted[0] if quoted else "an entry that is not an SmsSdkAppId"
+        return f"Message.app_ids: {what} is not one of the ids in SMS_SDK_APP_IDS"
+    text = f"Message.app_ids: {len(unknown)} ids are not in SMS_SDK_APP_IDS"
+    if quoted:
+        text += ": " + ", ".join(quoted)
+        if len(unknown) > len(quoted):
+            text += f" and {len(unknown) - len(quoted)} more"
+    return text
 
 
 def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str], deps: JobDeps,
@@ -122,17 +155,17 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
             issues.append("SMS_SDK_APP_IDS: not set; timer jobs need at least one SmsSdkAppId")
         wanted = message.app_ids if message.app_ids is not None else list(configured)
         wanted = list(dict.fromkeys(wanted))  # an id listed twice is queried and reported once
-        for app_id in wanted:
-            if app_id in configured:
-                apps.append(configured[app_id])
-            else:
-                shown = str(app_id)[:20]
-                issues.append(f"Message.app_ids: {shown!r} is not one of the ids in SMS_SDK_APP_IDS")
+        apps = [configured[a] for a in wanted if a in configured]
+        unknown = [a for a in wanted if a not in configured]
+        if unknown:
+            issues.append(unknown_ids_issue(unknown))
         spec = message.window if isinstance(message.window, str) else message.window.model_dump()
         try:
             window = resolve_window(spec, deps.now(), settings.timezone, granularity)
         except WindowError as exc:
             issues.append(f"Message.window: {exc.message} ({exc.code})")
+    # a Message value may be huge and quoted in its issue: the result must stay far below SCF's 6 MB
+    issues = [i if len(i) <= MAX_ISSUE_CHARS else i[: MAX_ISSUE_CHARS - 1] + "…" for i in issues]
     query_deadline = None
     if deadline is not None:
         # keep time for delivery: a report nobody receives is a report lost
@@ -166,7 +199,7 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
             raise ApiError(400, "InvalidParameter", "malformed HTTP event")
         where = route(event)
         if where == "health":
-            return health_response()
+            return health_response(event.httpMethod)
         deps = deps or default_deps()
         if where == "dashboard":
             from sms_receipt_stats.dashboard import handle_dashboard
@@ -176,17 +209,20 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
         params = collect_params(event)
         app, window, granularity = validate_lookup(params, settings, deps.now())
         from sms_receipt_stats.jobs import make_querier, query_apps
+        from sms_receipt_stats.sdk import MissingCredentials
 
         try:
             querier = make_querier(settings, deps, deadline)
-        except Exception as exc:
+        except MissingCredentials as exc:
             raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
-        result = query_apps([app], window, granularity, querier, settings.lang)[0]
+        result = query_apps([app], window, granularity, querier, settings.lang, settings.secret_values())[0]
         if result.error is not None:
             raise upstream_error(result.error)
         logger.info("lookup", extra={"status": 200, "app_id": app.app_id})
         return http_response(200, result.model_dump(mode="json"))
     except ApiError as exc:
-        logger.info("lookup refused" if exc.status < 500 else "lookup failed upstream",
+        # an answer relayed from the SMS API (exc.error set) failed upstream, whatever its status
+        upstream = exc.error is not None or exc.status >= 500
+        logger.info("lookup failed upstream" if upstream else "lookup refused",
                     extra={"status": exc.status, "code": exc.code})
         return error_response(exc, request_id, settings.lang)

@@ -7,6 +7,7 @@ rest of the job: the timer still reports the apps it can and alerts on the issue
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,22 @@ DEFAULT_REGION = "ap-guangzhou"
 DEFAULT_ENDPOINT_HOST = "sms.tencentcloudapi.com"
 APP_ID_PATTERN = re.compile(r"^1[0-9]{9}$")
 _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+){1,3}$")
+#: client-side rate cap bounds: the API's documented limit, and a floor below which the queries
+#: of a few apps no longer fit in the function's time limit
+MAX_API_RPS = 10.0
+MIN_API_RPS = 0.1
+#: values quoted back in an issue: something that reads as a number cannot be a secret pasted
+#: into the wrong variable; anything else is described, never quoted
+_NUMBER_LIKE = re.compile(r"^[-+]?[0-9.][0-9.eE+-]{0,23}$")
+
+
+def number_like(raw: str) -> bool:
+    return bool(_NUMBER_LIKE.match(raw))
+
+
+def shown(raw: str) -> str:
+    """`raw` quoted when it is number-like (safe to echo), else "the value"."""
+    return repr(raw) if number_like(raw) else "the value"
 
 
 @dataclass(frozen=True)
@@ -114,23 +131,26 @@ def parse_endpoint(value: str) -> Endpoint:
 
 
 def parse_app_ids(value: str, variable: str = "SMS_SDK_APP_IDS") -> Tuple[List[App], List[ConfigIssue]]:
+    """`ID[=Name]` entries; an id listed again under another name keeps its first name."""
     apps: List[App] = []
     issues: List[ConfigIssue] = []
-    seen = set()
-    for raw in re.split(r"[,\n]", value or ""):
-        item = raw.strip()
-        if not item:
-            continue
+    names: dict = {}
+    items = [raw.strip() for raw in re.split(r"[,\n]", value or "")]
+    for position, item in enumerate((i for i in items if i), start=1):
         app_id, _, name = item.partition("=")
-        app_id, name = app_id.strip(), name.strip()
+        app_id, name = app_id.strip(), name.strip()[:64] or None
         if not APP_ID_PATTERN.match(app_id):
-            shown = app_id if len(app_id) <= 20 else app_id[:20] + "…"
-            issues.append(ConfigIssue(variable, f"{shown!r} is not an SmsSdkAppId (10 digits, e.g. 1400006874)"))
+            what = f"entry {position} ({shown(app_id)})" if _NUMBER_LIKE.match(app_id) else f"entry {position}"
+            issues.append(ConfigIssue(variable, f"{what} is not an SmsSdkAppId (10 digits, e.g. 1400006874)"))
             continue
-        if app_id in seen:
+        if app_id in names:
+            first = names[app_id]
+            if name is not None and first is not None and name != first:
+                issues.append(ConfigIssue(variable, f"{app_id} is listed twice with different names; "
+                                                    "the first name is used"))
             continue
-        seen.add(app_id)
-        apps.append(App(app_id=app_id, name=name[:64] or None))
+        names[app_id] = name
+        apps.append(App(app_id=app_id, name=name))
     return apps, issues
 
 
@@ -165,12 +185,32 @@ def _fraction(env: Mapping[str, str], name: str, default: float, issues: List[Co
     try:
         value = float(raw)
     except ValueError:
-        issues.append(ConfigIssue(name, f"{raw[:20]!r} is not a number between 0 and 1; using {default}"))
+        issues.append(ConfigIssue(name, f"{shown(raw)} is not a number between 0 and 1; using {default}"))
         return default
     if not 0.0 <= value <= 1.0:
-        issues.append(ConfigIssue(name, f"{value} is outside 0..1; using {default}"))
+        issues.append(ConfigIssue(name, f"{shown(raw)} is outside 0..1; using {default}"))
         return default
     return value
+
+
+def _api_rps(raw: str, issues: List[ConfigIssue]) -> float:
+    """SMS_API_RPS within [MIN_API_RPS, MAX_API_RPS]; anything else is an issue and the default."""
+    default = f"using {MAX_API_RPS:g}"
+    try:
+        rps = float(raw)
+    except ValueError:
+        rps = math.nan
+    if not math.isfinite(rps):
+        issues.append(ConfigIssue("SMS_API_RPS", f"{shown(raw)} is not a number of requests per second; {default}"))
+    elif rps > MAX_API_RPS:
+        issues.append(ConfigIssue("SMS_API_RPS", f"{shown(raw)} is above {MAX_API_RPS:g}, the API's documented "
+                                                 f"limit of requests per second; {default}"))
+    elif rps < MIN_API_RPS:
+        issues.append(ConfigIssue("SMS_API_RPS", f"{shown(raw)} is below {MIN_API_RPS:g}: the queries would not "
+                                                 f"fit in the function's time limit; {default}"))
+    else:
+        return rps
+    return MAX_API_RPS
 
 
 def _first(env: Mapping[str, str], *names: str) -> Optional[str]:
@@ -179,6 +219,24 @@ def _first(env: Mapping[str, str], *names: str) -> Optional[str]:
         if v:
             return v.strip()
     return None
+
+
+def _api_auth(raw: str, issues: List[ConfigIssue]) -> str:
+    """`token` (any case) or `none` (lower case only), surrounding blanks ignored.
+
+    Turning authentication off takes the one documented spelling: `None` or `NONE` are what
+    a template writes for a missing value, so they fail closed (token) with an issue.
+    """
+    text = raw.strip()
+    if not text or text.lower() == "token":
+        return "token"
+    if text == "none":
+        return "none"
+    if text.lower() == "none":
+        issues.append(ConfigIssue("API_AUTH", "only 'none' in lower case turns authentication off; using token"))
+    else:
+        issues.append(ConfigIssue("API_AUTH", "not 'token' or 'none'; using token"))
+    return "token"
 
 
 def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
@@ -199,7 +257,7 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     region = _first(env, "SMS_REGION", "TENCENTCLOUD_REGION") or DEFAULT_REGION
     if not _REGION.match(region):
         var = "SMS_REGION" if env.get("SMS_REGION") else "TENCENTCLOUD_REGION"
-        issues.append(ConfigIssue(var, f"{region[:30]!r} is not a region like ap-guangzhou; using {DEFAULT_REGION}"))
+        issues.append(ConfigIssue(var, f"not a region like ap-guangzhou; using {DEFAULT_REGION}"))
         region = DEFAULT_REGION
     values["region"] = region
 
@@ -215,24 +273,18 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
 
     raw_rps = env.get("SMS_API_RPS", "").strip()
     if raw_rps:
-        try:
-            rps = float(raw_rps)
-            if not 0 < rps <= 1000:
-                raise ValueError
-            values["api_rps"] = rps
-        except ValueError:
-            issues.append(ConfigIssue("SMS_API_RPS", f"{raw_rps[:20]!r} is not a positive number; using 10"))
+        values["api_rps"] = _api_rps(raw_rps, issues)
 
     tz = env.get("REPORT_TIMEZONE", "").strip() or "Asia/Shanghai"
     try:
         load_zone(tz)
         values["timezone"] = tz
     except ValueError:
-        issues.append(ConfigIssue("REPORT_TIMEZONE", f"{tz[:40]!r} is not an IANA zone; using Asia/Shanghai"))
+        issues.append(ConfigIssue("REPORT_TIMEZONE", "not an IANA zone name like Asia/Shanghai; using Asia/Shanghai"))
 
     lang = env.get("REPORT_LANG", "").strip().lower() or "en"
-    if lang not in ("en", "zh"):
-        issues.append(ConfigIssue("REPORT_LANG", f"{lang[:20]!r} is not 'en' or 'zh'; using en"))
+    if lang not in ("en", "zh"):  # never quoted: a secret pasted here must not reach a chat
+        issues.append(ConfigIssue("REPORT_LANG", "not 'en' or 'zh'; using en"))
         lang = "en"
     values["lang"] = lang
 
@@ -243,11 +295,7 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     tokens = [t.strip() for t in re.split(r"[,\n]", env.get("API_TOKENS", "")) if t.strip()]
     values["api_tokens"] = tuple(SecretStr(t) for t in tokens)
 
-    auth = env.get("API_AUTH", "").strip().lower() or "token"
-    if auth not in ("token", "none"):
-        issues.append(ConfigIssue("API_AUTH", f"{auth[:20]!r} is not 'token' or 'none'; using token"))
-        auth = "token"
-    values["api_auth"] = auth
+    values["api_auth"] = _api_auth(env.get("API_AUTH", ""), issues)
 
     if env.get("API_ALLOWED_APP_IDS", "").strip():
         allowed, allowed_issues = parse_app_ids(env["API_ALLOWED_APP_IDS"], "API_ALLOWED_APP_IDS")
@@ -269,7 +317,12 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
         if raw_volume.isdigit() and raw_volume.isascii():
             t["min_volume"] = int(raw_volume)
         else:
-            issues.append(ConfigIssue("ALERT_MIN_VOLUME", f"{raw_volume[:20]!r} is not a whole number; using 100"))
+            issues.append(ConfigIssue("ALERT_MIN_VOLUME", f"{shown(raw_volume)} is not a whole number; using 100"))
+    if t["success_rate_critical"] > t["success_rate_min"]:
+        issues.append(ConfigIssue("ALERT_SUCCESS_RATE_CRITICAL", f"{t['success_rate_critical']:g} is above "
+                                  f"ALERT_SUCCESS_RATE_MIN ({t['success_rate_min']:g}): a low rate would be critical "
+                                  f"without ever being a warning; using {t['success_rate_min']:g}"))
+        t["success_rate_critical"] = t["success_rate_min"]
     values["thresholds"] = Thresholds(**t)
 
     if env.get("PUBLIC_URL", "").strip():

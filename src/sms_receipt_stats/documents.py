@@ -6,16 +6,19 @@ body of webhook and queue sinks, and the input of every renderer.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Literal, Optional
+from typing import Any, Dict, FrozenSet, List, Literal, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from sms_receipt_stats import SCHEMA
-from sms_receipt_stats.stats import Rates, Stats
+from sms_receipt_stats.stats import STAT_FIELDS, Rates, Stats
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_ORDER: Dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 Category = Literal["input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"]
+Rule = Literal["success_rate_below", "receipt_rate_below", "api_error", "config_error"]
+Kind = Literal["report", "check", "lookup", "doctor", "error"]
+Trigger = Literal["timer", "apigw", "cli", "unknown"]
 
 
 class CountedDoc(BaseModel):
@@ -91,7 +94,7 @@ class AppResult(BaseModel):
 
 
 class Alert(BaseModel):
-    rule: Literal["success_rate_below", "receipt_rate_below", "api_error", "config_error"]
+    rule: Rule
     severity: Severity
     app_id: Optional[str] = None
     value: Optional[Any] = None
@@ -112,8 +115,8 @@ class ResultDocument(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     schema_: str = Field(SCHEMA, alias="schema")
-    kind: Literal["report", "check", "lookup", "doctor", "error"] = "report"
-    trigger: Literal["timer", "apigw", "cli", "unknown"] = "timer"
+    kind: Kind = "report"
+    trigger: Trigger = "timer"
     generated_at: str
     results: List[AppResult] = Field(default_factory=list)
     alerts: List[Alert] = Field(default_factory=list)
@@ -136,3 +139,9 @@ class ResultDocument(BaseModel):
         """Routing (SPEC section 6): a report (or lookup) goes whole to `info` sinks; any other
         sink, or any other kind, gets only the alerts at or above its level, if there are any."""
         return self.kind in ("report", "lookup") and min_severity == "info"
+
+
+#: the documents' own words: kept as they are when a document is redacted (a secret that starts
+#: like `success_rate_below` must not turn a rule into `***`, which no consumer could read)
+VOCABULARY: FrozenSet[str] = frozenset({SCHEMA, *STAT_FIELDS, *(w for t in (Severity, Category, Rule, Kind, Trigger)
+                                                                  for w in get_args(t))})

@@ -19,14 +19,21 @@ Sources of the code list (checked when this module was written):
   (``tencentcloud/sms/v20210111/errorcodes.py``), so that codes of the other SMS actions
   that an account may show are known too.
 * Codes ``tencentcloud-sdk-python-common`` 3.1.195 raises itself (``ClientNetworkError``,
-  ``ServerNetworkError``, ``ClientError``, ``ClientParamsError``, ``InvalidCredential``, ...)
-  and the exception class names it wraps as codes (``TencentCloudSDKException(type(e).__name__)``).
-* The product's own codes of SPEC section 5 (``AuthFailure.Unauthorized``, ``NotFound``,
-  ``MethodNotAllowed``).
+  ``ServerNetworkError``, ``ClientError``, ``ClientParamsError``, ``InvalidCredential``, ...).
+  The exception class names it wraps as codes (``TencentCloudSDKException(type(e).__name__)``)
+  are not codes here: ``sdk.to_cloud_error`` maps them to ``ClientNetworkError`` or
+  ``UpstreamDataInvalid``.
+* The product's own codes (``AuthFailure.Unauthorized``, ``NotFound``, ``MethodNotAllowed``,
+  ``UpstreamDataInvalid``).
 
-Judgement calls: plain ``InternalError`` (and ``.OtherError``/``.UnknownError``) is
-``upstream``, not retryable: neither the SDK's own retryer nor SPEC section 5 treats it as
-transient, and the SMS docs say to contact support. ``AuthFailure.UnauthorizedOperation`` is a
+Judgement calls: plain ``InternalError`` (and unknown ``InternalError.*`` codes, which fall
+back on it) is ``transient``, like ``InternalError.Timeout``: a bare internal error says
+nothing about the request, and a retry is what the platform itself recommends; the named
+``.OtherError``/``.UnknownError`` stay ``upstream`` (the SMS docs say to contact support).
+``FailedOperation.JsonParseFail`` from the API means it could not parse the request the SDK
+built, which no HTTP caller can fix: ``upstream`` (502), while an HTTP caller's own
+unparseable body is answered 400 with the same code and category ``input``.
+``AuthFailure.UnauthorizedOperation`` is a
 CAM policy problem, so it is ``permission`` rather than ``auth``. ``LimitExceeded.*`` are
 sending quotas/frequency policies (not API request rates), so they are ``upstream``.
 """
@@ -37,11 +44,10 @@ import re
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
-from urllib.parse import quote
 
 from sms_receipt_stats.documents import Category, ErrorInfo, Severity
 from sms_receipt_stats.redaction import MASK as _MASK
-from sms_receipt_stats.redaction import prepare, redact_text
+from sms_receipt_stats.redaction import scrub_untrusted
 
 SEVERITIES: Tuple[str, ...] = ("info", "warning", "critical")
 CATEGORIES: Tuple[str, ...] = (
@@ -199,9 +205,10 @@ _e(
 )
 _e(
     "InternalError",
-    "upstream",
-    "Tencent Cloud internal error: the next scheduled run usually succeeds; " + _SUPPORT_EN,
-    "腾讯云内部错误：通常下次定时执行即可恢复；" + _SUPPORT_ZH,
+    "transient",
+    "Tencent Cloud internal error: retried automatically, and the next scheduled run usually "
+    "succeeds; " + _SUPPORT_EN,
+    "腾讯云内部错误：会自动重试，通常下次定时执行即可恢复；" + _SUPPORT_ZH,
 )
 _e(
     "InvalidAction",
@@ -384,9 +391,13 @@ _e(
 )
 _e(
     "FailedOperation.JsonParseFail",
-    "input",
-    "The request body is not valid JSON: send a JSON object (or use query parameters).",
-    "请求包体不是合法的 JSON：请发送 JSON 对象（或改用查询参数）。",
+    "upstream",
+    "JSON that could not be parsed. Answered 400 to an HTTP lookup: the request body is not a JSON "
+    "object (or is nested too deep); send a flat JSON object, or use query parameters. From the SMS "
+    "API (502): it could not parse the function's request; check SMS_ENDPOINT and any proxy in "
+    "between, upgrade the SDK; " + _SUPPORT_EN,
+    "JSON 无法解析。HTTP 查询返回 400：请求包体不是 JSON 对象（或嵌套过深），请发送扁平的 JSON 对象或改用查询参数。"
+    "短信接口返回（502）：接口无法解析函数发出的请求，请检查 SMS_ENDPOINT 及中间代理并升级 SDK；" + _SUPPORT_ZH,
 )
 _e(
     "FailedOperation.PhoneNumberInBlacklist",
@@ -992,44 +1003,6 @@ _e(
     "TENCENTCLOUD_SECRETKEY (SCF: configure the function's execution role).",
     "凭证为空或包含空格：请设置 TENCENTCLOUD_SECRETID 与 TENCENTCLOUD_SECRETKEY（SCF 请配置函数运行角色）。",
 )
-_e(
-    "JSONDecodeError",
-    "upstream",
-    "The SMS API answered with something that is not JSON: check SMS_ENDPOINT and any proxy or "
-    "captive portal in between.",
-    "短信接口返回的内容不是 JSON：请检查 SMS_ENDPOINT 及中间的代理或网关。",
-)
-
-_NETWORK_EN = (
-    "Network error talking to the SMS API: retried automatically; check the function's internet "
-    "access (VPC needs a NAT gateway or public egress), DNS and SMS_ENDPOINT."
-)
-_NETWORK_ZH = (
-    "访问短信接口时网络出错：会自动重试；请检查函数的公网访问（VPC 需 NAT 网关或公网出口）、DNS 及 SMS_ENDPOINT。"
-)
-for _name in (
-    "ConnectionError",
-    "ConnectTimeout",
-    "ReadTimeout",
-    "Timeout",
-    "TimeoutError",
-    "timeout",
-    "ConnectionResetError",
-    "ConnectionRefusedError",
-    "ConnectionAbortedError",
-    "BrokenPipeError",
-    "RemoteDisconnected",
-    "IncompleteRead",
-    "ProtocolError",
-    "ChunkedEncodingError",
-    "ProxyError",
-    "SSLError",
-    "MaxRetryError",
-    "NewConnectionError",
-    "gaierror",
-):
-    _e(_name, "transient", _NETWORK_EN, _NETWORK_ZH)
-
 # ---------------------------------------------------------------------------------------------
 # The product's own codes (SPEC section 5): HTTP lookups refused before any API call.
 # ---------------------------------------------------------------------------------------------
@@ -1040,6 +1013,15 @@ _e(
     "the function's API_TOKENS.",
     "HTTP 查询缺少有效的 Bearer 令牌：请在请求头携带 'Authorization: Bearer <令牌>'，令牌须在 API_TOKENS 中。",
     severity="warning",
+)
+_e(
+    "UpstreamDataInvalid",
+    "upstream",
+    "The SMS API answered with something that cannot be right (not JSON, a counter missing, not a "
+    "whole number or negative, more receipts than submitted messages): the numbers were not used. "
+    "Check SMS_ENDPOINT and any proxy or captive portal in between; " + _SUPPORT_EN,
+    "短信接口返回的内容不合理（不是 JSON、缺少计数、计数不是非负整数、回执量多于提交成功量），该结果未被采用。"
+    "请检查 SMS_ENDPOINT 及中间的代理或网关；" + _SUPPORT_ZH,
 )
 _e(
     "NotFound",
@@ -1249,12 +1231,18 @@ def error_info(
     lang: str = "en",
     *,
     secrets: Iterable[str] = (),
+    untrusted: bool = True,
 ) -> ErrorInfo:
-    """The error object users see, with the catalogue's verdict and a scrubbed message."""
+    """The error object users see, with the catalogue's verdict and a scrubbed message.
+
+    `untrusted=False` is for the product's own messages (they never quote a configured
+    value): they are only cut to length, so scrubbing cannot mangle a variable name.
+    """
     entry = classify(code)
+    text = scrub(message, secrets) if untrusted else _cap(str(message))
     return ErrorInfo(
         code=entry.code,
-        message=scrub(message, secrets),
+        message=text,
         request_id=request_id,
         severity=entry.severity,
         category=entry.category,
@@ -1302,19 +1290,22 @@ def _mask_assignment(match: re.Match) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove secrets and anything credential-like from ``text`` and cap it at 500 characters,
-    so error messages can go to logs, chats and HTTP bodies safely."""
+    """Remove secrets and anything credential-like from ``text`` (someone else's: an upstream
+    message, a platform's error answer) and cap it at 500 characters, so it can go to logs,
+    chats and HTTP bodies safely. Secrets go through the one masking mechanism
+    (``redaction.scrub_untrusted``: any part of a secret, in any form; the whole text withheld
+    when a configured secret is too short to mask); then credential-looking patterns."""
     out = "" if text is None else str(text)
-    forms = (form for s in (secrets or ()) if isinstance(s, str) and len(s.strip()) >= 4
-             for form in (s, quote(s, safe=""), quote(s, safe="/:")))
-    out = redact_text(out, prepare(forms))  # the one secret-masking mechanism, URL-encoded forms included
-    out = out[:_SCAN_CHARS]
+    # cut first, so a huge body stays cheap; the output is far shorter than the cut anyway
+    out = scrub_untrusted(out[:_SCAN_CHARS], list(secrets or ()))
     for pattern, repl in _PATTERNS:
         out = pattern.sub(repl, out)
     out = _ASSIGNMENT.sub(_mask_assignment, out)
-    if len(out) > MAX_MESSAGE_CHARS:
-        out = out[: MAX_MESSAGE_CHARS - 1] + "…"
-    return out
+    return _cap(out)
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 __all__ = [

@@ -31,6 +31,8 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sms_receipt_stats import jsonlimits
+
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 MAX_BODY_BYTES = 16 * 1024
 #: what an API Gateway request id looks like; anything else is not echoed into a body
@@ -65,6 +67,13 @@ class TimerMessage(BaseModel):
     def _job(cls, value: str) -> str:
         if value not in ("report", "check", "doctor"):
             raise ValueError("must be 'report', 'check' or 'doctor'")
+        return value
+
+    @field_validator("app_ids")
+    @classmethod
+    def _app_ids(cls, value: Optional[List[str]]) -> Optional[List[str]]:
+        if value is not None and not value:
+            raise ValueError("empty: list at least one id, or leave app_ids out for every configured app")
         return value
 
     @field_validator("granularity")
@@ -137,12 +146,13 @@ def parse_timer_message(raw: Any) -> TimerMessage:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return TimerMessage()
     data = raw
-    if isinstance(raw, str):
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise EventError("Message: not valid JSON (expected an object like "
-                             '{"job": "report", "window": "yesterday"})') from None
+    try:
+        data = jsonlimits.loads(raw) if isinstance(raw, str) else jsonlimits.check_value(raw)
+    except jsonlimits.JsonTooDeep as exc:
+        raise EventError(f"Message: {exc}") from None
+    except ValueError:
+        raise EventError("Message: not valid JSON (expected an object like "
+                         '{"job": "report", "window": "yesterday"})') from None
     if not isinstance(data, dict):
         raise EventError("Message: expected a JSON object")
     try:
@@ -150,7 +160,7 @@ def parse_timer_message(raw: Any) -> TimerMessage:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = _field_path(first.get("loc", ()))
-        reason = first.get("msg", "invalid")
+        reason = str(first.get("msg", "invalid")).removeprefix("Value error, ")
         if first.get("type") == "extra_forbidden":
             reason = "unknown field (known: job, window, app_ids, granularity)"
         raise EventError(f"Message.{where}: {reason}") from None

@@ -13,7 +13,16 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
-from sms_receipt_stats.documents import Alert, AppResult, Delivery, ErrorInfo, ResultDocument, SeriesPoint, WindowDoc
+from sms_receipt_stats.documents import (
+    VOCABULARY,
+    Alert,
+    AppResult,
+    Delivery,
+    ErrorInfo,
+    ResultDocument,
+    SeriesPoint,
+    WindowDoc,
+)
 from sms_receipt_stats.query import Querier, QueryOutcome, QueryTask, StatsFetcher
 from sms_receipt_stats.rules import config_alerts, evaluate
 from sms_receipt_stats.stats import compute_rates, sum_stats
@@ -60,19 +69,22 @@ def generated_at(now: datetime, tz: str) -> str:
     return now.astimezone(ZoneInfo(tz)).replace(microsecond=0).isoformat()
 
 
-def _error_of(outcomes: Sequence[QueryOutcome], lang: str) -> Optional[ErrorInfo]:
+def _error_of(outcomes: Sequence[QueryOutcome], lang: str, secrets: Sequence[str]) -> Optional[ErrorInfo]:
     for outcome in outcomes:
         if outcome.error is not None:
             from sms_receipt_stats.errors import error_info  # the catalogue loads on the first failure only
 
             err = outcome.error
-            return error_info(err.code, err.message, err.request_id, lang)
+            return error_info(err.code, err.message, err.request_id, lang, secrets=secrets)
     return None
 
 
 def query_apps(apps: Sequence[App], window: Window, granularity: str, querier: Querier,
-               lang: str = "en") -> List[AppResult]:
-    """One AppResult per app, in order; a failing app never hides the others."""
+               lang: str = "en", secrets: Sequence[str] = ()) -> List[AppResult]:
+    """One AppResult per app, in order; a failing app never hides the others.
+
+    `secrets` (the configured ones) are scrubbed from upstream messages in any form.
+    """
     bucket_windows = buckets(window, granularity)
     # per bucket, the API calls that count it (a bucket longer than 32 days is split; an empty
     # one needs none): the same for every app. Buckets and calls share no hour.
@@ -85,7 +97,7 @@ def query_apps(apps: Sequence[App], window: Window, granularity: str, querier: Q
         per_bucket = [[next(outcomes) for _ in ranges] for ranges in api_ranges]
         flat = [o for bucket in per_bucket for o in bucket]
         request_ids = [rid for o in flat for rid in o.request_ids]
-        error = _error_of(flat, lang)
+        error = _error_of(flat, lang, secrets)
         if error is not None:
             results.append(AppResult(app_id=app.app_id, app_name=app.name, window=window_doc,
                                      request_ids=request_ids, error=error))
@@ -120,7 +132,9 @@ def finish(doc: ResultDocument, settings: Settings, deps: JobDeps, deadline: Opt
 
     try:
         secrets = prepare(settings.secret_values())
-        outgoing = ResultDocument.model_validate(redact(doc.to_json_dict(), secrets)) if secrets else doc
+        outgoing = doc
+        if secrets:
+            outgoing = ResultDocument.model_validate(redact(doc.to_json_dict(), secrets, keep=VOCABULARY))
         doc.deliveries = deps.deliver(outgoing, settings, deadline)
     except Exception as exc:  # a sink bug must not lose the result document
         doc.errors.append(f"delivery failed: {type(exc).__name__}")
@@ -155,7 +169,7 @@ def run_timer_job(
             doc.errors.append(message)
             doc.alerts.extend(config_alerts([message], settings.lang))
         else:
-            doc.results = query_apps(apps, window, granularity, querier, settings.lang)
+            doc.results = query_apps(apps, window, granularity, querier, settings.lang, settings.secret_values())
             doc.alerts.extend(evaluate(doc.results, settings.thresholds, settings.lang))
     return finish(doc, settings, deps, deadline)
 

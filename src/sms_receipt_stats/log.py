@@ -24,11 +24,14 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value
-        text = redact_text(json.dumps(entry, ensure_ascii=False, default=str), _secrets)
+        # values are masked before they are serialised: masking the JSON text could cut through its syntax
+        entry = {k: v if v is None or isinstance(v, (bool, int, float)) else redact_text(str(v), _secrets)
+                 for k, v in entry.items()}
+        text = json.dumps(entry, ensure_ascii=False, default=str)
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate (e.g. in a request id) must not cost the line
-            text = redact_text(json.dumps(entry, ensure_ascii=True, default=str), _secrets)
+            text = json.dumps(entry, ensure_ascii=True, default=str)
         return text
 
 

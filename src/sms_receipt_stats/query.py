@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 
 from sms_receipt_stats.config import Settings
-from sms_receipt_stats.sdk import CloudError, build_credential, build_profile, to_cloud_error
-from sms_receipt_stats.stats import STAT_FIELDS, Stats
+from sms_receipt_stats.sdk import UPSTREAM_DATA_INVALID, CloudError, build_credential, build_profile, to_cloud_error
+from sms_receipt_stats.stats import STAT_FIELDS, CounterError, Stats, counter_problems, parse_counters
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -53,6 +53,14 @@ class SdkStatsFetcher:
             self._local.client = client
         return client
 
+    def _scrubbed(self, error: CloudError) -> CloudError:
+        """The upstream message is someone else's text: no part of a configured secret survives it."""
+        from dataclasses import replace
+
+        from sms_receipt_stats.errors import scrub  # the catalogue loads on the first failure only
+
+        return replace(error, message=scrub(error.message, self._settings.secret_values()))
+
     def fetch(self, app_id: str, begin_time: str, end_time: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
         from tencentcloud.sms.v20210111 import models
@@ -71,12 +79,15 @@ class SdkStatsFetcher:
         try:
             response = client.CallbackStatusStatistics(request)
         except Exception as exc:  # the SDK raises TencentCloudSDKException for everything
-            raise to_cloud_error(exc) from None
+            raise self._scrubbed(to_cloud_error(exc)) from None
         raw = response.CallbackStatusStatistics
         if raw is None:  # an answer the SDK did not recognise as an error must not read as zero traffic
-            raise CloudError("InternalError", "the answer has no CallbackStatusStatistics", response.RequestId)
-        counts = {f: int(getattr(raw, f, 0) or 0) for f in STAT_FIELDS}
-        return Stats(**counts), response.RequestId
+            raise CloudError(UPSTREAM_DATA_INVALID, "the answer has no CallbackStatusStatistics", response.RequestId)
+        try:  # as answered: a float is not truncated, a missing counter is not zero
+            stats = parse_counters({f: getattr(raw, f, None) for f in STAT_FIELDS})
+        except CounterError as exc:
+            raise CloudError(UPSTREAM_DATA_INVALID, str(exc), response.RequestId) from None
+        return stats, response.RequestId
 
 
 class RateLimiter:
@@ -216,9 +227,13 @@ class Querier:
                 outcome.error = to_cloud_error(exc)
             else:
                 self.limiter.speed_up()
-                outcome.stats, outcome.error = stats, None
                 if request_id:
                     outcome.request_ids.append(request_id)
+                problems = counter_problems(stats)  # whichever fetcher answered: never a rate above 1
+                if problems:
+                    outcome.error = CloudError(UPSTREAM_DATA_INVALID, "; ".join(problems), request_id)
+                    return outcome
+                outcome.stats, outcome.error = stats, None
                 return outcome
             from sms_receipt_stats.errors import is_retryable  # the catalogue loads on the first failure only
 

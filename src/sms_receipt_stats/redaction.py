@@ -1,52 +1,213 @@
-"""Defence in depth: no configured secret survives in anything the function emits.
+"""The one secret-masking mechanism: no configured secret survives in anything the function emits.
 
-Applied to the result document before it is delivered to the sinks and before it is
-returned (or sent as an HTTP body). Besides whole secrets it masks a leading part of a
-secret (8 characters or more): messages quote bad values cut to a few dozen characters,
-so a secret pasted into the wrong variable shows up as its prefix, not whole. Secrets
-that are URLs (a robot URL is its own secret) are matched whole only: their prefix is
-`https://` plus a host, which every hint may contain.
+Two strengths, both matching case-insensitively and in every encoding a secret travels in
+(as is, JSON-escaped, URL-encoded):
+
+* `redact` / `redact_text` (documents, HTTP bodies, log lines): every whole secret, and any
+  leading part of 8 characters or more — a value cut to a few dozen characters shows up as
+  its prefix. Spans are found on the original text for all secrets at once and masked
+  together, so two secrets sharing a prefix are both masked whole, never half-way.
+* `scrub_untrusted` (text written by someone else: upstream error messages, a chat
+  platform's error answer): additionally any part of 6 characters or more (a suffix, a
+  middle part, split by blanks or new lines), and base64 encodings. When a configured
+  secret is shorter than 4 characters it cannot be masked without eating ordinary words,
+  so the text is withheld entirely.
+
+The product's own messages never quote a configured value that could be a secret (see
+`config.shown`): masking is the second line of defence, not the first.
+
+Secrets that are URLs (a robot URL is its own secret) are matched whole only: their prefix
+is `https://` plus a host, which every hint may contain; their secret parts (key, token,
+long path segments) are configured secrets of their own.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List
+import base64
+import json
+from functools import lru_cache
+from typing import AbstractSet, Any, Iterable, List, Sequence, Tuple
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
-#: shortest secret prefix that is masked on its own
+#: shorter secrets are never matched (they would eat ordinary words); untrusted text is withheld
+MIN_SECRET = 4
+#: shortest leading part of a secret masked on its own, everywhere
 MIN_PREFIX = 8
+#: shortest part of a secret masked on its own in untrusted text
+MIN_FRAGMENT = 6
+WITHHELD = "(message withheld: a configured secret is too short to be masked reliably)"
+
+Span = Tuple[int, int]
 
 
 def prepare(secrets: Iterable[str]) -> List[str]:
-    """Distinct secrets of 4 characters or more, longest first (so no secret is masked half-way)."""
-    return sorted({s for s in secrets if isinstance(s, str) and len(s) >= 4}, key=len, reverse=True)
+    """Distinct secrets of MIN_SECRET characters or more, longest first."""
+    return sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET}, key=len, reverse=True)
+
+
+def has_short_secret(secrets: Iterable[str]) -> bool:
+    """True when a configured (non-blank) secret is too short to be matched."""
+    return any(isinstance(s, str) and s.strip() and len(s) < MIN_SECRET for s in secrets)
+
+
+def _fold(text: str) -> str:
+    """Lower case, one character for one (so positions in the folded text are positions in `text`)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+@lru_cache(maxsize=4096)
+def _forms(secret: str) -> Tuple[str, ...]:
+    """The folded spellings a secret travels in: as is, JSON-escaped, URL-encoded."""
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote(secret, safe="/:"),
+        quote_plus(secret, safe=""),
+    }
+    return tuple(sorted({_fold(f) for f in forms if len(f) >= MIN_SECRET}, key=len, reverse=True))
+
+
+def _base64_inner(secret: str) -> List[str]:
+    """The base64 characters that depend on the secret alone, at each of the 3 byte alignments
+    (a secret inside a longer encoded value, e.g. `user:secret` in Basic auth), standard and URL-safe."""
+    data = secret.encode("utf-8", "surrogatepass")
+    inner = []
+    for pad in range(3):
+        encoded = base64.b64encode(b"\0" * pad + data).decode("ascii")
+        part = encoded[-(-8 * pad // 6): 8 * (pad + len(data)) // 6]
+        inner += [part, part.replace("+", "-").replace("/", "_")]
+    return inner
+
+
+@lru_cache(maxsize=4096)
+def _fragment_forms(secret: str) -> Tuple[str, ...]:
+    """Folded forms, without blanks, whose parts count in untrusted text (URL secrets: none)."""
+    if "://" in secret:
+        return ()
+    forms = {"".join(f.split()) for f in _forms(secret)}
+    forms.update(_fold(b) for b in _base64_inner(secret))
+    return tuple(f for f in forms if f)
+
+
+def _occurrences(text: str, needle: str) -> Iterable[int]:
+    start = text.find(needle)
+    while start >= 0:
+        yield start
+        start = text.find(needle, start + 1)
+
+
+def _prefix_spans(folded: str, secrets: Sequence[str]) -> List[Span]:
+    """Every whole form, and every leading part of MIN_PREFIX+ characters of a form, in `folded`."""
+    spans: List[Span] = []
+    for secret in secrets:
+        whole_only = "://" in secret
+        for form in _forms(secret):
+            if whole_only or len(form) <= MIN_PREFIX:
+                spans += [(i, i + len(form)) for i in _occurrences(folded, form)]
+                continue
+            for i in _occurrences(folded, form[:MIN_PREFIX]):
+                j = MIN_PREFIX
+                while j < len(form) and i + j < len(folded) and folded[i + j] == form[j]:
+                    j += 1
+                spans.append((i, i + j))
+    return spans
+
+
+def _fragment_spans(folded: str, secrets: Sequence[str]) -> List[Span]:
+    """Any MIN_FRAGMENT-character part of a secret (or of its base64), found with blanks removed
+    from the text; spans are in `folded`'s positions and cover the blanks in between."""
+    index = [i for i, c in enumerate(folded) if not c.isspace()]
+    compact = "".join(folded[i] for i in index)
+    grams: set = set()
+    short: List[str] = []
+    for secret in secrets:
+        for form in _fragment_forms(secret):
+            if len(form) < MIN_FRAGMENT:
+                short.append(form)
+            else:
+                grams.update(form[k:k + MIN_FRAGMENT] for k in range(len(form) - MIN_FRAGMENT + 1))
+    spans: List[Span] = []
+    if grams:
+        for k in range(len(compact) - MIN_FRAGMENT + 1):
+            if compact[k:k + MIN_FRAGMENT] in grams:
+                spans.append((index[k], index[k + MIN_FRAGMENT - 1] + 1))
+    for form in short:
+        spans += [(index[k], index[k + len(form) - 1] + 1) for k in _occurrences(compact, form)]
+    return spans
+
+
+def _mask(text: str, spans: List[Span]) -> str:
+    """`text` with the union of `spans` replaced, one MASK per connected run."""
+    if not spans:
+        return text
+    out: List[str] = []
+    last = 0
+    start, end = -1, -1
+    for s, e in sorted(spans):
+        if s > end:
+            if end >= 0:
+                out += [text[last:start], MASK]
+                last = end
+            start, end = s, e
+        else:
+            end = max(end, e)
+    out += [text[last:start], MASK, text[end:]]
+    return "".join(out)
 
 
 def redact_text(text: str, secrets: List[str]) -> str:
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    for secret in secrets:
-        if "://" in secret or len(secret) <= MIN_PREFIX or secret[:MIN_PREFIX] not in text:
-            continue
-        size = len(secret) - 1
-        while size >= MIN_PREFIX:
-            if secret[:size] in text:
-                text = text.replace(secret[:size], MASK)
-                if secret[:MIN_PREFIX] not in text:
-                    break
-            size -= 1
-    return text
+    """`text` with every secret (see `prepare`), in any of its forms and any case, masked
+    whole, and any leading part of MIN_PREFIX+ characters masked too."""
+    if not secrets or not text:
+        return text
+    return _mask(text, _prefix_spans(_fold(text), secrets))
 
 
-def redact(value: Any, secrets: List[str]) -> Any:
-    """`value` (JSON-like: str, dict, list, scalars) with every secret, or its prefix, masked."""
+def scrub_untrusted(text: str, secrets: Iterable[str]) -> str:
+    """Text someone else wrote (an upstream message), safe to show: everything `redact_text`
+    masks, plus any part of MIN_FRAGMENT+ characters of a secret, split by blanks, upper-cased
+    or base64-encoded. Withheld entirely when a configured secret is shorter than MIN_SECRET."""
+    raw = [s for s in secrets if isinstance(s, str)]
+    if not text:
+        return text
+    if has_short_secret(raw):
+        return WITHHELD
+    usable = prepare(raw)
+    if not usable:
+        return text
+    folded = _fold(text)
+    return _mask(text, _prefix_spans(folded, usable) + _fragment_spans(folded, usable))
+
+
+def redact(value: Any, secrets: List[str], keep: AbstractSet[str] = frozenset()) -> Any:
+    """`value` (JSON-like: str, dict, list, scalars) with every secret, or its prefix, masked.
+
+    Keys and the strings in `keep` (a document's own vocabulary: its schema, kinds, rules,
+    severities) are left as they are, so masking never breaks a document's shape. Walked with
+    an explicit stack, so no nesting depth can make it raise.
+    """
     if not secrets:
         return value
-    if isinstance(value, str):
-        return redact_text(value, secrets)
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
+    root = [value]
+    stack: List[Tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, str):
+            if item not in keep:
+                container[key] = redact_text(item, secrets)
+        elif isinstance(item, dict):
+            copy = dict(item)
+            container[key] = copy
+            stack.extend((copy, k) for k in copy)
+        elif isinstance(item, (list, tuple)):
+            copy_list = list(item)
+            container[key] = copy_list
+            stack.extend((copy_list, i) for i in range(len(copy_list)))
+    return root[0]

@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 10
 
+#: the product's code for an answer that cannot be right (impossible counters, not JSON, ...)
+UPSTREAM_DATA_INVALID = "UpstreamDataInvalid"
+#: network exceptions whose class names the SDK passes on as codes
+_NETWORK_EXCEPTIONS = frozenset({
+    "ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout", "TimeoutError", "timeout",
+    "ConnectionResetError", "ConnectionRefusedError", "ConnectionAbortedError", "BrokenPipeError",
+    "RemoteDisconnected", "IncompleteRead", "ProtocolError", "ChunkedEncodingError", "ProxyError",
+    "SSLError", "MaxRetryError", "NewConnectionError", "gaierror", "OSError",
+})
+#: other exception class names the SDK passes on as codes when it cannot read an answer
+_DATA_EXCEPTIONS = frozenset({"JSONDecodeError", "ValidationError", "DecodeError"})
+
 # The SDK dumps every request (X-TC-Token, Authorization) and response at DEBUG; a root
 # logger at DEBUG would put the session token in the function's logs.
 logging.getLogger("tencentcloud_sdk_common").setLevel(logging.INFO)
@@ -96,6 +108,11 @@ def network_reason(text: str) -> str:
         if any(needle in text for needle in needles):
             return reason
     return "the endpoint could not be reached (network error)"
+def _is_python_exception_name(code: str) -> bool:
+    import builtins
+
+    found = getattr(builtins, code, None)
+    return isinstance(found, type) and issubclass(found, BaseException)
 
 
 def to_cloud_error(exc: BaseException) -> CloudError:
@@ -104,16 +121,25 @@ def to_cloud_error(exc: BaseException) -> CloudError:
     The SDK's own transport codes carry text that is not the API's: `ClientNetworkError` wraps
     the `requests` exception (host, port, URL), `ServerNetworkError` the raw body of a non-200
     answer (whatever a proxy says). Both are replaced by a host-free sentence.
+    The SDK wraps what it did not expect as `TencentCloudSDKException(type(e).__name__, str(e))`;
+    such a Python class name is never a code: a network failure becomes `ClientNetworkError`,
+    anything else (an answer that is not JSON, lacks a field, ...) `UpstreamDataInvalid`, with
+    the class name kept in the message.
     """
     code = getattr(exc, "code", None)
+    request_id = getattr(exc, "requestId", None)
     if isinstance(code, str) and code:
         message = str(getattr(exc, "message", None) or "")
-        if code == "ClientNetworkError":
-            message = network_reason(message)
-        elif code == "ServerNetworkError":
-            message = "the endpoint answered with a non-200 HTTP status"
-        return CloudError(code, message, getattr(exc, "requestId", None))
-    return CloudError("ClientNetworkError", type(exc).__name__)  # its text may name the endpoint
+        if code == "ClientNetworkError" or code in _NETWORK_EXCEPTIONS:
+            return CloudError("ClientNetworkError", network_reason(f"{code}: {message}"), request_id)
+        if code == "ServerNetworkError":
+            return CloudError(code, "the endpoint answered with a non-200 HTTP status", request_id)
+        if code in _DATA_EXCEPTIONS or _is_python_exception_name(code):
+            return CloudError(UPSTREAM_DATA_INVALID, f"the answer could not be read ({code})", request_id)
+        return CloudError(code, message, request_id)
+    if isinstance(exc, OSError):  # requests' exceptions are OSErrors too; their text names the endpoint
+        return CloudError("ClientNetworkError", network_reason(f"{type(exc).__name__}: {exc}"))
+    return CloudError(UPSTREAM_DATA_INVALID, f"the answer could not be read ({type(exc).__name__})")
 
 
 def call_action(client: Any, action: str, params: dict) -> dict:

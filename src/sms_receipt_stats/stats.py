@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Optional
+from collections.abc import Iterable, Mapping
+from typing import Any, List, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +40,55 @@ class Stats(BaseModel):
 
     def __add__(self, other: Stats) -> Stats:
         return Stats(**{f: getattr(self, f) + getattr(other, f) for f in STAT_FIELDS})
+
+
+class CounterError(ValueError):
+    """Counters that cannot be right; the message names the fields (never quotes a value)."""
+
+
+def counter_problems(stats: Stats) -> List[str]:
+    """Why these counters cannot describe real traffic (empty when they can).
+
+    Receipts come only for submitted messages and are either successes or failures, so
+    CallbackCount <= RequestSuccessCount and CallbackSuccessCount + CallbackFailCount <=
+    CallbackCount. A breach would turn into a rate above 1 that reads as healthy.
+    """
+    problems: List[str] = []
+    if stats.CallbackCount > stats.RequestSuccessCount:
+        problems.append(f"CallbackCount ({stats.CallbackCount}) exceeds RequestSuccessCount "
+                        f"({stats.RequestSuccessCount})")
+    if stats.CallbackSuccessCount > stats.CallbackCount:
+        problems.append(f"CallbackSuccessCount ({stats.CallbackSuccessCount}) exceeds CallbackCount "
+                        f"({stats.CallbackCount})")
+    elif stats.CallbackSuccessCount + stats.CallbackFailCount > stats.CallbackCount:
+        problems.append(f"CallbackSuccessCount + CallbackFailCount "
+                        f"({stats.CallbackSuccessCount + stats.CallbackFailCount}) exceed CallbackCount "
+                        f"({stats.CallbackCount})")
+    return problems
+
+
+def parse_counters(raw: Mapping[str, Any]) -> Stats:
+    """The nine counters as the API answered them, checked: present, non-negative integers, and
+    consistent (`counter_problems`). Raises CounterError naming every problem; a float is not
+    truncated, a missing counter is not zero, a string is not converted."""
+    problems: List[str] = []
+    values = {}
+    for name in STAT_FIELDS:
+        value = raw.get(name)
+        if value is None:
+            problems.append(f"{name} is missing")
+        elif isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{name} is not an integer ({type(value).__name__})")
+        elif value < 0:
+            problems.append(f"{name} is negative")
+        else:
+            values[name] = value
+    if not problems:
+        stats = Stats(**values)
+        problems = counter_problems(stats)
+        if not problems:
+            return stats
+    raise CounterError("; ".join(problems))
 
 
 class Rates(BaseModel):

@@ -36,7 +36,7 @@ from .helpers import (
     read_event,
     stats_event,
 )
-from .strategies import KEYS, NASTY, hostile_text, json_values, scalars
+from .strategies import KEYS, NASTY, deep_json, hostile_text, json_values, scalars
 
 ENV = plain_env()
 VALID_TOKENS = (FIXTURE_TOKEN, *OTHER_TOKENS)
@@ -485,3 +485,35 @@ def test_any_request_id_is_echoed_only_when_it_is_a_plain_identifier(request_id:
         echoed = body["error"]["request_id"]
         assert echoed is None or (echoed == request_id and echoed.isascii() and echoed.isprintable()
                                   and len(echoed) <= 128)
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Deeply nested bodies and parameters: a 400 naming the nesting, never a 500.
+# ---------------------------------------------------------------------------------------------
+@property_settings(150)
+@given(deep=deep_json(max_depth=2_500), key=st.sampled_from([None, "app_id", "window", "x"]), b64=st.booleans(),
+       token=st.sampled_from(VALID_TOKENS))
+def test_a_deeply_nested_body_is_a_400_never_a_500(deep: Any, key: Optional[str], b64: bool, token: str,
+                                                   tally: Any) -> None:
+    text = deep.text(key)
+    assume(len(text.encode()) <= MAX_BODY_BYTES)
+    resp, fetcher = run(stats_event(query={}, token=token, method="POST", body=text, base64_body=b64), tally,
+                        "apigw: body nested deeper than the limit")
+    status, body = assert_refused(resp, fetcher)
+    assert (status, body["error"]["code"]) == (400, "FailedOperation.JsonParseFail")
+    assert "nested deeper than" in body["error"]["message"]
+
+
+@property_settings(100)
+@given(deep=deep_json(max_depth=50_000), name=st.sampled_from(["app_id", "window", "begin", "granularity", "x"]),
+       token=st.sampled_from(VALID_TOKENS))
+def test_deeply_nested_parameters_are_a_400_never_a_500(deep: Any, name: str, token: str, tally: Any) -> None:
+    event = stats_event(query={"app_id": APP, "window": "yesterday"}, token=token)
+    event["queryString"][name] = event["queryStringParameters"][name] = deep.value()
+    resp, fetcher = run(event, tally, "apigw: parameter nested deeper than the limit")
+    status, _ = check_http_response(resp)
+    if name == "x":  # an unknown parameter is never read
+        assert status == 200
+    else:
+        assert_refused(resp, fetcher)
+        assert status == 400

@@ -23,6 +23,7 @@ from sms_receipt_stats import samples
 from sms_receipt_stats.emulator import api_stats, window_stats
 from sms_receipt_stats.errors import classify
 from sms_receipt_stats.jobs import JobDeps
+from sms_receipt_stats.redaction import WITHHELD
 from sms_receipt_stats.stats import STAT_FIELDS, Stats, compute_rates
 
 Response = Tuple[int, Dict[str, str], Dict[str, Any]]
@@ -199,7 +200,50 @@ def test_delete_is_405_with_allow(call: Callable[..., Response], fetcher: FakeFe
 def test_post_on_health_is_405(call: Callable[..., Response]) -> None:
     event = read_event("apigw_health")
     event["httpMethod"] = "POST"
+    response = call(event)
+    assert_error(response, 405, "MethodNotAllowed")
+    assert response[1]["Allow"] == "GET, HEAD"
+
+
+def test_head_on_health_is_200_without_a_body(invoke: Callable[..., Dict[str, Any]], fetcher: FakeFetcher) -> None:
+    event = read_event("apigw_health")
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = "HEAD"
+    response = invoke(event, env=base_env(API_TOKENS=None))
+    assert response == {"isBase64Encoded": False, "statusCode": 200, "headers": {"Content-Type": JSON_CT},
+                        "body": ""}
+    assert fetcher.calls == []
+
+
+def test_head_on_stats_is_still_405(call: Callable[..., Response], fetcher: FakeFetcher) -> None:
+    event = read_event("apigw_get_stats")
+    event["httpMethod"] = "HEAD"
     assert_error(call(event), 405, "MethodNotAllowed")
+    assert fetcher.calls == []
+
+
+def test_an_unexpected_failure_is_a_500_carrying_the_events_request_id(call: Callable[..., Response],
+                                                                       make_deps: Callable[..., JobDeps],
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    def broken_clock() -> Any:
+        raise RuntimeError("a bug")
+
+    deps = make_deps()
+    deps.now = broken_clock
+    event = read_event("apigw_get_stats")
+    status, _, body = call(event, deps=deps)
+    assert status == 500
+    assert body["error"]["request_id"] == event["requestContext"]["requestId"]
+    assert body["error"]["code"] == "InternalError" and "a bug" not in json.dumps(body)
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [failure] = [r for r in records if r["level"] == "error"]
+    assert failure["code"] == "InternalError" and "RuntimeError" in failure["message"]
+
+
+def test_impossible_upstream_counters_are_a_502_upstream_data_error(call: Callable[..., Response],
+                                                                   fetcher: FakeFetcher) -> None:
+    fetcher.stats_for[APP_PROD] = Stats(RequestSuccessCount=10, CallbackCount=50, CallbackSuccessCount=45)
+    error = assert_error(call(read_event("apigw_get_stats")), 502, "UpstreamDataInvalid", request_id="req-0001")
+    assert error["retryable"] is False and "CallbackCount" in error["message"]
 
 
 # -- 401 / 403 ------------------------------------------------------------------------------------------
@@ -355,7 +399,9 @@ def test_malformed_gateway_event_is_400_not_a_crash(call: Callable[..., Response
     ("AuthFailure.SecretIdNotFound", 502, None),
     ("UnauthorizedOperation.ServiceSuspendDueToArrears", 502, None),
     ("UnauthorizedOperation.RequestIpNotInWhitelist", 502, None),
-    ("InternalError", 502, None),
+    ("InternalError", 503, "5"),
+    ("InternalError.BrandNew", 503, "5"),
+    ("FailedOperation.JsonParseFail", 502, None),
     ("BrandNewCode.NeverSeen", 502, None),
 ])
 def test_upstream_codes_map_to_statuses(call: Callable[..., Response], fetcher: FakeFetcher, code: str,
@@ -391,6 +437,51 @@ def test_missing_credentials_on_lookup_is_502_without_detail_leak(call: Callable
     assert status == 502 and set(body["error"]) == ERROR_KEYS
 
 
+def test_an_upstream_json_parse_fail_is_not_the_callers_unparseable_body(call: Callable[..., Response],
+                                                                         fetcher: FakeFetcher) -> None:
+    fetcher.fail(APP_PROD, "FailedOperation.JsonParseFail", request_id="upstream-req-43")
+    upstream = assert_error(call(read_event("apigw_get_stats")), 502, "FailedOperation.JsonParseFail",
+                            request_id="upstream-req-43")
+    caller = assert_error(call(stats_event({}, raw_body="{not json", method="POST")), 400,
+                          "FailedOperation.JsonParseFail")
+    assert (upstream["category"], caller["category"]) == ("upstream", "input")
+    assert "SMS_ENDPOINT" in upstream["hint"] and "query parameters" in caller["hint"]
+
+
+@pytest.mark.parametrize(("code", "status", "message"), [
+    ("RequestLimitExceeded", 429, "lookup failed upstream"),
+    ("InvalidParameterValue.SdkAppIdNotExist", 400, "lookup failed upstream"),
+    ("AuthFailure.SignatureFailure", 502, "lookup failed upstream"),
+])
+def test_upstream_refusals_are_logged_as_upstream_failures(call: Callable[..., Response], fetcher: FakeFetcher,
+                                                           capsys: pytest.CaptureFixture[str], code: str,
+                                                           status: int, message: str) -> None:
+    fetcher.fail(APP_PROD, code)
+    assert call(read_event("apigw_get_stats"))[0] == status
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [record] = [r for r in records if r.get("status") == status]
+    assert (record["message"], record["code"]) == (message, code)
+
+
+def test_local_refusals_are_logged_as_refused(call: Callable[..., Response],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert call(stats_event(token=None))[0] == 401
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [r["message"] for r in records if r.get("status") == 401] == ["lookup refused"]
+
+
+def test_missing_credentials_message_names_the_variables(call: Callable[..., Response],
+                                                         make_deps: Callable[..., JobDeps]) -> None:
+    deps = make_deps()
+    deps.fetcher_factory = JobDeps().fetcher_factory
+    env = base_env(TENCENTCLOUD_SECRETID=None, TENCENTCLOUD_SECRETKEY=None,
+                   NOTIFY_URLS="https://hooks.example.com/x#secret=set")
+    _, _, body = call(read_event("apigw_get_stats"), env=env, deps=deps)
+    message = body["error"]["message"]
+    assert message.startswith("no credentials: set TENCENTCLOUD_SECRETID/TENCENTCLOUD_SECRETKEY"), message
+    assert "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY" in message and "***" not in message
+
+
 def test_error_bodies_are_in_the_configured_language(call: Callable[..., Response], fetcher: FakeFetcher) -> None:
     fetcher.fail(APP_PROD, "UnauthorizedOperation.ServiceSuspendDueToArrears")
     _, _, body = call(read_event("apigw_get_stats"), env=base_env(REPORT_LANG="zh"))
@@ -403,6 +494,27 @@ def test_upstream_message_echoing_a_secret_is_redacted(call: Callable[..., Respo
     _, _, body = call(read_event("apigw_get_stats"))
     text = json.dumps(body)
     assert secret not in text and API_TOKEN not in text
+
+
+def test_upstream_message_quoting_any_part_of_a_secret_is_scrubbed(call: Callable[..., Response],
+                                                                   fetcher: FakeFetcher) -> None:
+    secret = base_env()["TENCENTCLOUD_SECRETKEY"]
+    encoded = base64.b64encode(f"id:{secret}".encode()).decode()
+    fetcher.fail(APP_PROD, "AuthFailure.SignatureFailure",
+                 message=f"expected ...{secret[-9:].upper()} ({encoded}) from {API_TOKEN[:6]}\n{API_TOKEN[6:]}")
+    _, _, body = call(read_event("apigw_get_stats"))
+    message = body["error"]["message"]
+    assert message.startswith("expected ...") and "from" in message
+    for part in (secret[-9:].lower(), encoded[4:16].lower(), API_TOKEN[:6].lower(), API_TOKEN[6:16].lower()):
+        assert part not in message.lower(), message
+
+
+def test_upstream_message_is_withheld_when_a_secret_is_too_short_to_mask(call: Callable[..., Response],
+                                                                         fetcher: FakeFetcher) -> None:
+    fetcher.fail(APP_PROD, "AuthFailure.SignatureFailure", message="token ab was refused")
+    _, _, body = call(read_event("apigw_get_stats"), env=base_env(API_TOKENS=f"{API_TOKEN},ab"))
+    assert body["error"]["message"] == WITHHELD
+    assert body["error"]["code"] == "AuthFailure.SignatureFailure"
 
 
 # -- fixtures stay in step with the CLI's templates ----------------------------------------------------------

@@ -153,8 +153,17 @@ def test_app_ids_with_and_without_names() -> None:
 
 
 def test_duplicate_app_ids_are_listed_once() -> None:
-    settings, _ = load(SMS_SDK_APP_IDS="1400006874=prod,1400006874=again")
-    assert [a.app_id for a in settings.apps] == ["1400006874"]
+    settings, issues = load(SMS_SDK_APP_IDS="1400006874=prod,1400006874=prod, 1400006874")
+    assert [(a.app_id, a.name) for a in settings.apps] == [("1400006874", "prod")]
+    assert issues == []
+
+
+def test_one_app_id_under_two_names_is_an_issue_and_the_first_name_is_kept() -> None:
+    settings, issues = load(SMS_SDK_APP_IDS="1400006874=prod,1400000002,1400006874=staging")
+    assert [(a.app_id, a.name) for a in settings.apps] == [("1400006874", "prod"), ("1400000002", None)]
+    [issue] = issues
+    assert issue.variable == "SMS_SDK_APP_IDS"
+    assert "1400006874" in issue.message and "different names" in issue.message
 
 
 @pytest.mark.parametrize("bad", ["140000687", "14000068744", "abc", "2400006874", "1400006874x",
@@ -169,13 +178,29 @@ def test_bad_app_id_is_an_issue_naming_the_variable_and_others_survive(bad: str)
 # -- rate, zone, language ---------------------------------------------------------------------
 
 
-def test_sms_api_rps() -> None:
-    assert load(SMS_API_RPS="5")[0].api_rps == 5.0
-    assert load(SMS_API_RPS="2.5")[0].api_rps == 2.5
-    for bad in ("0", "-1", "fast", "1e9"):
-        settings, issues = load(SMS_API_RPS=bad)
-        assert settings.api_rps == 10.0
-        assert variables(issues) == ["SMS_API_RPS"]
+@pytest.mark.parametrize("value", ["5", "2.5", "10", "0.1", " 7 "])
+def test_sms_api_rps_within_the_apis_limit(value: str) -> None:
+    settings, issues = load(SMS_API_RPS=value)
+    assert settings.api_rps == float(value) and issues == []
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("1e9", "'1e9' is above 10, the API's documented limit"),
+    ("10.5", "'10.5' is above 10, the API's documented limit"),
+    ("1e-300", "'1e-300' is below 0.1"),
+    ("0.05", "'0.05' is below 0.1"),
+    ("0", "'0' is below 0.1"),
+    ("-1", "'-1' is below 0.1"),
+    ("nan", "not a number"),
+    ("inf", "not a number"),
+    ("fast", "not a number"),
+])
+def test_sms_api_rps_outside_its_range_is_an_issue_saying_why(value: str, says: str) -> None:
+    settings, issues = load(SMS_API_RPS=value)
+    assert settings.api_rps == 10.0
+    [issue] = issues
+    assert issue.variable == "SMS_API_RPS"
+    assert says in issue.message and issue.message.endswith("using 10")
 
 
 def test_report_timezone() -> None:
@@ -224,11 +249,21 @@ def test_api_tokens_comma_separated() -> None:
     assert [t.get_secret_value() for t in settings.api_tokens] == ["tok-one", "tok-two"]
 
 
-@pytest.mark.parametrize(("value", "auth"), [("token", "token"), ("none", "none"), ("NONE", "none"), ("", "token")])
+@pytest.mark.parametrize(("value", "auth"), [("token", "token"), ("TOKEN", "token"), (" Token ", "token"),
+                                             ("none", "none"), (" none\n", "none"), ("", "token")])
 def test_api_auth(value: str, auth: str) -> None:
     settings, issues = load(API_AUTH=value)
     assert settings.api_auth == auth
     assert issues == []
+
+
+@pytest.mark.parametrize("value", ["None", "NONE", "nOne", "no ne", "off", "false", "0", "null"])
+def test_only_lower_case_none_turns_authentication_off(value: str) -> None:
+    settings, issues = load(API_AUTH=value)
+    assert settings.api_auth == "token"
+    [issue] = issues
+    assert issue.variable == "API_AUTH" and "using token" in issue.message
+    assert repr(value) not in issue.message
 
 
 def test_unknown_api_auth_fails_closed() -> None:
@@ -260,8 +295,11 @@ THRESHOLD_VARS = {
 @pytest.mark.parametrize("variable", sorted(THRESHOLD_VARS))
 def test_threshold_values_in_range_are_used(variable: str) -> None:
     field, _ = THRESHOLD_VARS[variable]
+    # the other success-rate threshold out of the way: critical must not be above min
+    other = {"ALERT_SUCCESS_RATE_MIN": {"ALERT_SUCCESS_RATE_CRITICAL": "0"},
+             "ALERT_SUCCESS_RATE_CRITICAL": {"ALERT_SUCCESS_RATE_MIN": "1"}}.get(variable, {})
     for raw, value in (("0.95", 0.95), ("0", 0.0), ("1", 1.0), (" 0.5 ", 0.5)):
-        settings, issues = load(**{variable: raw})
+        settings, issues = load(**{variable: raw}, **other)
         assert getattr(settings.thresholds, field) == value
         assert issues == []
 
@@ -273,6 +311,16 @@ def test_threshold_outside_0_1_is_an_issue_and_default_kept(variable: str, raw: 
     settings, issues = load(**{variable: raw})
     assert getattr(settings.thresholds, field) == default
     assert variables(issues) == [variable]
+
+
+def test_critical_threshold_above_the_warning_threshold_is_an_issue() -> None:
+    settings, issues = load(ALERT_SUCCESS_RATE_MIN="0.9", ALERT_SUCCESS_RATE_CRITICAL="0.95")
+    [issue] = issues
+    assert issue.variable == "ALERT_SUCCESS_RATE_CRITICAL" and "ALERT_SUCCESS_RATE_MIN" in issue.message
+    assert (settings.thresholds.success_rate_min, settings.thresholds.success_rate_critical) == (0.9, 0.9)
+    settings, issues = load(ALERT_SUCCESS_RATE_CRITICAL="0.95")  # above the default 0.90 too
+    assert variables(issues) == ["ALERT_SUCCESS_RATE_CRITICAL"]
+    assert load(ALERT_SUCCESS_RATE_MIN="0.8", ALERT_SUCCESS_RATE_CRITICAL="0.8")[1] == []
 
 
 def test_alert_min_volume() -> None:

@@ -21,6 +21,7 @@ from sms_receipt_stats.errors import (
     retry_after_seconds,
     scrub,
 )
+from sms_receipt_stats.redaction import WITHHELD
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SEVERITIES = {"info", "warning", "critical"}
@@ -44,6 +45,21 @@ def test_every_entry_is_complete(code: str) -> None:
     assert entry.hint("zh") == entry.hint_zh
 
 
+def test_no_code_is_a_python_exception_name() -> None:
+    import builtins
+
+    python_names = {n for n in dir(builtins) if isinstance(getattr(builtins, n), type)
+                    and issubclass(getattr(builtins, n), BaseException)}
+    python_names |= {"JSONDecodeError", "ReadTimeout", "ConnectTimeout", "SSLError", "gaierror", "timeout"}
+    assert not python_names & set(CATALOGUE)
+
+
+def test_upstream_data_invalid_is_ours_and_catalogued() -> None:
+    entry = CATALOGUE["UpstreamDataInvalid"]
+    assert (entry.category, entry.retryable) == ("upstream", False)
+    assert "RequestId" in entry.hint_en and "RequestId" in entry.hint_zh
+
+
 def test_catalogue_is_read_only() -> None:
     with pytest.raises(TypeError):
         CATALOGUE["Foo"] = CATALOGUE["InternalError"]  # type: ignore[index]
@@ -58,9 +74,6 @@ def test_documented_codes_are_all_catalogued() -> None:
         "ClientError",
         "ClientParamsError",
         "InvalidCredential",
-        "ReadTimeout",
-        "ConnectTimeout",
-        "ConnectionError",
     }
     assert sdk_codes <= set(CATALOGUE)
     assert {"AuthFailure.Unauthorized", "NotFound", "MethodNotAllowed"} <= set(CATALOGUE)
@@ -89,7 +102,7 @@ def test_every_sms_code_of_the_installed_sdk_is_catalogued() -> None:
         ("InternalError.SendAndRecvFail", "transient", "warning"),
         ("ClientNetworkError", "transient", "warning"),
         ("InvalidParameterValue.SdkAppIdNotExist", "input", "warning"),
-        ("InternalError", "upstream", "warning"),
+        ("InternalError", "transient", "warning"),
         ("DryRunOperation", "upstream", "info"),
     ],
 )
@@ -198,11 +211,11 @@ def test_classify_none_does_not_crash() -> None:
         "RequestLimitExceeded.IPLimitExceeded",
         "InternalError.Timeout",
         "InternalError.SendAndRecvFail",
+        "InternalError",
+        "InternalError.NotYetCatalogued",
         "ClientNetworkError",
         "ServerNetworkError",
         "ServiceUnavailable",
-        "ReadTimeout",
-        "ConnectionError",
     ],
 )
 def test_retryable_codes(code: str) -> None:
@@ -216,7 +229,7 @@ def test_retryable_codes(code: str) -> None:
         "UnauthorizedOperation.ServiceSuspendDueToArrears",
         "InternalError.RequestTimeException",
         "InvalidParameter",
-        "InternalError",
+        "InternalError.OtherError",
         "LimitExceeded.AppDailyLimit",
         "Unknown.Code",
     ],
@@ -244,7 +257,7 @@ def test_not_retryable_codes(code: str) -> None:
         ("MissingParameter", 400),
         ("MissingParameter.EmptyPhoneNumberSet", 400),
         ("UnknownParameter", 400),
-        ("FailedOperation.JsonParseFail", 400),
+        ("FailedOperation.JsonParseFail", 502),
         # rate limit
         ("RequestLimitExceeded", 429),
         ("RequestLimitExceeded.UinLimitExceeded", 429),
@@ -256,8 +269,6 @@ def test_not_retryable_codes(code: str) -> None:
         ("InternalError.SendAndRecvFail", 503),
         ("ClientNetworkError", 503),
         ("ServerNetworkError", 503),
-        ("ReadTimeout", 503),
-        ("ConnectionError", 503),
         ("ServiceUnavailable", 503),
         # everything else
         ("AuthFailure.SecretIdNotFound", 502),
@@ -270,7 +281,7 @@ def test_not_retryable_codes(code: str) -> None:
         ("UnauthorizedOperation.ServiceSuspendDueToArrears", 502),
         ("FailedOperation.InsufficientBalanceInSmsPackage", 502),
         ("InternalError.RequestTimeException", 502),
-        ("InternalError", 502),
+        ("InternalError", 503),
         ("InternalError.OtherError", 502),
         ("InvalidAction", 502),
         ("UnsupportedRegion", 502),
@@ -327,8 +338,9 @@ def test_scrub_removes_url_encoded_secrets() -> None:
     assert "a%2Fb%2Bc%3Dd%26e" not in out
 
 
-def test_scrub_ignores_short_and_empty_secrets() -> None:
-    assert scrub("abc def", ["", "abc", None]) == "abc def"  # type: ignore[list-item]
+def test_scrub_ignores_empty_secrets_and_withholds_text_when_one_is_too_short_to_mask() -> None:
+    assert scrub("abc def", ["", "   ", None]) == "abc def"  # type: ignore[list-item]
+    assert scrub("abc def", ["", "abc"]) == WITHHELD
 
 
 @pytest.mark.parametrize(

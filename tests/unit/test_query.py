@@ -15,14 +15,15 @@ import requests
 import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from conftest import FakeClock, FakeFetcher
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.emulator import max_in_any_second
-from sms_receipt_stats.errors import is_retryable
+from sms_receipt_stats.errors import CATALOGUE, classify, is_retryable
 from sms_receipt_stats.query import Querier, QueryTask, RateLimiter, RetryPolicy, SdkStatsFetcher
-from sms_receipt_stats.sdk import CloudError, MissingCredentials
-from sms_receipt_stats.stats import STAT_FIELDS, Stats
+from sms_receipt_stats.sdk import UPSTREAM_DATA_INVALID, CloudError, MissingCredentials, to_cloud_error
+from sms_receipt_stats.stats import Stats
 
 APP_A, APP_B, APP_C = "1400000001", "1400000002", "1400000003"
 TASK = QueryTask(APP_A, "2026112400", "2026112423")
@@ -189,7 +190,7 @@ def test_retryable_code_is_retried_transparently(code: str, clock: FakeClock) ->
 
 @pytest.mark.parametrize("code", ["AuthFailure.SignatureFailure", "AuthFailure.SecretIdNotFound",
                                   "UnauthorizedOperation.ServiceSuspendDueToArrears",
-                                  "InvalidParameterValue.SdkAppIdNotExist", "InternalError",
+                                  "InvalidParameterValue.SdkAppIdNotExist", "InternalError.OtherError",
                                   "SomethingNew.NobodyKnows"])
 def test_non_retryable_code_fails_fast(code: str, clock: FakeClock) -> None:
     fetcher = FakeFetcher()
@@ -332,12 +333,61 @@ def test_sdk_fetcher_uses_the_endpoint_override() -> None:
 
 
 @responses.activate
-def test_sdk_fetcher_missing_counters_are_zero() -> None:
-    responses.add(responses.POST, SMS_URL, json={"Response": {
-        "CallbackStatusStatistics": {"RequestSuccessCount": 5, "CallbackCount": 4}, "RequestId": "r-3"}})
-    stats, _ = sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
-    assert stats == Stats(RequestSuccessCount=5, CallbackCount=4)
-    assert set(stats.model_dump()) == set(STAT_FIELDS)
+@pytest.mark.parametrize(("change", "field"), [
+    ({"CallbackSuccessCount": None, "CallbackFailCount": None}, "CallbackSuccessCount"),
+    ({"CallbackCount": 1745.9}, "CallbackCount"),
+    ({"CallbackCount": "1745"}, "CallbackCount"),
+    ({"CallbackFailCount": -401}, "CallbackFailCount"),
+    ({"CallbackCount": 9400}, "CallbackCount"),
+    ({"CallbackSuccessCount": 16000}, "CallbackSuccessCount"),
+])
+def test_sdk_fetcher_refuses_impossible_counters(change: Dict[str, Any], field: str) -> None:
+    body = dict(STATS_BODY)
+    body.update(change)
+    body = {k: v for k, v in body.items() if v is not None}
+    responses.add(responses.POST, SMS_URL, json={"Response": {"CallbackStatusStatistics": body, "RequestId": "r-3"}})
+    with pytest.raises(CloudError) as info:
+        sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
+    assert (info.value.code, info.value.request_id) == (UPSTREAM_DATA_INVALID, "r-3")
+    assert field in info.value.message
+    assert classify(info.value.code).category == "upstream" and not is_retryable(info.value.code)
+
+
+def test_querier_refuses_impossible_counters_from_any_fetcher(clock: FakeClock) -> None:
+    fetcher = FakeFetcher()
+    fetcher.stats_for[APP_A] = Stats(RequestSuccessCount=10, CallbackCount=50, CallbackSuccessCount=45)
+    outcome = querier(fetcher, clock).run_one(TASK)
+    assert outcome.stats is None and outcome.error is not None
+    assert outcome.error.code == UPSTREAM_DATA_INVALID and "CallbackCount" in outcome.error.message
+    assert outcome.request_ids == ["req-0001"] and outcome.attempts == 1
+
+
+@responses.activate
+def test_sdk_fetcher_answer_that_is_not_json_is_upstream_data_invalid_not_a_python_name() -> None:
+    responses.add(responses.POST, SMS_URL, body="<html>captive portal</html>", content_type="application/json")
+    with pytest.raises(CloudError) as info:
+        sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
+    assert info.value.code == UPSTREAM_DATA_INVALID
+    assert "JSONDecodeError" in info.value.message
+
+
+@pytest.mark.parametrize(("exc", "code"), [
+    (TencentCloudSDKException("JSONDecodeError", "Expecting value"), UPSTREAM_DATA_INVALID),
+    (TencentCloudSDKException("KeyError", "'Response'"), UPSTREAM_DATA_INVALID),
+    (TencentCloudSDKException("TypeError", "bad"), UPSTREAM_DATA_INVALID),
+    (TencentCloudSDKException("ConnectionError", "reset"), "ClientNetworkError"),
+    (TencentCloudSDKException("ReadTimeout", "slow"), "ClientNetworkError"),
+    (TencentCloudSDKException("InternalError", "x", "rid"), "InternalError"),
+    (TencentCloudSDKException("ClientNetworkError", "x"), "ClientNetworkError"),
+    (KeyError("CallbackCount"), UPSTREAM_DATA_INVALID),
+    (ValueError("x"), UPSTREAM_DATA_INVALID),
+    (ConnectionResetError("x"), "ClientNetworkError"),
+    (requests.ConnectionError("x"), "ClientNetworkError"),
+])
+def test_python_exception_names_never_become_error_codes(exc: Exception, code: str) -> None:
+    error = to_cloud_error(exc)
+    assert error.code == code
+    assert error.code in CATALOGUE
 
 
 @responses.activate
@@ -354,6 +404,18 @@ def test_sdk_fetcher_error_json_becomes_cloud_error(code: str) -> None:
 
 
 @responses.activate
+def test_sdk_fetcher_scrubs_the_upstream_message_where_it_enters() -> None:
+    responses.add(responses.POST, SMS_URL, json={"Response": {"Error": {
+        "Code": "AuthFailure.SignatureFailure", "Message": "sig for mock-secret-KEY was\nwrong, token tok-Abc1234"},
+        "RequestId": "err-req-0003"}})
+    with pytest.raises(CloudError) as info:
+        sdk_fetcher(API_TOKENS="tok-abc1234").fetch("1400006874", "2021050113", "2021050123")
+    message = info.value.message.lower()
+    assert "secret-key" not in message and "abc1234" not in message
+    assert message.startswith("sig for ") and info.value.request_id == "err-req-0003"
+
+
+@responses.activate
 def test_sdk_fetcher_never_turns_an_unrecognised_answer_into_zero_counts() -> None:
     # the SDK only looks for Response.Error under a bare `application/json`; with a charset it
     # hands back an empty model, which must not read as "nothing was sent"
@@ -363,7 +425,7 @@ def test_sdk_fetcher_never_turns_an_unrecognised_answer_into_zero_counts() -> No
     with pytest.raises(CloudError) as info:
         sdk_fetcher().fetch("1400006874", "2021050113", "2021050123")
     assert info.value.request_id == "err-req-0002"
-    assert not is_retryable(info.value.code)
+    assert info.value.code == UPSTREAM_DATA_INVALID and not is_retryable(info.value.code)
 
 
 @responses.activate

@@ -15,6 +15,7 @@ from sink_support import Sleeper, checked_settings, document, mocked_hooks
 
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.documents import ResultDocument
+from sms_receipt_stats.redaction import WITHHELD
 from sms_receipt_stats.sinks import DeliveryContext, DeliveryError, Sink, build_sinks, deliver_all
 from sms_receipt_stats.sinks import delivery as delivery_module
 from sms_receipt_stats.sinks.base import parse_retry_after
@@ -55,7 +56,7 @@ def http() -> Iterator[responses.RequestsMock]:
 
 
 def test_build_sinks_maps_every_kind() -> None:
-    conf = settings(f"{WECOM}?key=k", f"{DINGTALK}?access_token=t", "https://open.feishu.cn/open-apis/bot/v2/hook/x",
+    conf = settings(f"{WECOM}?key=wecom-key-0001", f"{DINGTALK}?access_token=t", "https://open.feishu.cn/open-apis/bot/v2/hook/x",
                     "https://open.larksuite.com/open-apis/bot/v2/hook/y", SLACK, HOOK_A,
                     "cmq://queue/q", "cmq://topic/t")
     types = [type(s) for s in build_sinks(conf.sinks)]
@@ -75,7 +76,7 @@ def test_results_keep_the_order_of_notify_urls_and_skip_sinks_with_nothing_to_se
     http.post(HOOK_B, status=500)
     http.post(WECOM, json={"errcode": 0, "errmsg": "ok"})
     http.post(SLACK, body="ok")
-    conf = settings(f"{HOOK_B}#min_severity=info", f"{HOOK_A}#min_severity=critical", f"{WECOM}?key=k",
+    conf = settings(f"{HOOK_B}#min_severity=info", f"{HOOK_A}#min_severity=critical", f"{WECOM}?key=wecom-key-0001",
                     f"{SLACK}#min_severity=warning")
     result = deliver_all(document("report", "warning"), conf, sleep=Sleeper())
     # HOOK_A wants critical only: no entry. The others keep their NOTIFY_URLS order.
@@ -83,6 +84,15 @@ def test_results_keep_the_order_of_notify_urls_and_skip_sinks_with_nothing_to_se
                                                               ("slack", True, 1)]
     assert result[0].error.startswith("webhook#1(b.example.com): HTTP 500")
     assert not [c for c in http.calls if c.request.url.startswith(HOOK_A)]
+
+
+def test_a_secret_too_short_to_mask_withholds_the_platforms_text_but_names_the_sink(
+    http: responses.RequestsMock,
+) -> None:
+    http.post(HOOK_B, status=400, body="bad request: key=k rejected")
+    [delivery] = deliver_all(document("report"), settings(f"{HOOK_B}#secret=k"), sleep=Sleeper())
+    assert not delivery.ok
+    assert delivery.error == f"webhook#1(b.example.com): {WITHHELD}"
 
 
 def test_chat_routing_by_min_severity(http: responses.RequestsMock) -> None:
@@ -223,7 +233,7 @@ def test_a_failing_sink_does_not_stop_the_others(http: responses.RequestsMock) -
     http.post(HOOK_A, body=requests.ConnectionError("refused"))
     http.post(WECOM, json={"errcode": 0, "errmsg": "ok"})
     http.post(HOOK_B, status=204)
-    result = deliver_all(document(), settings(HOOK_A, f"{WECOM}?key=k", HOOK_B), sleep=Sleeper())
+    result = deliver_all(document(), settings(HOOK_A, f"{WECOM}?key=wecom-key-0001", HOOK_B), sleep=Sleeper())
     assert [d.ok for d in result] == [False, True, True]
 
 
@@ -242,12 +252,12 @@ def test_an_unexpected_exception_in_a_sink_becomes_a_failed_delivery(
 ) -> None:
     http.post(WECOM, json={"errcode": 0, "errmsg": "ok"})
     monkeypatch.setitem(delivery_module.SINK_CLASSES, "webhook", ExplodingSink)
-    result = deliver_all(document(), settings(HOOK_A, f"{WECOM}?key=k"), sleep=Sleeper())
+    result = deliver_all(document(), settings(HOOK_A, f"{WECOM}?key=wecom-key-0001"), sleep=Sleeper())
     assert [(d.ok, d.attempts) for d in result] == [(False, 1), (True, 1)]
     assert result[0].error == "webhook#1(a.example.com): unexpected KeyError"
 
     monkeypatch.setitem(delivery_module.SINK_CLASSES, "webhook", UnpreparableSink)
-    result = deliver_all(document(), settings(HOOK_A, f"{WECOM}?key=k"), sleep=Sleeper())
+    result = deliver_all(document(), settings(HOOK_A, f"{WECOM}?key=wecom-key-0001"), sleep=Sleeper())
     assert [(d.ok, d.attempts) for d in result] == [(False, 0), (True, 1)]
     assert "TypeError" in result[0].error
 

@@ -71,6 +71,52 @@ def test_problems_never_echo_path_query_or_secret() -> None:
     assert "TOKEN123" not in problem and "S3CR3T" not in problem and "/robot" not in problem
 
 
+@pytest.mark.parametrize("entry", [
+    "https://oapi.dingtalk.com/robot/send?access_token=TOKEN123#secret=",
+    "https://open.feishu.cn/open-apis/bot/v2/hook/HOOK-0123456789abcdef#secret=&min_severity=warning",
+    "https://ops.example.com/hooks/sms#secret=",
+])
+def test_an_empty_signing_secret_refuses_the_entry(entry: str) -> None:
+    specs, problems = parse_notify_urls(entry)
+    assert specs == []
+    [problem] = problems
+    assert problem.startswith("NOTIFY_URLS entry 1") and "secret= is empty" in problem
+
+
+@pytest.mark.parametrize("entry", [
+    "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY123",
+    "http://oapi.dingtalk.com/robot/send?access_token=TOKEN123",
+    "dingtalk+http://OAPI.DingTalk.com/robot/send?access_token=TOKEN123",
+    "http://open.feishu.cn/open-apis/bot/v2/hook/HOOK",
+    "http://open.larksuite.com/open-apis/bot/v2/hook/HOOK",
+    "http://hooks.slack.com/services/T0/B0/XXXX",
+    "webhook+http://hooks.slack.com/services/T0/B0/XXXX",
+])
+def test_plain_http_to_a_robot_host_refuses_the_entry(entry: str) -> None:
+    specs, problems = parse_notify_urls(entry)
+    assert specs == []
+    [problem] = problems
+    assert "https://" in problem and "KEY123" not in problem and "TOKEN123" not in problem
+
+
+def test_plain_http_elsewhere_is_allowed() -> None:
+    specs, problems = parse_notify_urls("dingtalk+http://127.0.0.1:8001/robot/send?access_token=t,"
+                                        "http://hooks.internal.example/x")
+    assert problems == [] and [s.kind for s in specs] == ["dingtalk", "webhook"]
+
+
+def test_an_unknown_option_is_not_quoted() -> None:
+    _, problems = parse_notify_urls("https://ops.example.com/h#SECpastedWithoutKey123")
+    [problem] = problems
+    assert "unknown option" in problem and "SECpasted" not in problem
+
+
+def test_a_cmq_entry_never_shows_userinfo() -> None:
+    _, problems = parse_notify_urls("cmq://user:Pa55w0rdSecret@queue/x/y")
+    [problem] = problems
+    assert "Pa55w0rd" not in problem
+
+
 def test_split_on_commas_and_newlines_and_index() -> None:
     specs, problems = parse_notify_urls("https://a.example/h,\n https://b.example/h\n\ncmq://topic/t ,")
     assert problems == []

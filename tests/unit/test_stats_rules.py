@@ -12,7 +12,16 @@ from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import AppResult, WindowDoc
 from sms_receipt_stats.errors import classify, error_info
 from sms_receipt_stats.rules import config_alerts, evaluate, evaluate_app
-from sms_receipt_stats.stats import STAT_FIELDS, Rates, Stats, compute_rates, sum_stats
+from sms_receipt_stats.stats import (
+    STAT_FIELDS,
+    CounterError,
+    Rates,
+    Stats,
+    compute_rates,
+    counter_problems,
+    parse_counters,
+    sum_stats,
+)
 
 WINDOW = WindowDoc(begin="2021050113", end="2021050123", timezone="Asia/Shanghai")
 SPEC_STATS = Stats(RequestSuccessCount=1880, CallbackCount=1745, CallbackSuccessCount=1344, CallbackFailCount=401,
@@ -29,6 +38,48 @@ def result(stats: Optional[Stats] = None, app_id: str = "1400006874", name: Opti
 def counts(requested: int, receipts: int, succeeded: int) -> Stats:
     return Stats(RequestSuccessCount=requested, CallbackCount=receipts, CallbackSuccessCount=succeeded,
                  CallbackFailCount=receipts - succeeded)
+
+
+# -- counters as the API answers them -----------------------------------------------------------
+
+
+def test_a_consistent_answer_becomes_stats() -> None:
+    assert parse_counters(SPEC_STATS.model_dump()) == SPEC_STATS
+    assert parse_counters({f: 0 for f in STAT_FIELDS}) == Stats()
+
+
+@pytest.mark.parametrize(("change", "field", "why"), [
+    ({"CallbackCount": None}, "CallbackCount", "missing"),
+    ({"FrequencyLimitCount": None}, "FrequencyLimitCount", "missing"),
+    ({"CallbackCount": 1745.5}, "CallbackCount", "not an integer"),
+    ({"CallbackCount": 1745.0}, "CallbackCount", "not an integer"),
+    ({"RequestSuccessCount": "1880"}, "RequestSuccessCount", "not an integer"),
+    ({"RequestSuccessCount": True}, "RequestSuccessCount", "not an integer"),
+    ({"ShutdownErrorCount": -1}, "ShutdownErrorCount", "negative"),
+    ({"CallbackCount": 9400}, "CallbackCount", "exceeds RequestSuccessCount"),
+    ({"CallbackSuccessCount": 1800}, "CallbackSuccessCount", "exceeds CallbackCount"),
+    ({"CallbackFailCount": 1000}, "CallbackFailCount", "exceed CallbackCount"),
+])
+def test_an_impossible_answer_is_a_counter_error_naming_the_field(change: dict, field: str, why: str) -> None:
+    raw = SPEC_STATS.model_dump()
+    raw.update(change)
+    raw = {k: v for k, v in raw.items() if v is not None}
+    with pytest.raises(CounterError) as info:
+        parse_counters(raw)
+    assert field in str(info.value) and why in str(info.value)
+    assert "'" not in str(info.value)  # types are named, upstream values never quoted
+
+
+@given(st.fixed_dictionaries({f: st.integers(min_value=0, max_value=10**9) for f in STAT_FIELDS}))
+def test_every_answer_that_parses_has_rates_between_0_and_1(raw: dict) -> None:
+    try:
+        stats = parse_counters(raw)
+    except CounterError:
+        assert counter_problems(Stats(**raw))
+        return
+    assert counter_problems(stats) == []
+    for rate in compute_rates(stats).model_dump().values():
+        assert rate is None or 0.0 <= rate <= 1.0
 
 
 # -- rates ------------------------------------------------------------------------------------

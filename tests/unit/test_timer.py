@@ -202,6 +202,22 @@ def test_split_window_with_one_failing_piece_is_an_error_not_a_partial_sum(invok
     assert result["error"]["code"] == "InvalidParameterValue.SdkAppIdNotExist"
 
 
+def test_impossible_counters_are_an_upstream_data_error_not_a_healthy_report(invoke: Invoke,
+                                                                             fetcher: FakeFetcher) -> None:
+    fetcher.stats_for[APP_PROD] = Stats(RequestSuccessCount=100, CallbackCount=500, CallbackSuccessCount=450,
+                                        CallbackFailCount=50)
+    doc = invoke(timer({"job": "report", "window": "yesterday"}))
+    prod = next(r for r in doc["results"] if r["app_id"] == APP_PROD)
+    assert prod["stats"] is None and prod["rates"] is None
+    assert prod["error"]["code"] == "UpstreamDataInvalid" and "CallbackCount" in prod["error"]["message"]
+    assert [(a["rule"], a["app_id"], a["code"]) for a in doc["alerts"] if a["app_id"] == APP_PROD] == [
+        ("api_error", APP_PROD, "UpstreamDataInvalid")]
+    others = [r for r in doc["results"] if r["app_id"] != APP_PROD]
+    assert others and all(r["stats"] is not None for r in others)
+    for r in others:
+        assert all(v is None or 0 <= v <= 1 for v in r["rates"].values())
+
+
 def test_app_ids_subset(invoke: Invoke, fetcher: FakeFetcher) -> None:
     doc = invoke(timer({"job": "report", "window": "yesterday", "app_ids": [APP_MARKETING, APP_PROD]}))
     assert doc["errors"] == []
@@ -217,6 +233,45 @@ def test_unknown_app_id_is_a_config_error_and_the_others_are_still_reported(invo
     assert len(doc["errors"]) == 1 and "1400055555" in doc["errors"][0] and "SMS_SDK_APP_IDS" in doc["errors"][0]
     assert [(a["rule"], a["severity"]) for a in config_errors(doc)] == [("config_error", "critical")]
     assert {c[0] for c in fetcher.calls} == {APP_PROD}
+
+
+def test_an_empty_app_ids_list_is_a_config_error_not_an_empty_report(invoke: Invoke, fetcher: FakeFetcher,
+                                                                     delivered: RecordingDeliver) -> None:
+    doc = invoke(timer({"job": "report", "window": "yesterday", "app_ids": []}))
+    assert doc["results"] == [] and fetcher.calls == []
+    [error] = doc["errors"]
+    assert error.startswith("Message.app_ids:") and "empty" in error
+    assert [(a["rule"], a["severity"]) for a in doc["alerts"]] == [("config_error", "critical")]
+    assert len(delivered.docs) == 1
+
+
+def test_fifty_thousand_unknown_app_ids_give_a_bounded_result(invoke: Invoke, fetcher: FakeFetcher,
+                                                              delivered: RecordingDeliver) -> None:
+    unknown = [f"15{i:08d}" for i in range(50_000)]
+    doc = invoke(timer({"job": "report", "window": "yesterday", "app_ids": [*unknown, APP_PROD]}))
+    assert [r["app_id"] for r in doc["results"]] == [APP_PROD]
+    [error] = doc["errors"]
+    assert "50000 ids are not in SMS_SDK_APP_IDS" in error and unknown[0] in error and unknown[-1] not in error
+    assert len(config_errors(doc)) == 1
+    size = len(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+    assert size < 64 * 1024, size  # SCF's synchronous limit is 6 MB
+    assert len(json.dumps(delivered.docs[0]).encode("utf-8")) < 64 * 1024
+
+
+@pytest.mark.parametrize("message", [
+    {"window": "x" * 100_000},
+    {"window": {"begin": "2" * 100_000, "end": "2026112400"}},
+    {"x" * 100_000: 1},
+    {"job": "y" * 100_000},
+    {"app_ids": ["z" * 100_000]},
+])
+def test_huge_values_in_a_message_give_a_bounded_result(invoke: Invoke, fetcher: FakeFetcher,
+                                                        message: Dict[str, Any]) -> None:
+    doc = invoke(timer(message))
+    [error] = doc["errors"]
+    assert error.startswith("Message") and len(error) <= 500
+    assert len(json.dumps(doc, ensure_ascii=False).encode("utf-8")) < 8 * 1024
+    assert fetcher.calls == []
 
 
 def test_bad_message_fixture_is_a_critical_config_error(invoke: Invoke, fetcher: FakeFetcher,

@@ -75,14 +75,15 @@ class _Attempts:
         self.attempts = 0
         self.last_error: Optional[str] = None
 
-    def clean(self, text: str) -> str:
-        """Scrub the whole text, then shorten: a cut must not leave part of a secret behind."""
-        text = self.sink.scrub(one_line(text), self.ctx.settings)
+    def clean(self, text: str, label: str = "") -> str:
+        """Scrub the whole text, then shorten: a cut must not leave part of a secret behind.
+        `label` (kind and host: ours, safe) goes in front unscrubbed."""
+        text = label + self.sink.scrub(one_line(text), self.ctx.settings)
         return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
 
     def result(self, ok: bool, error: Optional[str] = None) -> Delivery:
         spec = self.sink.spec
-        message = None if ok else self.clean(f"{spec.label}: {error}")
+        message = None if ok else self.clean(str(error), f"{spec.label}: ")
         return Delivery(sink=spec.kind, ok=ok, attempts=self.attempts, error=message)
 
     def run(self) -> Delivery:

@@ -29,6 +29,8 @@ _PREFIX = re.compile(r"^(wecom|dingtalk|feishu|lark|slack|webhook)\+", re.IGNORE
 _MOBILE = re.compile(r"^\+?[0-9][0-9-]{4,19}$")
 _CMQ_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _OPTIONS = ("secret", "min_severity", "mention", "region", "endpoint")
+#: kinds whose messages `secret=` signs
+_SIGNED = ("dingtalk", "feishu", "lark", "webhook")
 
 
 class SinkConfigError(ValueError):
@@ -84,7 +86,7 @@ def mask_entry(entry: str) -> str:
     except ValueError:
         return prefix + "<unparseable>"
     if scheme == "cmq":
-        return f"{prefix}cmq://{parts.netloc}/…"
+        return f"{prefix}cmq://{host}/…"
     return f"{prefix}{scheme}://{host}/…" if host else prefix + "<no host>"
 
 
@@ -100,8 +102,8 @@ def _parse_options(fragment: str, where: str) -> dict:
             continue
         raw_key, _, raw_val = item.partition("=")
         key, val = unquote(raw_key), unquote(raw_val)
-        if key not in _OPTIONS:
-            raise SinkConfigError(f"{where}: unknown option {key!r} (known: {', '.join(_OPTIONS)})")
+        if key not in _OPTIONS:  # not quoted: a secret pasted without `secret=` lands here
+            raise SinkConfigError(f"{where}: unknown option (known: {', '.join(_OPTIONS)})")
         options[key] = val
     return options
 
@@ -199,7 +201,13 @@ def _parse(entry: str, index: int) -> Tuple[SinkSpec, List[str]]:
         return spec, _ignored_options(kind, options, mention_all)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SinkConfigError(f"{where}: expected an http(s) URL, a kind+URL or cmq://queue|topic/NAME")
+    if parts.scheme == "http" and parts.hostname.lower() in HOST_KINDS:
+        raise SinkConfigError(f"{where}: use https:// for {parts.hostname.lower()} (over http:// the robot's "
+                              "key would travel in clear text)")
     kind = forced or HOST_KINDS.get(parts.hostname.lower(), "webhook")
+    if kind in _SIGNED and "secret" in options and not options["secret"]:
+        raise SinkConfigError(f"{where}: secret= is empty: give the signing secret, or drop the option "
+                              "(messages would go out unsigned)")
     secret = common["secret"]
     if kind == "webhook" and secret and secret.startswith("whsec_") and not _is_base64(secret[len("whsec_"):]):
         raise SinkConfigError(f"{where}: a whsec_ secret must be followed by base64 (Standard Webhooks)")

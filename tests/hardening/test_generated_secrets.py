@@ -1,0 +1,292 @@
+"""Secret masking against generated secrets: shared prefixes, mixed case, JSON-special characters,
+short ones; quoted whole, re-cased, escaped, encoded, cut, split or base64-encoded.
+
+Three layers, each checked on its own and then together through `app.handle`:
+
+* configuration issues never quote a value that could be a secret (whatever was pasted where);
+* documents, HTTP bodies, log lines and what the sinks receive hold no secret, in any case or
+  encoding, whole or as a leading part of 8+ characters;
+* upstream text (error messages) holds no part of 6+ characters of a secret, however split,
+  re-cased or encoded, and is withheld whole when a configured secret is too short to mask.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any, Dict, Iterable, List, Tuple
+from urllib.parse import quote
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sms_receipt_stats import redaction
+from sms_receipt_stats.app import handle
+from sms_receipt_stats.config import load_settings
+from sms_receipt_stats.documents import VOCABULARY
+from sms_receipt_stats.errors import scrub
+
+from .helpers import (
+    APP,
+    APP_STAGING,
+    FIXTURE_TOKEN,
+    CountingFetcher,
+    RecordingDeliver,
+    check_http_response,
+    check_result_document,
+    fake_deps,
+    log_lines,
+    plain_env,
+    property_settings,
+    read_event,
+    stats_event,
+    strict_stdio,
+)
+from .strategies import SECRET_ALPHABET, leaked_forms, secret_sets
+
+PREFIX = 8  # a leading part this long is a leak anywhere
+FRAGMENT = 6  # any part this long is a leak in upstream text
+NUMBER_LIKE = re.compile(r"^[-+]?[0-9.][0-9.eE+-]{0,23}$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Oracles, written from the promise (SECURITY.md), not from the implementation
+# ---------------------------------------------------------------------------------------------
+def spellings(secret: str) -> List[str]:
+    """A secret as it can travel: as is, JSON-escaped, URL-encoded; lower-cased for comparison."""
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             quote(secret, safe=""), quote(secret, safe="/:")}
+    return [f.lower() for f in forms]
+
+
+def document_leaks(text: str, secrets: Iterable[str]) -> List[str]:
+    """Secrets (4+ characters) found whole, or by a leading part of PREFIX characters, in any
+    spelling and any case."""
+    low = text.lower()
+    found = []
+    for secret in secrets:
+        if len(secret) < redaction.MIN_SECRET:
+            continue
+        if any((form if len(form) <= PREFIX else form[:PREFIX]) in low for form in spellings(secret)):
+            found.append(secret)
+    return found
+
+
+def base64_inner(secret: str) -> List[str]:
+    """The base64 characters that encode the secret's bits alone, at each byte alignment."""
+    data = secret.encode("utf-8")
+    out = []
+    for pad in range(3):
+        encoded = base64.b64encode(b"\0" * pad + data).decode()
+        first = (8 * pad + 5) // 6  # first character whose 6 bits are all the secret's
+        last = 8 * (pad + len(data)) // 6  # one past the last such character
+        out += [encoded[first:last], encoded[first:last].replace("+", "-").replace("/", "_")]
+    return out
+
+
+def fragment_leaks(text: str, secrets: Iterable[str]) -> List[str]:
+    """Secrets with a part of FRAGMENT+ characters in `text`, blanks removed, any case, also in
+    base64."""
+    compact = "".join(text.split()).lower()
+    found = []
+    for secret in secrets:
+        if len(secret) < redaction.MIN_SECRET:
+            continue
+        forms = ["".join(f.split()) for f in spellings(secret)] + [b.lower() for b in base64_inner(secret)]
+        for form in forms:
+            if len(form) < FRAGMENT:
+                hit = form in compact if len(form) >= redaction.MIN_SECRET else False
+            else:
+                hit = any(form[k:k + FRAGMENT] in compact for k in range(len(form) - FRAGMENT + 1))
+            if hit:
+                found.append(secret)
+                break
+    return found
+
+
+def strings(value: Any) -> Iterable[str]:
+    """Every string value in a JSON-like value, but for the documents' own words (keys, schema,
+    kinds, rules, severities): a secret that happens to start like one of those cannot be
+    hidden without breaking the document, and showing a word of the schema reveals nothing."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item not in VOCABULARY:
+                yield item
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
+def error_messages(value: Any) -> Iterable[str]:
+    """The `message` of every error object (where upstream text lands) in a JSON-like value."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("message"), str) and {"code", "hint", "retryable"} <= set(item):
+                yield item["message"]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. The mechanism
+# ---------------------------------------------------------------------------------------------
+document_form = st.sampled_from(["whole", "recased", "json", "url", "prefix"])
+
+
+@st.composite
+def quoted_in_documents(draw: Any) -> Tuple[List[str], str]:
+    """Secrets, and a text quoting some of them the ways our own outputs could."""
+    secrets = draw(secret_sets(allow_short=False))
+    filler = st.text(st.sampled_from(SECRET_ALPHABET + " \n"), max_size=12)
+    parts = [draw(filler)]
+    for secret in draw(st.lists(st.sampled_from(secrets), min_size=1, max_size=6)):
+        kind = draw(document_form)
+        if kind == "whole":
+            quoted = secret
+        elif kind == "recased":
+            quoted = "".join(c.swapcase() if draw(st.booleans()) else c for c in secret)
+        elif kind == "json":
+            quoted = json.dumps(secret)[1:-1]
+        elif kind == "url":
+            quoted = quote(secret, safe="")
+        else:
+            quoted = secret[: draw(st.integers(PREFIX, len(secret)))]
+        parts += [quoted, draw(filler)]
+    return secrets, "".join(parts)
+
+
+@property_settings(500)
+@given(case=quoted_in_documents())
+def test_documents_lose_every_secret_and_every_leading_part(case: Tuple[List[str], str], tally: Any) -> None:
+    tally["cases:secrets: generated, masked in documents"] += 1
+    secrets, text = case
+    out = redaction.redact_text(text, redaction.prepare(secrets))
+    assert document_leaks(out, secrets) == [], (text, out)
+    assert redaction.redact({"k": [text]}, redaction.prepare(secrets)) == {"k": [out]}
+
+
+@st.composite
+def quoted_upstream(draw: Any) -> Tuple[List[str], str]:
+    secrets = draw(secret_sets())
+    filler = st.text(st.sampled_from(SECRET_ALPHABET + " \n"), max_size=12)
+    parts = [draw(filler)]
+    for secret in draw(st.lists(st.sampled_from(secrets), min_size=1, max_size=5)):
+        parts += [draw(leaked_forms(secret)), draw(filler)]
+    return secrets, "".join(parts)
+
+
+@property_settings(500)
+@given(case=quoted_upstream())
+def test_upstream_text_loses_every_part_of_every_secret(case: Tuple[List[str], str], tally: Any) -> None:
+    tally["cases:secrets: generated, scrubbed from upstream text"] += 1
+    secrets, text = case
+    out = scrub(text, secrets)
+    if any(len(s) < redaction.MIN_SECRET for s in secrets):
+        assert out == redaction.WITHHELD
+        return
+    assert fragment_leaks(out, secrets) == [], (text, out)
+    assert document_leaks(out, secrets) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Configuration issues quote nothing that could be a secret
+# ---------------------------------------------------------------------------------------------
+PASTE_TARGETS = ("SMS_REGION", "TENCENTCLOUD_REGION", "SMS_ENDPOINT", "SMS_SDK_APP_IDS", "SMS_API_RPS",
+                 "REPORT_TIMEZONE", "REPORT_LANG", "API_AUTH", "API_ALLOWED_APP_IDS", "ALERT_SUCCESS_RATE_MIN",
+                 "ALERT_SUCCESS_RATE_CRITICAL", "ALERT_RECEIPT_RATE_MIN", "ALERT_MIN_VOLUME")
+REFERENCE_VALUE = "Zq9-not-a-value-Xw7"
+
+
+def grams(text: str) -> set:
+    return {text[k:k + FRAGMENT] for k in range(len(text) - FRAGMENT + 1)}
+
+
+def issue_text(env: Dict[str, str]) -> str:
+    return " ".join(str(i) for i in load_settings(env)[1]).lower()
+
+
+@property_settings(300)
+@given(secret=st.text(st.sampled_from(SECRET_ALPHABET), min_size=6, max_size=40).filter(
+    lambda s: not NUMBER_LIKE.match(s.strip()) and len(set(s)) >= 4), target=st.sampled_from(PASTE_TARGETS),
+    recase=st.booleans())
+def test_a_secret_pasted_into_any_variable_is_never_quoted(secret: str, target: str, recase: bool,
+                                                           tally: Any) -> None:
+    tally["cases:secrets: pasted into a non-secret variable"] += 1
+    value = secret.swapcase() if recase else secret
+    reference = grams(issue_text({target: REFERENCE_VALUE}))
+    text = issue_text({target: value})
+    leaked = grams(secret.lower()) & grams(text) - reference
+    assert not leaked, (target, value, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Through the handler: outputs, logs, sinks
+# ---------------------------------------------------------------------------------------------
+@st.composite
+def secret_world(draw: Any) -> Tuple[List[str], Dict[str, str], str]:
+    """Generated secrets configured as API tokens and a signing secret, pasted into non-secret
+    variables, and quoted by the upstream API's error message in any form."""
+    secrets = draw(secret_sets())
+    long = [s for s in secrets if len(s) >= 8]
+    env = plain_env(
+        API_TOKENS=",".join([FIXTURE_TOKEN, *secrets]),
+        NOTIFY_URLS=f"webhook+https://hooks.example.com/h#secret={quote(long[-1], safe='')}",
+        API_AUTH="".join(c.swapcase() if draw(st.booleans()) else c for c in long[0]),
+        REPORT_LANG=long[-1].upper(),
+        SMS_REGION=long[0],
+        REPORT_TIMEZONE=long[-1],
+        SMS_API_RPS=long[0],
+        ALERT_MIN_VOLUME=long[-1],
+        SMS_SDK_APP_IDS=f"{APP}=prod,{APP_STAGING}=staging,{long[0]}",
+    )
+    message = "upstream refused: " + " | ".join(draw(leaked_forms(s)) for s in secrets)
+    return secrets, env, message
+
+
+@property_settings(150)
+@given(world=secret_world())
+def test_no_generated_secret_reaches_outputs_logs_or_sinks(world: Tuple[List[str], Dict[str, str], str],
+                                                           tally: Any) -> None:
+    tally["cases:secrets: generated, through the handler"] += 1
+    secrets, env, message = world
+    long = [s for s in secrets if len(s) >= 8]
+    fetcher = CountingFetcher(errors={APP: ("AuthFailure.SignatureFailure", message)})
+    deliver = RecordingDeliver()
+    outputs: List[Any] = []
+    with strict_stdio() as stdio:
+        doc = handle(read_event("timer_default"), {"request_id": "gen-secrets"}, env=env,
+                     deps=fake_deps(fetcher, deliver))
+        check_result_document(doc)
+        outputs.append(doc)
+        for app in (APP, APP_STAGING):
+            resp = handle(stats_event({"app_id": app, "window": "yesterday"}, token=long[0]), None, env=env,
+                          deps=fake_deps(fetcher))
+            status, body = check_http_response(resp)
+            assert status == (502 if app == APP else 200), body
+            outputs.append(body)
+    records = log_lines(stdio.out())
+    assert stdio.err() == ""
+    assert len(deliver.docs) == 1
+
+    places = {"results": outputs, "logs": records, "sinks": deliver.docs}
+    for where, value in places.items():
+        for text in strings(value):
+            assert document_leaks(text, secrets) == [], (where, text)
+    upstream = [m for place in (outputs, deliver.docs) for m in error_messages(place)]
+    assert upstream, "the upstream error reached the outputs"
+    for text in upstream:
+        if any(len(s) < redaction.MIN_SECRET for s in secrets):
+            assert text == redaction.WITHHELD
+        else:
+            assert fragment_leaks(text, secrets) == [], text
+    # the pasted values were noticed, and said so without quoting them
+    noticed = {e.split(":", 1)[0] for e in doc["errors"]}
+    assert {"API_AUTH", "REPORT_LANG", "SMS_REGION", "REPORT_TIMEZONE", "SMS_API_RPS", "ALERT_MIN_VOLUME",
+            "SMS_SDK_APP_IDS"} <= noticed, doc["errors"]
