@@ -47,6 +47,9 @@ def test_api_errors_keep_the_api_message_and_request_id() -> None:
     assert (error.code, error.message, error.request_id) == ("FailedOperation.JsonParseFail", "bad json", "req-1")
 
 
-def test_an_exception_without_a_code_is_named_by_its_type_only() -> None:
+def test_a_network_exception_without_a_code_says_what_happened_without_the_host() -> None:
     error = to_cloud_error(OSError(f"cannot connect to {HOST}:{PORT}"))
-    assert (error.code, error.message) == ("ClientNetworkError", "OSError")
+    assert (error.code, error.message) == ("ClientNetworkError", "the endpoint could not be reached (network error)")
+    refused = to_cloud_error(ConnectionRefusedError(f"{HOST}:{PORT} Connection refused"))
+    assert refused.message == "the endpoint refused the connection"
+    assert HOST not in refused.message and str(PORT) not in refused.message
