@@ -67,6 +67,10 @@ return 1
 """
 
 
+def client_name_for(prefix: str) -> str:
+    return "sms-receipt-stats@" + prefix.rstrip(":")
+
+
 def _ms(ttl: float) -> int:
     return max(1, int(ttl * 1000))
 
@@ -74,7 +78,7 @@ def _ms(ttl: float) -> int:
 class RedisStore(Store):
     kind = "redis"
 
-    def __init__(self, url: str, prefix: str, *, client_name: str = "sms-receipt-stats"):
+    def __init__(self, url: str, prefix: str, *, client_name: Optional[str] = None):
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
@@ -86,7 +90,8 @@ class RedisStore(Store):
             socket_connect_timeout=CONNECT_TIMEOUT,
             retry=Retry(NoBackoff(), 0),  # a retry would double the bound; the guard goes on stateless
             decode_responses=True,
-            client_name=client_name,
+            # named after the prefix, so an operator's CLIENT LIST tells which function holds a connection
+            client_name=client_name or client_name_for(prefix),
             health_check_interval=0,
         )
         self._items = self._client.register_script(_ITEMS)
