@@ -80,7 +80,8 @@ def bench(backend: str, latency: float, now: datetime) -> Dict[str, float]:
 
 def expected_unsettled(now: datetime) -> List[str]:
     window = named_window("last_30d", now, "Asia/Shanghai")
-    return [p.api_end() for b in buckets(window, "day") for p in split_for_api(b) if not is_settled(p.api_end(), now, 72)]
+    ends = [p.api_end() for b in buckets(window, "day") for p in split_for_api(b)]
+    return [end for end in ends if not is_settled(end, now, 72)]
 
 
 def main() -> int:

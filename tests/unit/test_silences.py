@@ -165,3 +165,17 @@ def test_a_silenced_alert_is_in_the_check_but_not_sent(invoke: Invoke, fetcher: 
     [sent] = delivered.docs  # the webhook-shaped document still carries both, flagged
     assert {a["app_id"]: a["notified"] for a in sent["alerts"]} == {"1400006874": False, "1400000009": True}
     assert API_TOKEN not in json.dumps(doc)
+
+
+@pytest.mark.parametrize("after", [timedelta(0), timedelta(microseconds=472_910), timedelta(minutes=5),
+                                   timedelta(hours=-1)])
+def test_an_expired_silence_stays_listed_as_expired(tmp_path, after: timedelta) -> None:
+    """Expiring within the second it started (or before it started) used to make it unreadable."""
+    from sms_receipt_stats.state.silences import SilenceStore
+    from sms_receipt_stats.state.store import GuardedStore, open_store
+
+    store = SilenceStore(GuardedStore(open_store(f"sqlite:///{tmp_path}/s.db", "t:")))
+    silence = store.add(new_silence({**BODY, "starts_at": None}, NOW), NOW)
+    ended = store.expire(silence.id, NOW + after)
+    assert ended is not None and ended.state_at(NOW + after) == "expired"
+    assert [(s.id, s.state_at(NOW + after)) for s in store.list()] == [(silence.id, "expired")]

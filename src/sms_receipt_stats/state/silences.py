@@ -214,9 +214,10 @@ class SilenceStore:
             silence = Silence.model_validate_json(raw)
             if silence.ends_at <= now:
                 return silence  # already over
-            update: Dict[str, Any] = {"ends_at": now}
-            if now <= silence.starts_at:  # a pending (or just started) silence ends before it ever applies
-                update["starts_at"] = now - timedelta(seconds=1)
+            end = now.astimezone(timezone.utc).replace(microsecond=0)  # stored times are whole seconds
+            update: Dict[str, Any] = {"ends_at": end}
+            if end <= silence.starts_at:  # a pending (or just started) silence ends before it ever applies
+                update["starts_at"] = end - timedelta(seconds=1)
             ended = silence.model_copy(update=update)
             if self.store.replace(COLLECTION, silence_id, raw, ended.model_dump_json(), _ttl(ended, now)):
                 return ended
