@@ -62,11 +62,6 @@ DEV_ONLY = frozenset({"cli", "__main__", "emulator", "receiver", "samples", "pac
 #: the only tencentcloud products the function calls (SMS 2021-01-11; CMQ goes through common's CommonClient)
 TENCENTCLOUD_KEEP = ("tencentcloud/__init__.py", "tencentcloud/common/", "tencentcloud/sms/__init__.py",
                      "tencentcloud/sms/v20210111/")
-#: parts of the redis client the state store never loads (Redis modules' commands, multi-database
-#: and HTTP clients, OCSP): `import redis` and the sync client's commands do not import them
-REDIS_UNUSED = ("redis/commands/bf/", "redis/commands/json/", "redis/commands/search/",
-                "redis/commands/timeseries/", "redis/commands/vectorset/", "redis/multidb/", "redis/http/",
-                "redis/ocsp.py", "redis/asyncio/multidb/", "redis/asyncio/http/")
 LICENSES_DIR = "third-party-licenses"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 PIP_TIMEOUT = 600
@@ -281,8 +276,6 @@ def keep_dependency(path: str) -> bool:
         if not any(path == k or (k.endswith("/") and path.startswith(k)) for k in TENCENTCLOUD_KEEP):
             return False
         return not p.stem.endswith("_async")
-    if parts[0] == "redis" and any(path.startswith(prefix) for prefix in REDIS_UNUSED):
-        return False
     if parts[0] == "charset_normalizer" and len(parts) > 1 and parts[1] == "cli":
         return False
     if parts[0] == "pydantic" and len(parts) > 2 and parts[1] == "v1":

@@ -150,3 +150,27 @@ def test_settings_open_the_guarded_store(state_env: Dict[str, str]) -> None:
     assert guarded.ping() is True and guarded.available
     guarded.close()
     assert open_state(load_settings({})[0]) is None
+
+
+def test_redis_auth_with_a_user_and_password(redis_prefix: str) -> None:
+    """A password (and an ACL user) from the URL is sent with AUTH; a wrong one fails the store."""
+    client = redis_client()
+    user = f"user-{redis_prefix.rstrip(':')}"
+    client.execute_command("ACL", "SETUSER", user, "on", ">s3cret-pass", f"~{redis_prefix}*", "+@all")
+    try:
+        good = open_store(f"redis://{user}:s3cret-pass@127.0.0.1:6379/11", redis_prefix)
+        good.set("k", "v", ttl=60)
+        assert good.get("k") == "v"
+        good.close()
+        bad = GuardedStore(open_store(f"redis://{user}:wrong@127.0.0.1:6379/11", redis_prefix))
+        assert bad.get("k") is None and bad.problem == "get: WRONGPASS"
+        bad.close()
+    finally:
+        client.execute_command("ACL", "DELUSER", user)
+        client.close()
+
+
+def test_the_resp_encoding() -> None:
+    from sms_receipt_stats.state.resp import encode
+
+    assert encode(["SET", "k€", 5]) == b"*3\r\n$3\r\nSET\r\n$4\r\nk\xe2\x82\xac\r\n$1\r\n5\r\n"

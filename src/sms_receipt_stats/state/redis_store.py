@@ -1,6 +1,7 @@
 """The Redis back end (production: TencentDB for Redis reached from the function's VPC).
 
-`redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. Plain keys map to
+`redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS (the server's certificate
+is verified against the system's CAs), spoken by the small client in `resp`. Plain keys map to
 Redis strings (`SET key value PX ttl`, the claim is `SET NX PX`); a collection is one hash
 whose fields carry their own expiry (`<expires-ms>|<value>`, Redis 7.4's per-field expiry
 is not in the Redis versions TencentDB offers) and whose key expires after its longest-lived
@@ -79,24 +80,12 @@ class RedisStore(Store):
     kind = "redis"
 
     def __init__(self, url: str, prefix: str, *, client_name: Optional[str] = None):
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+        from sms_receipt_stats.state.resp import RespClient
 
         self.prefix = prefix
-        self._client = redis.Redis.from_url(
-            url,
-            socket_timeout=COMMAND_TIMEOUT,
-            socket_connect_timeout=CONNECT_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),  # a retry would double the bound; the guard goes on stateless
-            decode_responses=True,
-            # named after the prefix, so an operator's CLIENT LIST tells which function holds a connection
-            client_name=client_name or client_name_for(prefix),
-            health_check_interval=0,
-        )
-        self._items = self._client.register_script(_ITEMS)
-        self._get_item = self._client.register_script(_GET_ITEM)
-        self._replace = self._client.register_script(_REPLACE)
+        # named after the prefix, so an operator's CLIENT LIST tells which function holds a connection
+        self._client = RespClient(url, connect_timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
+                                  client_name=client_name or client_name_for(prefix))
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -105,38 +94,38 @@ class RedisStore(Store):
         return f"{self.prefix}c:{collection}"
 
     def get(self, key: str) -> Optional[str]:
-        return self._client.get(self._key(key))
+        return self._client.execute("GET", self._key(key))  # type: ignore[return-value]
 
     def get_many(self, keys: List[str]) -> List[Optional[str]]:
         if not keys:
             return []
-        return list(self._client.mget([self._key(k) for k in keys]))
+        return list(self._client.execute("MGET", *[self._key(k) for k in keys]))  # type: ignore[arg-type]
 
     def set(self, key: str, value: str, ttl: float) -> None:
-        self._client.set(self._key(key), value, px=_ms(ttl))
+        self._client.execute("SET", self._key(key), value, "PX", _ms(ttl))
 
     def claim(self, key: str, value: str, ttl: float) -> bool:
-        return bool(self._client.set(self._key(key), value, px=_ms(ttl), nx=True))
+        return self._client.execute("SET", self._key(key), value, "PX", _ms(ttl), "NX") == "OK"
 
     def delete(self, key: str) -> None:
-        self._client.delete(self._key(key))
+        self._client.execute("DEL", self._key(key))
 
     def items(self, collection: str) -> Dict[str, str]:
-        flat = self._items(keys=[self._hash(collection)])
+        flat: list = self._client.eval(_ITEMS, [self._hash(collection)], []) or []  # type: ignore[assignment]
         return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
 
     def get_item(self, collection: str, item_id: str) -> Optional[str]:
-        value = self._get_item(keys=[self._hash(collection)], args=[item_id])
-        return value or None
+        value = self._client.eval(_GET_ITEM, [self._hash(collection)], [item_id])
+        return value or None  # type: ignore[return-value]
 
     def replace(self, collection: str, item_id: str, expected: Optional[str], value: Optional[str],
                 ttl: float) -> bool:
         args = [item_id, "0" if expected is None else "1", expected or "",
                 "0" if value is None else "1", value or "", _ms(ttl)]
-        return bool(self._replace(keys=[self._hash(collection)], args=args))
+        return self._client.eval(_REPLACE, [self._hash(collection)], args) == 1
 
     def ping(self) -> None:
-        self._client.ping()
+        self._client.execute("PING")
 
     def close(self) -> None:
         self._client.close()
