@@ -121,3 +121,17 @@ def test_the_trend_is_rendered_in_chinese(tmp_path, invoke: Invoke, make_deps: C
     invoke(read_event("timer_default"), env=env, deps=make_deps(fetcher=fetcher))
     text = render_message(ResultDocument.model_validate(delivered.docs[0]), "plain", lang="zh").text
     assert "成功率较近 7 日均值 90.00%：+5.00 个百分点" in text
+
+
+def test_an_hourly_check_reuses_the_baseline_for_hours(invoke: Invoke, make_deps: Callable[..., Any],
+                                                        tmp_path) -> None:
+    fetcher = FakeFetcher()
+    env = base_env(STATE_URL=f"sqlite:///{tmp_path}/s.db")
+    first = invoke(read_event("timer_check_last_hour"), env=env, deps=make_deps(fetcher=fetcher))
+    assert all(r["trend"]["baseline_success_rate"] for r in first["results"])
+    calls = len(fetcher.calls)
+    assert calls == 3 * (1 + 7)  # per app: the hour, and the 7 baseline days
+    again = invoke(dict(read_event("timer_check_last_hour"), TriggerName="other"), env=env,
+                   deps=make_deps(fetcher=fetcher))
+    assert len(fetcher.calls) - calls == 3  # only the hour itself
+    assert [r["trend"] for r in again["results"]] == [r["trend"] for r in first["results"]]

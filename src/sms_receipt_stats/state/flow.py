@@ -70,7 +70,7 @@ class StatefulRun:
             return []
         from sms_receipt_stats.state.trend import attach_trends
 
-        return attach_trends(results, window, querier, self.settings.thresholds, self.settings.lang)
+        return attach_trends(results, window, querier, self.settings.thresholds, self.state, self.settings.lang)
 
     def track(self, doc: ResultDocument, trend_apps: Sequence[str]) -> None:
         """Lifecycle fields on every alert, resolved notices added; or stateless plus a warning."""

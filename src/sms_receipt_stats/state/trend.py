@@ -1,22 +1,27 @@
 """Each app against its own baseline: the success rate of the 7 days before the window's day.
 
 Seven day buckets per app are cheap with the settled cache: all but the last few days come
-from the store. The baseline pools the seven days (successes / receipts), so a quiet day does
+from the store, and the pooled baseline itself is kept for a few hours. The baseline pools
+the seven days (successes / receipts), so a quiet day does
 not weigh like a busy one; with fewer receipts than `ALERT_MIN_VOLUME` there is no baseline.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 from sms_receipt_stats.config import App, Thresholds
 from sms_receipt_stats.documents import AppResult, Trend, WindowDoc
 from sms_receipt_stats.query import Querier
-from sms_receipt_stats.stats import compute_rates, sum_stats
+from sms_receipt_stats.stats import Stats, compute_rates, sum_stats
 from sms_receipt_stats.windows import Window, parse_hour
 
 BASELINE_DAYS = 7
+KEY_PREFIX = "baseline:"
+#: how long a computed baseline is reused (its last days are not settled, but move slowly)
+BASELINE_TTL = 6 * 3600.0
 
 
 def baseline_window(window: Window) -> Window:
@@ -37,21 +42,39 @@ def trend_of(result: AppResult, baseline: AppResult, window: Window, thresholds:
     return Trend(baseline=WindowDoc(**window.to_doc()), baseline_success_rate=rate, success_rate_change=change)
 
 
+def _key(app_id: str, base: Window) -> str:
+    return f"{KEY_PREFIX}{app_id}:{base.begin_str}:{base.end_str}:{base.tz}"
+
+
 def attach_trends(results: List[AppResult], window: Window, querier: Querier, thresholds: Thresholds,
-                  lang: str = "en") -> List[str]:
-    """Set `trend` on every app that answered; returns the ids that got a baseline."""
+                  store: Any, lang: str = "en") -> List[str]:
+    """Set `trend` on every app that answered; returns the ids that got a baseline.
+
+    A baseline is kept for BASELINE_TTL: an hourly check asks the API for the unsettled days
+    of a baseline a few times a day, not every hour.
+    """
     from sms_receipt_stats.jobs import query_apps  # jobs imports this module lazily, never at load
 
     ok = [r for r in results if r.error is None and r.stats is not None]
     if not ok:
         return []
     base = baseline_window(window)
-    apps: Sequence[App] = [App(app_id=r.app_id, name=r.app_name) for r in ok]
-    baselines: Dict[str, AppResult] = {b.app_id: b for b in query_apps(apps, base, "day", querier, lang)}
+    kept = store.get_many([_key(r.app_id, base) for r in ok])
+    totals: Dict[str, AppResult] = {}
+    for result, raw in zip(ok, kept):
+        if raw is not None:
+            with contextlib.suppress(ValueError):  # unreadable: computed afresh below
+                totals[result.app_id] = AppResult(app_id=result.app_id, window=WindowDoc(**base.to_doc()),
+                                                  stats=Stats.model_validate_json(raw))
+    missing: Sequence[App] = [App(app_id=r.app_id, name=r.app_name) for r in ok if r.app_id not in totals]
+    for baseline in query_apps(missing, base, "day", querier, lang) if missing else []:
+        if baseline.error is None and baseline.stats is not None:
+            totals[baseline.app_id] = baseline
+            store.set(_key(baseline.app_id, base), baseline.stats.model_dump_json(), BASELINE_TTL)
     covered: List[str] = []
     for result in ok:
-        baseline = baselines.get(result.app_id)
-        if baseline is None or baseline.error is not None:
+        baseline = totals.get(result.app_id)
+        if baseline is None:
             continue
         result.trend = trend_of(result, baseline, base, thresholds)
         covered.append(result.app_id)
