@@ -12,8 +12,7 @@ _TEXT = {
         "success": "{app}: success rate {value:.2%} is below {threshold:.0%} ({n} receipts)",
         "receipt": "{app}: receipt rate {value:.2%} is below {threshold:.0%} ({n} submitted)",
         "drop": "{app}: success rate {value:.2%} is {points:.1f} points below its 7-day average {baseline:.2%}",
-        "state": "State store unavailable ({problem}): this run went on without it (alerts not deduplicated, "
-                 "nothing cached)",
+        "state": "{problem}; this run went on without the state store (alerts not deduplicated, nothing cached)",
         "api": "{app}: the statistics query failed with {code}",
         "config": "Configuration problem: {issue}",
     },
@@ -21,7 +20,7 @@ _TEXT = {
         "success": "{app}：回执成功率 {value:.2%} 低于 {threshold:.0%}（回执 {n} 条）",
         "receipt": "{app}：回执率 {value:.2%} 低于 {threshold:.0%}（提交成功 {n} 条）",
         "drop": "{app}：回执成功率 {value:.2%} 比近 7 日均值 {baseline:.2%} 低 {points:.1f} 个百分点",
-        "state": "状态存储不可用（{problem}）：本次运行未使用它（告警未去重，未使用缓存）",
+        "state": "{problem}；本次运行未使用状态存储（告警未去重，未使用缓存）",
         "api": "{app}：统计查询失败，错误码 {code}",
         "config": "配置错误：{issue}",
     },
@@ -98,8 +97,7 @@ def evaluate(results: Iterable[AppResult], thresholds: Thresholds, lang: str = "
 def state_alert(problem: str, lang: str = "en") -> Alert:
     """`state_unavailable`: the run went on stateless; says so once, as a warning."""
     text = _TEXT.get(lang, _TEXT["en"])
-    return Alert(rule="state_unavailable", severity="warning", message=text["state"].format(problem=problem),
-                 code="StateUnavailable")
+    return Alert(rule="state_unavailable", severity="warning", message=text["state"].format(problem=problem))
 
 
 def config_alerts(issues: Iterable[str], lang: str = "en") -> List[Alert]:
