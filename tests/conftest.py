@@ -241,3 +241,48 @@ def _fresh_product_logger() -> Iterator[None]:
     drop_product_log_handler()
     yield
     drop_product_log_handler()
+
+
+# -- state store (README "State"): the real Redis of the machine, or a SQLite file ---------------
+
+#: the Redis every machine runs (started before the session and CI); tests use their own db and prefix
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_TEST_DB = 11
+
+
+def redis_client() -> Any:
+    """A plain client on the tests' database, for setup, inspection and cleanup."""
+    import redis
+
+    return redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_TEST_DB, decode_responses=True,
+                       socket_timeout=5)
+
+
+@pytest.fixture()
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the tests' Redis db; its keys are deleted afterwards."""
+    import uuid
+
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    client = redis_client()
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture()
+def redis_url() -> str:
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_TEST_DB}"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def state_env(request: Any, tmp_path: Path) -> Dict[str, str]:
+    """STATE_URL and STATE_PREFIX for each back end: a SQLite file in tmp_path, or the real Redis."""
+    if request.param == "sqlite":
+        return {"STATE_URL": f"sqlite:///{tmp_path}/state.db", "STATE_PREFIX": "test:"}
+    prefix = request.getfixturevalue("redis_prefix")
+    return {"STATE_URL": request.getfixturevalue("redis_url"), "STATE_PREFIX": prefix}

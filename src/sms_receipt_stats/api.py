@@ -76,7 +76,8 @@ def upstream_error(error: ErrorInfo) -> ApiError:
 
 
 def route(event: ApiGatewayEvent) -> str:
-    """'stats', 'dashboard' or 'health'; 404/405 otherwise."""
+    """'stats', 'dashboard', 'health' or 'silences' (`.../silences`: GET, POST; `.../silences/{id}`:
+    DELETE); 404/405 otherwise."""
     path = (event.path or "").rstrip("/")
     method = (event.httpMethod or "").upper()
     if path.endswith("/stats") or path == "stats":
@@ -91,7 +92,13 @@ def route(event: ApiGatewayEvent) -> str:
         if method != "GET":
             raise ApiError(405, "MethodNotAllowed", "use GET on /dashboard", {"Allow": "GET"})
         return "dashboard"
-    raise ApiError(404, "NotFound", "no such route: use GET/POST .../stats, GET .../dashboard or GET .../health")
+    if re.search(r"(^|/)silences(/[^/]+)?$", path):
+        allowed = "DELETE" if not re.search(r"(^|/)silences$", path) else "GET, POST"
+        if method not in allowed.split(", "):
+            raise ApiError(405, "MethodNotAllowed", f"use {allowed} on this path", {"Allow": allowed})
+        return "silences"
+    raise ApiError(404, "NotFound", "no such route: use GET/POST .../stats, GET .../dashboard, GET .../health "
+                                    "or .../silences")
 
 
 def authenticate(event: ApiGatewayEvent, settings: Settings) -> None:

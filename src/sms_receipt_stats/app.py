@@ -171,9 +171,13 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
         # keep time for delivery: a report nobody receives is a report lost
         query_deadline = deadline - min(10.0, 0.3 * (deadline - started))
     logger.info("timer job", extra={"job": job})
+    # an idempotent run's claim lasts as long as SCF lets this invocation live
+    claim_ttl = deadline - started + RESERVE_SECONDS if deadline is not None else None
+    trigger_name = event.get("TriggerName")
     doc = run_timer_job(job=job, settings=settings, issues=issues, apps=apps, window=window,
                         granularity=granularity, deps=deps, query_deadline=query_deadline, deadline=deadline,
-                        send_test=send_test)
+                        send_test=send_test, trigger_name=trigger_name if isinstance(trigger_name, str) else None,
+                        claim_ttl=claim_ttl)
     return doc.to_json_dict()
 
 
@@ -206,16 +210,25 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
 
             return handle_dashboard(event, settings, deps, deadline)
         authenticate(event, settings)
+        if where == "silences":
+            from sms_receipt_stats.state.http import handle_silences
+
+            return handle_silences(event, settings, deps)
         params = collect_params(event)
         app, window, granularity = validate_lookup(params, settings, deps.now())
         from sms_receipt_stats.jobs import make_querier, query_apps
         from sms_receipt_stats.sdk import MissingCredentials
 
+        state = deps.open_state(settings)  # settled spans of a lookup come from the cache
         try:
-            querier = make_querier(settings, deps, deadline)
-        except MissingCredentials as exc:
-            raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
-        result = query_apps([app], window, granularity, querier, settings.lang, settings.secret_values())[0]
+            try:
+                querier = make_querier(settings, deps, deadline, state)
+            except MissingCredentials as exc:
+                raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
+            result = query_apps([app], window, granularity, querier, settings.lang, settings.secret_values())[0]
+        finally:
+            if state is not None:
+                state.close()
         if result.error is not None:
             raise upstream_error(result.error)
         logger.info("lookup", extra={"status": 200, "app_id": app.app_id})

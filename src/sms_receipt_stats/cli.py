@@ -1,4 +1,4 @@
-"""`sms-receipt-stats`: demo, emulator, serve, invoke, query, doctor and package, for local development."""
+"""`sms-receipt-stats`: demo, emulator, serve, invoke, query, doctor, silence and package, for local development."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 from urllib.parse import parse_qsl
 
 DEMO_APPS = "1400006874=prod,1400006879=marketing,1400007001=otp"
@@ -214,6 +214,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         print(redact(format_checks(checks), secrets))
     return 0 if healthy(checks) else 1
+def cmd_silence(args: argparse.Namespace) -> int:
+    from sms_receipt_stats.state.cli import run_silence
+
+    return run_silence(args)
 
 
 def cmd_package(args: argparse.Namespace) -> int:
@@ -294,6 +298,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         ok = (bool(doc["results"]) and response["statusCode"] == 200 and denied["statusCode"] == 401
               and page["statusCode"] == 200)
+        ok = _demo_lifecycle(emulator, chat, main_handler, context) and ok
         print("\ndemo finished: " + ("OK" if ok else "something went wrong (see above)"))
         return 0 if ok else 1
 
@@ -332,6 +337,71 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.stop()
         if emulator is not None:
             emulator.stop()
+def _chat_lines(items: Sequence[Any]) -> List[str]:
+    lines: List[str] = []
+    for item in items:
+        payload = item.json or {}
+        content = (payload.get("markdown") or {}).get("content") or (payload.get("text") or {}).get("content") or ""
+        lines.extend(line for line in content.splitlines() if "RESOLVED" in line or "CRITICAL" in line
+                     or "已恢复" in line or "严重" in line)
+    return lines
+
+
+def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any], Any],
+                    context: Dict[str, Any]) -> bool:
+    """Three hourly checks of one app with a SQLite state store: alert, quiet, resolved; then a replay."""
+    import tempfile
+    from datetime import datetime, timedelta, timezone
+
+    from sms_receipt_stats import samples
+    from sms_receipt_stats.windows import current_hour
+
+    app = DEMO_APPS.split(",")[0].split("=")[0]
+    with tempfile.TemporaryDirectory(prefix="sms-receipt-stats-demo-") as tmp:
+        os.environ["STATE_URL"] = f"sqlite:///{tmp}/state.db"
+        try:
+            print(f"\n7) Alert lifecycle with a state store (STATE_URL=sqlite:///{tmp}/state.db), "
+                  f"hourly checks of {app}")
+            hour = current_hour(datetime.now(timezone.utc), "Asia/Shanghai")
+            fmt = "%Y%m%d%H"
+            steps = [
+                ("the account falls into arrears (emulator: injected error)", True),
+                ("an hour later, still in arrears", True),
+                ("the account is topped up (emulator: error removed)", False),
+            ]
+            seen: List[Dict[str, Any]] = []
+            last_event: Dict[str, Any] = {}
+            for index, (what, failing) in enumerate(steps):
+                if failing:
+                    emulator.inject_error(app, "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears (demo)")
+                else:
+                    emulator.reset_faults()
+                begin = hour - timedelta(hours=3 - index)
+                message = {"job": "check", "app_ids": [app],
+                           "window": {"begin": begin.strftime(fmt), "end": (begin + timedelta(hours=1)).strftime(fmt)}}
+                last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check")
+                before = len(chat.received)
+                doc = main_handler(last_event, context)
+                heard = _chat_lines(chat.received[before:])
+                alerts = [a for a in doc["alerts"] if a.get("app_id") == app]
+                seen.append({"alerts": alerts, "heard": heard})
+                print(f"   {chr(97 + index)}) {what}: check {begin:%H}:00-{begin + timedelta(hours=1):%H}:00")
+                for a in alerts:
+                    print(f"      alert {a['rule']} {a.get('code') or ''} status={a.get('status')} "
+                          f"since={a.get('since')} notified={a.get('notified')}")
+                print("      chat: " + (" | ".join(heard) if heard else "(nothing: quiet)"))
+            before = len(chat.received)
+            replay = main_handler(last_event, context)
+            print(f"   d) SCF delivers the last timer event again: replayed={replay.get('replayed')}, "
+                  f"chat got {len(chat.received) - before} new message(s)")
+        finally:
+            os.environ.pop("STATE_URL", None)
+            emulator.reset_faults()
+    a, b, c = seen
+    return (len(a["alerts"]) == 1 and a["alerts"][0].get("notified") is True and bool(a["heard"])
+            and len(b["alerts"]) == 1 and b["alerts"][0].get("notified") is False and not b["heard"]
+            and any(x.get("status") == "resolved" and x.get("notified") for x in c["alerts"]) and bool(c["heard"])
+            and replay.get("replayed") is True and len(chat.received) == before)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -384,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--send-test", action="store_true", help="also deliver a test report to every sink")
     doc.add_argument("--json", action="store_true")
     doc.set_defaults(func=cmd_doctor)
+    from sms_receipt_stats.state.cli import add_silence_parser
+
+    add_silence_parser(sub, cmd_silence)
 
     pkg = sub.add_parser("package", help="build the SCF deployment zip")
     pkg.add_argument("--python", default="3.10")

@@ -39,6 +39,12 @@ def number_like(raw: str) -> bool:
 def shown(raw: str) -> str:
     """`raw` quoted when it is number-like (safe to echo), else "the value"."""
     return repr(raw) if number_like(raw) else "the value"
+DEFAULT_STATE_PREFIX = "sms-receipt-stats:"
+DEFAULT_SETTLE_HOURS = 72
+DEFAULT_REPEAT_INTERVAL = 4 * 3600.0
+_DURATION = re.compile(r"^([0-9]{1,6})([smhd])$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_STATE_PREFIX = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class Thresholds(BaseModel):
     success_rate_critical: float = 0.70
     receipt_rate_min: float = 0.80
     min_volume: int = 100
+    drop_points: float = 0.05  # success_rate_drop: this far below the trailing 7-day baseline
 
 
 class Settings(BaseModel):
@@ -99,11 +106,17 @@ class Settings(BaseModel):
     def links_enabled(self) -> bool:
         """Chat messages carry a dashboard link only when both are set."""
         return bool(self.public_url and self.link_secret)
+    # the state store (README "State"); excluded from dumps: a Redis URL may carry a password
+    state_url: Optional[SecretStr] = Field(default=None, exclude=True)
+    state_password: Optional[SecretStr] = Field(default=None, exclude=True)
+    state_prefix: str = DEFAULT_STATE_PREFIX
+    settle_hours: int = DEFAULT_SETTLE_HOURS
+    repeat_interval: float = DEFAULT_REPEAT_INTERVAL  # seconds
 
     def secret_values(self) -> List[str]:
         """Every configured secret, so outputs can be scrubbed of them."""
         values: List[str] = []
-        for s in (self.secret_key, self.session_token, *self.api_tokens, self.link_secret):
+        for s in (self.secret_key, self.session_token, self.state_password, *self.api_tokens, self.link_secret):
             if s is not None and s.get_secret_value():
                 values.append(s.get_secret_value())
         for sink in self.sinks:
@@ -211,6 +224,42 @@ def _api_rps(raw: str, issues: List[ConfigIssue]) -> float:
     else:
         return rps
     return MAX_API_RPS
+def parse_duration(value: str) -> float:
+    """`90s`, `30m`, `4h`, `1d` as seconds; ValueError otherwise."""
+    match = _DURATION.match(value.strip().lower())
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError("expected a positive whole number and a unit, like 90s, 30m, 4h or 1d")
+    return float(int(match.group(1)) * _DURATION_UNITS[match.group(2)])
+
+
+def parse_state_url(value: str) -> Tuple[str, Optional[str]]:
+    """Check a STATE_URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://...` or
+    `sqlite:///path`. Returns (scheme, password); messages never quote the URL (it may hold one)."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError("is not a URL like redis://host:6379/0 or sqlite:///path/state.db") from None
+    scheme = parts.scheme.lower()
+    if scheme in ("redis", "rediss"):
+        if not parts.hostname:
+            raise ValueError(f"{scheme}:// needs a host, like {scheme}://10.0.0.5:6379/0")
+        db = parts.path.strip("/")
+        if db and not (db.isdigit() and db.isascii()):
+            raise ValueError(f"{scheme}://: the path must be a database number, like /0")
+        if port is not None and not 0 < port < 65536:
+            raise ValueError("port out of range")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{scheme}://: no query or fragment is supported")
+        from urllib.parse import unquote
+
+        return scheme, unquote(parts.password) if parts.password else None
+    if scheme == "sqlite":
+        if parts.netloc or not parts.path or parts.path == "/" or parts.query or parts.fragment:
+            raise ValueError("sqlite needs a file path: sqlite:///relative.db or sqlite:////absolute/state.db")
+        return scheme, None
+    raise ValueError("the scheme must be redis://, rediss:// or sqlite:///")
 
 
 def _first(env: Mapping[str, str], *names: str) -> Optional[str]:
@@ -318,6 +367,7 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
             t["min_volume"] = int(raw_volume)
         else:
             issues.append(ConfigIssue("ALERT_MIN_VOLUME", f"{shown(raw_volume)} is not a whole number; using 100"))
+    t["drop_points"] = _fraction(env, "ALERT_DROP_POINTS", defaults.drop_points, issues)
     if t["success_rate_critical"] > t["success_rate_min"]:
         issues.append(ConfigIssue("ALERT_SUCCESS_RATE_CRITICAL", f"{t['success_rate_critical']:g} is above "
                                   f"ALERT_SUCCESS_RATE_MIN ({t['success_rate_min']:g}): a low rate would be critical "
@@ -338,4 +388,42 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
         else:
             values["link_secret"] = SecretStr(link_secret)
 
+    _load_state(env, values, issues)
     return Settings(**values), issues
+
+
+def _load_state(env: Mapping[str, str], values: dict, issues: List[ConfigIssue]) -> None:
+    """STATE_URL and what tunes the state: a bad URL leaves the function stateless, with an issue."""
+    raw_url = env.get("STATE_URL", "").strip()
+    if raw_url:
+        try:
+            _, password = parse_state_url(raw_url)
+        except ValueError as exc:
+            # the password of a URL that does not parse is still masked wherever it is quoted
+            loose = re.match(r"^[a-z]+://[^/@]*:([^/@]+)@", raw_url)
+            if loose:
+                values["state_password"] = SecretStr(loose.group(1))
+            issues.append(ConfigIssue("STATE_URL", f"{exc}; running stateless"))
+        else:
+            values["state_url"] = SecretStr(raw_url)
+            values["state_password"] = SecretStr(password) if password else None
+    prefix = env.get("STATE_PREFIX", "").strip()
+    if prefix:
+        if _STATE_PREFIX.match(prefix):
+            values["state_prefix"] = prefix
+        else:
+            issues.append(ConfigIssue("STATE_PREFIX", f"{prefix[:20]!r} is not 1-64 characters of letters, digits "
+                                                      f"and _.:/-; using {DEFAULT_STATE_PREFIX}"))
+    raw_settle = env.get("SETTLE_HOURS", "").strip()
+    if raw_settle:
+        if raw_settle.isdigit() and raw_settle.isascii() and 1 <= int(raw_settle) <= 8784:
+            values["settle_hours"] = int(raw_settle)
+        else:
+            issues.append(ConfigIssue("SETTLE_HOURS", f"{raw_settle[:20]!r} is not a whole number of hours "
+                                                      f"between 1 and 8784; using {DEFAULT_SETTLE_HOURS}"))
+    raw_repeat = env.get("ALERT_REPEAT_INTERVAL", "").strip()
+    if raw_repeat:
+        try:
+            values["repeat_interval"] = parse_duration(raw_repeat)
+        except ValueError as exc:
+            issues.append(ConfigIssue("ALERT_REPEAT_INTERVAL", f"{raw_repeat[:20]!r}: {exc}; using 4h"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, FrozenSet, List, Literal, Optional, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from sms_receipt_stats import SCHEMA
 from sms_receipt_stats.stats import STAT_FIELDS, Rates, Stats
@@ -16,7 +16,8 @@ from sms_receipt_stats.stats import STAT_FIELDS, Rates, Stats
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_ORDER: Dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 Category = Literal["input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"]
-Rule = Literal["success_rate_below", "receipt_rate_below", "api_error", "config_error"]
+Rule = Literal["success_rate_below", "receipt_rate_below", "success_rate_drop", "api_error", "config_error",
+               "state_unavailable"]
 Kind = Literal["report", "check", "lookup", "doctor", "error"]
 Trigger = Literal["timer", "apigw", "cli", "unknown"]
 
@@ -78,6 +79,24 @@ class SeriesPoint(BaseModel):
         return _without_exact_counted(handler(self))
 
 
+def _without_unset(data: Any, keys: tuple) -> Any:
+    """Drop the optional keys a stateless run never sets, so its documents keep their old shape."""
+    if isinstance(data, dict):
+        for key in keys:
+            if data.get(key) is None:
+                data.pop(key, None)
+    return data
+
+
+class Trend(BaseModel):
+    """An app's success rate against its own trailing 7-day baseline (with a state store)."""
+
+    baseline: WindowDoc
+    baseline_success_rate: Optional[float] = None
+    #: current success rate minus the baseline, in rate units (-0.05 = five points lower)
+    success_rate_change: Optional[float] = None
+
+
 class AppResult(BaseModel):
     app_id: str
     app_name: Optional[str] = None
@@ -87,10 +106,18 @@ class AppResult(BaseModel):
     series: Optional[List[SeriesPoint]] = None
     request_ids: List[str] = Field(default_factory=list)
     error: Optional[ErrorInfo] = None
+    trend: Optional[Trend] = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _without_unset(handler(self), ("trend",))
+
+#: lifecycle fields: set only with a state store (README "Alert lifecycle")
+LIFECYCLE_FIELDS = ("fingerprint", "status", "since", "silenced", "notified")
 
 
 class Alert(BaseModel):
@@ -102,6 +129,25 @@ class Alert(BaseModel):
     message: str
     code: Optional[str] = None
     hint: Optional[str] = None
+    fingerprint: Optional[str] = None
+    status: Optional[Literal["firing", "resolved"]] = None
+    since: Optional[str] = None
+    silenced: Optional[bool] = None
+    #: whether this run sent it; None (stateless) means every alert is sent
+    notified: Optional[bool] = None
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _without_unset(handler(self), LIFECYCLE_FIELDS)
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == "resolved"
+
+    @property
+    def sent(self) -> bool:
+        """Does this alert go to the sinks that route by severity?"""
+        return self.notified is not False
 
 
 class Delivery(BaseModel):
@@ -124,16 +170,29 @@ class ResultDocument(BaseModel):
     errors: List[str] = Field(default_factory=list)
     #: the `doctor` job's checklist (see `doctor.Check`); absent from other documents
     checks: Optional[List[Dict[str, Any]]] = None
+    #: True when an idempotent timer run answered with its stored document (sent nothing)
+    replayed: Optional[bool] = None
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _without_unset(handler(self), ("replayed", "checks"))
 
     def to_json_dict(self) -> Dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=False,
-                               exclude={"checks"} if self.checks is None else None)
+        return self.model_dump(mode="json", by_alias=True)
 
     def alerts_at_least(self, min_severity: str) -> List[Alert]:
-        """Alerts at or above `min_severity`, most severe first (document order within a level)."""
+        """Alerts this run notifies at or above `min_severity`, most severe first (document order
+        within a level). With a state store that leaves out the alerts it did not notify (already
+        sent, silenced); firing before resolved at the same level."""
         floor = SEVERITY_ORDER.get(min_severity, 0)
-        alerts = [a for a in self.alerts if SEVERITY_ORDER.get(a.severity, 0) >= floor]
-        return sorted(alerts, key=lambda a: -SEVERITY_ORDER.get(a.severity, 0))
+        alerts = [a for a in self.alerts if a.sent and SEVERITY_ORDER.get(a.severity, 0) >= floor]
+        return sorted(alerts, key=lambda a: (a.resolved, -SEVERITY_ORDER.get(a.severity, 0)))
+
+    def report_alerts(self) -> List[Alert]:
+        """What a whole report lists: every alert still firing (notified this run or not) and the
+        resolved notices this run sends; most severe first, firing before resolved."""
+        alerts = [a for a in self.alerts if not a.resolved or a.sent]
+        return sorted(alerts, key=lambda a: (a.resolved, -SEVERITY_ORDER.get(a.severity, 0)))
 
     def shown_whole_at(self, min_severity: str) -> bool:
         """Routing (SPEC section 6): a report (or lookup) goes whole to `info` sinks; any other

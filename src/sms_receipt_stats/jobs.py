@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
 from sms_receipt_stats.documents import (
@@ -27,6 +27,9 @@ from sms_receipt_stats.query import Querier, QueryOutcome, QueryTask, StatsFetch
 from sms_receipt_stats.rules import config_alerts, evaluate
 from sms_receipt_stats.stats import compute_rates, sum_stats
 from sms_receipt_stats.windows import Window, buckets, split_for_api
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.state.store import GuardedStore
 
 Deliver = Callable[[ResultDocument, Settings, Optional[float]], List[Delivery]]
 
@@ -49,6 +52,12 @@ def _default_server_time(settings: Settings) -> Optional[datetime]:
     from sms_receipt_stats.doctor import http_server_time
 
     return http_server_time(settings)
+def _default_open_state(settings: Settings) -> Optional[GuardedStore]:
+    if settings.state_url is None:
+        return None  # stateless: the state package is never loaded
+    from sms_receipt_stats.state.flow import open_state
+
+    return open_state(settings)
 
 
 @dataclass
@@ -61,6 +70,7 @@ class JobDeps:
     sleep: Callable[[float], None] = time.sleep
     deliver: Deliver = _default_deliver
     server_time: Callable[[Settings], Optional[datetime]] = _default_server_time
+    open_state: Callable[[Settings], Optional[GuardedStore]] = _default_open_state
 
 
 def generated_at(now: datetime, tz: str) -> str:
@@ -117,9 +127,15 @@ def query_apps(apps: Sequence[App], window: Window, granularity: str, querier: Q
     return results
 
 
-def make_querier(settings: Settings, deps: JobDeps, deadline: Optional[float]) -> Querier:
-    return Querier(deps.fetcher_factory(settings), rps=settings.api_rps, clock=deps.monotonic,
-                   sleep=deps.sleep, deadline=deadline)
+def make_querier(settings: Settings, deps: JobDeps, deadline: Optional[float],
+                 state: Optional[GuardedStore] = None) -> Querier:
+    """The querier of a job; with a working state store, settled spans come from its cache."""
+    fetcher = deps.fetcher_factory(settings)
+    if state is not None and state.available:
+        from sms_receipt_stats.state.cache import SettledCache
+
+        fetcher = SettledCache(fetcher, state, now=deps.now, settle_hours=settings.settle_hours)
+    return Querier(fetcher, rps=settings.api_rps, clock=deps.monotonic, sleep=deps.sleep, deadline=deadline)
 
 
 def finish(doc: ResultDocument, settings: Settings, deps: JobDeps, deadline: Optional[float]) -> ResultDocument:
@@ -153,25 +169,54 @@ def run_timer_job(
     query_deadline: Optional[float],
     deadline: Optional[float],
     send_test: bool = False,
+    trigger_name: Optional[str] = None,
+    claim_ttl: Optional[float] = None,
 ) -> ResultDocument:
-    """`report`, `check` or `doctor`; config issues become critical config_error alerts."""
+    """`report`, `check` or `doctor`; config issues become critical config_error alerts.
+
+    With a state store (README "State") the run is idempotent, alerts follow their lifecycle
+    and settled stats are cached; `state.flow` holds those steps.
+    """
     now = deps.now()
     if job == "doctor":
         return run_doctor_job(settings=settings, issues=issues, deps=deps, deadline=deadline, send_test=send_test)
     doc = ResultDocument(kind=job, trigger="timer", generated_at=generated_at(now, settings.timezone))
-    doc.errors.extend(issues)
-    doc.alerts.extend(config_alerts(issues, settings.lang))
-    if window is not None and apps:
-        try:
-            querier = make_querier(settings, deps, query_deadline)
-        except Exception as exc:  # missing credentials and the like
-            message = str(exc)
-            doc.errors.append(message)
-            doc.alerts.extend(config_alerts([message], settings.lang))
-        else:
-            doc.results = query_apps(apps, window, granularity, querier, settings.lang, settings.secret_values())
-            doc.alerts.extend(evaluate(doc.results, settings.thresholds, settings.lang))
-    return finish(doc, settings, deps, deadline)
+    state = deps.open_state(settings)
+    run = None
+    if state is not None:
+        from sms_receipt_stats.state.flow import StatefulRun
+
+        run = StatefulRun(state, settings, now)
+        early = run.begin(trigger_name, job, window, apps, granularity, claim_ttl, doc)
+        if early is not None:
+            return early  # a replay, or a duplicate of a run in progress: nothing is sent
+    try:
+        doc.errors.extend(issues)
+        doc.alerts.extend(config_alerts(issues, settings.lang))
+        trend_apps: List[str] = []
+        if window is not None and apps:
+            try:
+                querier = make_querier(settings, deps, query_deadline, state)
+            except Exception as exc:  # missing credentials and the like
+                message = str(exc)
+                doc.errors.append(message)
+                doc.alerts.extend(config_alerts([message], settings.lang))
+            else:
+                doc.results = query_apps(apps, window, granularity, querier, settings.lang,
+                                         settings.secret_values())
+                if run is not None:
+                    trend_apps = run.trends(doc.results, window, querier)
+                doc.alerts.extend(evaluate(doc.results, settings.thresholds, settings.lang))
+        if run is not None:
+            run.track(doc, trend_apps)
+        finish(doc, settings, deps, deadline)
+    except BaseException:
+        if run is not None:
+            run.abort()
+        raise
+    if run is not None:
+        run.complete(doc)
+    return doc
 
 
 def apps_by_id(settings: Settings) -> Dict[str, App]:

@@ -27,7 +27,9 @@ class StatsFetcher(Protocol):
 
     `begin_time`/`end_time` are the API's BeginTime/EndTime (Beijing `yyyymmddhh`; EndTime's
     hour is counted, see `windows.HourRange`). `timeout` (seconds) is what the invocation has
-    left: no request may outlive it.
+    left: no request may outlive it. A fetcher may also offer
+    `cached(app_id, begin_time, end_time) -> (stats, request id) | None`: answers it has without
+    a request (the settled cache), which the querier takes before rate limiting.
     """
 
     def fetch(self, app_id: str, begin_time: str, end_time: str,
@@ -206,6 +208,11 @@ class Querier:
 
     def run_one(self, task: QueryTask) -> QueryOutcome:
         outcome = QueryOutcome(task)
+        cached = getattr(self._fetcher, "cached", None)  # a cache hit is no request: it takes no rate slot
+        hit = cached(task.app_id, task.begin_time, task.end_time) if cached is not None else None
+        if hit is not None:
+            outcome.stats = hit[0]
+            return outcome
         last_start = None if self._deadline is None else self._deadline - 0.5
         while True:
             if self._time_left() <= 0.5 or self.limiter.acquire(last_start) is None:

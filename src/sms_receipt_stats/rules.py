@@ -11,12 +11,16 @@ _TEXT = {
     "en": {
         "success": "{app}: success rate {value:.2%} is below {threshold:.0%} ({n} receipts)",
         "receipt": "{app}: receipt rate {value:.2%} is below {threshold:.0%} ({n} submitted)",
+        "drop": "{app}: success rate {value:.2%} is {points:.1f} points below its 7-day average {baseline:.2%}",
+        "state": "{problem}; this run went on without the state store (alerts not deduplicated, nothing cached)",
         "api": "{app}: the statistics query failed with {code}",
         "config": "Configuration problem: {issue}",
     },
     "zh": {
         "success": "{app}：回执成功率 {value:.2%} 低于 {threshold:.0%}（回执 {n} 条）",
         "receipt": "{app}：回执率 {value:.2%} 低于 {threshold:.0%}（提交成功 {n} 条）",
+        "drop": "{app}：回执成功率 {value:.2%} 比近 7 日均值 {baseline:.2%} 低 {points:.1f} 个百分点",
+        "state": "{problem}；本次运行未使用状态存储（告警未去重，未使用缓存）",
         "api": "{app}：统计查询失败，错误码 {code}",
         "config": "配置错误：{issue}",
     },
@@ -61,7 +65,26 @@ def evaluate_app(result: AppResult, thresholds: Thresholds, lang: str = "en") ->
                             message=text["receipt"].format(app=label, value=receipt,
                                                            threshold=thresholds.receipt_rate_min,
                                                            n=stats.RequestSuccessCount)))
+    drop = _drop_alert(result, thresholds, text, label)
+    if drop is not None:
+        alerts.append(drop)
     return alerts
+
+
+def _drop_alert(result: AppResult, thresholds: Thresholds, text: dict, label: str) -> Optional[Alert]:
+    """`success_rate_drop`: the rate is ALERT_DROP_POINTS or more below the app's 7-day baseline."""
+    trend, stats, rates = result.trend, result.stats, result.rates
+    if trend is None or stats is None or rates is None or stats.CallbackCount < thresholds.min_volume:
+        return None
+    current, baseline = rates.success_rate, trend.baseline_success_rate
+    if current is None or baseline is None:
+        return None
+    drop = round(baseline - current, 4)  # rates carry 4 places: compare on that grid, not in binary noise
+    if drop < round(thresholds.drop_points, 4) or drop <= 0:
+        return None
+    return Alert(rule="success_rate_drop", severity="warning", app_id=result.app_id, value=current,
+                 threshold=round(baseline - thresholds.drop_points, 4),
+                 message=text["drop"].format(app=label, value=current, baseline=baseline, points=drop * 100))
 
 
 def evaluate(results: Iterable[AppResult], thresholds: Thresholds, lang: str = "en") -> List[Alert]:
@@ -69,6 +92,12 @@ def evaluate(results: Iterable[AppResult], thresholds: Thresholds, lang: str = "
     for result in results:
         alerts.extend(evaluate_app(result, thresholds, lang))
     return alerts
+
+
+def state_alert(problem: str, lang: str = "en") -> Alert:
+    """`state_unavailable`: the run went on stateless; says so once, as a warning."""
+    text = _TEXT.get(lang, _TEXT["en"])
+    return Alert(rule="state_unavailable", severity="warning", message=text["state"].format(problem=problem))
 
 
 def config_alerts(issues: Iterable[str], lang: str = "en") -> List[Alert]:

@@ -113,7 +113,7 @@ def chat() -> Iterator[Receiver]:
 
 
 def run_from_zip(python: str, zip_path: Path, tmp: Path, emulator: Emulator, events: List[Dict[str, Any]],
-                 notify_urls: str = "") -> Dict[str, Any]:
+                 notify_urls: str = "", extra_env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     root = tmp / "var-user"  # SCF unpacks the zip into /var/user
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(root)
@@ -125,6 +125,7 @@ def run_from_zip(python: str, zip_path: Path, tmp: Path, emulator: Emulator, eve
         "SMS_ENDPOINT": emulator.endpoint,
         "SMS_SDK_APP_IDS": f"{APP_ID}=prod",
         "NOTIFY_URLS": notify_urls,
+        **(extra_env or {}),
     }
     request = {"events": events, "context": {"request_id": "package-test", "time_limit_in_ms": 30_000,
                                              "memory_limit_in_mb": 128}}
@@ -193,6 +194,26 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     assert len(chat.received) == before + 1
     assert emulator.cmq_messages
     assert answer["statusCode"] == 200
+
+
+@pytest.mark.parametrize("version", newest_available())
+def test_the_zips_redis_store_keeps_state(version: str, tmp_path: Path, emulator: Emulator,
+                                           zip_for: Callable[[str], Path], redis_url: str, redis_prefix: str) -> None:
+    """The zip's Redis back end (its own RESP client, no third-party package) keeps state: a duplicate replays."""
+    python = interpreter(version)
+    if python is None:
+        pytest.skip(f"no CPython {version} on this machine")
+    zip_path = zip_for(version)
+    with zipfile.ZipFile(zip_path) as zf:
+        names = set(zf.namelist())
+    assert "sms_receipt_stats/state/resp.py" in names and not [n for n in names if n.startswith("redis/")]
+    timer = samples.timer_event(json.dumps({"job": "check", "window": "yesterday"}))
+    result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, timer],
+                          extra_env={"STATE_URL": redis_url, "STATE_PREFIX": redis_prefix})
+    first, again = result["answers"]
+    assert first["results"] and "replayed" not in first
+    assert not [a for a in first["alerts"] if a["rule"] == "state_unavailable"]
+    assert again["replayed"] is True
 
 
 READ_ONLY_IMPORT = r"""

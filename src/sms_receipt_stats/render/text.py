@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import SEVERITY_ORDER, Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
-from sms_receipt_stats.render.i18n import num, pct, pct_threshold, t
+from sms_receipt_stats.render.i18n import STRINGS, num, pct, pct_threshold, t
 from sms_receipt_stats.render.markup import Markup
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
 
@@ -30,6 +30,7 @@ SERIES_MAX = 7
 ALERT_MARK = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 TITLE_MARK = {"critical": "🔴", "warning": "⚠️", "info": "✅"}
 OK, WARN, CRIT, NONE = "✅", "⚠️", "🔴", "—"
+RESOLVED_MARK = "✅"
 
 #: (app ids, window begin, window end) → the URL of the dashboard for them, or None (`links.DetailsLinks`)
 DetailsLink = Callable[[Sequence[str], str, str], Optional[str]]
@@ -157,9 +158,9 @@ def select(doc: ResultDocument, min_severity: str) -> Optional[Tuple[List[Alert]
     A report (or lookup) at `info` shows everything; otherwise only alerts at or above
     the floor, and only the apps they concern.
     """
-    alerts = doc.alerts_at_least(min_severity)
     if doc.shown_whole_at(min_severity):
-        return alerts, list(doc.results)
+        return doc.report_alerts(), list(doc.results)  # a report lists every current alert
+    alerts = doc.alerts_at_least(min_severity)  # everything else: only what this run notifies
     if not alerts:
         return None
     wanted = {a.app_id for a in alerts if a.app_id}
@@ -216,17 +217,47 @@ class _Builder:
     def alert(self, alert: Alert) -> str:
         m = self.m
         level = alert.severity
-        head = f"{ALERT_MARK.get(level, '')} {m.severity(m.bold(self.tr(level)), level)}"
         label = self.app_label(alert.app_id)
+        if alert.resolved:
+            head = f"{RESOLVED_MARK} {m.bold(self.tr('resolved'))}"
+            what = self.alert_name(alert)
+            line = f"{head} {label}: {what}" if label else f"{head} {what}"
+            when = self.when(alert.since)
+            return line + (f" · {self.tr('firing_since', when=when)}" if when else "")
+        head = f"{ALERT_MARK.get(level, '')} {m.severity(m.bold(self.tr(level)), level)}"
         what = self.alert_what(alert)
-        lines = [f"{head} {label}: {what}" if label else f"{head} {what}"]
+        line = f"{head} {label}: {what}" if label else f"{head} {what}"
+        when = self.when(alert.since)
+        if when:
+            line += f" · {self.tr('since', when=when)}"
+        if alert.silenced:
+            line += f" · {self.tr('silenced')}"
+        lines = [line]
         if alert.rule in ("api_error", "config_error"):
             hint = self.hint_line(alert.hint)
             if hint:
                 lines.append(hint)
         return m.join(lines)
 
+    def when(self, since: Optional[str]) -> Optional[str]:
+        moment = _parse_iso(since) if since else None
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else None
+
+    def alert_name(self, alert: Alert) -> str:
+        """What a resolved notice names: the rule, and the error code of an API error."""
+        key = f"name_{alert.rule}"
+        name = self.tr(key) if key in STRINGS["en"] else self.m.escape(shorten(alert.rule, 40))
+        if alert.code and alert.rule == "api_error":
+            name += " " + self.error_detail(alert.code, None)
+        return name
+
     def alert_what(self, alert: Alert) -> str:
+        if alert.rule == "success_rate_drop":
+            value, threshold = alert.value, alert.threshold
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and threshold is not None:
+                return self.tr("rule_success_rate_drop", value=pct(float(value)), threshold=pct(threshold),
+                               lt=self.m.lt, drop=self.points(self.th.drop_points, signed=False))
+            return self.m.escape(shorten(alert.message, MESSAGE_MAX))
         if alert.rule in ("success_rate_below", "receipt_rate_below"):
             value, threshold = alert.value, alert.threshold
             if isinstance(value, (int, float)) and not isinstance(value, bool) and threshold is not None:
@@ -274,9 +305,18 @@ class _Builder:
         if failures:
             lines.append(m.sub(f"{self.tr('failures')}: " + ", ".join(failures)))
         lines.append(m.sub(self.rates_line(rates, s.RequestSuccessCount, s.CallbackCount)))
+        trend = result.trend
+        if trend is not None and trend.baseline_success_rate is not None and trend.success_rate_change is not None:
+            change = self.points(trend.success_rate_change)
+            lines.append(m.sub(self.tr("trend", baseline=pct(trend.baseline_success_rate), change=change)))
         if result.series:
             lines.extend(self.series(result.series))
         return m.join(lines)
+
+    def points(self, change: float, signed: bool = True) -> str:
+        """A rate difference in percentage points: -0.052 -> `-5.20 pts`."""
+        value = f"{change * 100:+.2f}" if signed else f"{change * 100:.2f}"
+        return self.tr("points", value=value)
 
     def rates_line(self, rates: Rates, submitted: int, receipts: int) -> str:
         th = self.th
@@ -336,7 +376,8 @@ class _Builder:
     # whole report -----------------------------------------------------------------
     def build(self, alerts: List[Alert], results: List[AppResult]) -> Report:
         m, doc = self.m, self.doc
-        severity = max((a.severity for a in alerts), key=SEVERITY_ORDER.__getitem__, default="info")
+        firing = [a for a in alerts if not a.resolved]
+        severity = max((a.severity for a in firing), key=SEVERITY_ORDER.__getitem__, default="info")
         generated_at = _parse_iso(doc.generated_at)
         common = _common_window(results or doc.results)
         title = self.title(alerts, severity, common, generated_at.date() if generated_at else None)
@@ -380,12 +421,16 @@ class _Builder:
         doc = self.doc
         product = self.tr("product_check" if doc.kind == "check" else "product")
         parts = [f"{TITLE_MARK[severity]} {product}"]
-        if alerts:
-            parts.append(self.tr("one_alert") if len(alerts) == 1 else self.tr("n_alerts", n=len(alerts)))
+        firing = [a for a in alerts if not a.resolved]
+        resolved = len(alerts) - len(firing)
+        if firing:
+            parts.append(self.tr("one_alert") if len(firing) == 1 else self.tr("n_alerts", n=len(firing)))
         elif doc.kind == "error":
             parts.append(self.tr("error_title"))
-        else:
+        elif not resolved:
             parts.append(self.tr("no_alerts"))
+        if resolved:
+            parts.append(self.tr("n_resolved", n=resolved))
         if window is not None:
             when = _title_window(window, generated, self.lang)
             if when:

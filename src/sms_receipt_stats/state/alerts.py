@@ -1,0 +1,100 @@
+"""The alert lifecycle against the store: read the records, decide (`lifecycle`), write back.
+
+Each fingerprint's record is written with a compare-and-set *before* anything is sent, so two
+runs at once (an hourly check and the daily report) cannot both notify the same alert: the
+loser re-reads the record the winner wrote and decides again. Records expire when an alert
+has not been seen firing for `record_ttl` (an app removed from the configuration, a check
+that no longer runs), so nothing grows without bound.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Optional, Sequence
+
+from sms_receipt_stats.documents import Alert
+from sms_receipt_stats.state.lifecycle import (
+    AlertRecord,
+    Coverage,
+    fire,
+    group_by_fingerprint,
+    is_tracked,
+    local_iso,
+    resolve,
+)
+from sms_receipt_stats.state.silences import COLLECTION as SILENCES
+from sms_receipt_stats.state.silences import Silence, load_all, silenced_by
+
+COLLECTION = "alerts"
+CAS_ATTEMPTS = 3
+
+
+def record_ttl(repeat: timedelta) -> float:
+    """How long a record outlives the last run that saw its alert firing."""
+    return max(timedelta(days=7), 2 * repeat).total_seconds()
+
+
+def track_alerts(store: Any, alerts: Sequence[Alert], covered: Coverage, now: datetime, *, repeat: timedelta,
+                 tz: str, lang: str = "en") -> Optional[List[Alert]]:
+    """The run's alerts with lifecycle fields, then its resolved notices; None when the store
+    failed on the way (the caller goes on with the stateless alerts)."""
+    records = store.items(COLLECTION)
+    raw_silences = store.items(SILENCES)
+    if records is None or raw_silences is None:
+        return None
+    silences = [s for s in load_all(raw_silences) if s.active_at(now)]
+    ttl = record_ttl(repeat)
+    out: List[Optional[Alert]] = [a if not is_tracked(a) else None for a in alerts]
+    seen = set()
+    for fp, indexes in group_by_fingerprint(alerts):
+        seen.add(fp)
+        lead = alerts[indexes[0]]
+        raw = records.get(fp)
+        for _ in range(CAS_ATTEMPTS):
+            shown, kept = fire(lead, AlertRecord.loads(raw), now, repeat, silences, tz)
+            won = store.replace(COLLECTION, fp, raw, kept.dumps(), ttl)
+            if won is None:
+                return None
+            if won:
+                break
+            raw = store.get_item(COLLECTION, fp)
+        else:  # another run keeps writing this record: it is the one notifying
+            shown = shown.model_copy(update={"notified": False})
+        fields = {k: getattr(shown, k) for k in ("fingerprint", "status", "since", "silenced", "notified")}
+        for index in indexes:
+            out[index] = alerts[index].model_copy(update=fields)
+    resolved: List[Alert] = []
+    for fp, raw in sorted(records.items()):
+        record = AlertRecord.loads(raw)
+        if fp in seen or record is None or (record.app_id, record.rule) not in covered:
+            continue
+        won = store.replace(COLLECTION, fp, raw, None, ttl)
+        if won is None:
+            return None
+        if won:  # else another run changed it first: it fired again, or was already resolved
+            resolved.append(resolve(record, now, silences, tz, lang))
+    return [a for a in out if a is not None] + resolved
+
+
+def current_alerts(store: Any, now: datetime, tz: str = "Asia/Shanghai") -> List[Dict[str, Any]]:
+    """Every alert firing as of the last runs, as alert dicts of the result document (for the
+    dashboard): `notified` says whether it was ever notified, `silenced` is as of `now`."""
+    records = store.items(COLLECTION) or {}
+    silences: List[Silence] = load_all(store.items(SILENCES) or {})
+    out = []
+    for raw in records.values():
+        record = AlertRecord.loads(raw)
+        if record is None:
+            continue
+        alert = Alert(rule=record.rule, severity=record.severity, app_id=record.app_id,  # type: ignore[arg-type]
+                      code=record.code, message=record.message, fingerprint=record.fingerprint,
+                      status="firing", since=local_iso(record.since, tz),
+                      silenced=silenced_by(silences, record.app_id, record.rule, record.code, now),
+                      notified=record.last_notified is not None)
+        out.append(alert.model_dump(mode="json"))
+    return sorted(out, key=lambda a: (a["since"], a["fingerprint"]))
+
+
+def active_silences(store: Any, now: datetime) -> List[Dict[str, Any]]:
+    """The silences in force at `now`, as the HTTP API shows them (for the dashboard)."""
+    return [s.to_doc(now) for s in load_all(store.items(SILENCES) or {}) if s.active_at(now)]

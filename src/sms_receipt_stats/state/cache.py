@@ -1,0 +1,85 @@
+"""The settled-stats cache: a StatsFetcher wrapper that answers settled API spans from the store.
+
+Receipts arrive late, so an hour's counts keep growing for a while; after `SETTLE_HOURS` they
+are final (README "Settled cache"). The API counts BeginTime's hour through EndTime's hour
+inclusive, so a span `(BeginTime, EndTime)` ends at EndTime + 1 h (Beijing time). A span whose
+end is at least `SETTLE_HOURS` old is cached under its exact API parameters; the same request
+later is answered from the store. `cached()` lets the querier take a hit without spending a
+rate-limit slot; `fetch()` stores what it fetched when it is settled.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any, Callable, Optional, Tuple
+from zoneinfo import ZoneInfo
+
+from sms_receipt_stats.query import StatsFetcher
+from sms_receipt_stats.stats import Stats
+from sms_receipt_stats.windows import API_TIMEZONE, HOUR_FORMAT
+
+KEY_PREFIX = "stats:"
+#: settled stats are kept this long: last_30d, the 7-day baselines and a quarter's lookups hit
+CACHE_TTL = 90 * 86400.0
+
+
+def span_end(api_end: str) -> datetime:
+    """The instant a span ends: EndTime's hour is counted whole, so EndTime + 1 h (Beijing)."""
+    return datetime.strptime(api_end, HOUR_FORMAT).replace(tzinfo=ZoneInfo(API_TIMEZONE)) + timedelta(hours=1)
+
+
+def is_settled(api_end: str, now: datetime, settle_hours: int) -> bool:
+    try:
+        end = span_end(api_end)
+    except ValueError:
+        return False
+    return now - end >= timedelta(hours=settle_hours)
+
+
+class SettledCache:
+    """Wraps a StatsFetcher; `hits`, `misses` and `stored` count what happened."""
+
+    def __init__(self, inner: StatsFetcher, store: Any, *, now: Callable[[], datetime], settle_hours: int,
+                 ttl: float = CACHE_TTL):
+        self.inner = inner
+        self.store = store
+        self.now = now
+        self.settle_hours = settle_hours
+        self.ttl = ttl
+        self.hits = self.misses = self.stored = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(app_id: str, api_begin: str, api_end: str) -> str:
+        return f"{KEY_PREFIX}{app_id}:{api_begin}:{api_end}"
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def cached(self, app_id: str, api_begin: str, api_end: str) -> Optional[Tuple[Stats, Optional[str]]]:
+        """The stored answer of a settled span, or None (not settled, not stored, store down)."""
+        if not is_settled(api_end, self.now(), self.settle_hours):
+            return None
+        raw = self.store.get(self.key(app_id, api_begin, api_end))
+        if raw is None:
+            return None
+        try:
+            stats = Stats.model_validate_json(raw)
+        except ValueError:
+            return None
+        self._count("hits")
+        return stats, None
+
+    def fetch(self, app_id: str, api_begin: str, api_end: str,
+              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
+        hit = self.cached(app_id, api_begin, api_end)
+        if hit is not None:
+            return hit
+        self._count("misses")
+        stats, request_id = self.inner.fetch(app_id, api_begin, api_end, timeout=timeout)
+        if is_settled(api_end, self.now(), self.settle_hours) and self.store.set(
+                self.key(app_id, api_begin, api_end), stats.model_dump_json(), self.ttl):
+            self._count("stored")
+        return stats, request_id

@@ -1,0 +1,118 @@
+"""A timer run with a state store, step by step (called by `jobs.run_timer_job`).
+
+begin (claim the run, or replay it) → trends (baselines through the settled cache) → track
+(alert lifecycle) → complete (store the document for duplicates). Any store failure along the
+way leaves the run stateless from that point on, with one `state_unavailable` warning, and
+never costs the report.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import List, Optional, Sequence
+
+from sms_receipt_stats.config import App, Settings
+from sms_receipt_stats.documents import AppResult, ResultDocument
+from sms_receipt_stats.query import Querier
+from sms_receipt_stats.state.store import GuardedStore, open_store
+from sms_receipt_stats.windows import Window
+
+log = logging.getLogger("sms_receipt_stats.state")
+
+_BUSY = ("duplicate delivery: another invocation is running this same timer run (trigger, job, window, "
+         "apps); this copy sent nothing")
+
+
+def open_state(settings: Settings) -> Optional[GuardedStore]:
+    """The guarded store of STATE_URL, opened on first use; None when the function is stateless."""
+    if settings.state_url is None:
+        return None
+    url, prefix = settings.state_url.get_secret_value(), settings.state_prefix
+    return GuardedStore(opener=lambda: open_store(url, prefix))
+
+
+class StatefulRun:
+    def __init__(self, state: GuardedStore, settings: Settings, now: datetime):
+        self.state = state
+        self.settings = settings
+        self.now = now
+        self.key: Optional[str] = None
+        self._warned = False
+
+    def begin(self, trigger_name: Optional[str], job: str, window: Optional[Window], apps: Sequence[App],
+              granularity: str, claim_ttl: Optional[float], doc: ResultDocument) -> Optional[ResultDocument]:
+        """Claim the run; a document to answer right away (a replay, a busy duplicate) or None to go on."""
+        if window is None or not apps:
+            return None  # a run that cannot query (bad Message or config) is not worth deduplicating
+        from sms_receipt_stats.state.runs import DEFAULT_CLAIM_TTL, claim_run, run_key
+
+        key = run_key(trigger_name, job, window, [a.app_id for a in apps], granularity)
+        claim = claim_run(self.state, key, claim_ttl or DEFAULT_CLAIM_TTL)
+        if claim.outcome == "claimed":
+            self.key = key
+            return None
+        if claim.outcome == "replay" and claim.document is not None:
+            log.info("timer run replayed", extra={"job": job})
+            self.state.close()
+            replayed = ResultDocument.model_validate(claim.document)
+            replayed.replayed = True
+            return replayed
+        if claim.outcome == "busy":
+            log.info("timer run already in progress elsewhere", extra={"job": job})
+            self.state.close()
+            doc.errors.append(_BUSY)
+            return doc
+        return None  # unavailable: go on stateless
+
+    def trends(self, results: List[AppResult], window: Window, querier: Querier) -> List[str]:
+        if not self.state.available:
+            return []
+        from sms_receipt_stats.state.trend import attach_trends
+
+        return attach_trends(results, window, querier, self.settings.thresholds, self.state, self.settings.lang)
+
+    def track(self, doc: ResultDocument, trend_apps: Sequence[str]) -> None:
+        """Lifecycle fields on every alert, resolved notices added; or stateless plus a warning."""
+        if self.state.available:
+            from sms_receipt_stats.state.alerts import track_alerts
+            from sms_receipt_stats.state.lifecycle import coverage
+
+            covered = coverage(doc.results, trend_apps=trend_apps)
+            tracked = track_alerts(self.state, doc.alerts, covered, self.now,
+                                   repeat=timedelta(seconds=self.settings.repeat_interval),
+                                   tz=self.settings.timezone, lang=self.settings.lang)
+            if tracked is not None:
+                doc.alerts = tracked
+        self._warn(doc)
+
+    def _warn(self, doc: ResultDocument) -> None:
+        if self.state.problem is not None and not self._warned:
+            from sms_receipt_stats.rules import state_alert
+
+            self._warned = True
+            doc.alerts.append(state_alert(self.state.problem, self.settings.lang))
+
+    def complete(self, doc: ResultDocument) -> None:
+        """Keep the document for duplicates of this run (secrets masked), then let go of the store."""
+        try:
+            if self.key is not None and self.state.available:
+                from sms_receipt_stats.redaction import prepare, redact
+                from sms_receipt_stats.state.runs import complete_run
+
+                secrets = prepare(self.settings.secret_values())
+                complete_run(self.state, self.key, redact(doc.to_json_dict(), secrets) if secrets
+                             else doc.to_json_dict())
+            self._warn(doc)
+        finally:
+            self.state.close()
+
+    def abort(self) -> None:
+        """The run failed before it finished: give the claim back so a retry can run."""
+        try:
+            if self.key is not None:
+                from sms_receipt_stats.state.runs import release_run
+
+                release_run(self.state, self.key)
+        finally:
+            self.state.close()

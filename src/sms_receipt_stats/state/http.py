@@ -1,0 +1,82 @@
+"""`.../silences` over HTTP: POST creates, GET lists, DELETE `.../silences/{id}` expires.
+
+Same auth as `/stats` (checked by the caller). Silences need the state store: without
+STATE_URL, or with a store that does not answer, the answer is 503 and says which. Every
+error body has the shape of the other HTTP errors, with a hint that points at the README.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+from sms_receipt_stats.api import ApiError, _body_params
+from sms_receipt_stats.config import Settings
+from sms_receipt_stats.events import ApiGatewayEvent, http_response
+from sms_receipt_stats.state.silences import SilenceError, SilenceStore, new_silence
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.jobs import JobDeps
+
+_HINT = "See the README section \"Silences\" for the body and the fields."
+
+
+def _error(status: int, code: str, message: str, category: str, hint: str, retryable: bool = False,
+           headers: Optional[Dict[str, str]] = None) -> ApiError:
+    body = {"code": code, "message": message, "request_id": None, "severity": "warning", "category": category,
+            "retryable": retryable, "hint": hint}
+    return ApiError(status, code, message, headers, error=body)
+
+
+def _unavailable(problem: Optional[str]) -> ApiError:
+    return _error(503, "ResourceUnavailable.StateStore", f"the state store did not answer ({problem})",
+                  "transient", "Check that the function reaches STATE_URL (same VPC, port, password).",
+                  retryable=True, headers={"Retry-After": "5"})
+
+
+def handle_silences(event: ApiGatewayEvent, settings: Settings, deps: JobDeps) -> Dict[str, Any]:
+    state = deps.open_state(settings)
+    if state is None:
+        raise _error(503, "UnsupportedOperation.StateNotConfigured",
+                     "silences need a state store and STATE_URL is not set", "input",
+                     "Set STATE_URL (README section \"State\") to keep silences.")
+    try:
+        return _answer(event, SilenceStore(state), state, deps)
+    finally:
+        state.close()
+
+
+def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: JobDeps) -> Dict[str, Any]:
+    now = deps.now()
+    method = (event.httpMethod or "").upper()
+    path = (event.path or "").rstrip("/")
+    if method == "GET":
+        listed = silences.list()
+        if not state.available:
+            raise _unavailable(state.problem)
+        return http_response(200, {"silences": [s.to_doc(now) for s in listed]})
+    if method == "POST":
+        params = _body_params(event)
+        if not params:
+            raise _error(400, "MissingParameter", "the body must be a JSON object with matchers, ends_at, "
+                         "created_by and comment", "input", _HINT)
+        try:
+            silence = new_silence(params, now)
+            added = silences.add(silence, now)
+        except SilenceError as exc:
+            if not state.available:
+                raise _unavailable(state.problem) from None
+            raise _error(400, "InvalidParameterValue", str(exc), "input", _HINT) from None
+        if not state.available:
+            raise _unavailable(state.problem)
+        return http_response(201, added.to_doc(now))
+    silence_id = path.rsplit("/", 1)[-1]
+    try:
+        ended = silences.expire(silence_id, now)
+    except SilenceError as exc:
+        raise _error(409, "FailedOperation.Conflict", str(exc), "transient", "Try again.", retryable=True) from None
+    if not state.available:
+        raise _unavailable(state.problem)
+    if ended is None:
+        raise _error(404, "ResourceNotFound.Silence", "no silence with this id", "input",
+                     "List the silences with GET .../silences.")
+    return http_response(200, ended.to_doc(now))

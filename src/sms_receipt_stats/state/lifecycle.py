@@ -1,0 +1,160 @@
+"""Alert lifecycle, Alertmanager's way (pure: the clock comes in as `now`).
+
+An alert is identified by its fingerprint (app_id, rule, code). It is notified when it
+starts firing, when its severity rises above what was last notified, and again once it has
+kept firing for the repeat interval since its last notice; otherwise it stays in the
+document, quiet (`notified: false`). When a later run that covers the same app and rule no
+longer finds it, one `resolved` notice goes out, if the firing alert was ever notified.
+A silenced alert is never notified (nor is its resolution).
+
+`AlertRecord` is what the store keeps per fingerprint between runs (see `state.alerts`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, List, Optional, Sequence, Set, Tuple
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from sms_receipt_stats.documents import SEVERITY_ORDER, Alert, AppResult
+from sms_receipt_stats.state.silences import Silence, silenced_by
+
+#: rules evaluated on an app's stats: a run covers them only where the app answered
+RATE_RULES = ("success_rate_below", "receipt_rate_below")
+#: rules whose state is about the run itself, never tracked
+UNTRACKED_RULES = ("state_unavailable",)
+
+_RESOLVED = {"en": "Resolved: {message}", "zh": "已恢复：{message}"}
+
+Coverage = Set[Tuple[Optional[str], str]]
+
+
+class AlertRecord(BaseModel):
+    """One fingerprint's state between runs; times are ISO 8601 in UTC."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    fingerprint: str
+    app_id: Optional[str] = None
+    rule: str
+    code: Optional[str] = None
+    severity: str
+    message: str = ""
+    since: str
+    last_notified: Optional[str] = None
+    notified_severity: Optional[str] = None
+
+    def dumps(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def loads(cls, raw: Optional[str]) -> Optional[AlertRecord]:
+        if raw is None:
+            return None
+        try:
+            return cls.model_validate_json(raw)
+        except ValueError:  # a record written by another version: start afresh
+            return None
+
+
+def fingerprint(app_id: Optional[str], rule: str, code: Optional[str]) -> str:
+    """Stable id of (app_id, rule, code): 16 hex digits of a SHA-256."""
+    text = json.dumps([app_id, rule, code], separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def alert_fingerprint(alert: Alert) -> str:
+    return fingerprint(alert.app_id, alert.rule, alert.code)
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def local_iso(value: str, tz: str) -> str:
+    """A stored UTC time as shown in documents: ISO 8601 in REPORT_TIMEZONE."""
+    return datetime.fromisoformat(value).astimezone(ZoneInfo(tz)).replace(microsecond=0).isoformat()
+
+
+def _rank(severity: Optional[str]) -> int:
+    return SEVERITY_ORDER.get(severity or "", -1)
+
+
+def coverage(results: Iterable[AppResult], *, trend_apps: Iterable[str] = (), config_checked: bool = True
+             ) -> Coverage:
+    """The (app_id, rule) pairs a run evaluated: only those can be found resolved.
+
+    Every queried app covers `api_error`; an app that answered covers the rate rules; an app
+    with a trend baseline covers `success_rate_drop`; every timer run checks the configuration.
+    """
+    covered: Coverage = set()
+    for result in results:
+        covered.add((result.app_id, "api_error"))
+        if result.error is None and result.stats is not None:
+            covered.update((result.app_id, rule) for rule in RATE_RULES)
+    covered.update((app_id, "success_rate_drop") for app_id in trend_apps)
+    if config_checked:
+        covered.add((None, "config_error"))
+    return covered
+
+
+def fire(alert: Alert, record: Optional[AlertRecord], now: datetime, repeat: timedelta,
+         silences: Sequence[Silence], tz: str) -> Tuple[Alert, AlertRecord]:
+    """The firing alert with its lifecycle fields, and the record to keep for it."""
+    fp = alert_fingerprint(alert)
+    silenced = silenced_by(silences, alert.app_id, alert.rule, alert.code, now)
+    if record is None:
+        since = utc_iso(now)
+        notify = not silenced
+    else:
+        since = record.since
+        last = datetime.fromisoformat(record.last_notified) if record.last_notified else None
+        due = last is None or now - last >= repeat or _rank(alert.severity) > _rank(record.notified_severity)
+        notify = due and not silenced
+    last_notified: Optional[str]
+    notified_severity: Optional[str]
+    if notify:
+        last_notified, notified_severity = utc_iso(now), alert.severity
+    else:
+        last_notified = record.last_notified if record else None
+        notified_severity = record.notified_severity if record else None
+        if notified_severity is not None and _rank(alert.severity) < _rank(notified_severity):
+            notified_severity = alert.severity  # it calmed down: a later rise is news again
+    kept = AlertRecord(fingerprint=fp, app_id=alert.app_id, rule=alert.rule, code=alert.code,
+                       severity=alert.severity, message=alert.message, since=since,
+                       last_notified=last_notified, notified_severity=notified_severity)
+    shown = alert.model_copy(update={"fingerprint": fp, "status": "firing", "since": local_iso(since, tz),
+                                     "silenced": silenced, "notified": notify})
+    return shown, kept
+
+
+def resolve(record: AlertRecord, now: datetime, silences: Sequence[Silence], tz: str, lang: str = "en") -> Alert:
+    """The one `resolved` notice of a record whose alert no longer fires.
+
+    It keeps the severity it fired with, so it reaches the sinks that heard it firing; it is
+    sent only when the firing alert was notified at least once and no silence matches now.
+    """
+    silenced = silenced_by(silences, record.app_id, record.rule, record.code, now)
+    text = _RESOLVED.get(lang, _RESOLVED["en"])
+    severity = record.notified_severity or record.severity
+    return Alert(rule=record.rule, severity=severity if severity in SEVERITY_ORDER else "warning",  # type: ignore[arg-type]
+                 app_id=record.app_id, code=record.code, message=text.format(message=record.message),
+                 fingerprint=record.fingerprint, status="resolved", since=local_iso(record.since, tz),
+                 silenced=silenced, notified=record.last_notified is not None and not silenced)
+
+
+def is_tracked(alert: Alert) -> bool:
+    return alert.rule not in UNTRACKED_RULES
+
+
+def group_by_fingerprint(alerts: Sequence[Alert]) -> List[Tuple[str, List[int]]]:
+    """Indexes of `alerts` per fingerprint, in first-seen order (several config issues share one)."""
+    groups: dict = {}
+    for index, alert in enumerate(alerts):
+        if is_tracked(alert):
+            groups.setdefault(alert_fingerprint(alert), []).append(index)
+    return list(groups.items())

@@ -1,0 +1,131 @@
+"""The Redis back end (production: TencentDB for Redis reached from the function's VPC).
+
+`redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS (the server's certificate
+is verified against the system's CAs), spoken by the small client in `resp`. Plain keys map to
+Redis strings (`SET key value PX ttl`, the claim is `SET NX PX`); a collection is one hash
+whose fields carry their own expiry (`<expires-ms>|<value>`, Redis 7.4's per-field expiry
+is not in the Redis versions TencentDB offers) and whose key expires after its longest-lived
+field. Reads, compare-and-set and removal of a field are Lua scripts, so each is atomic and
+uses the server's clock. No retries and short socket timeouts: a call ends within
+`store.CALL_TIMEOUT` whatever the network does, and the guard decides what a failure means.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from sms_receipt_stats.state.store import CALL_TIMEOUT, Store
+
+#: connect (TCP, and TLS for rediss) and then one command: together within CALL_TIMEOUT
+CONNECT_TIMEOUT = 0.4 * CALL_TIMEOUT
+COMMAND_TIMEOUT = 0.3 * CALL_TIMEOUT
+
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function live(raw)
+  if not raw then return false end
+  local sep = string.find(raw, '|', 1, true)
+  if not sep then return false end
+  if tonumber(string.sub(raw, 1, sep - 1)) <= now then return false end
+  return string.sub(raw, sep + 1)
+end
+"""
+
+# KEYS[1] hash; returns id, value, id, value, ... of live fields; drops expired ones
+_ITEMS = _NOW_MS + """
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  local v = live(all[i + 1])
+  if v then out[#out + 1] = all[i]; out[#out + 1] = v
+  else redis.call('HDEL', KEYS[1], all[i]) end
+end
+return out
+"""
+
+# KEYS[1] hash, ARGV[1] id
+_GET_ITEM = _NOW_MS + """
+return live(redis.call('HGET', KEYS[1], ARGV[1]))
+"""
+
+# KEYS[1] hash; ARGV: id, has_expected, expected, has_value, value, ttl_ms
+_REPLACE = _NOW_MS + """
+local cur = live(redis.call('HGET', KEYS[1], ARGV[1]))
+if ARGV[2] == '1' then
+  if cur ~= ARGV[3] then return 0 end
+elseif cur then
+  return 0
+end
+if ARGV[4] == '1' then
+  local ttl = tonumber(ARGV[6])
+  redis.call('HSET', KEYS[1], ARGV[1], string.format('%.0f', now + ttl) .. '|' .. ARGV[5])
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 1
+"""
+
+
+def client_name_for(prefix: str) -> str:
+    return "sms-receipt-stats@" + prefix.rstrip(":")
+
+
+def _ms(ttl: float) -> int:
+    return max(1, int(ttl * 1000))
+
+
+class RedisStore(Store):
+    kind = "redis"
+
+    def __init__(self, url: str, prefix: str, *, client_name: Optional[str] = None):
+        from sms_receipt_stats.state.resp import RespClient
+
+        self.prefix = prefix
+        # named after the prefix, so an operator's CLIENT LIST tells which function holds a connection
+        self._client = RespClient(url, connect_timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
+                                  client_name=client_name or client_name_for(prefix))
+
+    def _key(self, key: str) -> str:
+        return self.prefix + key
+
+    def _hash(self, collection: str) -> str:
+        return f"{self.prefix}c:{collection}"
+
+    def get(self, key: str) -> Optional[str]:
+        return self._client.execute("GET", self._key(key))  # type: ignore[return-value]
+
+    def get_many(self, keys: List[str]) -> List[Optional[str]]:
+        if not keys:
+            return []
+        return list(self._client.execute("MGET", *[self._key(k) for k in keys]))  # type: ignore[arg-type]
+
+    def set(self, key: str, value: str, ttl: float) -> None:
+        self._client.execute("SET", self._key(key), value, "PX", _ms(ttl))
+
+    def claim(self, key: str, value: str, ttl: float) -> bool:
+        return self._client.execute("SET", self._key(key), value, "PX", _ms(ttl), "NX") == "OK"
+
+    def delete(self, key: str) -> None:
+        self._client.execute("DEL", self._key(key))
+
+    def items(self, collection: str) -> Dict[str, str]:
+        flat: list = self._client.eval(_ITEMS, [self._hash(collection)], []) or []  # type: ignore[assignment]
+        return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+
+    def get_item(self, collection: str, item_id: str) -> Optional[str]:
+        value = self._client.eval(_GET_ITEM, [self._hash(collection)], [item_id])
+        return value or None  # type: ignore[return-value]
+
+    def replace(self, collection: str, item_id: str, expected: Optional[str], value: Optional[str],
+                ttl: float) -> bool:
+        args = [item_id, "0" if expected is None else "1", expected or "",
+                "0" if value is None else "1", value or "", _ms(ttl)]
+        return self._client.eval(_REPLACE, [self._hash(collection)], args) == 1
+
+    def ping(self) -> None:
+        self._client.execute("PING")
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,185 @@
+"""A small Redis client on the standard library: RESP2 over TCP or TLS, one connection, bounded.
+
+Why not the `redis` package: its source costs about 230 kB of the 4 MB deployment zip (it
+imports its asyncio, cluster and sentinel clients whatever one uses), and that room is the
+bytecode that keeps `import handler` fast at a cold start. The state store needs a dozen
+commands, which RESP (https://redis.io/docs/latest/develop/reference/protocol-spec/) makes
+simple: a command is an array of bulk strings; a reply is a simple string (`+`), an error
+(`-`), an integer (`:`), a bulk string (`$`, -1 = nil) or an array (`*`).
+
+One connection, serialised by a lock (the store's calls are short). Before reusing an idle
+connection it is checked for readability, as redis-py's pool does: a connection the server
+closed (a restart, `CLIENT KILL`) reads as EOF and is replaced before anything is sent, so
+a command is never sent twice. A timeout or a broken connection fails the client for good:
+the callers queued behind it fail at once instead of each waiting out its own timeout (a
+client lives for one invocation; the next one connects afresh). Every failure is a `StoreError` naming its kind only
+(`ConnectionError`, `TimeoutError`, the server's error word), never the URL or password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import select
+import socket
+import threading
+from typing import Any, List, Optional, Union
+from urllib.parse import unquote, urlsplit
+
+from sms_receipt_stats.state.store import StoreError
+
+Reply = Union[None, int, str, List[Any]]
+
+
+class RespError(StoreError):
+    """An error reply of the server (`-ERR ...`): only its first word is kept."""
+
+
+def encode(args: List[Union[str, int, bytes]]) -> bytes:
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode("utf-8")
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+class RespClient:
+    def __init__(self, url: str, *, connect_timeout: float, command_timeout: float,
+                 client_name: Optional[str] = None):
+        parts = urlsplit(url)
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or 6379
+        self.tls = parts.scheme.lower() == "rediss"
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        db = parts.path.strip("/")
+        self.db = int(db) if db else 0
+        self.client_name = client_name
+        self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
+        self._lock = threading.Lock()
+        self._sock: Optional[socket.socket] = None
+        self._reader: Any = None
+        self._scripts: dict = {}
+        #: set by the first failure: the client then fails at once (the store is gone for this run)
+        self._failed: Optional[str] = None
+
+    # -- connection ---------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+            if self.tls:
+                import ssl
+
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+        except socket.timeout:
+            raise StoreError("TimeoutError: connecting") from None
+        except OSError:
+            raise StoreError("ConnectionError: cannot connect") from None
+        sock.settimeout(self.command_timeout)
+        self._sock, self._reader = sock, sock.makefile("rb")
+        if self.password is not None:
+            self._call(["AUTH", self.username, self.password] if self.username else ["AUTH", self.password])
+        if self.db:
+            self._call(["SELECT", self.db])
+        if self.client_name:
+            self._call(["CLIENT", "SETNAME", self.client_name])
+
+    def _stale(self) -> bool:
+        """An idle connection with something to read was closed (or is out of step): replace it."""
+        sock = self._sock
+        if sock is None:
+            return True
+        pending = getattr(sock, "pending", None)
+        if pending is not None and pending():
+            return True
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
+        sock, reader = self._sock, self._reader
+        self._sock = self._reader = None
+        for thing in (reader, sock):
+            if thing is not None:
+                with contextlib.suppress(OSError):
+                    thing.close()
+
+    # -- commands -------------------------------------------------------------------------
+
+    def execute(self, *args: Union[str, int, bytes]) -> Reply:
+        with self._lock:
+            if self._failed is not None:
+                raise StoreError(self._failed)  # callers queued behind a failure do not wait their turn to fail
+            if self._sock is not None and self._stale():
+                self._drop()
+            try:
+                if self._sock is None:
+                    try:
+                        self._connect()
+                    except RespError:
+                        self._drop()  # half set up (a refused password): no use going on
+                        raise
+                return self._call(list(args))
+            except RespError as exc:
+                if self._sock is None:
+                    self._failed = str(exc)
+                raise  # after an error reply the connection is still in step
+            except BaseException as exc:
+                self._drop()  # a timeout or a broken read leaves the stream out of step
+                self._failed = str(exc) if isinstance(exc, StoreError) else type(exc).__name__
+                raise
+
+    def eval(self, script: str, keys: List[str], args: List[Union[str, int]]) -> Reply:
+        """EVALSHA, falling back on EVAL the first time the server has not seen the script."""
+        sha = self._scripts.get(script)
+        if sha is None:
+            sha = self._scripts[script] = hashlib.sha1(script.encode("utf-8")).hexdigest()
+        try:
+            return self.execute("EVALSHA", sha, len(keys), *keys, *args)
+        except RespError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+        return self.execute("EVAL", script, len(keys), *keys, *args)
+
+    def _call(self, args: List[Any]) -> Reply:
+        assert self._sock is not None
+        try:
+            self._sock.sendall(encode(args))
+            return self._read()
+        except socket.timeout:
+            raise StoreError("TimeoutError: no answer in time") from None
+        except OSError:
+            raise StoreError("ConnectionError: the connection broke") from None
+
+    def _read(self) -> Reply:
+        line = self._reader.readline()
+        if not line.endswith(b"\r\n"):
+            raise StoreError("ConnectionError: closed by the server")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode("utf-8", "replace")
+        if kind == b"-":
+            word = rest.split(b" ", 1)[0].decode("ascii", "replace")[:40]
+            raise RespError(word or "ERR")
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            size = int(rest)
+            if size < 0:
+                return None
+            data = self._reader.read(size + 2)
+            if len(data) != size + 2:
+                raise StoreError("ConnectionError: closed by the server")
+            return data[:-2].decode("utf-8")
+        if kind == b"*":
+            count = int(rest)
+            return None if count < 0 else [self._read() for _ in range(count)]
+        raise StoreError("ConnectionError: not a RESP reply")

@@ -1,0 +1,224 @@
+"""Silences: "we know, stop telling us" for alerts that match, between two instants.
+
+A silence is `{id, matchers {app_id?, rule?, code?}, starts_at, ends_at, created_by,
+comment}`; it matches an alert when every matcher it gives equals the alert's field. A
+matching alert stays in the document (`silenced: true`) and is not notified. Silences live
+in the store's `silences` collection and expire a day after they end; expiring one early
+sets its end to now (as Alertmanager does), so it is still listed, as expired.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sms_receipt_stats.config import APP_ID_PATTERN
+
+COLLECTION = "silences"
+#: an ended silence stays listed (as expired) this long, then the store drops it
+KEEP_AFTER_END = timedelta(days=1)
+MAX_DURATION = timedelta(days=366)
+MAX_SILENCES = 1000
+RULES = ("success_rate_below", "receipt_rate_below", "success_rate_drop", "api_error", "config_error")
+_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9._]{0,99}$")
+_ID = re.compile(r"^[a-z0-9]{1,32}$")
+
+
+class SilenceError(ValueError):
+    """A silence that cannot be created; the message names the field."""
+
+
+class Matchers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    app_id: Optional[str] = None
+    rule: Optional[str] = None
+    code: Optional[str] = None
+
+    @field_validator("app_id")
+    @classmethod
+    def _app_id(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not APP_ID_PATTERN.match(value):
+            raise ValueError("must be an SmsSdkAppId (10 digits, e.g. 1400006874)")
+        return value
+
+    @field_validator("rule")
+    @classmethod
+    def _rule(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value not in RULES:
+            raise ValueError(f"must be one of {', '.join(RULES)}")
+        return value
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not _CODE.match(value):
+            raise ValueError("must be an error code like UnauthorizedOperation.ServiceSuspendDueToArrears")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Matchers:
+        if self.app_id is None and self.rule is None and self.code is None:
+            raise ValueError("give at least one of app_id, rule, code (a silence of everything is refused)")
+        return self
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("must be an ISO 8601 time with an offset, like 2026-11-25T18:00:00+08:00") from None
+    else:
+        raise ValueError("must be an ISO 8601 time with an offset, like 2026-11-25T18:00:00+08:00")
+    if moment.tzinfo is None:
+        raise ValueError("needs a UTC offset, like 2026-11-25T18:00:00+08:00 or ...Z")
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+class Silence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    matchers: Matchers
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str = Field(min_length=1, max_length=100)
+    comment: str = Field(min_length=1, max_length=500)
+
+    @field_validator("starts_at", "ends_at", mode="before")
+    @classmethod
+    def _times(cls, value: Any) -> datetime:
+        return _aware(value)
+
+    @model_validator(mode="after")
+    def _order(self) -> Silence:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be later than starts_at")
+        if self.ends_at - self.starts_at > MAX_DURATION:
+            raise ValueError(f"a silence may last at most {MAX_DURATION.days} days")
+        return self
+
+    def active_at(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def state_at(self, now: datetime) -> str:
+        """Alertmanager's words: pending, active or expired."""
+        if now < self.starts_at:
+            return "pending"
+        return "active" if now < self.ends_at else "expired"
+
+    def matches(self, app_id: Optional[str], rule: str, code: Optional[str]) -> bool:
+        m = self.matchers
+        return ((m.app_id is None or m.app_id == app_id) and (m.rule is None or m.rule == rule)
+                and (m.code is None or m.code == code))
+
+    def to_doc(self, now: datetime) -> Dict[str, Any]:
+        """The JSON shape of the HTTP API and `silence list --json`, with its state at `now`."""
+        doc = self.model_dump(mode="json")
+        doc["matchers"] = self.matchers.model_dump(exclude_none=True)
+        doc["starts_at"] = self.starts_at.isoformat()
+        doc["ends_at"] = self.ends_at.isoformat()
+        doc["state"] = self.state_at(now)
+        return doc
+
+
+def silenced_by(silences: Sequence[Silence], app_id: Optional[str], rule: str, code: Optional[str],
+                now: datetime) -> bool:
+    return any(s.active_at(now) and s.matches(app_id, rule, code) for s in silences)
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    if first.get("type") == "extra_forbidden":
+        message = "unknown field (known: matchers, starts_at, ends_at, created_by, comment)"
+    elif first.get("type") == "missing":
+        message = "is required"
+    return f"{where}: {message}"
+
+
+def new_silence(body: Mapping[str, Any], now: datetime) -> Silence:
+    """A validated silence from a request body; `starts_at` defaults to now. SilenceError names the field."""
+    if not isinstance(body, Mapping):
+        raise SilenceError("body: expected a JSON object")
+    data = dict(body)
+    data.pop("id", None)  # ids are ours to give
+    if data.get("starts_at") in (None, ""):
+        data["starts_at"] = now
+    try:
+        silence = Silence.model_validate({"id": secrets.token_hex(8), **data})
+    except ValidationError as exc:
+        raise SilenceError(_first_error(exc)) from None
+    if silence.ends_at <= now:
+        raise SilenceError("ends_at: must be in the future")
+    return silence
+
+
+def _ttl(silence: Silence, now: datetime) -> float:
+    return max(1.0, (silence.ends_at + KEEP_AFTER_END - now).total_seconds())
+
+
+def load_all(raw: Optional[Mapping[str, str]]) -> List[Silence]:
+    """Stored silences, oldest start first; unreadable entries are skipped."""
+    out: List[Silence] = []
+    for value in (raw or {}).values():
+        try:
+            out.append(Silence.model_validate_json(value))
+        except ValueError:
+            continue
+    return sorted(out, key=lambda s: (s.starts_at, s.id))
+
+
+class SilenceStore:
+    """Silences CRUD over a store (raw `Store` or `GuardedStore`; errors surface as they come)."""
+
+    def __init__(self, store: Any):
+        self.store = store
+
+    def list(self) -> List[Silence]:
+        return load_all(self.store.items(COLLECTION))
+
+    def active(self, now: datetime) -> List[Silence]:
+        return [s for s in self.list() if s.active_at(now)]
+
+    def add(self, silence: Silence, now: datetime) -> Silence:
+        current = self.store.items(COLLECTION) or {}
+        if len(current) >= MAX_SILENCES:
+            raise SilenceError(f"there are already {MAX_SILENCES} silences; expire some first")
+        if not self.store.replace(COLLECTION, silence.id, None, silence.model_dump_json(), _ttl(silence, now)):
+            raise SilenceError("id: already taken, try again")
+        return silence
+
+    def get(self, silence_id: str) -> Optional[Silence]:
+        if not _ID.match(silence_id):
+            return None
+        raw = self.store.get_item(COLLECTION, silence_id)
+        return load_all({silence_id: raw})[0] if raw else None
+
+    def expire(self, silence_id: str, now: datetime) -> Optional[Silence]:
+        """End a silence now (kept and listed as expired for a day); None when there is no such id."""
+        if not _ID.match(silence_id):
+            return None
+        for _ in range(3):
+            raw = self.store.get_item(COLLECTION, silence_id)
+            if raw is None:
+                return None
+            silence = Silence.model_validate_json(raw)
+            if silence.ends_at <= now:
+                return silence  # already over
+            end = now.astimezone(timezone.utc).replace(microsecond=0)  # stored times are whole seconds
+            update: Dict[str, Any] = {"ends_at": end}
+            if end <= silence.starts_at:  # a pending (or just started) silence ends before it ever applies
+                update["starts_at"] = end - timedelta(seconds=1)
+            ended = silence.model_copy(update=update)
+            if self.store.replace(COLLECTION, silence_id, raw, ended.model_dump_json(), _ttl(ended, now)):
+                return ended
+        raise SilenceError("the silence kept changing; try again")

@@ -1,0 +1,153 @@
+"""The SQLite back end (standard library): a local run, the demo, a single machine.
+
+`sqlite:///relative/path.db` or `sqlite:////absolute/path.db` (SQLAlchemy's spelling: the
+path is what follows the third slash). Two tables, `kv` and `items`, keyed under the prefix
+like Redis keys, with an absolute expiry per row; expired rows are invisible and purged on
+writes. Writes that must be atomic (the claim, compare-and-set) run in `BEGIN IMMEDIATE`
+transactions, so two processes sharing the file cannot both win. Lock waits are bounded by
+`store.CALL_TIMEOUT`; WAL mode lets readers go on while one writer writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+from urllib.parse import unquote, urlsplit
+
+from sms_receipt_stats.state.store import CALL_TIMEOUT, Store
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS items (collection TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL, "
+    "expires REAL NOT NULL, PRIMARY KEY (collection, id))",
+    "CREATE INDEX IF NOT EXISTS kv_expires ON kv (expires)",
+    "CREATE INDEX IF NOT EXISTS items_expires ON items (expires)",
+)
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///a.db` -> `a.db`, `sqlite:////tmp/a.db` -> `/tmp/a.db`."""
+    return unquote(urlsplit(url).path[1:])
+
+
+class SqliteStore(Store):
+    kind = "sqlite"
+
+    def __init__(self, url: str, prefix: str, *, clock: Callable[[], float] = time.time):
+        self.prefix = prefix
+        self.path = sqlite_path(url)
+        self._clock = clock
+        self._lock = threading.Lock()
+        parent = Path(self.path).parent
+        if not parent.is_dir():
+            raise FileNotFoundError("the directory of the sqlite STATE_URL does not exist")
+        # one connection shared by the query threads, serialised by the lock (sqlite serialises anyway)
+        self._db = sqlite3.connect(self.path, timeout=CALL_TIMEOUT / 2, isolation_level=None,
+                                   check_same_thread=False)
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA busy_timeout={int(CALL_TIMEOUT * 500)}")
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+
+    def _key(self, key: str) -> str:
+        return self.prefix + key
+
+    def _coll(self, collection: str) -> str:
+        return self.prefix + collection
+
+    def _purge(self, now: float) -> None:
+        self._db.execute("DELETE FROM kv WHERE expires <= ?", (now,))
+        self._db.execute("DELETE FROM items WHERE expires <= ?", (now,))
+
+    def get(self, key: str) -> Optional[str]:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires > ?",
+                                   (self._key(key), self._clock())).fetchone()
+        return row[0] if row else None
+
+    def get_many(self, keys: List[str]) -> List[Optional[str]]:
+        found: Dict[str, str] = {}
+        now = self._clock()
+        with self._lock:
+            for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
+                chunk = [self._key(k) for k in keys[start:start + 500]]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT key, value FROM kv WHERE key IN ({marks}) AND expires > ?",
+                                        (*chunk, now)).fetchall()
+                found.update(rows)
+        return [found.get(self._key(k)) for k in keys]
+
+    def set(self, key: str, value: str, ttl: float) -> None:
+        now = self._clock()
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)",
+                             (self._key(key), value, now + ttl))
+
+    def claim(self, key: str, value: str, ttl: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._purge(now)
+                cursor = self._db.execute("INSERT OR IGNORE INTO kv (key, value, expires) VALUES (?, ?, ?)",
+                                          (self._key(key), value, now + ttl))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return cursor.rowcount == 1
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM kv WHERE key = ?", (self._key(key),))
+
+    def items(self, collection: str) -> Dict[str, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, value FROM items WHERE collection = ? AND expires > ? ORDER BY id",
+                                    (self._coll(collection), self._clock())).fetchall()
+        return dict(rows)
+
+    def get_item(self, collection: str, item_id: str) -> Optional[str]:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM items WHERE collection = ? AND id = ? AND expires > ?",
+                                   (self._coll(collection), item_id, self._clock())).fetchone()
+        return row[0] if row else None
+
+    def replace(self, collection: str, item_id: str, expected: Optional[str], value: Optional[str],
+                ttl: float) -> bool:
+        now = self._clock()
+        coll = self._coll(collection)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._purge(now)
+                row = self._db.execute("SELECT value FROM items WHERE collection = ? AND id = ?",
+                                       (coll, item_id)).fetchone()
+                current = row[0] if row else None
+                if current != expected:
+                    self._db.execute("ROLLBACK")
+                    return False
+                if value is None:
+                    self._db.execute("DELETE FROM items WHERE collection = ? AND id = ?", (coll, item_id))
+                else:
+                    self._db.execute("INSERT OR REPLACE INTO items (collection, id, value, expires) "
+                                     "VALUES (?, ?, ?, ?)", (coll, item_id, value, now + ttl))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return True
+
+    def ping(self) -> None:
+        with self._lock:
+            self._db.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,172 @@
+"""The state store: one small interface, two back ends, and a guard that never lets it stall a run.
+
+The interface is a key-value store with expiries plus *collections* (alert records,
+silences): items kept under one name, each with its own expiry, replaced atomically with a
+compare-and-set. Everything the product keeps (alert lifecycle, silences, idempotent runs,
+the settled-stats cache) is written once on top of it, in the modules beside this one, so a
+back end is only these few operations: `RedisStore` (production: TencentDB for Redis in the
+function's VPC) and `SqliteStore` (a local run, the demo).
+
+Every key lives under `STATE_PREFIX` and everything expires. Every call is bounded (socket
+timeouts, SQLite's lock timeout: `CALL_TIMEOUT`); `GuardedStore` turns the first failure into
+"stateless from here on", so a store that is down costs a run at most about one second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from typing import Callable, Dict, List, Optional, TypeVar
+
+log = logging.getLogger("sms_receipt_stats.state")
+
+#: no store call may take longer than this, connect included (seconds)
+CALL_TIMEOUT = 1.0
+
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """The store could not answer. The message is safe to show: no URL, no password."""
+
+
+class Store(ABC):
+    """What a back end implements. Keys are relative to the prefix; ttl in seconds (> 0)."""
+
+    @abstractmethod
+    def get(self, key: str) -> Optional[str]: ...
+
+    @abstractmethod
+    def get_many(self, keys: List[str]) -> List[Optional[str]]: ...
+
+    @abstractmethod
+    def set(self, key: str, value: str, ttl: float) -> None: ...
+
+    @abstractmethod
+    def claim(self, key: str, value: str, ttl: float) -> bool:
+        """Set `key` only if it does not exist (Redis `SET NX PX`); True when this caller got it."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def items(self, collection: str) -> Dict[str, str]:
+        """Every unexpired item of a collection: {item id: value}."""
+
+    @abstractmethod
+    def get_item(self, collection: str, item_id: str) -> Optional[str]: ...
+
+    @abstractmethod
+    def replace(self, collection: str, item_id: str, expected: Optional[str], value: Optional[str],
+                ttl: float) -> bool:
+        """Atomically: if the item's value is `expected` (None: absent), make it `value` (None:
+        remove it) with `ttl`. False, changing nothing, when someone else changed it first."""
+
+    @abstractmethod
+    def ping(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections (idempotent)."""
+
+
+def open_store(url: str, prefix: str) -> Store:
+    """The back end for a STATE_URL already checked by `config.parse_state_url`."""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme in ("redis", "rediss"):
+        from sms_receipt_stats.state.redis_store import RedisStore  # the redis client loads only here
+
+        return RedisStore(url, prefix)
+    if scheme == "sqlite":
+        from sms_receipt_stats.state.sqlite_store import SqliteStore
+
+        return SqliteStore(url, prefix)
+    raise StoreError(f"unsupported state store scheme {scheme!r}")
+
+
+class GuardedStore:
+    """A store that fails once, quietly: after the first error every call answers its default
+    at once, and `problem` says what happened (for the `state_unavailable` alert)."""
+
+    def __init__(self, store: Optional[Store] = None, *, opener: Optional[Callable[[], Store]] = None):
+        self._store = store
+        self._opener = opener
+        self._lock = threading.Lock()
+        self.problem: Optional[str] = None
+
+    @property
+    def available(self) -> bool:
+        return self.problem is None
+
+    def _backend(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                if self._opener is None:
+                    raise StoreError("no state store")
+                self._store = self._opener()
+            return self._store
+
+    def fail(self, problem: str) -> None:
+        with self._lock:
+            if self.problem is None:
+                self.problem = problem
+                log.warning("state store unavailable, going on stateless", extra={"code": problem})
+
+    def call(self, operation: str, default: T, fn: Callable[[Store], T]) -> T:
+        if self.problem is not None:
+            return default
+        try:
+            return fn(self._backend())
+        except Exception as exc:  # any failure of the store: the run goes on without it
+            self.fail(describe_failure(operation, exc))
+            return default
+
+    # the interface, each with the answer a stateless run would get
+    def get(self, key: str) -> Optional[str]:
+        return self.call("get", None, lambda s: s.get(key))
+
+    def get_many(self, keys: List[str]) -> List[Optional[str]]:
+        if not keys:
+            return []
+        return self.call("get", [None] * len(keys), lambda s: s.get_many(keys))
+
+    def set(self, key: str, value: str, ttl: float) -> bool:
+        return self.call("set", False, lambda s: (s.set(key, value, ttl), True)[1])
+
+    def claim(self, key: str, value: str, ttl: float) -> Optional[bool]:
+        """True/False as the store says; None when the store failed (the caller goes on)."""
+        return self.call("claim", None, lambda s: s.claim(key, value, ttl))
+
+    def delete(self, key: str) -> bool:
+        return self.call("delete", False, lambda s: (s.delete(key), True)[1])
+
+    def items(self, collection: str) -> Optional[Dict[str, str]]:
+        return self.call("read", None, lambda s: s.items(collection))
+
+    def get_item(self, collection: str, item_id: str) -> Optional[str]:
+        return self.call("read", None, lambda s: s.get_item(collection, item_id))
+
+    def replace(self, collection: str, item_id: str, expected: Optional[str], value: Optional[str],
+                ttl: float) -> Optional[bool]:
+        return self.call("write", None, lambda s: s.replace(collection, item_id, expected, value, ttl))
+
+    def ping(self) -> bool:
+        return self.call("ping", False, lambda s: (s.ping(), True)[1])
+
+    def close(self) -> None:
+        with self._lock:
+            store, self._store = self._store, None
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # closing a broken connection must not fail the run
+                log.debug("closing the state store failed")
+
+
+def describe_failure(operation: str, exc: BaseException) -> str:
+    """`get: TimeoutError` and the like: the class says enough and can never quote a secret."""
+    if isinstance(exc, StoreError):
+        return f"{operation}: {exc}"
+    return f"{operation}: {type(exc).__name__}"
+

@@ -1,0 +1,82 @@
+"""The command line with a state store: `silence add|list|expire`, and the demo's alert lifecycle."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Iterator
+
+import pytest
+
+from sms_receipt_stats import cli
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def state_url(tmp_path, monkeypatch) -> Iterator[str]:
+    for key in list(os.environ):
+        if key.startswith(("STATE_", "SETTLE_", "ALERT_")):
+            monkeypatch.delenv(key)
+    url = f"sqlite:///{tmp_path}/state.db"
+    monkeypatch.setenv("STATE_URL", url)
+    yield url
+
+
+def test_add_list_expire(state_url: str, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["silence", "add", "--app-id", "1400006874", "--rule", "api_error", "--duration", "2h",
+                     "--created-by", "ops", "--comment", "top-up in progress", "--json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert added["state"] == "active" and added["matchers"] == {"app_id": "1400006874", "rule": "api_error"}
+    assert cli.main(["silence", "list"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(added["id"]) and "app_id=1400006874 rule=api_error" in line and "by ops" in line
+    assert cli.main(["silence", "expire", added["id"]]) == 0
+    assert "expired" in capsys.readouterr().out
+    assert cli.main(["silence", "list"]) == 0
+    assert capsys.readouterr().out.strip() == "no silences"
+    assert cli.main(["silence", "list", "--all", "--json"]) == 0
+    assert [s["state"] for s in json.loads(capsys.readouterr().out)] == ["expired"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["silence", "add", "--duration", "2h", "--comment", "x"], "give --app-id, --rule or --code"),
+    (["silence", "add", "--app-id", "42", "--duration", "2h", "--comment", "x"], "matchers.app_id"),
+    (["silence", "add", "--rule", "api_error", "--duration", "2w", "--comment", "x"], "--duration"),
+    (["silence", "add", "--rule", "api_error", "--ends-at", "soon", "--comment", "x"], "ends_at"),
+    (["silence", "expire", "ffffffffffffffff"], "no silence with id"),
+])
+def test_bad_input_is_a_clear_error(state_url: str, capsys: pytest.CaptureFixture, argv, words: str) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_without_state_url(monkeypatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.delenv("STATE_URL", raising=False)
+    assert cli.main(["silence", "list"]) == 2
+    assert "STATE_URL is not set" in capsys.readouterr().err
+
+
+def test_an_unreachable_store_exits_1_without_the_password(monkeypatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("STATE_URL", "redis://:cli-pw-31b@127.0.0.1:1/11")
+    assert cli.main(["silence", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "did not answer (read: ConnectionError" in err and "cli-pw-31b" not in err
+
+
+def test_the_demo_shows_alert_quiet_resolved_and_a_replay(capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    saved = dict(os.environ)
+    try:
+        assert cli.main(["demo"]) == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    out = capsys.readouterr().out
+    lifecycle = out[out.index("6) Alert lifecycle"):]
+    a, b, c = lifecycle.split("   b)")[0], lifecycle.split("   b)")[1].split("   c)")[0], lifecycle.split("   c)")[1]
+    assert "status=firing" in a and "notified=True" in a and "CRITICAL" in a
+    assert "notified=False" in b and "(nothing: quiet)" in b
+    assert "status=resolved" in c and "RESOLVED" in c
+    assert "replayed=True, chat got 0 new message(s)" in lifecycle
+    assert "demo finished: OK" in out

@@ -1,0 +1,181 @@
+"""Silences: validation, matching, the `/silences` HTTP API, and what a silence does to a check."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any, Callable, Dict
+
+import pytest
+
+from conftest import API_TOKEN, NOW, FakeFetcher, RecordingDeliver, base_env, read_event
+from sms_receipt_stats.state.silences import SilenceError, new_silence
+
+Invoke = Callable[..., Dict[str, Any]]
+BODY = json.loads(read_event("apigw_post_silences")["body"])
+
+
+def post(body: Any, raw: bool = False) -> Dict[str, Any]:
+    event = read_event("apigw_post_silences")
+    event["body"] = body if raw else json.dumps(body)
+    return event
+
+
+def answer(response: Dict[str, Any]) -> Any:
+    return json.loads(response["body"])
+
+
+# -- the model ------------------------------------------------------------------------------
+
+
+def test_a_valid_silence_gets_an_id_and_utc_times() -> None:
+    silence = new_silence(BODY, NOW)
+    assert len(silence.id) == 16 and silence.matchers.app_id == "1400006874"
+    assert silence.starts_at.isoformat() == "2026-11-25T01:00:00+00:00"
+    assert silence.state_at(NOW) == "active" and silence.state_at(NOW + timedelta(hours=12)) == "expired"
+    assert silence.matches("1400006874", "api_error", "AnyCode")
+    assert not silence.matches("1400006874", "success_rate_below", None)
+    assert not silence.matches("1400000002", "api_error", None)
+
+
+def test_starts_at_defaults_to_now_and_ids_are_ours() -> None:
+    body = {k: v for k, v in BODY.items() if k != "starts_at"}
+    silence = new_silence({**body, "id": "mine"}, NOW)
+    assert silence.starts_at == NOW and silence.id != "mine"
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"matchers": {}}, "matchers: give at least one of app_id, rule, code"),
+    ({"matchers": {"app_id": "123"}}, "matchers.app_id: must be an SmsSdkAppId"),
+    ({"matchers": {"rule": "nope"}}, "matchers.rule: must be one of"),
+    ({"matchers": {"code": "bad code!"}}, "matchers.code: must be an error code"),
+    ({"matchers": {"app_id": "1400006874", "severity": "x"}}, "matchers.severity: unknown field"),
+    ({"ends_at": "tomorrow"}, "ends_at: must be an ISO 8601 time"),
+    ({"ends_at": "2026-11-25T21:00:00"}, "ends_at: needs a UTC offset"),
+    ({"ends_at": "2026-11-25T08:00:00+08:00"}, "ends_at must be later than starts_at"),
+    ({"starts_at": "2026-11-20T00:00:00Z", "ends_at": "2026-11-24T00:00:00Z"}, "ends_at: must be in the future"),
+    ({"ends_at": "2028-01-01T00:00:00Z"}, "at most 366 days"),
+    ({"created_by": ""}, "created_by: String should have at least 1 character"),
+    ({"comment": None}, "comment: Input should be a valid string"),
+    ({"extra": 1}, "extra: unknown field"),
+])
+def test_a_bad_silence_names_the_field(change: Dict[str, Any], field: str) -> None:
+    with pytest.raises(SilenceError) as err:
+        new_silence({**BODY, **change}, NOW)
+    assert field in str(err.value)
+
+
+def test_missing_fields_are_named() -> None:
+    for name in ("matchers", "ends_at", "created_by", "comment"):
+        with pytest.raises(SilenceError, match=f"^{name}: is required"):
+            new_silence({k: v for k, v in BODY.items() if k != name}, NOW)
+
+
+# -- HTTP -----------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def state(tmp_path) -> Dict[str, str]:
+    return base_env(STATE_URL=f"sqlite:///{tmp_path}/state.db")
+
+
+def test_post_get_delete(invoke: Invoke, state: Dict[str, str]) -> None:
+    created = invoke(read_event("apigw_post_silences"), env=state)
+    assert created["statusCode"] == 201
+    silence = answer(created)
+    assert silence["state"] == "active" and silence["matchers"] == BODY["matchers"]
+    assert silence["created_by"] == "ops@example.com" and silence["ends_at"] == "2026-11-25T13:00:00+00:00"
+    listed = answer(invoke(read_event("apigw_get_silences"), env=state))
+    assert [s["id"] for s in listed["silences"]] == [silence["id"]]
+    delete = read_event("apigw_delete_silence")
+    delete["path"] = f"/release/silences/{silence['id']}"
+    expired = invoke(delete, env=state)
+    assert expired["statusCode"] == 200 and answer(expired)["state"] == "expired"
+    listed = answer(invoke(read_event("apigw_get_silences"), env=state))
+    assert [s["state"] for s in listed["silences"]] == ["expired"]  # listed a day after it ends
+
+
+def test_delete_of_an_unknown_id_is_404(invoke: Invoke, state: Dict[str, str]) -> None:
+    response = invoke(read_event("apigw_delete_silence"), env=state)
+    assert response["statusCode"] == 404 and answer(response)["error"]["code"] == "ResourceNotFound.Silence"
+
+
+@pytest.mark.parametrize("name", ["apigw_post_silences", "apigw_get_silences", "apigw_delete_silence"])
+def test_every_silences_route_needs_the_token(invoke: Invoke, state: Dict[str, str], name: str) -> None:
+    event = read_event(name)
+    del event["headers"]["authorization"]
+    response = invoke(event, env=state)
+    assert response["statusCode"] == 401 and answer(response)["error"]["code"] == "AuthFailure.Unauthorized"
+    event["headers"]["authorization"] = "Bearer wrong-token"
+    assert invoke(event, env=state)["statusCode"] == 401
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("PUT", "/release/silences", 405), ("DELETE", "/release/silences", 405),
+    ("GET", "/release/silences/abc", 405), ("GET", "/release/silences/a/b", 404),
+])
+def test_methods_and_paths(invoke: Invoke, state: Dict[str, str], method: str, path: str, status: int) -> None:
+    event = read_event("apigw_get_silences")
+    event["httpMethod"], event["path"] = method, path
+    assert invoke(event, env=state)["statusCode"] == status
+
+
+@pytest.mark.parametrize("body, status, code, words", [
+    ({**BODY, "matchers": {"rule": "nope"}}, 400, "InvalidParameterValue", "matchers.rule"),
+    ("not json", 400, "FailedOperation.JsonParseFail", "not valid JSON"),
+    ("[1]", 400, "FailedOperation.JsonParseFail", "JSON object"),
+    ("", 400, "MissingParameter", "matchers, ends_at"),
+])
+def test_a_bad_body_is_400_and_says_why(invoke: Invoke, state: Dict[str, str], body: Any, status: int, code: str,
+                                       words: str) -> None:
+    response = invoke(post(body, raw=isinstance(body, str)), env=state)
+    error = answer(response)["error"]
+    assert response["statusCode"] == status and error["code"] == code and words in error["message"]
+    assert set(error) == {"code", "message", "request_id", "severity", "category", "retryable", "hint"}
+
+
+def test_without_state_url_silences_answer_503(invoke: Invoke) -> None:
+    response = invoke(read_event("apigw_get_silences"))
+    error = answer(response)["error"]
+    assert response["statusCode"] == 503 and error["code"] == "UnsupportedOperation.StateNotConfigured"
+    assert "STATE_URL" in error["hint"]
+
+
+def test_with_the_store_down_silences_answer_503_with_retry_after(invoke: Invoke) -> None:
+    env = base_env(STATE_URL="redis://:pw-77c1@127.0.0.1:1/11")
+    for name in ("apigw_get_silences", "apigw_post_silences", "apigw_delete_silence"):
+        response = invoke(read_event(name), env=env)
+        assert response["statusCode"] == 503 and response["headers"]["Retry-After"] == "5"
+        assert answer(response)["error"]["code"] == "ResourceUnavailable.StateStore"
+        assert "pw-77c1" not in response["body"]
+
+
+# -- what a silence does ----------------------------------------------------------------------
+
+
+def test_a_silenced_alert_is_in_the_check_but_not_sent(invoke: Invoke, fetcher: FakeFetcher,
+                                                       delivered: RecordingDeliver, state: Dict[str, str]) -> None:
+    fetcher.fail("1400006874", "UnauthorizedOperation.ServiceSuspendDueToArrears")
+    assert invoke(read_event("apigw_post_silences"), env=state)["statusCode"] == 201
+    doc = invoke(read_event("timer_check_last_hour"), env=state)
+    by_app = {a["app_id"]: a for a in doc["alerts"]}
+    silenced = by_app["1400006874"]
+    assert silenced["rule"] == "api_error" and silenced["silenced"] is True and silenced["notified"] is False
+    assert by_app["1400000009"]["notified"] is True  # the unhealthy app without a silence
+    [sent] = delivered.docs  # the webhook-shaped document still carries both, flagged
+    assert {a["app_id"]: a["notified"] for a in sent["alerts"]} == {"1400006874": False, "1400000009": True}
+    assert API_TOKEN not in json.dumps(doc)
+
+
+@pytest.mark.parametrize("after", [timedelta(0), timedelta(microseconds=472_910), timedelta(minutes=5),
+                                   timedelta(hours=-1)])
+def test_an_expired_silence_stays_listed_as_expired(tmp_path, after: timedelta) -> None:
+    """Expiring within the second it started (or before it started) used to make it unreadable."""
+    from sms_receipt_stats.state.silences import SilenceStore
+    from sms_receipt_stats.state.store import GuardedStore, open_store
+
+    store = SilenceStore(GuardedStore(open_store(f"sqlite:///{tmp_path}/s.db", "t:")))
+    silence = store.add(new_silence({**BODY, "starts_at": None}, NOW), NOW)
+    ended = store.expire(silence.id, NOW + after)
+    assert ended is not None and ended.state_at(NOW + after) == "expired"
+    assert [(s.id, s.state_at(NOW + after)) for s in store.list()] == [(silence.id, "expired")]
