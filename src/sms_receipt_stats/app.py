@@ -208,7 +208,12 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
         if where == "dashboard":
             from sms_receipt_stats.dashboard import handle_dashboard
 
-            return handle_dashboard(event, settings, deps, deadline)
+            store = deps.open_state(settings)  # alerts, silences, and settled days from the cache
+            try:
+                return handle_dashboard(event, settings, deps, deadline, store)
+            finally:
+                if store is not None:
+                    store.close()
         authenticate(event, settings)
         if where == "silences":
             from sms_receipt_stats.state.http import handle_silences

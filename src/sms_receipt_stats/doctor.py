@@ -208,8 +208,31 @@ def run_doctor(settings: Settings, issues: Sequence[object], *, fetcher_factory:
             checks.append(Check(name="hour rule", status="skip", detail="skipped: no app could be queried"))
 
     checks.extend(_check_sinks(settings, issues, results, now, deliver, send_test, deadline))
-    checks.append(Check(name="state store", status="skip", detail="STATE_URL is not set: stateless"))
+    checks.append(check_state_store(settings))
     return checks
+
+
+def check_state_store(settings: Settings) -> Check:
+    """A write and a read back under STATE_PREFIX, within the store's own bounds (<= 1 s a call)."""
+    if settings.state_url is None:
+        return Check(name="state store", status="skip", detail="STATE_URL is not set: stateless")
+    from sms_receipt_stats.state.flow import open_state
+
+    store = open_state(settings)
+    if store is None:
+        return Check(name="state store", status="skip", detail="STATE_URL is not set: stateless")
+    try:
+        token = datetime.now(timezone.utc).isoformat()
+        written = store.set("doctor:probe", token, 60)
+        read = store.get("doctor:probe")
+    finally:
+        store.close()
+    if written and read == token:
+        return Check(name="state store", status="pass", detail=f"reachable: wrote and read back a key "
+                                                                f"under {settings.state_prefix!r}")
+    return Check(name="state store", status="fail", detail=f"not usable: {store.problem or 'read back nothing'}",
+                 hint="Check STATE_URL (host, port, password, database) and that the function's VPC reaches it; "
+                      "without it the function runs stateless.")
 
 
 def _check_clock(settings: Settings, now: datetime, server_time: ServerTime, first_err: Optional[CloudError],

@@ -73,7 +73,7 @@ def test_the_demo_shows_alert_quiet_resolved_and_a_replay(capsys: pytest.Capture
         os.environ.clear()
         os.environ.update(saved)
     out = capsys.readouterr().out
-    lifecycle = out[out.index("6) Alert lifecycle"):]
+    lifecycle = out[out.index("7) Alert lifecycle"):]
     a, b, c = lifecycle.split("   b)")[0], lifecycle.split("   b)")[1].split("   c)")[0], lifecycle.split("   c)")[1]
     assert "status=firing" in a and "notified=True" in a and "CRITICAL" in a
     assert "notified=False" in b and "(nothing: quiet)" in b

@@ -141,3 +141,17 @@ def test_format_checks_shows_hints_under_failures() -> None:
     text = format_checks([Check(name="clock", status="fail", detail="off", hint="fix the clock"),
                           Check(name="x", status="pass", detail="fine", hint="never shown")])
     assert "hint: fix the clock" in text and "never shown" not in text
+
+
+def test_the_state_store_check_writes_and_reads_back(emu: Emulator, state_env: Dict[str, str]) -> None:
+    assert _by_name(_doctor(_env(emu, **state_env)))["state store"].status == "pass"
+
+
+def test_an_unreachable_state_store_fails_its_check_with_a_hint(emu: Emulator) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    check = _by_name(_doctor(_env(emu, STATE_URL=f"redis://:pw-doctor-secret@127.0.0.1:{port}/0")))["state store"]
+    assert check.status == "fail" and check.hint and "pw-doctor-secret" not in check.detail

@@ -4,8 +4,6 @@ what is queried, and failures, with the function URL event fixture."""
 from __future__ import annotations
 
 import json
-import sys
-import types
 from datetime import timedelta
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from conftest import API_TOKEN, APP_MARKETING, APP_PROD, APP_STAGING, JSON_CT, NOW, FakeFetcher, base_env
-from sms_receipt_stats import jobs, links
+from sms_receipt_stats import links
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.dashboard import CSP, handle_dashboard
 from sms_receipt_stats.events import ApiGatewayEvent
@@ -106,19 +104,18 @@ def test_an_explicit_window_and_several_apps(invoke, load_event, fetcher: FakeFe
     assert len(fetcher.calls) == 6
 
 
-def test_the_numbers_come_through_jobs_make_querier(invoke, load_event, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The dashboard asks the API through the same querier as every lookup, so whatever that
-    querier learns (rate cap, deadline, a settled-days cache) applies to the page too."""
-    made = []
-    real = jobs.make_querier
-
-    def spy(settings, deps, deadline):
-        made.append(deadline)
-        return real(settings, deps, deadline)
-
-    monkeypatch.setattr(jobs, "make_querier", spy)
-    assert invoke(load_event("function_url_get_dashboard"), env=env())["statusCode"] == 200
-    assert len(made) == 1
+def test_a_second_30_day_page_asks_the_api_for_unsettled_days_only(invoke, load_event, fetcher, tmp_path) -> None:
+    """The page goes through the lookups' querier, so the settled cache serves the old days."""
+    environment = env(STATE_URL=f"sqlite:///{tmp_path}/state.db", SETTLE_HOURS="72")
+    event = load_event("function_url_get_dashboard")
+    event["queryString"] = {}  # every app, the default window: last_30d
+    assert invoke(event, env=environment)["statusCode"] == 200
+    first = len(fetcher.calls)
+    assert first == 3 * 30  # three apps, one call per day
+    assert invoke(event, env=environment)["statusCode"] == 200
+    second = len(fetcher.calls) - first
+    # only the days that ended less than 72 hours ago are asked again (3 or 4 per app)
+    assert 0 < second <= 3 * 4, second
 
 
 # -- auth -----------------------------------------------------------------------------------------------------------
@@ -252,31 +249,31 @@ def test_no_secret_in_the_page_or_the_logs(invoke, load_event, capsys: pytest.Ca
 # -- state ----------------------------------------------------------------------------------------------------------
 
 
-def test_current_alerts_and_silences_come_from_the_state_store(monkeypatch, make_deps, load_event) -> None:
-    store = object()
-    seen = []
-    fake = types.ModuleType("sms_receipt_stats.state")
+def test_current_alerts_and_silences_come_from_the_state_store(state_env, make_deps, fetcher, load_event) -> None:
+    """A real store (SQLite and Redis): a check records an alert, a silence is added, the page shows both."""
+    from sms_receipt_stats.app import handle
+    from sms_receipt_stats.state.flow import open_state
+    from sms_receipt_stats.state.silences import Matchers, Silence, SilenceStore
+    from sms_receipt_stats.stats import Stats
 
-    def current_alerts(got, now):
-        seen.append((got, now))
-        return [{"rule": "success_rate_below", "severity": "warning", "app_id": APP_PROD,
-                 "message": "prod is slipping", "since": "2026-11-24T21:00:00+08:00"}]
-
-    fake.current_alerts = current_alerts
-    fake.active_silences = lambda got, now: [{"id": "s1", "matchers": {"app_id": APP_PROD}, "starts_at": "x",
-                                              "ends_at": "2026-11-26T00:00:00+08:00", "created_by": "ops",
-                                              "comment": "planned"}]
-    monkeypatch.setitem(sys.modules, "sms_receipt_stats.state", fake)
-    settings, _ = load_settings(env())
-    event = ApiGatewayEvent.parse(load_event("function_url_get_dashboard"))
+    environment = env(**state_env)
+    fetcher.stats_for[APP_PROD] = Stats(RequestSuccessCount=1000, CallbackCount=1000, CallbackSuccessCount=500,
+                                        CallbackFailCount=500, ShutdownErrorCount=500)
     deps: JobDeps = make_deps()
-    body = handle_dashboard(event, settings, deps, None, store=store)["body"]
-    assert seen == [(store, NOW)]
-    assert "prod is slipping" in body and "planned" in body and "No state store" not in body
-
-    def broken(got, now):
-        raise ConnectionError("redis down")
-
-    fake.current_alerts = broken
-    body = handle_dashboard(event, settings, deps, None, store=store)["body"]
-    assert "could not be read" in body and 'id="app-1400006874"' in body
+    check = {"Type": "Timer", "TriggerName": "hourly-check", "Time": NOW.isoformat(),
+             "Message": {"job": "check", "window": "last_hour", "app_ids": [APP_PROD]}}
+    doc = handle(check, None, env=environment, deps=deps)
+    assert [a["rule"] for a in doc["alerts"]] == ["success_rate_below"]
+    settings, _ = load_settings(environment)
+    store = open_state(settings)
+    assert store is not None
+    try:
+        SilenceStore(store).add(Silence(id="s1", matchers=Matchers(app_id=APP_PROD), starts_at=NOW,
+                                        ends_at=NOW + timedelta(days=1), created_by="ops",
+                                        comment="planned carrier maintenance"), NOW)
+        event = ApiGatewayEvent.parse(load_event("function_url_get_dashboard"))
+        body = handle_dashboard(event, settings, deps, None, store=store)["body"]
+    finally:
+        store.close()
+    assert "planned carrier maintenance" in body and "No state store" not in body
+    assert doc["alerts"][0]["message"] in body or "success" in body.lower()

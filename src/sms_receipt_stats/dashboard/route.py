@@ -136,13 +136,13 @@ def select_apps(raw: Optional[str], settings: Settings, mode: str) -> List[App]:
     return [named.get(app_id, App(app_id=app_id)) for app_id in wanted]
 
 
-def read_state(store: Any, now: datetime) -> StateView:
+def read_state(store: Any, now: datetime, tz: str = "Asia/Shanghai") -> StateView:
     """Current alerts and active silences from the state store; a failing store is said on the page."""
     try:
-        from sms_receipt_stats import state
+        from sms_receipt_stats.state.alerts import active_silences, current_alerts
 
-        alerts = [_plain(a) for a in state.current_alerts(store, now)]
-        silences = [_plain(s) for s in state.active_silences(store, now)]
+        alerts = [_plain(a) for a in current_alerts(store, now, tz)]
+        silences = [_plain(s) for s in active_silences(store, now)]
     except Exception as exc:  # the page still shows the numbers
         logger.warning("state store unavailable for the dashboard", extra={"code": type(exc).__name__})
         return StateView(error=True)
@@ -178,11 +178,11 @@ def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, dead
     apps = select_apps(params.get("app_id"), settings, mode)
     window, granularity = resolve(params.get("window") or DEFAULT_WINDOW, now, settings.timezone)
     try:
-        querier = make_querier(settings, deps, deadline)
+        querier = make_querier(settings, deps, deadline, store)  # settled days come from the cache
     except Exception as exc:
         raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
-    results = query_apps(apps, window, granularity, querier, lang)
-    state = None if store is None else read_state(store, now)
+    results = query_apps(apps, window, granularity, querier, lang, settings.secret_values())
+    state = None if store is None else read_state(store, now, settings.timezone)
     page = Page(results=results, window=WindowDoc(**window.to_doc()), granularity=granularity,
                 generated_at=datetime.fromisoformat(generated_at(now, settings.timezone)), lang=lang,
                 thresholds=settings.thresholds, state=state,
