@@ -80,7 +80,7 @@ def bench(backend: str, latency: float, now: datetime) -> Dict[str, float]:
 
 def expected_unsettled(now: datetime) -> List[str]:
     window = named_window("last_30d", now, "Asia/Shanghai")
-    ends = [p.api_end() for b in buckets(window, "day") for p in split_for_api(b)]
+    ends = [p.end_time for b in buckets(window, "day") for p in split_for_api(b.counted())]
     return [end for end in ends if not is_settled(end, now, 72)]
 
 

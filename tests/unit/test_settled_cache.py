@@ -40,7 +40,7 @@ def test_a_span_ends_an_hour_after_its_end_time_in_beijing() -> None:
 
 def api_ranges(window_name: str, granularity: str) -> List[tuple]:
     window = named_window(window_name, NOW, TZ)
-    return [(p.api_begin(), p.api_end()) for b in buckets(window, granularity) for p in split_for_api(b)]
+    return [(p.begin_time, p.end_time) for b in buckets(window, granularity) for p in split_for_api(b.counted())]
 
 
 def lookup(store: GuardedStore, fetcher: FakeFetcher, clock: FakeClock, window_name: str = "last_30d",

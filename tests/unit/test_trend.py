@@ -31,7 +31,7 @@ class SplitFetcher(FakeFetcher):
     def __init__(self, current: Stats, usual: Stats) -> None:
         super().__init__()
         yesterday = named_window("yesterday", NOW, TZ)
-        self.current_range = (yesterday.api_begin(), yesterday.api_end())
+        self.current_range = (yesterday.counted().begin_time, yesterday.counted().end_time)
         self.current, self.usual = current, usual
 
     def fetch(self, app_id: str, api_begin: str, api_end: str,
