@@ -17,8 +17,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from sms_receipt_stats.app import handle
-from sms_receipt_stats.emulator import Emulator
-from sms_receipt_stats.receiver import Receiver
+from sms_receipt_stats.dev.emulator import Emulator
+from sms_receipt_stats.dev.receiver import Receiver
 
 from .helpers import (
     APP,
