@@ -29,8 +29,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator  # noqa: E402
-from sms_receipt_stats.package import (  # noqa: E402
+from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator  # noqa: E402
+from sms_receipt_stats.dev.package import (  # noqa: E402
     PackageError,
     build_zip,
     cache_root,

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from sms_receipt_stats.config import App, load_settings  # noqa: E402
-from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator  # noqa: E402
+from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator  # noqa: E402
 from sms_receipt_stats.jobs import JobDeps, make_querier, query_apps  # noqa: E402
 from sms_receipt_stats.state.cache import is_settled  # noqa: E402
 from sms_receipt_stats.state.flow import open_state  # noqa: E402

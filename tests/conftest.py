@@ -21,8 +21,8 @@ from hypothesis import settings as hypothesis_settings
 from sms_receipt_stats import log as product_log
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import Settings
+from sms_receipt_stats.dev.emulator import Emulator, api_stats
 from sms_receipt_stats.documents import Delivery, ResultDocument
-from sms_receipt_stats.emulator import Emulator, api_stats
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.sdk import CloudError
 from sms_receipt_stats.stats import Stats

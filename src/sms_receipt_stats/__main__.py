@@ -1,3 +1,3 @@
-from sms_receipt_stats.cli import main
+from sms_receipt_stats.dev.cli import main
 
 raise SystemExit(main())

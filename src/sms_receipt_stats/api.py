@@ -1,7 +1,7 @@
 """HTTP lookups behind API Gateway: routing, auth, parameters, status codes (SPEC section 5).
 
 Every failure is an `ApiError` raised from one of the small steps below and turned into a
-response in exactly one place (`handle_apigw`). Validation happens before any upstream
+response in exactly one place (`app.handle_apigw`). Validation happens before any upstream
 call: a request the API would reject never reaches it.
 """
 

@@ -1,4 +1,7 @@
-"""The doorway behind `handler.main_handler`: classify the event, run the job, never raise.
+"""The doorway behind `handler.main_handler`: classify the event, hand it to its job, never raise.
+
+`app` decides which job an event is and turns failures into answers; `jobs` runs every job
+(timer reports and checks, the doctor, HTTP lookups, the dashboard, silences).
 
 Importing this module (SCF's cold start) loads only what every event needs: settings,
 logging and the event models. Each path imports its own modules when it runs, so a timer
@@ -183,18 +186,11 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
 
 def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobDeps],
                  deadline: Optional[float], invocation_id: Any = None) -> Dict[str, Any]:
-    """An HTTP event. Error bodies carry API Gateway's request id, else (function URL, which has
-    no requestContext) SCF's own request id of this invocation, which its logs are filed under."""
-    from sms_receipt_stats.api import (
-        ApiError,
-        authenticate,
-        collect_params,
-        error_response,
-        health_response,
-        route,
-        upstream_error,
-        validate_lookup,
-    )
+    """An HTTP event: route it, run its job (`jobs.run_lookup` and friends), and turn every
+    ApiError into its answer. Error bodies carry API Gateway's request id, else (function URL,
+    which has no requestContext) SCF's own request id of this invocation, which its logs are
+    filed under."""
+    from sms_receipt_stats.api import ApiError, authenticate, error_response, health_response, route
 
     event = ApiGatewayEvent.parse(raw)
     request_id = (event.request_id if event else None) or safe_request_id(invocation_id)
@@ -205,39 +201,14 @@ def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobD
         if where == "health":
             return health_response(event.httpMethod)
         deps = deps or default_deps()
-        if where == "dashboard":
-            from sms_receipt_stats.dashboard import handle_dashboard
+        from sms_receipt_stats import jobs
 
-            store = deps.open_state(settings)  # alerts, silences, and settled days from the cache
-            try:
-                return handle_dashboard(event, settings, deps, deadline, store)
-            finally:
-                if store is not None:
-                    store.close()
+        if where == "dashboard":  # its own auth: a signed link or a token
+            return jobs.run_dashboard(event, settings, deps, deadline)
         authenticate(event, settings)
         if where == "silences":
-            from sms_receipt_stats.state.http import handle_silences
-
-            return handle_silences(event, settings, deps)
-        params = collect_params(event)
-        app, window, granularity = validate_lookup(params, settings, deps.now())
-        from sms_receipt_stats.jobs import make_querier, query_apps
-        from sms_receipt_stats.sdk import MissingCredentials
-
-        state = deps.open_state(settings)  # settled spans of a lookup come from the cache
-        try:
-            try:
-                querier = make_querier(settings, deps, deadline, state)
-            except MissingCredentials as exc:
-                raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
-            result = query_apps([app], window, granularity, querier, settings.lang, settings.secret_values())[0]
-        finally:
-            if state is not None:
-                state.close()
-        if result.error is not None:
-            raise upstream_error(result.error)
-        logger.info("lookup", extra={"status": 200, "app_id": app.app_id})
-        return http_response(200, result.model_dump(mode="json"))
+            return jobs.run_silences(event, settings, deps)
+        return jobs.run_lookup(event, settings, deps, deadline)
     except ApiError as exc:
         # an answer relayed from the SMS API (exc.error set) failed upstream, whatever its status
         upstream = exc.error is not None or exc.status >= 500

@@ -12,14 +12,12 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Protocol, Sequence, Tuple
+from typing import List, Optional, Protocol, Sequence, Tuple
 
 from sms_receipt_stats.config import Settings
+from sms_receipt_stats.retry import Clock, Deadline, RetryPolicy, Sleep
 from sms_receipt_stats.sdk import UPSTREAM_DATA_INVALID, CloudError, build_credential, build_profile, to_cloud_error
 from sms_receipt_stats.stats import STAT_FIELDS, CounterError, Stats, counter_problems, parse_counters
-
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
 
 
 class StatsFetcher(Protocol):
@@ -167,16 +165,12 @@ class QueryOutcome:
     attempts: int = 0
 
 
-@dataclass
-class RetryPolicy:
-    max_attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Full jitter on an exponential ceiling (attempt counts from 1)."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+#: retries of one API call: waits of 0.5-1 s, 1-2 s, 2-4 s (half the exponential ceiling, plus jitter)
+API_RETRY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0, jitter=(0.5, 1.0))
+#: what one more API call needs at least, when deciding to retry
+REQUEST_ALLOWANCE = 1.0
+#: no call starts with less than this left before the deadline
+LAST_START_MARGIN = 0.5
 
 
 class Querier:
@@ -195,16 +189,12 @@ class Querier:
         rng: Optional[random.Random] = None,
     ):
         self._fetcher = fetcher
-        self._clock = clock
         self._sleep = sleep
-        self._deadline = deadline
-        self._retry = retry or RetryPolicy()
+        self._deadline = Deadline(deadline, clock)
+        self._retry = retry or API_RETRY
         self._workers = workers
         self._rng = rng or random.Random()
         self.limiter = RateLimiter(rps, clock=clock, sleep=sleep)
-
-    def _time_left(self) -> float:
-        return float("inf") if self._deadline is None else self._deadline - self._clock()
 
     def run_one(self, task: QueryTask) -> QueryOutcome:
         outcome = QueryOutcome(task)
@@ -213,16 +203,17 @@ class Querier:
         if hit is not None:
             outcome.stats = hit[0]
             return outcome
-        last_start = None if self._deadline is None else self._deadline - 0.5
+        deadline = self._deadline
+        last_start = None if deadline.at is None else deadline.at - LAST_START_MARGIN
         while True:
-            if self._time_left() <= 0.5 or self.limiter.acquire(last_start) is None:
+            if not deadline.allows(LAST_START_MARGIN) or self.limiter.acquire(last_start) is None:
                 outcome.error = outcome.error or CloudError(
                     "InternalError.Timeout", "the invocation ran out of time before this query could run"
                 )
                 return outcome
             outcome.attempts += 1
             try:
-                timeout = None if self._deadline is None else self._time_left()  # in flight, too
+                timeout = None if deadline.at is None else deadline.left()  # in flight, too
                 stats, request_id = self._fetcher.fetch(task.app_id, task.begin_time, task.end_time, timeout=timeout)
             except CloudError as err:
                 outcome.error = err
@@ -244,10 +235,10 @@ class Querier:
                 return outcome
             from sms_receipt_stats.errors import is_retryable  # the catalogue loads on the first failure only
 
-            if not is_retryable(outcome.error.code) or outcome.attempts >= self._retry.max_attempts:
+            if not is_retryable(outcome.error.code) or self._retry.exhausted(outcome.attempts):
                 return outcome
-            delay = self._retry.delay(outcome.attempts, self._rng)
-            if delay + 1.0 >= self._time_left():
+            delay = self._retry.delay(outcome.attempts, self._rng.random)
+            if not deadline.allows(delay + REQUEST_ALLOWANCE):
                 return outcome
             self._sleep(delay)
 

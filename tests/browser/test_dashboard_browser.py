@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator
 import pytest
 
 from sms_receipt_stats import links
-from sms_receipt_stats.emulator import Emulator
+from sms_receipt_stats.dev.emulator import Emulator
 
 cdp = pytest.importorskip("cdp")  # tests/browser/cdp.py (needs websocket-client from the test extras)
 

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import Thresholds
+from sms_receipt_stats.dev.receiver import Receiver
 from sms_receipt_stats.documents import AppResult, ErrorInfo, ResultDocument, WindowDoc
 from sms_receipt_stats.jobs import JobDeps
-from sms_receipt_stats.receiver import Receiver
 from sms_receipt_stats.render import FLAVORS, escape, render_message
 from sms_receipt_stats.rules import config_alerts, evaluate
 from sms_receipt_stats.stats import Stats, compute_rates

@@ -17,8 +17,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from sms_receipt_stats.app import handle
-from sms_receipt_stats.emulator import Emulator
-from sms_receipt_stats.receiver import Receiver
+from sms_receipt_stats.dev.emulator import Emulator
+from sms_receipt_stats.dev.receiver import Receiver
 
 from .helpers import (
     APP,
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.integration
 
 LIMIT_MS = 4000  # small SCF time limits keep the suite fast
 SINK_LIMIT_MS = 3000  # SCF's default: what a hanging sink may cost at most
-MAX_ATTEMPTS = 4  # the query layer's retry budget per API call (RetryPolicy.max_attempts)
+MAX_ATTEMPTS = 4  # the query layer's retry budget per API call (query.API_RETRY.max_attempts)
 MANY_APPS = tuple(f"14000001{i:02d}" for i in range(12))
 
 

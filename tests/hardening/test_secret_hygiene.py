@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from sms_receipt_stats.app import handle
-from sms_receipt_stats.emulator import Emulator
+from sms_receipt_stats.dev.emulator import Emulator
 
 from .helpers import (
     APP,

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sms_receipt_stats import cli
-from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator, window_stats
+from sms_receipt_stats.dev import cli
+from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator, window_stats
 from sms_receipt_stats.links import verify
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def test_demo_totals_are_the_sum_of_the_emulators_hours_of_yesterday(capsys, res
     import re
     from datetime import datetime, timedelta, timezone
 
-    from sms_receipt_stats.emulator import hourly_stats
+    from sms_receipt_stats.dev.emulator import hourly_stats
 
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out

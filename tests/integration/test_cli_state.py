@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from sms_receipt_stats import cli
+from sms_receipt_stats.dev import cli
 
 pytestmark = pytest.mark.integration
 

@@ -9,13 +9,13 @@ from typing import Dict, Iterator, List
 import pytest
 
 from conftest import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING
-from sms_receipt_stats import cli
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import load_settings
+from sms_receipt_stats.dev import cli
+from sms_receipt_stats.dev.emulator import Emulator
+from sms_receipt_stats.dev.receiver import Receiver
 from sms_receipt_stats.doctor import Check, format_checks, healthy, run_doctor
-from sms_receipt_stats.emulator import Emulator
 from sms_receipt_stats.jobs import JobDeps
-from sms_receipt_stats.receiver import Receiver
 
 NOW = datetime.now(timezone.utc)
 

@@ -20,8 +20,8 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models, sms_client
 
-from sms_receipt_stats import emulator as emulator_module
-from sms_receipt_stats.emulator import (
+from sms_receipt_stats.dev import emulator as emulator_module
+from sms_receipt_stats.dev.emulator import (
     SECRET_ID,
     SECRET_KEY,
     STAT_FIELDS,

@@ -20,9 +20,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from sms_receipt_stats import samples
-from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator
-from sms_receipt_stats.package import (
+from sms_receipt_stats.dev import samples
+from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator
+from sms_receipt_stats.dev.package import (
     ZIP_BUDGET,
     PackageError,
     WheelDownloadError,
@@ -34,7 +34,7 @@ from sms_receipt_stats.package import (
     target_interpreter,
     write_zip,
 )
-from sms_receipt_stats.receiver import Receiver
+from sms_receipt_stats.dev.receiver import Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -168,7 +168,9 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     assert not [n for n in names if n.startswith("tencentcloud/sms/") and "v20210111" not in n
                 and n not in ("tencentcloud/sms/__init__.py", pyc_of("tencentcloud/sms/__init__.py", version))]
     assert not [n for n in names if n.startswith("tencentcloud/") and n.endswith("_async.py")]
-    assert not {f"sms_receipt_stats/{m}.py" for m in ("cli", "emulator", "receiver", "package")} & set(names)
+    assert "sms_receipt_stats/config.py" in names
+    dev_files = [n for n in names if n.startswith(("sms_receipt_stats/dev/", "sms_receipt_stats/__main__"))]
+    assert not dev_files, dev_files  # the development tools (cli, emulator, receiver, package…) stay home
 
     emulator.clear_records()
     timer = samples.timer_event(json.dumps({"job": "report", "window": "yesterday"}))
@@ -350,19 +352,30 @@ def test_unsupported_python_is_refused(python: str, capsys: pytest.CaptureFixtur
     assert "--python must be 3.9 or newer" in capsys.readouterr().err
 
 
-def test_runtime_never_imports_the_development_modules() -> None:
-    """The zip leaves cli/emulator/receiver/samples/package out; the handler's path must not need them."""
-    from sms_receipt_stats.package import DEV_ONLY, project_entries, project_root
+def test_the_package_leaves_out_the_dev_tools_by_path_and_keeps_the_rest() -> None:
+    """`sms_receipt_stats/dev/` (cli, emulator, receiver, samples, package, serve) and `__main__` stay
+    out of the zip; every other file of the package goes in (runtime code never imports `dev`:
+    tests/unit/test_import_graph.py)."""
+    from sms_receipt_stats.dev.package import project_entries, project_root
 
-    entries = project_entries(project_root())  # keeps a dev module if a runtime module imports it
-    assert not [name for name in DEV_ONLY if f"sms_receipt_stats/{name}.py" in entries]
+    root = project_root()
+    entries = project_entries(root)
+    package = root / "src" / "sms_receipt_stats"
+    on_disk = {p.relative_to(package.parent).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+    dev = {n for n in on_disk if n.startswith("sms_receipt_stats/dev/")}
+    assert {f"sms_receipt_stats/dev/{m}.py" for m in ("cli", "emulator", "receiver", "samples", "package", "serve",
+                                                       "state_cli")} <= dev
+    assert not [n for n in entries if n.startswith("sms_receipt_stats/dev/")]
+    assert "sms_receipt_stats/__main__.py" not in entries
+    runtime = on_disk - dev - {"sms_receipt_stats/__main__.py"}
+    assert {n for n in entries if n.endswith(".py")} == runtime | {"handler.py"}
 
 
 def test_serverless_yml_deploys_the_built_tree_with_valid_triggers() -> None:
     """serverless.yml and the builder agree: runtime <-> wheels, handler, crons, arguments, env names."""
     yaml = pytest.importorskip("yaml")
+    from sms_receipt_stats.dev.package import project_root
     from sms_receipt_stats.events import parse_timer_message
-    from sms_receipt_stats.package import project_root
 
     root = project_root()
     doc = yaml.safe_load((root / "serverless.yml").read_text(encoding="utf-8"))

@@ -17,8 +17,8 @@ from conftest import API_TOKEN, APP_PROD, read_event
 from sms_receipt_stats import links
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.dashboard import CSP
-from sms_receipt_stats.emulator import window_stats
-from sms_receipt_stats.serve import FunctionUrlServer, function_url_event, to_http
+from sms_receipt_stats.dev.emulator import window_stats
+from sms_receipt_stats.dev.serve import FunctionUrlServer, function_url_event, to_http
 from sms_receipt_stats.windows import named_window
 
 pytestmark = pytest.mark.integration

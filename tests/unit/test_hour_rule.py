@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from conftest import APP_PROD, APP_STAGING, FakeClock, FakeFetcher, RecordingDeliver, base_env
 from sms_receipt_stats.app import handle
-from sms_receipt_stats.emulator import STAT_FIELDS, hourly_stats
+from sms_receipt_stats.dev.emulator import STAT_FIELDS, hourly_stats
 from sms_receipt_stats.jobs import JobDeps
 
 UTC = timezone.utc

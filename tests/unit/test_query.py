@@ -19,9 +19,10 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from conftest import FakeClock, FakeFetcher
 from sms_receipt_stats.config import load_settings
-from sms_receipt_stats.emulator import max_in_any_second
+from sms_receipt_stats.dev.emulator import max_in_any_second
 from sms_receipt_stats.errors import CATALOGUE, classify, is_retryable
-from sms_receipt_stats.query import Querier, QueryTask, RateLimiter, RetryPolicy, SdkStatsFetcher
+from sms_receipt_stats.query import Querier, QueryTask, RateLimiter, SdkStatsFetcher
+from sms_receipt_stats.retry import RetryPolicy
 from sms_receipt_stats.sdk import UPSTREAM_DATA_INVALID, CloudError, MissingCredentials, to_cloud_error
 from sms_receipt_stats.stats import Stats
 
@@ -219,7 +220,7 @@ def test_attempts_are_bounded_and_backoff_grows(clock: FakeClock) -> None:
 def test_backoff_is_capped(clock: FakeClock) -> None:
     policy = RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=3.0)
     rng = random.Random(1)
-    assert all(1.5 <= policy.delay(a, rng) <= 3.0 for a in range(3, 10))
+    assert all(1.5 <= policy.delay(a, rng.random) <= 3.0 for a in range(3, 10))
 
 
 def test_deadline_stops_retrying_before_it_passes(clock: FakeClock) -> None:

@@ -148,6 +148,20 @@ def test_each_request_gets_a_timeout_of_at_most_10_seconds(http: responses.Reque
     assert seen == [10.0, 3.0]
 
 
+def test_the_deadline_is_read_on_the_monotonic_clock_by_default(http: responses.RequestsMock) -> None:
+    """Jobs pass a deadline of time.monotonic(); read against the wall clock it would lie decades back."""
+    seen: List[Any] = []
+
+    def capture(request: requests.PreparedRequest) -> Any:
+        seen.append(request.req_kwargs["timeout"])
+        return (200, {}, "")
+
+    http.add_callback(responses.POST, HOOK_A, callback=capture)
+    [delivery] = deliver_all(document(), settings(HOOK_A), sleep=Sleeper(), deadline=time.monotonic() + 3.0)
+    assert delivery.ok and delivery.attempts == 1
+    assert len(seen) == 1 and 2.0 < seen[0] <= 3.0
+
+
 def test_retries_stop_when_the_deadline_would_pass(http: responses.RequestsMock) -> None:
     http.post(HOOK_A, status=503)
     clock = FakeClock()
@@ -174,12 +188,13 @@ def test_retry_after_parsing() -> None:
 
 
 def test_backoff_is_exponential_with_jitter_and_capped() -> None:
-    assert delivery_module.backoff(1, rng=lambda: 0.0) == 0.5
-    assert delivery_module.backoff(2, rng=lambda: 0.0) == 1.0
-    assert delivery_module.backoff(3, rng=lambda: 1.0) == 2.5
-    assert delivery_module.backoff(10, rng=lambda: 1.0) == 5.0
-    assert delivery_module.backoff(1, retry_after=3, rng=lambda: 0.0) == 3.0
-    assert delivery_module.backoff(1, retry_after=600, rng=lambda: 0.0) == 5.0
+    backoff = delivery_module.SINK_RETRY.delay
+    assert backoff(1, rng=lambda: 0.0) == 0.5
+    assert backoff(2, rng=lambda: 0.0) == 1.0
+    assert backoff(3, rng=lambda: 1.0) == 2.5
+    assert backoff(10, rng=lambda: 1.0) == 5.0
+    assert backoff(1, retry_after=3, rng=lambda: 0.0) == 3.0
+    assert backoff(1, retry_after=600, rng=lambda: 0.0) == 5.0
 
 
 # -- isolation -------------------------------------------------------------------------

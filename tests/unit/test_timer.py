@@ -18,7 +18,7 @@ from conftest import (
     base_env,
     read_event,
 )
-from sms_receipt_stats.emulator import window_stats
+from sms_receipt_stats.dev.emulator import window_stats
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.stats import STAT_FIELDS, Stats
 

@@ -8,12 +8,13 @@ Every outcome becomes a `Delivery` whose error is short and scrubbed of URLs and
 from __future__ import annotations
 
 import logging
-import random
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Type
 
 from sms_receipt_stats.documents import Delivery, ResultDocument
+from sms_receipt_stats.retry import Clock, Deadline, RetryPolicy, Sleep
 from sms_receipt_stats.sinks.base import MIN_REQUEST_TIMEOUT, DeliveryContext, DeliveryError, Sink, one_line
 from sms_receipt_stats.sinks.cmq import CmqQueueSink, CmqTopicSink
 from sms_receipt_stats.sinks.dingtalk import DingTalkSink
@@ -35,9 +36,8 @@ SINK_CLASSES: Dict[str, Type[Sink]] = {
     for cls in (WeComSink, DingTalkSink, FeishuSink, LarkSink, SlackSink, WebhookSink, CmqQueueSink, CmqTopicSink)
 }
 MAX_WORKERS = 8
-BACKOFF_BASE = 0.5  # seconds: 0.5, 1, 2, … plus up to 25 % jitter
-BACKOFF_MAX = 5.0
-RETRY_AFTER_MAX = 5.0  # a platform's Retry-After is honoured up to this
+#: waits of 0.5, 1, 2, … s plus up to 25 % jitter, at most 5 s; a platform's Retry-After is honoured up to 5 s
+SINK_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=5.0, jitter=(1.0, 1.25), retry_after_max=5.0)
 REQUEST_ALLOWANCE = 1.0  # what one more request needs at least, when deciding to retry
 DEADLINE_GRACE = 1.0  # wait this long past the deadline for workers before giving up on them
 ERROR_MAX_CHARS = 200
@@ -54,24 +54,16 @@ def build_sinks(specs: Iterable[SinkSpec]) -> List[Sink]:
     return sinks
 
 
-def backoff(attempt: int, retry_after: Optional[float] = None, rng: Callable[[], float] = random.random) -> float:
-    """Seconds to wait after failed attempt number `attempt` (1-based)."""
-    base = BACKOFF_BASE * (2 ** (attempt - 1))
-    delay = min(BACKOFF_MAX, base * (1 + 0.25 * rng()))
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, RETRY_AFTER_MAX))
-    return delay
-
-
 class _Attempts:
     """The retry loop for one sink. Shared with its worker: a delivery abandoned at the deadline
     still reports its attempts and last error."""
 
-    def __init__(self, sink: Sink, prepared: Any, ctx: DeliveryContext, max_attempts: int):
+    def __init__(self, sink: Sink, prepared: Any, ctx: DeliveryContext, policy: RetryPolicy):
         self.sink = sink
         self.prepared = prepared
         self.ctx = ctx
-        self.max_attempts = max(1, max_attempts)
+        self.policy = policy
+        self.deadline = Deadline(ctx.deadline, ctx.clock)
         self.attempts = 0
         self.last_error: Optional[str] = None
 
@@ -89,8 +81,7 @@ class _Attempts:
     def run(self) -> Delivery:
         label = self.sink.spec.label
         while True:
-            left = self.ctx.time_left()
-            if left is not None and left < MIN_REQUEST_TIMEOUT:
+            if self.deadline.left() < MIN_REQUEST_TIMEOUT:
                 reason = self.last_error or "no time left before the deadline"
                 log.warning("sink %s: deadline reached after %d attempt(s)", label, self.attempts)
                 return self.result(False, reason)
@@ -109,12 +100,11 @@ class _Attempts:
             if not error.transient:
                 log.warning("sink %s: attempt %d failed permanently: %s", label, self.attempts, text)
                 return self.result(False, text)
-            if self.attempts >= self.max_attempts:
+            if self.policy.exhausted(self.attempts):
                 log.warning("sink %s: attempt %d failed, giving up: %s", label, self.attempts, text)
                 return self.result(False, text)
-            delay = backoff(self.attempts, error.retry_after)
-            left = self.ctx.time_left()
-            if left is not None and delay + REQUEST_ALLOWANCE > left:
+            delay = self.policy.delay(self.attempts, retry_after=error.retry_after)
+            if not self.deadline.allows(delay + REQUEST_ALLOWANCE):
                 log.warning("sink %s: attempt %d failed, no time left to retry: %s", label, self.attempts, text)
                 return self.result(False, text)
             log.info("sink %s: attempt %d failed (%s), retrying in %.1fs", label, self.attempts, text, delay)
@@ -135,14 +125,16 @@ def _worker(attempts: _Attempts, own_session: bool) -> Delivery:
 
 
 def deliver_all(doc: ResultDocument, settings: Settings, *, session: Optional[requests.Session] = None,
-                clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                deadline: Optional[float] = None, max_attempts: int = 3,
+                clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
+                deadline: Optional[float] = None, max_attempts: int = SINK_RETRY.max_attempts,
                 now: Callable[[], float] = time.time) -> List[Delivery]:
     """Send `doc` to every configured sink; one Delivery per sink that had something to send.
 
-    `clock`/`deadline` bound the work (a monotonic clock is fine); `now` is the wall clock that
-    signature timestamps need. Results keep the order of NOTIFY_URLS. Never raises.
+    `deadline` is a value of `clock` (monotonic, like every deadline of a job: `retry.Deadline`);
+    `now` is the wall clock that signature timestamps need. Results keep the order of
+    NOTIFY_URLS. Never raises.
     """
+    policy = replace(SINK_RETRY, max_attempts=max_attempts)
     specs = list(settings.sinks)
     outcomes: Dict[int, Delivery] = {}
     jobs: Dict[int, _Attempts] = {}
@@ -160,20 +152,20 @@ def deliver_all(doc: ResultDocument, settings: Settings, *, session: Optional[re
             continue
         ctx = DeliveryContext(session=session, settings=settings, clock=clock, sleep=sleep,  # type: ignore[arg-type]
                               deadline=deadline, now=now)
-        jobs[index] = _Attempts(sink, prepared, ctx, max_attempts)
+        jobs[index] = _Attempts(sink, prepared, ctx, policy)
     if jobs:
         outcomes.update(_run_concurrently(jobs, own_session=session is None, clock=clock, deadline=deadline))
     return [outcomes[i] for i in sorted(outcomes)]
 
 
-def _run_concurrently(jobs: Dict[int, _Attempts], *, own_session: bool, clock: Callable[[], float],
+def _run_concurrently(jobs: Dict[int, _Attempts], *, own_session: bool, clock: Clock,
                       deadline: Optional[float]) -> Dict[int, Delivery]:
     outcomes: Dict[int, Delivery] = {}
     pool = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(jobs)), thread_name_prefix="sink")
     abandoned = False
     try:
         futures = {pool.submit(_worker, job, own_session): index for index, job in jobs.items()}
-        timeout = None if deadline is None else max(0.0, deadline - clock()) + DEADLINE_GRACE
+        timeout = None if deadline is None else max(0.0, Deadline(deadline, clock).left()) + DEADLINE_GRACE
         done, pending = wait(futures, timeout=timeout)
         for future in done:
             index = futures[future]

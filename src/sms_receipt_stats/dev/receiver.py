@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from sms_receipt_stats.emulator import LoopbackServer, QuietHandler
+from sms_receipt_stats.dev.emulator import LoopbackServer, QuietHandler
 
 
 @dataclass

@@ -32,7 +32,7 @@ def load_main_handler() -> Callable[[Any, Any], Any]:
     except ImportError:
         pass
     here = Path(__file__).resolve()
-    for candidate in (Path.cwd() / "handler.py", here.parents[2] / "handler.py", here.parents[1] / "handler.py"):
+    for candidate in (Path.cwd() / "handler.py", here.parents[3] / "handler.py", here.parents[2] / "handler.py"):
         if candidate.is_file():
             spec = importlib.util.spec_from_file_location("handler", candidate)
             if spec and spec.loader:
@@ -85,7 +85,7 @@ def demo_environment(emulator_endpoint: str, public_url: str, lang: str = "en",
 
     The emulator has no rate limit of its own, so the demo queries faster than the real API's 10/s.
     """
-    from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY
+    from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY
 
     env = {
         "TENCENTCLOUD_SECRETID": SECRET_ID,
@@ -130,7 +130,7 @@ def demo_links(public_url: str, window: str = "last_30d") -> Dict[str, str]:
 # -- commands ------------------------------------------------------------------------------------
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    from sms_receipt_stats.emulator import serve
+    from sms_receipt_stats.dev.emulator import serve
 
     errors = dict(item.split("=", 1) for item in args.fail or [] if "=" in item)
     serve(port=args.port, host=args.host, rate_limit=args.rps or None, latency=args.latency, errors=errors)
@@ -138,7 +138,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from sms_receipt_stats import samples
+    from sms_receipt_stats.dev import samples
 
     if args.event == "timer":
         event: Any = samples.timer_event(args.message)
@@ -215,13 +215,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(redact(format_checks(checks), secrets))
     return 0 if healthy(checks) else 1
 def cmd_silence(args: argparse.Namespace) -> int:
-    from sms_receipt_stats.state.cli import run_silence
+    from sms_receipt_stats.dev.state_cli import run_silence
 
     return run_silence(args)
 
 
 def cmd_package(args: argparse.Namespace) -> int:
-    from sms_receipt_stats.package import build_package
+    from sms_receipt_stats.dev.package import build_package
 
     return build_package(python=args.python, output=args.output)
 
@@ -229,10 +229,11 @@ def cmd_package(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import logging
 
-    from sms_receipt_stats import log, samples
-    from sms_receipt_stats.emulator import Emulator
-    from sms_receipt_stats.receiver import Receiver
-    from sms_receipt_stats.serve import function_url_event
+    from sms_receipt_stats import log
+    from sms_receipt_stats.dev import samples
+    from sms_receipt_stats.dev.emulator import Emulator
+    from sms_receipt_stats.dev.receiver import Receiver
+    from sms_receipt_stats.dev.serve import function_url_event
 
     log.configure()
     logging.getLogger(log.LOGGER_NAME).setLevel(logging.WARNING)  # the demo prints its own summary
@@ -304,11 +305,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from sms_receipt_stats.serve import FunctionUrlServer
+    from sms_receipt_stats.dev.serve import FunctionUrlServer
 
     emulator = None
     if args.emulator:
-        from sms_receipt_stats.emulator import Emulator
+        from sms_receipt_stats.dev.emulator import Emulator
 
         emulator = Emulator().start()
     server = FunctionUrlServer(load_main_handler(), args.host, args.port, args.timeout,
@@ -353,7 +354,7 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
     import tempfile
     from datetime import datetime, timedelta, timezone
 
-    from sms_receipt_stats import samples
+    from sms_receipt_stats.dev import samples
     from sms_receipt_stats.windows import current_hour
 
     app = DEMO_APPS.split(",")[0].split("=")[0]
@@ -454,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--send-test", action="store_true", help="also deliver a test report to every sink")
     doc.add_argument("--json", action="store_true")
     doc.set_defaults(func=cmd_doctor)
-    from sms_receipt_stats.state.cli import add_silence_parser
+    from sms_receipt_stats.dev.state_cli import add_silence_parser
 
     add_silence_parser(sub, cmd_silence)
 

@@ -11,7 +11,8 @@ again at each cold start: `*.dist-info` (licence files are kept under
 `third-party-licenses/`), the wheels' bytecode, tests, typing stubs, the SDK's async modules
 (they need httpx, which is not shipped), pydantic's `v1` compatibility package (only an
 explicit `import pydantic.v1` loads it), the SMS API's 2019-07-11 version and the
-development-only modules of this package (CLI, emulator, chat receiver, this builder).
+development tools of this package (`sms_receipt_stats/dev/`: CLI, emulator, chat receiver,
+this builder) with the `__main__` that starts them.
 `tzdata` is kept whole (0.24 MB compressed): SCF images are not documented to ship
 `/usr/share/zoneinfo`, and any IANA zone is a valid `REPORT_TIMEZONE`.
 
@@ -37,7 +38,6 @@ because that is what `serverless.yml` hands to the SCF component (`src`).
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -49,7 +49,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 DEFAULT_PYTHON = "3.10"
 #: SCF runs x86_64 Linux; its images have glibc >= 2.17, so manylinux2014 wheels load
@@ -57,8 +57,8 @@ PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64")
 #: the pure-python wheel is preferred: requests only needs charset detection for
 #: responses without a charset, and the compiled build is larger and tied to one Python
 PURE_ONLY = frozenset({"charset-normalizer"})
-#: modules of this package that only serve local development; nothing on the handler's path imports them
-DEV_ONLY = frozenset({"cli", "__main__", "emulator", "receiver", "samples", "package", "serve"})
+#: what of this package serves local development only, by path; runtime modules never import it
+DEV_PATHS = ("sms_receipt_stats/dev/", "sms_receipt_stats/__main__.py")
 #: the only tencentcloud products the function calls (SMS 2021-01-11; CMQ goes through common's CommonClient)
 TENCENTCLOUD_KEEP = ("tencentcloud/__init__.py", "tencentcloud/common/", "tencentcloud/sms/__init__.py",
                      "tencentcloud/sms/v20210111/")
@@ -153,8 +153,8 @@ def normalize(name: str) -> str:
 
 
 def project_root() -> Path:
-    """The checkout this module lives in (src/sms_receipt_stats/package.py)."""
-    root = Path(__file__).resolve().parents[2]
+    """The checkout this module lives in (src/sms_receipt_stats/dev/package.py)."""
+    root = Path(__file__).resolve().parents[3]
     if not (root / "handler.py").is_file() or not (root / "requirements.txt").is_file():
         raise PackageError(f"no checkout found at {root}: `package` builds from a source tree "
                            "with handler.py and requirements.txt")
@@ -306,34 +306,17 @@ def _wheel_entries(wheel: Path) -> Iterable[Tuple[str, bytes]]:
                 yield name, zf.read(info)
 
 
-def _imported_modules(source: bytes) -> Iterable[str]:
-    """`sms_receipt_stats.X` names a module imports, at any depth (lazy imports included)."""
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            yield node.module
-            yield from (f"{node.module}.{alias.name}" for alias in node.names)
-
-
 def project_entries(root: Path) -> Dict[str, bytes]:
-    """handler.py and the package, less the development-only modules nothing at run time imports."""
+    """handler.py and the package, less its development tools (DEV_PATHS)."""
     package = root / "src" / "sms_receipt_stats"
     entries: Dict[str, bytes] = {"handler.py": (root / "handler.py").read_bytes()}
     for path in sorted(package.rglob("*")):
         rel = path.relative_to(package.parent).as_posix()
         if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
             continue
+        if rel.startswith(DEV_PATHS):
+            continue
         entries[rel] = path.read_bytes()
-    dev_only = {f"sms_receipt_stats/{name}.py" for name in DEV_ONLY}
-    needed: Set[str] = set()
-    for rel, data in entries.items():
-        if rel.endswith(".py") and rel not in dev_only:
-            needed.update(m for m in _imported_modules(data) if m.startswith("sms_receipt_stats."))
-    for rel in sorted(dev_only):
-        module = rel[:-3].replace("/", ".")
-        if module not in needed:  # a runtime module that imports it keeps it in the zip
-            entries.pop(rel, None)
     return entries
 
 
@@ -463,7 +446,7 @@ PROBE_SINKS = ("wecom+{chat}/cgi-bin/webhook/send?key=probe",
 
 
 def _probe_events(app_id: str, token: str) -> List[Dict[str, Any]]:
-    from sms_receipt_stats import samples
+    from sms_receipt_stats.dev import samples
 
     events = {
         "check": samples.timer_event(json.dumps({"job": "check", "window": "last_hour"})),
@@ -501,8 +484,8 @@ def hot_modules(python: str, root: Path) -> List[str]:
     files come in that order (sorted within a step), each package's `__init__` before its
     modules.
     """
-    from sms_receipt_stats.emulator import SECRET_ID, SECRET_KEY, Emulator
-    from sms_receipt_stats.receiver import Receiver
+    from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator
+    from sms_receipt_stats.dev.receiver import Receiver
 
     app_id, token = "1400006874", "probe-token-0123456789"
     with Emulator() as emulator, Receiver() as chat:

@@ -18,7 +18,7 @@ import uuid
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qsl, urlsplit
 
-from sms_receipt_stats.emulator import LoopbackServer, QuietHandler
+from sms_receipt_stats.dev.emulator import LoopbackServer, QuietHandler
 
 Handler = Callable[[Any, Any], Any]
 MAX_BODY = 1024 * 1024
