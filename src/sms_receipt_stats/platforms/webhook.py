@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
@@ -76,8 +77,6 @@ class WebhookSink(Sink):
     kind = "webhook"
 
     def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[WebhookMessage]:
-        import uuid  # only a sending job pays for it
-
         if not wants_document(doc, self.spec.min_severity):
             return None
         return WebhookMessage(msg_id="msg_" + uuid.uuid4().hex, body=document_json(doc))
