@@ -122,8 +122,9 @@ def test_without_the_module_the_same_entry_is_a_plain_webhook(fresh_registry: No
     specs, problems = parse_notify_urls("https://robot.fax.example/send")
     assert [s.kind for s in specs] == ["webhook"] and problems == []
     specs, problems = parse_notify_urls("fax+https://other.example/hook")
-    assert specs == [] and problems == ["NOTIFY_URLS entry 1 (fax+https://other.example/…): expected an http(s) URL, a kind+URL "
-                                        "or cmq://queue|topic/NAME"]
+    assert specs == []
+    assert problems == ["NOTIFY_URLS entry 1 (fax+https://other.example/…): expected an http(s) URL, a kind+URL "
+                        "or cmq://queue|topic/NAME"]
 
 
 def test_a_module_that_contradicts_itself_fails_naming_it(extra_module_dir: Path) -> None:
