@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from sms_receipt_stats.endpoint import DEFAULT_ENDPOINT_HOST, Endpoint, parse_endpoint
 from sms_receipt_stats.sinks.spec import SinkSpec, parse_notify_urls
 from sms_receipt_stats.windows import load_zone
 
 DEFAULT_REGION = "ap-guangzhou"
-DEFAULT_ENDPOINT_HOST = "sms.tencentcloudapi.com"
 APP_ID_PATTERN = re.compile(r"^1[0-9]{9}$")
 _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+){1,3}$")
 #: client-side rate cap bounds: the API's documented limit, and a floor below which the queries
@@ -54,13 +54,6 @@ class ConfigIssue:
 
     def __str__(self) -> str:
         return f"{self.variable}: {self.message}"
-
-
-class Endpoint(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    host: str = DEFAULT_ENDPOINT_HOST  # host[:port]
-    scheme: str = "https"
 
 
 class App(BaseModel):
@@ -122,25 +115,6 @@ class Settings(BaseModel):
         for sink in self.sinks:
             values.extend(sink.secret_values())
         return values
-
-
-def parse_endpoint(value: str) -> Endpoint:
-    """`host[:port]` or `http(s)://host[:port]` (no path)."""
-    text = value.strip()
-    scheme = "https"
-    if "://" in text:
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https"):
-            raise ValueError("scheme must be http or https")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError("expected host[:port] or http(s)://host[:port] without a path")
-        scheme, text = parts.scheme, parts.netloc
-    if not re.match(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$", text):
-        raise ValueError("expected host[:port] or http(s)://host[:port]")
-    port = text.rsplit(":", 1)[1] if re.search(r":[0-9]+$", text) else None
-    if port is not None and not 0 < int(port) < 65536:
-        raise ValueError("port out of range")
-    return Endpoint(host=text, scheme=scheme)
 
 
 def parse_app_ids(value: str, variable: str = "SMS_SDK_APP_IDS") -> Tuple[List[App], List[ConfigIssue]]:

@@ -15,16 +15,17 @@ from sink_support import Sleeper, checked_settings, document, mocked_hooks
 
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.documents import ResultDocument
+from sms_receipt_stats.platforms import registry
+from sms_receipt_stats.platforms.cmq import CmqQueueSink, CmqTopicSink
+from sms_receipt_stats.platforms.dingtalk import DingTalkSink
+from sms_receipt_stats.platforms.feishu import FeishuSink, LarkSink
+from sms_receipt_stats.platforms.slack import SlackSink
+from sms_receipt_stats.platforms.webhook import WebhookSink
+from sms_receipt_stats.platforms.wecom import WeComSink
 from sms_receipt_stats.redaction import WITHHELD
-from sms_receipt_stats.sinks import DeliveryContext, DeliveryError, Sink, build_sinks, deliver_all
 from sms_receipt_stats.sinks import delivery as delivery_module
-from sms_receipt_stats.sinks.base import parse_retry_after
-from sms_receipt_stats.sinks.cmq import CmqQueueSink, CmqTopicSink
-from sms_receipt_stats.sinks.dingtalk import DingTalkSink
-from sms_receipt_stats.sinks.feishu import FeishuSink, LarkSink
-from sms_receipt_stats.sinks.slack import SlackSink
-from sms_receipt_stats.sinks.webhook import WebhookSink
-from sms_receipt_stats.sinks.wecom import WeComSink
+from sms_receipt_stats.sinks.base import DeliveryContext, DeliveryError, Sink, parse_retry_after
+from sms_receipt_stats.sinks.delivery import build_sinks, deliver_all
 
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 DINGTALK = "https://oapi.dingtalk.com/robot/send"
@@ -266,12 +267,12 @@ def test_an_unexpected_exception_in_a_sink_becomes_a_failed_delivery(
     http: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     http.post(WECOM, json={"errcode": 0, "errmsg": "ok"})
-    monkeypatch.setitem(delivery_module.SINK_CLASSES, "webhook", ExplodingSink)
+    monkeypatch.setitem(registry().sinks, "webhook", ExplodingSink)
     result = deliver_all(document(), settings(HOOK_A, f"{WECOM}?key=wecom-key-0001"), sleep=Sleeper())
     assert [(d.ok, d.attempts) for d in result] == [(False, 1), (True, 1)]
     assert result[0].error == "webhook#1(a.example.com): unexpected KeyError"
 
-    monkeypatch.setitem(delivery_module.SINK_CLASSES, "webhook", UnpreparableSink)
+    monkeypatch.setitem(registry().sinks, "webhook", UnpreparableSink)
     result = deliver_all(document(), settings(HOOK_A, f"{WECOM}?key=wecom-key-0001"), sleep=Sleeper())
     assert [(d.ok, d.attempts) for d in result] == [(False, 0), (True, 1)]
     assert "TypeError" in result[0].error

@@ -5,7 +5,8 @@
         post(msg.title, msg.text)
 
 Every untrusted string (app names, upstream and alert messages) goes through `escape()`
-for the flavor, so it can never add a link, a mention or a heading to a message.
+for the flavor, so it can never add a link, a mention or a heading to a message. Flavors,
+their markup and their size limits come from the platform modules (`sms_receipt_stats.platforms`).
 """
 
 from __future__ import annotations
@@ -14,32 +15,26 @@ from typing import Dict, Optional
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import SEVERITY_ORDER, ResultDocument
-from sms_receipt_stats.render.dingtalk import DingTalkMarkup
-from sms_receipt_stats.render.feishu import FeishuMarkup
+from sms_receipt_stats.markup import Markup
+from sms_receipt_stats.platforms import registry
 from sms_receipt_stats.render.i18n import normalize_lang
-from sms_receipt_stats.render.markup import Markup
-from sms_receipt_stats.render.plain import PlainMarkup
-from sms_receipt_stats.render.slack import SlackMarkup
 from sms_receipt_stats.render.text import DetailsLink, RenderedMessage, build_report, fit
-from sms_receipt_stats.render.wecom import WeComMarkup
 
 __all__ = ["FLAVORS", "MAX_BYTES", "DetailsLink", "RenderedMessage", "escape", "markup_for", "render_message"]
 
-_MARKUPS: Dict[str, Markup] = {
-    m.name: m for m in (WeComMarkup(), DingTalkMarkup(), FeishuMarkup(), SlackMarkup(), PlainMarkup())
-}
+#: Every flavor a platform module declares (its markup's name), in module name order.
+FLAVORS = tuple(registry().markups)
 
-FLAVORS = tuple(_MARKUPS)  # ("wecom", "dingtalk", "feishu", "slack", "plain")
-
-#: Body size limit per flavor in UTF-8 bytes; sources next to each constant in its module.
-MAX_BYTES: Dict[str, int] = {name: m.max_bytes for name, m in _MARKUPS.items()}
+#: Body size limit per flavor in UTF-8 bytes: the platform's one limit, its source cited in its module.
+MAX_BYTES: Dict[str, int] = {name: m.max_bytes for name, m in registry().markups.items()}
 
 
 def markup_for(flavor: str) -> Markup:
+    markups = registry().markups
     try:
-        return _MARKUPS[flavor]
+        return markups[flavor]
     except KeyError:
-        raise ValueError(f"unknown message flavor {flavor!r}; expected one of {', '.join(FLAVORS)}") from None
+        raise ValueError(f"unknown message flavor {flavor!r}; expected one of {', '.join(markups)}") from None
 
 
 def escape(text: str, flavor: str) -> str:

@@ -2,7 +2,8 @@
 
 A sink turns the result document into what its platform accepts (`prepare`, pure) and
 sends it (`deliver`, one attempt). Retry, deadline and concurrency live in `delivery`, so
-a platform module stays one small file: payload shape, limits and how to read an answer.
+a platform module (`sms_receipt_stats.platforms`) stays one small file: payload shape,
+limits and how to read an answer.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional
 
 from sms_receipt_stats.documents import SEVERITY_ORDER, ResultDocument
 
-if TYPE_CHECKING:  # runtime imports stay lazy: config imports sinks.spec at load time
+if TYPE_CHECKING:  # platform modules import this one while config parses NOTIFY_URLS: nothing heavy at run time
     import requests
 
     from sms_receipt_stats.config import Settings
-    from sms_receipt_stats.render import RenderedMessage
+    from sms_receipt_stats.render.text import RenderedMessage
     from sms_receipt_stats.sinks.spec import SinkSpec
 
 log = logging.getLogger("sms_receipt_stats.sinks")

@@ -11,17 +11,12 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional
 
 from sms_receipt_stats.documents import Delivery, ResultDocument
+from sms_receipt_stats.platforms import registry
 from sms_receipt_stats.retry import Clock, Deadline, RetryPolicy, Sleep
 from sms_receipt_stats.sinks.base import MIN_REQUEST_TIMEOUT, DeliveryContext, DeliveryError, Sink, one_line
-from sms_receipt_stats.sinks.cmq import CmqQueueSink, CmqTopicSink
-from sms_receipt_stats.sinks.dingtalk import DingTalkSink
-from sms_receipt_stats.sinks.feishu import FeishuSink, LarkSink
-from sms_receipt_stats.sinks.slack import SlackSink
-from sms_receipt_stats.sinks.webhook import WebhookSink
-from sms_receipt_stats.sinks.wecom import WeComSink
 
 if TYPE_CHECKING:
     import requests
@@ -31,10 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sms_receipt_stats.sinks")
 
-SINK_CLASSES: Dict[str, Type[Sink]] = {
-    cls.kind: cls
-    for cls in (WeComSink, DingTalkSink, FeishuSink, LarkSink, SlackSink, WebhookSink, CmqQueueSink, CmqTopicSink)
-}
 MAX_WORKERS = 8
 #: waits of 0.5, 1, 2, … s plus up to 25 % jitter, at most 5 s; a platform's Retry-After is honoured up to 5 s
 SINK_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=5.0, jitter=(1.0, 1.25), retry_after_max=5.0)
@@ -44,10 +35,11 @@ ERROR_MAX_CHARS = 200
 
 
 def build_sinks(specs: Iterable[SinkSpec]) -> List[Sink]:
-    """One sink object per spec, in order."""
+    """One sink object per spec, in order; each kind's class comes from its platform module."""
+    classes = registry().sinks
     sinks: List[Sink] = []
     for spec in specs:
-        cls = SINK_CLASSES.get(spec.kind)
+        cls = classes.get(spec.kind)
         if cls is None:
             raise ValueError(f"{spec.label}: no sink for kind {spec.kind!r}")
         sinks.append(cls(spec))

@@ -10,27 +10,24 @@ has no effect.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from sms_receipt_stats.platforms import COMMON_OPTIONS, Platform, Registry, registry
+
+if TYPE_CHECKING:
+    from urllib.parse import SplitResult
+
 SEVERITIES = ("info", "warning", "critical")
-HOST_KINDS = {
-    "qyapi.weixin.qq.com": "wecom",
-    "oapi.dingtalk.com": "dingtalk",
-    "open.feishu.cn": "feishu",
-    "open.larksuite.com": "lark",
-    "hooks.slack.com": "slack",
-}
-_PREFIX = re.compile(r"^(wecom|dingtalk|feishu|lark|slack|webhook)\+", re.IGNORECASE)
 _MOBILE = re.compile(r"^\+?[0-9][0-9-]{4,19}$")
-_CMQ_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-_OPTIONS = ("secret", "min_severity", "mention", "region", "endpoint")
-#: kinds whose messages `secret=` signs
-_SIGNED = ("dingtalk", "feishu", "lark", "webhook")
+
+
+def _prefix_pattern(reg: Registry) -> Pattern[str]:
+    """`kind+` at the start of an entry, for every prefix a platform declares."""
+    alternatives = "|".join(re.escape(p) for p in sorted(reg.prefixes, key=len, reverse=True))
+    return re.compile(rf"^({alternatives})\+", re.IGNORECASE)
 
 
 class SinkConfigError(ValueError):
@@ -48,11 +45,11 @@ class SinkSpec:
     mention_mobiles: Tuple[str, ...] = ()
     region: Optional[str] = None
     endpoint: Optional[str] = None
-    name: str = ""  # queue or topic name for cmq kinds
+    name: str = ""  # queue or topic name of kinds addressed by name (cmq), not by a secret URL
 
     @property
     def host(self) -> str:
-        if self.kind.startswith("cmq"):
+        if self.name:
             return self.name
         return urlsplit(self.url).hostname or "?"
 
@@ -63,7 +60,7 @@ class SinkSpec:
 
     def secret_values(self) -> List[str]:
         """Every secret-bearing part of this entry, for scrubbing outputs."""
-        values = [self.url] if not self.kind.startswith("cmq") else []
+        values = [self.url] if not self.name else []
         parts = urlsplit(self.url)
         values += [v for _, v in parse_qsl(parts.query) if v]
         values += [seg for seg in parts.path.split("/") if len(seg) >= 16]
@@ -76,7 +73,8 @@ class SinkSpec:
 def mask_entry(entry: str) -> str:
     """`kind+scheme://host/…` with path, query and fragment hidden."""
     text = entry.strip()
-    m = _PREFIX.match(text)
+    reg = registry()
+    m = _prefix_pattern(reg).match(text)
     prefix = m.group(0) if m else ""
     rest = text[len(prefix):]
     try:
@@ -85,8 +83,8 @@ def mask_entry(entry: str) -> str:
         scheme = parts.scheme
     except ValueError:
         return prefix + "<unparseable>"
-    if scheme == "cmq":
-        return f"{prefix}cmq://{host}/…"
+    if scheme in reg.schemes:
+        return f"{prefix}{scheme}://{host}/…"
     return f"{prefix}{scheme}://{host}/…" if host else prefix + "<no host>"
 
 
@@ -94,7 +92,7 @@ def split_entries(value: str) -> List[str]:
     return [e.strip() for e in re.split(r"[,\n]", value or "") if e.strip()]
 
 
-def _parse_options(fragment: str, where: str) -> dict:
+def _parse_options(fragment: str, where: str, known: Tuple[str, ...]) -> dict:
     """`key=value&…` with %-escapes; unlike a query string, `+` stays `+` (base64 secrets)."""
     options: dict = {}
     for item in fragment.split("&"):
@@ -102,34 +100,36 @@ def _parse_options(fragment: str, where: str) -> dict:
             continue
         raw_key, _, raw_val = item.partition("=")
         key, val = unquote(raw_key), unquote(raw_val)
-        if key not in _OPTIONS:  # not quoted: a secret pasted without `secret=` lands here
-            raise SinkConfigError(f"{where}: unknown option (known: {', '.join(_OPTIONS)})")
+        if key not in known:  # not quoted: a secret pasted without `secret=` lands here
+            raise SinkConfigError(f"{where}: unknown option (known: {', '.join(known)})")
         options[key] = val
     return options
 
 
-#: display names in problems
-_PLATFORM = {"wecom": "WeCom", "dingtalk": "DingTalk", "feishu": "Feishu", "lark": "Lark", "slack": "Slack",
-             "webhook": "the generic webhook", "cmq_queue": "CMQ", "cmq_topic": "CMQ"}
-
-
-def _ignored_options(kind: str, options: dict, mention_all: bool) -> List[str]:
+def _ignored_options(reg: Registry, kind: str, options: dict, mention_all: bool) -> List[str]:
     """Why each option set (non-empty) in `options` does nothing for `kind`; never quotes a value."""
-    name = _PLATFORM[kind]
+    platform = reg.platform(kind)
+    name = platform.names[kind]
     reasons: List[str] = []
-    if options.get("secret") and kind in ("wecom", "slack", "cmq_queue", "cmq_topic"):
+    if options.get("secret") and "secret" not in platform.options:
         reasons.append(f"secret= is ignored: {name} messages are not signed, nothing uses the secret")
     if options.get("mention"):
-        if kind in ("webhook", "cmq_queue", "cmq_topic"):
-            reasons.append(f"mention= is ignored: {name} gets the result document, which has no mentions")
-        elif not mention_all and kind in ("feishu", "lark", "slack"):
+        if "mention" not in platform.options:
+            what = "the result document, which has no mentions" if platform.markup is None else "no mentions"
+            reasons.append(f"mention= is ignored: {name} gets {what}")
+        elif not mention_all and not platform.mention_mobiles:
             reasons.append(f"mention=<mobile> is ignored: {name} robots cannot mention by mobile number, "
                            "only mention=all works")
-    if not kind.startswith("cmq"):
-        for key in ("region", "endpoint"):
-            if options.get(key):
-                reasons.append(f"{key}= is ignored: it applies to cmq:// entries only")
+    for key in reg.options:
+        if key in ("secret", "mention") or key in platform.options or key in COMMON_OPTIONS or not options.get(key):
+            continue
+        forms = " and ".join(_url_form(p) for p in reg.accepting(key))
+        reasons.append(f"{key}= is ignored: it applies to {forms} entries only")
     return reasons
+
+
+def _url_form(platform: Platform) -> str:
+    return f"{platform.scheme}://" if platform.scheme else "/".join(platform.kinds)
 
 
 def parse_entry(entry: str, index: int = 1) -> SinkSpec:
@@ -152,8 +152,9 @@ def _where(entry: str, index: int) -> str:
 def _parse(entry: str, index: int) -> Tuple[SinkSpec, List[str]]:
     """The spec and why each option it ignores is ignored."""
     where = _where(entry, index)
+    reg = registry()
     text = entry.strip()
-    m = _PREFIX.match(text)
+    m = _prefix_pattern(reg).match(text)
     forced = m.group(1).lower() if m else None
     rest = text[m.end():] if m else text
     url, _, fragment = rest.partition("#")
@@ -162,7 +163,7 @@ def _parse(entry: str, index: int) -> Tuple[SinkSpec, List[str]]:
         _ = parts.port  # raises on a bad port
     except ValueError as exc:
         raise SinkConfigError(f"{where}: not a valid URL ({exc.__class__.__name__})") from None
-    options = _parse_options(fragment, where)
+    options = _parse_options(fragment, where, reg.options)
     severity = options.get("min_severity", "info") or "info"
     if severity not in SEVERITIES:
         raise SinkConfigError(f"{where}: min_severity must be one of {', '.join(SEVERITIES)}")
@@ -181,44 +182,36 @@ def _parse(entry: str, index: int) -> Tuple[SinkSpec, List[str]]:
         "mention_all": mention_all,
         "mention_mobiles": mobiles,
     }
-    if parts.scheme == "cmq":
+    own = reg.schemes.get(parts.scheme)
+    if own is not None:
         if forced:
-            raise SinkConfigError(f"{where}: a cmq:// URL takes no kind prefix")
-        kind = {"queue": "cmq_queue", "topic": "cmq_topic"}.get(parts.netloc)
-        name = parts.path.strip("/")
-        if kind is None or not _CMQ_NAME.match(name):
-            raise SinkConfigError(f"{where}: expected cmq://queue/NAME or cmq://topic/NAME")
-        endpoint = options.get("endpoint") or None
-        if endpoint is not None:
-            from sms_receipt_stats.config import parse_endpoint
-
-            try:
-                parse_endpoint(endpoint)
-            except ValueError as exc:
-                raise SinkConfigError(f"{where}: endpoint: {exc}") from None
-        spec = SinkSpec(kind=kind, url=url, name=name, region=options.get("region") or None,
-                        endpoint=endpoint, **common)
-        return spec, _ignored_options(kind, options, mention_all)
+            raise SinkConfigError(f"{where}: a {own.scheme}:// URL takes no kind prefix")
+        extra = _hook(own, None, parts, options, where)
+        kind = extra.pop("kind")
+        return SinkSpec(kind=kind, url=url, **common, **extra), _ignored_options(reg, kind, options, mention_all)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SinkConfigError(f"{where}: expected an http(s) URL, a kind+URL or cmq://queue|topic/NAME")
-    if parts.scheme == "http" and parts.hostname.lower() in HOST_KINDS:
+        forms = "".join(f" or {p.form}" for p in reg.schemes.values())
+        raise SinkConfigError(f"{where}: expected an http(s) URL, a kind+URL{forms}")
+    if parts.scheme == "http" and parts.hostname.lower() in reg.hosts:
         raise SinkConfigError(f"{where}: use https:// for {parts.hostname.lower()} (over http:// the robot's "
                               "key would travel in clear text)")
-    kind = forced or HOST_KINDS.get(parts.hostname.lower(), "webhook")
-    if kind in _SIGNED and "secret" in options and not options["secret"]:
+    kind = forced or reg.hosts.get(parts.hostname.lower(), reg.catch_all)
+    platform = reg.platform(kind)
+    if platform.signing and "secret" in options and not options["secret"]:
         raise SinkConfigError(f"{where}: secret= is empty: give the signing secret, or drop the option "
                               "(messages would go out unsigned)")
-    secret = common["secret"]
-    if kind == "webhook" and secret and secret.startswith("whsec_") and not _is_base64(secret[len("whsec_"):]):
-        raise SinkConfigError(f"{where}: a whsec_ secret must be followed by base64 (Standard Webhooks)")
-    return SinkSpec(kind=kind, url=url, **common), _ignored_options(kind, options, mention_all)
+    extra = _hook(platform, kind, parts, options, where)
+    return SinkSpec(kind=kind, url=url, **common, **extra), _ignored_options(reg, kind, options, mention_all)
 
 
-def _is_base64(text: str) -> bool:
+def _hook(platform: Platform, kind: Optional[str], parts: SplitResult, options: dict, where: str) -> dict:
+    """The platform's own checks and fields; its ValueError becomes the entry's problem."""
+    if platform.parse is None:
+        return {}
     try:
-        return bool(base64.b64decode(text, validate=True))
-    except (binascii.Error, ValueError):
-        return False
+        return dict(platform.parse(kind, parts, options))
+    except ValueError as exc:
+        raise SinkConfigError(f"{where}: {exc}") from None
 
 
 def parse_notify_urls(value: str) -> Tuple[List[SinkSpec], List[str]]:

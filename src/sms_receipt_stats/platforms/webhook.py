@@ -4,6 +4,8 @@ Headers `webhook-id` (same on every retry of one message, so receivers can dedup
 `webhook-timestamp` (integer seconds, per attempt) and
 `webhook-signature: v1,<base64 HMAC-SHA256(key, f"{id}.{timestamp}.{body}")>`; the key is
 the base64-decoded rest of a `whsec_…` secret, else the secret's UTF-8 bytes.
+
+Any http(s) URL on a host no chat platform claims is a webhook (and `webhook+URL` forces it).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
+from sms_receipt_stats.platforms import Platform
 from sms_receipt_stats.sinks.base import (
     DeliveryContext,
     DeliveryError,
@@ -26,6 +29,8 @@ from sms_receipt_stats.sinks.base import (
 )
 
 if TYPE_CHECKING:
+    from urllib.parse import SplitResult
+
     from sms_receipt_stats.config import Settings
     from sms_receipt_stats.documents import ResultDocument
 
@@ -40,6 +45,21 @@ def signing_key(secret: str) -> bytes:
         except (binascii.Error, ValueError):
             raise ValueError("a whsec_ secret must be followed by base64") from None
     return secret.encode("utf-8")
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        return bool(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        return False
+
+
+def check_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]) -> Dict[str, Any]:
+    """A `whsec_` secret that is not base64 could never sign: refuse the entry when it loads."""
+    secret = options.get("secret") or ""
+    if secret.startswith(WHSEC_PREFIX) and not _is_base64(secret[len(WHSEC_PREFIX):]):
+        raise ValueError("a whsec_ secret must be followed by base64 (Standard Webhooks)")
+    return {}
 
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: str) -> str:
@@ -71,3 +91,15 @@ class WebhookSink(Sink):
                 raise DeliveryError(str(exc), transient=False) from None
             headers["webhook-signature"] = sign(key, prepared.msg_id, timestamp, prepared.body)
         http_post(ctx, self.spec.url, prepared.body.encode("utf-8"), headers=headers)
+
+
+PLATFORM = Platform(
+    names={"webhook": "the generic webhook"},
+    max_bytes=None,  # the receiver is ours: the document is sent whole, however large
+    sinks={"webhook": WebhookSink},
+    prefixes=("webhook",),
+    catch_all=True,
+    options=("secret",),
+    signing="Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256(key, id.timestamp.body)>`",
+    parse=check_entry,
+)

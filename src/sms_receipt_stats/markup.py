@@ -1,8 +1,9 @@
 """What a message format is: its size limit, how it escapes and how it marks text up.
 
-One subclass per platform (`wecom.py`, `dingtalk.py`, ...; the chat robots refine
-`MarkdownMarkup`). The report model in `text.py` only calls these methods, so a new
-platform is one new module.
+The base classes every platform's markup refines (`platforms/wecom.py`, `platforms/slack.py`,
+...; the chat robots refine `MarkdownMarkup`). The report model in `render/text.py` only calls
+these methods, so a new platform is one new module. A leaf module (only `re`): platform modules
+import it while the registry loads, before `render` can.
 """
 
 from __future__ import annotations

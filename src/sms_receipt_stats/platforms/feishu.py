@@ -13,6 +13,8 @@ import hashlib
 import hmac
 from typing import TYPE_CHECKING, Any, Dict, List
 
+from sms_receipt_stats.markup import MarkdownMarkup
+from sms_receipt_stats.platforms import Platform
 from sms_receipt_stats.sinks.base import (
     ChatSink,
     DeliveryContext,
@@ -27,10 +29,14 @@ from sms_receipt_stats.sinks.base import (
 if TYPE_CHECKING:
     import requests
 
-    from sms_receipt_stats.render import RenderedMessage
+    from sms_receipt_stats.render.text import RenderedMessage
 
-BODY_MAX_BYTES = 20 * 1024  # the whole request body
-TEXT_MAX_BYTES = 18000  # leaves ~2.5 KB for the card, the title and JSON escaping
+# Custom bot request body: at most 20 KB (https://open.feishu.cn/document/client-docs/bot-v3/
+# add-custom-bot, "请求体大小不能超过 20 KB"; Apprise's Feishu plugin keeps 19985).
+BODY_MAX_BYTES = 20 * 1024
+# The card text leaves ~2.5 KB of that for the card envelope, the title and JSON escaping of
+# newlines/quotes (sent with ensure_ascii=False: \uXXXX escapes would double non-ASCII text).
+MAX_BYTES = 18000
 TRANSIENT_CODES = frozenset({9499, 11232})  # too many requests / frequency limited
 MENTION_ALL = "<at id=all></at>"
 HEADER_COLOURS = {"info": "blue", "warning": "orange", "critical": "red"}
@@ -41,13 +47,24 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
+class FeishuMarkup(MarkdownMarkup):
+    """lark_md: the card header shows the title, so the body does not repeat it."""
+
+    name = "feishu"
+    max_bytes = MAX_BYTES
+    title_in_body = False
+
+    def heading(self, text: str) -> str:
+        return f"**{text}**"
+
+
 class FeishuSink(ChatSink):
     kind = "feishu"
     flavor = "feishu"
-    max_bytes = TEXT_MAX_BYTES
+    max_bytes = MAX_BYTES
 
     def body_budget(self) -> int:
-        return TEXT_MAX_BYTES - len(MENTION_ALL) - 2
+        return MAX_BYTES - len(MENTION_ALL) - 2
 
     def compose(self, message: RenderedMessage) -> List[Dict[str, Any]]:
         text = message.text
@@ -59,7 +76,7 @@ class FeishuSink(ChatSink):
                 "title": {"tag": "plain_text", "content": message.title},
                 "template": HEADER_COLOURS.get(message.severity, "blue"),
             },
-            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": fit_bytes(text, TEXT_MAX_BYTES)}}],
+            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": fit_bytes(text, MAX_BYTES)}}],
         }
         return [{"msg_type": "interactive", "card": card}]
 
@@ -84,3 +101,15 @@ class LarkSink(FeishuSink):
     """Lark (open.larksuite.com): the same bot API as Feishu."""
 
     kind = "lark"
+
+
+PLATFORM = Platform(
+    names={"feishu": "Feishu", "lark": "Lark"},
+    max_bytes=MAX_BYTES,
+    sinks={"feishu": FeishuSink, "lark": LarkSink},
+    markup=FeishuMarkup,
+    hosts={"open.feishu.cn": "feishu", "open.larksuite.com": "lark"},
+    prefixes=("feishu", "lark"),
+    options=("secret", "mention"),
+    signing="body `timestamp` (s) and `sign` = base64 HMAC-SHA256(timestamp\\nsecret, empty), per attempt",
+)

@@ -12,17 +12,40 @@ with the SMS VPC endpoint there, the queue call would go to the SMS host and fai
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
+from sms_receipt_stats.platforms import Platform
 from sms_receipt_stats.sinks.base import DeliveryContext, DeliveryError, Sink, document_json, one_line, wants_document
 
 if TYPE_CHECKING:
+    from urllib.parse import SplitResult
+
     from sms_receipt_stats.config import Settings
     from sms_receipt_stats.documents import ResultDocument
 
 SERVICE, VERSION = "tdmq", "2020-02-17"
 DEFAULT_HOST = "tdmq.tencentcloudapi.com"
 MAX_MESSAGE_BYTES = 1024 * 1024  # CMQ's largest message; a queue may be configured smaller (default 64 KB)
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_KINDS = {"queue": "cmq_queue", "topic": "cmq_topic"}
+
+
+def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]) -> Dict[str, Any]:
+    """`cmq://queue/NAME` or `cmq://topic/NAME`, with an optional `region=` and `endpoint=`."""
+    from sms_receipt_stats.endpoint import parse_endpoint
+
+    kind = _KINDS.get(parts.netloc)
+    name = parts.path.strip("/")
+    if kind is None or not _NAME.match(name):
+        raise ValueError("expected cmq://queue/NAME or cmq://topic/NAME")
+    endpoint = options.get("endpoint") or None
+    if endpoint is not None:
+        try:
+            parse_endpoint(endpoint)
+        except ValueError as exc:
+            raise ValueError(f"endpoint: {exc}") from None
+    return {"kind": kind, "name": name, "region": options.get("region") or None, "endpoint": endpoint}
 
 
 def is_transient(code: str) -> bool:
@@ -83,3 +106,14 @@ class CmqTopicSink(CmqSink):
     kind = "cmq_topic"
     action = "PublishCmqMsg"
     name_field = "TopicName"
+
+
+PLATFORM = Platform(
+    names={"cmq_queue": "CMQ", "cmq_topic": "CMQ"},
+    max_bytes=MAX_MESSAGE_BYTES,
+    sinks={"cmq_queue": CmqQueueSink, "cmq_topic": CmqTopicSink},
+    scheme="cmq",
+    form="cmq://queue|topic/NAME",
+    options=("region", "endpoint"),
+    parse=parse_entry,
+)
