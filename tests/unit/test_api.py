@@ -20,8 +20,8 @@ from conftest import (
     read_event,
 )
 from sms_receipt_stats import samples
+from sms_receipt_stats.catalogue import classify
 from sms_receipt_stats.emulator import api_stats, window_stats
-from sms_receipt_stats.errors import classify
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.redaction import WITHHELD
 from sms_receipt_stats.stats import STAT_FIELDS, Stats, compute_rates

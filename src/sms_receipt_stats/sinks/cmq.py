@@ -27,7 +27,7 @@ MAX_MESSAGE_BYTES = 1024 * 1024  # CMQ's largest message; a queue may be configu
 
 def is_transient(code: str) -> bool:
     """Retry what the error catalogue calls retryable: rate limits and transient failures."""
-    from sms_receipt_stats.errors import is_retryable
+    from sms_receipt_stats.catalogue import is_retryable
 
     return is_retryable(code)
 
