@@ -3,11 +3,17 @@ mapped to an HTTP status (README, "HTTP lookups"); the data file checked entry b
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
-from sms_receipt_stats import catalogue
+from conftest import APP_PROD, FakeFetcher, read_event
+from sms_receipt_stats import catalogue, redaction
 from sms_receipt_stats.catalogue import (
     CATALOGUE,
     ErrorEntry,
@@ -22,6 +28,130 @@ from sms_receipt_stats.documents import ErrorInfo
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SEVERITIES = {"info", "warning", "critical"}
 CATEGORIES = {"input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"}
+
+
+# --- the data file ------------------------------------------------------------------------------
+
+DATA = Path(catalogue.__file__).with_name(catalogue.DATA_FILE)
+
+
+def _no_duplicate_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), f"duplicate keys in {catalogue.DATA_FILE}: {keys}"
+    return dict(pairs)
+
+
+def raw_data() -> Dict[str, Any]:
+    """The data file as JSON, refusing a key written twice (json.loads keeps the last silently)."""
+    return json.loads(DATA.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
+
+
+def test_data_file_holds_every_entry_once_and_only_known_fields() -> None:
+    data = raw_data()
+    codes = [code for group in data["groups"] for code in group["codes"]]
+    assert len(codes) == len(set(codes)) == len(CATALOGUE) >= 140
+    assert all(group["title"].strip() for group in data["groups"])
+    for group in data["groups"]:
+        for code, raw in group["codes"].items():
+            assert set(raw) == {"category", "severity", "hint"}, code
+            assert set(raw["hint"]) == {"en", "zh"}, code
+
+
+def test_only_rate_limit_and_transient_codes_are_retryable() -> None:
+    assert {"rate_limit", "transient"} == catalogue.RETRYABLE_CATEGORIES
+    retryable = {code for code, e in CATALOGUE.items() if e.retryable}
+    assert retryable == {code for code, e in CATALOGUE.items() if e.category in {"rate_limit", "transient"}}
+    assert "RequestLimitExceeded" in retryable and "InternalError.Timeout" in retryable
+    assert set(catalogue.SEVERITIES) == SEVERITIES and set(catalogue.CATEGORIES) == CATEGORIES
+
+
+def _with_entry(code: str, entry: Any) -> str:
+    data = raw_data()
+    data["groups"][0]["codes"][code] = entry
+    return json.dumps(data, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        ({"category": "weather", "severity": "warning", "hint": {"en": "x", "zh": "x"}}, "category"),
+        ({"category": "input", "severity": "loud", "hint": {"en": "x", "zh": "x"}}, "severity"),
+        ({"category": "input", "severity": "warning", "hint": {"en": "x", "zh": " "}}, "hint.zh"),
+        ({"category": "input", "severity": "warning", "hint": {"en": "x"}}, "hint.zh"),
+        ({"category": "input", "severity": "warning"}, "hint.en"),
+        ("input", "must be an object"),
+    ],
+)
+def test_a_malformed_entry_is_refused_naming_its_code_and_field(entry: Any, named: str) -> None:
+    with pytest.raises(catalogue.CatalogueError) as caught:
+        catalogue.parse(_with_entry("Bad.Entry", entry))
+    assert "'Bad.Entry'" in str(caught.value) and named in str(caught.value)
+
+
+def test_a_code_in_two_groups_is_refused() -> None:
+    data = raw_data()
+    data["groups"][1]["codes"]["ActionOffline"] = data["groups"][0]["codes"]["ActionOffline"]
+    with pytest.raises(catalogue.CatalogueError, match="duplicate error code 'ActionOffline'"):
+        catalogue.parse(json.dumps(data))
+
+
+def test_the_shipped_file_parses_to_the_loaded_catalogue() -> None:
+    parsed = catalogue.parse(DATA.read_text(encoding="utf-8"))
+    assert parsed.entries == catalogue.load().entries
+    assert catalogue.load() is catalogue.load()  # read once
+
+
+# --- loaded on the first failure only ----------------------------------------------------------
+
+
+def test_import_handler_loads_neither_the_catalogue_nor_the_credential_patterns() -> None:
+    probe = (
+        "import sys, handler\n"
+        "from sms_receipt_stats import redaction\n"
+        "print(sorted(m for m in sys.modules if m.startswith('sms_receipt_stats.catalogue')),"
+        " redaction._credential_patterns.cache_info().currsize)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "0"], out.stdout + out.stderr
+
+
+@pytest.fixture()
+def loads(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    """Records every read of the catalogue and every use of the credential patterns."""
+    seen: List[str] = []
+    real_load, real_patterns = catalogue.load, redaction._credential_patterns
+
+    def load() -> catalogue.Catalogue:
+        seen.append("catalogue")
+        return real_load()
+
+    def patterns() -> Any:
+        seen.append("patterns")
+        return real_patterns()
+
+    monkeypatch.setattr(catalogue, "load", load)
+    monkeypatch.setattr(redaction, "_credential_patterns", patterns)
+    return seen
+
+
+def test_successful_runs_never_read_the_catalogue(invoke: Callable[..., Dict[str, Any]], loads: List[str]) -> None:
+    report = invoke(read_event("timer_default"))
+    lookup = invoke(read_event("apigw_get_stats"))
+    assert report["errors"] == [] and len(report["results"]) == 3
+    assert all(result["error"] is None for result in report["results"])
+    assert lookup["statusCode"] == 200
+    assert loads == []
+
+
+def test_the_first_failure_reads_it(invoke: Callable[..., Dict[str, Any]], fetcher: FakeFetcher,
+                                    loads: List[str]) -> None:
+    fetcher.fail(APP_PROD, "AuthFailure.SignatureFailure", message="refused at https://sms.example/x?key=k1")
+    doc = invoke(read_event("timer_default"))
+    [error] = [result["error"] for result in doc["results"] if result["app_id"] == APP_PROD]
+    assert error["hint"] == CATALOGUE["AuthFailure.SignatureFailure"].hint_en
+    assert "key=k1" not in error["message"]
+    assert "catalogue" in loads and "patterns" in loads
 
 
 # --- the catalogue itself ---------------------------------------------------------------------
