@@ -45,7 +45,7 @@ Secrets never reach this module's output unmasked: `error_info` scrubs messages 
 from __future__ import annotations
 
 import json
-import pkgutil
+import os
 from dataclasses import dataclass, replace
 from functools import cache
 from types import MappingProxyType
@@ -114,16 +114,20 @@ class ErrorEntry:
         return self.hint_zh if (lang or "").lower().startswith("zh") else self.hint_en
 
 
-@dataclass(frozen=True)
 class Catalogue:
     """The loaded data file: entries by code (and by lower-cased code), the entry for unknown
-    codes, and the code lists of the sources above (tests check they are all catalogued)."""
+    codes, and the code lists of the sources above (tests check they are all catalogued).
+    A plain class: it is built once, and a second dataclass would cost the first failure time."""
 
-    entries: Mapping[str, ErrorEntry]
-    by_lower: Mapping[str, ErrorEntry]
-    unknown: ErrorEntry
-    callback_status_statistics_codes: FrozenSet[str]
-    common_codes: FrozenSet[str]
+    __slots__ = ("by_lower", "callback_status_statistics_codes", "common_codes", "entries", "unknown")
+
+    def __init__(self, entries: Mapping[str, ErrorEntry], unknown: ErrorEntry,
+                 callback_status_statistics_codes: FrozenSet[str], common_codes: FrozenSet[str]) -> None:
+        self.entries = entries
+        self.by_lower: Mapping[str, ErrorEntry] = MappingProxyType({k.lower(): v for k, v in entries.items()})
+        self.unknown = unknown
+        self.callback_status_statistics_codes = callback_status_statistics_codes
+        self.common_codes = common_codes
 
 
 def _entry(code: str, raw: Any) -> ErrorEntry:
@@ -153,20 +157,27 @@ def parse(text: str) -> Catalogue:
     documented = data["documented"]
     return Catalogue(
         entries=MappingProxyType(table),
-        by_lower=MappingProxyType({k.lower(): v for k, v in table.items()}),
         unknown=_entry("", data["unknown"]),
         callback_status_statistics_codes=frozenset(documented["CallbackStatusStatistics"]),
         common_codes=frozenset(documented["common"]),
     )
 
 
+def _read_data() -> bytes:
+    """The data file's bytes through this module's loader, as `pkgutil.get_data` does (without
+    its import): a directory, a zip on sys.path and an installed wheel alike."""
+    path = os.path.join(os.path.dirname(__file__), DATA_FILE)
+    get_data = getattr(__spec__.loader, "get_data", None)
+    if get_data is not None:
+        return bytes(get_data(path))
+    with open(path, "rb") as fh:  # pragma: no cover - every loader CPython ships has get_data
+        return fh.read()
+
+
 @cache
 def load() -> Catalogue:
-    """The catalogue shipped in the package, read once (works from a directory, a zip or a wheel)."""
-    raw = pkgutil.get_data(__package__ or "sms_receipt_stats", DATA_FILE)
-    if raw is None:  # pragma: no cover - a loader that cannot read package data
-        raise CatalogueError(f"{DATA_FILE} cannot be read from the installed package")
-    return parse(raw.decode("utf-8"))
+    """The catalogue shipped in the package, read once, on the first failure."""
+    return parse(_read_data().decode("utf-8"))
 
 
 if TYPE_CHECKING:
