@@ -54,7 +54,7 @@ def error_response(exc: ApiError, request_id: Optional[str], lang: str = "en") -
     if exc.error is not None:
         body = dict(exc.error)
     else:
-        from sms_receipt_stats.errors import error_info
+        from sms_receipt_stats.catalogue import error_info
 
         # the message is ours (never a configured value): pattern scrubbing would only mangle it
         info = error_info(exc.code, exc.message, request_id, lang, untrusted=False)
@@ -67,7 +67,7 @@ def error_response(exc: ApiError, request_id: Optional[str], lang: str = "en") -
 
 def upstream_error(error: ErrorInfo) -> ApiError:
     """An upstream failure as its SPEC section 5 status, with Retry-After on 429/503."""
-    from sms_receipt_stats.errors import http_status, retry_after_seconds
+    from sms_receipt_stats.catalogue import http_status, retry_after_seconds
 
     status = http_status(error.code)
     retry_after = retry_after_seconds(error.code)

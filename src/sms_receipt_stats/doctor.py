@@ -68,7 +68,7 @@ def _hour(moment: datetime) -> str:
 
 
 def _failed(name: str, err: CloudError, lang: str, detail: str = "") -> Check:
-    from sms_receipt_stats.errors import classify  # the catalogue loads on the first failure only
+    from sms_receipt_stats.catalogue import classify  # the catalogue loads on the first failure only
 
     return Check(name=name, status="fail", detail=detail or f"{err.code}: {err.message}"[:300],
                  code=err.code, hint=classify(err.code).hint(lang))
@@ -246,7 +246,7 @@ def _check_clock(settings: Settings, now: datetime, server_time: ServerTime, fir
         return Check(name="clock", status="skip", detail="the server's answer had no Date header to compare with")
     skew = (now - server).total_seconds()
     if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
-        from sms_receipt_stats.errors import classify
+        from sms_receipt_stats.catalogue import classify
 
         return Check(name="clock", status="fail", code="InternalError.RequestTimeException",
                      detail=f"this clock is {skew:+.0f} s off the API server's (more than "

@@ -86,7 +86,7 @@ def generated_at(now: datetime, tz: str) -> str:
 def _error_of(outcomes: Sequence[QueryOutcome], lang: str, secrets: Sequence[str]) -> Optional[ErrorInfo]:
     for outcome in outcomes:
         if outcome.error is not None:
-            from sms_receipt_stats.errors import error_info  # the catalogue loads on the first failure only
+            from sms_receipt_stats.catalogue import error_info  # the catalogue loads on the first failure only
 
             err = outcome.error
             return error_info(err.code, err.message, err.request_id, lang, secrets=secrets)
@@ -281,8 +281,8 @@ def run_doctor_job(*, settings: Settings, issues: Sequence[str], deps: JobDeps, 
 
     A healthy run sends nothing (like `check`); `send_test` sends a test report to every sink.
     """
+    from sms_receipt_stats.catalogue import classify
     from sms_receipt_stats.doctor import run_doctor
-    from sms_receipt_stats.errors import classify
 
     now = deps.now()
     checks = run_doctor(settings, issues, fetcher_factory=deps.fetcher_factory, now=now,

@@ -57,7 +57,7 @@ class SdkStatsFetcher:
         """The upstream message is someone else's text: no part of a configured secret survives it."""
         from dataclasses import replace
 
-        from sms_receipt_stats.errors import scrub  # the catalogue loads on the first failure only
+        from sms_receipt_stats.redaction import scrub
 
         return replace(error, message=scrub(error.message, self._settings.secret_values()))
 
@@ -233,7 +233,7 @@ class Querier:
                     return outcome
                 outcome.stats, outcome.error = stats, None
                 return outcome
-            from sms_receipt_stats.errors import is_retryable  # the catalogue loads on the first failure only
+            from sms_receipt_stats.catalogue import is_retryable  # the catalogue loads on the first failure only
 
             if not is_retryable(outcome.error.code) or self._retry.exhausted(outcome.attempts):
                 return outcome

@@ -1,7 +1,9 @@
 """The one secret-masking mechanism: no configured secret survives in anything the function emits.
 
-Two strengths, both matching case-insensitively and in every encoding a secret travels in
-(as is, JSON-escaped, URL-encoded):
+Every masking the product does lives here; callers pick the function for what they hold.
+
+Known secrets, two strengths, both matching case-insensitively and in every encoding a
+secret travels in (as is, JSON-escaped, URL-encoded):
 
 * `redact` / `redact_text` (documents, HTTP bodies, log lines): every whole secret, and any
   leading part of 8 characters or more — a value cut to a few dozen characters shows up as
@@ -12,6 +14,15 @@ Two strengths, both matching case-insensitively and in every encoding a secret t
   middle part, split by blanks or new lines), and base64 encodings. When a configured
   secret is shorter than 4 characters it cannot be masked without eating ordinary words,
   so the text is withheld entirely.
+
+Credential-looking text, whoever's it is:
+
+* `mask_credentials`: URLs cut to scheme and host, TC3 `Credential=`/`Signature=` parts,
+  `Bearer`/`Basic` tokens, `AKID…` SecretIds, long hex runs and `key=`/`token=`/`secret=`
+  style values masked, with no configured secret needed.
+* `scrub` (an upstream error message, a chat platform's answer, a sink's failure: anything
+  shown to a user or sent to a chat): `scrub_untrusted`, then `mask_credentials`, then cut
+  to MAX_MESSAGE_CHARS with `cap_message`.
 
 The product's own messages never quote a configured value that could be a secret (see
 `config.shown`): masking is the second line of defence, not the first.
@@ -25,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from functools import lru_cache
 from typing import AbstractSet, Any, Iterable, List, Sequence, Tuple
 from urllib.parse import quote, quote_plus
@@ -211,3 +223,73 @@ def redact(value: Any, secrets: List[str], keep: AbstractSet[str] = frozenset())
             container[key] = copy_list
             stack.extend((copy_list, i) for i in range(len(copy_list)))
     return root[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Credential-looking text, and the whole treatment of a message someone else wrote.
+# ---------------------------------------------------------------------------------------------
+MAX_MESSAGE_CHARS = 500
+#: patterns run on a bounded prefix only, so a huge error body (an HTML page) stays cheap
+_SCAN_CHARS = 8 * MAX_MESSAGE_CHARS
+_WORD = r"A-Za-z0-9_.\-"
+#: a `name=value` whose name contains one of these has its value masked
+_SENSITIVE_WORDS = ("token", "key", "sign", "secret", "password", "passwd", "pwd", "credential")
+
+
+@lru_cache(maxsize=1)
+def _credential_patterns() -> Tuple[Tuple[Tuple[re.Pattern[str], str], ...], re.Pattern[str]]:
+    """The patterns of `mask_credentials`, compiled on first use: `import handler` and a run
+    without failures never pay for them."""
+    patterns = (
+        # URLs: keep scheme and host; drop userinfo, path, query and fragment, which carry keys
+        # (WeCom '?key=', DingTalk '?access_token=', Slack/Feishu hook paths, '#secret=').
+        (
+            re.compile(
+                r"(?i)(?<![a-z0-9+.\-])([a-z][a-z0-9+.\-]*://)(?:[^\s/?#@\"'<>]*@)?([^\s/?#\"'<>]+)[/?#][^\s\"'<>]*"
+            ),
+            r"\1\2/" + MASK,
+        ),
+        # TC3 Authorization header parts.
+        (re.compile(r"(?i)\b(Credential=)[^\s,;&\"']+"), r"\1" + MASK),
+        (re.compile(r"(?i)\b(Signature=)[^\s,;&\"']+"), r"\1" + MASK),
+        # Bearer / Basic tokens.
+        (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]+"), r"\1 " + MASK),
+        # Tencent Cloud SecretIds and long hex runs (signatures, keys).
+        (re.compile(r"AKID[0-9A-Za-z]{12,}"), "AKID" + MASK),
+        (re.compile(r"\b[0-9a-fA-F]{40,}\b"), MASK),
+    )
+    # name=value, name: value, "name": "value"; the name is checked in Python (no backtracking).
+    assignment = re.compile(r"(?<![" + _WORD + r"])([" + _WORD + r"]+)(\"?\s*[:=]\s*\"?)([^\s\"'&,;}#]+)")
+    return patterns, assignment
+
+
+def _mask_assignment(match: re.Match[str]) -> str:
+    name = match.group(1).lower()
+    if any(word in name for word in _SENSITIVE_WORDS) and match.group(3) != MASK:
+        return match.group(1) + match.group(2) + MASK
+    return match.group(0)
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with anything credential-looking masked (no configured secret needed): URLs cut
+    to scheme and host, TC3 signature parts, bearer tokens, SecretIds, long hex, `key=` values."""
+    patterns, assignment = _credential_patterns()
+    for pattern, repl in patterns:
+        text = pattern.sub(repl, text)
+    return assignment.sub(_mask_assignment, text)
+
+
+def cap_message(text: str) -> str:
+    """`text` cut to MAX_MESSAGE_CHARS, with a visible ellipsis when cut."""
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove secrets and anything credential-like from ``text`` (someone else's: an upstream
+    message, a platform's error answer) and cap it at MAX_MESSAGE_CHARS, so it can go to logs,
+    chats and HTTP bodies safely: `scrub_untrusted` (any part of a secret, in any form; the
+    whole text withheld when a configured secret is too short to mask), then `mask_credentials`."""
+    out = "" if text is None else str(text)
+    # cut first, so a huge body stays cheap; the output is far shorter than the cut anyway
+    out = scrub_untrusted(out[:_SCAN_CHARS], list(secrets or ()))
+    return cap_message(mask_credentials(out))

@@ -25,7 +25,7 @@ from sms_receipt_stats import redaction
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.documents import VOCABULARY
-from sms_receipt_stats.errors import scrub
+from sms_receipt_stats.redaction import scrub
 
 from .helpers import (
     APP,

@@ -265,6 +265,26 @@ def test_bytecode_is_what_a_read_only_copy_imports(version: str, tmp_path: Path,
     assert sorted([root, *root.rglob("*")]) == sorted(paths), "the import wrote into the code directory"
 
 
+def test_the_zip_ships_the_error_catalogue_and_a_failure_reads_it(tmp_path: Path, emulator: Emulator,
+                                                                  zip_for: Callable[[str], Path]) -> None:
+    """The catalogue is data beside its module: the zip must carry it, and a failure must find it."""
+    from sms_receipt_stats.catalogue import CATALOGUE
+
+    version = newest_available()[0]
+    python = interpreter(version)
+    if python is None:
+        pytest.skip(f"no CPython {version} on this machine")
+    zip_path = zip_for(version)
+    with zipfile.ZipFile(zip_path) as zf:
+        assert "sms_receipt_stats/catalogue.json" in zf.namelist()
+    timer = samples.timer_event(json.dumps({"job": "report", "window": "yesterday"}))  # loads the SDK too
+    result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, samples.apigw_event(path="/release/nowhere")])
+    _, answer = result["answers"]
+    error = json.loads(answer["body"])["error"]
+    assert answer["statusCode"] == 404 and error["code"] == "NotFound"
+    assert error["hint"] == CATALOGUE["NotFound"].hint_en
+
+
 def test_zip_bytes_depend_on_content_only(tmp_path: Path, zip_for: Callable[[str], Path]) -> None:
     """Same files, any order, any time: same zip (sorted names, fixed timestamps and modes)."""
     built = zip_for("3.9")

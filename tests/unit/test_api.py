@@ -19,9 +19,9 @@ from conftest import (
     base_env,
     read_event,
 )
+from sms_receipt_stats.catalogue import classify
 from sms_receipt_stats.dev import samples
 from sms_receipt_stats.dev.emulator import api_stats, window_stats
-from sms_receipt_stats.errors import classify
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.redaction import WITHHELD
 from sms_receipt_stats.stats import STAT_FIELDS, Stats, compute_rates

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from conftest import FakeClock, FakeFetcher
+from sms_receipt_stats.catalogue import CATALOGUE, classify, is_retryable
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.dev.emulator import max_in_any_second
-from sms_receipt_stats.errors import CATALOGUE, classify, is_retryable
 from sms_receipt_stats.query import Querier, QueryTask, RateLimiter, SdkStatsFetcher
 from sms_receipt_stats.retry import RetryPolicy
 from sms_receipt_stats.sdk import UPSTREAM_DATA_INVALID, CloudError, MissingCredentials, to_cloud_error

@@ -1,4 +1,4 @@
-"""The secret-masking mechanism (`redaction`) and `errors.scrub` built on it.
+"""The secret-masking mechanism (`redaction`): known secrets, untrusted text, credential patterns.
 
 Documents and logs: whole secrets and leading parts of 8+ characters, in any case and in
 their JSON-escaped and URL-encoded forms. Untrusted text (upstream messages): also any part
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +18,7 @@ import pytest
 
 from conftest import API_TOKEN, FakeFetcher, RecordingDeliver, base_env, read_event
 from sms_receipt_stats import redaction
-from sms_receipt_stats.errors import scrub
+from sms_receipt_stats.redaction import scrub
 
 TOKEN_A = "stats-dashboard-Zr4qK8pW2mLx"
 TOKEN_B = "stats-dashboard-Hy6tN3vX9cQe"
@@ -140,3 +141,94 @@ def test_a_log_line_stays_json_whatever_the_secret_looks_like(capsys: pytest.Cap
     [line] = [ln for ln in capsys.readouterr().out.splitlines() if ln]
     record = json.loads(line)
     assert record["level"] == "info" and record["message"] == "said *** twice: ***"
+
+
+# --- scrub: untrusted text, credential patterns, length -------------------------------------
+
+CANARY_KEY = "CANARYsecretKEY0123456789abcdefXY"
+CANARY_TOKEN = "canary-session-token-ZZZ-987654321"
+
+
+def test_scrub_removes_given_secrets() -> None:
+    text = f"failed with key {CANARY_KEY} and token {CANARY_TOKEN}"
+    out = scrub(text, [CANARY_KEY, CANARY_TOKEN])
+    assert CANARY_KEY not in out and CANARY_TOKEN not in out
+    assert "failed with key" in out
+
+
+def test_scrub_removes_url_encoded_secrets() -> None:
+    secret = "a/b+c=d&e"
+    out = scrub("posted to host?x=a%2Fb%2Bc%3Dd%26e", [secret])
+    assert "a%2Fb%2Bc%3Dd%26e" not in out
+
+
+def test_scrub_ignores_empty_secrets_and_withholds_text_when_one_is_too_short_to_mask() -> None:
+    assert scrub("abc def", ["", "   ", None]) == "abc def"  # type: ignore[list-item]
+    assert scrub("abc def", ["", "abc"]) == redaction.WITHHELD
+
+
+@pytest.mark.parametrize(
+    ("text", "leak"),
+    [
+        (
+            "Authorization: TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/tc3_request",
+            "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+        ),
+        (
+            "SignedHeaders=content-type;host, "
+            "Signature=2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c",
+            "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c",
+        ),
+        ("POST https://oapi.dingtalk.com/robot/send?access_token=deadbeefcafe1234 failed", "deadbeefcafe1234"),
+        ("POST https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4 500", "693a91f6-7xxx-4bc4"),
+        ("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX timed out", "XXXXXXXXXXXXXXXX"),
+        ("https://open.feishu.cn/open-apis/bot/v2/hook/0f1e2d3c-aaaa-bbbb refused", "0f1e2d3c-aaaa-bbbb"),
+        ("webhook+https://example.com/hook#secret=whsec_abcdefgh unreachable", "whsec_abcdefgh"),
+        ("https://user:p4ssw0rd@example.com/x failed", "p4ssw0rd"),
+        ("query sign=abcdef123456&timestamp=1 rejected", "abcdef123456"),
+        ("token=tok_live_9876543210 invalid", "tok_live_9876543210"),
+        ("key=supersecretvalue invalid", "supersecretvalue"),
+        ('{"SecretKey": "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"}', "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"),
+        ("X-TC-Token: mytemporarytoken123", "mytemporarytoken123"),
+        ("Authorization: Bearer sk-live-abcdef0123456789", "sk-live-abcdef0123456789"),
+        ("uses AKIDabcdefghijklmnopqrst in the message", "AKIDabcdefghijklmnopqrst"),
+        ("TENCENTCLOUD_SESSIONTOKEN=abc123abc123", "abc123abc123"),
+    ],
+)
+def test_scrub_removes_credential_looking_substrings(text: str, leak: str) -> None:
+    out = scrub(text)
+    assert leak not in out, out
+
+
+def test_scrub_keeps_ordinary_messages_readable() -> None:
+    message = (
+        "[TencentCloudSDKException] code:UnauthorizedOperation.RequestPermissionDeny "
+        "message:you are not authorized to perform operation (sms:CallbackStatusStatistics) "
+        "requestId:3314836f-0b10-45cb-b7be-593e84c1c197"
+    )
+    assert scrub(message) == message
+
+
+def test_scrub_keeps_the_host_of_urls() -> None:
+    out = scrub("HTTPSConnectionPool: https://sms.tencentcloudapi.com/?Action=X timed out")
+    assert "https://sms.tencentcloudapi.com" in out
+    assert "Action=X" not in out
+
+
+def test_scrub_truncates_to_500_chars() -> None:
+    out = scrub("x" * 5000)
+    assert len(out) <= 500
+    assert out.startswith("xxx")
+
+
+def test_scrub_is_fast_on_huge_pathological_input() -> None:
+    blobs = ["a." * 200_000, "k" * 400_000 + "=", "AKID" * 100_000, "https://" + "a" * 300_000]
+    start = time.perf_counter()
+    for blob in blobs:
+        assert len(scrub(blob)) <= 500
+    assert time.perf_counter() - start < 2.0
+
+
+def test_scrub_handles_none_and_non_strings() -> None:
+    assert scrub(None) == ""  # type: ignore[arg-type]
+    assert scrub(12345) == "12345"  # type: ignore[arg-type]

@@ -569,7 +569,7 @@ def test_catalogued_codes_are_copyable_but_unknown_domain_like_codes_are_not_lin
 
 
 def test_catalogued_codes_hold_no_markup_so_showing_them_verbatim_is_safe() -> None:
-    from sms_receipt_stats.errors import CATALOGUE
+    from sms_receipt_stats.catalogue import CATALOGUE
 
     assert CATALOGUE and all(re.fullmatch(r"[A-Za-z0-9]+(\.[A-Za-z0-9]+)*", code) for code in CATALOGUE)
 

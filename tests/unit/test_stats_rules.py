@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sms_receipt_stats.catalogue import classify, error_info
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import AppResult, WindowDoc
-from sms_receipt_stats.errors import classify, error_info
 from sms_receipt_stats.rules import config_alerts, evaluate, evaluate_app
 from sms_receipt_stats.stats import (
     STAT_FIELDS,

@@ -50,7 +50,7 @@ def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]
 
 def is_transient(code: str) -> bool:
     """Retry what the error catalogue calls retryable: rate limits and transient failures."""
-    from sms_receipt_stats.errors import is_retryable
+    from sms_receipt_stats.catalogue import is_retryable
 
     return is_retryable(code)
 

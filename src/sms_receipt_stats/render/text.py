@@ -72,7 +72,7 @@ def utf8_len(text: str) -> int:
 def _catalogued(code: str) -> bool:
     """A code of the error catalogue is a known constant (letters, digits, dots, none a TLD):
     shown verbatim so an operator can copy and search it. Anything else is untrusted text."""
-    from sms_receipt_stats.errors import CATALOGUE
+    from sms_receipt_stats.catalogue import CATALOGUE
 
     return code in CATALOGUE
 

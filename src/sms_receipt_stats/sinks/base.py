@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional
 
+from sms_receipt_stats import redaction
 from sms_receipt_stats.documents import SEVERITY_ORDER, ResultDocument
 
 if TYPE_CHECKING:  # platform modules import this one while config parses NOTIFY_URLS: nothing heavy at run time
@@ -96,10 +97,8 @@ class Sink(ABC):
             raise DeliveryError(self.scrub(exc.message, ctx.settings), exc.transient, exc.retry_after) from None
 
     def scrub(self, text: str, settings: Settings) -> str:
-        """`text` without this entry's secrets or any configured one (`errors.scrub`)."""
-        from sms_receipt_stats.errors import scrub  # the error catalogue loads on the first failure only
-
-        return scrub(text, [*self.spec.secret_values(), *settings.secret_values()])
+        """`text` without this entry's secrets or any configured one (`redaction.scrub`)."""
+        return redaction.scrub(text, [*self.spec.secret_values(), *settings.secret_values()])
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.spec.label}>"

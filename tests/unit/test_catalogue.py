@@ -1,31 +1,157 @@
-"""The error catalogue (SPEC sections 5 and 8): every code classified, hinted and mapped to HTTP."""
+"""The error catalogue (`catalogue.json` read by `catalogue`): every code classified, hinted and
+mapped to an HTTP status (README, "HTTP lookups"); the data file checked entry by entry."""
 
 from __future__ import annotations
 
+import json
 import re
-import time
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
-from sms_receipt_stats import errors
-from sms_receipt_stats.documents import ErrorInfo
-from sms_receipt_stats.errors import (
-    CALLBACK_STATUS_STATISTICS_CODES,
+from conftest import APP_PROD, FakeFetcher, read_event
+from sms_receipt_stats import catalogue, redaction
+from sms_receipt_stats.catalogue import (
     CATALOGUE,
-    COMMON_CODES,
     ErrorEntry,
     classify,
     error_info,
     http_status,
     is_retryable,
     retry_after_seconds,
-    scrub,
 )
-from sms_receipt_stats.redaction import WITHHELD
+from sms_receipt_stats.documents import ErrorInfo
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SEVERITIES = {"info", "warning", "critical"}
 CATEGORIES = {"input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"}
+
+
+# --- the data file ------------------------------------------------------------------------------
+
+DATA = Path(catalogue.__file__).with_name(catalogue.DATA_FILE)
+
+
+def _no_duplicate_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), f"duplicate keys in {catalogue.DATA_FILE}: {keys}"
+    return dict(pairs)
+
+
+def raw_data() -> Dict[str, Any]:
+    """The data file as JSON, refusing a key written twice (json.loads keeps the last silently)."""
+    return json.loads(DATA.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
+
+
+def test_data_file_holds_every_entry_once_and_only_known_fields() -> None:
+    data = raw_data()
+    codes = [code for group in data["groups"] for code in group["codes"]]
+    assert len(codes) == len(set(codes)) == len(CATALOGUE) >= 140
+    assert all(group["title"].strip() for group in data["groups"])
+    for group in data["groups"]:
+        for code, raw in group["codes"].items():
+            assert set(raw) == {"category", "severity", "hint"}, code
+            assert set(raw["hint"]) == {"en", "zh"}, code
+
+
+def test_only_rate_limit_and_transient_codes_are_retryable() -> None:
+    assert {"rate_limit", "transient"} == catalogue.RETRYABLE_CATEGORIES
+    retryable = {code for code, e in CATALOGUE.items() if e.retryable}
+    assert retryable == {code for code, e in CATALOGUE.items() if e.category in {"rate_limit", "transient"}}
+    assert "RequestLimitExceeded" in retryable and "InternalError.Timeout" in retryable
+    assert set(catalogue.SEVERITIES) == SEVERITIES and set(catalogue.CATEGORIES) == CATEGORIES
+
+
+def _with_entry(code: str, entry: Any) -> str:
+    data = raw_data()
+    data["groups"][0]["codes"][code] = entry
+    return json.dumps(data, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        ({"category": "weather", "severity": "warning", "hint": {"en": "x", "zh": "x"}}, "category"),
+        ({"category": "input", "severity": "loud", "hint": {"en": "x", "zh": "x"}}, "severity"),
+        ({"category": "input", "severity": "warning", "hint": {"en": "x", "zh": " "}}, "hint.zh"),
+        ({"category": "input", "severity": "warning", "hint": {"en": "x"}}, "hint.zh"),
+        ({"category": "input", "severity": "warning"}, "hint.en"),
+        ("input", "must be an object"),
+    ],
+)
+def test_a_malformed_entry_is_refused_naming_its_code_and_field(entry: Any, named: str) -> None:
+    with pytest.raises(catalogue.CatalogueError) as caught:
+        catalogue.parse(_with_entry("Bad.Entry", entry))
+    assert "'Bad.Entry'" in str(caught.value) and named in str(caught.value)
+
+
+def test_a_code_in_two_groups_is_refused() -> None:
+    data = raw_data()
+    data["groups"][1]["codes"]["ActionOffline"] = data["groups"][0]["codes"]["ActionOffline"]
+    with pytest.raises(catalogue.CatalogueError, match="duplicate error code 'ActionOffline'"):
+        catalogue.parse(json.dumps(data))
+
+
+def test_the_shipped_file_parses_to_the_loaded_catalogue() -> None:
+    parsed = catalogue.parse(DATA.read_text(encoding="utf-8"))
+    assert parsed.entries == catalogue.load().entries
+    assert catalogue.load() is catalogue.load()  # read once
+
+
+# --- loaded on the first failure only ----------------------------------------------------------
+
+
+def test_import_handler_loads_neither_the_catalogue_nor_the_credential_patterns() -> None:
+    probe = (
+        "import sys, handler\n"
+        "from sms_receipt_stats import redaction\n"
+        "print(sorted(m for m in sys.modules if m.startswith('sms_receipt_stats.catalogue')),"
+        " redaction._credential_patterns.cache_info().currsize)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "0"], out.stdout + out.stderr
+
+
+@pytest.fixture()
+def loads(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    """Records every read of the catalogue and every use of the credential patterns."""
+    seen: List[str] = []
+    real_load, real_patterns = catalogue.load, redaction._credential_patterns
+
+    def load() -> catalogue.Catalogue:
+        seen.append("catalogue")
+        return real_load()
+
+    def patterns() -> Any:
+        seen.append("patterns")
+        return real_patterns()
+
+    monkeypatch.setattr(catalogue, "load", load)
+    monkeypatch.setattr(redaction, "_credential_patterns", patterns)
+    return seen
+
+
+def test_successful_runs_never_read_the_catalogue(invoke: Callable[..., Dict[str, Any]], loads: List[str]) -> None:
+    report = invoke(read_event("timer_default"))
+    lookup = invoke(read_event("apigw_get_stats"))
+    assert report["errors"] == [] and len(report["results"]) == 3
+    assert all(result["error"] is None for result in report["results"])
+    assert lookup["statusCode"] == 200
+    assert loads == []
+
+
+def test_the_first_failure_reads_it(invoke: Callable[..., Dict[str, Any]], fetcher: FakeFetcher,
+                                    loads: List[str]) -> None:
+    fetcher.fail(APP_PROD, "AuthFailure.SignatureFailure", message="refused at https://sms.example/x?key=k1")
+    doc = invoke(read_event("timer_default"))
+    [error] = [result["error"] for result in doc["results"] if result["app_id"] == APP_PROD]
+    assert error["hint"] == CATALOGUE["AuthFailure.SignatureFailure"].hint_en
+    assert "key=k1" not in error["message"]
+    assert "catalogue" in loads and "patterns" in loads
 
 
 # --- the catalogue itself ---------------------------------------------------------------------
@@ -66,8 +192,10 @@ def test_catalogue_is_read_only() -> None:
 
 
 def test_documented_codes_are_all_catalogued() -> None:
-    assert set(CATALOGUE) >= CALLBACK_STATUS_STATISTICS_CODES
-    assert set(CATALOGUE) >= COMMON_CODES
+    documented = catalogue.load()
+    assert len(documented.callback_status_statistics_codes) == 26 and len(documented.common_codes) == 38
+    assert set(CATALOGUE) >= documented.callback_status_statistics_codes
+    assert set(CATALOGUE) >= documented.common_codes
     sdk_codes = {
         "ClientNetworkError",
         "ServerNetworkError",
@@ -238,7 +366,7 @@ def test_not_retryable_codes(code: str) -> None:
     assert not is_retryable(code)
 
 
-# --- HTTP status (SPEC section 5, upstream rows) -----------------------------------------------
+# --- HTTP status (README, "HTTP lookups": upstream rows) --------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -306,7 +434,7 @@ def test_every_catalogued_code_has_a_sane_status() -> None:
         if entry.category == "transient":
             assert status == 503, code
         if entry.category in {"auth", "permission", "billing", "clock", "upstream"} and code not in (
-            errors.LOCAL_HTTP_STATUS
+            catalogue.LOCAL_HTTP_STATUS
         ):
             assert status == 502, code
 
@@ -317,97 +445,6 @@ def test_retry_after() -> None:
     assert retry_after_seconds("ClientNetworkError") == 5
     assert retry_after_seconds("InvalidParameter") is None
     assert retry_after_seconds("UnauthorizedOperation.ServiceSuspendDueToArrears") is None
-
-
-# --- scrub ------------------------------------------------------------------------------------
-
-CANARY_KEY = "CANARYsecretKEY0123456789abcdefXY"
-CANARY_TOKEN = "canary-session-token-ZZZ-987654321"
-
-
-def test_scrub_removes_given_secrets() -> None:
-    text = f"failed with key {CANARY_KEY} and token {CANARY_TOKEN}"
-    out = scrub(text, [CANARY_KEY, CANARY_TOKEN])
-    assert CANARY_KEY not in out and CANARY_TOKEN not in out
-    assert "failed with key" in out
-
-
-def test_scrub_removes_url_encoded_secrets() -> None:
-    secret = "a/b+c=d&e"
-    out = scrub("posted to host?x=a%2Fb%2Bc%3Dd%26e", [secret])
-    assert "a%2Fb%2Bc%3Dd%26e" not in out
-
-
-def test_scrub_ignores_empty_secrets_and_withholds_text_when_one_is_too_short_to_mask() -> None:
-    assert scrub("abc def", ["", "   ", None]) == "abc def"  # type: ignore[list-item]
-    assert scrub("abc def", ["", "abc"]) == WITHHELD
-
-
-@pytest.mark.parametrize(
-    ("text", "leak"),
-    [
-        (
-            "Authorization: TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/tc3_request",
-            "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
-        ),
-        (
-            "SignedHeaders=content-type;host, "
-            "Signature=2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c",
-            "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c",
-        ),
-        ("POST https://oapi.dingtalk.com/robot/send?access_token=deadbeefcafe1234 failed", "deadbeefcafe1234"),
-        ("POST https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4 500", "693a91f6-7xxx-4bc4"),
-        ("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX timed out", "XXXXXXXXXXXXXXXX"),
-        ("https://open.feishu.cn/open-apis/bot/v2/hook/0f1e2d3c-aaaa-bbbb refused", "0f1e2d3c-aaaa-bbbb"),
-        ("webhook+https://example.com/hook#secret=whsec_abcdefgh unreachable", "whsec_abcdefgh"),
-        ("https://user:p4ssw0rd@example.com/x failed", "p4ssw0rd"),
-        ("query sign=abcdef123456&timestamp=1 rejected", "abcdef123456"),
-        ("token=tok_live_9876543210 invalid", "tok_live_9876543210"),
-        ("key=supersecretvalue invalid", "supersecretvalue"),
-        ('{"SecretKey": "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"}', "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"),
-        ("X-TC-Token: mytemporarytoken123", "mytemporarytoken123"),
-        ("Authorization: Bearer sk-live-abcdef0123456789", "sk-live-abcdef0123456789"),
-        ("uses AKIDabcdefghijklmnopqrst in the message", "AKIDabcdefghijklmnopqrst"),
-        ("TENCENTCLOUD_SESSIONTOKEN=abc123abc123", "abc123abc123"),
-    ],
-)
-def test_scrub_removes_credential_looking_substrings(text: str, leak: str) -> None:
-    out = scrub(text)
-    assert leak not in out, out
-
-
-def test_scrub_keeps_ordinary_messages_readable() -> None:
-    message = (
-        "[TencentCloudSDKException] code:UnauthorizedOperation.RequestPermissionDeny "
-        "message:you are not authorized to perform operation (sms:CallbackStatusStatistics) "
-        "requestId:3314836f-0b10-45cb-b7be-593e84c1c197"
-    )
-    assert scrub(message) == message
-
-
-def test_scrub_keeps_the_host_of_urls() -> None:
-    out = scrub("HTTPSConnectionPool: https://sms.tencentcloudapi.com/?Action=X timed out")
-    assert "https://sms.tencentcloudapi.com" in out
-    assert "Action=X" not in out
-
-
-def test_scrub_truncates_to_500_chars() -> None:
-    out = scrub("x" * 5000)
-    assert len(out) <= 500
-    assert out.startswith("xxx")
-
-
-def test_scrub_is_fast_on_huge_pathological_input() -> None:
-    blobs = ["a." * 200_000, "k" * 400_000 + "=", "AKID" * 100_000, "https://" + "a" * 300_000]
-    start = time.perf_counter()
-    for blob in blobs:
-        assert len(scrub(blob)) <= 500
-    assert time.perf_counter() - start < 2.0
-
-
-def test_scrub_handles_none_and_non_strings() -> None:
-    assert scrub(None) == ""  # type: ignore[arg-type]
-    assert scrub(12345) == "12345"  # type: ignore[arg-type]
 
 
 # --- error_info -------------------------------------------------------------------------------
@@ -430,6 +467,9 @@ def test_error_info_builds_the_model() -> None:
     assert info.message.startswith("account in arrears")
     dumped = info.model_dump(mode="json")
     assert set(dumped) == {"code", "message", "request_id", "severity", "category", "retryable", "hint"}
+
+
+CANARY_KEY = "CANARYsecretKEY0123456789abcdefXY"
 
 
 def test_error_info_in_chinese_and_with_secrets() -> None:
