@@ -1,4 +1,4 @@
-"""HTTP lookups behind API Gateway: routing, auth, parameters, status codes (SPEC section 5).
+"""HTTP requests (function URL, API Gateway): routing, auth, parameters, status codes (README, *HTTP lookups*).
 
 Every failure is an `ApiError` raised from one of the small steps below and turned into a
 response in exactly one place (`app.handle_apigw`). Validation happens before any upstream
@@ -66,7 +66,7 @@ def error_response(exc: ApiError, request_id: Optional[str], lang: str = "en") -
 
 
 def upstream_error(error: ErrorInfo) -> ApiError:
-    """An upstream failure as its SPEC section 5 status, with Retry-After on 429/503."""
+    """An upstream failure as its HTTP status (README, *HTTP lookups*), with Retry-After on 429/503."""
     from sms_receipt_stats.catalogue import http_status, retry_after_seconds
 
     status = http_status(error.code)

@@ -1,4 +1,4 @@
-"""Settings from the environment (SPEC section 3): one validated model.
+"""Settings from the environment (README, *Configuration*): one validated model.
 
 Loading is lenient on purpose: a bad value is recorded as a `ConfigIssue` naming the
 variable and replaced by its default (or dropped), so that one typo never silences the

@@ -2,7 +2,7 @@
 
 It runs from a terminal (`sms-receipt-stats doctor`) with the current environment, and as the
 timer job `{"job": "doctor"}` inside SCF, where it uses the function's own role and settings:
-what an operator needs to check right after a deploy (README, *Check a deployment*).
+what an operator needs to check right after a deploy (README, *Deploying*, step 7).
 
 Checks, in order: configuration, credentials, endpoint reachable, clock skew against the API
 server, permission for each app, the API's hour rule on an app with traffic, each

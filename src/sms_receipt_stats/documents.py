@@ -1,4 +1,4 @@
-"""The documents the product emits (SPEC section 7): app results and the result document.
+"""The documents the product emits (README, *HTTP lookups* and *Timer jobs*): app results and the result document.
 
 They are the one shape every consumer sees: the HTTP body, the timer's return value, the
 body of webhook and queue sinks, and the input of every renderer.
@@ -195,7 +195,7 @@ class ResultDocument(BaseModel):
         return sorted(alerts, key=lambda a: (a.resolved, -SEVERITY_ORDER.get(a.severity, 0)))
 
     def shown_whole_at(self, min_severity: str) -> bool:
-        """Routing (SPEC section 6): a report (or lookup) goes whole to `info` sinks; any other
+        """Routing (README, *Sinks*): a report (or lookup) goes whole to `info` sinks; any other
         sink, or any other kind, gets only the alerts at or above its level, if there are any."""
         return self.kind in ("report", "lookup") and min_severity == "info"
 

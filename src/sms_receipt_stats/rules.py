@@ -1,4 +1,4 @@
-"""Alert rules (SPEC section 7), pure: results and thresholds in, alerts out."""
+"""Alert rules (README, *Timer jobs* and *State*), pure: results and thresholds in, alerts out."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ _HOUR = timedelta(hours=1)
 
 
 class WindowError(ValueError):
-    """A window the API (or the product) would refuse, with the API-style code for section 5.
+    """A window the API (or the product) would refuse, with the API-style code of an HTTP answer.
 
     ``str(err)`` is the human message; ``err.code`` is what the HTTP layer returns as
     ``error.code`` with status 400.
@@ -316,13 +316,13 @@ def parse_hour(value: str, tz: str, *, which: Literal["begin", "end"]) -> dateti
 
 
 def current_hour(now: datetime, tz: str) -> datetime:
-    """``now`` (aware, any zone) floored to the whole hour of ``tz``: H in section 4."""
+    """``now`` (aware, any zone) floored to the whole hour of ``tz``: H of the named windows."""
     _require_aware(now, "now")
     return _floor_hour(now, load_zone(tz))
 
 
 def named_window(name: str, now: datetime, tz: str) -> Window:
-    """One of WINDOW_NAMES at ``now`` (SPEC section 4); hours are real hours, days local days."""
+    """One of WINDOW_NAMES at ``now`` (README, *Timer jobs*); hours are real hours, days local days."""
     zone = load_zone(tz)
     if name not in WINDOW_NAMES:
         raise WindowError(

@@ -1,4 +1,4 @@
-"""`sms-receipt-stats package`: the SCF deployment zip (SPEC sections 2 and 9).
+"""`sms-receipt-stats package`: the SCF deployment zip (README, *Deploying*).
 
 The zip holds `handler.py`, the `sms_receipt_stats` package and the pinned runtime
 dependencies of `requirements.txt`, unpacked from manylinux wheels downloaded *for the
@@ -24,7 +24,7 @@ sink of each kind, a `/stats` lookup and `/health`), and the modules it loaded f
 tree, with their packages' `__init__`s, are compiled by that interpreter into
 `__pycache__/<mod>.cpython-3XY.pyc` with `unchecked-hash` invalidation (SCF unpacks files
 with arbitrary mtimes; a deployment never changes, so no stat or hash check is needed).
-Bytecode is added in that order while the zip stays within ZIP_BUDGET (issue 4: 4 MB):
+Bytecode is added in that order while the zip stays within ZIP_BUDGET (4 MB, a figure of bench/README.md):
 not all of it fits, so what `import handler` loads comes first, and a module left out is
 compiled at each cold start as before; `package` prints how many made it. Without the
 target interpreter (pyenv's 3.X, or python3.X on PATH) the zip has no bytecode, and
@@ -66,7 +66,7 @@ LICENSES_DIR = "third-party-licenses"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 PIP_TIMEOUT = 600
 PROBE_TIMEOUT = 300
-#: issue 4: the zip for Python 3.10 stays within 4 MB; bytecode fills what is left of it
+#: the zip for Python 3.10 stays within 4 MB (bench/README.md); bytecode fills what is left of it
 ZIP_BUDGET = 4_000_000
 
 #: run by the target CPython (-I -S -B) on the staged tree: `import handler`, then SCF's hot

@@ -324,7 +324,7 @@ class _Builder:
         success = self.rate(
             "success_rate", rates.success_rate, receipts, warn=th.success_rate_min, critical=th.success_rate_critical
         )
-        # No rule watches delivery_rate (SPEC §7), so it gets no status mark.
+        # No rule watches delivery_rate, so it gets no status mark.
         delivery = f"{self.tr('delivery_rate')} {pct(rates.delivery_rate)}"
         return " · ".join([receipt, success, delivery])
 
