@@ -267,7 +267,7 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
         return [Check(name="sinks", status="skip", detail="NOTIFY_URLS is not set: results are only returned")]
     deliveries: list = []
     if send_test and settings.sinks and deliver is not None:
-        from sms_receipt_stats.jobs import generated_at
+        from sms_receipt_stats.results import generated_at
 
         doc = ResultDocument(kind="report", trigger="cli", generated_at=generated_at(now, settings.timezone),
                              results=results)

@@ -176,7 +176,7 @@ def test_the_flow_goes_one_way_handler_app_jobs() -> None:
 
 @pytest.mark.parametrize("layer", ["query", "documents", "render", "sinks", "sdk", "config", "windows", "stats",
                                    "rules", "catalogue", "redaction", "retry", "api", "events", "log", "links",
-                                   "platforms", "markup", "endpoint"])
+                                   "platforms", "markup", "endpoint", "results", "doctor", "dashboard", "state"])
 def test_the_layers_below_jobs_never_reach_back_up(layer: str) -> None:
     edges = graph(import_time=False)
     members = [m for m in MODULES if m == f"{NAME}.{layer}" or m.startswith(f"{NAME}.{layer}.")]

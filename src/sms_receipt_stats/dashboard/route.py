@@ -165,7 +165,7 @@ def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, dead
 
     `store` is the state store (None: the function is stateless, and the page says so).
     """
-    from sms_receipt_stats.jobs import generated_at, make_querier, query_apps
+    from sms_receipt_stats.results import generated_at, make_querier, query_apps
 
     if (event.httpMethod or "").upper() != "GET":
         raise ApiError(405, "MethodNotAllowed", "use GET on /dashboard", {"Allow": "GET"})
