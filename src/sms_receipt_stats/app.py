@@ -140,6 +140,31 @@ def unknown_ids_issue(unknown: List[str]) -> str:
     return text
 
 
+#: how long after its `Time` a timer event still counts as that run (SCF retries a failed
+#: asynchronous invocation for hours); an older `Time` is a saved test event, not a retry
+RETRY_HORIZON_SECONDS = 6 * 3600
+
+
+def scheduled_time(event: Mapping[str, Any], now: datetime) -> datetime:
+    """The instant named windows are computed from: the event's `Time` when it is a recent past.
+
+    A retried timer event carries its original `Time`, so a report retried after midnight still
+    reports the `yesterday` it was scheduled for, and its idempotency key (README, *State*) is
+    the first run's. A missing, malformed, future or old `Time` (a console test event) means now.
+    """
+    raw = event.get("Time")
+    if not isinstance(raw, str) or len(raw) > 40:
+        return now
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return now
+    if moment.tzinfo is None:
+        return now
+    age = (now - moment).total_seconds()
+    return moment if 0 <= age <= RETRY_HORIZON_SECONDS else now
+
+
 def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str], deps: JobDeps,
                  started: float, deadline: Optional[float]) -> Dict[str, Any]:
     from sms_receipt_stats.jobs import apps_by_id, run_timer_job
@@ -164,7 +189,7 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
             issues.append(unknown_ids_issue(unknown))
         spec = message.window if isinstance(message.window, str) else message.window.model_dump()
         try:
-            window = resolve_window(spec, deps.now(), settings.timezone, granularity)
+            window = resolve_window(spec, scheduled_time(event, deps.now()), settings.timezone, granularity)
         except WindowError as exc:
             issues.append(f"Message.window: {exc.message} ({exc.code})")
     # a Message value may be huge and quoted in its issue: the result must stay far below SCF's 6 MB

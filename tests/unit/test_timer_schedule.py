@@ -1,0 +1,51 @@
+"""Named windows come from the timer event's `Time` when it is a recent past: retries report the same window."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Dict
+
+import pytest
+
+from conftest import APP_PROD, NOW, FakeFetcher
+from sms_receipt_stats.app import RETRY_HORIZON_SECONDS, scheduled_time
+
+
+def _event(time: Any) -> Dict[str, Any]:
+    return {"Type": "Timer", "TriggerName": "daily-report", "Time": time,
+            "Message": {"job": "report", "window": "yesterday", "app_ids": [APP_PROD]}}
+
+
+def test_a_report_retried_after_midnight_still_reports_the_day_it_was_scheduled_for(
+        invoke: Callable[..., Dict[str, Any]], make_deps: Callable[..., Any], fetcher: FakeFetcher) -> None:
+    scheduled = datetime(2026, 11, 24, 15, 50, tzinfo=timezone.utc)  # 23:50 Beijing, 24 Nov
+    retried = scheduled + timedelta(minutes=30)  # 00:20 Beijing, 25 Nov
+    doc = invoke(_event("2026-11-24T15:50:00Z"), deps=make_deps(now=retried))
+    assert doc["results"][0]["window"]["begin"] == "2026112300"  # 23 Nov: yesterday of the 24th
+    assert fetcher.calls == [(APP_PROD, "2026112300", "2026112323")]
+
+
+@pytest.mark.parametrize("time", [None, "", "yesterday", "2026-11-25T01:00:00", "2019-02-21T11:49:00Z",
+                                  "2026-11-25T03:00:00Z", 42, "9" * 100])
+def test_a_missing_malformed_future_or_old_time_means_now(time: Any) -> None:
+    assert scheduled_time(_event(time), NOW) == NOW
+
+
+def test_a_recent_past_time_is_the_schedule() -> None:
+    recent = NOW - timedelta(seconds=RETRY_HORIZON_SECONDS)
+    assert scheduled_time(_event(recent.isoformat()), NOW) == recent
+    assert scheduled_time(_event("2026-11-25T01:00:00Z"), NOW) == NOW.replace(tzinfo=timezone.utc)
+
+
+def test_with_a_state_store_the_retry_after_midnight_replays_the_first_run(
+        invoke: Callable[..., Dict[str, Any]], make_deps: Callable[..., Any], fetcher: FakeFetcher,
+        tmp_path: Any) -> None:
+    from conftest import base_env
+
+    env = base_env(STATE_URL=f"sqlite:///{tmp_path}/state.db")
+    event = _event("2026-11-24T15:50:00Z")
+    first = invoke(event, env=env, deps=make_deps(now=datetime(2026, 11, 24, 15, 50, 5, tzinfo=timezone.utc)))
+    calls = len(fetcher.calls)
+    again = invoke(event, env=env, deps=make_deps(now=datetime(2026, 11, 24, 16, 20, tzinfo=timezone.utc)))
+    assert "replayed" not in first and again["replayed"] is True
+    assert again["results"] == first["results"] and len(fetcher.calls) == calls  # no API call, nothing sent
