@@ -59,7 +59,7 @@ def served() -> Iterator[str]:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TENCENTCLOUD_", "SMS_", "NOTIFY_", "API_", "ALERT_", "REPORT_", "STATE_"))}
         env.update({"TENCENTCLOUD_SECRETID": emulator.secret_id, "TENCENTCLOUD_SECRETKEY": emulator.secret_key,
-                    "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": APPS, "SMS_API_RPS": "50",
+                    "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": APPS,
                     "API_TOKENS": "browser-token-0123456789", "LINK_SECRET": SECRET})
         proc = subprocess.Popen([sys.executable, "-m", "sms_receipt_stats", "serve", "--port", "0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)

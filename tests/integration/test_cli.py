@@ -46,6 +46,7 @@ def test_demo_runs_offline_and_shows_what_each_consumer_got(capsys, restore_envi
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "demo finished: OK" in out
+    assert "Configuration problem" not in out and "config_error" not in out  # the demo's own settings are valid
     assert "SMS receipts" in out  # the rendered chat message
     assert "(1 message(s) on CMQ)" in out
     assert "HTTP 200" in out and "HTTP 401" in out

@@ -41,7 +41,7 @@ def served(env: Dict[str, str]) -> Iterator[Tuple[FunctionUrlServer, List[Dict[s
     """`serve` in this process, handing events to `app.handle` with the emulator's environment."""
     events: List[Dict[str, Any]] = []
     lines: List[str] = []
-    settings_env = {**env, "LINK_SECRET": LINK_SECRET, "SMS_API_RPS": "50"}
+    settings_env = {**env, "LINK_SECRET": LINK_SECRET}
 
     def handler(event: Dict[str, Any], context: Any) -> Any:
         events.append(event)
