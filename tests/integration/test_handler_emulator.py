@@ -14,11 +14,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 import handler
-from conftest import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING, ERROR_KEYS, JSON_CT, read_event
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.dev.emulator import Emulator, window_stats
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.stats import STAT_FIELDS
+from support import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING, ERROR_KEYS, JSON_CT, read_event
 
 pytestmark = pytest.mark.integration
 

@@ -22,13 +22,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sms_receipt_stats.app import handle
-
-from .helpers import (
-    APP,
+from strategies import hostile_text
+from support import (
+    API_TOKEN,
     APP_NOT_ALLOWED,
-    FIXTURE_TOKEN,
+    APP_PROD,
+    HEALTHY_STATS,
     OTHER_TOKENS,
-    CountingFetcher,
+    FakeFetcher,
     check_http_response,
     fake_deps,
     log_lines,
@@ -38,9 +39,8 @@ from .helpers import (
     stats_event,
     strict_stdio,
 )
-from .strategies import hostile_text
 
-TOKENS = (FIXTURE_TOKEN, *OTHER_TOKENS)
+TOKENS = (API_TOKEN, *OTHER_TOKENS)
 ENV = plain_env()
 GUESS = "attacker-guess-0f9e8d7c6b5a"
 
@@ -105,24 +105,24 @@ FAILURES: Dict[str, Callable[[], Dict[str, Any]]] = {
     "scheme only": _with_header("Bearer"),
     "scheme and space": _with_header("Bearer "),
     "wrong token": lambda: stats_event(token=GUESS),
-    "token minus a character": lambda: stats_event(token=FIXTURE_TOKEN[:-1]),
-    "token plus a character": lambda: stats_event(token=FIXTURE_TOKEN + "0"),
-    "token upper-cased": lambda: stats_event(token=FIXTURE_TOKEN.upper()),
-    "two tokens": _with_header(f"Bearer {FIXTURE_TOKEN} {OTHER_TOKENS[0]}"),
-    "tokens joined by a comma": _with_header(f"Bearer {FIXTURE_TOKEN},{OTHER_TOKENS[0]}"),
-    "Basic scheme": _with_header("Basic " + base64.b64encode(f"user:{FIXTURE_TOKEN}".encode()).decode()),
-    "Token scheme": _with_header(f"Token {FIXTURE_TOKEN}"),
-    "no scheme": _with_header(FIXTURE_TOKEN),
-    "header is a list": _with_header([f"Bearer {FIXTURE_TOKEN}"]),
-    "header is an object": _with_header({"Bearer": FIXTURE_TOKEN}),
-    "token in another header": _with_header(f"Bearer {FIXTURE_TOKEN}", "x-api-key"),
-    "token in the query": lambda: stats_event(query={"app_id": APP, "window": "yesterday", "token": FIXTURE_TOKEN,
-                                                     "access_token": FIXTURE_TOKEN}, token=None),
+    "token minus a character": lambda: stats_event(token=API_TOKEN[:-1]),
+    "token plus a character": lambda: stats_event(token=API_TOKEN + "0"),
+    "token upper-cased": lambda: stats_event(token=API_TOKEN.upper()),
+    "two tokens": _with_header(f"Bearer {API_TOKEN} {OTHER_TOKENS[0]}"),
+    "tokens joined by a comma": _with_header(f"Bearer {API_TOKEN},{OTHER_TOKENS[0]}"),
+    "Basic scheme": _with_header("Basic " + base64.b64encode(f"user:{API_TOKEN}".encode()).decode()),
+    "Token scheme": _with_header(f"Token {API_TOKEN}"),
+    "no scheme": _with_header(API_TOKEN),
+    "header is a list": _with_header([f"Bearer {API_TOKEN}"]),
+    "header is an object": _with_header({"Bearer": API_TOKEN}),
+    "token in another header": _with_header(f"Bearer {API_TOKEN}", "x-api-key"),
+    "token in the query": lambda: stats_event(query={"app_id": APP_PROD, "window": "yesterday", "token": API_TOKEN,
+                                                     "access_token": API_TOKEN}, token=None),
     "token in the body": lambda: stats_event(query={}, token=None, method="POST",
-                                             body={"app_id": APP, "window": "yesterday",
-                                                   "Authorization": f"Bearer {FIXTURE_TOKEN}"}),
-    "null byte": _with_header(f"Bearer {FIXTURE_TOKEN}\x00"),
-    "unicode look-alike": _with_header("Bearer " + FIXTURE_TOKEN.replace("a", "а")),  # Cyrillic a
+                                             body={"app_id": APP_PROD, "window": "yesterday",
+                                                   "Authorization": f"Bearer {API_TOKEN}"}),
+    "null byte": _with_header(f"Bearer {API_TOKEN}\x00"),
+    "unicode look-alike": _with_header("Bearer " + API_TOKEN.replace("a", "а")),  # Cyrillic a
     # strangers learn nothing about parameters, allowed apps or body limits
     "no token, app not allowed": lambda: stats_event(query={"app_id": APP_NOT_ALLOWED, "window": "yesterday"},
                                                      token=None),
@@ -140,13 +140,13 @@ def reference_401() -> Dict[str, Any]:
 
 @pytest.mark.parametrize("name", sorted(FAILURES))
 def test_every_bad_credential_gets_the_same_401(name: str, reference_401: Dict[str, Any]) -> None:
-    fetcher = CountingFetcher()
+    fetcher = FakeFetcher(HEALTHY_STATS)
     resp = handle(FAILURES[name](), {"request_id": "auth-test"}, env=ENV, deps=fake_deps(fetcher))
     status, body = check_http_response(resp)
     assert status == 401, body
     assert resp == reference_401, "a 401 that differs tells the caller which part failed"
     assert fetcher.calls == []
-    assert FIXTURE_TOKEN not in json.dumps(resp)
+    assert API_TOKEN not in json.dumps(resp)
 
 
 def test_the_401_names_no_part_of_the_credential(reference_401: Dict[str, Any]) -> None:
@@ -161,7 +161,7 @@ def test_the_401_names_no_part_of_the_credential(reference_401: Dict[str, Any]) 
 
 @pytest.mark.parametrize("tokens", ["", " , ,", "\n"])
 def test_no_configured_token_fails_closed(tokens: str) -> None:
-    for event in (stats_event(token=FIXTURE_TOKEN), stats_event(token=""), stats_event(token=None)):
+    for event in (stats_event(token=API_TOKEN), stats_event(token=""), stats_event(token=None)):
         resp = lookup(event, plain_env(API_TOKENS=tokens))
         assert resp["statusCode"] == 401
 
@@ -181,8 +181,8 @@ def test_api_auth_none_lets_api_gateway_authenticate() -> None:
 def test_tokens_offered_or_configured_never_reach_logs_or_bodies() -> None:
     events: List[Dict[str, Any]] = [make() for make in FAILURES.values()]
     events += [stats_event(token=t) for t in TOKENS]
-    events += [stats_event(token=GUESS, query={"app_id": GUESS, "begin": GUESS, "end": FIXTURE_TOKEN})]
-    events += [stats_event(token=FIXTURE_TOKEN, query={"app_id": APP, "begin": FIXTURE_TOKEN, "end": GUESS})]
+    events += [stats_event(token=GUESS, query={"app_id": GUESS, "begin": GUESS, "end": API_TOKEN})]
+    events += [stats_event(token=API_TOKEN, query={"app_id": APP_PROD, "begin": API_TOKEN, "end": GUESS})]
     outputs = []
     with strict_stdio() as stdio:
         for event in events:
@@ -207,7 +207,7 @@ HOSTILE_VALUES = st.one_of(
     hostile_text,
     st.sampled_from(["127.0.0.1", "localhost", "169.254.169.254", "evil.invalid", "admin", "true", "false",
                      "/release/health", "/health", "GET", "DELETE", "https", "for=127.0.0.1;proto=https",
-                     f"Bearer {FIXTURE_TOKEN}", FIXTURE_TOKEN, "0", "-1", "chunked",
+                     f"Bearer {API_TOKEN}", API_TOKEN, "0", "-1", "chunked",
                      "application/x-www-form-urlencoded"]),
     st.lists(hostile_text, max_size=2),
 )
