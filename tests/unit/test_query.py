@@ -468,10 +468,11 @@ def test_sdk_fetcher_without_credentials_fails_before_any_request() -> None:
         assert len(mock.calls) == 0
 
 
-class ThreadClock:
+class ThreadClock(FakeClock):
     """Virtual time per thread (threads run in parallel): sleeping advances only the caller's clock."""
 
     def __init__(self, start: float = 100.0):
+        super().__init__(start=start)
         self.start = start
         self._local = threading.local()
 
