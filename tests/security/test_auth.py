@@ -1,7 +1,8 @@
 """Authentication of HTTP lookups: constant-time, fail-closed, silent about why it failed.
 
 - every configured token is compared with `hmac.compare_digest`, whichever one matches
-  (observed with a profiler hook, not by patching the module);
+  (observed with a profiler hook, not by patching the module), and the answer is
+  compare_digest's own (a spy answering the opposite of `==` decides the lookup);
 - every kind of bad credential gets the very same 401: status, headers and body;
 - authentication comes before any parsing, so a stranger learns nothing about parameters,
   allowed app ids or body limits;
@@ -15,7 +16,7 @@ import base64
 import hmac
 import json
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from hypothesis import given
@@ -74,11 +75,31 @@ class CompareDigestSpy:
 # Constant time
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("offered", [*TOKENS, GUESS, TOKENS[0][:-1], TOKENS[2] + "x", "x", "é" * 40])
-def test_every_configured_token_is_compared_in_constant_time_whichever_matches(offered: str) -> None:
+def test_every_configured_token_goes_through_compare_digest_whichever_matches(offered: str) -> None:
     with CompareDigestSpy() as spy:
         resp = lookup(stats_event(token=offered))
     assert spy.calls == len(TOKENS), "a token was skipped: the time taken depends on which token matched"
     assert resp["statusCode"] == (200 if offered in TOKENS else 401)
+
+
+def test_the_token_decision_is_compare_digests_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Constant time, shown structurally: the lookup follows `hmac.compare_digest`'s answer and
+    nothing else. A spy answering the opposite of `==` lets a guess in and keeps the real token
+    out; with `==` (or any other comparison) deciding, this test would fail."""
+    calls: List[Tuple[bytes, bytes]] = []
+    answer = {"value": True}
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return answer["value"]
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    assert lookup(stats_event(token=GUESS))["statusCode"] == 200  # compare_digest said yes: accepted
+    answer["value"] = False
+    assert lookup(stats_event(token=API_TOKEN))["statusCode"] == 401  # compare_digest said no: refused
+    assert len(calls) == 2 * len(TOKENS)
+    # fixed-length digests, so the comparison's time says nothing about the tokens' length either
+    assert all(isinstance(a, bytes) and isinstance(b, bytes) and len(a) == len(b) == 32 for a, b in calls)
 
 
 def test_the_spy_sees_compare_digest_calls() -> None:  # the spy itself works
