@@ -23,7 +23,7 @@ from support import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING
 pytestmark = pytest.mark.integration
 
 APPS = (APP_PROD, APP_STAGING, APP_MARKETING)
-#: every variable of SPEC section 3 (plus the proxies the SDK reads): cleared before each test
+#: every variable of README "Configuration" (plus the proxies the SDK reads): cleared before each test
 PRODUCT_VARS = (
     "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN", "TENCENTCLOUD_SECRET_ID",
     "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "SMS_REGION", "SMS_ENDPOINT",

@@ -1,4 +1,4 @@
-"""HTTP lookups through API Gateway (SPEC section 5): the whole status table, via `app.handle`."""
+"""HTTP lookups through API Gateway (README "HTTP lookups"): the whole status table, via `app.handle`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Timer jobs (SPEC section 5) and unsupported events, via `app.handle` with fake edges."""
+"""Timer jobs (README "Timer jobs") and unsupported events, via `app.handle` with fake edges."""
 
 from __future__ import annotations
 
