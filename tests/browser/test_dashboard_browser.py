@@ -3,8 +3,9 @@ Debian's headless chromium in front, driven over the DevTools protocol.
 
 Checks that the charts render (SVG paths and bars with a size), that the page's own style
 block is applied under its Content-Security-Policy, that the console stays clean (CSP
-violations included), that a 375 px phone needs no sideways scrolling, and saves the
-screenshots the README shows (docs/dashboard-1280.png, docs/dashboard-375.png).
+violations included), that a 375 px phone needs no sideways scrolling, and takes the
+screenshots the README shows: into tmp_path on every run, into docs/ (dashboard-1280.png,
+dashboard-375.png) only with UPDATE_SCREENSHOTS=1, so a test run leaves the tree clean.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ cdp = pytest.importorskip("cdp")  # tests/browser/cdp.py (needs websocket-client
 pytestmark = pytest.mark.browser
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+@pytest.fixture()
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: docs/ when UPDATE_SCREENSHOTS=1 (README "Dashboard"), else tmp_path."""
+    return DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
 APPS = "1400006874=prod,1400006879=marketing,1400007001=otp"
 SECRET = "browser-link-secret-0123456789"
 CHARTS = """(() => {
@@ -108,25 +115,25 @@ def test_the_problem_detector_sees_a_csp_violation(browser: Any) -> None:
     assert browser.evaluate("document.title") != "ran"
 
 
-def test_desktop_1280(browser: Any, served: str) -> None:
+def test_desktop_1280(browser: Any, served: str, shots: Path) -> None:
     browser.events.clear()
     browser.viewport(1280, 900)
     browser.open(link(served, "1400006874,1400006879,1400007001"))
     page = rendered(browser, apps=3)
     assert page["scrollWidth"] <= 1280
     assert browser.problems() == []
-    size = browser.screenshot(DOCS / "dashboard-1280.png")
+    size = browser.screenshot(shots / "dashboard-1280.png")
     assert size["width"] == 1280 and size["height"] > 900
 
 
-def test_phone_375(browser: Any, served: str) -> None:
+def test_phone_375(browser: Any, served: str, shots: Path) -> None:
     browser.events.clear()
     browser.viewport(375, 812, scale=2, mobile=True)
     browser.open(link(served, "1400006879"))
     page = rendered(browser, apps=1)
     assert page["innerWidth"] == 375 and page["scrollWidth"] <= 375  # nothing wider than the phone
     assert browser.problems() == []
-    size = browser.screenshot(DOCS / "dashboard-375.png")
+    size = browser.screenshot(shots / "dashboard-375.png")
     assert size["width"] == 375
 
 

@@ -8,7 +8,6 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from conftest import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.dev import cli
@@ -16,6 +15,7 @@ from sms_receipt_stats.dev.emulator import Emulator
 from sms_receipt_stats.dev.receiver import Receiver
 from sms_receipt_stats.doctor import Check, format_checks, healthy, run_doctor
 from sms_receipt_stats.jobs import JobDeps
+from support import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING
 
 NOW = datetime.now(timezone.utc)
 

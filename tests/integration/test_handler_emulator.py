@@ -14,16 +14,16 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 import handler
-from conftest import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING, ERROR_KEYS, JSON_CT, read_event
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.dev.emulator import Emulator, window_stats
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.stats import STAT_FIELDS
+from support import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING, ERROR_KEYS, JSON_CT, read_event
 
 pytestmark = pytest.mark.integration
 
 APPS = (APP_PROD, APP_STAGING, APP_MARKETING)
-#: every variable of SPEC section 3 (plus the proxies the SDK reads): cleared before each test
+#: every variable of README "Configuration" (plus the proxies the SDK reads): cleared before each test
 PRODUCT_VARS = (
     "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN", "TENCENTCLOUD_SECRET_ID",
     "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "SMS_REGION", "SMS_ENDPOINT",

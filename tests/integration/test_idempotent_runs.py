@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from conftest import FakeFetcher, RecordingDeliver, base_env, read_event, redis_client
+from support import FakeFetcher, RecordingDeliver, base_env, read_event, redis_client
 
 Invoke = Callable[..., Dict[str, Any]]
 CONTEXT = {"request_id": "r-1", "time_limit_in_ms": 30_000}
@@ -97,11 +97,11 @@ def test_an_in_progress_claim_that_expired_lets_a_retry_run(invoke: Invoke, deli
     env = base_env(STATE_URL=redis_url, STATE_PREFIX=redis_prefix)
     fast = {"time_limit_in_ms": 1_600}  # the claim lasts 1.6 s
     # a copy that claimed the run and died: its claim is what a real run leaves while it runs
-    from conftest import NOW
     from sms_receipt_stats.config import load_settings
     from sms_receipt_stats.state.flow import open_state
     from sms_receipt_stats.state.runs import claim_run, run_key
     from sms_receipt_stats.windows import named_window
+    from support import NOW
 
     settings, _ = load_settings(env)
     state = open_state(settings)

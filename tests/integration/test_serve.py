@@ -13,13 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import API_TOKEN, APP_PROD, read_event
 from sms_receipt_stats import links
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.dashboard import CSP
 from sms_receipt_stats.dev.emulator import window_stats
 from sms_receipt_stats.dev.serve import FunctionUrlServer, function_url_event, to_http
 from sms_receipt_stats.windows import named_window
+from support import API_TOKEN, APP_PROD, read_event
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from conftest import FakeFetcher, RecordingDeliver, base_env, read_event, redis_client
 from sms_receipt_stats.state.redis_store import client_name_for
+from support import FakeFetcher, RecordingDeliver, base_env, read_event, redis_client
 
 Invoke = Callable[..., Dict[str, Any]]
 #: what a store fault may add to a run: CALL_TIMEOUT plus scheduling slack on a busy machine

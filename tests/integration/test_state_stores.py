@@ -8,9 +8,9 @@ from typing import Dict, Iterator
 
 import pytest
 
-from conftest import redis_client
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.state.store import GuardedStore, Store, open_store
+from support import redis_client
 
 
 @pytest.fixture()

@@ -55,16 +55,13 @@ def document(kind: str = "report", *severities: str, result: Optional[AppResult]
 
 
 class Sleeper:
-    """Records waits instead of sleeping; optionally advances a fake clock's `now`."""
+    """Records waits instead of sleeping (a sink alone; with a clock, use support.FakeClock.sleep)."""
 
-    def __init__(self, clock: Optional[Any] = None) -> None:
+    def __init__(self) -> None:
         self.waits: List[float] = []
-        self.clock = clock
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
-        if self.clock is not None:
-            self.clock.now += seconds
 
 
 @contextmanager

@@ -12,13 +12,13 @@ from typing import Iterator, List, Optional
 
 import pytest
 
-from conftest import NOW
 from sms_receipt_stats.documents import Alert, AppResult, WindowDoc
 from sms_receipt_stats.state.alerts import active_silences, current_alerts, track_alerts
 from sms_receipt_stats.state.lifecycle import coverage, fingerprint
 from sms_receipt_stats.state.silences import SilenceStore, new_silence
 from sms_receipt_stats.state.store import GuardedStore, open_store
 from sms_receipt_stats.stats import Stats, compute_rates
+from support import NOW
 
 APP, OTHER = "1400006874", "1400000002"
 REPEAT = timedelta(hours=4)

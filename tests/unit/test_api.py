@@ -1,4 +1,4 @@
-"""HTTP lookups through API Gateway (SPEC section 5): the whole status table, via `app.handle`."""
+"""HTTP lookups through API Gateway (README "HTTP lookups"): the whole status table, via `app.handle`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
-from conftest import (
+from sms_receipt_stats.catalogue import classify
+from sms_receipt_stats.dev import samples
+from sms_receipt_stats.dev.emulator import api_stats, window_stats
+from sms_receipt_stats.jobs import JobDeps
+from sms_receipt_stats.redaction import WITHHELD
+from sms_receipt_stats.stats import STAT_FIELDS, Stats, compute_rates
+from support import (
     API_TOKEN,
     APP_MARKETING,
     APP_PROD,
@@ -19,12 +25,6 @@ from conftest import (
     base_env,
     read_event,
 )
-from sms_receipt_stats.catalogue import classify
-from sms_receipt_stats.dev import samples
-from sms_receipt_stats.dev.emulator import api_stats, window_stats
-from sms_receipt_stats.jobs import JobDeps
-from sms_receipt_stats.redaction import WITHHELD
-from sms_receipt_stats.stats import STAT_FIELDS, Stats, compute_rates
 
 Response = Tuple[int, Dict[str, str], Dict[str, Any]]
 RESULT_KEYS = {"app_id", "app_name", "window", "stats", "rates", "series", "request_ids", "error"}

@@ -12,7 +12,6 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
-from conftest import APP_PROD, FakeFetcher, read_event
 from sms_receipt_stats import catalogue, redaction
 from sms_receipt_stats.catalogue import (
     CATALOGUE,
@@ -24,6 +23,7 @@ from sms_receipt_stats.catalogue import (
     retry_after_seconds,
 )
 from sms_receipt_stats.documents import ErrorInfo
+from support import APP_PROD, FakeFetcher, read_event
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SEVERITIES = {"info", "warning", "critical"}

@@ -1,4 +1,4 @@
-"""Configuration from the environment (SPEC section 3): every variable, defaults, and issues."""
+"""Configuration from the environment (README "Configuration"): every variable, defaults, and issues."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ from typing import Any, Dict, List, Sequence
 
 import pytest
 
-from conftest import FakeFetcher
 from sms_receipt_stats.config import App, Thresholds
 from sms_receipt_stats.dashboard import CSP, Page, StateView, render_page
 from sms_receipt_stats.dashboard.page import CSP_META, STYLE
@@ -20,6 +19,7 @@ from sms_receipt_stats.jobs import query_apps
 from sms_receipt_stats.query import Querier
 from sms_receipt_stats.render.i18n import num
 from sms_receipt_stats.windows import named_window
+from support import FakeFetcher
 
 NOW = datetime(2026, 11, 25, 1, 0, 0, tzinfo=timezone.utc)
 TZ = "Asia/Shanghai"

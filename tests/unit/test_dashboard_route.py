@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import API_TOKEN, APP_MARKETING, APP_PROD, APP_STAGING, JSON_CT, NOW, FakeFetcher, base_env
 from sms_receipt_stats import links
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.dashboard import CSP, handle_dashboard
 from sms_receipt_stats.events import ApiGatewayEvent
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.windows import buckets, named_window, split_for_api
+from support import API_TOKEN, APP_MARKETING, APP_PROD, APP_STAGING, JSON_CT, NOW, FakeFetcher, base_env
 
 LINK_SECRET = "dashboard-link-secret-0123456789"
 HTML_HEADERS = {

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import APP_PROD, APP_STAGING, FakeClock, FakeFetcher, RecordingDeliver, base_env
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.dev.emulator import STAT_FIELDS, hourly_stats
 from sms_receipt_stats.jobs import JobDeps
+from support import APP_PROD, APP_STAGING, FakeClock, FakeFetcher, RecordingDeliver, base_env
 
 UTC = timezone.utc
 BEIJING = ZoneInfo("Asia/Shanghai")

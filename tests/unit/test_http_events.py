@@ -13,9 +13,9 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from conftest import API_TOKEN, APP_PROD, JSON_CT, FakeFetcher, base_env, read_event
 from sms_receipt_stats.events import ApiGatewayEvent, event_kind
 from sms_receipt_stats.jobs import JobDeps
+from support import API_TOKEN, APP_PROD, JSON_CT, FakeFetcher, base_env, read_event
 
 STATS_GET = ["apigw_get_stats", "url_get_stats", "tse_get_stats"]
 HEALTH = ["apigw_health", "url_health", "tse_health_unstripped"]

@@ -11,8 +11,8 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from conftest import API_TOKEN, APP_PROD, FakeFetcher, RecordingDeliver, read_event
 from sms_receipt_stats import jsonlimits, redaction
+from support import API_TOKEN, APP_PROD, FakeFetcher, RecordingDeliver, read_event
 
 Invoke = Callable[..., Dict[str, Any]]
 

@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from conftest import FakeClock, FakeFetcher
 from sms_receipt_stats.catalogue import CATALOGUE, classify, is_retryable
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.dev.emulator import max_in_any_second
@@ -25,6 +24,7 @@ from sms_receipt_stats.query import Querier, QueryTask, RateLimiter, SdkStatsFet
 from sms_receipt_stats.retry import RetryPolicy
 from sms_receipt_stats.sdk import UPSTREAM_DATA_INVALID, CloudError, MissingCredentials, to_cloud_error
 from sms_receipt_stats.stats import Stats
+from support import FakeClock, FakeFetcher
 
 APP_A, APP_B, APP_C = "1400000001", "1400000002", "1400000003"
 TASK = QueryTask(APP_A, "2026112400", "2026112423")
@@ -468,10 +468,11 @@ def test_sdk_fetcher_without_credentials_fails_before_any_request() -> None:
         assert len(mock.calls) == 0
 
 
-class ThreadClock:
+class ThreadClock(FakeClock):
     """Virtual time per thread (threads run in parallel): sleeping advances only the caller's clock."""
 
     def __init__(self, start: float = 100.0):
+        super().__init__(start=start)
         self.start = start
         self._local = threading.local()
 

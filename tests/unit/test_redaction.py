@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import API_TOKEN, FakeFetcher, RecordingDeliver, base_env, read_event
 from sms_receipt_stats import redaction
 from sms_receipt_stats.redaction import scrub
+from support import API_TOKEN, FakeFetcher, RecordingDeliver, base_env, read_event
 
 TOKEN_A = "stats-dashboard-Zr4qK8pW2mLx"
 TOKEN_B = "stats-dashboard-Hy6tN3vX9cQe"

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from conftest import FakeClock
 from sms_receipt_stats.query import API_RETRY
 from sms_receipt_stats.retry import Deadline, RetryPolicy
 from sms_receipt_stats.sinks.delivery import SINK_RETRY
+from support import FakeClock
 
 
 @pytest.mark.parametrize("attempt", range(1, 12))

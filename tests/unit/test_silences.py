@@ -8,8 +8,8 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from conftest import API_TOKEN, NOW, FakeFetcher, RecordingDeliver, base_env, read_event
 from sms_receipt_stats.state.silences import SilenceError, new_silence
+from support import API_TOKEN, NOW, FakeFetcher, RecordingDeliver, base_env, read_event
 
 Invoke = Callable[..., Dict[str, Any]]
 BODY = json.loads(read_event("apigw_post_silences")["body"])

@@ -26,6 +26,7 @@ from sms_receipt_stats.redaction import WITHHELD
 from sms_receipt_stats.sinks import delivery as delivery_module
 from sms_receipt_stats.sinks.base import DeliveryContext, DeliveryError, Sink, parse_retry_after
 from sms_receipt_stats.sinks.delivery import build_sinks, deliver_all
+from support import FakeClock
 
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 DINGTALK = "https://oapi.dingtalk.com/robot/send"
@@ -37,14 +38,6 @@ HOOK_C = "https://c.example.com/hook"
 
 def settings(*entries: str, **env: str) -> Settings:
     return checked_settings({"NOTIFY_URLS": ",".join(entries), **env})
-
-
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture()
@@ -145,7 +138,7 @@ def test_each_request_gets_a_timeout_of_at_most_10_seconds(http: responses.Reque
     http.add_callback(responses.POST, HOOK_A, callback=capture)
     clock = FakeClock()
     deliver_all(document(), settings(HOOK_A), sleep=Sleeper())
-    deliver_all(document(), settings(HOOK_A), sleep=Sleeper(), clock=clock, deadline=clock.now + 3)
+    deliver_all(document(), settings(HOOK_A), sleep=clock.sleep, clock=clock.monotonic, deadline=clock.now + 3)
     assert seen == [10.0, 3.0]
 
 
@@ -166,18 +159,19 @@ def test_the_deadline_is_read_on_the_monotonic_clock_by_default(http: responses.
 def test_retries_stop_when_the_deadline_would_pass(http: responses.RequestsMock) -> None:
     http.post(HOOK_A, status=503)
     clock = FakeClock()
-    sleeper = Sleeper(clock)
     # after attempt 1 a wait of >= 0.5 s plus a request (1 s) still fits in 2 s; after attempt 2 (1 s wait) not
-    [delivery] = deliver_all(document(), settings(HOOK_A), sleep=sleeper, clock=clock, deadline=clock.now + 2.0)
+    [delivery] = deliver_all(document(), settings(HOOK_A), sleep=clock.sleep, clock=clock.monotonic,
+                             deadline=clock.now + 2.0)
     assert not delivery.ok and delivery.attempts == 2
-    assert len(sleeper.waits) == 1
+    assert len(clock.sleeps) == 1
     assert clock.now <= 1000.0 + 2.0
 
 
 def test_nothing_is_attempted_after_the_deadline(http: responses.RequestsMock) -> None:
     http.post(HOOK_A, status=200)
     clock = FakeClock()
-    [delivery] = deliver_all(document(), settings(HOOK_A), sleep=Sleeper(), clock=clock, deadline=clock.now - 1)
+    [delivery] = deliver_all(document(), settings(HOOK_A), sleep=clock.sleep, clock=clock.monotonic,
+                             deadline=clock.now - 1)
     assert not delivery.ok and delivery.attempts == 0 and "deadline" in delivery.error
     assert len(http.calls) == 0
 

@@ -6,8 +6,8 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from conftest import base_env, read_event
 from sms_receipt_stats.config import load_settings, parse_duration
+from support import base_env, read_event
 
 
 def issues_of(**env: str) -> Dict[str, str]:

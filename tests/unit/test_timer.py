@@ -1,4 +1,4 @@
-"""Timer jobs (SPEC section 5) and unsupported events, via `app.handle` with fake edges."""
+"""Timer jobs (README "Timer jobs") and unsupported events, via `app.handle` with fake edges."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from conftest import (
+from sms_receipt_stats.dev.emulator import window_stats
+from sms_receipt_stats.jobs import JobDeps
+from sms_receipt_stats.stats import STAT_FIELDS, Stats
+from support import (
     APP_MARKETING,
     APP_PROD,
     APP_STAGING,
@@ -18,9 +21,6 @@ from conftest import (
     base_env,
     read_event,
 )
-from sms_receipt_stats.dev.emulator import window_stats
-from sms_receipt_stats.jobs import JobDeps
-from sms_receipt_stats.stats import STAT_FIELDS, Stats
 
 Invoke = Callable[..., Dict[str, Any]]
 DOC_KEYS = {"schema", "kind", "trigger", "generated_at", "results", "alerts", "deliveries", "errors"}

@@ -6,7 +6,6 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import pytest
 
-from conftest import NOW, FakeFetcher, RecordingDeliver, base_env, read_event
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import AppResult, ResultDocument, WindowDoc
 from sms_receipt_stats.render import render_message
@@ -14,6 +13,7 @@ from sms_receipt_stats.rules import evaluate_app
 from sms_receipt_stats.state.trend import baseline_window, trend_of
 from sms_receipt_stats.stats import Stats, compute_rates
 from sms_receipt_stats.windows import named_window
+from support import NOW, FakeFetcher, RecordingDeliver, base_env, read_event
 
 Invoke = Callable[..., Dict[str, Any]]
 APP = "1400006874"

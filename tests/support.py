@@ -1,45 +1,180 @@
-"""Shared pieces of the hardening suite: canary secrets, fake edges and response invariants.
+"""The tests' support module: constants, the fake edges and builders every test folder uses.
 
-Everything here is plain code (no fixtures), so property tests can build a fresh world per
-generated example without pytest's function-scoped fixtures. The fake clock, the environment
-overrides and the logger reset are the root tests/conftest.py's (pytest puts tests/ on sys.path).
+Plain code, no fixtures (`tests/conftest.py` wraps the pieces tests want as fixtures), so
+property tests can build a fresh world per generated example: `from support import ...`
+(pytest puts tests/ on sys.path for the root conftest.py).
+
+- the fixtures' constants (token, apps, NOW) and `read_event` for `tests/events/`
+- `FakeClock` (monotonic + sleep), `FakeFetcher`, `RecordingDeliver`, `fake_deps`
+- environment builders: `base_env`, `plain_env`, `canary_env` (a canary in every secret)
+- response invariants: `check_http_response`, `check_result_document`, `log_lines`
+- the real Redis of the machine: `redis_client`
 """
 
 from __future__ import annotations
 
-import copy
 import json
+import logging
 import re
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar
 
-import conftest
-from conftest import FakeClock, apply_overrides, drop_product_log_handler
+from sms_receipt_stats import log as product_log
 from sms_receipt_stats.config import Settings
+from sms_receipt_stats.dev.emulator import api_stats
 from sms_receipt_stats.documents import Delivery, ResultDocument
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.sdk import CloudError
 from sms_receipt_stats.stats import Stats
 
-EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+EVENTS_DIR = Path(__file__).parent / "events"
 
-#: the clock of every fake-edged test: 2026-11-25 09:00 in Asia/Shanghai (the fixtures' `Time`)
+#: the bearer token the API Gateway fixtures carry (tests/events/apigw_*.json)
+API_TOKEN = "fixture-api-token-7f3c9a1e5b"
+#: the app of the API Gateway fixtures, then two more (ids ending in 9 are unhealthy in the emulator)
+APP_PROD, APP_STAGING, APP_MARKETING = "1400006874", "1400000002", "1400000009"
+APP_IDS_ENV = f"{APP_PROD}=prod,{APP_STAGING}=staging,{APP_MARKETING}=marketing"
+#: the fixtures' `Time`: 2026-11-25 09:00 in Asia/Shanghai
 NOW = datetime(2026, 11, 25, 1, 0, 0, tzinfo=timezone.utc)
-#: the bearer token and app of the API Gateway fixtures in tests/events/
-FIXTURE_TOKEN = "fixture-api-token-7f3c9a1e5b"
-APP = "1400006874"
-APP_STAGING = "1400000002"
-APP_UNHEALTHY = "1400000009"  # the emulator makes ids ending in 9 unhealthy
-APP_NOT_ALLOWED = "1400000003"  # well formed, not in API_ALLOWED_APP_IDS
-APPS = (APP, APP_STAGING, APP_UNHEALTHY)
-OTHER_TOKENS = ("second-token-0b1c2d3e4f", "third-token-5a6b7c8d9e")
-
 JSON_CT = "application/json; charset=utf-8"
 ERROR_KEYS = {"code", "message", "request_id", "severity", "category", "retryable", "hint"}
-#: every status SPEC section 5 allows an HTTP lookup to answer (413: oversized body)
+#: two more tokens the property tests accept besides API_TOKEN
+OTHER_TOKENS = ("second-token-0b1c2d3e4f", "third-token-5a6b7c8d9e")
+APPS = (APP_PROD, APP_STAGING, APP_MARKETING)
+#: well formed, not in API_ALLOWED_APP_IDS
+APP_NOT_ALLOWED = "1400000003"
+#: healthy counters for a fetcher that should not raise alerts
+HEALTHY_STATS = Stats(RequestSuccessCount=1000, CallbackCount=950, CallbackSuccessCount=900, CallbackFailCount=50,
+                      InvalidNumberCount=50)
+
+
+def read_event(name: str) -> Dict[str, Any]:
+    """A fresh copy of `tests/events/<name>.json` (tests may mutate it)."""
+    with open(EVENTS_DIR / f"{name}.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+class FakeClock:
+    """Monotonic clock plus sleep: sleeping advances the clock and is recorded, never waits."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+        self.sleeps: List[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += max(0.0, seconds)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+class FakeFetcher:
+    """A StatsFetcher without network: the emulator's pure oracle, or fixed stats, or errors.
+
+    `fail(app_id, code, times=None)` makes calls for `app_id` raise CloudError(code) (`times`
+    calls, or forever); `stats_for[app_id]` pins the stats answered for every call of an app;
+    `FakeFetcher(stats)` answers `stats` for every other app (default: the emulator's oracle).
+    """
+
+    def __init__(self, stats: Optional[Stats] = None) -> None:
+        self.calls: List[Tuple[str, str, str]] = []
+        self.stats_for: Dict[str, Stats] = {}
+        self.stats = stats
+        self._faults: Dict[str, List[Any]] = {}
+        self._lock = threading.Lock()
+        self.on_fetch: Optional[Callable[[str, str, str], None]] = None
+
+    def fail(self, app_id: str, code: str, times: Optional[int] = None, message: str = "injected failure",
+             request_id: str = "req-error-0001") -> None:
+        self._faults[app_id] = [code, times, message, request_id]
+
+    def fetch(self, app_id: str, begin_time: str, end_time: str,
+              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
+        with self._lock:
+            self.calls.append((app_id, begin_time, end_time))
+            number = len(self.calls)
+            fault = self._faults.get(app_id)
+            if fault is not None and fault[1] is not None:
+                fault[1] -= 1
+                if fault[1] <= 0:
+                    del self._faults[app_id]
+        if self.on_fetch is not None:
+            self.on_fetch(app_id, begin_time, end_time)
+        if fault is not None:
+            raise CloudError(fault[0], fault[2], fault[3])
+        if app_id in self.stats_for:
+            return self.stats_for[app_id], f"req-{number:04d}"
+        if self.stats is not None:
+            return self.stats, f"req-{number:04d}"
+        return Stats(**api_stats(app_id, begin_time, end_time)), f"req-{number:04d}"
+
+    def calls_for(self, app_id: str) -> List[Tuple[str, str, str]]:
+        return [c for c in self.calls if c[0] == app_id]
+
+
+class RecordingDeliver:
+    """`JobDeps.deliver` that records what would have been sent and reports one successful delivery.
+
+    `RecordingDeliver(needs_sinks=True)` reports none when NOTIFY_URLS configures no sink, as the
+    real delivery does.
+    """
+
+    def __init__(self, needs_sinks: bool = False) -> None:
+        self.docs: List[Dict[str, Any]] = []
+        self.needs_sinks = needs_sinks
+
+    def __call__(self, doc: ResultDocument, settings: Settings, deadline: Optional[float]) -> List[Delivery]:
+        self.docs.append(doc.to_json_dict())
+        if self.needs_sinks and not settings.sinks:
+            return []
+        return [Delivery(sink="fake", ok=True, attempts=1)]
+
+
+def base_env(**overrides: Optional[str]) -> Dict[str, str]:
+    """A minimal environment for the fake fetcher: three apps, one API token, dummy credentials.
+
+    An override of None removes the variable.
+    """
+    env = {
+        "TENCENTCLOUD_SECRETID": "AKIDunit000000000000000000000000",
+        "TENCENTCLOUD_SECRETKEY": "unit-secret-key-0000",
+        "SMS_SDK_APP_IDS": APP_IDS_ENV,
+        "API_TOKENS": API_TOKEN,
+    }
+    return apply_overrides(env, overrides)
+
+
+def apply_overrides(env: Dict[str, str], overrides: Mapping[str, Optional[str]]) -> Dict[str, str]:
+    """`env` with `overrides` applied in place; an override of None removes the variable."""
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def drop_product_log_handler() -> None:
+    """Forget the stdout handler `log.configure` bound, so the next call binds the current stdout."""
+    logger = logging.getLogger(product_log.LOGGER_NAME)
+    for handler in list(logger.handlers):
+        if isinstance(handler.formatter, product_log.JsonFormatter):
+            logger.removeHandler(handler)
+
+
+
+#: every status an HTTP lookup may answer (README "HTTP lookups"; 413: oversized body)
 ALLOWED_STATUSES = {200, 400, 401, 403, 404, 405, 413, 429, 502, 503}
 SEVERITIES = {"info", "warning", "critical"}
 CATEGORIES = {"input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"}
@@ -118,7 +253,7 @@ def canary_env(endpoint: Optional[str] = None, sinks: str = "", scf_names: bool 
                **overrides: Optional[str]) -> Dict[str, str]:
     """An environment with a canary in every secret-bearing variable."""
     env = {
-        "SMS_SDK_APP_IDS": f"{APP}=prod,{APP_STAGING}=staging,{APP_UNHEALTHY}=marketing",
+        "SMS_SDK_APP_IDS": APP_IDS_ENV,
         "API_TOKENS": ",".join(CANARY_API_TOKENS),
         "NOTIFY_URLS": sinks,
         "TENCENTCLOUD_SESSIONTOKEN": CANARY_SESSION_TOKEN,
@@ -140,8 +275,8 @@ def plain_env(**overrides: Optional[str]) -> Dict[str, str]:
     env = {
         "TENCENTCLOUD_SECRETID": "AKIDhardening0000000000000000000000",
         "TENCENTCLOUD_SECRETKEY": "hardening-secret-key-0000",
-        "SMS_SDK_APP_IDS": f"{APP}=prod,{APP_STAGING}=staging,{APP_UNHEALTHY}=marketing",
-        "API_TOKENS": ",".join((FIXTURE_TOKEN, *OTHER_TOKENS)),
+        "SMS_SDK_APP_IDS": APP_IDS_ENV,
+        "API_TOKENS": ",".join((API_TOKEN, *OTHER_TOKENS)),
     }
     return apply_overrides(env, overrides)
 
@@ -149,18 +284,7 @@ def plain_env(**overrides: Optional[str]) -> Dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 # Events
 # ---------------------------------------------------------------------------------------------
-_EVENT_CACHE: Dict[str, Dict[str, Any]] = {}
-
-
-def read_event(name: str) -> Dict[str, Any]:
-    """A fresh copy of tests/events/<name>.json."""
-    if name not in _EVENT_CACHE:
-        with open(EVENTS_DIR / f"{name}.json", encoding="utf-8") as fh:
-            _EVENT_CACHE[name] = json.load(fh)
-    return copy.deepcopy(_EVENT_CACHE[name])
-
-
-def stats_event(query: Optional[Mapping[str, Any]] = None, token: Optional[str] = FIXTURE_TOKEN,
+def stats_event(query: Optional[Mapping[str, Any]] = None, token: Optional[str] = API_TOKEN,
                 method: str = "GET", body: Any = None, base64_body: bool = False) -> Dict[str, Any]:
     """The GET /stats fixture with its query replaced, a token (None: no header) and a body."""
     import base64
@@ -168,7 +292,7 @@ def stats_event(query: Optional[Mapping[str, Any]] = None, token: Optional[str] 
     event = read_event("apigw_get_stats")
     event["httpMethod"] = method
     event["requestContext"]["httpMethod"] = method
-    q = dict(query if query is not None else {"app_id": APP, "window": "yesterday"})
+    q = dict(query if query is not None else {"app_id": APP_PROD, "window": "yesterday"})
     event["queryString"] = q
     event["queryStringParameters"] = dict(q)
     event["headers"].pop("authorization", None)
@@ -187,36 +311,6 @@ def stats_event(query: Optional[Mapping[str, Any]] = None, token: Optional[str] 
 # ---------------------------------------------------------------------------------------------
 # Fake edges
 # ---------------------------------------------------------------------------------------------
-class CountingFetcher:
-    """A StatsFetcher that records every call and answers fixed, healthy stats (or a CloudError)."""
-
-    STATS = Stats(RequestSuccessCount=1000, CallbackCount=950, CallbackSuccessCount=900, CallbackFailCount=50,
-                  InvalidNumberCount=50)
-
-    def __init__(self, errors: Optional[Mapping[str, Tuple[str, str]]] = None):
-        self.calls: List[Tuple[str, str, str]] = []
-        self.errors = dict(errors or {})
-        self._lock = threading.Lock()
-
-    def fetch(self, app_id: str, begin_time: str, end_time: str,
-              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
-        with self._lock:
-            self.calls.append((app_id, begin_time, end_time))
-            number = len(self.calls)
-        if app_id in self.errors:
-            code, message = self.errors[app_id]
-            raise CloudError(code, message, f"req-error-{number:04d}")
-        return self.STATS, f"req-{number:04d}"
-
-
-class RecordingDeliver(conftest.RecordingDeliver):
-    """`JobDeps.deliver` that records every document handed to the sinks; no sinks, no deliveries."""
-
-    def __call__(self, doc: ResultDocument, settings: Settings, deadline: Optional[float]) -> List[Delivery]:
-        deliveries = super().__call__(doc, settings, deadline)
-        return deliveries if settings.sinks else []
-
-
 _Server = TypeVar("_Server", bound="LoopbackServer")
 
 
@@ -264,11 +358,12 @@ class LoopbackServer:
         self.server.server_close()
 
 
-def fake_deps(fetcher: Optional[CountingFetcher] = None, deliver: Optional[RecordingDeliver] = None,
+def fake_deps(fetcher: Optional[FakeFetcher] = None, deliver: Optional[RecordingDeliver] = None,
               clock: Optional[FakeClock] = None, now: datetime = NOW) -> JobDeps:
-    fetcher = fetcher if fetcher is not None else CountingFetcher()
+    """JobDeps of fake edges: a healthy fetcher, a fresh clock, a deliverer that needs sinks."""
+    fetcher = fetcher if fetcher is not None else FakeFetcher(HEALTHY_STATS)
     clock = clock if clock is not None else FakeClock()
-    deliver = deliver if deliver is not None else RecordingDeliver()
+    deliver = deliver if deliver is not None else RecordingDeliver(needs_sinks=True)
     return JobDeps(fetcher_factory=lambda settings: fetcher, now=lambda: now, monotonic=clock.monotonic,
                    sleep=clock.sleep, deliver=deliver)
 
@@ -277,7 +372,7 @@ def fake_deps(fetcher: Optional[CountingFetcher] = None, deliver: Optional[Recor
 # Invariants
 # ---------------------------------------------------------------------------------------------
 def check_http_response(resp: Any) -> Tuple[int, Dict[str, Any]]:
-    """The integration response shape of SPEC section 5, for any input; → (status, body)."""
+    """The integration response shape (README "HTTP lookups"), for any input; → (status, body)."""
     assert isinstance(resp, dict), f"not a response: {type(resp).__name__}"
     assert resp.get("isBase64Encoded") is False
     status = resp.get("statusCode")
@@ -308,7 +403,7 @@ def check_http_response(resp: Any) -> Tuple[int, Dict[str, Any]]:
 
 
 def check_result_document(doc: Any) -> Dict[str, Any]:
-    """The result document of SPEC section 7, for any timer input."""
+    """The result document (README "Timer jobs"), for any timer input."""
     assert isinstance(doc, dict), f"not a result document: {type(doc).__name__}"
     json.dumps(doc)  # what SCF does with the return value
     text = json.dumps(doc, ensure_ascii=False)
@@ -381,3 +476,18 @@ def log_lines(text: str) -> List[Dict[str, Any]]:
         assert isinstance(record, dict) and {"level", "logger", "message"} <= set(record), line
         records.append(record)
     return records
+
+
+#: the Redis every machine runs (started before the session and CI); tests use their own db and prefix
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_TEST_DB = 11
+
+
+def redis_client() -> Any:
+    """A plain client on the tests' database, for setup, inspection and cleanup."""
+    import redis
+
+    return redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_TEST_DB, decode_responses=True,
+                       socket_timeout=5)
+
+

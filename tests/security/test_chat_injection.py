@@ -26,8 +26,7 @@ from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.render import FLAVORS, escape, render_message
 from sms_receipt_stats.rules import config_alerts, evaluate
 from sms_receipt_stats.stats import Stats, compute_rates
-
-from .helpers import APP, APP_STAGING, NOW, CountingFetcher, plain_env, property_settings, read_event
+from support import APP_PROD, APP_STAGING, HEALTHY_STATS, NOW, FakeFetcher, plain_env, property_settings, read_event
 
 #: what attackers write into names and messages to ping a whole group or plant a link
 INJECTIONS = (
@@ -63,7 +62,7 @@ def document(name: str, message: str, code: str, issue: str) -> ResultDocument:
     low = Stats(RequestSuccessCount=1000, CallbackCount=900, CallbackSuccessCount=600, CallbackFailCount=300,
                 InvalidNumberCount=300)
     results = [
-        AppResult(app_id=APP, app_name=name, window=window, stats=low, rates=compute_rates(low),
+        AppResult(app_id=APP_PROD, app_name=name, window=window, stats=low, rates=compute_rates(low),
                   request_ids=["r1"]),
         AppResult(app_id=APP_STAGING, app_name=name, window=window, request_ids=["r2"],
                   error=ErrorInfo(code=code, message=message, severity="critical", category="auth",
@@ -152,17 +151,18 @@ def _strings(value: Any) -> List[str]:
 def test_sinks_post_no_injected_mention_or_link(tally: Any) -> None:
     name = "@all <!channel> <@U1> [x](https://evil.invalid) <at id=all></at>"  # no ',' : SMS_SDK_APP_IDS splits on it
     upstream = "boom\n\n### @all\n<!here> [click](https://evil.invalid/a) <at user_id=\"all\"></at> <@U2>"
-    fetcher = CountingFetcher(errors={APP_STAGING: ("AuthFailure.SignatureFailure", upstream)})
+    fetcher = FakeFetcher(HEALTHY_STATS)
+    fetcher.fail(APP_STAGING, "AuthFailure.SignatureFailure", message=upstream)
     with Receiver() as rx:
         env = plain_env(
-            SMS_SDK_APP_IDS=f"{APP}={name},{APP_STAGING}={name}",
+            SMS_SDK_APP_IDS=f"{APP_PROD}={name},{APP_STAGING}={name}",
             NOTIFY_URLS=",".join([f"wecom+{rx.url}/wecom?key=k", f"dingtalk+{rx.url}/dingtalk?access_token=t",
                                   f"feishu+{rx.url}/feishu/hook", f"slack+{rx.url}/slack/hook"]),
         )
         deps = JobDeps(fetcher_factory=lambda settings: fetcher, now=lambda: NOW)  # real clocks and sinks
         event = read_event("timer_default")
         event["Message"] = json.dumps({"job": "check", "window": "yesterday",
-                                       "app_ids": [APP, APP_STAGING, "@all <!channel>\n# x"]})
+                                       "app_ids": [APP_PROD, APP_STAGING, "@all <!channel>\n# x"]})
         doc = handle(event, {"time_limit_in_ms": 10000}, env=env, deps=deps)
         received = rx.received
     tally["cases:chat: end to end through the sinks"] += 1

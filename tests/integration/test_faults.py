@@ -19,11 +19,10 @@ import pytest
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.dev.emulator import Emulator
 from sms_receipt_stats.dev.receiver import Receiver
-
-from .helpers import (
-    APP,
+from support import (
+    APP_MARKETING,
+    APP_PROD,
     APP_STAGING,
-    APP_UNHEALTHY,
     APPS,
     LoopbackServer,
     check_http_response,
@@ -232,20 +231,20 @@ def test_a_storm_of_timeouts_is_retried_within_budget_and_reported(emu: Emulator
 
 def test_a_mixed_error_storm_fails_fast_where_retrying_cannot_help(emu: Emulator, receiver: Inbox,
                                                                    tally: Any) -> None:
-    emu.inject_error(APP, "UnauthorizedOperation.ServiceSuspendDueToArrears")
+    emu.inject_error(APP_PROD, "UnauthorizedOperation.ServiceSuspendDueToArrears")
     emu.inject_error(APP_STAGING, "InternalError.SendAndRecvFail", times=2)
-    emu.inject_error(APP_UNHEALTHY, "AuthFailure.SignatureFailure")
+    emu.inject_error(APP_MARKETING, "AuthFailure.SignatureFailure")
     doc, _ = run_timer(environment(emu, [f"webhook+{receiver.url}/hook"]), limit_ms=6000,
                              message='{"job": "check"}')
     counts = calls_per_app(emu)
-    tally["faults"] += counts[APP] + 2 + counts[APP_UNHEALTHY]
+    tally["faults"] += counts[APP_PROD] + 2 + counts[APP_MARKETING]
     assert_every_app_has_a_result(doc)
     by_app = {r["app_id"]: r for r in doc["results"]}
-    assert by_app[APP]["error"]["code"] == "UnauthorizedOperation.ServiceSuspendDueToArrears"
-    assert by_app[APP]["error"]["severity"] == "critical"
+    assert by_app[APP_PROD]["error"]["code"] == "UnauthorizedOperation.ServiceSuspendDueToArrears"
+    assert by_app[APP_PROD]["error"]["severity"] == "critical"
     assert by_app[APP_STAGING]["stats"] is not None  # two transient failures, then an answer
-    assert by_app[APP_UNHEALTHY]["error"]["code"] == "AuthFailure.SignatureFailure"
-    assert counts == {APP: 1, APP_STAGING: 3, APP_UNHEALTHY: 1}
+    assert by_app[APP_MARKETING]["error"]["code"] == "AuthFailure.SignatureFailure"
+    assert counts == {APP_PROD: 1, APP_STAGING: 3, APP_MARKETING: 1}
     assert_failures_alerted(doc)
 
 
@@ -323,7 +322,7 @@ def test_a_sink_that_never_accepts_the_connection(emu: Emulator, receiver: Inbox
 def test_everything_at_once(emu: Emulator, receiver: Inbox, tally: Any) -> None:
     emu.set_latency(0.3)
     emu.inject_error("*", "RequestLimitExceeded", times=3)
-    emu.inject_error(APP_UNHEALTHY, "InternalError.Timeout")
+    emu.inject_error(APP_MARKETING, "InternalError.Timeout")
     emu.set_rate_limit(6)
     with StallingServer("hang") as stall:
         env = environment(emu, [f"webhook+{stall.url}/a", f"feishu+{receiver.url}/open-apis/bot/v2/hook/x",
@@ -331,7 +330,7 @@ def test_everything_at_once(emu: Emulator, receiver: Inbox, tally: Any) -> None:
         doc, _ = run_timer(env, limit_ms=5000, message='{"job": "report", "window": "last_24h", "granularity": "day"}')
         tally["faults"] += len(emu.calls) + stall.requests
     assert_every_app_has_a_result(doc, (*APPS, *MANY_APPS[:5]))
-    assert {r["app_id"] for r in doc["results"] if r["error"]} >= {APP_UNHEALTHY}
+    assert {r["app_id"] for r in doc["results"] if r["error"]} >= {APP_MARKETING}
     assert all(n <= MAX_ATTEMPTS for n in calls_per_task(emu).values())
     assert not delivery(doc, "webhook")["ok"]
     assert delivery(doc, "feishu")["ok"]

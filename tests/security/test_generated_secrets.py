@@ -26,12 +26,13 @@ from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.documents import VOCABULARY
 from sms_receipt_stats.redaction import scrub
-
-from .helpers import (
-    APP,
+from strategies import SECRET_ALPHABET, leaked_forms, secret_sets
+from support import (
+    API_TOKEN,
+    APP_PROD,
     APP_STAGING,
-    FIXTURE_TOKEN,
-    CountingFetcher,
+    HEALTHY_STATS,
+    FakeFetcher,
     RecordingDeliver,
     check_http_response,
     check_result_document,
@@ -43,7 +44,6 @@ from .helpers import (
     stats_event,
     strict_stdio,
 )
-from .strategies import SECRET_ALPHABET, leaked_forms, secret_sets
 
 PREFIX = 8  # a leading part this long is a leak anywhere
 FRAGMENT = 6  # any part this long is a leak in upstream text
@@ -236,7 +236,7 @@ def secret_world(draw: Any) -> Tuple[List[str], Dict[str, str], str]:
     secrets = draw(secret_sets())
     long = [s for s in secrets if len(s) >= 8]
     env = plain_env(
-        API_TOKENS=",".join([FIXTURE_TOKEN, *secrets]),
+        API_TOKENS=",".join([API_TOKEN, *secrets]),
         NOTIFY_URLS=f"webhook+https://hooks.example.com/h#secret={quote(long[-1], safe='')}",
         API_AUTH="".join(c.swapcase() if draw(st.booleans()) else c for c in long[0]),
         REPORT_LANG=long[-1].upper(),
@@ -244,7 +244,7 @@ def secret_world(draw: Any) -> Tuple[List[str], Dict[str, str], str]:
         REPORT_TIMEZONE=long[-1],
         SMS_API_RPS=long[0],
         ALERT_MIN_VOLUME=long[-1],
-        SMS_SDK_APP_IDS=f"{APP}=prod,{APP_STAGING}=staging,{long[0]}",
+        SMS_SDK_APP_IDS=f"{APP_PROD}=prod,{APP_STAGING}=staging,{long[0]}",
     )
     message = "upstream refused: " + " | ".join(draw(leaked_forms(s)) for s in secrets)
     return secrets, env, message
@@ -257,19 +257,20 @@ def test_no_generated_secret_reaches_outputs_logs_or_sinks(world: Tuple[List[str
     tally["cases:secrets: generated, through the handler"] += 1
     secrets, env, message = world
     long = [s for s in secrets if len(s) >= 8]
-    fetcher = CountingFetcher(errors={APP: ("AuthFailure.SignatureFailure", message)})
-    deliver = RecordingDeliver()
+    fetcher = FakeFetcher(HEALTHY_STATS)
+    fetcher.fail(APP_PROD, "AuthFailure.SignatureFailure", message=message)
+    deliver = RecordingDeliver(needs_sinks=True)
     outputs: List[Any] = []
     with strict_stdio() as stdio:
         doc = handle(read_event("timer_default"), {"request_id": "gen-secrets"}, env=env,
                      deps=fake_deps(fetcher, deliver))
         check_result_document(doc)
         outputs.append(doc)
-        for app in (APP, APP_STAGING):
+        for app in (APP_PROD, APP_STAGING):
             resp = handle(stats_event({"app_id": app, "window": "yesterday"}, token=long[0]), None, env=env,
                           deps=fake_deps(fetcher))
             status, body = check_http_response(resp)
-            assert status == (502 if app == APP else 200), body
+            assert status == (502 if app == APP_PROD else 200), body
             outputs.append(body)
     records = log_lines(stdio.out())
     assert stdio.err() == ""

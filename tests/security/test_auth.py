@@ -1,7 +1,8 @@
 """Authentication of HTTP lookups: constant-time, fail-closed, silent about why it failed.
 
 - every configured token is compared with `hmac.compare_digest`, whichever one matches
-  (observed with a profiler hook, not by patching the module);
+  (observed with a profiler hook, not by patching the module), and the answer is
+  compare_digest's own (a spy answering the opposite of `==` decides the lookup);
 - every kind of bad credential gets the very same 401: status, headers and body;
 - authentication comes before any parsing, so a stranger learns nothing about parameters,
   allowed app ids or body limits;
@@ -15,20 +16,21 @@ import base64
 import hmac
 import json
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sms_receipt_stats.app import handle
-
-from .helpers import (
-    APP,
+from strategies import hostile_text
+from support import (
+    API_TOKEN,
     APP_NOT_ALLOWED,
-    FIXTURE_TOKEN,
+    APP_PROD,
+    HEALTHY_STATS,
     OTHER_TOKENS,
-    CountingFetcher,
+    FakeFetcher,
     check_http_response,
     fake_deps,
     log_lines,
@@ -38,9 +40,8 @@ from .helpers import (
     stats_event,
     strict_stdio,
 )
-from .strategies import hostile_text
 
-TOKENS = (FIXTURE_TOKEN, *OTHER_TOKENS)
+TOKENS = (API_TOKEN, *OTHER_TOKENS)
 ENV = plain_env()
 GUESS = "attacker-guess-0f9e8d7c6b5a"
 
@@ -74,11 +75,31 @@ class CompareDigestSpy:
 # Constant time
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("offered", [*TOKENS, GUESS, TOKENS[0][:-1], TOKENS[2] + "x", "x", "é" * 40])
-def test_every_configured_token_is_compared_in_constant_time_whichever_matches(offered: str) -> None:
+def test_every_configured_token_goes_through_compare_digest_whichever_matches(offered: str) -> None:
     with CompareDigestSpy() as spy:
         resp = lookup(stats_event(token=offered))
     assert spy.calls == len(TOKENS), "a token was skipped: the time taken depends on which token matched"
     assert resp["statusCode"] == (200 if offered in TOKENS else 401)
+
+
+def test_the_token_decision_is_compare_digests_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Constant time, shown structurally: the lookup follows `hmac.compare_digest`'s answer and
+    nothing else. A spy answering the opposite of `==` lets a guess in and keeps the real token
+    out; with `==` (or any other comparison) deciding, this test would fail."""
+    calls: List[Tuple[bytes, bytes]] = []
+    answer = {"value": True}
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return answer["value"]
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    assert lookup(stats_event(token=GUESS))["statusCode"] == 200  # compare_digest said yes: accepted
+    answer["value"] = False
+    assert lookup(stats_event(token=API_TOKEN))["statusCode"] == 401  # compare_digest said no: refused
+    assert len(calls) == 2 * len(TOKENS)
+    # fixed-length digests, so the comparison's time says nothing about the tokens' length either
+    assert all(isinstance(a, bytes) and isinstance(b, bytes) and len(a) == len(b) == 32 for a, b in calls)
 
 
 def test_the_spy_sees_compare_digest_calls() -> None:  # the spy itself works
@@ -105,24 +126,24 @@ FAILURES: Dict[str, Callable[[], Dict[str, Any]]] = {
     "scheme only": _with_header("Bearer"),
     "scheme and space": _with_header("Bearer "),
     "wrong token": lambda: stats_event(token=GUESS),
-    "token minus a character": lambda: stats_event(token=FIXTURE_TOKEN[:-1]),
-    "token plus a character": lambda: stats_event(token=FIXTURE_TOKEN + "0"),
-    "token upper-cased": lambda: stats_event(token=FIXTURE_TOKEN.upper()),
-    "two tokens": _with_header(f"Bearer {FIXTURE_TOKEN} {OTHER_TOKENS[0]}"),
-    "tokens joined by a comma": _with_header(f"Bearer {FIXTURE_TOKEN},{OTHER_TOKENS[0]}"),
-    "Basic scheme": _with_header("Basic " + base64.b64encode(f"user:{FIXTURE_TOKEN}".encode()).decode()),
-    "Token scheme": _with_header(f"Token {FIXTURE_TOKEN}"),
-    "no scheme": _with_header(FIXTURE_TOKEN),
-    "header is a list": _with_header([f"Bearer {FIXTURE_TOKEN}"]),
-    "header is an object": _with_header({"Bearer": FIXTURE_TOKEN}),
-    "token in another header": _with_header(f"Bearer {FIXTURE_TOKEN}", "x-api-key"),
-    "token in the query": lambda: stats_event(query={"app_id": APP, "window": "yesterday", "token": FIXTURE_TOKEN,
-                                                     "access_token": FIXTURE_TOKEN}, token=None),
+    "token minus a character": lambda: stats_event(token=API_TOKEN[:-1]),
+    "token plus a character": lambda: stats_event(token=API_TOKEN + "0"),
+    "token upper-cased": lambda: stats_event(token=API_TOKEN.upper()),
+    "two tokens": _with_header(f"Bearer {API_TOKEN} {OTHER_TOKENS[0]}"),
+    "tokens joined by a comma": _with_header(f"Bearer {API_TOKEN},{OTHER_TOKENS[0]}"),
+    "Basic scheme": _with_header("Basic " + base64.b64encode(f"user:{API_TOKEN}".encode()).decode()),
+    "Token scheme": _with_header(f"Token {API_TOKEN}"),
+    "no scheme": _with_header(API_TOKEN),
+    "header is a list": _with_header([f"Bearer {API_TOKEN}"]),
+    "header is an object": _with_header({"Bearer": API_TOKEN}),
+    "token in another header": _with_header(f"Bearer {API_TOKEN}", "x-api-key"),
+    "token in the query": lambda: stats_event(query={"app_id": APP_PROD, "window": "yesterday", "token": API_TOKEN,
+                                                     "access_token": API_TOKEN}, token=None),
     "token in the body": lambda: stats_event(query={}, token=None, method="POST",
-                                             body={"app_id": APP, "window": "yesterday",
-                                                   "Authorization": f"Bearer {FIXTURE_TOKEN}"}),
-    "null byte": _with_header(f"Bearer {FIXTURE_TOKEN}\x00"),
-    "unicode look-alike": _with_header("Bearer " + FIXTURE_TOKEN.replace("a", "а")),  # Cyrillic a
+                                             body={"app_id": APP_PROD, "window": "yesterday",
+                                                   "Authorization": f"Bearer {API_TOKEN}"}),
+    "null byte": _with_header(f"Bearer {API_TOKEN}\x00"),
+    "unicode look-alike": _with_header("Bearer " + API_TOKEN.replace("a", "а")),  # Cyrillic a
     # strangers learn nothing about parameters, allowed apps or body limits
     "no token, app not allowed": lambda: stats_event(query={"app_id": APP_NOT_ALLOWED, "window": "yesterday"},
                                                      token=None),
@@ -140,13 +161,13 @@ def reference_401() -> Dict[str, Any]:
 
 @pytest.mark.parametrize("name", sorted(FAILURES))
 def test_every_bad_credential_gets_the_same_401(name: str, reference_401: Dict[str, Any]) -> None:
-    fetcher = CountingFetcher()
+    fetcher = FakeFetcher(HEALTHY_STATS)
     resp = handle(FAILURES[name](), {"request_id": "auth-test"}, env=ENV, deps=fake_deps(fetcher))
     status, body = check_http_response(resp)
     assert status == 401, body
     assert resp == reference_401, "a 401 that differs tells the caller which part failed"
     assert fetcher.calls == []
-    assert FIXTURE_TOKEN not in json.dumps(resp)
+    assert API_TOKEN not in json.dumps(resp)
 
 
 def test_the_401_names_no_part_of_the_credential(reference_401: Dict[str, Any]) -> None:
@@ -161,7 +182,7 @@ def test_the_401_names_no_part_of_the_credential(reference_401: Dict[str, Any]) 
 
 @pytest.mark.parametrize("tokens", ["", " , ,", "\n"])
 def test_no_configured_token_fails_closed(tokens: str) -> None:
-    for event in (stats_event(token=FIXTURE_TOKEN), stats_event(token=""), stats_event(token=None)):
+    for event in (stats_event(token=API_TOKEN), stats_event(token=""), stats_event(token=None)):
         resp = lookup(event, plain_env(API_TOKENS=tokens))
         assert resp["statusCode"] == 401
 
@@ -181,8 +202,8 @@ def test_api_auth_none_lets_api_gateway_authenticate() -> None:
 def test_tokens_offered_or_configured_never_reach_logs_or_bodies() -> None:
     events: List[Dict[str, Any]] = [make() for make in FAILURES.values()]
     events += [stats_event(token=t) for t in TOKENS]
-    events += [stats_event(token=GUESS, query={"app_id": GUESS, "begin": GUESS, "end": FIXTURE_TOKEN})]
-    events += [stats_event(token=FIXTURE_TOKEN, query={"app_id": APP, "begin": FIXTURE_TOKEN, "end": GUESS})]
+    events += [stats_event(token=GUESS, query={"app_id": GUESS, "begin": GUESS, "end": API_TOKEN})]
+    events += [stats_event(token=API_TOKEN, query={"app_id": APP_PROD, "begin": API_TOKEN, "end": GUESS})]
     outputs = []
     with strict_stdio() as stdio:
         for event in events:
@@ -207,7 +228,7 @@ HOSTILE_VALUES = st.one_of(
     hostile_text,
     st.sampled_from(["127.0.0.1", "localhost", "169.254.169.254", "evil.invalid", "admin", "true", "false",
                      "/release/health", "/health", "GET", "DELETE", "https", "for=127.0.0.1;proto=https",
-                     f"Bearer {FIXTURE_TOKEN}", FIXTURE_TOKEN, "0", "-1", "chunked",
+                     f"Bearer {API_TOKEN}", API_TOKEN, "0", "-1", "chunked",
                      "application/x-www-form-urlencoded"]),
     st.lists(hostile_text, max_size=2),
 )

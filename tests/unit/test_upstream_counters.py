@@ -16,9 +16,9 @@ from hypothesis import given
 
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.jobs import JobDeps
-
-from .helpers import (
-    APP,
+from strategies import COUNTER_FIELDS, counter_answers
+from support import (
+    APP_PROD,
     NOW,
     FakeClock,
     RecordingDeliver,
@@ -29,10 +29,9 @@ from .helpers import (
     read_event,
     stats_event,
 )
-from .strategies import COUNTER_FIELDS, counter_answers
 
 SMS_URL = "https://sms.tencentcloudapi.com/"
-ENV = plain_env(SMS_SDK_APP_IDS=f"{APP}=prod")
+ENV = plain_env(SMS_SDK_APP_IDS=f"{APP_PROD}=prod")
 
 
 def consistent(answer: Dict[str, Any]) -> bool:
@@ -48,7 +47,8 @@ def consistent(answer: Dict[str, Any]) -> bool:
 
 def real_sdk_deps() -> JobDeps:
     clock = FakeClock()
-    return JobDeps(now=lambda: NOW, monotonic=clock.monotonic, sleep=clock.sleep, deliver=RecordingDeliver())
+    return JobDeps(now=lambda: NOW, monotonic=clock.monotonic, sleep=clock.sleep,
+                   deliver=RecordingDeliver(needs_sinks=True))
 
 
 def answering(answer: Dict[str, Any]) -> responses.RequestsMock:
@@ -63,7 +63,7 @@ def answering(answer: Dict[str, Any]) -> responses.RequestsMock:
 def test_a_lookup_reports_counters_only_when_they_can_be_right(answer: Dict[str, Any], tally: Any) -> None:
     tally["cases:upstream: generated counters, HTTP lookup"] += 1
     with answering(answer) as mock:
-        resp = handle(stats_event({"app_id": APP, "window": "yesterday"}), None, env=ENV, deps=real_sdk_deps())
+        resp = handle(stats_event({"app_id": APP_PROD, "window": "yesterday"}), None, env=ENV, deps=real_sdk_deps())
         calls = len(mock.calls)
     status, body = check_http_response(resp)
     assert calls == 1, "an upstream data error is not retried"

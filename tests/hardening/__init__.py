@@ -1,1 +1,0 @@
-"""Hardening suite (issue 5): hostile input, faults and secrets, tested like a gateway."""
