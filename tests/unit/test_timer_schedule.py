@@ -7,8 +7,8 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from conftest import APP_PROD, NOW, FakeFetcher
 from sms_receipt_stats.app import RETRY_HORIZON_SECONDS, scheduled_time
+from support import APP_PROD, NOW, FakeFetcher
 
 
 def _event(time: Any) -> Dict[str, Any]:
@@ -40,7 +40,7 @@ def test_a_recent_past_time_is_the_schedule() -> None:
 def test_with_a_state_store_the_retry_after_midnight_replays_the_first_run(
         invoke: Callable[..., Dict[str, Any]], make_deps: Callable[..., Any], fetcher: FakeFetcher,
         tmp_path: Any) -> None:
-    from conftest import base_env
+    from support import base_env
 
     env = base_env(STATE_URL=f"sqlite:///{tmp_path}/state.db")
     event = _event("2026-11-24T15:50:00Z")
