@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from sms_receipt_stats import log, redaction
 from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.documents import VOCABULARY
 from sms_receipt_stats.events import (
     ApiGatewayEvent,
     EventError,
@@ -27,6 +26,7 @@ from sms_receipt_stats.events import (
     parse_timer_message,
     safe_request_id,
 )
+from sms_receipt_stats.vocabulary import VOCABULARY
 
 if TYPE_CHECKING:
     from sms_receipt_stats.jobs import JobDeps

@@ -6,20 +6,15 @@ body of webhook and queue sinks, and the input of every renderer.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, List, Literal, Optional, get_args
+from typing import Any, Dict, List, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from sms_receipt_stats import SCHEMA
-from sms_receipt_stats.stats import STAT_FIELDS, Rates, Stats
+from sms_receipt_stats.stats import Rates, Stats
+from sms_receipt_stats.vocabulary import Category, Kind, Rule, Severity, Trigger
 
-Severity = Literal["info", "warning", "critical"]
 SEVERITY_ORDER: Dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
-Category = Literal["input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"]
-Rule = Literal["success_rate_below", "receipt_rate_below", "success_rate_drop", "api_error", "config_error",
-               "state_unavailable"]
-Kind = Literal["report", "check", "lookup", "doctor", "error"]
-Trigger = Literal["timer", "apigw", "cli", "unknown"]
 
 
 class CountedDoc(BaseModel):
@@ -199,8 +194,3 @@ class ResultDocument(BaseModel):
         sink, or any other kind, gets only the alerts at or above its level, if there are any."""
         return self.kind in ("report", "lookup") and min_severity == "info"
 
-
-#: the documents' own words: kept as they are when a document is redacted (a secret that starts
-#: like `success_rate_below` must not turn a rule into `***`, which no consumer could read)
-VOCABULARY: FrozenSet[str] = frozenset({SCHEMA, *STAT_FIELDS, *(w for t in (Severity, Category, Rule, Kind, Trigger)
-                                                                  for w in get_args(t))})

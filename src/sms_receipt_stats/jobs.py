@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
 from sms_receipt_stats.documents import (
-    VOCABULARY,
     Alert,
     Delivery,
     ResultDocument,
@@ -24,6 +23,7 @@ from sms_receipt_stats.documents import (
 from sms_receipt_stats.query import StatsFetcher
 from sms_receipt_stats.results import generated_at, make_querier, query_apps
 from sms_receipt_stats.rules import config_alerts, evaluate
+from sms_receipt_stats.vocabulary import VOCABULARY
 from sms_receipt_stats.windows import Window
 
 if TYPE_CHECKING:

@@ -7,17 +7,7 @@ from typing import Any, List, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-STAT_FIELDS = (
-    "RequestSuccessCount",
-    "CallbackCount",
-    "CallbackSuccessCount",
-    "CallbackFailCount",
-    "InternalErrorCount",
-    "InvalidNumberCount",
-    "ShutdownErrorCount",
-    "BlackListCount",
-    "FrequencyLimitCount",
-)
+from sms_receipt_stats.vocabulary import STAT_FIELDS
 
 #: failure breakdown shown next to CallbackFailCount, in display order
 FAILURE_FIELDS = STAT_FIELDS[4:]

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from sms_receipt_stats import redaction
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import load_settings
-from sms_receipt_stats.documents import VOCABULARY
 from sms_receipt_stats.redaction import scrub
+from sms_receipt_stats.vocabulary import VOCABULARY
 from strategies import SECRET_ALPHABET, leaked_forms, secret_sets
 from support import (
     API_TOKEN,
