@@ -9,7 +9,8 @@ from typing import Dict, Iterator
 import pytest
 
 from sms_receipt_stats.config import load_settings
-from sms_receipt_stats.state.store import GuardedStore, Store, open_store
+from sms_receipt_stats.state.flow import open_store
+from sms_receipt_stats.state.store import GuardedStore, Store
 from support import redis_client
 
 

@@ -15,13 +15,30 @@ from typing import List, Optional, Sequence
 from sms_receipt_stats.config import App, Settings
 from sms_receipt_stats.documents import AppResult, ResultDocument
 from sms_receipt_stats.query import Querier
-from sms_receipt_stats.state.store import GuardedStore, open_store
+from sms_receipt_stats.state.store import GuardedStore, Store, StoreError
 from sms_receipt_stats.windows import Window
 
 log = logging.getLogger("sms_receipt_stats.state")
 
 _BUSY = ("duplicate delivery: another invocation is running this same timer run (trigger, job, window, "
          "apps); this copy sent nothing")
+
+
+def open_store(url: str, prefix: str) -> Store:
+    """The back end for a STATE_URL already checked by `config.parse_state_url`.
+
+    Here, above the back ends, so that they depend on `store` and nothing depends back on them.
+    """
+    scheme = url.split(":", 1)[0].lower()
+    if scheme in ("redis", "rediss"):
+        from sms_receipt_stats.state.redis_store import RedisStore  # the redis client loads only here
+
+        return RedisStore(url, prefix)
+    if scheme == "sqlite":
+        from sms_receipt_stats.state.sqlite_store import SqliteStore
+
+        return SqliteStore(url, prefix)
+    raise StoreError(f"unsupported state store scheme {scheme!r}")
 
 
 def open_state(settings: Settings) -> Optional[GuardedStore]:

@@ -71,20 +71,6 @@ class Store(ABC):
         """Release connections (idempotent)."""
 
 
-def open_store(url: str, prefix: str) -> Store:
-    """The back end for a STATE_URL already checked by `config.parse_state_url`."""
-    scheme = url.split(":", 1)[0].lower()
-    if scheme in ("redis", "rediss"):
-        from sms_receipt_stats.state.redis_store import RedisStore  # the redis client loads only here
-
-        return RedisStore(url, prefix)
-    if scheme == "sqlite":
-        from sms_receipt_stats.state.sqlite_store import SqliteStore
-
-        return SqliteStore(url, prefix)
-    raise StoreError(f"unsupported state store scheme {scheme!r}")
-
-
 class GuardedStore:
     """A store that fails once, quietly: after the first error every call answers its default
     at once, and `problem` says what happened (for the `state_unavailable` alert)."""
