@@ -14,9 +14,10 @@ import pytest
 
 from sms_receipt_stats.documents import Alert, AppResult, WindowDoc
 from sms_receipt_stats.state.alerts import active_silences, current_alerts, track_alerts
+from sms_receipt_stats.state.flow import open_store
 from sms_receipt_stats.state.lifecycle import coverage, fingerprint
 from sms_receipt_stats.state.silences import SilenceStore, new_silence
-from sms_receipt_stats.state.store import GuardedStore, open_store
+from sms_receipt_stats.state.store import GuardedStore
 from sms_receipt_stats.stats import Stats, compute_rates
 from support import NOW
 

@@ -14,7 +14,8 @@ import pytest
 from sms_receipt_stats.config import App, load_settings
 from sms_receipt_stats.jobs import JobDeps, make_querier, query_apps
 from sms_receipt_stats.state.cache import SettledCache, is_settled, span_end
-from sms_receipt_stats.state.store import GuardedStore, open_store
+from sms_receipt_stats.state.flow import open_store
+from sms_receipt_stats.state.store import GuardedStore
 from sms_receipt_stats.windows import buckets, named_window, split_for_api
 from support import NOW, FakeClock, FakeFetcher, base_env, read_event
 

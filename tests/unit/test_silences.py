@@ -171,8 +171,9 @@ def test_a_silenced_alert_is_in_the_check_but_not_sent(invoke: Invoke, fetcher: 
                                    timedelta(hours=-1)])
 def test_an_expired_silence_stays_listed_as_expired(tmp_path, after: timedelta) -> None:
     """Expiring within the second it started (or before it started) used to make it unreadable."""
+    from sms_receipt_stats.state.flow import open_store
     from sms_receipt_stats.state.silences import SilenceStore
-    from sms_receipt_stats.state.store import GuardedStore, open_store
+    from sms_receipt_stats.state.store import GuardedStore
 
     store = SilenceStore(GuardedStore(open_store(f"sqlite:///{tmp_path}/s.db", "t:")))
     silence = store.add(new_silence({**BODY, "starts_at": None}, NOW), NOW)
