@@ -168,6 +168,17 @@ def state_env(request: Any, tmp_path: Path) -> Dict[str, str]:
 TALLY: Counter = Counter()
 
 
+@pytest.fixture()
+def sqlite_store(tmp_path: Path) -> Iterator[Any]:
+    """A GuardedStore over a fresh SQLite file (the real back end, no server needed)."""
+    from sms_receipt_stats.state.flow import open_store
+    from sms_receipt_stats.state.store import GuardedStore
+
+    guarded = GuardedStore(open_store(f"sqlite:///{tmp_path}/state.db", "t:"))
+    yield guarded
+    guarded.close()
+
+
 @pytest.fixture(scope="session")
 def tally() -> Counter:
     """`tally["cases:<property>"] += 1` per case run, `tally["faults"] += n`, `tally["outputs scanned"] += n`."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import pytest
 
@@ -27,10 +27,8 @@ TZ = "Asia/Shanghai"
 
 
 @pytest.fixture()
-def store(tmp_path) -> Iterator[GuardedStore]:
-    guarded = GuardedStore(open_store(f"sqlite:///{tmp_path}/state.db", "t:"))
-    yield guarded
-    guarded.close()
+def store(sqlite_store: GuardedStore) -> GuardedStore:
+    return sqlite_store
 
 
 def rate_alert(severity: str = "warning", app_id: str = APP, value: float = 0.85) -> Alert:

@@ -7,14 +7,13 @@ hour is counted whole), never hard-coded, so they follow any change of the hour 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, List
 
 import pytest
 
 from sms_receipt_stats.config import App, load_settings
 from sms_receipt_stats.jobs import JobDeps, make_querier, query_apps
 from sms_receipt_stats.state.cache import SettledCache, is_settled, span_end
-from sms_receipt_stats.state.flow import open_store
 from sms_receipt_stats.state.store import GuardedStore
 from sms_receipt_stats.windows import buckets, named_window, split_for_api
 from support import NOW, FakeClock, FakeFetcher, base_env, read_event
@@ -24,10 +23,8 @@ TZ = "Asia/Shanghai"
 
 
 @pytest.fixture()
-def store(tmp_path) -> Iterator[GuardedStore]:
-    guarded = GuardedStore(open_store(f"sqlite:///{tmp_path}/state.db", "t:"))
-    yield guarded
-    guarded.close()
+def store(sqlite_store: GuardedStore) -> GuardedStore:
+    return sqlite_store
 
 
 def test_a_span_ends_an_hour_after_its_end_time_in_beijing() -> None:

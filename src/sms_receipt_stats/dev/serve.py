@@ -12,7 +12,6 @@ for Lambda. Like the emulator it binds loopback by default.
 from __future__ import annotations
 
 import base64
-import sys
 import time
 import uuid
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
@@ -126,18 +125,3 @@ class FunctionUrlServer(LoopbackServer):
         """One line per request: method, path (never the query: a signed link's sig is in it), status."""
         if self._log is not None:
             self._log(line)
-
-
-def serve(handler: Handler, host: str = "127.0.0.1", port: int = 8000, timeout: float = DEFAULT_TIMEOUT,
-          banner: Callable[[str], None] = print) -> None:
-    """Blocking: serve until Ctrl-C; `banner` gets the listening address first."""
-    server = FunctionUrlServer(handler, host, port, timeout, log=lambda line: print(line, file=sys.stderr))
-    server.start()
-    banner(server.endpoint)
-    try:
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
