@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -64,13 +64,28 @@ class App(BaseModel):
 
 
 class Thresholds(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    """What the alert rules read: one field per variable a rule module declares (`rules/`).
+
+    The fields below are the built-in rules' (typed, for the renderer and the dashboard); a new
+    rule's variables arrive as extra fields, so adding a rule never touches this file.
+    `rules.registry().variables` declares each one's variable, default and bounds.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     success_rate_min: float = 0.90
     success_rate_critical: float = 0.70
     receipt_rate_min: float = 0.80
     min_volume: int = 100
     drop_points: float = 0.05  # success_rate_drop: this far below the trailing 7-day baseline
+    confidence: float = 0.99
+    pool_hours: int = 6
+    receipt_delay: float = 7200.0
+    volume_drop: float = 0.8
+
+    def values(self) -> Dict[str, Any]:
+        """Every rule setting by field name, the extras of newer rules included."""
+        return self.model_dump()
 
 
 class Settings(BaseModel):
@@ -165,19 +180,56 @@ def parse_public_url(value: str) -> str:
     return text.rstrip("/")
 
 
-def _fraction(env: Mapping[str, str], name: str, default: float, issues: List[ConfigIssue]) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+#: what each `Variable.kind` accepts: (low, high, whole number?)
+_KIND_BOUNDS = {
+    "fraction": (0.0, 1.0, False),
+    "confidence": (0.5, 0.9999, False),
+    "count": (0, 10**9, True),
+    "hours": (1, 48, True),
+}
+
+
+def _rule_value(raw: str, variable: Any) -> Any:
+    """One rule variable parsed by its kind; ValueError says what is expected (never quotes)."""
+    if variable.kind == "duration":
+        try:
+            return parse_duration(raw)
+        except ValueError:
+            raise ValueError("is not a duration like 90s, 30m, 2h or 1d") from None
+    low, high, whole = _KIND_BOUNDS[variable.kind]
+    expected = f"a whole number from {low} to {high}" if whole else f"a number between {low:g} and {high:g}"
     try:
-        value = float(raw)
+        value: Any = int(raw) if whole and raw.isascii() and raw.isdigit() else float(raw)
     except ValueError:
-        issues.append(ConfigIssue(name, f"{shown(raw)} is not a number between 0 and 1; using {default}"))
-        return default
-    if not 0.0 <= value <= 1.0:
-        issues.append(ConfigIssue(name, f"{shown(raw)} is outside 0..1; using {default}"))
-        return default
+        raise ValueError(f"is not {expected}") from None
+    if whole and not isinstance(value, int):
+        raise ValueError(f"is not {expected}")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"is outside {low:g}..{high:g}")
     return value
+
+
+def _thresholds(env: Mapping[str, str], issues: List[ConfigIssue]) -> Thresholds:
+    """Every variable the rule modules declare, parsed by its kind; a bad value is an issue and
+    the rule's default. Then each rule's own checks across its variables."""
+    from sms_receipt_stats.rules import registry
+
+    rules = registry()
+    values: Dict[str, Any] = {}
+    for variable in rules.variables:
+        raw = env.get(variable.env, "").strip()
+        values[variable.field] = variable.default
+        if not raw:
+            continue
+        try:
+            values[variable.field] = _rule_value(raw, variable)
+        except ValueError as exc:
+            default = f"{variable.default / 3600:g}h" if variable.kind == "duration" else f"{variable.default:g}"
+            issues.append(ConfigIssue(variable.env, f"{shown(raw)} {exc}; using {default}"))
+    for spec in rules.rules:
+        if spec.check is not None:
+            issues.extend(ConfigIssue(name, problem) for name, problem in spec.check(values))
+    return Thresholds(**values)
 
 
 def _api_rps(raw: str, issues: List[ConfigIssue]) -> float:
@@ -327,27 +379,7 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     else:
         values["api_allowed_app_ids"] = tuple(a.app_id for a in apps)
 
-    defaults = Thresholds()
-    t = {
-        "success_rate_min": _fraction(env, "ALERT_SUCCESS_RATE_MIN", defaults.success_rate_min, issues),
-        "success_rate_critical": _fraction(
-            env, "ALERT_SUCCESS_RATE_CRITICAL", defaults.success_rate_critical, issues
-        ),
-        "receipt_rate_min": _fraction(env, "ALERT_RECEIPT_RATE_MIN", defaults.receipt_rate_min, issues),
-    }
-    raw_volume = env.get("ALERT_MIN_VOLUME", "").strip()
-    if raw_volume:
-        if raw_volume.isdigit() and raw_volume.isascii():
-            t["min_volume"] = int(raw_volume)
-        else:
-            issues.append(ConfigIssue("ALERT_MIN_VOLUME", f"{shown(raw_volume)} is not a whole number; using 100"))
-    t["drop_points"] = _fraction(env, "ALERT_DROP_POINTS", defaults.drop_points, issues)
-    if t["success_rate_critical"] > t["success_rate_min"]:
-        issues.append(ConfigIssue("ALERT_SUCCESS_RATE_CRITICAL", f"{t['success_rate_critical']:g} is above "
-                                  f"ALERT_SUCCESS_RATE_MIN ({t['success_rate_min']:g}): a low rate would be critical "
-                                  f"without ever being a warning; using {t['success_rate_min']:g}"))
-        t["success_rate_critical"] = t["success_rate_min"]
-    values["thresholds"] = Thresholds(**t)
+    values["thresholds"] = _thresholds(env, issues)
 
     if env.get("PUBLIC_URL", "").strip():
         try:

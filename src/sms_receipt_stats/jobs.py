@@ -22,7 +22,7 @@ from sms_receipt_stats.documents import (
 )
 from sms_receipt_stats.query import StatsFetcher
 from sms_receipt_stats.results import generated_at, make_querier, query_apps
-from sms_receipt_stats.rules import config_alerts, evaluate
+from sms_receipt_stats.rules import Evidence, assess, config_alerts, context_of, rule
 from sms_receipt_stats.vocabulary import VOCABULARY
 from sms_receipt_stats.windows import Window
 
@@ -176,7 +176,7 @@ def run_timer_job(
     try:
         doc.errors.extend(issues)
         doc.alerts.extend(config_alerts(issues, settings.lang))
-        trend_apps: List[str] = []
+        assessment = None
         if window is not None and apps:
             try:
                 querier = make_querier(settings, deps, query_deadline, state)
@@ -187,11 +187,12 @@ def run_timer_job(
             else:
                 doc.results = query_apps(apps, window, granularity, querier, settings.lang,
                                          settings.secret_values())
-                if run is not None:
-                    trend_apps = run.trends(doc.results, window, querier)
-                doc.alerts.extend(evaluate(doc.results, settings.thresholds, settings.lang))
+                assessment = _assess(job, doc, window, querier, run, settings, now)
+                doc.alerts.extend(assessment.alerts)
         if run is not None:
-            run.track(doc, trend_apps)
+            from sms_receipt_stats.rules import Assessment
+
+            run.track(doc, assessment or Assessment())
         finish(doc, settings, deps, deadline)
     except BaseException:
         if run is not None:
@@ -200,6 +201,24 @@ def run_timer_job(
     if run is not None:
         run.complete(doc)
     return doc
+
+
+def _assess(job: str, doc: ResultDocument, window: Window, querier: Any, run: Any, settings: Settings,
+            now: datetime) -> Any:
+    """The rules' verdicts on this run's results. With a working state store each job judges the
+    rules it owns (docs/alerts.md, *Which job judges what*) on the hours earlier runs saw;
+    without one, every rule judges the window alone."""
+    evidence = None
+    if run is not None and run.state.available:
+        drop = rule("success_rate_drop")
+        if drop is not None and job in drop.jobs:
+            run.trends(doc.results, window, querier)
+        evidence = run.evidence(doc.results, window, querier)
+    stateful = evidence is not None
+    if evidence is None:
+        lag = (now - window.end).total_seconds()
+        evidence = {r.app_id: Evidence(result=r, window_lag=lag) for r in doc.results}
+    return assess(doc.results, context_of(settings.thresholds, settings.lang, job, stateful), evidence)
 
 
 def apps_by_id(settings: Settings) -> Dict[str, App]:

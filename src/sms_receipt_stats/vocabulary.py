@@ -6,14 +6,24 @@ No pydantic here: the handler loads this at cold start (every answer is redacted
 
 from __future__ import annotations
 
-from typing import FrozenSet, Literal, get_args
+import os
+from typing import FrozenSet, Literal, Optional, Sequence, Tuple, get_args
 
 from sms_receipt_stats import SCHEMA
 
 Severity = Literal["info", "warning", "critical"]
 Category = Literal["input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"]
-Rule = Literal["success_rate_below", "receipt_rate_below", "success_rate_drop", "api_error", "config_error",
-               "state_unavailable"]
+#: a rule's name: one module of `rules/` each, named after it
+Rule = str
+
+
+def rule_names(paths: Optional[Sequence[str]] = None) -> Tuple[str, ...]:
+    """The rules' names without importing them (a listing of `rules/`): cheap enough for every
+    answer's redaction to keep them intact."""
+    import pkgutil
+
+    where = list(paths) if paths is not None else [os.path.join(os.path.dirname(__file__), "rules")]
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(where) if not m.name.startswith("_")))
 Kind = Literal["report", "check", "lookup", "doctor", "error"]
 Trigger = Literal["timer", "apigw", "cli", "unknown"]
 
@@ -32,5 +42,5 @@ STAT_FIELDS = (
 
 #: the documents' own words: kept as they are when a document is redacted (a secret that starts
 #: like `success_rate_below` must not turn a rule into `***`, which no consumer could read)
-VOCABULARY: FrozenSet[str] = frozenset({SCHEMA, *STAT_FIELDS, *(w for t in (Severity, Category, Rule, Kind, Trigger)
-                                                                  for w in get_args(t))})
+VOCABULARY: FrozenSet[str] = frozenset({SCHEMA, *STAT_FIELDS, *rule_names(),
+                                        *(w for t in (Severity, Category, Kind, Trigger) for w in get_args(t))})

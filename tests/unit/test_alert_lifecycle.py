@@ -1,4 +1,5 @@
-"""Alert lifecycle: notify on start, on rising severity, after the repeat interval; one resolved notice.
+"""Alert lifecycle: notify on start, on rising severity, after the repeat interval; one resolved notice,
+only after the rule's verdict was *clear* for its `clear_runs` runs in a row (docs/alerts.md).
 
 The decisions are pure (`lifecycle`); `track_alerts` runs them against a real SQLite store
 with the clock passed in, so every step of an alert's life is one call at a chosen instant.
@@ -12,13 +13,13 @@ from typing import List, Optional
 
 import pytest
 
-from sms_receipt_stats.documents import Alert, AppResult, WindowDoc
+from sms_receipt_stats.documents import Alert
 from sms_receipt_stats.state.alerts import active_silences, current_alerts, track_alerts
 from sms_receipt_stats.state.flow import open_store
-from sms_receipt_stats.state.lifecycle import coverage, fingerprint
+from sms_receipt_stats.state.lifecycle import fingerprint
 from sms_receipt_stats.state.silences import SilenceStore, new_silence
 from sms_receipt_stats.state.store import GuardedStore
-from sms_receipt_stats.stats import Stats, compute_rates
+from sms_receipt_stats.vocabulary import rule_names
 from support import NOW
 
 APP, OTHER = "1400006874", "1400000002"
@@ -41,18 +42,21 @@ def api_alert(code: str = "UnauthorizedOperation.ServiceSuspendDueToArrears", ap
                  code=code)
 
 
-def answered(*app_ids: str) -> List[AppResult]:
-    stats = Stats(RequestSuccessCount=1000, CallbackCount=900, CallbackSuccessCount=800, CallbackFailCount=100)
-    window = WindowDoc(begin="2026112400", end="2026112500", timezone=TZ)
-    return [AppResult(app_id=a, window=window, stats=stats, rates=compute_rates(stats)) for a in app_ids]
+def clear_for(*app_ids: str) -> set:
+    """Every rule found clear for these apps (and the run-wide ones): a healthy run."""
+    return {(a, r) for a in app_ids for r in rule_names()} | {(None, "config_error"), (None, "api_error")}
 
 
-def run(store: GuardedStore, alerts: List[Alert], at: datetime, covered_apps=(APP, OTHER),
-        covered: Optional[set] = None) -> List[Alert]:
-    covered = coverage(answered(*covered_apps)) if covered is None else covered
-    tracked = track_alerts(store, alerts, covered, at, repeat=REPEAT, tz=TZ)
+def run(store: GuardedStore, alerts: List[Alert], at: datetime, clear_apps=(APP, OTHER),
+        clear: Optional[set] = None, pending: Optional[dict] = None) -> List[Alert]:
+    clear = clear_for(*clear_apps) if clear is None else clear
+    tracked = track_alerts(store, alerts, clear, at, repeat=REPEAT, tz=TZ, pending=pending)
     assert tracked is not None
     return tracked
+
+
+def firing(alerts: List[Alert]) -> List[Alert]:
+    return [a for a in alerts if a.status == "firing"]
 
 
 def test_a_new_alert_is_notified_with_its_fingerprint_and_since(store: GuardedStore) -> None:
@@ -85,8 +89,10 @@ def test_rising_severity_is_notified_at_once_and_falling_is_not(store: GuardedSt
     assert rise_again.notified is True  # after calming down, a new rise is news
 
 
-def test_one_resolved_notice_when_a_covering_run_no_longer_fires(store: GuardedStore) -> None:
+def test_one_resolved_notice_after_two_clear_runs_in_a_row(store: GuardedStore) -> None:
     run(store, [rate_alert("critical", value=0.6)], NOW)
+    [waiting] = run(store, [], NOW + timedelta(minutes=30))  # one clear run: not yet
+    assert waiting.status == "firing" and waiting.notified is False and waiting.severity == "critical"
     [resolved] = run(store, [], NOW + timedelta(hours=1))
     assert resolved.status == "resolved" and resolved.notified is True
     assert resolved.rule == "success_rate_below" and resolved.app_id == APP
@@ -98,21 +104,54 @@ def test_one_resolved_notice_when_a_covering_run_no_longer_fires(store: GuardedS
     assert back.notified is True and back.since == "2026-11-25T12:00:00+08:00"  # a new episode
 
 
-def test_no_resolution_when_the_run_did_not_cover_the_app_or_the_rule(store: GuardedStore) -> None:
+def test_a_run_that_cannot_tell_holds_the_alert_and_breaks_no_streak(store: GuardedStore) -> None:
     run(store, [rate_alert()], NOW)
-    assert run(store, [], NOW + timedelta(hours=1), covered_apps=(OTHER,)) == []  # a check of another app
-    failed = answered(APP)
-    failed[0] = failed[0].model_copy(update={"stats": None, "rates": None})
-    assert run(store, [], NOW + timedelta(hours=1), covered=coverage(failed)) == []  # rates not evaluated
-    [resolved] = run(store, [], NOW + timedelta(hours=2))
+    [held] = run(store, [], NOW + timedelta(hours=1), clear_apps=(OTHER,))  # a check of another app
+    assert (held.status, held.notified, held.app_id) == ("firing", False, APP)
+    [held] = run(store, [], NOW + timedelta(hours=2), clear=set())  # too little volume, a failed query
+    assert held.status == "firing"
+    run(store, [], NOW + timedelta(hours=3))  # clear once
+    [held] = run(store, [], NOW + timedelta(hours=4), clear=set())  # unknown in between: no reset
+    assert held.status == "firing"
+    [resolved] = run(store, [], NOW + timedelta(hours=5))
+    assert resolved.status == "resolved" and resolved.notified is True
+
+
+def test_firing_again_restarts_the_clear_count(store: GuardedStore) -> None:
+    run(store, [rate_alert()], NOW)
+    run(store, [], NOW + timedelta(hours=1))  # clear once
+    [again] = run(store, [rate_alert()], NOW + timedelta(hours=2))  # fires again: no new notice, same episode
+    assert again.notified is False and again.since == "2026-11-25T09:00:00+08:00"
+    assert firing(run(store, [], NOW + timedelta(hours=3)))  # one clear run is not enough again
+    [resolved] = run(store, [], NOW + timedelta(hours=4))
     assert resolved.status == "resolved"
+
+
+def test_a_pending_alert_is_notified_only_when_it_fires_again(store: GuardedStore) -> None:
+    timeout = api_alert("InternalError.Timeout")
+    key = {(APP, "api_error", "InternalError.Timeout"): 2}
+    [first] = run(store, [timeout], NOW, pending=key)
+    assert first.status == "firing" and first.notified is False
+    [second] = run(store, [timeout], NOW + timedelta(hours=1), pending=key)
+    assert second.notified is True and second.since == "2026-11-25T09:00:00+08:00"
+
+
+def test_a_pending_alert_that_clears_leaves_without_a_notice(store: GuardedStore) -> None:
+    key = {(APP, "api_error", "InternalError.Timeout"): 2}
+    run(store, [api_alert("InternalError.Timeout")], NOW, pending=key)
+    run(store, [], NOW + timedelta(hours=1))
+    [gone] = run(store, [], NOW + timedelta(hours=2))
+    assert gone.status == "resolved" and gone.notified is False  # nobody heard it firing
+    assert run(store, [], NOW + timedelta(hours=3)) == []
 
 
 def test_fingerprint_includes_the_code(store: GuardedStore) -> None:
     run(store, [api_alert("UnauthorizedOperation.ServiceSuspendDueToArrears")], NOW)
-    alerts = run(store, [api_alert("AuthFailure.SecretIdNotFound")], NOW + timedelta(minutes=5))
+    clear = clear_for(APP)
+    for minutes in (5, 10):
+        alerts = run(store, [api_alert("AuthFailure.SecretIdNotFound")], NOW + timedelta(minutes=minutes), clear=clear)
     by_status = {a.status: a for a in alerts}
-    assert by_status["firing"].code == "AuthFailure.SecretIdNotFound" and by_status["firing"].notified
+    assert by_status["firing"].code == "AuthFailure.SecretIdNotFound"
     assert by_status["resolved"].code == "UnauthorizedOperation.ServiceSuspendDueToArrears"
 
 
@@ -121,7 +160,7 @@ def test_config_errors_share_one_fingerprint(store: GuardedStore) -> None:
     first = run(store, issues, NOW)
     assert [a.notified for a in first] == [True, True] and first[0].fingerprint == first[1].fingerprint
     assert [a.notified for a in run(store, issues, NOW + timedelta(minutes=5))] == [False, False]
-    [resolved] = run(store, [], NOW + timedelta(minutes=10))
+    [resolved] = run(store, [], NOW + timedelta(minutes=10))  # one run without issues is enough
     assert resolved.rule == "config_error" and resolved.notified is True
 
 
@@ -143,14 +182,15 @@ def test_a_silenced_alert_stays_in_the_document_and_is_not_notified(store: Guard
     alerts = run(store, [rate_alert(), rate_alert(app_id=OTHER)], NOW)
     assert [(a.app_id, a.silenced, a.notified) for a in alerts] == [(APP, True, False), (OTHER, False, True)]
     # the silence ends: the alert is notified, never having been before
-    [later] = run(store, [rate_alert()], NOW + timedelta(hours=2), covered_apps=(APP,))
+    [later, _held] = run(store, [rate_alert()], NOW + timedelta(hours=2), clear_apps=(APP,))
     assert later.silenced is False and later.notified is True
 
 
 def test_the_resolution_of_a_never_notified_alert_is_not_sent(store: GuardedStore) -> None:
     silence(store, code="UnauthorizedOperation.ServiceSuspendDueToArrears")
     run(store, [api_alert()], NOW)
-    [resolved] = run(store, [], NOW + timedelta(minutes=30))
+    run(store, [], NOW + timedelta(minutes=30))
+    [resolved] = run(store, [], NOW + timedelta(minutes=90))
     assert resolved.status == "resolved" and resolved.notified is False
 
 
@@ -162,7 +202,7 @@ def test_two_runs_at_once_notify_an_alert_once(tmp_path) -> None:
 
     def one_run(s: GuardedStore) -> None:
         barrier.wait()
-        tracked = track_alerts(s, [rate_alert()], coverage(answered(APP)), NOW, repeat=REPEAT, tz=TZ)
+        tracked = track_alerts(s, [rate_alert()], clear_for(APP), NOW, repeat=REPEAT, tz=TZ)
         assert tracked is not None
         notified.append(bool(tracked[0].notified))
 
@@ -183,7 +223,7 @@ def test_a_store_failure_during_tracking_answers_none(tmp_path) -> None:
             return None
 
     flaky = Flaky(open_store(f"sqlite:///{tmp_path}/s.db", "t:"))
-    assert track_alerts(flaky, [rate_alert()], coverage(answered(APP)), NOW, repeat=REPEAT, tz=TZ) is None
+    assert track_alerts(flaky, [rate_alert()], clear_for(APP), NOW, repeat=REPEAT, tz=TZ) is None
     assert flaky.problem == "write: TimeoutError"
 
 

@@ -10,14 +10,16 @@ that no longer runs), so nothing grows without bound.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from sms_receipt_stats.documents import Alert
 from sms_receipt_stats.state.lifecycle import (
     AlertRecord,
-    Coverage,
+    Clear,
+    clear_runs_needed,
     fire,
     group_by_fingerprint,
+    held,
     is_tracked,
     local_iso,
     resolve,
@@ -34,24 +36,33 @@ def record_ttl(repeat: timedelta) -> float:
     return max(timedelta(days=7), 2 * repeat).total_seconds()
 
 
-def track_alerts(store: Any, alerts: Sequence[Alert], covered: Coverage, now: datetime, *, repeat: timedelta,
-                 tz: str, lang: str = "en") -> Optional[List[Alert]]:
-    """The run's alerts with lifecycle fields, then its resolved notices; None when the store
-    failed on the way (the caller goes on with the stateless alerts)."""
+def track_alerts(store: Any, alerts: Sequence[Alert], clear: Clear, now: datetime, *, repeat: timedelta,
+                 tz: str, lang: str = "en",
+                 pending: Optional[Mapping[Tuple[Optional[str], str, Optional[str]], int]] = None
+                 ) -> Optional[List[Alert]]:
+    """The run's alerts with lifecycle fields, then the recorded alerts it could not judge (held,
+    quiet), then its resolved notices; None when the store failed on the way (the caller goes on
+    with the stateless alerts).
+
+    A recorded alert found clear counts one more clear run; at its rule's `clear_runs` it is
+    resolved. One found neither firing nor clear stays as it is: no evidence, no change.
+    """
     records = store.items(COLLECTION)
     raw_silences = store.items(SILENCES)
     if records is None or raw_silences is None:
         return None
     silences = [s for s in load_all(raw_silences) if s.active_at(now)]
+    pending = pending or {}
     ttl = record_ttl(repeat)
     out: List[Optional[Alert]] = [a if not is_tracked(a) else None for a in alerts]
     seen = set()
     for fp, indexes in group_by_fingerprint(alerts):
         seen.add(fp)
         lead = alerts[indexes[0]]
+        runs = pending.get((lead.app_id, lead.rule, lead.code), 1)
         raw = records.get(fp)
         for _ in range(CAS_ATTEMPTS):
-            shown, kept = fire(lead, AlertRecord.loads(raw), now, repeat, silences, tz)
+            shown, kept = fire(lead, AlertRecord.loads(raw), now, repeat, silences, tz, runs)
             won = store.replace(COLLECTION, fp, raw, kept.dumps(), ttl)
             if won is None:
                 return None
@@ -63,17 +74,28 @@ def track_alerts(store: Any, alerts: Sequence[Alert], covered: Coverage, now: da
         fields = {k: getattr(shown, k) for k in ("fingerprint", "status", "since", "silenced", "notified")}
         for index in indexes:
             out[index] = alerts[index].model_copy(update=fields)
+    kept_firing: List[Alert] = []
     resolved: List[Alert] = []
     for fp, raw in sorted(records.items()):
         record = AlertRecord.loads(raw)
-        if fp in seen or record is None or (record.app_id, record.rule) not in covered:
+        if fp in seen or record is None:
             continue
-        won = store.replace(COLLECTION, fp, raw, None, ttl)
+        if (record.app_id, record.rule) not in clear:
+            kept_firing.append(held(record, now, silences, tz))
+            continue
+        runs = record.clear_runs + 1
+        done = runs >= clear_runs_needed(record.rule)
+        update = None if done else record.model_copy(update={"clear_runs": runs, "fired_runs": 0}).dumps()
+        won = store.replace(COLLECTION, fp, raw, update, ttl)
         if won is None:
             return None
-        if won:  # else another run changed it first: it fired again, or was already resolved
+        if not won:  # another run changed it first: it fired again, or was already resolved
+            continue
+        if done:
             resolved.append(resolve(record, now, silences, tz, lang))
-    return [a for a in out if a is not None] + resolved
+        else:
+            kept_firing.append(held(record, now, silences, tz))
+    return [a for a in out if a is not None] + kept_firing + resolved
 
 
 def current_alerts(store: Any, now: datetime, tz: str = "Asia/Shanghai") -> List[Dict[str, Any]]:

@@ -1,7 +1,8 @@
 """A timer run with a state store, step by step (called by `jobs.run_timer_job`).
 
-begin (claim the run, or replay it) → trends (baselines through the settled cache) → track
-(alert lifecycle) → complete (store the document for duplicates). Any store failure along the
+begin (claim the run, or replay it) → trends (baselines through the settled cache) → evidence
+(the hours earlier runs saw, `state/evidence.py`) → track (alert lifecycle) → complete (store
+the document for duplicates). Any store failure along the
 way leaves the run stateless from that point on, with one `state_unavailable` warning, and
 never costs the report.
 """
@@ -10,13 +11,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
 from sms_receipt_stats.documents import AppResult, ResultDocument
 from sms_receipt_stats.query import Querier
 from sms_receipt_stats.state.store import GuardedStore, Store, StoreError
 from sms_receipt_stats.windows import Window
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.rules import Assessment, Evidence
 
 log = logging.getLogger("sms_receipt_stats.state")
 
@@ -89,16 +93,24 @@ class StatefulRun:
 
         return attach_trends(results, window, querier, self.settings.thresholds, self.state, self.settings.lang)
 
-    def track(self, doc: ResultDocument, trend_apps: Sequence[str]) -> None:
-        """Lifecycle fields on every alert, resolved notices added; or stateless plus a warning."""
+    def evidence(self, results: List[AppResult], window: Window, querier: Querier) -> Optional[Dict[str, Evidence]]:
+        """Each app's evidence with the hours earlier runs saw; None once the store is gone."""
+        if not self.state.available:
+            return None
+        from sms_receipt_stats.state.evidence import gather
+
+        found = gather(self.state, results, window, querier, self.now, self.settings.thresholds.receipt_delay)
+        return found if self.state.available else None
+
+    def track(self, doc: ResultDocument, assessment: Assessment) -> None:
+        """Lifecycle fields on every alert, held and resolved ones added; or stateless plus a warning."""
         if self.state.available:
             from sms_receipt_stats.state.alerts import track_alerts
-            from sms_receipt_stats.state.lifecycle import coverage
 
-            covered = coverage(doc.results, trend_apps=trend_apps)
-            tracked = track_alerts(self.state, doc.alerts, covered, self.now,
+            clear = assessment.clear | {(None, "config_error")}  # every timer run checks the configuration
+            tracked = track_alerts(self.state, doc.alerts, clear, self.now,
                                    repeat=timedelta(seconds=self.settings.repeat_interval),
-                                   tz=self.settings.timezone, lang=self.settings.lang)
+                                   tz=self.settings.timezone, lang=self.settings.lang, pending=assessment.pending)
             if tracked is not None:
                 doc.alerts = tracked
         self._warn(doc)

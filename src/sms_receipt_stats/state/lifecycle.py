@@ -1,11 +1,14 @@
 """Alert lifecycle, Alertmanager's way (pure: the clock comes in as `now`).
 
 An alert is identified by its fingerprint (app_id, rule, code). It is notified when it
-starts firing, when its severity rises above what was last notified, and again once it has
-kept firing for the repeat interval since its last notice; otherwise it stays in the
-document, quiet (`notified: false`). When a later run that covers the same app and rule no
-longer finds it, one `resolved` notice goes out, if the firing alert was ever notified.
-A silenced alert is never notified (nor is its resolution).
+starts firing (after `pending_runs` firing runs in a row: a transient error must repeat),
+when its severity rises above what was last notified, and again once it has kept firing for
+the repeat interval since its last notice; otherwise it stays in the document, quiet
+(`notified: false`). It is resolved only on evidence: when the rule's verdict is *clear* for
+as many runs in a row as the rule asks (`RuleSpec.clear_runs`); a run that cannot tell (too
+little volume, a failed query, a job that does not judge the rule) leaves it firing. Then one
+`resolved` notice goes out, if the firing alert was ever notified. A silenced alert is never
+notified (nor is its resolution). How rules decide: docs/alerts.md.
 
 `AlertRecord` is what the store keeps per fingerprint between runs (see `state.alerts`).
 """
@@ -15,22 +18,19 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, List, Optional, Sequence, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from sms_receipt_stats.documents import SEVERITY_ORDER, Alert, AppResult
+from sms_receipt_stats.documents import SEVERITY_ORDER, Alert
+from sms_receipt_stats.rules import rule
 from sms_receipt_stats.state.silences import Silence, silenced_by
-
-#: rules evaluated on an app's stats: a run covers them only where the app answered
-RATE_RULES = ("success_rate_below", "receipt_rate_below")
-#: rules whose state is about the run itself, never tracked
-UNTRACKED_RULES = ("state_unavailable",)
 
 _RESOLVED = {"en": "Resolved: {message}", "zh": "已恢复：{message}"}
 
-Coverage = Set[Tuple[Optional[str], str]]
+#: the (app_id, rule) pairs a run found clear: only those can be resolved
+Clear = Set[Tuple[Optional[str], str]]
 
 
 class AlertRecord(BaseModel):
@@ -47,6 +47,10 @@ class AlertRecord(BaseModel):
     since: str
     last_notified: Optional[str] = None
     notified_severity: Optional[str] = None
+    #: firing runs in a row (a pending alert waits for its rule's `pending_runs`)
+    fired_runs: int = 1
+    #: clear runs in a row since it last fired (resolved at its rule's `clear_runs`)
+    clear_runs: int = 0
 
     def dumps(self) -> str:
         return self.model_dump_json()
@@ -84,37 +88,21 @@ def _rank(severity: Optional[str]) -> int:
     return SEVERITY_ORDER.get(severity or "", -1)
 
 
-def coverage(results: Iterable[AppResult], *, trend_apps: Iterable[str] = (), config_checked: bool = True
-             ) -> Coverage:
-    """The (app_id, rule) pairs a run evaluated: only those can be found resolved.
-
-    Every queried app covers `api_error`; an app that answered covers the rate rules; an app
-    with a trend baseline covers `success_rate_drop`; every timer run checks the configuration.
-    """
-    covered: Coverage = set()
-    for result in results:
-        covered.add((result.app_id, "api_error"))
-        if result.error is None and result.stats is not None:
-            covered.update((result.app_id, rule) for rule in RATE_RULES)
-    covered.update((app_id, "success_rate_drop") for app_id in trend_apps)
-    if config_checked:
-        covered.add((None, "config_error"))
-    return covered
-
-
 def fire(alert: Alert, record: Optional[AlertRecord], now: datetime, repeat: timedelta,
-         silences: Sequence[Silence], tz: str) -> Tuple[Alert, AlertRecord]:
+         silences: Sequence[Silence], tz: str, pending_runs: int = 1) -> Tuple[Alert, AlertRecord]:
     """The firing alert with its lifecycle fields, and the record to keep for it."""
     fp = alert_fingerprint(alert)
     silenced = silenced_by(silences, alert.app_id, alert.rule, alert.code, now)
+    fired_runs = 1 if record is None else record.fired_runs + 1
+    ready = fired_runs >= pending_runs
     if record is None:
         since = utc_iso(now)
-        notify = not silenced
+        notify = ready and not silenced
     else:
         since = record.since
         last = datetime.fromisoformat(record.last_notified) if record.last_notified else None
         due = last is None or now - last >= repeat or _rank(alert.severity) > _rank(record.notified_severity)
-        notify = due and not silenced
+        notify = ready and due and not silenced
     last_notified: Optional[str]
     notified_severity: Optional[str]
     if notify:
@@ -126,7 +114,8 @@ def fire(alert: Alert, record: Optional[AlertRecord], now: datetime, repeat: tim
             notified_severity = alert.severity  # it calmed down: a later rise is news again
     kept = AlertRecord(fingerprint=fp, app_id=alert.app_id, rule=alert.rule, code=alert.code,
                        severity=alert.severity, message=alert.message, since=since,
-                       last_notified=last_notified, notified_severity=notified_severity)
+                       last_notified=last_notified, notified_severity=notified_severity,
+                       fired_runs=min(fired_runs, 1000), clear_runs=0)
     shown = alert.model_copy(update={"fingerprint": fp, "status": "firing", "since": local_iso(since, tz),
                                      "silenced": silenced, "notified": notify})
     return shown, kept
@@ -148,7 +137,21 @@ def resolve(record: AlertRecord, now: datetime, silences: Sequence[Silence], tz:
 
 
 def is_tracked(alert: Alert) -> bool:
-    return alert.rule not in UNTRACKED_RULES
+    spec = rule(alert.rule)
+    return spec is None or spec.tracked
+
+
+def held(record: AlertRecord, now: datetime, silences: Sequence[Silence], tz: str) -> Alert:
+    """A recorded alert this run could not judge: still firing, not notified again."""
+    return Alert(rule=record.rule, severity=record.severity if record.severity in SEVERITY_ORDER else "warning",  # type: ignore[arg-type]
+                 app_id=record.app_id, code=record.code, message=record.message, fingerprint=record.fingerprint,
+                 status="firing", since=local_iso(record.since, tz),
+                 silenced=silenced_by(silences, record.app_id, record.rule, record.code, now), notified=False)
+
+
+def clear_runs_needed(rule_name: str) -> int:
+    spec = rule(rule_name)
+    return spec.clear_runs if spec is not None else 1
 
 
 def group_by_fingerprint(alerts: Sequence[Alert]) -> List[Tuple[str, List[int]]]:

@@ -1,0 +1,52 @@
+"""`receipt_rate_below`: submitted messages get no receipt. Receipts arrive late, so only hours
+read at least ALERT_RECEIPT_DELAY after their end are judged (docs/alerts.md, *Late receipts*)."""
+
+from __future__ import annotations
+
+import math
+
+from sms_receipt_stats.rules import CLEAR, UNKNOWN, Context, Evidence, RuleSpec, Variable, Verdict, app_label
+
+
+def delay_hours(ctx: Context) -> int:
+    return max(0, math.ceil(ctx.value("receipt_delay") / 3600))
+
+
+def judge(evidence: Evidence, ctx: Context) -> Verdict:
+    if not evidence.answered:
+        return UNKNOWN
+    pool = ctx.pool(evidence, lambda s: s.RequestSuccessCount, delay_hours=delay_hours(ctx))
+    if pool is None or pool.stats.RequestSuccessCount < ctx.value("min_volume"):
+        return UNKNOWN
+    from sms_receipt_stats.documents import Alert
+    from sms_receipt_stats.rules._evidence import wilson_bounds
+
+    n, receipts = pool.stats.RequestSuccessCount, pool.stats.CallbackCount
+    threshold = ctx.value("receipt_rate_min")
+    if wilson_bounds(receipts, n, ctx.z_fire)[1] < threshold:
+        rate = round(receipts / n, 4)
+        text = RULE.text(ctx.lang, app=app_label(evidence.result), value=rate, threshold=threshold, n=n,
+                         hours=max(pool.hours, 1))
+        return Verdict.firing(Alert(rule=RULE.name, severity="warning", app_id=evidence.result.app_id,
+                                    value=rate, threshold=threshold, message=text))
+    if wilson_bounds(receipts, n, ctx.z_clear)[0] >= threshold:
+        return CLEAR
+    return UNKNOWN
+
+
+RULE = RuleSpec(
+    name="receipt_rate_below",
+    texts={
+        "en": {"title": "receipt rate below threshold",
+               "message": "{app}: receipt rate {value:.2%} is below {threshold:.0%} ({n} submitted over {hours} h)"},
+        "zh": {"title": "回执率低于阈值",
+               "message": "{app}：回执率 {value:.2%} 低于 {threshold:.0%}（{hours} 小时内提交成功 {n} 条）"},
+    },
+    variables=(
+        Variable("ALERT_RECEIPT_RATE_MIN", "receipt_rate_min", "fraction", 0.80, "warn when receipt_rate is below"),
+        Variable("ALERT_RECEIPT_DELAY", "receipt_delay", "duration", 7200.0,
+                 "receipts of an hour are judged only once this long has passed since it ended"),
+    ),
+    jobs=("check",),
+    judge=judge,
+)

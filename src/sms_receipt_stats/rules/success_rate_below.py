@@ -1,0 +1,62 @@
+"""`success_rate_below`: receipts say messages fail; warning under ALERT_SUCCESS_RATE_MIN,
+critical under ALERT_SUCCESS_RATE_CRITICAL, once the data are confident (docs/alerts.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Tuple
+
+from sms_receipt_stats.rules import CLEAR, UNKNOWN, Context, Evidence, RuleSpec, Variable, Verdict, app_label
+
+
+def judge(evidence: Evidence, ctx: Context) -> Verdict:
+    if not evidence.answered:
+        return UNKNOWN
+    pool = ctx.pool(evidence, lambda s: s.CallbackCount)
+    if pool is None or pool.stats.CallbackCount < ctx.value("min_volume"):
+        return UNKNOWN
+    from sms_receipt_stats.documents import Alert
+    from sms_receipt_stats.rules._evidence import wilson_bounds
+
+    n, successes = pool.stats.CallbackCount, pool.stats.CallbackSuccessCount
+    warning, critical = ctx.value("success_rate_min"), ctx.value("success_rate_critical")
+    upper = wilson_bounds(successes, n, ctx.z_fire)[1]
+    if upper < warning:
+        severity, threshold = ("critical", critical) if upper < critical else ("warning", warning)
+        rate = round(successes / n, 4)
+        text = RULE.text(ctx.lang, app=app_label(evidence.result), value=rate, threshold=threshold, n=n,
+                         hours=max(pool.hours, 1))
+        return Verdict.firing(Alert(rule=RULE.name, severity=severity, app_id=evidence.result.app_id,
+                                    value=rate, threshold=threshold, message=text))
+    if wilson_bounds(successes, n, ctx.z_clear)[0] >= warning:
+        return CLEAR
+    return UNKNOWN
+
+
+def check(values: Dict[str, Any]) -> List[Tuple[str, str]]:
+    """A critical threshold above the warning one would make a low rate critical at once."""
+    if values["success_rate_critical"] > values["success_rate_min"]:
+        problem = (f"{values['success_rate_critical']:g} is above ALERT_SUCCESS_RATE_MIN "
+                   f"({values['success_rate_min']:g}): a low rate would be critical without ever being a "
+                   f"warning; using {values['success_rate_min']:g}")
+        values["success_rate_critical"] = values["success_rate_min"]
+        return [("ALERT_SUCCESS_RATE_CRITICAL", problem)]
+    return []
+
+
+RULE = RuleSpec(
+    name="success_rate_below",
+    texts={
+        "en": {"title": "success rate below threshold",
+               "message": "{app}: success rate {value:.2%} is below {threshold:.0%} ({n} receipts over {hours} h)"},
+        "zh": {"title": "回执成功率低于阈值",
+               "message": "{app}：回执成功率 {value:.2%} 低于 {threshold:.0%}（{hours} 小时内回执 {n} 条）"},
+    },
+    variables=(
+        Variable("ALERT_SUCCESS_RATE_MIN", "success_rate_min", "fraction", 0.90, "warn when success_rate is below"),
+        Variable("ALERT_SUCCESS_RATE_CRITICAL", "success_rate_critical", "fraction", 0.70,
+                 "critical when success_rate is below"),
+    ),
+    jobs=("check",),
+    judge=judge,
+    check=check,
+)

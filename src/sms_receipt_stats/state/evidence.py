@@ -1,0 +1,91 @@
+"""The hours each app was seen with, kept between runs: the evidence hourly rules pool.
+
+Every run whose window is one API hour (the hourly `check`) writes that hour's counters into
+its app's ledger, with how long after the hour's end they were read. Receipts arrive late, so
+it also reads again, once, the hour that ended ALERT_RECEIPT_DELAY ago: the receipt rule judges
+only such re-read hours. The ledger keeps LEDGER_DAYS of hours, enough for `volume_drop`'s
+same-hour baseline, in one small value per app (about 60 bytes an hour). How the rules use it:
+docs/alerts.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from sms_receipt_stats.documents import AppResult
+from sms_receipt_stats.query import Querier, QueryTask
+from sms_receipt_stats.rules import Evidence
+from sms_receipt_stats.rules._evidence import HOUR, Seen, merge
+from sms_receipt_stats.stats import STAT_FIELDS, Stats
+from sms_receipt_stats.windows import HourRange, Window
+
+KEY_PREFIX = "evidence:"
+#: a week of same-hour baseline and a day to spare
+LEDGER_DAYS = 8
+LEDGER_TTL = LEDGER_DAYS * 24 * 3600.0
+
+
+def encode(hours: Mapping[int, Seen]) -> str:
+    return json.dumps({str(i): [*(getattr(s.stats, f) for f in STAT_FIELDS), round(s.lag)]
+                       for i, s in sorted(hours.items())}, separators=(",", ":"))
+
+
+def decode(raw: Optional[str]) -> Dict[int, Seen]:
+    """An app's ledger; an unreadable one (another version, a bad write) starts afresh."""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+        return {int(i): Seen(Stats(**dict(zip(STAT_FIELDS, v[:9]))), float(v[9])) for i, v in data.items()}
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return {}
+
+
+def one_hour(window: Window) -> Optional[int]:
+    """The hour index (UTC epoch hours, a whole Beijing hour) of a window that is one API hour."""
+    counted = window.counted()
+    return counted.begin // HOUR if counted.hours == 1 else None
+
+
+def gather(store: Any, results: Sequence[AppResult], window: Window, querier: Querier, now: datetime,
+           receipt_delay: float) -> Dict[str, Evidence]:
+    """Each app's evidence for this run; the ledger updated with what this run saw.
+
+    Apps that failed get their window's result only. A store failure leaves the hours out
+    (the rules then judge the window alone), never the run.
+    """
+    stamp = now.timestamp()
+    lag = stamp - window.end.timestamp()
+    newest = one_hour(window)
+    answered = [r for r in results if r.error is None and r.stats is not None]
+    evidence = {r.app_id: Evidence(result=r, window_lag=lag) for r in results}
+    if newest is None or not answered:
+        return evidence
+    kept = store.get_many([KEY_PREFIX + r.app_id for r in answered])
+    ledgers = {r.app_id: decode(raw) for r, raw in zip(answered, kept)}
+    wait = math.ceil(receipt_delay / HOUR)
+    again = newest - wait
+    refresh: List[str] = []
+    if wait > 0:
+        refresh = [r.app_id for r in answered
+                   if (seen := ledgers[r.app_id].get(again)) is None or seen.lag < wait * HOUR]
+    reread: Dict[str, Seen] = {}
+    if refresh:
+        hour = HourRange(again * HOUR, (again + 1) * HOUR)
+        outcomes = querier.run([QueryTask(app_id, hour.begin_time, hour.end_time) for app_id in refresh])
+        for app_id, outcome in zip(refresh, outcomes):
+            if outcome.error is None and outcome.stats is not None:
+                reread[app_id] = Seen(outcome.stats, stamp - hour.end)
+    oldest = newest - LEDGER_DAYS * 24
+    for result in answered:
+        assert result.stats is not None
+        fresh = [(newest, Seen(result.stats, lag))]
+        if result.app_id in reread:
+            fresh.append((again, reread[result.app_id]))
+        hours = {i: s for i, s in merge(ledgers[result.app_id], fresh).items() if i > oldest}
+        store.set(KEY_PREFIX + result.app_id, encode(hours), LEDGER_TTL)
+        evidence[result.app_id] = Evidence(result=result, hours=hours, newest=newest, window_lag=lag)
+    return evidence
