@@ -349,7 +349,8 @@ def _chat_lines(items: Sequence[Any]) -> List[str]:
 
 def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any], Any],
                     context: Dict[str, Any]) -> bool:
-    """Three hourly checks of one app with a SQLite state store: alert, quiet, resolved; then a replay."""
+    """Four hourly checks of one app with a SQLite state store: alert, quiet, still held after one
+    clear hour, resolved after the second (docs/alerts.md); then a replay."""
     import tempfile
     from datetime import datetime, timedelta, timezone
 
@@ -367,7 +368,8 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
             steps = [
                 ("the account falls into arrears (emulator: injected error)", True),
                 ("an hour later, still in arrears", True),
-                ("the account is topped up (emulator: error removed)", False),
+                ("the account is topped up (emulator: error removed): one clear hour is not proof yet", False),
+                ("a second clear hour", False),
             ]
             seen: List[Dict[str, Any]] = []
             last_event: Dict[str, Any] = {}
@@ -376,7 +378,7 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
                     emulator.inject_error(app, "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears (demo)")
                 else:
                     emulator.reset_faults()
-                begin = hour - timedelta(hours=3 - index)
+                begin = hour - timedelta(hours=len(steps) - index)
                 message = {"job": "check", "app_ids": [app],
                            "window": {"begin": begin.strftime(fmt), "end": (begin + timedelta(hours=1)).strftime(fmt)}}
                 last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check")
@@ -392,15 +394,16 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
                 print("      chat: " + (" | ".join(heard) if heard else "(nothing: quiet)"))
             before = len(chat.received)
             replay = main_handler(last_event, context)
-            print(f"   d) SCF delivers the last timer event again: replayed={replay.get('replayed')}, "
+            print(f"   {chr(97 + len(steps))}) SCF delivers the last timer event again: replayed={replay.get('replayed')}, "
                   f"chat got {len(chat.received) - before} new message(s)")
         finally:
             os.environ.pop("STATE_URL", None)
             emulator.reset_faults()
-    a, b, c = seen
+    a, b, c, d = seen
     return (len(a["alerts"]) == 1 and a["alerts"][0].get("notified") is True and bool(a["heard"])
             and len(b["alerts"]) == 1 and b["alerts"][0].get("notified") is False and not b["heard"]
-            and any(x.get("status") == "resolved" and x.get("notified") for x in c["alerts"]) and bool(c["heard"])
+            and [x.get("status") for x in c["alerts"]] == ["firing"] and not c["heard"]
+            and any(x.get("status") == "resolved" and x.get("notified") for x in d["alerts"]) and bool(d["heard"])
             and replay.get("replayed") is True and len(chat.received) == before)
 
 

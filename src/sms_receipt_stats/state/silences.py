@@ -23,9 +23,15 @@ COLLECTION = "silences"
 KEEP_AFTER_END = timedelta(days=1)
 MAX_DURATION = timedelta(days=366)
 MAX_SILENCES = 1000
-RULES = ("success_rate_below", "receipt_rate_below", "success_rate_drop", "api_error", "config_error")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9._]{0,99}$")
 _ID = re.compile(r"^[a-z0-9]{1,32}$")
+
+
+def silenceable_rules() -> List[str]:
+    """The rules whose alerts are kept, so a silence can match them (the declared ones, `rules/`)."""
+    from sms_receipt_stats.rules import registry
+
+    return [spec.name for spec in registry().rules if spec.tracked]
 
 
 class SilenceError(ValueError):
@@ -49,8 +55,10 @@ class Matchers(BaseModel):
     @field_validator("rule")
     @classmethod
     def _rule(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and value not in RULES:
-            raise ValueError(f"must be one of {', '.join(RULES)}")
+        if value is not None:
+            rules = silenceable_rules()
+            if value not in rules:
+                raise ValueError(f"must be one of {', '.join(rules)}")
         return value
 
     @field_validator("code")
