@@ -90,7 +90,7 @@ def test_declared_defaults_are_the_settings_defaults() -> None:
 
 def test_a_module_that_contradicts_itself_fails_loudly(extra_rule_dir: Path) -> None:
     (extra_rule_dir / "misnamed.py").write_text(DELIVERY_MODULE, encoding="utf-8")
-    with pytest.raises(RuntimeError, match="misnamed.*named after its rule"):
+    with pytest.raises(RuntimeError, match=r"misnamed.*named after its rule"):
         registry()
 
 

@@ -68,7 +68,8 @@ def baseline_result(usual: Stats, days: int = 7) -> AppResult:
     (790, 0.10, False),
     (900, 0.0, False),  # no drop at all never fires
 ])
-def test_success_rate_drop_fires_when_confidently_below_the_configured_points(current: int, drop: float, fires: bool) -> None:
+def test_success_rate_drop_fires_when_confidently_below_the_configured_points(current: int, drop: float,
+                                                                            fires: bool) -> None:
     window = baseline_window(named_window("yesterday", NOW, TZ))
     result = result_with(stats(current))
     result.trend = trend_of(result, baseline_result(stats(900)), window, Thresholds(drop_points=drop))
