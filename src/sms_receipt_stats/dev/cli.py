@@ -394,8 +394,8 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
                 print("      chat: " + (" | ".join(heard) if heard else "(nothing: quiet)"))
             before = len(chat.received)
             replay = main_handler(last_event, context)
-            print(f"   {chr(97 + len(steps))}) SCF delivers the last timer event again: replayed={replay.get('replayed')}, "
-                  f"chat got {len(chat.received) - before} new message(s)")
+            print(f"   {chr(97 + len(steps))}) SCF delivers the last timer event again: "
+                  f"replayed={replay.get('replayed')}, chat got {len(chat.received) - before} new message(s)")
         finally:
             os.environ.pop("STATE_URL", None)
             emulator.reset_faults()
