@@ -107,3 +107,32 @@ def test_cli_scenario_prints_both_scorecards(capsys):
     assert command.run(_args(scenario="quarter", days=10), {}) == 0
     out = capsys.readouterr().out
     assert "I01" in out and "product" in out and "naive" in out and "false firing notices" in out
+
+
+def test_cli_account_backtest_over_the_emulator(capsys, monkeypatch):
+    """The account path: hourly series through the product's querier (real SDK, emulator), then
+    the replay; the emulator's apps are healthy, so the command answers with a summary."""
+    from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator
+
+    monkeypatch.setattr(command, "LEAD_DAYS", 0)  # one API call per app-hour: keep it to one day
+
+    with Emulator() as emulator:
+        env = {"TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+               "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": "1400006874=prod"}
+        assert command.run(_args(days=1, json=True), env) == 0
+        calls = len(emulator.calls)
+    out = capsys.readouterr().out
+    assert '"messages"' in out and '"notices"' in out
+    assert calls == 1 + 24  # a probe, then an hourly series is one call per hour
+
+
+def test_cli_account_backtest_names_the_failing_app(capsys):
+    from sms_receipt_stats.dev.emulator import SECRET_ID, Emulator
+
+    with Emulator() as emulator:
+        env = {"TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": "wrong-key-0123456789",
+               "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": "1400006874"}
+        assert command.run(_args(days=1), env) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("backtest: 1400006874: AuthFailure") and err.count("\n") == 1  # before any loading
+    assert "wrong-key-0123456789" not in err

@@ -195,6 +195,16 @@ def load_account(env: Mapping[str, str], days: int, now: datetime) -> Tuple[Trut
         end = int(current_hour(now, settings.timezone).timestamp())
         begin = end - days * 24 * HOUR
         start = begin - LEAD_DAYS * 24 * HOUR
+        probe = Window(datetime.fromtimestamp(end - HOUR, timezone.utc), datetime.fromtimestamp(end, timezone.utc),
+                       settings.timezone)
+        for result in query_apps(list(settings.apps), probe, "total", querier, settings.lang,
+                                 settings.secret_values()):  # one call per app first: fail fast
+            if result.error is not None:
+                raise BacktestError(f"{result.app_id}: {result.error.code}: {result.error.message}")
+        calls = len(settings.apps) * (end - start) // HOUR  # an hourly series is one call per hour
+        print(f"backtest: loading {calls} app-hours at {settings.api_rps:g} requests/s (about "
+              f"{calls / settings.api_rps / 60:.0f} min; settled hours come from the state store's cache "
+              f"when STATE_URL is set)", file=sys.stderr)
         counts: Dict[str, List[HourCounts]] = {a.app_id: [HourCounts() for _ in range((end - start) // HOUR)]
                                                for a in settings.apps}
         chunk = start
