@@ -98,7 +98,7 @@ def test_an_api_error_fails_every_call_while_it_lasts_judged_by_now():
     wide = sc.Incident("A", "account_error", (), onset, onset + 3600, code="AuthFailure.SecretIdNotFound")
     every = _source(_small([wide]).truth, onset + 60)
     for app in APPS:
-        with pytest.raises(CloudError, match="AuthFailure.SecretIdNotFound"):
+        with pytest.raises(CloudError, match=r"AuthFailure\.SecretIdNotFound"):
             every.fetch(app.app_id, "2026010501", "2026010501")
 
 

@@ -92,7 +92,7 @@ def test_resolved_notices_per_incident_should_be_one_per_fingerprint():
     assert (card(once).extra_resolved, card(once).missing_resolved) == (0, 0)
     never = [fire(T0 + 11 * H + 300)]
     assert card(never).missing_resolved == 1
-    twice = once + [fire(T0 + 16 * H + 300, status="resolved")]
+    twice = [*once, fire(T0 + 16 * H + 300, status="resolved")]
     assert card(twice).extra_resolved == 1
     assert card(twice).incidents[0].resolved == 2 and card(twice).incidents[0].fingerprints == 1
 

@@ -1,4 +1,5 @@
-"""`sms-receipt-stats`: demo, emulator, serve, invoke, query, doctor, silence, backtest and package, for local development."""
+"""`sms-receipt-stats`: demo, emulator, serve, invoke, query, doctor, silence, backtest and package, for local
+development."""
 
 from __future__ import annotations
 

@@ -118,10 +118,11 @@ def format_comparison(scenario: Scenario, cards: Dict[str, Scorecard], runs: Dic
         scores = {n: {i.id: i for i in cards[n].incidents} for n in names}
         for incident in scenario.incidents:
             apps = ",".join(incident.app_ids) or "all"
-            delays = "  ".join(f"{_cell(scores[n][incident.id].delay_hours) if scores[n][incident.id].detected else 'missed':>14}"
-                               for n in names)
+            found = [scores[n][incident.id] for n in names]
+            delays = "  ".join(f"{_cell(f.delay_hours) if f.detected else 'missed':>14}" for f in found)
+            minutes = (incident.end - incident.onset) // 60
             lines.append(f"  {incident.id:<8} {incident.kind:<16} {apps:<12} {_local(incident.onset)}  "
-                         f"{(incident.end - incident.onset) // 60:>4}  {str(scenario.detectable[incident.id]):<10}  {delays}")
+                         f"{minutes:>4}  {scenario.detectable[incident.id]!s:<10}  {delays}")
     rows = [
         ("messages (check runs with notices)", "messages"),
         ("notices", "notices"),

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.dev.backtest.replay import (
     DEFAULT_SCHEDULE,
     Notice,
@@ -45,7 +46,7 @@ class _Alert:
     severity: str = "warning"
 
 
-def conditions(source: ScenarioSource, app_id: str, begin_time: str, end_time: str, thresholds: object
+def conditions(source: ScenarioSource, app_id: str, begin_time: str, end_time: str, thresholds: Thresholds
                ) -> Dict[Key, str]:
     """The conditions true for one app's window: {(app, rule, code): severity}."""
     try:
@@ -53,15 +54,15 @@ def conditions(source: ScenarioSource, app_id: str, begin_time: str, end_time: s
     except CloudError as err:
         return {(app_id, "api_error", err.code): "critical"}
     found: Dict[Key, str] = {}
-    min_volume = getattr(thresholds, "min_volume")
+    min_volume = thresholds.min_volume
     if stats.CallbackCount >= min_volume and stats.CallbackCount > 0:
         rate = stats.CallbackSuccessCount / stats.CallbackCount
-        if rate < getattr(thresholds, "success_rate_min"):
-            critical = rate < getattr(thresholds, "success_rate_critical")
+        if rate < thresholds.success_rate_min:
+            critical = rate < thresholds.success_rate_critical
             found[(app_id, "success_rate_below", None)] = "critical" if critical else "warning"
-    if stats.RequestSuccessCount >= min_volume and stats.RequestSuccessCount > 0:
-        if stats.CallbackCount / stats.RequestSuccessCount < getattr(thresholds, "receipt_rate_min"):
-            found[(app_id, "receipt_rate_below", None)] = "warning"
+    submitted = stats.RequestSuccessCount
+    if submitted >= min_volume and submitted > 0 and stats.CallbackCount / submitted < thresholds.receipt_rate_min:
+        found[(app_id, "receipt_rate_below", None)] = "warning"
     return found
 
 

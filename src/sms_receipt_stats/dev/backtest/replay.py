@@ -21,6 +21,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 from sms_receipt_stats.dev.backtest.scenario import HOUR, ScenarioSource, Truth, beijing
 from sms_receipt_stats.documents import Delivery, ResultDocument
 from sms_receipt_stats.state.store import GuardedStore, Store
+from sms_receipt_stats.windows import Window
 
 #: environment variables a replay takes from the user's (thresholds, repeat, settling, language)
 KEPT_PREFIXES = ("ALERT_", "SETTLE_HOURS", "REPORT_LANG")
@@ -179,7 +180,7 @@ def _sqlite_store(directory: str, clock: SimClock) -> Store:
 
     store = SqliteStore(f"sqlite:///{directory}/backtest.db", "bt:", clock=clock.time)
     # a throwaway file: durability buys nothing here, and fsyncs would dominate the replay
-    getattr(store, "_db").execute("PRAGMA synchronous=OFF")
+    store._db.execute("PRAGMA synchronous=OFF")
     return store
 
 
@@ -228,9 +229,9 @@ def replay(truth: Truth, user_env: Mapping[str, str], *, begin: Optional[int] = 
     return result
 
 
-def _record(doc: ResultDocument, moment: int, job: str, window: object, notices: List[Notice]) -> RunRecord:
-    run = RunRecord(at=moment, job=job, window_begin=int(getattr(window, "begin").timestamp()),
-                    window_end=int(getattr(window, "end").timestamp()), errors=list(doc.errors))
+def _record(doc: ResultDocument, moment: int, job: str, window: Window, notices: List[Notice]) -> RunRecord:
+    run = RunRecord(at=moment, job=job, window_begin=int(window.begin.timestamp()),
+                    window_end=int(window.end.timestamp()), errors=list(doc.errors))
     for alert in doc.alerts:
         if alert.notified is False:
             continue

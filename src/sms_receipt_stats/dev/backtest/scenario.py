@@ -52,7 +52,7 @@ LATE_FAILURE_VISIBILITY: Tuple[Tuple[float, float], ...] = (
 #: incident kinds; the first group changes success rates, API kinds make calls fail
 RATE_KINDS = ("outage", "degradation", "gradual", "intermittent", "blip")
 API_KINDS = ("api_error", "account_error")
-KINDS = RATE_KINDS + ("receipt_outage", "sending_stopped") + API_KINDS
+KINDS = (*RATE_KINDS, "receipt_outage", "sending_stopped", *API_KINDS)
 #: kinds an on-call user needs to hear about at once (their detection delay is reported apart)
 OUTAGE_KINDS = ("outage", "blip", "receipt_outage", "sending_stopped", "api_error", "account_error")
 
@@ -421,11 +421,12 @@ def default_apps(seed: int, *, near_threshold: int = 1) -> List[AppSpec]:
         receipt = rng.uniform(0.96, 0.99)
         apps.append(AppSpec(app_id=f"14000000{index + 1:02d}", name=name, peak=peak, success_rate=round(success, 4),
                             receipt_rate=round(receipt, 4), late_failures=(index == 3)))
-    near = [(2, 0.915, None), (4, 0.91, None), (1, None, 0.83), (6, 0.92, None)][:near_threshold]
-    for index, success, receipt in near:
+    # (app index, true success rate, true receipt rate); 0 keeps the app's own
+    near = [(2, 0.915, 0.0), (4, 0.91, 0.0), (1, 0.0, 0.83), (6, 0.92, 0.0)][:near_threshold]
+    for index, success_rate, receipt_rate in near:
         app = apps[index]
-        apps[index] = AppSpec(app.app_id, app.name, app.peak, success if success is not None else app.success_rate,
-                              receipt if receipt is not None else app.receipt_rate, app.late_failures)
+        apps[index] = AppSpec(app.app_id, app.name, app.peak, success_rate or app.success_rate,
+                              receipt_rate or app.receipt_rate, app.late_failures)
     return apps
 
 
