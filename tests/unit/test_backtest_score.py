@@ -95,6 +95,9 @@ def test_resolved_notices_per_incident_should_be_one_per_fingerprint():
     twice = [*once, fire(T0 + 16 * H + 300, status="resolved")]
     assert card(twice).extra_resolved == 1
     assert card(twice).incidents[0].resolved == 2 and card(twice).incidents[0].fingerprints == 1
+    # the same alert firing again later, unrelated to the incident, resolves on its own account
+    later = [*once, fire(T0 + 20 * H + 300), fire(T0 + 22 * H + 300, status="resolved")]
+    assert card(later).extra_resolved == 0 and card(later).false_firing == 1
 
 
 def test_messages_reports_and_the_busiest_run_of_an_account_wide_incident():

@@ -19,7 +19,8 @@ for data that lag and for the daily report about yesterday):
   rate incidents, receipt rules for a receipt outage, `api_error` for API errors, volume rules for
   stopped sending; rule names are matched by these words, so renamed rules still count).
 - **resolved_per_incident**: per incident, the notified fingerprints (firing notices relevant to it)
-  and the resolved notices of those fingerprints up to RESOLVE_HORIZON_HOURS after its end;
+  and the resolved notices of those fingerprints up to RESOLVE_HORIZON_HOURS after its end (or
+  until the same alert fires again after the incident: that later alert is another story);
   `extra_resolved` / `missing_resolved` add up where it is not exactly one per fingerprint.
 - **messages**: check runs that sent at least one notice (one chat message per sink each);
   `reports` is the number of report runs, `report_notices` the notices they carried.
@@ -141,8 +142,13 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
         prints = {n.fingerprint or f"{n.app_id}|{n.rule}|{n.code}" for n in firing}
         mine.fingerprints = len(prints)
         horizon = incident.end + RESOLVE_HORIZON_HOURS * HOUR
-        mine.resolved = sum(1 for n in ordered if n.status == "resolved" and begin <= n.at < horizon
-                            and (n.fingerprint or f"{n.app_id}|{n.rule}|{n.code}") in prints)
+        for fp in prints:  # its resolved notices, until the same alert fires again after the incident
+            for n in ordered:
+                if (n.fingerprint or f"{n.app_id}|{n.rule}|{n.code}") != fp or n.at < firing[0].at:
+                    continue
+                if n.at >= horizon or (n.status == "firing" and n.at >= end):
+                    break
+                mine.resolved += n.status == "resolved"
         last_resolved: Dict[str, bool] = {}
         for n in ordered:
             if not begin <= n.at < end or not incident.affects(n.app_id):
