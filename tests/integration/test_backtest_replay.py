@@ -4,6 +4,7 @@ store for the whole replay, and finds the incidents injected into it; the CLI's 
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -83,7 +84,7 @@ def test_the_naive_policy_waits_an_hour_and_repeats_every_four(short):
 
 
 def _args(**values):
-    base = {"scenario": None, "seed": None, "days": None, "json": False}
+    base = {"scenario": None, "seed": None, "days": None, "json": False, "stateless": False}
     base.update(values)
     return argparse.Namespace(**base)
 
@@ -107,6 +108,19 @@ def test_cli_scenario_prints_both_scorecards(capsys):
     assert command.run(_args(scenario="quarter", days=10), {}) == 0
     out = capsys.readouterr().out
     assert "I01" in out and "product" in out and "naive" in out and "false firing notices" in out
+    assert command.run(_args(scenario="quarter", days=10, json=True, stateless=True), {}) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["scorecards"]) == {"product", "stateless", "naive"}
+    assert doc["scenario"]["incidents"][0]["id"] == "I01"
+    cards = doc["scorecards"]
+    # stateless, every alert is sent at every run that finds it
+    assert cards["stateless"]["firing"] >= cards["product"]["firing"] and cards["stateless"]["resolved"] == 0
+
+
+def test_a_replay_is_deterministic(short, stateful):
+    again = replay(short.truth, {})
+    assert again.notices == stateful.notices
+    assert [(r.at, r.notices) for r in again.runs] == [(r.at, r.notices) for r in stateful.runs]
 
 
 def test_cli_account_backtest_over_the_emulator(capsys, monkeypatch):

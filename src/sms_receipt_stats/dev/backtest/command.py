@@ -36,6 +36,8 @@ def add_parser(sub: Any, func: Any) -> None:
     bt.add_argument("--scenario", help="a built-in scenario, or 'list'; without it: the account's own data")
     bt.add_argument("--seed", type=int, help="the scenario's random seed (each has its own default)")
     bt.add_argument("--days", type=int, help="days to replay (scenario: 91; account: 14)")
+    bt.add_argument("--stateless", action="store_true",
+                    help="with --scenario: also replay the product without a state store")
     bt.add_argument("--json", action="store_true")
     bt.set_defaults(func=func)
 
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace, env: Optional[Mapping[str, str]] = None) -> in
             print(f"{name:<10} {text}")
         return 0
     if args.scenario is not None:
-        return run_scenario(args.scenario, args.seed, args.days, args.json, env)
+        return run_scenario(args.scenario, args.seed, args.days, args.json, env,
+                            stateless=bool(getattr(args, "stateless", False)))
     if args.seed is not None:
         print("backtest: --seed needs --scenario", file=sys.stderr)
         return 2
@@ -56,23 +59,29 @@ def run(args: argparse.Namespace, env: Optional[Mapping[str, str]] = None) -> in
 
 # -- a built-in scenario ---------------------------------------------------------------------------
 
-def compare(scenario: Scenario, env: Mapping[str, str]) -> Tuple[Dict[str, Scorecard], Dict[str, ReplayResult]]:
-    """The product (with a state store) and the naive policy on one scenario, scored alike."""
+def compare(scenario: Scenario, env: Mapping[str, str], *, stateless: bool = False
+            ) -> Tuple[Dict[str, Scorecard], Dict[str, ReplayResult]]:
+    """The product (with a state store) and the naive policy on one scenario, scored alike;
+    `stateless` adds the product without a store."""
     from sms_receipt_stats.dev.backtest.naive import naive_replay
 
-    runs = {"product": replay(scenario.truth, env), "naive": naive_replay(scenario.truth, env)}
+    runs = {"product": replay(scenario.truth, env)}
+    if stateless:
+        runs["stateless"] = replay(scenario.truth, env, stateful=False)
+    runs["naive"] = naive_replay(scenario.truth, env)
     cards = {name: score(name, r.notices, r.runs, scenario.incidents, scenario.detectable)
              for name, r in runs.items()}
     return cards, runs
 
 
-def run_scenario(name: str, seed: Optional[int], days: Optional[int], as_json: bool, env: Mapping[str, str]) -> int:
+def run_scenario(name: str, seed: Optional[int], days: Optional[int], as_json: bool, env: Mapping[str, str],
+                 *, stateless: bool = False) -> int:
     try:
         scenario = builtin(name, seed=seed, days=days)
     except ScenarioError as exc:
         print(f"backtest: {exc}", file=sys.stderr)
         return 2
-    cards, runs = compare(scenario, env)
+    cards, runs = compare(scenario, env, stateless=stateless)
     if as_json:
         print(json.dumps({"scenario": scenario_doc(scenario),
                           "config_issues": runs["product"].config_issues,
