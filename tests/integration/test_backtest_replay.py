@@ -135,9 +135,12 @@ def test_cli_account_backtest_over_the_emulator(capsys, monkeypatch):
                "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": "1400006874=prod"}
         assert command.run(_args(days=1, json=True), env) == 0
         calls = len(emulator.calls)
-    out = capsys.readouterr().out
-    assert '"messages"' in out and '"notices"' in out
+        out = capsys.readouterr().out
+        assert command.run(_args(days=1), env) == 0
+    doc = json.loads(out)
+    assert set(doc) == {"begin", "end", "messages", "notices"} and isinstance(doc["notices"], list)
     assert calls == 1 + 24  # a probe, then an hourly series is one call per hour
+    assert capsys.readouterr().out.startswith("the last 1 days (")
 
 
 def test_cli_account_backtest_names_the_failing_app(capsys):

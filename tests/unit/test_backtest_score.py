@@ -41,6 +41,7 @@ def test_firing_outside_any_incident_is_false_per_app():
     result = card(notices)
     assert result.false_firing == 2
     assert result.false_firing_by_app == {APP: 1, OTHER: 1}
+    assert result.firing_by_app == {APP: 2, OTHER: 1} and result.resolved_by_app == {}
 
 
 def test_grace_after_the_end_and_the_window_a_report_looked_at():

@@ -7,7 +7,8 @@ for data that lag and for the daily report about yesterday):
   incident affects every app; a notice without `app_id`, e.g. a grouped account-wide notice or a
   configuration alert, is matched against every incident) and its span [onset, end + grace)
   overlaps what the run looked at, [window begin, run time].
-- **false_firing**: firing notices with no relevant incident, per app (`*` for no app) and in total.
+- **false_firing**: firing notices with no relevant incident, per app (`*` for no app) and in total;
+  `firing_by_app` / `resolved_by_app` count all notices per app.
 - **detected**: an incident with at least one firing notice relevant to it sent before its
   end + grace; counted among the `detectable` ones (the scenario's flag, from the true data).
 - **delay**: first such notice's run time minus the onset, in hours; the median over detected
@@ -73,6 +74,8 @@ class Scorecard:
     report_notices: int = 0
     false_firing: int = 0
     false_firing_by_app: Dict[str, int] = field(default_factory=dict)
+    firing_by_app: Dict[str, int] = field(default_factory=dict)
+    resolved_by_app: Dict[str, int] = field(default_factory=dict)
     detectable: int = 0
     detected: int = 0
     detected_undetectable: int = 0
@@ -118,11 +121,13 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
     card.report_notices = sum(r.notices for r in runs if r.job == "report")
 
     for notice in ordered:
+        key = notice.app_id or "*"
+        counts = card.firing_by_app if notice.status == "firing" else card.resolved_by_app
+        counts[key] = counts.get(key, 0) + 1
         if notice.status != "firing":
             continue
         since = looked.get((notice.at, notice.job), notice.at - HOUR)
         if not any(relevant(i, notice, since, grace) for i in incidents):
-            key = notice.app_id or "*"
             card.false_firing += 1
             card.false_firing_by_app[key] = card.false_firing_by_app.get(key, 0) + 1
 
