@@ -212,9 +212,10 @@ def load_account(env: Mapping[str, str], days: int, now: datetime) -> Tuple[Trut
             if result.error is not None:
                 raise BacktestError(f"{result.app_id}: {result.error.code}: {result.error.message}")
         calls = len(settings.apps) * (end - start) // HOUR  # an hourly series is one call per hour
-        print(f"backtest: loading {calls} app-hours at {settings.api_rps:g} requests/s (about "
-              f"{calls / settings.api_rps / 60:.0f} min; settled hours come from the state store's cache "
-              f"when STATE_URL is set)", file=sys.stderr)
+        seconds = calls / settings.api_rps
+        took = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+        print(f"backtest: loading {calls} app-hours at {settings.api_rps:g} requests/s (about {took}; settled "
+              f"hours come from the state store's cache when STATE_URL is set)", file=sys.stderr)
         counts: Dict[str, List[HourCounts]] = {a.app_id: [HourCounts() for _ in range((end - start) // HOUR)]
                                                for a in settings.apps}
         chunk = start
