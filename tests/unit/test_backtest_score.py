@@ -73,6 +73,10 @@ def test_detection_and_delay_count_detectable_incidents():
     assert result.median_outage_delay_hours == result.median_delay_hours
     missed = card([fire(T0 + 30 * H)])
     assert (missed.detected, missed.detectable, missed.median_delay_hours) == (0, 1, None)
+    noise = card([fire(T0 + 11 * H + 300, rule="receipt_rate_below", fp="r")])
+    assert noise.detected == 0 and noise.false_firing == 0  # about something else, during a real incident
+    renamed = card([fire(T0 + 11 * H + 300, rule="success_rate_low")])
+    assert renamed.detected == 1
     hidden = card([first], detectable={"I1": False})
     assert (hidden.detected, hidden.detectable, hidden.detected_undetectable) == (0, 0, 1)
 

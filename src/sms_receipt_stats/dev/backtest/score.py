@@ -9,17 +9,20 @@ for data that lag and for the daily report about yesterday):
   overlaps what the run looked at, [window begin, run time].
 - **false_firing**: firing notices with no relevant incident, per app (`*` for no app) and in total;
   `firing_by_app` / `resolved_by_app` count all notices per app.
-- **detected**: an incident with at least one firing notice relevant to it sent before its
-  end + grace; counted among the `detectable` ones (the scenario's flag, from the true data).
+- **detected**: an incident with at least one firing notice relevant to it, of a rule about what
+  it broke (the rule families below), sent before its end + grace; counted among the
+  `detectable` ones (the scenario's flag, from the true data). A noisy receipt alert during a
+  success-rate outage does not detect it.
 - **delay**: first such notice's run time minus the onset, in hours; the median over detected
   incidents, and over the outage kinds (`scenario.OUTAGE_KINDS`).
 - **flaps**: a resolved notice followed by a firing notice of the same fingerprint, both inside
   the same incident's [onset, end + grace).
 - **false_resolved**: resolved notices sent while an incident of that app is still going on
-  (onset <= run time < end) whose rule family matches the incident's kind (success rules for
-  rate incidents, receipt rules for a receipt outage, `api_error` for API errors, volume rules for
-  stopped sending; rule names are matched by these words, so renamed rules still count).
-- **resolved_per_incident**: per incident, the notified fingerprints (firing notices relevant to it)
+  (onset <= run time < end) whose rule family matches the incident's kind.
+- **rule families** (`rule_matches`), by words in the rule's name, so renamed rules still count:
+  `success`/`delivery` for rate incidents, `receipt` for a receipt outage, `api_error`/`account`/
+  `error` for API errors, `volume`/`sending`/`traffic` for stopped sending.
+- **resolved_per_incident**: per incident, the notified fingerprints (the firing notices that detect it)
   and the resolved notices of those fingerprints up to RESOLVE_HORIZON_HOURS after its end (or
   until the same alert fires again after the incident: that later alert is another story);
   `extra_resolved` / `missing_resolved` add up where it is not exactly one per fingerprint.
@@ -40,13 +43,14 @@ from sms_receipt_stats.dev.backtest.scenario import HOUR, OUTAGE_KINDS, Incident
 GRACE_HOURS = 3
 RESOLVE_HORIZON_HOURS = 30
 
-_FAMILY = {"receipt_outage": ("receipt",), "sending_stopped": ("volume", "sending"),
-           "api_error": ("api_error",), "account_error": ("api_error",)}
+_FAMILY = {"receipt_outage": ("receipt",), "sending_stopped": ("volume", "sending", "traffic"),
+           "api_error": ("api_error", "account", "error"), "account_error": ("api_error", "account", "error")}
+_RATE_FAMILY = ("success", "delivery")
 
 
 def rule_matches(incident: Incident, rule: str) -> bool:
     """Whether `rule` is about what `incident` broke (see the module docstring)."""
-    words = _FAMILY.get(incident.kind, ("success",))
+    words = _FAMILY.get(incident.kind, _RATE_FAMILY)
     return any(word in rule for word in words)
 
 
@@ -136,7 +140,7 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
     for incident in incidents:
         mine = IncidentScore(id=incident.id, kind=incident.kind, detectable=bool(detectable.get(incident.id)))
         begin, end = _span(incident, grace)
-        firing = [n for n in ordered if n.status == "firing" and n.at < end
+        firing = [n for n in ordered if n.status == "firing" and n.at < end and rule_matches(incident, n.rule)
                   and relevant(incident, n, looked.get((n.at, n.job), n.at - HOUR), grace)]
         if firing:
             mine.detected = True
