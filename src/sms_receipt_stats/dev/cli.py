@@ -1,4 +1,5 @@
-"""`sms-receipt-stats`: demo, emulator, serve, invoke, query, doctor, silence and package, for local development."""
+"""`sms-receipt-stats`: demo, emulator, serve, invoke, query, doctor, silence, backtest and package, for local
+development."""
 
 from __future__ import annotations
 
@@ -217,6 +218,12 @@ def cmd_silence(args: argparse.Namespace) -> int:
     from sms_receipt_stats.dev.state_cli import run_silence
 
     return run_silence(args)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from sms_receipt_stats.dev.backtest.command import run
+
+    return run(args)
 
 
 def cmd_package(args: argparse.Namespace) -> int:
@@ -460,6 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sms_receipt_stats.dev.state_cli import add_silence_parser
 
     add_silence_parser(sub, cmd_silence)
+    from sms_receipt_stats.dev.backtest.command import add_parser as add_backtest_parser
+
+    add_backtest_parser(sub, cmd_backtest)
 
     pkg = sub.add_parser("package", help="build the SCF deployment zip")
     pkg.add_argument("--python", default="3.10")

@@ -1,0 +1,524 @@
+"""Synthetic quarters of SMS traffic with known incidents, and the data source that answers the
+product's fetcher protocol from them as the counters would have looked at a simulated time.
+
+Everything is deterministic per seed. Time is kept as UTC epoch seconds; hours are whole UTC
+hours, which are whole Beijing hours (UTC+8, no daylight saving), so an API `yyyymmddhh` maps to
+one hour here (README "Time windows: the hour rule": BeginTime's and EndTime's hours both count).
+
+**Late receipts.** An hour's submitted count is final at once; its receipts become visible over
+time after the hour ends (`VISIBILITY`, about 87 % 5 minutes after the hour, 95 % after 1 h, 99 %
+after 3 h, all after 48 h). An app with `late_failures` sees its failure receipts on a slower
+curve (`LATE_FAILURE_VISIBILITY`): carriers report failures late, so its fresh hours look better
+than they are.
+
+**Detectable.** Whether an incident could be seen at all is judged on the TRUE counts of the
+messages it affected (the minutes of each hour inside it), never on the product's rules:
+- rate incidents: a one-sided binomial test at 99.9 % that the true success rate (successes
+  among receipts) is below the success threshold, or for a receipt outage that the receipt rate
+  (receipts among submitted) is below the receipt threshold: P(X <= observed | n, threshold) < 0.001;
+- `sending_stopped`: a one-sided Poisson test at 99.9 % that the submitted volume is below the
+  volume the app would have sent (its profile without the incident);
+- API errors: every call fails while they last, so they are detectable when they last an hour
+  or more (long enough for an hourly check to meet them).
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from sms_receipt_stats.sdk import CloudError
+from sms_receipt_stats.stats import Stats
+
+HOUR = 3600
+BEIJING_OFFSET = 8 * HOUR
+#: the significance of the detectable tests (one-sided)
+DETECT_ALPHA = 0.001
+#: the thresholds the detectable flag is judged against (the product's defaults)
+SUCCESS_THRESHOLD = 0.90
+RECEIPT_THRESHOLD = 0.80
+
+#: (minutes after the hour ended, fraction of the hour's receipts visible); linear in between
+VISIBILITY: Tuple[Tuple[float, float], ...] = (
+    (-60.0, 0.0), (0.0, 0.75), (5.0, 0.87), (60.0, 0.95), (180.0, 0.99), (1440.0, 0.998), (2880.0, 1.0))
+#: the failure receipts of an app whose carriers report failures late
+LATE_FAILURE_VISIBILITY: Tuple[Tuple[float, float], ...] = (
+    (-60.0, 0.0), (0.0, 0.30), (5.0, 0.45), (60.0, 0.70), (180.0, 0.88), (1440.0, 0.98), (4320.0, 1.0))
+
+#: incident kinds; the first group changes success rates, API kinds make calls fail
+RATE_KINDS = ("outage", "degradation", "gradual", "intermittent", "blip")
+API_KINDS = ("api_error", "account_error")
+KINDS = (*RATE_KINDS, "receipt_outage", "sending_stopped", *API_KINDS)
+#: kinds an on-call user needs to hear about at once (their detection delay is reported apart)
+OUTAGE_KINDS = ("outage", "blip", "receipt_outage", "sending_stopped", "api_error", "account_error")
+
+
+def visible_fraction(minutes_after: float, curve: Sequence[Tuple[float, float]] = VISIBILITY) -> float:
+    """The share of an hour's receipts visible `minutes_after` its end (monotone, 0 to 1)."""
+    if minutes_after <= curve[0][0]:
+        return curve[0][1]
+    for (x0, y0), (x1, y1) in zip(curve, curve[1:]):
+        if minutes_after <= x1:
+            return y0 + (y1 - y0) * (minutes_after - x0) / (x1 - x0)
+    return curve[-1][1]
+
+
+def api_hour(value: str) -> int:
+    """The UTC epoch of a Beijing `yyyymmddhh` (the API's BeginTime/EndTime); ValueError if malformed."""
+    if len(value) != 10 or not value.isdigit():
+        raise ValueError(f"not a yyyymmddhh hour: {value!r}")
+    moment = datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]))
+    return calendar.timegm(moment.timetuple()) - BEIJING_OFFSET
+
+
+def beijing(epoch: float) -> datetime:
+    """A UTC epoch as a Beijing wall-clock datetime (naive), for hour-of-day and weekday."""
+    return datetime.fromtimestamp(epoch + BEIJING_OFFSET, timezone.utc).replace(tzinfo=None)
+
+
+# -- the truth ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One simulated app: its peak hourly volume and true rates (before daily wobble and noise)."""
+
+    app_id: str
+    name: str
+    peak: int
+    success_rate: float
+    receipt_rate: float
+    late_failures: bool = False
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A known incident: what broke, for which apps, from `onset` to `end` (UTC epochs, to the minute).
+
+    `app_ids` empty means every app (account-wide). `rate` is the success rate of the affected
+    messages (receipt rate for `receipt_outage`); `code` the API error of the API kinds.
+    """
+
+    id: str
+    kind: str
+    app_ids: Tuple[str, ...]
+    onset: int
+    end: int
+    rate: float = 0.0
+    code: Optional[str] = None
+    note: str = ""
+
+    @property
+    def account_wide(self) -> bool:
+        return not self.app_ids
+
+    def affects(self, app_id: Optional[str]) -> bool:
+        return self.account_wide or app_id is None or app_id in self.app_ids
+
+    def overlap(self, begin: int, end: int) -> int:
+        """Seconds of [begin, end) inside the incident."""
+        return max(0, min(end, self.end) - max(begin, self.onset))
+
+
+@dataclass
+class HourCounts:
+    """The final counts of one app-hour."""
+
+    submitted: int = 0
+    success: int = 0
+    fail: int = 0
+
+
+@dataclass
+class Evidence:
+    """The true counts of the messages an incident affected, for its `detectable` flag."""
+
+    submitted: int = 0
+    receipts: int = 0
+    success: int = 0
+    expected_submitted: float = 0.0
+
+
+@dataclass
+class Truth:
+    """Final hourly counts per app from hour `start` (UTC epoch) on, plus API-error incidents."""
+
+    start: int
+    hours: int
+    apps: List[AppSpec]
+    counts: Dict[str, List[HourCounts]]
+    errors: List[Incident] = field(default_factory=list)
+
+    def hour_counts(self, app_id: str, hour: int) -> Optional[HourCounts]:
+        series = self.counts.get(app_id)
+        index = (hour - self.start) // HOUR
+        if series is None or index < 0 or index >= len(series):
+            return None
+        return series[index]
+
+
+@dataclass
+class Scenario:
+    name: str
+    seed: int
+    days: int
+    truth: Truth
+    incidents: List[Incident]
+    detectable: Dict[str, bool]
+    evidence: Dict[str, Evidence]
+    description: str = ""
+
+    @property
+    def start(self) -> int:
+        return self.truth.start
+
+    @property
+    def end(self) -> int:
+        return self.truth.start + self.truth.hours * HOUR
+
+
+# -- the data source -------------------------------------------------------------------------------
+
+class ScenarioSource:
+    """The product's `StatsFetcher` over a Truth, as the counters look at `now()` (a UTC datetime).
+
+    `fetch` sums the hours BeginTime..EndTime (both counted) as visible at `now`: submitted counts
+    of ended hours are final, the running hour's grow with its minutes, receipts follow the
+    visibility curves. An API-error incident makes every call touching its apps fail while it
+    lasts, judged by `now`, whatever hours are asked. `calls` counts the fetches.
+    """
+
+    def __init__(self, truth: Truth, now: Callable[[], datetime]):
+        self.truth = truth
+        self.now = now
+        self.calls = 0
+        self._late = {a.app_id for a in truth.apps if a.late_failures}
+
+    def error_at(self, app_id: str, at: float) -> Optional[Incident]:
+        for incident in self.truth.errors:
+            if incident.onset <= at < incident.end and incident.affects(app_id):
+                return incident
+        return None
+
+    def visible(self, app_id: str, hour: int, at: float) -> Tuple[int, int, int]:
+        """(submitted, successes, failures) of one hour as visible at `at` (UTC epoch)."""
+        counts = self.truth.hour_counts(app_id, hour)
+        if counts is None or at <= hour:
+            return 0, 0, 0
+        minutes_after = (at - hour - HOUR) / 60.0
+        submitted = counts.submitted if minutes_after >= 0 else int(counts.submitted * (at - hour) / HOUR)
+        seen = visible_fraction(minutes_after)
+        seen_fail = visible_fraction(minutes_after, LATE_FAILURE_VISIBILITY) if app_id in self._late else seen
+        return submitted, int(counts.success * seen), int(counts.fail * seen_fail)
+
+    def stats_at(self, app_id: str, first_hour: int, last_hour: int, at: float) -> Stats:
+        submitted = success = fail = 0
+        for hour in range(first_hour, last_hour + HOUR, HOUR):
+            s, ok, bad = self.visible(app_id, hour, at)
+            submitted, success, fail = submitted + s, success + ok, fail + bad
+        invalid = fail // 3
+        return Stats(RequestSuccessCount=submitted, CallbackCount=success + fail, CallbackSuccessCount=success,
+                     CallbackFailCount=fail, InvalidNumberCount=invalid, InternalErrorCount=fail - invalid)
+
+    def fetch(self, app_id: str, begin_time: str, end_time: str,
+              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
+        self.calls += 1
+        at = self.now().timestamp()
+        request_id = f"sim-{self.calls}"
+        incident = self.error_at(app_id, at)
+        if incident is not None:
+            raise CloudError(incident.code or "InternalError", f"simulated: {incident.note or incident.kind}",
+                             request_id)
+        try:
+            first, last = api_hour(begin_time), api_hour(end_time)
+        except ValueError:
+            raise CloudError("InvalidParameterValue.BeginTimeVerifyFail", "malformed hour", request_id) from None
+        if last < first:
+            raise CloudError("InvalidParameterValue.EndTimeVerifyFail", "EndTime before BeginTime", request_id)
+        return self.stats_at(app_id, first, last, at), request_id
+
+
+# -- generation ------------------------------------------------------------------------------------
+
+def binomial(rng: random.Random, n: int, p: float) -> int:
+    """A binomial draw, exact for small n, Poisson or normal approximations beyond."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    if p > 0.5:
+        return n - binomial(rng, n, 1.0 - p)
+    mean = n * p
+    if n <= 60:
+        return sum(1 for _ in range(n) if rng.random() < p)
+    if mean < 25:
+        return min(n, poisson(rng, mean))
+    return max(0, min(n, int(round(rng.gauss(mean, math.sqrt(mean * (1.0 - p)))))))
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    if mean >= 25:
+        return max(0, int(round(rng.gauss(mean, math.sqrt(mean)))))
+    limit, k, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k
+
+
+#: share of the peak volume per Beijing hour of day: nights low, business hours high
+DAY_SHAPE = (0.06, 0.04, 0.03, 0.03, 0.03, 0.05, 0.12, 0.30, 0.65, 0.90, 1.0, 1.0,
+             0.85, 0.90, 1.0, 1.0, 0.95, 0.85, 0.70, 0.60, 0.50, 0.35, 0.20, 0.10)
+WEEKEND_FACTOR = 0.55
+
+
+def expected_volume(app: AppSpec, hour: int, day_wobble: float) -> float:
+    local = beijing(hour)
+    weekend = WEEKEND_FACTOR if local.weekday() >= 5 else 1.0
+    return app.peak * DAY_SHAPE[local.hour] * weekend * day_wobble
+
+
+def _incident_rate(incident: Incident, hour: int, base: float) -> float:
+    """The success rate (receipt rate for a receipt outage) of the affected messages of `hour`."""
+    if incident.kind == "gradual":  # from the normal rate down to `rate` over the incident
+        middle = hour + HOUR / 2
+        progress = min(1.0, max(0.0, (middle - incident.onset) / max(1, incident.end - incident.onset)))
+        return base + (incident.rate - base) * progress
+    if incident.kind == "intermittent":  # bad and ok hours alternate
+        return incident.rate if ((hour - incident.onset) // HOUR) % 2 == 0 else base
+    return incident.rate
+
+
+def generate(apps: Sequence[AppSpec], incidents: Sequence[Incident], start: int, days: int, seed: int
+             ) -> Tuple[Truth, Dict[str, Evidence]]:
+    """Hourly final counts of every app, with the incidents applied to the minutes they cover."""
+    rng = random.Random(seed)
+    hours = days * 24
+    counts: Dict[str, List[HourCounts]] = {}
+    evidence = {i.id: Evidence() for i in incidents}
+    for app in apps:
+        series: List[HourCounts] = []
+        mine = [i for i in incidents if i.kind not in API_KINDS and i.affects(app.app_id) and not i.account_wide]
+        wobble = 1.0
+        success_day = app.success_rate
+        receipt_day = app.receipt_rate
+        for index in range(hours):
+            hour = start + index * HOUR
+            if index % 24 == 0:  # a new day: volume, success and receipt rates wobble a little
+                wobble = rng.uniform(0.85, 1.15)
+                success_day = min(0.999, max(0.0, app.success_rate + rng.uniform(-0.003, 0.003)))
+                receipt_day = min(0.999, max(0.0, app.receipt_rate + rng.uniform(-0.005, 0.005)))
+            expected = expected_volume(app, hour, wobble)
+            submitted = poisson(rng, expected)
+            total = HourCounts(submitted=submitted)
+            rest = submitted
+            for incident in mine:
+                share = incident.overlap(hour, hour + HOUR) / HOUR
+                if share <= 0:
+                    continue
+                part = min(rest, int(round(submitted * share)))
+                rest -= part
+                found = evidence[incident.id]
+                if incident.kind == "sending_stopped":
+                    total.submitted -= part
+                    found.expected_submitted += expected * share
+                    continue
+                receipt_rate, success_rate = receipt_day, success_day
+                if incident.kind == "receipt_outage":
+                    receipt_rate = _incident_rate(incident, hour, receipt_day)
+                else:
+                    success_rate = _incident_rate(incident, hour, success_day)
+                receipts = binomial(rng, part, receipt_rate)
+                ok = binomial(rng, receipts, success_rate)
+                total.success += ok
+                total.fail += receipts - ok
+                found.submitted += part
+                found.receipts += receipts
+                found.success += ok
+                found.expected_submitted += expected * share
+            receipts = binomial(rng, rest, receipt_day)
+            ok = binomial(rng, receipts, success_day)
+            total.success += ok
+            total.fail += receipts - ok
+            series.append(total)
+        counts[app.app_id] = series
+    errors = [i for i in incidents if i.kind in API_KINDS]
+    return Truth(start=start, hours=hours, apps=list(apps), counts=counts, errors=errors), evidence
+
+
+# -- the detectable flag -----------------------------------------------------------------------------
+
+def binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p), summed from k downwards until the terms vanish."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0
+    log_p, log_q = math.log(p), math.log(1.0 - p)
+    total = 0.0
+    for x in range(k, -1, -1):
+        term = math.exp(math.lgamma(n + 1) - math.lgamma(x + 1) - math.lgamma(n - x + 1) + x * log_p
+                        + (n - x) * log_q)
+        total += term
+        if term < total * 1e-17:
+            break
+    return min(1.0, total)
+
+
+def poisson_cdf(k: int, mean: float) -> float:
+    """P(X <= k) for X ~ Poisson(mean)."""
+    if k < 0:
+        return 0.0
+    if mean <= 0:
+        return 1.0
+    total = 0.0
+    for x in range(k, -1, -1):
+        term = math.exp(-mean + x * math.log(mean) - math.lgamma(x + 1))
+        total += term
+        if term < total * 1e-17:
+            break
+    return min(1.0, total)
+
+
+def is_detectable(incident: Incident, found: Evidence, success_threshold: float = SUCCESS_THRESHOLD,
+                  receipt_threshold: float = RECEIPT_THRESHOLD) -> bool:
+    """The module docstring's definition, on the true counts of the affected messages."""
+    if incident.kind in API_KINDS:
+        return incident.end - incident.onset >= HOUR
+    if incident.kind == "sending_stopped":
+        return poisson_cdf(found.submitted, found.expected_submitted) < DETECT_ALPHA
+    if incident.kind == "receipt_outage":
+        return binomial_cdf(found.receipts, found.submitted, receipt_threshold) < DETECT_ALPHA
+    return binomial_cdf(found.success, found.receipts, success_threshold) < DETECT_ALPHA
+
+
+# -- built-in scenarios ------------------------------------------------------------------------------
+
+#: 2026-01-05 00:00 Beijing, a Monday
+DEFAULT_START = calendar.timegm((2026, 1, 5, 0, 0, 0, 0, 0, 0)) - BEIJING_OFFSET
+
+_APP_NAMES = ("otp", "login", "marketing", "orders", "notify", "billing", "promo", "alerts",
+              "delivery", "support", "survey", "partner")
+_PEAKS = (20000, 8000, 12000, 3000, 1500, 600, 5000, 30, 250, 120, 60, 900)
+
+
+def default_apps(seed: int, *, near_threshold: int = 1) -> List[AppSpec]:
+    """Twelve apps from 30 to 20,000 submitted/hour at peak; `near_threshold` of them sit just
+    above a threshold (the first at 91.5 % success), one has late failure receipts."""
+    rng = random.Random(seed * 7919 + 1)
+    apps = []
+    for index, (name, peak) in enumerate(zip(_APP_NAMES, _PEAKS)):
+        success = rng.uniform(0.955, 0.99)
+        receipt = rng.uniform(0.96, 0.99)
+        apps.append(AppSpec(app_id=f"14000000{index + 1:02d}", name=name, peak=peak, success_rate=round(success, 4),
+                            receipt_rate=round(receipt, 4), late_failures=(index == 3)))
+    # (app index, true success rate, true receipt rate); 0 keeps the app's own
+    near = [(2, 0.915, 0.0), (4, 0.91, 0.0), (1, 0.0, 0.83), (6, 0.92, 0.0)][:near_threshold]
+    for index, success_rate, receipt_rate in near:
+        app = apps[index]
+        apps[index] = AppSpec(app.app_id, app.name, app.peak, success_rate or app.success_rate,
+                              receipt_rate or app.receipt_rate, app.late_failures)
+    return apps
+
+
+def at(start: int, day: int, hour: int, minute: int = 0) -> int:
+    """The UTC epoch of Beijing `hour:minute` on day `day` of a scenario starting at `start`."""
+    return start + day * 86400 + hour * HOUR + minute * 60
+
+
+def _quarter_incidents(start: int, apps: List[AppSpec], layout: Sequence[Tuple], rng: random.Random
+                       ) -> List[Incident]:
+    out = []
+    for number, (kind, app_index, day, hour, minutes, rate, code, note) in enumerate(layout, 1):
+        minute = rng.randrange(0, 60) if kind not in ("intermittent",) else 0
+        onset = at(start, day, hour, minute)
+        ids: Tuple[str, ...] = () if app_index is None else (apps[app_index].app_id,)
+        out.append(Incident(id=f"I{number:02d}", kind=kind, app_ids=ids, onset=onset, end=onset + minutes * 60,
+                            rate=rate, code=code, note=note))
+    return out
+
+
+# (kind, app index or None = account-wide, day, Beijing hour, minutes, rate, code, note)
+_QUARTER = (
+    ("outage", 0, 9, 10, 150, 0.40, None, "carrier outage on the busiest app"),
+    ("degradation", 1, 16, 13, 300, 0.82, None, "moderate degradation"),
+    ("receipt_outage", 2, 23, 9, 240, 0.05, None, "receipts stop arriving"),
+    ("api_error", 5, 30, 11, 360, 0.0, "UnauthorizedOperation.SdkAppIdIsDisabled", "app disabled"),
+    ("account_error", None, 37, 14, 180, 0.0, "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears"),
+    ("sending_stopped", 3, 44, 9, 240, 0.0, None, "the app's own sending broke"),
+    ("outage", 9, 51, 10, 240, 0.35, None, "incident on a low-volume app"),
+    ("intermittent", 6, 58, 9, 480, 0.60, None, "bad and ok hours alternate"),
+    ("outage", 8, 65, 22, 420, 0.50, None, "over quiet night hours"),
+    ("outage", 4, 72, 2, 120, 0.45, None, "02:00-04:00, across the daily report"),
+    ("blip", 0, 79, 15, 60, 0.20, None, "short severe blip"),
+    ("gradual", 11, 84, 8, 600, 0.72, None, "gradual degradation"),
+)
+_QUARTER_B = (
+    ("degradation", 0, 12, 20, 240, 0.85, None, "moderate degradation in the evening"),
+    ("account_error", None, 18, 10, 120, 0.0, "AuthFailure.SecretIdNotFound", "the key was deleted"),
+    ("outage", 3, 25, 9, 180, 0.30, None, "outage on the late-receipt app"),
+    ("gradual", 1, 33, 9, 720, 0.70, None, "gradual degradation over a day"),
+    ("receipt_outage", 6, 40, 14, 300, 0.02, None, "receipts stop arriving"),
+    ("api_error", 11, 47, 8, 480, 0.0, "UnauthorizedOperation.ServiceSuspendDueToArrears", "app in arrears"),
+    ("blip", 2, 52, 11, 60, 0.25, None, "short severe blip"),
+    ("intermittent", 0, 59, 13, 360, 0.55, None, "bad and ok hours alternate"),
+    ("outage", 10, 63, 9, 300, 0.40, None, "incident on a low-volume app"),
+    ("outage", 5, 70, 1, 300, 0.50, None, "across the daily report and the night"),
+    ("sending_stopped", 0, 77, 10, 180, 0.0, None, "the app's own sending broke"),
+    ("degradation", 7, 86, 13, 360, 0.86, None, "mild degradation on the smallest app (too few messages)"),
+)
+
+SCENARIOS = {
+    "quarter": "91 days, 12 apps, 12 incidents of every kind (seed 1)",
+    "quarter-b": "91 days, 12 apps, another mix and timing of 12 incidents (seed 2)",
+    "quiet": "91 days, 12 healthy apps, four of them just above a threshold, no incidents (seed 3)",
+}
+_DEFAULT_SEEDS = {"quarter": 1, "quarter-b": 2, "quiet": 3}
+
+
+class ScenarioError(ValueError):
+    """An unknown scenario name or a bad length."""
+
+
+def build(apps: Sequence[AppSpec], incidents: Sequence[Incident], *, days: int, seed: int,
+          start: int = DEFAULT_START, name: str = "custom", description: str = "") -> Scenario:
+    """A scenario from explicit apps and incidents (tests use short ones)."""
+    if days < 1:
+        raise ScenarioError("days must be at least 1")
+    end = start + days * 86400
+    kept = [i for i in incidents if i.onset < end]
+    truth, evidence = generate(apps, kept, start, days, seed)
+    detectable = {i.id: is_detectable(i, evidence[i.id]) for i in kept}
+    return Scenario(name=name, seed=seed, days=days, truth=truth, incidents=kept, detectable=detectable,
+                    evidence=evidence, description=description)
+
+
+def builtin(name: str, *, seed: Optional[int] = None, days: Optional[int] = None) -> Scenario:
+    """One of SCENARIOS; `days` cuts it short (incidents after the end are dropped)."""
+    if name not in SCENARIOS:
+        raise ScenarioError(f"unknown scenario {name!r}; expected one of: {', '.join(SCENARIOS)}")
+    seed = _DEFAULT_SEEDS[name] if seed is None else seed
+    days = 91 if days is None else days
+    if not 1 <= days <= 366:
+        raise ScenarioError("--days must be between 1 and 366")
+    rng = random.Random(seed)
+    if name == "quiet":
+        apps = default_apps(seed, near_threshold=4)
+        incidents: List[Incident] = []
+    else:
+        apps = default_apps(seed)
+        incidents = _quarter_incidents(DEFAULT_START, apps, _QUARTER if name == "quarter" else _QUARTER_B, rng)
+    return build(apps, incidents, days=days, seed=seed, name=name, description=SCENARIOS[name])
+
+
+def utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc)

@@ -1,0 +1,188 @@
+"""The scorecard of a replay: how the alert notices it sent compare with the known incidents.
+
+Definitions (every time is the run's simulated time; `grace` = GRACE_HOURS after an incident's end,
+for data that lag and for the daily report about yesterday):
+
+- An incident is **relevant** to a notice when it affects the notice's app (an account-wide
+  incident affects every app; a notice without `app_id`, e.g. a grouped account-wide notice or a
+  configuration alert, is matched against every incident) and its span [onset, end + grace)
+  overlaps what the run looked at, [window begin, run time].
+- **false_firing**: firing notices with no relevant incident, per app (`*` for no app) and in total;
+  `firing_by_app` / `resolved_by_app` count all notices per app.
+- **detected**: an incident with at least one firing notice relevant to it, of a rule about what
+  it broke (the rule families below), sent before its end + grace; counted among the
+  `detectable` ones (the scenario's flag, from the true data). A noisy receipt alert during a
+  success-rate outage does not detect it.
+- **delay**: first such notice's run time minus the onset, in hours; the median over detected
+  incidents, and over the outage kinds (`scenario.OUTAGE_KINDS`).
+- **flaps**: a resolved notice followed by a firing notice of the same fingerprint, both inside
+  the same incident's [onset, end + grace).
+- **false_resolved**: resolved notices sent while an incident of that app is still going on
+  (onset <= run time < end) whose rule family matches the incident's kind.
+- **rule families** (`rule_matches`), by words in the rule's name, so renamed rules still count:
+  `success`/`delivery` for rate incidents, `receipt` for a receipt outage, `api_error`/`account`/
+  `error` for API errors, `volume`/`sending`/`traffic` for stopped sending.
+- **resolved_per_incident**: per incident, the notified fingerprints (the firing notices that detect it)
+  and the resolved notices of those fingerprints up to RESOLVE_HORIZON_HOURS after its end (or
+  until the same alert fires again after the incident: that later alert is another story);
+  `extra_resolved` / `missing_resolved` add up where it is not exactly one per fingerprint.
+- **messages**: check runs that sent at least one notice (one chat message per sink each);
+  `reports` is the number of report runs, `report_notices` the notices they carried.
+- **max_notices_account_wide**: the most notices one run sent during an account-wide incident.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from sms_receipt_stats.dev.backtest.replay import Notice, RunRecord
+from sms_receipt_stats.dev.backtest.scenario import HOUR, OUTAGE_KINDS, Incident
+
+GRACE_HOURS = 3
+RESOLVE_HORIZON_HOURS = 30
+
+_FAMILY = {"receipt_outage": ("receipt",), "sending_stopped": ("volume", "sending", "traffic"),
+           "api_error": ("api_error", "account", "error"), "account_error": ("api_error", "account", "error")}
+_RATE_FAMILY = ("success", "delivery")
+
+
+def rule_matches(incident: Incident, rule: str) -> bool:
+    """Whether `rule` is about what `incident` broke (see the module docstring)."""
+    words = _FAMILY.get(incident.kind, _RATE_FAMILY)
+    return any(word in rule for word in words)
+
+
+@dataclass
+class IncidentScore:
+    id: str
+    kind: str
+    detectable: bool
+    detected: bool = False
+    delay_hours: Optional[float] = None
+    fingerprints: int = 0
+    resolved: int = 0
+    flaps: int = 0
+    false_resolved: int = 0
+
+
+@dataclass
+class Scorecard:
+    policy: str
+    notices: int = 0
+    firing: int = 0
+    resolved: int = 0
+    messages: int = 0
+    reports: int = 0
+    report_notices: int = 0
+    false_firing: int = 0
+    false_firing_by_app: Dict[str, int] = field(default_factory=dict)
+    firing_by_app: Dict[str, int] = field(default_factory=dict)
+    resolved_by_app: Dict[str, int] = field(default_factory=dict)
+    detectable: int = 0
+    detected: int = 0
+    detected_undetectable: int = 0
+    median_delay_hours: Optional[float] = None
+    median_outage_delay_hours: Optional[float] = None
+    flaps: int = 0
+    false_resolved: int = 0
+    extra_resolved: int = 0
+    missing_resolved: int = 0
+    max_notices_account_wide: Optional[int] = None
+    incidents: List[IncidentScore] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, object]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def _span(incident: Incident, grace: int) -> Tuple[int, int]:
+    return incident.onset, incident.end + grace
+
+
+def relevant(incident: Incident, notice: Notice, looked_from: int, grace: int) -> bool:
+    """Whether `incident` explains a notice of a run that looked at [looked_from, notice.at]."""
+    if not incident.affects(notice.app_id):
+        return False
+    begin, end = _span(incident, grace)
+    return begin <= notice.at and looked_from < end
+
+
+def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], incidents: Sequence[Incident],
+          detectable: Dict[str, bool], *, grace_hours: float = GRACE_HOURS) -> Scorecard:
+    """The scorecard (module docstring) of one replay's notices and runs against the incidents."""
+    grace = int(grace_hours * HOUR)
+    card = Scorecard(policy=policy)
+    looked: Dict[Tuple[int, str], int] = {(r.at, r.job): r.window_begin for r in runs}
+    ordered = sorted(notices, key=lambda n: n.at)
+    card.notices = len(ordered)
+    card.firing = sum(1 for n in ordered if n.status == "firing")
+    card.resolved = card.notices - card.firing
+    card.messages = sum(1 for r in runs if r.job != "report" and r.notices > 0)
+    card.reports = sum(1 for r in runs if r.job == "report")
+    card.report_notices = sum(r.notices for r in runs if r.job == "report")
+
+    for notice in ordered:
+        key = notice.app_id or "*"
+        counts = card.firing_by_app if notice.status == "firing" else card.resolved_by_app
+        counts[key] = counts.get(key, 0) + 1
+        if notice.status != "firing":
+            continue
+        since = looked.get((notice.at, notice.job), notice.at - HOUR)
+        if not any(relevant(i, notice, since, grace) for i in incidents):
+            card.false_firing += 1
+            card.false_firing_by_app[key] = card.false_firing_by_app.get(key, 0) + 1
+
+    delays: List[float] = []
+    outage_delays: List[float] = []
+    for incident in incidents:
+        mine = IncidentScore(id=incident.id, kind=incident.kind, detectable=bool(detectable.get(incident.id)))
+        begin, end = _span(incident, grace)
+        firing = [n for n in ordered if n.status == "firing" and n.at < end and rule_matches(incident, n.rule)
+                  and relevant(incident, n, looked.get((n.at, n.job), n.at - HOUR), grace)]
+        if firing:
+            mine.detected = True
+            mine.delay_hours = round((firing[0].at - incident.onset) / HOUR, 2)
+            delays.append(mine.delay_hours)
+            if incident.kind in OUTAGE_KINDS:
+                outage_delays.append(mine.delay_hours)
+        prints = {n.fingerprint or f"{n.app_id}|{n.rule}|{n.code}" for n in firing}
+        mine.fingerprints = len(prints)
+        horizon = incident.end + RESOLVE_HORIZON_HOURS * HOUR
+        for fp in prints:  # its resolved notices, until the same alert fires again after the incident
+            for n in ordered:
+                if (n.fingerprint or f"{n.app_id}|{n.rule}|{n.code}") != fp or n.at < firing[0].at:
+                    continue
+                if n.at >= horizon or (n.status == "firing" and n.at >= end):
+                    break
+                mine.resolved += n.status == "resolved"
+        last_resolved: Dict[str, bool] = {}
+        for n in ordered:
+            if not begin <= n.at < end or not incident.affects(n.app_id):
+                continue
+            fp = n.fingerprint or f"{n.app_id}|{n.rule}|{n.code}"
+            if n.status == "resolved":
+                last_resolved[fp] = True
+                if n.at < incident.end and rule_matches(incident, n.rule):
+                    mine.false_resolved += 1
+            elif last_resolved.pop(fp, False):
+                mine.flaps += 1
+        card.incidents.append(mine)
+        card.flaps += mine.flaps
+        card.false_resolved += mine.false_resolved
+        card.extra_resolved += max(0, mine.resolved - mine.fingerprints)
+        card.missing_resolved += max(0, mine.fingerprints - mine.resolved)
+        if mine.detectable:
+            card.detectable += 1
+            card.detected += mine.detected
+        else:
+            card.detected_undetectable += mine.detected
+        if incident.account_wide:
+            during = [r.notices for r in runs if begin <= r.at < end]
+            most = max(during, default=0)
+            card.max_notices_account_wide = max(card.max_notices_account_wide or 0, most)
+    card.median_delay_hours = round(statistics.median(delays), 2) if delays else None
+    card.median_outage_delay_hours = round(statistics.median(outage_delays), 2) if outage_delays else None
+    return card

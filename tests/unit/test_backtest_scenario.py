@@ -1,0 +1,139 @@
+"""The backtest's synthetic scenarios: deterministic, hour sums as the API counts them, receipts
+that arrive late, API errors judged by the simulated time, and the detectable flag."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import pytest
+
+from sms_receipt_stats.dev.backtest import scenario as sc
+from sms_receipt_stats.sdk import CloudError
+
+APPS = [sc.AppSpec("1400000001", "big", 2000, 0.97, 0.97),
+        sc.AppSpec("1400000002", "late", 500, 0.95, 0.97, late_failures=True)]
+START = sc.DEFAULT_START
+
+
+def _source(truth: sc.Truth, epoch: float) -> sc.ScenarioSource:
+    return sc.ScenarioSource(truth, lambda: datetime.fromtimestamp(epoch, timezone.utc))
+
+
+def _small(incidents=(), days: int = 2, seed: int = 5) -> sc.Scenario:
+    return sc.build(APPS, list(incidents), days=days, seed=seed)
+
+
+def test_same_seed_same_quarter_other_seed_another():
+    one, two = sc.builtin("quarter", days=12), sc.builtin("quarter", days=12)
+    assert one.truth.counts == two.truth.counts and one.incidents == two.incidents
+    other = sc.builtin("quarter", seed=9, days=12)
+    assert other.truth.counts != one.truth.counts
+
+
+def test_builtin_scenarios_have_what_the_quarter_needs():
+    quarter = sc.builtin("quarter")
+    peaks = [a.peak for a in quarter.truth.apps]
+    assert len(peaks) == 12 and min(peaks) <= 30 and max(peaks) >= 20000
+    assert any(a.success_rate == 0.915 for a in quarter.truth.apps)
+    assert any(a.late_failures for a in quarter.truth.apps)
+    assert len(quarter.incidents) == 12
+    kinds = {i.kind for i in quarter.incidents}
+    assert {"outage", "degradation", "receipt_outage", "api_error", "account_error", "sending_stopped",
+            "intermittent", "blip", "gradual"} <= kinds
+    assert any(i.account_wide for i in quarter.incidents)
+    assert any(i.onset % 3600 for i in quarter.incidents)  # onsets to the minute, not whole hours
+    b = sc.builtin("quarter-b")
+    assert [i.onset for i in b.incidents] != [i.onset for i in quarter.incidents]
+    assert not all(b.detectable.values())  # a mild degradation on a tiny app cannot be told from noise
+    assert sc.builtin("quiet", days=3).incidents == []
+    with pytest.raises(sc.ScenarioError, match="unknown scenario"):
+        sc.builtin("nope")
+
+
+def test_fetch_counts_both_hours_and_sums_them():
+    truth = _small().truth
+    later = START + 5 * 86400  # everything settled
+    source = _source(truth, later)
+    hour = START + 10 * 3600
+    first, second = truth.hour_counts("1400000001", hour), truth.hour_counts("1400000001", hour + 3600)
+    stats, request_id = source.fetch("1400000001", "2026010510", "2026010511")
+    assert request_id
+    assert stats.RequestSuccessCount == first.submitted + second.submitted
+    assert stats.CallbackSuccessCount == first.success + second.success
+    assert stats.CallbackFailCount == first.fail + second.fail
+    assert stats.CallbackCount == stats.CallbackSuccessCount + stats.CallbackFailCount
+    one, _ = source.fetch("1400000001", "2026010510", "2026010510")  # Begin == End: one hour
+    assert one.RequestSuccessCount == first.submitted
+
+
+def test_receipts_arrive_late_submitted_counts_do_not():
+    truth = _small().truth
+    hour = START + 11 * 3600
+    final = truth.hour_counts("1400000002", hour)
+    seen = [_source(truth, 0).visible("1400000002", hour, hour + 3600 + m * 60)
+            for m in (-30, 0, 5, 60, 180, 1440, 4320, 9000)]
+    assert all(s[0] == final.submitted for s in seen[1:])  # final once the hour has ended
+    assert seen[0][0] < final.submitted
+    for earlier, later in zip(seen, seen[1:]):
+        assert earlier[1] <= later[1] and earlier[2] <= later[2]
+    assert seen[-1][1:] == (final.success, final.fail)
+    # this app's failures are reported later than its successes
+    assert seen[2][2] / final.fail < seen[2][1] / final.success
+    assert sc.visible_fraction(5) == pytest.approx(0.87) and sc.visible_fraction(180) == pytest.approx(0.99)
+
+
+def test_an_api_error_fails_every_call_while_it_lasts_judged_by_now():
+    onset = START + 86400 + 9 * 3600 + 17 * 60
+    incident = sc.Incident("E", "api_error", ("1400000001",), onset, onset + 2 * 3600,
+                           code="UnauthorizedOperation.SdkAppIdIsDisabled")
+    truth = _small([incident]).truth
+    during = _source(truth, onset + 600)
+    with pytest.raises(CloudError) as err:
+        during.fetch("1400000001", "2026010501", "2026010501")  # old hours: fails all the same
+    assert err.value.code == "UnauthorizedOperation.SdkAppIdIsDisabled" and err.value.request_id
+    during.fetch("1400000002", "2026010501", "2026010501")  # the other app is fine
+    after = _source(truth, onset + 3 * 3600)
+    after.fetch("1400000001", "2026010609", "2026010610")  # the incident's hours, afterwards: fine
+    wide = sc.Incident("A", "account_error", (), onset, onset + 3600, code="AuthFailure.SecretIdNotFound")
+    every = _source(_small([wide]).truth, onset + 60)
+    for app in APPS:
+        with pytest.raises(CloudError, match=r"AuthFailure\.SecretIdNotFound"):
+            every.fetch(app.app_id, "2026010501", "2026010501")
+
+
+def _cdf(k: int, n: int, p: float) -> float:
+    return sum(math.comb(n, x) * p ** x * (1 - p) ** (n - x) for x in range(k + 1))
+
+
+def test_detectable_is_a_one_sided_binomial_test_at_999():
+    rate = sc.Incident("R", "degradation", ("1400000001",), 0, 7200)
+    # 80 of 100 receipts succeed: P(X <= 80 | 100, 0.9) = 0.0022, not below 0.001
+    assert _cdf(80, 100, 0.9) > sc.DETECT_ALPHA
+    assert not sc.is_detectable(rate, sc.Evidence(submitted=110, receipts=100, success=80))
+    # 160 of 200: P = 1.0e-5
+    assert _cdf(160, 200, 0.9) < sc.DETECT_ALPHA
+    assert sc.is_detectable(rate, sc.Evidence(submitted=210, receipts=200, success=160))
+    assert sc.binomial_cdf(80, 100, 0.9) == pytest.approx(_cdf(80, 100, 0.9), rel=1e-9)
+    receipts = sc.Incident("Q", "receipt_outage", ("1400000001",), 0, 7200)
+    assert sc.is_detectable(receipts, sc.Evidence(submitted=100, receipts=60, success=60))
+    assert not sc.is_detectable(receipts, sc.Evidence(submitted=100, receipts=75, success=75))
+    stopped = sc.Incident("S", "sending_stopped", ("1400000001",), 0, 7200)
+    assert sc.is_detectable(stopped, sc.Evidence(expected_submitted=10.0))  # e^-10 < 0.001
+    assert not sc.is_detectable(stopped, sc.Evidence(expected_submitted=5.0))  # e^-5 = 0.0067
+    short = sc.Incident("E", "api_error", ("1400000001",), 0, 1800)
+    assert not sc.is_detectable(short, sc.Evidence())
+
+
+def test_the_flag_of_a_generated_incident_matches_its_evidence():
+    onset = START + 86400 + 10 * 3600 + 30 * 60
+    outage = sc.Incident("O", "outage", ("1400000002",), onset, onset + 90 * 60, rate=0.4)
+    scenario = _small([outage])
+    found = scenario.evidence["O"]
+    assert found.receipts > 0 and found.success / found.receipts < 0.6
+    assert scenario.detectable["O"] is (sc.binomial_cdf(found.success, found.receipts, 0.9) < sc.DETECT_ALPHA)
+    assert scenario.detectable["O"]
+    # the incident's minutes only: the hour it starts in is half affected
+    hour = onset - onset % 3600
+    assert found.submitted < scenario.truth.hour_counts("1400000002", hour).submitted + \
+        scenario.truth.hour_counts("1400000002", hour + 3600).submitted

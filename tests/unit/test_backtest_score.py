@@ -1,0 +1,118 @@
+"""The backtest scorecard on hand-made notices: each metric counts what its docstring says."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sms_receipt_stats.dev.backtest.replay import Notice, RunRecord
+from sms_receipt_stats.dev.backtest.scenario import Incident
+from sms_receipt_stats.dev.backtest.score import score
+
+H = 3600
+T0 = 1_000_000 * H  # a whole hour
+APP, OTHER = "1400000001", "1400000002"
+OUTAGE = Incident("I1", "outage", (APP,), T0 + 10 * H + 20 * 60, T0 + 14 * H, rate=0.4)
+
+
+def fire(at: int, app: Optional[str] = APP, rule: str = "success_rate_below", fp: str = "fp1",
+         job: str = "check", status: str = "firing") -> Notice:
+    return Notice(at=at, job=job, app_id=app, rule=rule, code=None, severity="critical", status=status,
+                  fingerprint=fp)
+
+
+def check_runs(notices, extra=()):
+    """A check run at every notice's time (window: the hour before), plus `extra` runs."""
+    runs = {}
+    for n in notices:
+        run = runs.setdefault((n.at, n.job), RunRecord(at=n.at, job=n.job, window_begin=n.at - H - 300,
+                                                      window_end=n.at - 300))
+        run.notices += 1
+        run.firing += n.status == "firing"
+    return list(runs.values()) + list(extra)
+
+
+def card(notices, incidents=(OUTAGE,), detectable=None, runs=None):
+    detectable = {i.id: True for i in incidents} if detectable is None else detectable
+    return score("p", notices, check_runs(notices) if runs is None else runs, list(incidents), detectable)
+
+
+def test_firing_outside_any_incident_is_false_per_app():
+    notices = [fire(T0 + 2 * H + 300), fire(T0 + 11 * H + 300), fire(T0 + 12 * H + 300, app=OTHER, fp="fp2")]
+    result = card(notices)
+    assert result.false_firing == 2
+    assert result.false_firing_by_app == {APP: 1, OTHER: 1}
+    assert result.firing_by_app == {APP: 2, OTHER: 1} and result.resolved_by_app == {}
+
+
+def test_grace_after_the_end_and_the_window_a_report_looked_at():
+    in_grace = fire(T0 + 16 * H + 300)  # 2 h after the end: lagging data
+    late = fire(T0 + 18 * H + 300)  # 4 h after
+    assert card([in_grace]).false_firing == 0
+    assert card([late]).false_firing == 1
+    # the next day's report at 03:00 about yesterday names the incident: not false
+    report_at = T0 + 27 * H
+    report = fire(report_at, job="report")
+    runs = [RunRecord(at=report_at, job="report", window_begin=T0, window_end=T0 + 24 * H, notices=1, firing=1)]
+    assert card([report], runs=runs).false_firing == 0
+
+
+def test_a_notice_without_app_matches_account_wide_incidents_only_by_time():
+    wide = Incident("W", "account_error", (), T0 + 20 * H, T0 + 22 * H, code="AuthFailure.SecretIdNotFound")
+    during = fire(T0 + 21 * H + 300, app=None, rule="api_error", fp="acct")
+    outside = fire(T0 + 40 * H + 300, app=None, rule="api_error", fp="acct")
+    result = card([during, outside], incidents=(wide,))
+    assert result.false_firing == 1 and result.false_firing_by_app == {"*": 1}
+    assert result.detected == 1
+
+
+def test_detection_and_delay_count_detectable_incidents():
+    first = fire(T0 + 11 * H + 300)
+    result = card([first, fire(T0 + 12 * H + 300)])
+    assert (result.detected, result.detectable) == (1, 1)
+    assert result.median_delay_hours == round((first.at - OUTAGE.onset) / H, 2)
+    assert result.median_outage_delay_hours == result.median_delay_hours
+    missed = card([fire(T0 + 30 * H)])
+    assert (missed.detected, missed.detectable, missed.median_delay_hours) == (0, 1, None)
+    noise = card([fire(T0 + 11 * H + 300, rule="receipt_rate_below", fp="r")])
+    assert noise.detected == 0 and noise.false_firing == 0  # about something else, during a real incident
+    renamed = card([fire(T0 + 11 * H + 300, rule="success_rate_low")])
+    assert renamed.detected == 1
+    hidden = card([first], detectable={"I1": False})
+    assert (hidden.detected, hidden.detectable, hidden.detected_undetectable) == (0, 0, 1)
+
+
+def test_flaps_and_resolved_during_the_incident():
+    notices = [fire(T0 + 11 * H + 300), fire(T0 + 12 * H + 300, status="resolved"), fire(T0 + 13 * H + 300),
+               fire(T0 + 15 * H + 300, status="resolved")]
+    result = card(notices)
+    assert result.flaps == 1
+    assert result.false_resolved == 1  # 12:05 is before the end; 15:05 is after it
+    other_rule = [fire(T0 + 11 * H + 300, rule="receipt_rate_below", fp="r"),
+                  fire(T0 + 12 * H + 300, rule="receipt_rate_below", fp="r", status="resolved")]
+    assert card(other_rule).false_resolved == 0  # a receipt alert is not about this outage
+
+
+def test_resolved_notices_per_incident_should_be_one_per_fingerprint():
+    once = [fire(T0 + 11 * H + 300), fire(T0 + 15 * H + 300, status="resolved")]
+    assert (card(once).extra_resolved, card(once).missing_resolved) == (0, 0)
+    never = [fire(T0 + 11 * H + 300)]
+    assert card(never).missing_resolved == 1
+    twice = [*once, fire(T0 + 16 * H + 300, status="resolved")]
+    assert card(twice).extra_resolved == 1
+    assert card(twice).incidents[0].resolved == 2 and card(twice).incidents[0].fingerprints == 1
+    # the same alert firing again later, unrelated to the incident, resolves on its own account
+    later = [*once, fire(T0 + 20 * H + 300), fire(T0 + 22 * H + 300, status="resolved")]
+    assert card(later).extra_resolved == 0 and card(later).false_firing == 1
+
+
+def test_messages_reports_and_the_busiest_run_of_an_account_wide_incident():
+    wide = Incident("W", "account_error", (), T0 + 20 * H, T0 + 22 * H, code="AuthFailure.SecretIdNotFound")
+    burst = [fire(T0 + 21 * H + 300, app=f"14000000{i:02d}", rule="api_error", fp=f"f{i}") for i in range(1, 6)]
+    single = [fire(T0 + 2 * H + 300)]
+    report = RunRecord(at=T0 + 3 * H, job="report", window_begin=T0 - 21 * H, window_end=T0 + 3 * H)
+    quiet = RunRecord(at=T0 + 4 * H + 300, job="check", window_begin=T0 + 3 * H, window_end=T0 + 4 * H)
+    result = card(burst + single, incidents=(wide,), runs=check_runs(burst + single, [report, quiet]))
+    assert result.messages == 2  # two check runs sent something; the quiet one did not
+    assert result.reports == 1 and result.report_notices == 0
+    assert result.max_notices_account_wide == 5
+    assert result.notices == 6 and result.firing == 6 and result.resolved == 0
