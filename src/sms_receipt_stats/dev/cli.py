@@ -303,6 +303,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0 if ok else 1
 
 
+#: what `serve --emulator` always replaces: the API it talks to and the credentials the emulator checks
+_EMULATOR_OWNED = ("SMS_ENDPOINT", "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN",
+                   "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY")
+
+
+def serve_environment(current: Dict[str, str], emulator_endpoint: str, public_url: str) -> Dict[str, str]:
+    """The environment of `serve --emulator`: the user's own, pointed at the emulator.
+
+    SMS_ENDPOINT and the credentials become the emulator's (it checks TC3 signatures with its
+    own keys); every other variable the user set (STATE_URL, SMS_SDK_APP_IDS, API_TOKENS,
+    LINK_SECRET, ...) is kept; what is unset comes from the demo settings.
+    """
+    env = {k: v for k, v in current.items() if k not in _EMULATOR_OWNED}
+    for key, value in demo_environment(emulator_endpoint, public_url).items():
+        if key in _EMULATOR_OWNED or not env.get(key, "").strip():
+            env[key] = value
+    return env
+
+
+def _serve_links(public_url: str, env: Dict[str, str], window: str = "last_30d") -> Dict[str, str]:
+    """Signed dashboard links for the apps and LINK_SECRET `serve` runs with."""
+    from datetime import datetime, timezone
+
+    from sms_receipt_stats.config import parse_app_ids
+    from sms_receipt_stats.links import dashboard_link
+
+    apps, _ = parse_app_ids(env.get("SMS_SDK_APP_IDS", ""))
+    secret, now = env.get("LINK_SECRET", ""), datetime.now(timezone.utc)
+    if not apps or not secret:
+        return {}
+    made = {"all apps": dashboard_link(public_url, secret, app_ids=[a.app_id for a in apps], window=window, now=now)}
+    for app in apps:
+        made[app.name or app.app_id] = dashboard_link(public_url, secret, app_ids=[app.app_id], window=window, now=now)
+    return made
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from sms_receipt_stats.dev.serve import FunctionUrlServer
 
@@ -316,13 +352,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server.start()
     try:
         if emulator is not None:
-            _use_environment(demo_environment(emulator.endpoint, server.endpoint))
+            env = serve_environment(dict(os.environ), emulator.endpoint, server.endpoint)
+            os.environ.clear()
+            os.environ.update(env)
         print(f"serving main_handler on {server.endpoint} (function URL events; Ctrl-C to stop)", flush=True)
         if emulator is not None:
-            print(f"with the built-in emulator at {emulator.endpoint} and the demo settings; dashboards:")
-            for name, url in demo_links(server.endpoint).items():
+            kept = "STATE_URL kept" if os.environ.get("STATE_URL") else "stateless (STATE_URL unset)"
+            print(f"with the built-in emulator at {emulator.endpoint}; your settings kept, unset ones from the "
+                  f"demo; {kept}; dashboards:")
+            for name, url in _serve_links(server.endpoint, dict(os.environ)).items():
                 print(f"  {name}: {url}")
-            print(f"  with a token: curl -H 'Authorization: Bearer {DEMO_TOKEN}' {server.endpoint}/dashboard",
+            token = DEMO_TOKEN if os.environ.get("API_TOKENS") == DEMO_TOKEN else "<one of API_TOKENS>"
+            print(f"  with a token: curl -H 'Authorization: Bearer {token}' {server.endpoint}/dashboard",
                   flush=True)
         else:
             print(f"  e.g. {server.endpoint}/health, {server.endpoint}/stats?app_id=…&window=yesterday "
@@ -337,6 +378,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.stop()
         if emulator is not None:
             emulator.stop()
+
+
 def _chat_lines(items: Sequence[Any]) -> List[str]:
     lines: List[str] = []
     for item in items:
