@@ -199,20 +199,24 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from sms_receipt_stats.config import load_settings
-    from sms_receipt_stats.doctor import format_checks, healthy, run_doctor
+    from sms_receipt_stats.doctor import format_checks, run_doctor, summarize
     from sms_receipt_stats.jobs import JobDeps
     from sms_receipt_stats.redaction import prepare, redact
 
     settings, issues = load_settings(os.environ)
     deps = JobDeps()
+    deadline = deps.monotonic() + args.time_limit if args.time_limit else None
     checks = run_doctor(settings, issues, fetcher_factory=deps.fetcher_factory, now=datetime.now(timezone.utc),
-                        server_time=deps.server_time, deliver=deps.deliver, send_test=args.send_test)
+                        server_time=deps.server_time, deliver=deps.deliver, send_test=args.send_test,
+                        deadline=deadline, monotonic=deps.monotonic)
+    summary = summarize(checks)
     secrets = prepare(settings.secret_values())
     if args.json:
-        _print_json(redact({"ok": healthy(checks), "checks": [c.model_dump(mode="json") for c in checks]}, secrets))
+        _print_json(redact({**summary.as_dict(), "checks": [c.model_dump(mode="json") for c in checks]}, secrets))
     else:
         print(redact(format_checks(checks), secrets))
-    return 0 if healthy(checks) else 1
+    # 0 healthy, 1 a check failed, 3 nothing failed but the essentials did not run (not verified)
+    return 0 if summary.ok else (1 if summary.failed else 3)
 def cmd_silence(args: argparse.Namespace) -> int:
     from sms_receipt_stats.dev.state_cli import run_silence
 
@@ -493,9 +497,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_query)
 
     doc = sub.add_parser("doctor", help="check a real setup: credentials, endpoint, clock, permissions, hour "
-                                        "rule, sinks, state store (exit 0 only when all pass)")
-    doc.add_argument("--send-test", action="store_true", help="also deliver a test report to every sink")
+                                        "rule, sinks, state store (exit 0 only when all pass; 1 when a check "
+                                        "failed; 3 when the essentials were skipped: not verified)")
+    doc.add_argument("--send-test", action="store_true", help="also deliver a test message to every sink")
     doc.add_argument("--json", action="store_true")
+    doc.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                     help="finish within this many seconds, like the function's time limit (default: none)")
     doc.set_defaults(func=cmd_doctor)
     from sms_receipt_stats.dev.state_cli import add_silence_parser
 
