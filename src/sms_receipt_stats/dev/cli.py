@@ -226,7 +226,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
 def cmd_package(args: argparse.Namespace) -> int:
     from sms_receipt_stats.dev.package import build_package
 
-    return build_package(python=args.python, output=args.output)
+    return build_package(python=args.python, output=args.output, bytecode=not args.no_bytecode)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -511,6 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     pkg = sub.add_parser("package", help="build the SCF deployment zip")
     pkg.add_argument("--python", default="3.10")
     pkg.add_argument("--output", default=None)
+    pkg.add_argument("--no-bytecode", action="store_true",
+                     help="ship sources only (every cold start then compiles what it imports)")
     pkg.set_defaults(func=cmd_package)
     return parser
 
