@@ -38,6 +38,8 @@ HOUR_RULE_CANDIDATES: Tuple[Tuple[int, int], ...] = ((1, 10), (1, 15), (1, 20), 
 CALL_TIMEOUT = 10.0
 #: a call that would get less than this is not started: the check is skipped for lack of time
 MIN_CALL_SECONDS = 0.5
+#: how long `http_server_time` waits for the endpoint's Date header
+SERVER_TIME_TIMEOUT = 5.0
 #: kept back from the API checks for the state store check (two calls, each bounded at 1 s)
 STORE_RESERVE_SECONDS = 2.0
 #: kept back for `--send-test` deliveries, which share what is left with nothing else
@@ -64,7 +66,7 @@ class Check(BaseModel):
     hint: Optional[str] = None
 
 
-def http_server_time(settings: Settings, timeout: float = 5.0) -> Optional[datetime]:
+def http_server_time(settings: Settings, timeout: float = SERVER_TIME_TIMEOUT) -> Optional[datetime]:
     """The API server's clock, from the `Date` header of any answer of its endpoint."""
     import requests
 
@@ -286,7 +288,9 @@ def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now:
                                 detail="skipped: the endpoint did not answer"))
         checks.append(Check(name="hour rule", status="skip", detail="skipped: the endpoint did not answer"))
         return []
-    if budget.timeout(len(apps) + HOUR_RULE_CALLS) is None:
+    left = budget.left()
+    if budget.timeout(len(apps) + HOUR_RULE_CALLS) is None or (
+            left is not None and left - budget.reserve < SERVER_TIME_TIMEOUT + MIN_CALL_SECONDS):
         checks.append(Check(name="clock", status="skip", detail=budget.out_of_time()))
     else:
         checks.append(_check_clock(settings, now, server_time, first_err, reachable, lang))

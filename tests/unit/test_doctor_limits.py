@@ -132,3 +132,26 @@ def test_the_send_test_document_carries_its_checks_and_lists_the_failed_ones() -
     doc = send_test_document(settings, [], NOW, checks)
     assert doc.kind == "report" and doc.checks is not None and len(doc.checks) == 3
     assert doc.errors == [f"doctor test: permission {APP_PROD}: FAILED: UnauthorizedOperation.X: denied"]
+
+
+@pytest.mark.parametrize("limit", [6.5, 7.0, 7.4, 8.0, 20.0])
+def test_the_clock_check_starts_only_when_its_request_fits_before_the_reserve(limit: float) -> None:
+    """The server's Date header is fetched with its own 5 s timeout: it must not eat the time kept
+    for the state store (and the sinks)."""
+    from sms_receipt_stats.doctor import SERVER_TIME_TIMEOUT, STORE_RESERVE_SECONDS
+
+    clock = FakeClock()
+    started = clock.monotonic()
+    asked: List[float] = []
+
+    def slow_server_time(settings: Any) -> Any:
+        asked.append(clock.monotonic())
+        clock.advance(SERVER_TIME_TIMEOUT)  # it answers only at its timeout
+        return NOW
+
+    settings, issues = load_settings(base_env())
+    checks = run_doctor(settings, issues, fetcher_factory=lambda s: HangingFetcher(clock, answer_after=0.1),
+                        now=NOW, server_time=slow_server_time, deadline=started + limit, monotonic=clock.monotonic)
+    for at in asked:
+        assert at + SERVER_TIME_TIMEOUT <= started + limit - STORE_RESERVE_SECONDS
+    assert _by_name(checks)["clock"].status in ("pass", "skip")
