@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator  # noqa: E402
 from sms_receipt_stats.dev.package import (  # noqa: E402
+    ZIP_BUDGET,
     PackageError,
     build_zip,
     cache_root,
@@ -39,8 +40,10 @@ from sms_receipt_stats.dev.package import (  # noqa: E402
 )
 
 TARGET_IMPORT_RATIO = 1.25
-TARGET_ZIP_BYTES = 4_000_000
-TARGET_QUERY_RATIO = 1.10
+TARGET_ZIP_BYTES = ZIP_BUDGET  # 10 MB: SCF's 20 MB base64 upload, less a margin (docs/troubleshooting.md)
+TARGET_QUERY_RATIO = 1.15
+#: share of the API calls the emulator may refuse with RequestLimitExceeded (each is retried)
+TARGET_RLE_SHARE = 0.01
 TARGET_RSS_MIB = 64.0
 RPS = 10
 LATENCY = 0.1
@@ -63,7 +66,11 @@ t2 = time.perf_counter()
 results = doc.get("results", [])
 ok = sum(1 for r in results if r.get("error") is None)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-print("BENCH " + json.dumps({"import_s": t1 - t0, "run_s": t2 - t1, "ok": ok, "results": len(results),
+from sms_receipt_stats.dev.emulator import window_stats  # the emulator's oracle: what each app must sum to
+right = sum(1 for r in results if r.get("stats") is not None
+            and r["stats"] == window_stats(r["app_id"], r["window"]["begin"], r["window"]["end"]))
+print("BENCH " + json.dumps({"import_s": t1 - t0, "run_s": t2 - t1, "ok": ok, "right": right,
+                             "results": len(results),
                              "errors": doc.get("errors"), "maxrss_kib": rss}))
 """
 
@@ -73,6 +80,20 @@ t0 = time.perf_counter()
 import handler
 answer = handler.main_handler({"httpMethod": "GET", "path": "/release/health", "headers": {}, "requestContext": {}}, {})
 print("BENCH %r" % (time.perf_counter() - t0))
+"""
+
+#: cold start as SCF sees it: import handler, then the first timer report (one app, the emulator
+#: answering at once), in a fresh interpreter of the target version on a read-only copy of the zip
+ZIP_COLD_TIMER = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+t = time.perf_counter()
+import handler
+event = {"Type": "Timer", "TriggerName": "bench", "Message": '{"job": "report", "window": "yesterday"}'}
+doc = handler.main_handler(event, {"request_id": "bench", "time_limit_in_ms": 30000})
+elapsed = time.perf_counter() - t
+assert doc["results"] and doc["results"][0]["error"] is None, doc
+print("BENCH %r" % elapsed)
 """
 
 IMPORT_RSS = ("import resource, handler; "
@@ -162,6 +183,19 @@ def read_only_copies(tree: Path) -> Iterator[Tuple[Path, Path]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def zip_cold_timer(sources_only: Path, as_built: Path, python: str, env: Dict[str, str],
+                   runs: int) -> Tuple[float, float]:
+    """Median cold start (import + first timer report) from the read-only copies, taken in turns."""
+    samples: Tuple[List[float], List[float]] = ([], [])
+    for i in range(runs + 1):  # the first round warms the OS file cache and is dropped
+        for k, tree in enumerate((sources_only, as_built)):
+            value = float(marked(run(ZIP_COLD_TIMER, str(tree), env=env, python=python, flags=("-I", "-S", "-B"),
+                                     cwd=tree.parent)))
+            if i:
+                samples[k].append(value)
+    return statistics.median(samples[0]), statistics.median(samples[1])
+
+
 class Table:
     def __init__(self) -> None:
         self.rows: List[Tuple[str, str, str, str]] = []
@@ -203,10 +237,12 @@ def rate_bound_run(table: Table, emulator: Emulator, n_queries: int, loaded: boo
     table.add("    ratio", f"{q_ratio:.3f}", f"<= {TARGET_QUERY_RATIO}", q_ratio <= TARGET_QUERY_RATIO)
     max_rate = emulator.max_rate_observed()
     table.add("    max requests in any 1 s (emulator)", f"{max_rate}", f"<= {RPS}", max_rate <= RPS)
-    table.add("    RequestLimitExceeded answers", f"{emulator.rejected_by_rate_limit}", "0",
-              emulator.rejected_by_rate_limit == 0)
-    table.add("    calls / apps answered", f"{len(calls)} / {result['ok']}", f"{n_queries}",
-              result["ok"] == n_queries)
+    refused = emulator.rejected_by_rate_limit
+    share = refused / max(1, len(calls))
+    table.add("    RequestLimitExceeded answers / calls", f"{refused} / {len(calls)} ({share:.1%})",
+              f"<= {TARGET_RLE_SHARE:.0%}", share <= TARGET_RLE_SHARE)
+    table.add("    apps answered / right (emulator's oracle)", f"{result['ok']} / {result['right']}",
+              f"{n_queries}", result["ok"] == n_queries and result["right"] == n_queries)
     if not loaded:
         table.add(f"    peak RSS of this {n_queries}-app run", f"{result['maxrss_kib'] / 1024:.1f} MiB")
 
@@ -275,24 +311,29 @@ def main(argv: Optional[List[str]] = None) -> int:
             table.add("    zip / full SDK wheel", f"{built.size / size:.1%}")
         else:
             table.add("    full tencentcloud-sdk-python wheel", note)
-        table.add("    hot modules with bytecode in the zip", f"{built.bytecode} of {built.hot_modules}")
+        table.add("    modules with bytecode in the zip", f"{built.bytecode} of {built.modules}")
         print(f"      {built.bytecode_note}")
         target_python = target_interpreter(parse_python(built.python))  # the one that compiled its bytecode
         if target_python and built.tree is not None:
             # SCF's code directory is read-only: no __pycache__ is written, so a module without
             # bytecode in the zip is compiled at every cold start. Both copies are read-only; -B
             # as well, since root writes to read-only directories anyway
-            with read_only_copies(built.tree) as (sources_only, as_built):
+            with read_only_copies(built.tree) as (sources_only, as_built), Emulator() as zip_emulator:
                 kw_src = {"python": target_python, "flags": ("-I", "-S", "-B"), "cwd": sources_only.parent}
                 kw_pyc = {"python": target_python, "flags": ("-I", "-S", "-B"), "cwd": as_built.parent}
                 zh, zb, zc = interleaved_medians([(import_from(sources_only, HANDLER_IMPORT), kw_src),
                                                   (import_from(sources_only, BARE_IMPORT), kw_src),
                                                   (import_from(as_built, HANDLER_IMPORT), kw_pyc)],
                                                  max(5, runs // 2))
+                timer_env = app_env(zip_emulator, 1)
+                cold_src, cold_pyc = zip_cold_timer(sources_only, as_built, target_python, timer_env,
+                                                    max(5, runs // 2))
             table.add(f"    from the zip, {built.python}, no bytecode: handler", f"{zh * 1000:.1f} ms")
             table.add("    from the zip, no bytecode: sms_client + pydantic", f"{zb * 1000:.1f} ms")
             table.add("    ratio", f"{zh / zb:.2f}")
             table.add(f"    from the zip, {built.python}, with bytecode: handler", f"{zc * 1000:.1f} ms")
+            table.add("    read-only zip: import + first timer report, no bytecode", f"{cold_src * 1000:.1f} ms")
+            table.add("    read-only zip: import + first timer report, as built", f"{cold_pyc * 1000:.1f} ms")
 
     if table.missed:
         print(f"missed: {', '.join(table.missed)}")

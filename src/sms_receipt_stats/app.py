@@ -140,17 +140,21 @@ def unknown_ids_issue(unknown: List[str]) -> str:
     return text
 
 
-#: how long after its `Time` a timer event still counts as that run (SCF retries a failed
-#: asynchronous invocation for hours); an older `Time` is a saved test event, not a retry
-RETRY_HORIZON_SECONDS = 6 * 3600
+#: how long after its `Time` a timer event may still be a retry of that firing. Tencent's docs
+#: show `Time` without saying whether it is this firing's schedule or the trigger's creation
+#: time (docs/troubleshooting.md, *Timer `Time`*); a short horizon is right under both readings:
+#: a retry minutes later keeps its firing's window (and idempotency key), while a creation time
+#: is soon older than this and every later firing computes its window from now
+RETRY_HORIZON_SECONDS = 20 * 60
 
 
 def scheduled_time(event: Mapping[str, Any], now: datetime) -> datetime:
-    """The instant named windows are computed from: the event's `Time` when it is a recent past.
+    """The instant named windows are computed from: the event's `Time` when it is this firing's.
 
-    A retried timer event carries its original `Time`, so a report retried after midnight still
-    reports the `yesterday` it was scheduled for, and its idempotency key (README, *State*) is
-    the first run's. A missing, malformed, future or old `Time` (a console test event) means now.
+    A retried timer event carries its original `Time`, so a report retried just after midnight
+    still reports the `yesterday` it was scheduled for, and its idempotency key (README, *State*)
+    is the first run's. A missing, malformed or future `Time`, or one older than
+    RETRY_HORIZON_SECONDS (a creation time, a saved console test event, a late retry) means now.
     """
     raw = event.get("Time")
     if not isinstance(raw, str) or len(raw) > 40:

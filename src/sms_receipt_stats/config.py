@@ -418,18 +418,18 @@ def _load_state(env: Mapping[str, str], values: dict, issues: List[ConfigIssue])
         if _STATE_PREFIX.match(prefix):
             values["state_prefix"] = prefix
         else:
-            issues.append(ConfigIssue("STATE_PREFIX", f"{prefix[:20]!r} is not 1-64 characters of letters, digits "
+            issues.append(ConfigIssue("STATE_PREFIX", f"{shown(prefix)} is not 1-64 characters of letters, digits "
                                                       f"and _.:/-; using {DEFAULT_STATE_PREFIX}"))
     raw_settle = env.get("SETTLE_HOURS", "").strip()
     if raw_settle:
         if raw_settle.isdigit() and raw_settle.isascii() and 1 <= int(raw_settle) <= 8784:
             values["settle_hours"] = int(raw_settle)
         else:
-            issues.append(ConfigIssue("SETTLE_HOURS", f"{raw_settle[:20]!r} is not a whole number of hours "
+            issues.append(ConfigIssue("SETTLE_HOURS", f"{shown(raw_settle)} is not a whole number of hours "
                                                       f"between 1 and 8784; using {DEFAULT_SETTLE_HOURS}"))
     raw_repeat = env.get("ALERT_REPEAT_INTERVAL", "").strip()
     if raw_repeat:
         try:
             values["repeat_interval"] = parse_duration(raw_repeat)
         except ValueError as exc:
-            issues.append(ConfigIssue("ALERT_REPEAT_INTERVAL", f"{raw_repeat[:20]!r}: {exc}; using 4h"))
+            issues.append(ConfigIssue("ALERT_REPEAT_INTERVAL", f"{shown(raw_repeat)}: {exc}; using 4h"))

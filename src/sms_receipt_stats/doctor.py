@@ -7,15 +7,20 @@ what an operator needs to check right after a deploy (README, *Deploying*, step 
 Checks, in order: configuration, credentials, endpoint reachable, clock skew against the API
 server, permission for each app, the API's hour rule on an app with traffic, each
 `NOTIFY_URLS` entry (with `send_test`, a test report delivered), the state store.
-A check passes, fails, or is skipped when an earlier failure makes it meaningless or it has
-nothing to check; the run is healthy when nothing failed.
+A check passes, fails, or is skipped when an earlier failure makes it meaningless, it has
+nothing to check or the time limit leaves no room for it (the API checks share what is left of
+it). The run is healthy only when nothing failed *and* the essentials (credentials, endpoint,
+permission for at least one app) passed; otherwise it is "failed" or "not verified", and the
+last line says how many checks ran (docs/troubleshooting.md, *doctor*).
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable, Dict, List, Literal, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 from pydantic import BaseModel
 
@@ -29,6 +34,20 @@ from sms_receipt_stats.stats import STAT_FIELDS, Stats, compute_rates
 MAX_CLOCK_SKEW_SECONDS = 300
 #: Beijing hours (of recent days) tried for the hour-rule check, busiest first
 HOUR_RULE_CANDIDATES: Tuple[Tuple[int, int], ...] = ((1, 10), (1, 15), (1, 20), (2, 10), (3, 10), (7, 10))
+#: the longest one API call of a check may take (and the SDK's own timeout without a time limit)
+CALL_TIMEOUT = 10.0
+#: a call that would get less than this is not started: the check is skipped for lack of time
+MIN_CALL_SECONDS = 0.5
+#: how long `http_server_time` waits for the endpoint's Date header
+SERVER_TIME_TIMEOUT = 5.0
+#: kept back from the API checks for the state store check (two calls, each bounded at 1 s)
+STORE_RESERVE_SECONDS = 2.0
+#: kept back for `--send-test` deliveries, which share what is left with nothing else
+SEND_TEST_RESERVE_SECONDS = 8.0
+#: the hour-rule check makes up to three calls
+HOUR_RULE_CALLS = 3
+#: checks that must have run (and passed) before "nothing failed" means "healthy"
+ESSENTIALS = ("credentials", "endpoint", "permission")
 _BEIJING = timezone(timedelta(hours=8))
 _NETWORK_CODES = ("ClientNetworkError", "ClientError", "ServerNetworkError")
 _CLOCK_CODES = ("AuthFailure.SignatureExpire", "InternalError.RequestTimeException")
@@ -47,7 +66,7 @@ class Check(BaseModel):
     hint: Optional[str] = None
 
 
-def http_server_time(settings: Settings, timeout: float = 5.0) -> Optional[datetime]:
+def http_server_time(settings: Settings, timeout: float = SERVER_TIME_TIMEOUT) -> Optional[datetime]:
     """The API server's clock, from the `Date` header of any answer of its endpoint."""
     import requests
 
@@ -74,6 +93,37 @@ def _failed(name: str, err: CloudError, lang: str, detail: str = "") -> Check:
                  code=err.code, hint=classify(err.code).hint(lang))
 
 
+class Budget:
+    """What is left of the time limit, shared out between the API calls still to make.
+
+    Each call gets an equal share of the time left (less what the sinks and the store need),
+    at most CALL_TIMEOUT: an endpoint that accepts and never answers costs one share per call,
+    and the run ends within its deadline. Without a deadline every call gets CALL_TIMEOUT.
+    """
+
+    def __init__(self, deadline: Optional[float], monotonic: Callable[[], float] = time.monotonic,
+                 reserve: float = STORE_RESERVE_SECONDS) -> None:
+        self.deadline = deadline
+        self.monotonic = monotonic
+        self.reserve = reserve
+
+    def left(self) -> Optional[float]:
+        return None if self.deadline is None else self.deadline - self.monotonic()
+
+    def timeout(self, calls_left: int = 1) -> Optional[float]:
+        """The timeout of the next call, or None when there is no time for it."""
+        left = self.left()
+        if left is None:
+            return CALL_TIMEOUT
+        share = (left - self.reserve) / max(1, calls_left)
+        share = min(CALL_TIMEOUT, share)
+        return share if share >= MIN_CALL_SECONDS else None
+
+    def out_of_time(self) -> str:
+        left = self.left()
+        return f"skipped: out of time ({max(0.0, left or 0.0):.1f} s of the time limit left)"
+
+
 class _Api:
     """One fetcher under the rate cap, every answer kept: later checks reuse what it learned."""
 
@@ -82,12 +132,16 @@ class _Api:
         self._limiter = RateLimiter(rps)
         self.answers: Dict[Tuple[str, str, str], Tuple[Optional[Stats], Optional[CloudError]]] = {}
 
-    def ask(self, app_id: str, begin_time: str, end_time: str) -> Tuple[Optional[Stats], Optional[CloudError]]:
+    def known(self, app_id: str, begin_time: str, end_time: str) -> bool:
+        return (app_id, begin_time, end_time) in self.answers
+
+    def ask(self, app_id: str, begin_time: str, end_time: str,
+            timeout: Optional[float] = CALL_TIMEOUT) -> Tuple[Optional[Stats], Optional[CloudError]]:
         key = (app_id, begin_time, end_time)
         if key not in self.answers:
             self._limiter.acquire()
             try:
-                stats, _ = self._fetcher.fetch(app_id, begin_time, end_time, timeout=10.0)
+                stats, _ = self._fetcher.fetch(app_id, begin_time, end_time, timeout=timeout)
                 self.answers[key] = (stats, None)
             except CloudError as err:
                 self.answers[key] = (None, err)
@@ -100,25 +154,41 @@ def _add(a: Stats, b: Stats) -> Stats:
     return Stats(**{f: getattr(a, f) + getattr(b, f) for f in STAT_FIELDS})
 
 
-def check_hour_rule(api: _Api, app_ids: Sequence[str], now: datetime, lang: str) -> Check:
+def check_hour_rule(api: _Api, app_ids: Sequence[str], now: datetime, lang: str,
+                    budget: Optional[Budget] = None) -> Check:
     """Q(h..h) + Q(h+1..h+1) == Q(h..h+1) on an app with traffic: the API counts EndTime's hour.
 
     Under the other reading (EndTime excluded) Begin == End is refused or empty and
     Q(h..h+1) is hour h alone, so the sums differ; reports would then miss an hour per call.
     """
     name = "hour rule"
+    budget = budget or Budget(None)
     today = now.astimezone(_BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def ask(app_id: str, begin: str, end: str, calls_left: int) -> Optional[Tuple[Optional[Stats],
+                                                                              Optional[CloudError]]]:
+        if api.known(app_id, begin, end):
+            return api.ask(app_id, begin, end)
+        timeout = budget.timeout(calls_left)
+        return None if timeout is None else api.ask(app_id, begin, end, timeout)
+
     for app_id in app_ids:
         for days_back, hour in HOUR_RULE_CANDIDATES:
             first = today - timedelta(days=days_back) + timedelta(hours=hour)
             h, h1 = _hour(first), _hour(first + timedelta(hours=1))
-            both, err = api.ask(app_id, h, h1)
+            answer = ask(app_id, h, h1, HOUR_RULE_CALLS)
+            if answer is None:
+                return Check(name=name, status="skip", detail=budget.out_of_time())
+            both, err = answer
             if err is not None:
                 return _failed(name, err, lang)
             if both is None or both.RequestSuccessCount == 0:
                 continue  # no traffic: nothing to tell the two readings apart
-            one, err_one = api.ask(app_id, h, h)
-            two, err_two = api.ask(app_id, h1, h1)
+            first_part = ask(app_id, h, h, 2)
+            second_part = ask(app_id, h1, h1, 1) if first_part is not None else None
+            if first_part is None or second_part is None:
+                return Check(name=name, status="skip", detail=budget.out_of_time())
+            (one, err_one), (two, err_two) = first_part, second_part
             if err_one is not None or err_two is not None:
                 refused = err_one or err_two
                 assert refused is not None
@@ -145,9 +215,17 @@ def check_hour_rule(api: _Api, app_ids: Sequence[str], now: datetime, lang: str)
 def run_doctor(settings: Settings, issues: Sequence[object], *, fetcher_factory: Callable[[Settings], StatsFetcher],
                now: datetime, server_time: ServerTime = http_server_time,
                deliver: Optional[Callable[[ResultDocument, Settings, Optional[float]], list]] = None,
-               send_test: bool = False, deadline: Optional[float] = None) -> List[Check]:
-    """Every check, in order; never raises."""
+               send_test: bool = False, deadline: Optional[float] = None,
+               monotonic: Callable[[], float] = time.monotonic) -> List[Check]:
+    """Every check, in order, within `deadline` (on `monotonic`'s clock); never raises.
+
+    The API checks share the time left (`Budget`); once the endpoint has not answered, the
+    checks that need it (permission, hour rule) are skipped with that reason instead of each
+    waiting for their own timeout.
+    """
     lang = settings.lang
+    reserve = STORE_RESERVE_SECONDS + (SEND_TEST_RESERVE_SECONDS if send_test and settings.sinks else 0.0)
+    budget = Budget(deadline, monotonic, reserve)
     checks: List[Check] = []
     config = [str(i) for i in issues if not str(i).startswith("NOTIFY_URLS")]
     checks.append(Check(name="configuration", status="fail" if config else "pass",
@@ -176,40 +254,73 @@ def run_doctor(settings: Settings, issues: Sequence[object], *, fetcher_factory:
         for name in ("endpoint", "clock", "permission", "hour rule"):
             checks.append(Check(name=name, status="skip", detail=f"skipped: {reason}"))
     else:
-        api = _Api(fetcher, settings.api_rps)
-        # two hours, so that the probe is valid under either reading of EndTime (see check_hour_rule)
-        probe = now.astimezone(_BEIJING).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
-        begin, end = _hour(probe), _hour(probe + timedelta(hours=1))
-        _, first_err = api.ask(apps[0], begin, end)
-        reachable = first_err is None or not first_err.code.startswith(_NETWORK_CODES)
-        if reachable:
-            checks.append(Check(name="endpoint", status="pass",
-                                detail=f"{settings.endpoint.scheme} endpoint answered (region {settings.region})"))
-        else:
-            assert first_err is not None
-            checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code})"))
-        checks.append(_check_clock(settings, now, server_time, first_err, reachable, lang))
-        for app in settings.apps:
-            stats, err = api.ask(app.app_id, begin, end)
-            if err is not None:
-                checks.append(_failed(f"permission {app.app_id}", err, lang))
-                continue
-            assert stats is not None
-            checks.append(Check(name=f"permission {app.app_id}", status="pass",
-                                detail=f"CallbackStatusStatistics allowed ({stats.RequestSuccessCount} submitted "
-                                       f"in {begin}..{end} Beijing time)"))
-            window = WindowDoc(begin=begin, end=_hour(probe + timedelta(hours=2)), timezone="Asia/Shanghai")
-            results.append(AppResult(app_id=app.app_id, app_name=app.name, window=window, stats=stats,
-                                     rates=compute_rates(stats)))
-        allowed = [r.app_id for r in results]
-        if allowed:
-            checks.append(check_hour_rule(api, allowed, now, lang))
-        else:
-            checks.append(Check(name="hour rule", status="skip", detail="skipped: no app could be queried"))
+        results = _api_checks(settings, fetcher, apps, now, server_time, budget, checks)
 
-    checks.extend(_check_sinks(settings, issues, results, now, deliver, send_test, deadline))
+    checks.extend(_check_sinks(settings, issues, results, now, deliver, send_test, deadline, list(checks)))
     checks.append(check_state_store(settings))
     return checks
+
+
+def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now: datetime, server_time: ServerTime,
+                budget: Budget, checks: List[Check]) -> List[AppResult]:
+    """endpoint, clock, permission per app and the hour rule, appended to `checks`, within `budget`."""
+    lang = settings.lang
+    api = _Api(fetcher, settings.api_rps)
+    # two hours, so that the probe is valid under either reading of EndTime (see check_hour_rule)
+    probe = now.astimezone(_BEIJING).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    begin, end = _hour(probe), _hour(probe + timedelta(hours=1))
+    timeout = budget.timeout(len(apps) + HOUR_RULE_CALLS)
+    if timeout is None:
+        for name in ("endpoint", "clock", "permission", "hour rule"):
+            checks.append(Check(name=name, status="skip", detail=budget.out_of_time()))
+        return []
+    _, first_err = api.ask(apps[0], begin, end, timeout)
+    reachable = first_err is None or not first_err.code.startswith(_NETWORK_CODES)
+    if reachable:
+        checks.append(Check(name="endpoint", status="pass",
+                            detail=f"{settings.endpoint.scheme} endpoint answered (region {settings.region})"))
+    else:
+        assert first_err is not None
+        checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code})"))
+        checks.append(Check(name="clock", status="skip", detail="skipped: the endpoint did not answer"))
+        for app in settings.apps:
+            checks.append(Check(name=f"permission {app.app_id}", status="skip",
+                                detail="skipped: the endpoint did not answer"))
+        checks.append(Check(name="hour rule", status="skip", detail="skipped: the endpoint did not answer"))
+        return []
+    left = budget.left()
+    if budget.timeout(len(apps) + HOUR_RULE_CALLS) is None or (
+            left is not None and left - budget.reserve < SERVER_TIME_TIMEOUT + MIN_CALL_SECONDS):
+        checks.append(Check(name="clock", status="skip", detail=budget.out_of_time()))
+    else:
+        checks.append(_check_clock(settings, now, server_time, first_err, reachable, lang))
+    results: List[AppResult] = []
+    for index, app in enumerate(settings.apps):
+        name = f"permission {app.app_id}"
+        if api.known(app.app_id, begin, end):
+            stats, err = api.ask(app.app_id, begin, end)
+        else:
+            timeout = budget.timeout(len(apps) - index + HOUR_RULE_CALLS)
+            if timeout is None:
+                checks.append(Check(name=name, status="skip", detail=budget.out_of_time()))
+                continue
+            stats, err = api.ask(app.app_id, begin, end, timeout)
+        if err is not None:
+            checks.append(_failed(name, err, lang))
+            continue
+        assert stats is not None
+        checks.append(Check(name=name, status="pass",
+                            detail=f"CallbackStatusStatistics allowed ({stats.RequestSuccessCount} submitted "
+                                   f"in {begin}..{end} Beijing time)"))
+        window = WindowDoc(begin=begin, end=_hour(probe + timedelta(hours=2)), timezone="Asia/Shanghai")
+        results.append(AppResult(app_id=app.app_id, app_name=app.name, window=window, stats=stats,
+                                 rates=compute_rates(stats)))
+    allowed = [r.app_id for r in results]
+    if allowed:
+        checks.append(check_hour_rule(api, allowed, now, lang, budget))
+    else:
+        checks.append(Check(name="hour rule", status="skip", detail="skipped: no app could be queried"))
+    return results
 
 
 def check_state_store(settings: Settings) -> Check:
@@ -255,9 +366,20 @@ def _check_clock(settings: Settings, now: datetime, server_time: ServerTime, fir
     return Check(name="clock", status="pass", detail=f"{skew:+.0f} s from the API server's clock")
 
 
+def send_test_document(settings: Settings, results: List[AppResult], now: datetime,
+                  checks: Sequence[Check]) -> ResultDocument:
+    """What `--send-test` sends: a report marked as a doctor test (its `checks` set: the chat title
+    says TEST, README *Sinks*), with the apps that could be queried and every check that failed."""
+    from sms_receipt_stats.results import generated_at
+
+    failed = [f"doctor test: {c.name}: FAILED: {c.detail}" for c in checks if c.status == "fail"]
+    return ResultDocument(kind="report", trigger="cli", generated_at=generated_at(now, settings.timezone),
+                          results=results, errors=failed, checks=[c.model_dump(mode="json") for c in checks])
+
+
 def _check_sinks(settings: Settings, issues: Sequence[object], results: List[AppResult], now: datetime,
                  deliver: Optional[Callable[[ResultDocument, Settings, Optional[float]], list]], send_test: bool,
-                 deadline: Optional[float]) -> List[Check]:
+                 deadline: Optional[float], so_far: Sequence[Check] = ()) -> List[Check]:
     checks: List[Check] = []
     bad = [str(i) for i in issues if str(i).startswith("NOTIFY_URLS")]
     for text in bad:
@@ -267,10 +389,7 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
         return [Check(name="sinks", status="skip", detail="NOTIFY_URLS is not set: results are only returned")]
     deliveries: list = []
     if send_test and settings.sinks and deliver is not None:
-        from sms_receipt_stats.results import generated_at
-
-        doc = ResultDocument(kind="report", trigger="cli", generated_at=generated_at(now, settings.timezone),
-                             results=results)
+        doc = send_test_document(settings, results, now, [*so_far, *checks])
         try:
             deliveries = list(deliver(doc, settings, deadline))
         except Exception as exc:
@@ -300,7 +419,50 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
 
 
 def healthy(checks: Sequence[Check]) -> bool:
+    """Nothing failed (which says nothing of what was skipped: see `verdict`)."""
     return not any(c.status == "fail" for c in checks)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """How much of the checklist ran, and what that allows to conclude."""
+
+    total: int
+    ran: int
+    skipped: int
+    failed: int
+    #: essentials (ESSENTIALS) that did not pass: without them "nothing failed" proves nothing
+    unverified: Tuple[str, ...]
+
+    @property
+    def verdict(self) -> str:
+        """`failed`, `not verified` (nothing failed, but an essential check did not pass) or `healthy`."""
+        if self.failed:
+            return "failed"
+        return "not verified" if self.unverified else "healthy"
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "healthy"
+
+    def line(self) -> str:
+        text = f"{self.ran} of {self.total} checks ran, {self.skipped} skipped, {self.failed} failed: "
+        if self.verdict == "not verified":
+            return text + f"NOT VERIFIED ({', '.join(self.unverified)} did not run)"
+        return text + ("FAILED" if self.failed else "healthy")
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"ok": self.ok, "verdict": self.verdict, "total": self.total, "ran": self.ran,
+                "skipped": self.skipped, "failed": self.failed, "unverified": list(self.unverified)}
+
+
+def summarize(checks: Sequence[Check]) -> Summary:
+    """Count the checklist; an essential passes when one check of that name (or `name <app>`) passed."""
+    unverified = tuple(e for e in ESSENTIALS
+                       if not any(c.status == "pass" and (c.name == e or c.name.startswith(e + " ")) for c in checks))
+    return Summary(total=len(checks), ran=sum(c.status != "skip" for c in checks),
+                   skipped=sum(c.status == "skip" for c in checks), failed=sum(c.status == "fail" for c in checks),
+                   unverified=unverified)
 
 
 def format_checks(checks: Sequence[Check]) -> str:
@@ -311,4 +473,5 @@ def format_checks(checks: Sequence[Check]) -> str:
         lines.append(f"{marks[check.status]}  {check.name:<22} {check.detail}")
         if check.status == "fail" and check.hint:
             lines.append(f"      {'':<22} hint: {check.hint}")
+    lines.append(summarize(checks).line())
     return "\n".join(lines)

@@ -229,14 +229,17 @@ def run_doctor_job(*, settings: Settings, issues: Sequence[str], deps: JobDeps, 
                    send_test: bool = False) -> ResultDocument:
     """The doctor's checklist inside SCF, with the function's own role; each failure is an alert.
 
-    A healthy run sends nothing (like `check`); `send_test` sends a test report to every sink.
+    A healthy run sends nothing (like `check`); `send_test` sends a marked test message to every
+    sink. The checks share what is left of the time limit (`deadline`); a run whose essentials
+    were skipped is "not verified", which is an alert too: silence must not read as health.
     """
     from sms_receipt_stats.catalogue import classify
-    from sms_receipt_stats.doctor import run_doctor
+    from sms_receipt_stats.doctor import run_doctor, summarize
 
     now = deps.now()
     checks = run_doctor(settings, issues, fetcher_factory=deps.fetcher_factory, now=now,
-                        server_time=deps.server_time, deliver=deps.deliver, send_test=send_test, deadline=deadline)
+                        server_time=deps.server_time, deliver=deps.deliver, send_test=send_test, deadline=deadline,
+                        monotonic=deps.monotonic)
     doc = ResultDocument(kind="doctor", trigger="timer", generated_at=generated_at(now, settings.timezone),
                          checks=[c.model_dump(mode="json") for c in checks])
     doc.errors.extend(issues)
@@ -250,4 +253,10 @@ def run_doctor_job(*, settings: Settings, issues: Sequence[str], deps: JobDeps, 
         else:
             doc.alerts.append(Alert(rule="config_error", severity="critical", message=message,
                                     code="ConfigError", hint=check.hint))
+    summary = summarize(checks)
+    if summary.verdict == "not verified":
+        doc.alerts.append(Alert(rule="config_error", severity="critical", code="ConfigError",
+                                message=f"doctor: {summary.line()}",
+                                hint="Give the function its credentials and SMS_SDK_APP_IDS, and a time limit "
+                                     "long enough for the checks; then run the doctor again."))
     return finish(doc, settings, deps, deadline)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import List, Optional, Protocol, Sequence, Tuple
+from typing import Deque, List, Optional, Protocol, Sequence, Tuple
 
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.retry import Clock, Deadline, RetryPolicy, Sleep
@@ -99,14 +100,25 @@ class RateLimiter:
     a late one, which the API answers with RequestLimitExceeded. The margin covers jitter in
     transit; `slow_down` widens the interval after the API refused a call anyway, and
     `speed_up` narrows it back, one success at a time.
+
+    On a loaded machine a thread can also be descheduled between its start and the moment its
+    request leaves, and what counts is when requests reach the API. The limiter sees that load
+    in its own sleeps, which then wake late: over the last JITTER_WINDOW seconds, the latest
+    wake-up widens the spacing by as much (when it exceeds the margin), so that a request sent
+    that late still cannot crowd ten others into one second.
     """
 
     #: the widest slowdown after repeated refusals, as a multiple of the interval
     MAX_SLOWDOWN = 4.0
+    #: how long a late wake-up keeps widening the spacing, and the most it may add (per second)
+    JITTER_WINDOW = 10.0
+    MAX_JITTER = 0.5
 
     def __init__(self, rps: float, clock: Clock = time.monotonic, sleep: Sleep = time.sleep, margin: float = 0.05):
-        self.interval = (1.0 / rps) * (1.0 + margin)
+        self.base = 1.0 / rps
+        self.margin = margin
         self.slowdown = 1.0
+        self._late: Deque[Tuple[float, float]] = deque()  # (when, how late) of recent wake-ups
         self._clock = clock
         self._sleep = sleep
         self._last: Optional[float] = None
@@ -119,16 +131,34 @@ class RateLimiter:
         With `not_after`, a start later than that is not waited for (None): a caller must
         not sleep past its deadline.
         """
+        planned: Optional[float] = None
         while True:
             with self._lock:
                 now = self._clock()
-                ready = now if self._last is None else max(now, self._last + self.interval * self.slowdown)
+                if planned is not None and now - planned > 0.0:
+                    self._note_late(now, now - planned)
+                ready = now if self._last is None else max(now, self._last + self._spacing(now))
                 if ready <= now:
                     self._last = now
                     return now
                 if not_after is not None and ready > not_after:
                     return None
+            planned = ready
             self._sleep(ready - now)
+
+    def _note_late(self, now: float, late: float) -> None:
+        """Keep the latest wake-ups of the window, largest first (a sliding maximum)."""
+        late = min(late, self.MAX_JITTER)
+        while self._late and self._late[-1][1] <= late:
+            self._late.pop()
+        self._late.append((now, late))
+
+    def _spacing(self, now: float) -> float:
+        """The interval between starts: the margin, or the latest recent wake-up if larger."""
+        while self._late and now - self._late[0][0] > self.JITTER_WINDOW:
+            self._late.popleft()
+        jitter = self._late[0][1] + 0.005 if self._late else 0.0
+        return self.base * (1.0 + max(self.margin, jitter)) * self.slowdown
 
     def slow_down(self) -> None:
         """The API refused a call for its rate: widen the interval (x1.5, at most MAX_SLOWDOWN).

@@ -155,3 +155,57 @@ def test_an_unreachable_state_store_fails_its_check_with_a_hint(emu: Emulator) -
         port = probe.getsockname()[1]
     check = _by_name(_doctor(_env(emu, STATE_URL=f"redis://:pw-doctor-secret@127.0.0.1:{port}/0")))["state store"]
     assert check.status == "fail" and check.hint and "pw-doctor-secret" not in check.detail
+
+
+@pytest.mark.parametrize("lang, marker", [("en", "TEST message from sms-receipt-stats doctor"),
+                                          ("zh", "测试消息")])
+def test_send_test_is_marked_as_a_test_and_names_the_failed_app(emu: Emulator, lang: str, marker: str) -> None:
+    emu.inject_error(APP_STAGING, "UnauthorizedOperation.SmsSdkAppIdVerifyFail")
+    with Receiver() as chat:
+        env = _env(emu, REPORT_LANG=lang, NOTIFY_URLS=f"wecom+{chat.url}/cgi-bin/webhook/send?key=doctor-key-0002")
+        checks = _doctor(env, send_test=True)
+        [message] = chat.received
+    content = message.json["markdown"]["content"]
+    first_line = content.strip().splitlines()[0]
+    assert marker in first_line, content
+    assert "all healthy" not in content and "全部正常" not in content
+    assert f"permission {APP_STAGING}" in content and "FAILED" in content
+    assert [c for c in checks if c.name.startswith("sink ") and c.status == "pass"]
+
+
+def test_cli_says_not_verified_and_exits_3_when_the_essentials_were_skipped(
+        emu: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    env = _env(emu)
+    del env["SMS_SDK_APP_IDS"]  # credentials found, nothing to check them on
+    for key in ("SMS_SDK_APP_IDS", "NOTIFY_URLS", "STATE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["doctor"]) == 3
+    out = capsys.readouterr().out
+    assert "FAIL" not in out
+    assert out.strip().splitlines()[-1].endswith("NOT VERIFIED (endpoint, permission did not run)")
+    assert cli.main(["doctor", "--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["verdict"] == "not verified" and report["ran"] < report["total"]
+
+
+def test_a_silent_endpoint_skips_the_apps_and_the_run_ends_within_its_limit() -> None:
+    """A real socket that accepts and never answers: the probe times out within the limit's share."""
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        env = {"TENCENTCLOUD_SECRETID": "AKIDsilent", "TENCENTCLOUD_SECRETKEY": "silent-key",
+               "SMS_ENDPOINT": f"http://127.0.0.1:{silent.getsockname()[1]}", "SMS_SDK_APP_IDS": APP_IDS_ENV}
+        settings, issues = load_settings(env)
+        deps = JobDeps()
+        deadline = time.monotonic() + 10.0
+        checks = _by_name(run_doctor(settings, issues, fetcher_factory=deps.fetcher_factory, now=NOW,
+                                     server_time=deps.server_time, deadline=deadline))
+    assert checks["endpoint"].status == "fail"
+    for app in (APP_PROD, APP_STAGING, APP_MARKETING):
+        assert checks[f"permission {app}"].status == "skip"
+        assert "endpoint did not answer" in checks[f"permission {app}"].detail

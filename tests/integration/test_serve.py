@@ -124,3 +124,50 @@ def test_function_url_event_from_parts() -> None:
     assert event == {"httpMethod": "POST", "path": "/release/stats", "queryString": {"a": ["1", "2"], "b": ""},
                      "headers": {"content-type": "application/json", "x-scf-remote-addr": "10.0.0.1"},
                      "body": "{\"x\": \"é\"}"}
+
+
+def test_serve_with_the_emulator_keeps_the_users_state_url_and_settings(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """`serve --emulator` points SMS_ENDPOINT (and the credentials) at the emulator, and nothing else:
+    the user's STATE_URL, apps and tokens stay (they are what the developer is trying out)."""
+    import os
+    import time as time_module
+
+    from sms_receipt_stats.dev import cli
+    from sms_receipt_stats.dev.emulator import SECRET_ID
+
+    state_url = f"sqlite:///{tmp_path}/serve-state.db"
+    user = {"STATE_URL": state_url, "STATE_PREFIX": "mine:", "SMS_SDK_APP_IDS": "1400000042=mine",
+            "API_TOKENS": "my-own-token-0123456789", "SMS_ENDPOINT": "sms.tencentcloudapi.com",
+            "TENCENTCLOUD_SECRETID": "AKIDmine", "TENCENTCLOUD_SECRETKEY": "my-real-key-never-sent"}
+    seen: Dict[str, str] = {}
+
+    def stop(_seconds: float) -> None:
+        seen.update(os.environ)
+        raise KeyboardInterrupt
+
+    saved = dict(os.environ)
+    try:
+        os.environ.update(user)
+        monkeypatch.setattr(time_module, "sleep", stop)
+        assert cli.main(["serve", "--emulator", "--port", "0"]) == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert seen["STATE_URL"] == state_url and seen["STATE_PREFIX"] == "mine:"
+    assert seen["SMS_SDK_APP_IDS"] == "1400000042=mine" and seen["API_TOKENS"] == "my-own-token-0123456789"
+    assert seen["SMS_ENDPOINT"].startswith("http://127.0.0.1:")  # the emulator, not the real API
+    assert seen["TENCENTCLOUD_SECRETID"] == SECRET_ID and "my-real-key-never-sent" not in seen.values()
+    assert seen["LINK_SECRET"]  # unset by the user: the demo's, so the printed links open
+    out = capsys.readouterr().out
+    assert "STATE_URL kept" in out and "mine" in out  # the links name the user's app
+
+
+def test_serve_environment_fills_only_what_the_user_left_unset() -> None:
+    from sms_receipt_stats.dev.cli import DEMO_APPS, DEMO_TOKEN, serve_environment
+
+    env = serve_environment({"STATE_URL": "redis://127.0.0.1:6379/11", "API_TOKENS": " ", "REPORT_LANG": "zh",
+                             "TENCENTCLOUD_SESSIONTOKEN": "tok"}, "http://127.0.0.1:9", "http://127.0.0.1:8000")
+    assert env["STATE_URL"] == "redis://127.0.0.1:6379/11" and env["REPORT_LANG"] == "zh"
+    assert env["API_TOKENS"] == DEMO_TOKEN and env["SMS_SDK_APP_IDS"] == DEMO_APPS
+    assert env["SMS_ENDPOINT"] == "http://127.0.0.1:9" and "TENCENTCLOUD_SESSIONTOKEN" not in env

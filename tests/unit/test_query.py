@@ -504,3 +504,21 @@ def test_concurrent_queries_never_start_after_the_deadline() -> None:
     late = [o for o in outcomes if o.error is not None]
     assert 1 <= len(done) <= 5
     assert late and all(o.error.code == "InternalError.Timeout" and o.attempts == 0 for o in late)
+
+
+@pytest.mark.parametrize("late", [0.02, 0.06, 0.08, 0.12])
+@pytest.mark.parametrize("late_send", range(0, 11))
+def test_on_a_loaded_machine_a_request_sent_late_after_its_start_cannot_crowd_a_second(
+        late: float, late_send: int) -> None:
+    """Where it counts is the API's clock: on a loaded machine a thread may be descheduled between its
+    start and the moment its request leaves, by about as long as its sleeps overshoot. Once the
+    limiter has seen its own wake-ups run that late, it spaces starts wider by as much."""
+    clock = LateClock([late] + [0.0] * 29)  # one late wake-up in thirty: a busy machine, not a frozen one
+    limiter = RateLimiter(10, clock=clock.monotonic, sleep=clock.sleep)
+    sent = []
+    for n in range(90):
+        limiter.acquire()
+        start = clock.monotonic()
+        # after the first late wake-up, one request in eleven leaves that late after its start
+        sent.append(start + (late if n > 1 and n % 11 == late_send else 0.0))
+    assert max_in_any_second(sent) <= 10

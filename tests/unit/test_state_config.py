@@ -95,3 +95,25 @@ def test_valid_tuning() -> None:
     settings, issues = load_settings(base_env(STATE_PREFIX="fn-a:", SETTLE_HOURS="48", ALERT_DROP_POINTS="0.1"))
     assert not issues
     assert (settings.state_prefix, settings.settle_hours, settings.thresholds.drop_points) == ("fn-a:", 48, 0.1)
+
+
+@pytest.mark.parametrize("var, pasted", [
+    ("STATE_PREFIX", "sk-live secret"),
+    ("STATE_PREFIX", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE-too-long-for-a-prefix-and-then-some-more-chars"),
+    ("SETTLE_HOURS", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    ("ALERT_REPEAT_INTERVAL", "Bearer abc123token"),
+])
+def test_a_bad_non_numeric_value_is_never_quoted(var: str, pasted: str) -> None:
+    """A value in the wrong variable may be a secret pasted there: only number-like ones are echoed."""
+    found = issues_of(**{var: pasted})
+    assert list(found) == [var]
+    for n in range(6, len(pasted) + 1):  # not even a prefix of it
+        assert pasted[:n] not in found[var], found[var]
+    assert "the value" in found[var]
+
+
+@pytest.mark.parametrize("var, bad", [("SETTLE_HOURS", "0"), ("SETTLE_HOURS", "9999"),
+                                      ("ALERT_REPEAT_INTERVAL", "-5"), ("STATE_PREFIX", "1.5e+3+")])
+def test_a_bad_number_like_value_is_quoted(var: str, bad: str) -> None:
+    found = issues_of(**{var: bad})
+    assert repr(bad) in found[var], found

@@ -200,20 +200,24 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from sms_receipt_stats.config import load_settings
-    from sms_receipt_stats.doctor import format_checks, healthy, run_doctor
+    from sms_receipt_stats.doctor import format_checks, run_doctor, summarize
     from sms_receipt_stats.jobs import JobDeps
     from sms_receipt_stats.redaction import prepare, redact
 
     settings, issues = load_settings(os.environ)
     deps = JobDeps()
+    deadline = deps.monotonic() + args.time_limit if args.time_limit else None
     checks = run_doctor(settings, issues, fetcher_factory=deps.fetcher_factory, now=datetime.now(timezone.utc),
-                        server_time=deps.server_time, deliver=deps.deliver, send_test=args.send_test)
+                        server_time=deps.server_time, deliver=deps.deliver, send_test=args.send_test,
+                        deadline=deadline, monotonic=deps.monotonic)
+    summary = summarize(checks)
     secrets = prepare(settings.secret_values())
     if args.json:
-        _print_json(redact({"ok": healthy(checks), "checks": [c.model_dump(mode="json") for c in checks]}, secrets))
+        _print_json(redact({**summary.as_dict(), "checks": [c.model_dump(mode="json") for c in checks]}, secrets))
     else:
         print(redact(format_checks(checks), secrets))
-    return 0 if healthy(checks) else 1
+    # 0 healthy, 1 a check failed, 3 nothing failed but the essentials did not run (not verified)
+    return 0 if summary.ok else (1 if summary.failed else 3)
 def cmd_silence(args: argparse.Namespace) -> int:
     from sms_receipt_stats.dev.state_cli import run_silence
 
@@ -229,7 +233,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 def cmd_package(args: argparse.Namespace) -> int:
     from sms_receipt_stats.dev.package import build_package
 
-    return build_package(python=args.python, output=args.output)
+    return build_package(python=args.python, output=args.output, bytecode=not args.no_bytecode)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -310,6 +314,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0 if ok else 1
 
 
+#: what `serve --emulator` always replaces: the API it talks to and the credentials the emulator checks
+_EMULATOR_OWNED = ("SMS_ENDPOINT", "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN",
+                   "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY")
+
+
+def serve_environment(current: Dict[str, str], emulator_endpoint: str, public_url: str) -> Dict[str, str]:
+    """The environment of `serve --emulator`: the user's own, pointed at the emulator.
+
+    SMS_ENDPOINT and the credentials become the emulator's (it checks TC3 signatures with its
+    own keys); every other variable the user set (STATE_URL, SMS_SDK_APP_IDS, API_TOKENS,
+    LINK_SECRET, ...) is kept; what is unset comes from the demo settings.
+    """
+    env = {k: v for k, v in current.items() if k not in _EMULATOR_OWNED}
+    for key, value in demo_environment(emulator_endpoint, public_url).items():
+        if key in _EMULATOR_OWNED or not env.get(key, "").strip():
+            env[key] = value
+    return env
+
+
+def _serve_links(public_url: str, env: Dict[str, str], window: str = "last_30d") -> Dict[str, str]:
+    """Signed dashboard links for the apps and LINK_SECRET `serve` runs with."""
+    from datetime import datetime, timezone
+
+    from sms_receipt_stats.config import parse_app_ids
+    from sms_receipt_stats.links import dashboard_link
+
+    apps, _ = parse_app_ids(env.get("SMS_SDK_APP_IDS", ""))
+    secret, now = env.get("LINK_SECRET", ""), datetime.now(timezone.utc)
+    if not apps or not secret:
+        return {}
+    made = {"all apps": dashboard_link(public_url, secret, app_ids=[a.app_id for a in apps], window=window, now=now)}
+    for app in apps:
+        made[app.name or app.app_id] = dashboard_link(public_url, secret, app_ids=[app.app_id], window=window, now=now)
+    return made
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from sms_receipt_stats.dev.serve import FunctionUrlServer
 
@@ -323,13 +363,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server.start()
     try:
         if emulator is not None:
-            _use_environment(demo_environment(emulator.endpoint, server.endpoint))
+            env = serve_environment(dict(os.environ), emulator.endpoint, server.endpoint)
+            os.environ.clear()
+            os.environ.update(env)
         print(f"serving main_handler on {server.endpoint} (function URL events; Ctrl-C to stop)", flush=True)
         if emulator is not None:
-            print(f"with the built-in emulator at {emulator.endpoint} and the demo settings; dashboards:")
-            for name, url in demo_links(server.endpoint).items():
+            kept = "STATE_URL kept" if os.environ.get("STATE_URL") else "stateless (STATE_URL unset)"
+            print(f"with the built-in emulator at {emulator.endpoint}; your settings kept, unset ones from the "
+                  f"demo; {kept}; dashboards:")
+            for name, url in _serve_links(server.endpoint, dict(os.environ)).items():
                 print(f"  {name}: {url}")
-            print(f"  with a token: curl -H 'Authorization: Bearer {DEMO_TOKEN}' {server.endpoint}/dashboard",
+            token = DEMO_TOKEN if os.environ.get("API_TOKENS") == DEMO_TOKEN else "<one of API_TOKENS>"
+            print(f"  with a token: curl -H 'Authorization: Bearer {token}' {server.endpoint}/dashboard",
                   flush=True)
         else:
             print(f"  e.g. {server.endpoint}/health, {server.endpoint}/stats?app_id=…&window=yesterday "
@@ -344,6 +389,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.stop()
         if emulator is not None:
             emulator.stop()
+
+
 def _chat_lines(items: Sequence[Any]) -> List[str]:
     lines: List[str] = []
     for item in items:
@@ -460,9 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_query)
 
     doc = sub.add_parser("doctor", help="check a real setup: credentials, endpoint, clock, permissions, hour "
-                                        "rule, sinks, state store (exit 0 only when all pass)")
-    doc.add_argument("--send-test", action="store_true", help="also deliver a test report to every sink")
+                                        "rule, sinks, state store (exit 0 only when all pass; 1 when a check "
+                                        "failed; 3 when the essentials were skipped: not verified)")
+    doc.add_argument("--send-test", action="store_true", help="also deliver a test message to every sink")
     doc.add_argument("--json", action="store_true")
+    doc.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                     help="finish within this many seconds, like the function's time limit (default: none)")
     doc.set_defaults(func=cmd_doctor)
     from sms_receipt_stats.dev.state_cli import add_silence_parser
 
@@ -474,6 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     pkg = sub.add_parser("package", help="build the SCF deployment zip")
     pkg.add_argument("--python", default="3.10")
     pkg.add_argument("--output", default=None)
+    pkg.add_argument("--no-bytecode", action="store_true",
+                     help="ship sources only (every cold start then compiles what it imports)")
     pkg.set_defaults(func=cmd_package)
     return parser
 

@@ -17,18 +17,17 @@ this builder) with the `__main__` that starts them.
 `/usr/share/zoneinfo`, and any IANA zone is a valid `REPORT_TIMEZONE`.
 
 SCF's code directory is read-only, so Python cannot write `__pycache__` there and would
-compile every module it imports at every cold start. The zip therefore carries bytecode
-for the modules the hot paths load: the staged tree is run by the *target* CPython against
-the emulator (`import handler`, then a daily report and an hourly check delivered to one
-sink of each kind, a `/stats` lookup and `/health`), and the modules it loaded from the
-tree, with their packages' `__init__`s, are compiled by that interpreter into
-`__pycache__/<mod>.cpython-3XY.pyc` with `unchecked-hash` invalidation (SCF unpacks files
-with arbitrary mtimes; a deployment never changes, so no stat or hash check is needed).
-Bytecode is added in that order while the zip stays within ZIP_BUDGET (4 MB, a figure of bench/README.md):
-not all of it fits, so what `import handler` loads comes first, and a module left out is
-compiled at each cold start as before; `package` prints how many made it. Without the
-target interpreter (pyenv's 3.X, or python3.X on PATH) the zip has no bytecode, and
-`package` says so.
+compile every module it imports at every cold start. The zip therefore carries bytecode for
+**every** module it ships: each `.py` is compiled by the *target* CPython (pyenv's 3.X, or
+python3.X on PATH) into `__pycache__/<mod>.cpython-3XY.pyc` with `unchecked-hash`
+invalidation (SCF unpacks files with arbitrary mtimes; a deployment never changes, so no stat
+or hash check is needed). Without that interpreter `package` refuses, unless told
+`--no-bytecode` (then every cold start compiles what it imports, and the output says so).
+
+The size budget, ZIP_BUDGET, comes from SCF's own limits (docs/troubleshooting.md, *Package
+size*): `UpdateFunctionCode` takes the zip base64-encoded in `ZipFile`, "up to 20 MB", so at most
+15 MB of zip; the budget keeps a third of that free, 10 MB. A zip over it is an error, not a
+silent loss of bytecode.
 
 The zip is deterministic (sorted entries, fixed timestamps and modes, deflate level 9,
 bytecode compiled with a fixed hash seed and zip-relative file names): the same pins,
@@ -66,38 +65,9 @@ LICENSES_DIR = "third-party-licenses"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 PIP_TIMEOUT = 600
 PROBE_TIMEOUT = 300
-#: the zip for Python 3.10 stays within 4 MB (bench/README.md); bytecode fills what is left of it
-ZIP_BUDGET = 4_000_000
-
-#: run by the target CPython (-I -S -B) on the staged tree: `import handler`, then SCF's hot
-#: paths one event at a time; after each step, the files of the Python modules loaded from the
-#: tree so far, and what each event answered
-PROBE = r"""
-import json, os, sys
-root = os.path.realpath(sys.argv[1])
-sys.path.insert(0, root)
-
-
-def loaded():
-    files = []
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if isinstance(path, str) and path.endswith(".py"):
-            path = os.path.realpath(path)
-            if path.startswith(root + os.sep):
-                files.append(os.path.relpath(path, root).replace(os.sep, "/"))
-    return files
-
-
-import handler
-stages = [loaded()]
-request = json.loads(sys.stdin.read())
-answers = []
-for event in request["events"]:
-    answers.append(handler.main_handler(event, request["context"]))
-    stages.append(loaded())
-print("PROBE " + json.dumps({"stages": stages, "answers": answers}))
-"""
+#: UpdateFunctionCode's ZipFile is base64 "up to 20 MB" (https://cloud.tencent.com/document/api/583/18581),
+#: i.e. 15 MB of zip; a third of that is kept free (docs/troubleshooting.md, *Package size*)
+ZIP_BUDGET = 10_000_000
 
 #: run by the target CPython (-S, PYTHONHASHSEED=0 so that set constants marshal alike):
 #: compile the given sources of the tree into their __pycache__, unchecked-hash
@@ -135,9 +105,9 @@ class BuildResult:
     python: str
     wheels: List[str] = field(default_factory=list)
     tree: Optional[Path] = None
-    #: .pyc files in the zip, and the interpreter that compiled them (or why there are none)
+    #: .pyc files in the zip, of how many modules, and the interpreter that compiled them (or why none)
     bytecode: int = 0
-    hot_modules: int = 0
+    modules: int = 0
     bytecode_note: str = ""
 
 
@@ -426,98 +396,6 @@ def _run_target(python: str, flags: List[str], script: str, root: Path, stdin: s
     return json.loads(said)
 
 
-#: the probe's events, in the order their modules get bytecode when not all of it fits: the
-#: timers first (they run every hour and every day, lookups now and then). The report comes
-#: before the check because it always delivers, while a check delivers only when it alerts:
-#: what each step adds must not depend on the emulator's data for the current hour
-PROBE_STEPS = ("report", "check", "lookup", "health")
-
-
-#: one `NOTIFY_URLS` entry of every sink kind ({chat} is the local receiver, {emu} the emulator,
-#: which serves the CMQ actions too): `delivery` imports them all, and each chat kind loads its
-#: own renderer
-PROBE_SINKS = ("wecom+{chat}/cgi-bin/webhook/send?key=probe",
-               "dingtalk+{chat}/robot/send?access_token=probe#secret=SECprobe",
-               "feishu+{chat}/open-apis/bot/v2/hook/probe#secret=probe",
-               "slack+{chat}/services/T0/B0/probe",
-               "webhook+{chat}/hook#secret=probe-secret",
-               "cmq://queue/sms-reports#endpoint={emu}",
-               "cmq://topic/sms-alerts#endpoint={emu}")
-
-
-def _probe_events(app_id: str, token: str) -> List[Dict[str, Any]]:
-    from sms_receipt_stats.dev import samples
-
-    events = {
-        "check": samples.timer_event(json.dumps({"job": "check", "window": "last_hour"})),
-        "report": samples.timer_event(json.dumps({"job": "report", "window": "yesterday"})),
-        "lookup": samples.apigw_event({"app_id": app_id, "window": "yesterday"}, token=token),
-        "health": samples.apigw_event(path="/release/health"),
-    }
-    return [events[step] for step in PROBE_STEPS]
-
-
-def _check_probe(answers: List[Dict[str, Any]]) -> None:
-    """Every hot path ran to its end: otherwise the modules it would load are missing from the list."""
-    answered = dict(zip(PROBE_STEPS, answers))
-    for step in ("check", "report"):
-        doc = answered[step]
-        problems = list(doc.get("errors") or [])
-        problems += [r["error"]["code"] for r in doc.get("results") or [] if r.get("error")]
-        problems += [d.get("sink", "?") for d in doc.get("deliveries") or [] if not d.get("ok")]
-        if problems or not doc.get("results"):
-            raise PackageError(f"bytecode probe: the {step} job did not run cleanly: {problems}")
-    if len(answered["report"].get("deliveries") or []) != len(PROBE_SINKS):
-        raise PackageError("bytecode probe: the report did not reach every sink")
-    for step in ("lookup", "health"):
-        if answered[step].get("statusCode") != 200:
-            raise PackageError(f"bytecode probe: {step} answered {answered[step].get('statusCode')}: "
-                               f"{str(answered[step].get('body'))[:200]}")
-
-
-def hot_modules(python: str, root: Path) -> List[str]:
-    """The .py files of the staged tree `root` that the hot paths import, most used first.
-
-    `python` runs the tree (-I -S -B: no site-packages, no bytecode written), against the
-    emulator and a chat receiver in this process: `import handler` (every cold start), then
-    the events of PROBE_STEPS, a report and a check delivered to one sink of each kind. The
-    files come in that order (sorted within a step), each package's `__init__` before its
-    modules.
-    """
-    from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator
-    from sms_receipt_stats.dev.receiver import Receiver
-
-    app_id, token = "1400006874", "probe-token-0123456789"
-    with Emulator() as emulator, Receiver() as chat:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root.parent),
-               "TENCENTCLOUD_SECRETID": SECRET_ID, "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
-               "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": f"{app_id}=probe", "SMS_API_RPS": "10",
-               "REPORT_TIMEZONE": "Asia/Shanghai",
-               "NOTIFY_URLS": ",".join(sink.format(chat=chat.url, emu=emulator.endpoint) for sink in PROBE_SINKS),
-               "API_TOKENS": token, "API_AUTH": "token", "PYDANTIC_DISABLE_PLUGINS": "__all__"}
-        request = {"events": _probe_events(app_id, token),
-                   "context": {"request_id": "bytecode-probe", "time_limit_in_ms": 60_000,
-                               "memory_limit_in_mb": 128}}
-        found = _run_target(python, ["-I", "-S", "-B"], PROBE, root, json.dumps(request), env, "PROBE ",
-                            "the bytecode probe (the staged tree answering the hot paths)")
-    _check_probe(found["answers"])
-    ordered: List[str] = []
-    for stage in found["stages"]:
-        for rel in sorted(stage):  # delivery imports in worker threads: the finishing order varies
-            inits: List[str] = []
-            parent = PurePosixPath(rel).parent
-            while parent != PurePosixPath("."):
-                if (root / parent / "__init__.py").is_file():
-                    inits.insert(0, (parent / "__init__.py").as_posix())
-                parent = parent.parent
-            for name in (*inits, rel):
-                if name not in ordered:
-                    ordered.append(name)
-    if "handler.py" not in found["stages"][0]:
-        raise PackageError("bytecode probe: handler.py was not loaded from the staged tree")
-    return ordered
-
-
 def compile_bytecode(python: str, root: Path, sources: List[str]) -> Tuple[Dict[str, str], str]:
     """`python` compiles `sources` (paths in the tree `root`) beside them: {source: its .pyc}, and
     the interpreter's full version."""
@@ -533,45 +411,43 @@ def entry_bytes(name: str, data: bytes) -> int:
     return 30 + 46 + 2 * len(name.encode("utf-8")) + len(compressor.compress(data) + compressor.flush())
 
 
+class NoTargetPython(PackageError):
+    """No CPython of the target version here to compile the zip's bytecode with."""
+
+
 def add_bytecode(entries: Dict[str, bytes], xy: str,
                  budget: int = ZIP_BUDGET) -> Tuple[Dict[str, bytes], int, str]:
-    """`entries` plus the hot modules' bytecode compiled by CPython 3.<xy>; how many hot modules
-    there are; and what was done, in a sentence.
+    """`entries` plus the bytecode of every `.py` among them, compiled by CPython 3.<xy>; how many
+    modules were compiled; and what was done, in a sentence.
 
-    Bytecode goes in most-used first (see `hot_modules`) while the zip stays within `budget`
-    bytes; a module that does not fit is compiled at each cold start, as without bytecode.
+    Raises NoTargetPython without that interpreter, and PackageError when the zip would exceed
+    `budget` bytes.
     """
     python = target_interpreter(xy)
     if python is None:
-        return entries, 0, (f"no bytecode: no CPython 3.{xy[1:]} found (pyenv or python3.{xy[1:]} on PATH), "
-                            "so every cold start compiles the modules it imports")
+        raise NoTargetPython(f"no CPython 3.{xy[1:]} found (pyenv or python3.{xy[1:]} on PATH) to compile the "
+                             f"zip's bytecode with; install it (e.g. `pyenv install 3.{xy[1:]}`), or build with "
+                             "--no-bytecode and every cold start compiles the modules it imports")
+    sources = sorted(name for name in entries if name.endswith(".py"))
     with tempfile.TemporaryDirectory(prefix="sms-receipt-stats-bytecode-") as tmp:
         root = Path(tmp) / "tree"
-        for name, data in entries.items():
+        for name in sources:
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        sources = hot_modules(python, root)
+            target.write_bytes(entries[name])
         written, version = compile_bytecode(python, root, sources)
-        compiled = {source: (pyc, (root / pyc).read_bytes()) for source, pyc in written.items()}
+        compiled = {pyc: (root / pyc).read_bytes() for pyc in written.values()}
     merged = dict(entries)
-    size = 22 + sum(entry_bytes(name, data) for name, data in entries.items())
-    left_out = []
-    for source in sources:  # most used first; a module that does not fit leaves room for smaller ones
-        pyc, data = compiled[source]
+    for pyc, data in compiled.items():
         if pyc in merged:
             raise PackageError(f"{pyc} is already in the package")
-        cost = entry_bytes(pyc, data)
-        if size + cost > budget:
-            left_out.append(source)
-            continue
-        size += cost
         merged[pyc] = data
-    note = f"bytecode of {len(sources) - len(left_out)} of {len(sources)} hot modules"
-    if left_out:
-        note += (f" ({len(left_out)} left out, {sum(len(compiled[s][1]) for s in left_out):,} bytes of "
-                 f"bytecode, to keep the zip within {budget:,} bytes)")
-    return merged, len(sources), f"{note}, compiled by CPython {version} ({python})"
+    size = 22 + sum(entry_bytes(name, data) for name, data in merged.items())
+    if size > budget:
+        raise PackageError(f"the zip would be {size:,} bytes, over its budget of {budget:,} "
+                           "(docs/troubleshooting.md, *Package size*)")
+    return merged, len(sources), (f"bytecode of all {len(sources)} modules, compiled by CPython {version} "
+                                  f"({python})")
 
 
 def build_zip(python: str = DEFAULT_PYTHON, output: Optional[str] = None, *, tree: bool = True,
@@ -588,15 +464,18 @@ def build_zip(python: str = DEFAULT_PYTHON, output: Optional[str] = None, *, tre
     pins = read_pins(root / "requirements.txt")
     wheels = fetch_wheels(pins, xy, cache_root() / f"3.{xy[1:]}")
     entries = collect(root, wheels)
-    hot, note = 0, "no bytecode: not asked for"
+    modules, note = 0, ("no bytecode (--no-bytecode): SCF's code directory is read-only, so every cold start "
+                    "compiles the modules it imports")
     if bytecode:
-        entries, hot, note = add_bytecode(entries, xy)
+        entries, modules, note = add_bytecode(entries, xy)
+    elif 22 + sum(entry_bytes(name, data) for name, data in entries.items()) > ZIP_BUDGET:
+        raise PackageError(f"the zip would be over its budget of {ZIP_BUDGET:,} bytes")
     size = write_zip(entries, path)
     if directory is not None:
         write_tree(entries, directory)
     return BuildResult(path=path, size=size, files=len(entries), python=f"3.{xy[1:]}",
                        wheels=[w.name for w in wheels], tree=directory,
-                       bytecode=sum(1 for name in entries if name.endswith(".pyc")), hot_modules=hot,
+                       bytecode=sum(1 for name in entries if name.endswith(".pyc")), modules=modules,
                        bytecode_note=note)
 
 
@@ -607,10 +486,10 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def build_package(python: str = DEFAULT_PYTHON, output: Optional[str] = None) -> int:
+def build_package(python: str = DEFAULT_PYTHON, output: Optional[str] = None, bytecode: bool = True) -> int:
     """The CLI command: build, print the zip's path and size; exit 2 with a reason when it cannot."""
     try:
-        result = build_zip(python, output)
+        result = build_zip(python, output, bytecode=bytecode)
     except PackageError as exc:
         print(f"package: {exc}", file=sys.stderr)
         return 2
@@ -618,8 +497,8 @@ def build_package(python: str = DEFAULT_PYTHON, output: Optional[str] = None) ->
         print(f"package: cannot write the package: {exc.strerror or exc.__class__.__name__} "
               f"({exc.filename or ''})", file=sys.stderr)
         return 2
-    print(f"{_shown(result.path)}  {result.size:,} bytes ({result.size / 2**20:.2f} MiB), "
-          f"{result.files} files, CPython {result.python} manylinux2014_x86_64")
+    print(f"{_shown(result.path)}  {result.size:,} bytes ({result.size / 2**20:.2f} MiB, budget "
+          f"{ZIP_BUDGET / 1e6:.0f} MB), {result.files} files, CPython {result.python} manylinux2014_x86_64")
     print(f"  {result.bytecode_note}")
     if result.tree is not None:
         print(f"{_shown(result.tree)}/  the same files unpacked (serverless.yml `src`)")

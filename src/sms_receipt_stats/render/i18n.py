@@ -12,6 +12,9 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "en": {
         "product": "SMS receipts",
         "product_check": "SMS receipt check",
+        "doctor_test": "🧪 TEST message from sms-receipt-stats doctor (not a report)",
+        "doctor_test_failed": "{n} check(s) failed, listed below",
+        "doctor_test_ok": "no check failed",
         "n_alerts": "{n} alerts",
         "one_alert": "1 alert",
         "no_alerts": "all healthy",
@@ -75,6 +78,9 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "zh": {
         "product": "短信回执统计",
         "product_check": "短信回执检查",
+        "doctor_test": "🧪 测试消息：来自 sms-receipt-stats doctor（不是报告）",
+        "doctor_test_failed": "{n} 项检查失败，见下文",
+        "doctor_test_ok": "没有检查失败",
         "n_alerts": "{n} 条告警",
         "one_alert": "1 条告警",
         "no_alerts": "全部正常",

@@ -419,6 +419,10 @@ class _Builder:
 
     def title(self, alerts: List[Alert], severity: str, window: Optional[WindowDoc], generated: Optional[date]) -> str:
         doc = self.doc
+        if doc.checks is not None and doc.kind == "report":  # `doctor --send-test`: never read as a report
+            failed = sum(1 for c in doc.checks if c.get("status") == "fail")
+            return " · ".join([self.tr("doctor_test"), self.tr("doctor_test_failed", n=failed) if failed
+                               else self.tr("doctor_test_ok")])
         product = self.tr("product_check" if doc.kind == "check" else "product")
         parts = [f"{TITLE_MARK[severity]} {product}"]
         firing = [a for a in alerts if not a.resolved]
