@@ -16,7 +16,8 @@ from typing import Dict, List, Optional
 
 from sms_receipt_stats.state.store import CALL_TIMEOUT, Store
 
-#: connect (TCP, and TLS for rediss) and then one command: together within CALL_TIMEOUT
+#: connect (TCP, and TLS for rediss) and then one command; the whole call, however the server
+#: dribbles its reply, ends within CALL_TIMEOUT (`resp` keeps one deadline per call)
 CONNECT_TIMEOUT = 0.4 * CALL_TIMEOUT
 COMMAND_TIMEOUT = 0.3 * CALL_TIMEOUT
 
@@ -85,7 +86,7 @@ class RedisStore(Store):
         self.prefix = prefix
         # named after the prefix, so an operator's CLIENT LIST tells which function holds a connection
         self._client = RespClient(url, connect_timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
-                                  client_name=client_name or client_name_for(prefix))
+                                  call_timeout=CALL_TIMEOUT, client_name=client_name or client_name_for(prefix))
 
     def _key(self, key: str) -> str:
         return self.prefix + key
