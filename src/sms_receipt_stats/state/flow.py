@@ -9,7 +9,7 @@ never costs the report.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
@@ -20,8 +20,24 @@ from sms_receipt_stats.windows import Window
 
 log = logging.getLogger("sms_receipt_stats.state")
 
-_BUSY = ("duplicate delivery: another invocation is running this same timer run (trigger, job, window, "
-         "apps); this copy sent nothing")
+
+
+def busy_message(until: Optional[str]) -> str:
+    """The `errors` entry of a duplicate that found a live claim: not a success, and why.
+
+    The handler returns it normally (it never raises). What SCF does with that, per Tencent Cloud's
+    "Error Types and Retry Policies" (https://www.tencentcloud.com/document/product/583/39851): a
+    timer trigger invokes asynchronously; an execution error (the code raises, the invocation
+    times out) is retried by the platform as the function's async retry configuration says
+    (`GetFunctionEventInvokeConfig`: RetryNum, MsgTTL), a normal return is a success and is not
+    retried. So this copy is not retried, and needs not be: the live owner does the work, and an
+    owner that dies fails its own invocation, which SCF retries; a retry after the owner's
+    deadline takes the claim over.
+    """
+    when = f" until {until}" if until is not None else ""
+    return ("duplicate delivery: another invocation holds this timer run (trigger, job, window, apps)"
+            f"{when}; this copy queried and sent nothing. If that invocation died, the next delivery "
+            "after that time takes the run over (docs/state.md \"Idempotent runs and claims\")")
 
 
 def open_store(url: str, prefix: str) -> Store:
@@ -65,8 +81,10 @@ class StatefulRun:
         from sms_receipt_stats.state.runs import DEFAULT_CLAIM_TTL, claim_run, run_key
 
         key = run_key(trigger_name, job, window, [a.app_id for a in apps], granularity)
-        claim = claim_run(self.state, key, claim_ttl or DEFAULT_CLAIM_TTL)
+        claim = claim_run(self.state, key, claim_ttl or DEFAULT_CLAIM_TTL, self.now.timestamp())
         if claim.outcome == "claimed":
+            if claim.took_over:
+                log.warning("timer run taken over from an invocation past its deadline", extra={"job": job})
             self.key = key
             return None
         if claim.outcome == "replay" and claim.document is not None:
@@ -78,7 +96,12 @@ class StatefulRun:
         if claim.outcome == "busy":
             log.info("timer run already in progress elsewhere", extra={"job": job})
             self.state.close()
-            doc.errors.append(_BUSY)
+            until = None
+            if claim.until is not None:
+                from sms_receipt_stats.results import generated_at
+
+                until = generated_at(datetime.fromtimestamp(claim.until, timezone.utc), self.settings.timezone)
+            doc.errors.append(busy_message(until))
             return doc
         return None  # unavailable: go on stateless
 

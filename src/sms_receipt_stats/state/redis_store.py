@@ -68,6 +68,13 @@ end
 return 1
 """
 
+# KEYS[1] key; ARGV: expected, value, ttl_ms
+_SWAP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
 
 def client_name_for(prefix: str) -> str:
     return "sms-receipt-stats@" + prefix.rstrip(":")
@@ -107,6 +114,9 @@ class RedisStore(Store):
 
     def claim(self, key: str, value: str, ttl: float) -> bool:
         return self._client.execute("SET", self._key(key), value, "PX", _ms(ttl), "NX") == "OK"
+
+    def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        return self._client.eval(_SWAP, [self._key(key)], [expected, value, _ms(ttl)]) == 1
 
     def delete(self, key: str) -> None:
         self._client.execute("DEL", self._key(key))
