@@ -1,7 +1,8 @@
 """A timer run with a state store, step by step (called by `jobs.run_timer_job`).
 
-begin (claim the run, or replay it) → trends (baselines through the settled cache) → track
-(alert lifecycle) → complete (store the document for duplicates). Any store failure along the
+begin (claim the run, or replay it; `settle` answers a replay or a busy duplicate) → trends
+(baselines through the settled cache) → track (alert lifecycle) → deliver (through the outbox:
+earlier undelivered notices first) → complete (store the document for duplicates). Any store failure along the
 way leaves the run stateless from that point on, with one `state_unavailable` warning, and
 never costs the report.
 """
@@ -10,16 +11,18 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
-from sms_receipt_stats.documents import AppResult, ResultDocument
+from sms_receipt_stats.documents import AppResult, Delivery, ResultDocument
 from sms_receipt_stats.query import Querier
 from sms_receipt_stats.state.store import GuardedStore, Store, StoreError
 from sms_receipt_stats.windows import Window
 
 log = logging.getLogger("sms_receipt_stats.state")
 
+
+Deliver = Callable[[ResultDocument, Settings, Optional[float]], List[Delivery]]
 
 
 def busy_message(until: Optional[str]) -> str:
@@ -86,16 +89,17 @@ class StatefulRun:
             if claim.took_over:
                 log.warning("timer run taken over from an invocation past its deadline", extra={"job": job})
             self.key = key
+            from sms_receipt_stats.state.outbox import new_message_id
+
+            doc.message_id = new_message_id()  # kept by every retry of this notice (outbox)
             return None
         if claim.outcome == "replay" and claim.document is not None:
             log.info("timer run replayed", extra={"job": job})
-            self.state.close()
             replayed = ResultDocument.model_validate(claim.document)
             replayed.replayed = True
             return replayed
         if claim.outcome == "busy":
             log.info("timer run already in progress elsewhere", extra={"job": job})
-            self.state.close()
             until = None
             if claim.until is not None:
                 from sms_receipt_stats.results import generated_at
@@ -104,6 +108,36 @@ class StatefulRun:
             doc.errors.append(busy_message(until))
             return doc
         return None  # unavailable: go on stateless
+
+    def settle(self, early: ResultDocument, deliver: Deliver, deadline: Optional[float]) -> ResultDocument:
+        """Answer a replay or a busy duplicate. A replay first retries what the outbox still holds
+        (the run it replays may have failed a sink): then its deliveries are this invocation's."""
+        try:
+            if early.replayed and self.settings.sinks and self.state.available:
+                from sms_receipt_stats.state.outbox import Outbox
+
+                outbox = Outbox(self.state, self.settings, self.now)
+                retried = outbox.deliver(None, deliver, deadline)
+                if retried:
+                    early.deliveries = retried
+                if self.state.available:
+                    early.pending = outbox.pending()
+            return early
+        finally:
+            self.state.close()
+
+    def deliver(self, outgoing: ResultDocument, doc: ResultDocument, deliver: Deliver,
+                deadline: Optional[float]) -> List[Delivery]:
+        """Deliver through the outbox (earlier notices first); `doc.pending` lists what is still due."""
+        if not self.settings.sinks or not self.state.available:
+            return deliver(outgoing, self.settings, deadline)
+        from sms_receipt_stats.state.outbox import Outbox
+
+        outbox = Outbox(self.state, self.settings, self.now)
+        deliveries = outbox.deliver(outgoing, deliver, deadline)
+        if self.state.available:
+            doc.pending = outbox.pending()
+        return deliveries
 
     def trends(self, results: List[AppResult], window: Window, querier: Querier) -> List[str]:
         if not self.state.available:
