@@ -72,7 +72,7 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
     silences = SilenceStore(state)
     try:
         if args.action == "list":
-            shown = [s.to_doc(now) for s in silences.list() if args.all or s.active_at(now)]
+            shown = [s.to_doc(now, settings.timezone) for s in silences.list() if args.all or s.active_at(now)]
             if state.available:
                 _show(shown, args.json)
         elif args.action == "expire":
@@ -80,7 +80,7 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
             if state.available:
                 if ended is None:
                     return _err(f"no silence with id {args.id[:40]!r}")
-                _show([ended.to_doc(now)], args.json, single=True)
+                _show([ended.to_doc(now, settings.timezone)], args.json, single=True)
         else:
             matchers = {k: v for k, v in (("app_id", args.app_id), ("rule", args.rule), ("code", args.code)) if v}
             body: Dict[str, Any] = {"matchers": matchers, "created_by": args.created_by or _login(),
@@ -97,7 +97,7 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
                 body["ends_at"] = (start + timedelta(seconds=seconds)).isoformat()
             silence = silences.add(new_silence(body, now), now)
             if state.available:
-                _show([silence.to_doc(now)], args.json, single=True)
+                _show([silence.to_doc(now, settings.timezone)], args.json, single=True)
     except (SilenceError, ValueError) as exc:
         if state.available:
             return _err(str(exc).replace("matchers: give", "give --app-id, --rule or --code:"))
