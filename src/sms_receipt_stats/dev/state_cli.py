@@ -92,9 +92,10 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
                     return _err(f"--duration: {exc}")
                 try:
                     start = datetime.fromisoformat(args.starts_at) if args.starts_at else now
-                except ValueError:
-                    return _err("--starts-at: must be ISO 8601 with an offset, like 2026-11-25T09:00:00+08:00")
-                body["ends_at"] = (start + timedelta(seconds=seconds)).isoformat()
+                    body["ends_at"] = (start + timedelta(seconds=seconds)).isoformat()
+                except (ValueError, OverflowError):
+                    return _err("--starts-at: must be ISO 8601 with an offset between 1970 and 9000, "
+                                "like 2026-11-25T09:00:00+08:00")
             silence = silences.add(new_silence(body, now), now)
             if state.available:
                 _show([silence.to_doc(now, settings.timezone)], args.json, single=True)
