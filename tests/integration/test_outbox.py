@@ -163,3 +163,14 @@ def test_two_sinks_failing_never_hide_each_other(run: Callable[..., Dict[str, An
     second = run(report(21), NOW + timedelta(hours=1))
     assert [m for m, _ in flaky.to(1)] == [first["message_id"], second["message_id"]]
     assert [p["message_id"] for p in second["pending"]] == [first["message_id"], second["message_id"]]
+
+
+def test_a_sink_keeps_at_most_its_cap_newest_first_kept(run: Callable[..., Dict[str, Any]], flaky: FlakyDeliver,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sms_receipt_stats.state import outbox
+
+    monkeypatch.setattr(outbox, "MAX_PER_SINK", 2)
+    flaky.down = {1}
+    docs = [run(report(day), NOW + timedelta(hours=i)) for i, day in enumerate((20, 21, 22))]
+    wecom = [p["message_id"] for p in docs[-1]["pending"] if p["sink"].startswith("wecom")]
+    assert wecom == [docs[1]["message_id"], docs[2]["message_id"]]  # the oldest was dropped

@@ -102,6 +102,8 @@ class Outbox:
         self.settings = settings
         self.now = now
         self.now_ts = now.timestamp()
+        #: the backlog as it is after `deliver` (read once: notices carry whole documents)
+        self._after: Optional[Dict[str, List[Notice]]] = None
 
     # -- the store ------------------------------------------------------------------------
 
@@ -136,11 +138,16 @@ class Outbox:
         notice.error = delivery.error
         self.state.replace(COLLECTION, notice.item_id, notice.raw, notice.dump(), self._ttl(notice.since))
 
-    def _trim(self, spec: SinkSpec) -> None:
-        notices = self.backlog().get(sink_id(spec), [])
-        for old in notices[: max(0, len(notices) - MAX_PER_SINK)]:
-            log.warning("sink %s: outbox full, dropping its oldest notice", spec.label)
-            self.state.replace(COLLECTION, old.item_id, old.raw, None, 1.0)
+    def _trim(self, after: Dict[str, List[Notice]]) -> None:
+        """At most MAX_PER_SINK notices per sink: the oldest go (read once, after delivering)."""
+        for spec in self.settings.sinks:
+            notices = after.get(sink_id(spec), [])
+            excess = max(0, len(notices) - MAX_PER_SINK)
+            for old in notices[:excess]:
+                log.warning("sink %s: outbox full, dropping its oldest notice", spec.label)
+                self.state.replace(COLLECTION, old.item_id, old.raw, None, 1.0)
+            if excess:
+                after[sink_id(spec)] = notices[excess:]
 
     # -- delivery -------------------------------------------------------------------------
 
@@ -162,8 +169,8 @@ class Outbox:
                 except Exception as exc:  # one sink's surprise must not cost the others
                     results[i] = [Delivery(sink=specs[i].kind, ok=False, attempts=0,
                                            error=f"{specs[i].label}: unexpected {type(exc).__name__}")]
-        for spec in specs:
-            self._trim(spec)
+        self._after = self.backlog() if self.state.available else {}
+        self._trim(self._after)
         return [d for i in sorted(results) for d in results[i]]
 
     def _one_sink(self, spec: SinkSpec, notices: List[Notice], doc: Optional[ResultDocument],
@@ -213,7 +220,8 @@ class Outbox:
 
         by_id = {sink_id(spec): spec for spec in self.settings.sinks}
         out: List[Tuple[float, str, PendingDelivery]] = []
-        for sid, notices in self.backlog().items():
+        after = self._after if self._after is not None else self.backlog()
+        for sid, notices in after.items():
             spec = by_id.get(sid)
             if spec is None:
                 continue  # an entry no longer in NOTIFY_URLS: it expires unsent
