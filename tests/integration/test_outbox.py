@@ -14,7 +14,7 @@ import pytest
 
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.documents import Delivery, ResultDocument
-from support import NOW, base_env, read_event
+from support import NOW, LoopbackServer, base_env, read_event
 
 Invoke = Callable[..., Dict[str, Any]]
 CONTEXT = {"request_id": "r-1", "time_limit_in_ms": 30_000}
@@ -174,3 +174,41 @@ def test_a_sink_keeps_at_most_its_cap_newest_first_kept(run: Callable[..., Dict[
     docs = [run(report(day), NOW + timedelta(hours=i)) for i, day in enumerate((20, 21, 22))]
     wecom = [p["message_id"] for p in docs[-1]["pending"] if p["sink"].startswith("wecom")]
     assert wecom == [docs[1]["message_id"], docs[2]["message_id"]]  # the oldest was dropped
+
+
+class Hook(LoopbackServer):
+    """A webhook receiver that refuses (HTTP 400: not retried within the run) while `down`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+        self.received: List[Tuple[str, Dict[str, Any]]] = []
+
+    def do_post(self, request: Any) -> None:
+        body = request.rfile.read(int(request.headers["Content-Length"]))
+        if self.down:
+            request.send_response(400)
+        else:
+            self.received.append((request.headers["webhook-id"], json.loads(body)))
+            request.send_response(204)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+
+def test_a_run_whose_only_sink_failed_is_not_final(invoke: Invoke, make_deps: Callable[..., Any],
+                                                   state_env: Dict[str, str]) -> None:
+    """Real delivery to a real receiver: the re-sent event sends the stored notice, same webhook-id."""
+    from sms_receipt_stats.jobs import JobDeps
+
+    with Hook() as hook:
+        env = base_env(NOTIFY_URLS=f"webhook+{hook.url}/hook#secret={HOOK_SECRET}", **state_env)
+        deps = make_deps(deliver=JobDeps().deliver)
+        no_limit = {"request_id": "r-1"}  # the real delivery reads the real clock: no fake-clock deadline
+        first = invoke(report(20), env=env, deps=deps, context=no_limit)
+        assert [d["ok"] for d in first["deliveries"]] == [False] and len(first["pending"]) == 1
+        hook.down = False
+        again = invoke(report(20), env=env, deps=deps, context=no_limit)
+        assert again["replayed"] is True and [d["ok"] for d in again["deliveries"]] == [True]
+        [(webhook_id, body)] = hook.received
+        assert webhook_id == first["message_id"] == body["message_id"]
+        assert again["pending"] == []
