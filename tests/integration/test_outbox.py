@@ -29,6 +29,7 @@ class FlakyDeliver:
 
     def __init__(self) -> None:
         self.down: Set[int] = set()
+        self.raising: Set[int] = set()  # sinks whose delivery raises (a bug), instead of failing
         self.sent: List[Tuple[int, Optional[str], str]] = []  # (sink index, message_id, generated_at) delivered
         self.calls = 0
 
@@ -36,6 +37,8 @@ class FlakyDeliver:
         self.calls += 1
         out = []
         for spec in settings.sinks:
+            if spec.index in self.raising:
+                raise RuntimeError("bug in a sink")
             if spec.index in self.down:
                 out.append(Delivery(sink=spec.kind, ok=False, attempts=3, error=f"{spec.label}: HTTP 502"))
             else:
@@ -212,3 +215,11 @@ def test_a_run_whose_only_sink_failed_is_not_final(invoke: Invoke, make_deps: Ca
         [(webhook_id, body)] = hook.received
         assert webhook_id == first["message_id"] == body["message_id"]
         assert again["pending"] == []
+
+
+def test_a_deliverer_that_raises_keeps_the_notice(run: Callable[..., Dict[str, Any]], flaky: FlakyDeliver) -> None:
+    flaky.raising = {1}
+    first = run(report(20))
+    assert [p["sink"].split("#")[0] for p in first["pending"]] == ["wecom"]
+    assert "unexpected RuntimeError" in first["pending"][0]["error"]
+    assert [m for m, _ in flaky.to(2)] == [first["message_id"]]  # the other sink is not held up

@@ -89,6 +89,15 @@ class Notice:
                           ensure_ascii=False, separators=(",", ":"))
 
 
+def _send(deliver: Deliver, doc: ResultDocument, one: Settings, deadline: Optional[float]) -> List[Delivery]:
+    """One sink's delivery; a deliverer that raises counts as a failed attempt, so the notice is kept."""
+    try:
+        return deliver(doc, one, deadline)
+    except Exception as exc:  # a sink bug must not lose the notice
+        spec = one.sinks[0]
+        return [Delivery(sink=spec.kind, ok=False, attempts=0, error=f"{spec.label}: unexpected {type(exc).__name__}")]
+
+
 def _failure(deliveries: List[Delivery]) -> Optional[Delivery]:
     return next((d for d in deliveries if not d.ok), None)
 
@@ -188,7 +197,7 @@ class Outbox:
         try:
             if blocked is None:
                 for index, notice in enumerate(notices):
-                    sent = deliver(ResultDocument.model_validate(notice.document), one, deadline)
+                    sent = _send(deliver, ResultDocument.model_validate(notice.document), one, deadline)
                     outcomes.extend(sent)
                     failed = _failure(sent)
                     self._update(notice, failed)
@@ -204,7 +213,7 @@ class Outbox:
                     outcomes.append(held)
                     self._keep(spec, document, message_id, held)
                 return outcomes
-            sent = deliver(doc, one, deadline)
+            sent = _send(deliver, doc, one, deadline)
             outcomes.extend(sent)
             failed = _failure(sent)
             if failed is not None:
