@@ -152,6 +152,17 @@ class Delivery(BaseModel):
     error: Optional[str] = None
 
 
+class PendingDelivery(BaseModel):
+    """A notice kept in the state store's outbox for a sink that has not received it yet
+    (docs/state.md "Outbox"); retried by the next runs, oldest first, until delivered or 24 h old."""
+
+    sink: str  # kind, index and host, as in delivery errors: never the URL
+    message_id: str
+    since: str  # when the notice was first due, in REPORT_TIMEZONE
+    attempts: int = 0
+    error: Optional[str] = None
+
+
 class ResultDocument(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -167,10 +178,14 @@ class ResultDocument(BaseModel):
     checks: Optional[List[Dict[str, Any]]] = None
     #: True when an idempotent timer run answered with its stored document (sent nothing)
     replayed: Optional[bool] = None
+    #: with a state store: the id receivers dedupe on (the webhook's `webhook-id`), the same on every retry
+    message_id: Optional[str] = None
+    #: with a state store and sinks: notices not yet delivered, kept in the outbox and retried
+    pending: Optional[List[PendingDelivery]] = None
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _without_unset(handler(self), ("replayed", "checks"))
+        return _without_unset(handler(self), ("replayed", "checks", "message_id", "pending"))
 
     def to_json_dict(self) -> Dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -28,6 +28,7 @@ from sms_receipt_stats.windows import Window
 
 if TYPE_CHECKING:
     from sms_receipt_stats.events import ApiGatewayEvent
+    from sms_receipt_stats.state.flow import StatefulRun
     from sms_receipt_stats.state.store import GuardedStore
 
 logger = logging.getLogger("sms_receipt_stats.jobs")
@@ -121,7 +122,8 @@ def run_silences(event: ApiGatewayEvent, settings: Settings, deps: JobDeps) -> D
     return handle_silences(event, settings, deps)
 
 
-def finish(doc: ResultDocument, settings: Settings, deps: JobDeps, deadline: Optional[float]) -> ResultDocument:
+def finish(doc: ResultDocument, settings: Settings, deps: JobDeps, deadline: Optional[float],
+           run: Optional[StatefulRun] = None) -> ResultDocument:
     """Deliver to the sinks and record every outcome; delivery never raises into the job.
 
     The sinks get the document with every configured secret masked: an upstream message or a
@@ -134,7 +136,10 @@ def finish(doc: ResultDocument, settings: Settings, deps: JobDeps, deadline: Opt
         outgoing = doc
         if secrets:
             outgoing = ResultDocument.model_validate(redact(doc.to_json_dict(), secrets, keep=VOCABULARY))
-        doc.deliveries = deps.deliver(outgoing, settings, deadline)
+        if run is not None:  # with a state store: through the outbox (docs/state.md "Outbox")
+            doc.deliveries = run.deliver(outgoing, doc, deps.deliver, deadline)
+        else:
+            doc.deliveries = deps.deliver(outgoing, settings, deadline)
     except Exception as exc:  # a sink bug must not lose the result document
         doc.errors.append(f"delivery failed: {type(exc).__name__}")
     return doc
@@ -171,8 +176,8 @@ def run_timer_job(
 
         run = StatefulRun(state, settings, now)
         early = run.begin(trigger_name, job, window, apps, granularity, claim_ttl, doc)
-        if early is not None:
-            return early  # a replay, or a duplicate of a run in progress: nothing is sent
+        if early is not None:  # a replay (retries the outbox), or a duplicate of a run in progress
+            return run.settle(early, deps.deliver, deadline)
     try:
         doc.errors.extend(issues)
         doc.alerts.extend(config_alerts(issues, settings.lang))
@@ -193,7 +198,7 @@ def run_timer_job(
             from sms_receipt_stats.rules import Assessment
 
             run.track(doc, assessment or Assessment())
-        finish(doc, settings, deps, deadline)
+        finish(doc, settings, deps, deadline, run)
     except BaseException:
         if run is not None:
             run.abort()

@@ -39,12 +39,25 @@ def test_add_list_expire(state_url: str, capsys: pytest.CaptureFixture) -> None:
     assert [s["state"] for s in json.loads(capsys.readouterr().out)] == ["expired"]
 
 
+def test_list_answers_in_the_report_timezone(state_url: str, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    monkeypatch.setenv("REPORT_TIMEZONE", "Asia/Shanghai")
+    assert cli.main(["silence", "add", "--rule", "api_error", "--starts-at", "2026-11-25T01:00:00Z",
+                     "--ends-at", "2027-06-01T00:00:00Z", "--comment", "x", "--json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert (added["starts_at"], added["ends_at"]) == ("2026-11-25T09:00:00+08:00", "2027-06-01T08:00:00+08:00")
+
+
 @pytest.mark.parametrize("argv, words", [
     (["silence", "add", "--duration", "2h", "--comment", "x"], "give --app-id, --rule or --code"),
     (["silence", "add", "--app-id", "42", "--duration", "2h", "--comment", "x"], "matchers.app_id"),
     (["silence", "add", "--rule", "api_error", "--duration", "2w", "--comment", "x"], "--duration"),
     (["silence", "add", "--rule", "api_error", "--ends-at", "soon", "--comment", "x"], "ends_at"),
     (["silence", "expire", "ffffffffffffffff"], "no silence with id"),
+    (["silence", "add", "--rule", "api_error", "--starts-at", "9999-12-31T23:00:00+00:00", "--duration", "1d",
+      "--comment", "x"], "--starts-at"),
+    (["silence", "add", "--rule", "api_error", "--starts-at", "0001-01-01T00:00:00+08:00", "--duration", "1d",
+      "--comment", "x"], "starts_at: must be between 1970"),
+    (["silence", "add", "--rule", "api_error", "--duration", "1d", "--comment", "two\nlines"], "comment"),
 ])
 def test_bad_input_is_a_clear_error(state_url: str, capsys: pytest.CaptureFixture, argv, words: str) -> None:
     assert cli.main(argv) == 2

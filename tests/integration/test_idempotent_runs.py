@@ -107,7 +107,7 @@ def test_an_in_progress_claim_that_expired_lets_a_retry_run(invoke: Invoke, deli
     state = open_state(settings)
     key = run_key("daily-report", "report", named_window("yesterday", NOW, "Asia/Shanghai"),
                   [a.app_id for a in settings.apps], "total")
-    assert claim_run(state, key, 1.0).outcome == "claimed"
+    assert claim_run(state, key, 1.0, NOW.timestamp()).outcome == "claimed"
     state.close()
     blocked = invoke(read_event("timer_default"), env=env, context=fast)
     assert any("duplicate delivery" in e for e in blocked["errors"]) and not delivered.docs
@@ -128,3 +128,68 @@ def test_a_run_that_dies_gives_its_claim_back(invoke: Invoke, make_deps: Callabl
     delivered = RecordingDeliver()
     doc = invoke(read_event("timer_default"), env=env, deps=make_deps(deliver=delivered), context=CONTEXT)
     assert "replayed" not in doc and doc["results"] and len(delivered.docs) == 1
+
+
+def _key_and_state(env: Dict[str, str]) -> Any:
+    from sms_receipt_stats.config import load_settings
+    from sms_receipt_stats.state.flow import open_state
+    from sms_receipt_stats.state.runs import run_key
+    from sms_receipt_stats.windows import named_window
+    from support import NOW
+
+    settings, _ = load_settings(env)
+    key = run_key("daily-report", "report", named_window("yesterday", NOW, "Asia/Shanghai"),
+                  [a.app_id for a in settings.apps], "total")
+    return key, open_state(settings)
+
+
+def test_a_dead_copys_claim_past_its_deadline_is_taken_over(invoke: Invoke, delivered: RecordingDeliver,
+                                                            state_env: Dict[str, str]) -> None:
+    """A copy that was killed (timeout, out of memory) leaves its claim behind; once the deadline it
+    wrote has passed, the next delivery does the work instead of answering busy with nothing sent."""
+    import json
+
+    from support import NOW
+
+    env = base_env(**state_env)
+    key, state = _key_and_state(env)
+    dead = json.dumps({"state": "running", "until": NOW.timestamp() - 1})
+    state.set(key, dead, 3600)  # the key outlives the owner (a default TTL, a clock that differs)
+    state.close()
+    doc = invoke(read_event("timer_default"), env=env, context=CONTEXT)
+    assert doc["results"] and not doc["errors"] and len(delivered.docs) == 1
+    again = invoke(read_event("timer_default"), env=env, context=CONTEXT)
+    assert again["replayed"] is True and len(delivered.docs) == 1
+
+
+def test_a_live_claim_answers_busy_with_its_deadline_in_errors(invoke: Invoke, delivered: RecordingDeliver,
+                                                               state_env: Dict[str, str]) -> None:
+    import json
+
+    from support import NOW
+
+    env = base_env(**state_env)
+    key, state = _key_and_state(env)
+    state.set(key, json.dumps({"state": "running", "until": NOW.timestamp() + 600}), 3600)
+    state.close()
+    doc = invoke(read_event("timer_default"), env=env, context=CONTEXT)
+    assert not doc["results"] and doc["deliveries"] == [] and not delivered.docs
+    [error] = doc["errors"]
+    assert "duplicate delivery" in error and "sent nothing" in error
+    assert "+08:00" in error  # the owner's deadline, in REPORT_TIMEZONE
+
+
+def test_only_one_of_two_late_copies_takes_over(state_env: Dict[str, str]) -> None:
+    import json
+
+    from sms_receipt_stats.state.runs import claim_run
+    from support import NOW
+
+    key, state = _key_and_state(base_env(**state_env))
+    try:
+        state.set(key, json.dumps({"state": "running", "until": NOW.timestamp() - 5}), 3600)
+        outcomes = [claim_run(state, key, 30, NOW.timestamp()) for _ in range(2)]
+        assert [o.outcome for o in outcomes] == ["claimed", "busy"] and outcomes[0].took_over
+        assert outcomes[1].until == NOW.timestamp() + 30
+    finally:
+        state.close()

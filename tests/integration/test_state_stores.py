@@ -44,6 +44,38 @@ def test_claim_is_set_if_absent(store: Store) -> None:
     assert store.claim("brief", "y", ttl=60) is True  # an expired claim can be taken again
 
 
+def test_swap_is_compare_and_set_on_a_key(store: Store) -> None:
+    assert store.swap("run", "anything", "x", ttl=60) is False  # absent: nothing to swap
+    assert store.get("run") is None
+    store.set("run", "dead", ttl=60)
+    assert store.swap("run", "other", "mine", ttl=60) is False
+    assert store.swap("run", "dead", "mine", ttl=0.15) is True
+    assert store.get("run") == "mine"
+    time.sleep(0.3)
+    assert store.get("run") is None  # the swapped value carries the new ttl
+
+
+def test_one_swap_wins_among_threads(state_env: Dict[str, str]) -> None:
+    stores = [open_store(state_env["STATE_URL"], state_env["STATE_PREFIX"]) for _ in range(8)]
+    stores[0].set("taken", "dead", ttl=60)
+    barrier = threading.Barrier(len(stores))
+    wins = []
+
+    def contend(s: Store, n: int) -> None:
+        barrier.wait()
+        if s.swap("taken", "dead", str(n), ttl=60):
+            wins.append(n)
+
+    threads = [threading.Thread(target=contend, args=(s, n)) for n, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    assert len(wins) == 1
+
+
 def test_one_claim_wins_among_threads(state_env: Dict[str, str]) -> None:
     stores = [open_store(state_env["STATE_URL"], state_env["STATE_PREFIX"]) for _ in range(8)]
     barrier = threading.Barrier(len(stores))

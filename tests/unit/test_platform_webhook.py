@@ -145,3 +145,16 @@ def test_routing_by_min_severity(http: responses.RequestsMock) -> None:
     assert len(deliver_all(document("report", "critical"), critical, sleep=Sleeper())) == 1
     assert len(http.calls) == 3
     assert json.loads(http.calls[2].request.body)["alerts"][0]["severity"] == "critical"  # the whole document
+
+
+def test_a_notice_sent_again_from_the_outbox_keeps_its_webhook_id(http: responses.RequestsMock) -> None:
+    """With a state store the document carries its message id: every run that sends it again
+    (the outbox) uses it as `webhook-id`, and the body carries it too, so receivers drop copies."""
+    doc = document("report")
+    doc.message_id = "msg_0123456789abcdef0123456789abcdef"
+    for _ in range(2):
+        assert deliver_all(doc, settings(f"secret={PLAIN}"), sleep=Sleeper())[0].ok
+    first, second = (c.request for c in http.calls)
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == doc.message_id
+    assert json.loads(first.body)["message_id"] == doc.message_id
+    verify_standard_webhook(second, PLAIN)

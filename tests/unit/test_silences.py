@@ -84,7 +84,7 @@ def test_post_get_delete(invoke: Invoke, state: Dict[str, str]) -> None:
     assert created["statusCode"] == 201
     silence = answer(created)
     assert silence["state"] == "active" and silence["matchers"] == BODY["matchers"]
-    assert silence["created_by"] == "ops@example.com" and silence["ends_at"] == "2026-11-25T13:00:00+00:00"
+    assert silence["created_by"] == "ops@example.com" and silence["ends_at"] == "2026-11-25T21:00:00+08:00"
     listed = answer(invoke(read_event("apigw_get_silences"), env=state))
     assert [s["id"] for s in listed["silences"]] == [silence["id"]]
     delete = read_event("apigw_delete_silence")

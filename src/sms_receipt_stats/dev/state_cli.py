@@ -72,7 +72,7 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
     silences = SilenceStore(state)
     try:
         if args.action == "list":
-            shown = [s.to_doc(now) for s in silences.list() if args.all or s.active_at(now)]
+            shown = [s.to_doc(now, settings.timezone) for s in silences.list() if args.all or s.active_at(now)]
             if state.available:
                 _show(shown, args.json)
         elif args.action == "expire":
@@ -80,7 +80,7 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
             if state.available:
                 if ended is None:
                     return _err(f"no silence with id {args.id[:40]!r}")
-                _show([ended.to_doc(now)], args.json, single=True)
+                _show([ended.to_doc(now, settings.timezone)], args.json, single=True)
         else:
             matchers = {k: v for k, v in (("app_id", args.app_id), ("rule", args.rule), ("code", args.code)) if v}
             body: Dict[str, Any] = {"matchers": matchers, "created_by": args.created_by or _login(),
@@ -92,12 +92,13 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
                     return _err(f"--duration: {exc}")
                 try:
                     start = datetime.fromisoformat(args.starts_at) if args.starts_at else now
-                except ValueError:
-                    return _err("--starts-at: must be ISO 8601 with an offset, like 2026-11-25T09:00:00+08:00")
-                body["ends_at"] = (start + timedelta(seconds=seconds)).isoformat()
+                    body["ends_at"] = (start + timedelta(seconds=seconds)).isoformat()
+                except (ValueError, OverflowError):
+                    return _err("--starts-at: must be ISO 8601 with an offset between 1970 and 9000, "
+                                "like 2026-11-25T09:00:00+08:00")
             silence = silences.add(new_silence(body, now), now)
             if state.available:
-                _show([silence.to_doc(now)], args.json, single=True)
+                _show([silence.to_doc(now, settings.timezone)], args.json, single=True)
     except (SilenceError, ValueError) as exc:
         if state.available:
             return _err(str(exc).replace("matchers: give", "give --app-id, --rule or --code:"))

@@ -79,7 +79,8 @@ class WebhookSink(Sink):
     def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[WebhookMessage]:
         if not wants_document(doc, self.spec.min_severity):
             return None
-        return WebhookMessage(msg_id="msg_" + uuid.uuid4().hex, body=document_json(doc))
+        # a notice retried from the outbox keeps its id, so the receiver can drop a second copy
+        return WebhookMessage(msg_id=doc.message_id or "msg_" + uuid.uuid4().hex, body=document_json(doc))
 
     def deliver(self, prepared: WebhookMessage, ctx: DeliveryContext) -> None:
         timestamp = int(ctx.now())

@@ -1,8 +1,9 @@
 """A timer run with a state store, step by step (called by `jobs.run_timer_job`).
 
-begin (claim the run, or replay it) → trends (baselines through the settled cache) → evidence
-(the hours earlier runs saw, `state/evidence.py`) → track (alert lifecycle) → complete (store
-the document for duplicates). Any store failure along the
+begin (claim the run, or replay it; `settle` answers a replay or a busy duplicate) → trends
+(baselines through the settled cache) → evidence (the hours earlier runs saw,
+`state/evidence.py`) → track (alert lifecycle) → deliver (through the outbox: earlier
+undelivered notices first) → complete (store the document for duplicates). Any store failure along the
 way leaves the run stateless from that point on, with one `state_unavailable` warning, and
 never costs the report.
 """
@@ -10,11 +11,11 @@ never costs the report.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
-from sms_receipt_stats.documents import AppResult, ResultDocument
+from sms_receipt_stats.documents import AppResult, Delivery, ResultDocument
 from sms_receipt_stats.query import Querier
 from sms_receipt_stats.state.store import GuardedStore, Store, StoreError
 from sms_receipt_stats.windows import Window
@@ -24,8 +25,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sms_receipt_stats.state")
 
-_BUSY = ("duplicate delivery: another invocation is running this same timer run (trigger, job, window, "
-         "apps); this copy sent nothing")
+
+Deliver = Callable[[ResultDocument, Settings, Optional[float]], List[Delivery]]
+
+
+def busy_message(until: Optional[str]) -> str:
+    """The `errors` entry of a duplicate that found a live claim: not a success, and why.
+
+    The handler returns it normally (it never raises). What SCF does with that, per Tencent Cloud's
+    "Error Types and Retry Policies" (https://www.tencentcloud.com/document/product/583/39851): a
+    timer trigger invokes asynchronously; an execution error (the code raises, the invocation
+    times out) is retried by the platform as the function's async retry configuration says
+    (`GetFunctionEventInvokeConfig`: RetryNum, MsgTTL), a normal return is a success and is not
+    retried. So this copy is not retried, and needs not be: the live owner does the work, and an
+    owner that dies fails its own invocation, which SCF retries; a retry after the owner's
+    deadline takes the claim over.
+    """
+    when = f" until {until}" if until is not None else ""
+    return ("duplicate delivery: another invocation holds this timer run (trigger, job, window, apps)"
+            f"{when}; this copy queried and sent nothing. If that invocation died, the next delivery "
+            "after that time takes the run over (docs/state.md \"Idempotent runs and claims\")")
 
 
 def open_store(url: str, prefix: str) -> Store:
@@ -69,22 +88,60 @@ class StatefulRun:
         from sms_receipt_stats.state.runs import DEFAULT_CLAIM_TTL, claim_run, run_key
 
         key = run_key(trigger_name, job, window, [a.app_id for a in apps], granularity)
-        claim = claim_run(self.state, key, claim_ttl or DEFAULT_CLAIM_TTL)
+        claim = claim_run(self.state, key, claim_ttl or DEFAULT_CLAIM_TTL, self.now.timestamp())
         if claim.outcome == "claimed":
+            if claim.took_over:
+                log.warning("timer run taken over from an invocation past its deadline", extra={"job": job})
             self.key = key
+            from sms_receipt_stats.state.outbox import new_message_id
+
+            doc.message_id = new_message_id()  # kept by every retry of this notice (outbox)
             return None
         if claim.outcome == "replay" and claim.document is not None:
             log.info("timer run replayed", extra={"job": job})
-            self.state.close()
             replayed = ResultDocument.model_validate(claim.document)
             replayed.replayed = True
             return replayed
         if claim.outcome == "busy":
             log.info("timer run already in progress elsewhere", extra={"job": job})
-            self.state.close()
-            doc.errors.append(_BUSY)
+            until = None
+            if claim.until is not None:
+                from sms_receipt_stats.results import generated_at
+
+                until = generated_at(datetime.fromtimestamp(claim.until, timezone.utc), self.settings.timezone)
+            doc.errors.append(busy_message(until))
             return doc
         return None  # unavailable: go on stateless
+
+    def settle(self, early: ResultDocument, deliver: Deliver, deadline: Optional[float]) -> ResultDocument:
+        """Answer a replay or a busy duplicate. A replay first retries what the outbox still holds
+        (the run it replays may have failed a sink): then its deliveries are this invocation's."""
+        try:
+            if early.replayed and self.settings.sinks and self.state.available:
+                from sms_receipt_stats.state.outbox import Outbox
+
+                outbox = Outbox(self.state, self.settings, self.now)
+                retried = outbox.deliver(None, deliver, deadline)
+                if retried:
+                    early.deliveries = retried
+                if self.state.available:
+                    early.pending = outbox.pending()
+            return early
+        finally:
+            self.state.close()
+
+    def deliver(self, outgoing: ResultDocument, doc: ResultDocument, deliver: Deliver,
+                deadline: Optional[float]) -> List[Delivery]:
+        """Deliver through the outbox (earlier notices first); `doc.pending` lists what is still due."""
+        if not self.settings.sinks or not self.state.available:
+            return deliver(outgoing, self.settings, deadline)
+        from sms_receipt_stats.state.outbox import Outbox
+
+        outbox = Outbox(self.state, self.settings, self.now)
+        deliveries = outbox.deliver(outgoing, deliver, deadline)
+        if self.state.available:
+            doc.pending = outbox.pending()
+        return deliveries
 
     def trends(self, results: List[AppResult], window: Window, querier: Querier) -> List[str]:
         if not self.state.available:

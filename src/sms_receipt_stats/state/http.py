@@ -3,6 +3,12 @@
 Same auth as `/stats` (checked by the caller). Silences need the state store: without
 STATE_URL, or with a store that does not answer, the answer is 503 and says which. Every
 error body has the shape of the other HTTP errors, with a hint that points at the README.
+
+Scoped like `/stats` by API_ALLOWED_APP_IDS: a silence for an app outside it is refused (403),
+is not listed and cannot be expired (404, as if absent). A silence without `app_id` applies to
+every app, so only a function whose API_ALLOWED_APP_IDS covers every app of SMS_SDK_APP_IDS
+(the default) may create or expire one; every caller sees it listed. Times are answered in
+REPORT_TIMEZONE. See docs/state.md "Silences".
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 from sms_receipt_stats.api import ApiError, _body_params
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.events import ApiGatewayEvent, http_response
-from sms_receipt_stats.state.silences import SilenceError, SilenceStore, new_silence
+from sms_receipt_stats.state.silences import Silence, SilenceError, SilenceStore, new_silence
 
 if TYPE_CHECKING:
     from sms_receipt_stats.jobs import JobDeps
@@ -40,20 +46,51 @@ def handle_silences(event: ApiGatewayEvent, settings: Settings, deps: JobDeps) -
                      "silences need a state store and STATE_URL is not set", "input",
                      "Set STATE_URL (README section \"State\") to keep silences.")
     try:
-        return _answer(event, SilenceStore(state), state, deps)
+        return _answer(event, SilenceStore(state), state, deps, settings)
     finally:
         state.close()
 
 
-def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: JobDeps) -> Dict[str, Any]:
+class _Scope:
+    """Which silences this function's HTTP callers may see and change."""
+
+    def __init__(self, settings: Settings):
+        self.allowed = set(settings.api_allowed_app_ids)
+        self.every_app = {a.app_id for a in settings.apps} <= self.allowed
+
+    def visible(self, silence: Silence) -> bool:
+        return silence.matchers.app_id is None or silence.matchers.app_id in self.allowed
+
+    def check_change(self, silence: Silence) -> None:
+        app_id = silence.matchers.app_id
+        if app_id is not None and app_id not in self.allowed:
+            raise _error(403, "UnauthorizedOperation.RequestPermissionDeny",
+                         f"app_id {app_id} is not in API_ALLOWED_APP_IDS", "permission",
+                         "Silence only the apps this function's API_ALLOWED_APP_IDS allows.")
+        if app_id is None and not self.every_app:
+            raise _error(403, "UnauthorizedOperation.RequestPermissionDeny",
+                         "a silence without app_id applies to every app, and API_ALLOWED_APP_IDS does not "
+                         "allow every app of SMS_SDK_APP_IDS", "permission",
+                         "Give matchers.app_id, or use a function whose API_ALLOWED_APP_IDS covers every app.")
+
+
+def _not_found() -> ApiError:
+    return _error(404, "ResourceNotFound.Silence", "no silence with this id", "input",
+                  "List the silences with GET .../silences.")
+
+
+def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: JobDeps,
+            settings: Settings) -> Dict[str, Any]:
     now = deps.now()
+    tz = settings.timezone
+    scope = _Scope(settings)
     method = (event.httpMethod or "").upper()
     path = (event.path or "").rstrip("/")
     if method == "GET":
         listed = silences.list()
         if not state.available:
             raise _unavailable(state.problem)
-        return http_response(200, {"silences": [s.to_doc(now) for s in listed]})
+        return http_response(200, {"silences": [s.to_doc(now, tz) for s in listed if scope.visible(s)]})
     if method == "POST":
         params = _body_params(event)
         if not params:
@@ -61,6 +98,10 @@ def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: Jo
                          "created_by and comment", "input", _HINT)
         try:
             silence = new_silence(params, now)
+        except SilenceError as exc:
+            raise _error(400, "InvalidParameterValue", str(exc), "input", _HINT) from None
+        scope.check_change(silence)
+        try:
             added = silences.add(silence, now)
         except SilenceError as exc:
             if not state.available:
@@ -68,8 +109,14 @@ def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: Jo
             raise _error(400, "InvalidParameterValue", str(exc), "input", _HINT) from None
         if not state.available:
             raise _unavailable(state.problem)
-        return http_response(201, added.to_doc(now))
+        return http_response(201, added.to_doc(now, tz))
     silence_id = path.rsplit("/", 1)[-1]
+    found = silences.get(silence_id)
+    if not state.available:
+        raise _unavailable(state.problem)
+    if found is None or not scope.visible(found):
+        raise _not_found()  # another app's silence is answered as if it did not exist
+    scope.check_change(found)
     try:
         ended = silences.expire(silence_id, now)
     except SilenceError as exc:
@@ -77,6 +124,5 @@ def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: Jo
     if not state.available:
         raise _unavailable(state.problem)
     if ended is None:
-        raise _error(404, "ResourceNotFound.Silence", "no silence with this id", "input",
-                     "List the silences with GET .../silences.")
-    return http_response(200, ended.to_doc(now))
+        raise _not_found()
+    return http_response(200, ended.to_doc(now, tz))

@@ -16,7 +16,8 @@ from typing import Dict, List, Optional
 
 from sms_receipt_stats.state.store import CALL_TIMEOUT, Store
 
-#: connect (TCP, and TLS for rediss) and then one command: together within CALL_TIMEOUT
+#: connect (TCP, and TLS for rediss) and then one command; the whole call, however the server
+#: dribbles its reply, ends within CALL_TIMEOUT (`resp` keeps one deadline per call)
 CONNECT_TIMEOUT = 0.4 * CALL_TIMEOUT
 COMMAND_TIMEOUT = 0.3 * CALL_TIMEOUT
 
@@ -67,6 +68,13 @@ end
 return 1
 """
 
+# KEYS[1] key; ARGV: expected, value, ttl_ms
+_SWAP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
 
 def client_name_for(prefix: str) -> str:
     return "sms-receipt-stats@" + prefix.rstrip(":")
@@ -85,7 +93,7 @@ class RedisStore(Store):
         self.prefix = prefix
         # named after the prefix, so an operator's CLIENT LIST tells which function holds a connection
         self._client = RespClient(url, connect_timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
-                                  client_name=client_name or client_name_for(prefix))
+                                  call_timeout=CALL_TIMEOUT, client_name=client_name or client_name_for(prefix))
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -106,6 +114,9 @@ class RedisStore(Store):
 
     def claim(self, key: str, value: str, ttl: float) -> bool:
         return self._client.execute("SET", self._key(key), value, "PX", _ms(ttl), "NX") == "OK"
+
+    def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        return self._client.eval(_SWAP, [self._key(key)], [expected, value, _ms(ttl)]) == 1
 
     def delete(self, key: str) -> None:
         self._client.execute("DEL", self._key(key))

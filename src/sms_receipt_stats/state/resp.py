@@ -7,6 +7,11 @@ commands, which RESP (https://redis.io/docs/latest/develop/reference/protocol-sp
 simple: a command is an array of bulk strings; a reply is a simple string (`+`), an error
 (`-`), an integer (`:`), a bulk string (`$`, -1 = nil) or an array (`*`).
 
+Every reply is bounded before it is read (docs/state.md "Bounds"): a whole call (connect,
+AUTH, the command and its reply) must end by one deadline, however slowly the bytes come, and
+a reply that announces more than `MAX_BULK` bytes in one string, `MAX_ITEMS` elements in one
+array or `MAX_REPLY` bytes in all is refused from its header, before anything is allocated.
+
 One connection, serialised by a lock (the store's calls are short). Before reusing an idle
 connection it is checked for readability, as redis-py's pool does: a connection the server
 closed (a restart, `CLIENT KILL`) reads as EOF and is replaced before anything is sent, so
@@ -23,12 +28,24 @@ import hashlib
 import select
 import socket
 import threading
-from typing import Any, List, Optional, Union
+import time
+from typing import Any, Callable, List, Optional, Union
 from urllib.parse import unquote, urlsplit
 
 from sms_receipt_stats.state.store import StoreError
 
 Reply = Union[None, int, str, List[Any]]
+
+#: the largest single value the product stores is a run's result document (an hourly series of
+#: 7 days is about 100 kB per app); 8 MiB is far above that and far below the 128 MB a function has
+MAX_BULK = 8 * 1024 * 1024
+#: all the strings of one reply together (HGETALL of a collection, MGET of the settled cache)
+MAX_REPLY = 16 * 1024 * 1024
+#: elements of one array reply, nested arrays included: 1,000 silences are 2,000, a cache MGET a few hundred
+MAX_ITEMS = 100_000
+#: a status, error or integer line; a longer one is not a server we speak to
+MAX_LINE = 4096
+_CHUNK = 65536
 
 
 class RespError(StoreError):
@@ -45,7 +62,8 @@ def encode(args: List[Union[str, int, bytes]]) -> bytes:
 
 class RespClient:
     def __init__(self, url: str, *, connect_timeout: float, command_timeout: float,
-                 client_name: Optional[str] = None):
+                 client_name: Optional[str] = None, call_timeout: Optional[float] = None,
+                 clock: Callable[[], float] = time.monotonic):
         parts = urlsplit(url)
         self.host = parts.hostname or "localhost"
         self.port = parts.port or 6379
@@ -57,18 +75,29 @@ class RespClient:
         self.client_name = client_name
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
+        #: one call (connect and set-up included) ends by then, whatever the server sends
+        self.call_timeout = call_timeout if call_timeout is not None else connect_timeout + command_timeout
+        self._clock = clock
+        self._deadline = 0.0
         self._lock = threading.Lock()
         self._sock: Optional[socket.socket] = None
-        self._reader: Any = None
+        self._buf = bytearray()
+        self._budget = MAX_REPLY
         self._scripts: dict = {}
         #: set by the first failure: the client then fails at once (the store is gone for this run)
         self._failed: Optional[str] = None
 
     # -- connection ---------------------------------------------------------------------
 
+    def _left(self) -> float:
+        left = self._deadline - self._clock()
+        if left <= 0:
+            raise StoreError("TimeoutError: no answer in time")
+        return left
+
     def _connect(self) -> None:
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+            sock = socket.create_connection((self.host, self.port), timeout=min(self.connect_timeout, self._left()))
             if self.tls:
                 import ssl
 
@@ -77,8 +106,8 @@ class RespClient:
             raise StoreError("TimeoutError: connecting") from None
         except OSError:
             raise StoreError("ConnectionError: cannot connect") from None
-        sock.settimeout(self.command_timeout)
-        self._sock, self._reader = sock, sock.makefile("rb")
+        self._sock = sock
+        self._buf.clear()
         if self.password is not None:
             self._call(["AUTH", self.username, self.password] if self.username else ["AUTH", self.password])
         if self.db:
@@ -89,7 +118,7 @@ class RespClient:
     def _stale(self) -> bool:
         """An idle connection with something to read was closed (or is out of step): replace it."""
         sock = self._sock
-        if sock is None:
+        if sock is None or self._buf:
             return True
         pending = getattr(sock, "pending", None)
         if pending is not None and pending():
@@ -105,12 +134,11 @@ class RespClient:
             self._drop()
 
     def _drop(self) -> None:
-        sock, reader = self._sock, self._reader
-        self._sock = self._reader = None
-        for thing in (reader, sock):
-            if thing is not None:
-                with contextlib.suppress(OSError):
-                    thing.close()
+        sock, self._sock = self._sock, None
+        self._buf.clear()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     # -- commands -------------------------------------------------------------------------
 
@@ -120,6 +148,7 @@ class RespClient:
                 raise StoreError(self._failed)  # callers queued behind a failure do not wait their turn to fail
             if self._sock is not None and self._stale():
                 self._drop()
+            self._deadline = self._clock() + self.call_timeout
             try:
                 if self._sock is None:
                     try:
@@ -152,34 +181,78 @@ class RespClient:
     def _call(self, args: List[Any]) -> Reply:
         assert self._sock is not None
         try:
+            self._sock.settimeout(min(self.command_timeout, self._left()))
             self._sock.sendall(encode(args))
-            return self._read()
+            self._budget = MAX_REPLY
+            return self._read(0)
         except socket.timeout:
             raise StoreError("TimeoutError: no answer in time") from None
         except OSError:
             raise StoreError("ConnectionError: the connection broke") from None
 
-    def _read(self) -> Reply:
-        line = self._reader.readline()
-        if not line.endswith(b"\r\n"):
+    def _fill(self) -> None:
+        """One more chunk from the socket, waiting no longer than the call has left."""
+        assert self._sock is not None
+        self._sock.settimeout(min(self.command_timeout, self._left()))
+        chunk = self._sock.recv(_CHUNK)
+        if not chunk:
             raise StoreError("ConnectionError: closed by the server")
-        kind, rest = line[:1], line[1:-2]
+        self._buf += chunk
+
+    def _line(self) -> bytes:
+        while True:
+            end = self._buf.find(b"\r\n")
+            if end >= 0:
+                line = bytes(self._buf[:end])
+                del self._buf[:end + 2]
+                return line
+            if len(self._buf) > MAX_LINE:
+                raise StoreError("ProtocolError: reply line too long")
+            self._fill()
+
+    def _exactly(self, size: int) -> bytes:
+        while len(self._buf) < size:
+            self._fill()
+        data = bytes(self._buf[:size])
+        del self._buf[:size]
+        return data
+
+    def _count(self, raw: bytes, cap: int, what: str) -> int:
+        try:
+            count = int(raw)
+        except ValueError:
+            raise StoreError("ProtocolError: not a RESP reply") from None
+        if count > cap:
+            raise StoreError(f"ProtocolError: {what} too large")
+        return count
+
+    def _read(self, depth: int) -> Reply:
+        line = self._line()
+        kind, rest = line[:1], line[1:]
         if kind == b"+":
             return rest.decode("utf-8", "replace")
         if kind == b"-":
             word = rest.split(b" ", 1)[0].decode("ascii", "replace")[:40]
             raise RespError(word or "ERR")
         if kind == b":":
-            return int(rest)
+            return self._count(rest, 2**63, "integer")
         if kind == b"$":
-            size = int(rest)
+            size = self._count(rest, MAX_BULK, "bulk reply")
             if size < 0:
                 return None
-            data = self._reader.read(size + 2)
-            if len(data) != size + 2:
-                raise StoreError("ConnectionError: closed by the server")
+            if size > self._budget:
+                raise StoreError("ProtocolError: reply too large")
+            self._budget -= size
+            data = self._exactly(size + 2)
             return data[:-2].decode("utf-8")
         if kind == b"*":
-            count = int(rest)
-            return None if count < 0 else [self._read() for _ in range(count)]
+            count = self._count(rest, MAX_ITEMS, "array reply")
+            if count < 0:
+                return None
+            if depth > 8:
+                raise StoreError("ProtocolError: array nested too deep")
+            self._budget -= count  # every element costs at least its header
+            if self._budget < 0:
+                raise StoreError("ProtocolError: reply too large")
+            return [self._read(depth + 1) for _ in range(count)]
         raise StoreError("ConnectionError: not a RESP reply")

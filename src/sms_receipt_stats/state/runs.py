@@ -2,10 +2,13 @@
 
 SCF retries a failed asynchronous invocation and may deliver one event twice. A run is keyed
 by (TriggerName, job, window, apps, granularity). The first copy claims the key atomically
-(`SET NX PX`) for the function's time limit, so a copy that died leaves a claim that expires
-when SCF would have stopped it anyway; a copy that finished stores its (redacted) document
-under the key, and a later duplicate answers with it, `"replayed": true`, without calling the
-API or any sink. Two copies at once: one claims, the other sees the claim and does nothing.
+(`SET NX PX`) and writes into the claim its own deadline (the invocation's start plus the
+function's time limit): SCF has stopped that copy by then, so a claim past its deadline belongs
+to a dead copy and the next copy takes it over (compare-and-set, so only one does), whatever
+the key's own expiry says. A copy that finished stores its (redacted) document under the key,
+and a later duplicate answers with it, `"replayed": true`, without calling the API (pending
+deliveries are retried: `state.outbox`). Two copies at once: one claims, the other is busy.
+See docs/state.md "Idempotent runs and claims".
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from sms_receipt_stats.windows import Window
 
@@ -22,7 +25,10 @@ KEY_PREFIX = "run:"
 DONE_TTL = 2 * 86400.0
 #: the claim of a run whose time limit is unknown (SCF's longest for an event function)
 DEFAULT_CLAIM_TTL = 900.0
-_RUNNING = json.dumps({"state": "running"})
+
+
+def _running(until: float) -> str:
+    return json.dumps({"state": "running", "until": round(until, 3)}, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,10 @@ class RunClaim:
 
     outcome: str
     document: Optional[Dict[str, Any]] = None
+    #: busy: when the owner's claim ends (unix seconds), if the owner wrote it
+    until: Optional[float] = None
+    #: claimed: True when this copy took over the claim of a copy past its deadline
+    took_over: bool = False
 
 
 def run_key(trigger_name: Optional[str], job: str, window: Window, app_ids: Sequence[str], granularity: str) -> str:
@@ -41,9 +51,22 @@ def run_key(trigger_name: Optional[str], job: str, window: Window, app_ids: Sequ
     return KEY_PREFIX + digest[:32]
 
 
-def claim_run(store: Any, key: str, ttl: float) -> RunClaim:
-    for _ in range(2):  # the key may expire between a lost claim and the read
-        got = store.claim(key, _RUNNING, ttl)
+def _parse(raw: str) -> Tuple[Optional[Dict[str, Any]], Optional[float]]:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    until = data.get("until")
+    return data, float(until) if isinstance(until, (int, float)) and not isinstance(until, bool) else None
+
+
+def claim_run(store: Any, key: str, ttl: float, now: float) -> RunClaim:
+    """Claim the run until `now + ttl` (unix seconds: this copy's deadline)."""
+    mine = _running(now + ttl)
+    for _ in range(3):  # the key may expire or be taken over between a lost claim and the read
+        got = store.claim(key, mine, ttl)
         if got is None:
             return RunClaim("unavailable")
         if got:
@@ -53,13 +76,17 @@ def claim_run(store: Any, key: str, ttl: float) -> RunClaim:
             if not getattr(store, "available", True):
                 return RunClaim("unavailable")
             continue
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return RunClaim("busy")
-        if isinstance(data, dict) and data.get("state") == "done" and isinstance(data.get("document"), dict):
+        data, until = _parse(raw)
+        if data is not None and data.get("state") == "done" and isinstance(data.get("document"), dict):
             return RunClaim("replay", data["document"])
-        return RunClaim("busy")
+        if until is not None and until <= now:
+            swapped = store.swap(key, raw, mine, ttl)  # the owner is past its deadline: it is dead
+            if swapped is None:
+                return RunClaim("unavailable")
+            if swapped:
+                return RunClaim("claimed", took_over=True)
+            continue
+        return RunClaim("busy", until=until)
     return RunClaim("busy")
 
 

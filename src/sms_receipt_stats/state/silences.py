@@ -5,14 +5,21 @@ comment}`; it matches an alert when every matcher it gives equals the alert's fi
 matching alert stays in the document (`silenced: true`) and is not notified. Silences live
 in the store's `silences` collection and expire a day after they end; expiring one early
 sets its end to now (as Alertmanager does), so it is still listed, as expired.
+
+Limits (docs/state.md "Silences"): times between 1970 and the year 9000, a start at most a
+year ahead, at most `MAX_DURATION` long; no control character in any field; at most
+`MAX_SILENCES` silences not yet ended, counted and added under a lock so concurrent adds
+cannot pass it. Times are answered in REPORT_TIMEZONE; any offset is accepted.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import time
+import unicodedata
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -23,6 +30,16 @@ COLLECTION = "silences"
 KEEP_AFTER_END = timedelta(days=1)
 MAX_DURATION = timedelta(days=366)
 MAX_SILENCES = 1000
+#: a silence may start at most this far ahead
+MAX_LEAD = timedelta(days=365)
+#: stored times stay far from datetime's edges (year 1 and 9999), where offsets overflow
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+#: adds take a short lock (an item of this collection) so the count and the insert are one step
+LOCK_COLLECTION = "locks"
+LOCK_ID = "silences-add"
+LOCK_TTL = 5.0
+LOCK_WAIT = 3.0
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9._]{0,99}$")
 _ID = re.compile(r"^[a-z0-9]{1,32}$")
 
@@ -48,7 +65,7 @@ class Matchers(BaseModel):
     @field_validator("app_id")
     @classmethod
     def _app_id(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not APP_ID_PATTERN.match(value):
+        if value is not None and not APP_ID_PATTERN.fullmatch(value):  # `$` would let a trailing newline in
             raise ValueError("must be an SmsSdkAppId (10 digits, e.g. 1400006874)")
         return value
 
@@ -64,7 +81,7 @@ class Matchers(BaseModel):
     @field_validator("code")
     @classmethod
     def _code(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not _CODE.match(value):
+        if value is not None and not _CODE.fullmatch(value):
             raise ValueError("must be an error code like UnauthorizedOperation.ServiceSuspendDueToArrears")
         return value
 
@@ -73,6 +90,11 @@ class Matchers(BaseModel):
         if self.app_id is None and self.rule is None and self.code is None:
             raise ValueError("give at least one of app_id, rule, code (a silence of everything is refused)")
         return self
+
+
+def _has_control(text: str) -> bool:
+    """Cc (newlines, escapes) plus the line and paragraph separators: a log line or a chat line breaker."""
+    return any(unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029" for ch in text)
 
 
 def _aware(value: Any) -> datetime:
@@ -87,7 +109,13 @@ def _aware(value: Any) -> datetime:
         raise ValueError("must be an ISO 8601 time with an offset, like 2026-11-25T18:00:00+08:00")
     if moment.tzinfo is None:
         raise ValueError("needs a UTC offset, like 2026-11-25T18:00:00+08:00 or ...Z")
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        moment = moment.astimezone(timezone.utc).replace(microsecond=0)
+    except (OverflowError, ValueError):  # year 1 with a positive offset, year 9999 with a negative one
+        moment = EARLIEST - timedelta(seconds=1)
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError("must be between 1970-01-01 and 9000-01-01")
+    return moment
 
 
 class Silence(BaseModel):
@@ -99,6 +127,13 @@ class Silence(BaseModel):
     ends_at: datetime
     created_by: str = Field(min_length=1, max_length=100)
     comment: str = Field(min_length=1, max_length=500)
+
+    @field_validator("created_by", "comment")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if _has_control(value):
+            raise ValueError("must not contain control characters (newlines, escapes)")
+        return value
 
     @field_validator("starts_at", "ends_at", mode="before")
     @classmethod
@@ -127,12 +162,18 @@ class Silence(BaseModel):
         return ((m.app_id is None or m.app_id == app_id) and (m.rule is None or m.rule == rule)
                 and (m.code is None or m.code == code))
 
-    def to_doc(self, now: datetime) -> Dict[str, Any]:
-        """The JSON shape of the HTTP API and `silence list --json`, with its state at `now`."""
+    def to_doc(self, now: datetime, tz: Optional[str] = None) -> Dict[str, Any]:
+        """The JSON shape of the HTTP API and `silence list --json`, with its state at `now`;
+        times in the zone `tz` (REPORT_TIMEZONE) with its offset, UTC when not given."""
+        zone: Any = timezone.utc
+        if tz is not None:
+            from zoneinfo import ZoneInfo
+
+            zone = ZoneInfo(tz)
         doc = self.model_dump(mode="json")
         doc["matchers"] = self.matchers.model_dump(exclude_none=True)
-        doc["starts_at"] = self.starts_at.isoformat()
-        doc["ends_at"] = self.ends_at.isoformat()
+        doc["starts_at"] = self.starts_at.astimezone(zone).isoformat()
+        doc["ends_at"] = self.ends_at.astimezone(zone).isoformat()
         doc["state"] = self.state_at(now)
         return doc
 
@@ -167,6 +208,8 @@ def new_silence(body: Mapping[str, Any], now: datetime) -> Silence:
         raise SilenceError(_first_error(exc)) from None
     if silence.ends_at <= now:
         raise SilenceError("ends_at: must be in the future")
+    if silence.starts_at > now + MAX_LEAD:
+        raise SilenceError(f"starts_at: must be at most {MAX_LEAD.days} days from now")
     return silence
 
 
@@ -188,8 +231,9 @@ def load_all(raw: Optional[Mapping[str, str]]) -> List[Silence]:
 class SilenceStore:
     """Silences CRUD over a store (raw `Store` or `GuardedStore`; errors surface as they come)."""
 
-    def __init__(self, store: Any):
+    def __init__(self, store: Any, sleep: Callable[[float], None] = time.sleep):
         self.store = store
+        self._sleep = sleep
 
     def list(self) -> List[Silence]:
         return load_all(self.store.items(COLLECTION))
@@ -198,12 +242,33 @@ class SilenceStore:
         return [s for s in self.list() if s.active_at(now)]
 
     def add(self, silence: Silence, now: datetime) -> Silence:
-        current = self.store.items(COLLECTION) or {}
-        if len(current) >= MAX_SILENCES:
-            raise SilenceError(f"there are already {MAX_SILENCES} silences; expire some first")
-        if not self.store.replace(COLLECTION, silence.id, None, silence.model_dump_json(), _ttl(silence, now)):
-            raise SilenceError("id: already taken, try again")
-        return silence
+        """Store `silence` unless `MAX_SILENCES` have not ended yet; the count and the insert run
+        under a short lock, so concurrent adds (one per invocation) cannot pass the cap."""
+        token = secrets.token_hex(8)
+        if not self._lock(token):
+            raise SilenceError("silences are busy being changed; try again")
+        try:
+            current = load_all(self.store.items(COLLECTION))
+            if sum(1 for s in current if s.ends_at > now) >= MAX_SILENCES:
+                raise SilenceError(f"there are already {MAX_SILENCES} silences; expire some first")
+            if not self.store.replace(COLLECTION, silence.id, None, silence.model_dump_json(), _ttl(silence, now)):
+                raise SilenceError("id: already taken, try again")
+            return silence
+        finally:
+            self.store.replace(LOCK_COLLECTION, LOCK_ID, token, None, LOCK_TTL)
+
+    def _lock(self, token: str) -> bool:
+        """True once this caller holds the lock; a holder that died loses it after LOCK_TTL.
+        A store that fails answers None: True then, so the caller meets the failure itself."""
+        waited = 0.0
+        while True:
+            got = self.store.replace(LOCK_COLLECTION, LOCK_ID, None, token, LOCK_TTL)
+            if got is None or got:
+                return True
+            if waited >= LOCK_WAIT:
+                return False
+            self._sleep(0.01)
+            waited += 0.01
 
     def get(self, silence_id: str) -> Optional[Silence]:
         if not _ID.match(silence_id):

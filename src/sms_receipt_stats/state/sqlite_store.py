@@ -102,6 +102,25 @@ class SqliteStore(Store):
                 raise
         return cursor.rowcount == 1
 
+    def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires > ?",
+                                       (self._key(key), now)).fetchone()
+                if row is None or row[0] != expected:
+                    self._db.execute("ROLLBACK")
+                    return False
+                self._db.execute("UPDATE kv SET value = ?, expires = ? WHERE key = ?",
+                                 (value, now + ttl, self._key(key)))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return True
+
     def delete(self, key: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM kv WHERE key = ?", (self._key(key),))

@@ -48,6 +48,11 @@ class Store(ABC):
         """Set `key` only if it does not exist (Redis `SET NX PX`); True when this caller got it."""
 
     @abstractmethod
+    def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        """Atomically: if `key` holds `expected`, make it `value` with `ttl`; False, changing nothing,
+        when it holds anything else or nothing (taking over a dead run's claim)."""
+
+    @abstractmethod
     def delete(self, key: str) -> None: ...
 
     @abstractmethod
@@ -123,6 +128,10 @@ class GuardedStore:
     def claim(self, key: str, value: str, ttl: float) -> Optional[bool]:
         """True/False as the store says; None when the store failed (the caller goes on)."""
         return self.call("claim", None, lambda s: s.claim(key, value, ttl))
+
+    def swap(self, key: str, expected: str, value: str, ttl: float) -> Optional[bool]:
+        """True/False as the store says; None when the store failed."""
+        return self.call("claim", None, lambda s: s.swap(key, expected, value, ttl))
 
     def delete(self, key: str) -> bool:
         return self.call("delete", False, lambda s: (s.delete(key), True)[1])

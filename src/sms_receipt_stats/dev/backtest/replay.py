@@ -145,6 +145,9 @@ class KeptOpen(Store):
     def claim(self, key: str, value: str, ttl: float) -> bool:
         return self.inner.claim(key, value, ttl)
 
+    def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        return self.inner.swap(key, expected, value, ttl)
+
     def delete(self, key: str) -> None:
         self.inner.delete(key)
 

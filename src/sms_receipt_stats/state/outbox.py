@@ -1,0 +1,251 @@
+"""The outbox: a notice a sink did not get is kept in the state store and sent by the next runs.
+
+Without it a chat that is down when the daily report goes out never gets that report (the
+run is stored as done and SCF does not retry a normal return). With a state store, each
+stateful run first sends every sink its backlog, oldest first, then the current notice; a sink
+whose oldest notice still fails gets nothing newer this run (order is kept) and the current
+notice joins its backlog. A notice keeps its `message_id`: the generic webhook sends it as
+`webhook-id` and the CMQ/webhook document carries it, so receivers drop a second copy; chat
+platforms have no id and get the same text again.
+
+What is kept: per (sink, notice) one item of the `outbox` collection holding the notice's
+redacted document (the same secret-masked document the sinks get), the sink's stable id
+(index, kind and a hash of the entry: never its URL or secret), since, attempts and the last
+error. Bounds: a notice is dropped once it is `MAX_AGE` old (the next daily report has replaced
+it by then, and a chat flooded with day-old alerts helps nobody), and a sink keeps at most
+`MAX_PER_SINK` notices (the oldest go first). See docs/state.md "Outbox".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+
+from sms_receipt_stats.documents import Delivery, PendingDelivery, ResultDocument
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.config import Settings
+    from sms_receipt_stats.sinks.spec import SinkSpec
+    from sms_receipt_stats.state.store import GuardedStore
+
+log = logging.getLogger("sms_receipt_stats.state")
+
+COLLECTION = "outbox"
+#: a notice older than this is dropped undelivered (see the module docstring for why)
+MAX_AGE = timedelta(hours=24)
+#: hourly checks for a day plus the daily report, with room to spare
+MAX_PER_SINK = 48
+#: one run at a time sends a sink's backlog (another run meanwhile queues behind it)
+LOCK_PREFIX = "outbox-lock:"
+LOCK_TTL = 900.0
+MAX_WORKERS = 8
+
+Deliver = Callable[[ResultDocument, "Settings", Optional[float]], List[Delivery]]
+
+
+def sink_id(spec: SinkSpec) -> str:
+    """Stable across runs while NOTIFY_URLS keeps the entry; reveals nothing of its URL or secret."""
+    entry = "\n".join((spec.kind, spec.url, spec.name, spec.secret or ""))
+    return f"{spec.index}-{spec.kind}-{hashlib.sha256(entry.encode('utf-8')).hexdigest()[:16]}"
+
+
+def new_message_id() -> str:
+    import uuid
+
+    return "msg_" + uuid.uuid4().hex
+
+
+@dataclass
+class Notice:
+    """One outbox item as stored (`raw` is the stored text, for compare-and-set)."""
+
+    item_id: str
+    raw: str
+    sink_id: str
+    message_id: str
+    since: float  # unix seconds
+    attempts: int
+    error: Optional[str]
+    document: Dict[str, Any]
+
+    @staticmethod
+    def parse(item_id: str, raw: str) -> Optional[Notice]:
+        try:
+            data = json.loads(raw)
+            return Notice(item_id=item_id, raw=raw, sink_id=str(data["sink_id"]),
+                          message_id=str(data["message_id"]), since=float(data["since"]),
+                          attempts=int(data["attempts"]), error=data.get("error"), document=dict(data["document"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def dump(self) -> str:
+        return json.dumps({"sink_id": self.sink_id, "message_id": self.message_id, "since": self.since,
+                           "attempts": self.attempts, "error": self.error, "document": self.document},
+                          ensure_ascii=False, separators=(",", ":"))
+
+
+def _send(deliver: Deliver, doc: ResultDocument, one: Settings, deadline: Optional[float]) -> List[Delivery]:
+    """One sink's delivery; a deliverer that raises counts as a failed attempt, so the notice is kept."""
+    try:
+        return deliver(doc, one, deadline)
+    except Exception as exc:  # a sink bug must not lose the notice
+        spec = one.sinks[0]
+        return [Delivery(sink=spec.kind, ok=False, attempts=0, error=f"{spec.label}: unexpected {type(exc).__name__}")]
+
+
+def _failure(deliveries: List[Delivery]) -> Optional[Delivery]:
+    return next((d for d in deliveries if not d.ok), None)
+
+
+class Outbox:
+    """The outbox of one run. Every store failure leaves the run stateless (the guard's rule):
+    what cannot be kept is reported in the deliveries, never raised."""
+
+    def __init__(self, state: GuardedStore, settings: Settings, now: datetime):
+        self.state = state
+        self.settings = settings
+        self.now = now
+        self.now_ts = now.timestamp()
+        #: the backlog as it is after `deliver` (read once: notices carry whole documents)
+        self._after: Optional[Dict[str, List[Notice]]] = None
+
+    # -- the store ------------------------------------------------------------------------
+
+    def _ttl(self, since: float) -> float:
+        return max(1.0, MAX_AGE.total_seconds() - (self.now_ts - since))
+
+    def backlog(self) -> Dict[str, List[Notice]]:
+        """Every notice still due, by sink id, oldest first; older ones are dropped."""
+        raw = self.state.items(COLLECTION) or {}
+        out: Dict[str, List[Notice]] = {}
+        for item_id, value in raw.items():
+            notice = Notice.parse(item_id, value)
+            if notice is None or self.now_ts - notice.since >= MAX_AGE.total_seconds():
+                self.state.replace(COLLECTION, item_id, value, None, 1.0)
+                continue
+            out.setdefault(notice.sink_id, []).append(notice)
+        for notices in out.values():
+            notices.sort(key=lambda n: (n.since, n.item_id))
+        return out
+
+    def _keep(self, spec: SinkSpec, document: Dict[str, Any], message_id: str, delivery: Delivery) -> None:
+        sid = sink_id(spec)
+        notice = Notice(item_id=f"{sid}.{message_id}", raw="", sink_id=sid, message_id=message_id,
+                        since=self.now_ts, attempts=delivery.attempts, error=delivery.error, document=document)
+        self.state.replace(COLLECTION, notice.item_id, None, notice.dump(), self._ttl(notice.since))
+
+    def _update(self, notice: Notice, delivery: Optional[Delivery]) -> None:
+        if delivery is None:  # delivered (or nothing to send any more): done with it
+            self.state.replace(COLLECTION, notice.item_id, notice.raw, None, 1.0)
+            return
+        notice.attempts += delivery.attempts
+        notice.error = delivery.error
+        self.state.replace(COLLECTION, notice.item_id, notice.raw, notice.dump(), self._ttl(notice.since))
+
+    def _trim(self, after: Dict[str, List[Notice]]) -> None:
+        """At most MAX_PER_SINK notices per sink: the oldest go (read once, after delivering)."""
+        for spec in self.settings.sinks:
+            notices = after.get(sink_id(spec), [])
+            excess = max(0, len(notices) - MAX_PER_SINK)
+            for old in notices[:excess]:
+                log.warning("sink %s: outbox full, dropping its oldest notice", spec.label)
+                self.state.replace(COLLECTION, old.item_id, old.raw, None, 1.0)
+            if excess:
+                after[sink_id(spec)] = notices[excess:]
+
+    # -- delivery -------------------------------------------------------------------------
+
+    def deliver(self, doc: Optional[ResultDocument], deliver: Deliver, deadline: Optional[float]) -> List[Delivery]:
+        """Each sink's backlog, oldest first, then `doc` (None: the backlog only); one
+        outcome per sink that was sent something or had something to send, in NOTIFY_URLS order."""
+        specs = list(self.settings.sinks)
+        backlog = self.backlog() if self.state.available else {}
+        if not self.state.available:  # the store failed: deliver as a stateless run would
+            return deliver(doc, self.settings, deadline) if doc is not None else []
+        document = doc.to_json_dict() if doc is not None else None
+        results: Dict[int, List[Delivery]] = {}
+        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(specs)) or 1, thread_name_prefix="outbox") as pool:
+            futures = {i: pool.submit(self._one_sink, spec, backlog.get(sink_id(spec), []), doc, document, deliver,
+                                      deadline) for i, spec in enumerate(specs)}
+            for i, future in futures.items():
+                try:
+                    results[i] = future.result()
+                except Exception as exc:  # one sink's surprise must not cost the others
+                    results[i] = [Delivery(sink=specs[i].kind, ok=False, attempts=0,
+                                           error=f"{specs[i].label}: unexpected {type(exc).__name__}")]
+        self._after = self.backlog() if self.state.available else {}
+        self._trim(self._after)
+        return [d for i in sorted(results) for d in results[i]]
+
+    def _one_sink(self, spec: SinkSpec, notices: List[Notice], doc: Optional[ResultDocument],
+                  document: Optional[Dict[str, Any]], deliver: Deliver, deadline: Optional[float]) -> List[Delivery]:
+        one = self.settings.model_copy(update={"sinks": [spec]})
+        outcomes: List[Delivery] = []
+        blocked: Optional[str] = None
+        locked = False
+        if notices:
+            got = self.state.claim(LOCK_PREFIX + sink_id(spec), "1", LOCK_TTL)
+            if got is False:
+                blocked = "another run is sending this sink's earlier notices"
+            else:
+                locked = bool(got)
+        try:
+            if blocked is None:
+                for index, notice in enumerate(notices):
+                    sent = _send(deliver, ResultDocument.model_validate(notice.document), one, deadline)
+                    outcomes.extend(sent)
+                    failed = _failure(sent)
+                    self._update(notice, failed)
+                    if failed is not None:
+                        blocked = f"held back behind {len(notices) - index} undelivered earlier notice(s)"
+                        break
+            if doc is None or document is None:
+                return outcomes
+            message_id = doc.message_id or new_message_id()
+            if blocked is not None:
+                if _wants(spec, doc, self.settings):
+                    held = Delivery(sink=spec.kind, ok=False, attempts=0, error=f"{spec.label}: {blocked}")
+                    outcomes.append(held)
+                    self._keep(spec, document, message_id, held)
+                return outcomes
+            sent = _send(deliver, doc, one, deadline)
+            outcomes.extend(sent)
+            failed = _failure(sent)
+            if failed is not None:
+                self._keep(spec, document, message_id, failed)
+            return outcomes
+        finally:
+            if locked:
+                self.state.delete(LOCK_PREFIX + sink_id(spec))
+
+    def pending(self) -> List[PendingDelivery]:
+        """What the configured sinks have still to get, oldest first (for the result document)."""
+        from sms_receipt_stats.results import generated_at
+
+        by_id = {sink_id(spec): spec for spec in self.settings.sinks}
+        out: List[Tuple[float, str, PendingDelivery]] = []
+        after = self._after if self._after is not None else self.backlog()
+        for sid, notices in after.items():
+            spec = by_id.get(sid)
+            if spec is None:
+                continue  # an entry no longer in NOTIFY_URLS: it expires unsent
+            for n in notices:
+                since = generated_at(datetime.fromtimestamp(n.since, timezone.utc), self.settings.timezone)
+                out.append((n.since, spec.label, PendingDelivery(sink=spec.label, message_id=n.message_id,
+                                                                 since=since, attempts=n.attempts, error=n.error)))
+        return [p for _, _, p in sorted(out, key=lambda t: (t[0], t[1]))]
+
+
+def _wants(spec: SinkSpec, doc: ResultDocument, settings: Settings) -> bool:
+    """Whether this sink would send anything for `doc` (its min_severity may leave it nothing)."""
+    from sms_receipt_stats.sinks.delivery import build_sinks
+
+    try:
+        return build_sinks([spec])[0].prepare(doc, settings) is not None
+    except Exception:  # a sink that cannot build its message is reported by delivery, not queued
+        return False
