@@ -244,13 +244,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         main_handler = load_main_handler()
         context = {"request_id": "demo", "time_limit_in_ms": 30_000, "memory_limit_in_mb": 128}
 
-        print("sms-receipt-stats demo — offline: a local SMS API emulator and a local chat robot\n")
+        print("sms-receipt-stats demo — offline: a local SMS API emulator and a local chat robot")
+        run_dir = Path(tempfile.mkdtemp(prefix="sms-receipt-stats-demo-"))  # per run: no other run overwrites it
+        print(f"files of this run: {run_dir}\n")
         print(f"1) Timer trigger (daily report, window 'yesterday') for {DEMO_APPS}")
         doc = main_handler(samples.timer_event(), context)
         for result in doc["results"]:
             rates = result.get("rates") or {}
             stats = result.get("stats") or {}
-            status = result["error"]["code"] if result.get("error") else "ok"
+            status = _demo_verdict(result, doc["alerts"])
             name = result.get("app_name") or ""
             print(f"   {name:<10} {result['app_id']}  submitted {stats.get('RequestSuccessCount', 0):>8,}"
                   f"  success {_pct(rates.get('success_rate')):>7}  delivery {_pct(rates.get('delivery_rate')):>7}"
@@ -273,22 +275,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for message in queued:
             print(f"   {message['name']}: {message['content'][:160]}…")
 
-        print("\n4) HTTP lookup through API Gateway: GET /release/stats?app_id=1400006874&window=last_24h")
-        response = main_handler(samples.apigw_event({"app_id": "1400006874", "window": "last_24h"},
-                                                    token=DEMO_TOKEN), context)
+        lookup = "/stats?app_id=1400006874&window=last_24h"
+        print(f"\n4) HTTP lookup through the function URL (HTTP trigger): GET {lookup}")
+        response = main_handler(function_url_event("GET", lookup, {"Authorization": f"Bearer {DEMO_TOKEN}"}, b""),
+                                context)
         print(f"   HTTP {response['statusCode']}")
         body = json.loads(response["body"])
         print("   " + format_table(body).replace("\n", "\n   ") if response["statusCode"] == 200
               else "   " + json.dumps(body, ensure_ascii=False))
         print("\n5) The same lookup without a token:")
-        denied = main_handler(samples.apigw_event({"app_id": "1400006874", "window": "last_24h"}), context)
+        denied = main_handler(function_url_event("GET", lookup, {}, b""), context)
         print(f"   HTTP {denied['statusCode']} {denied['body']}")
 
         print("\n6) The dashboard through a function URL: GET /dashboard (every app, last 30 days)")
         event = function_url_event("GET", f"/dashboard?lang={args.lang}", {"Authorization": f"Bearer {DEMO_TOKEN}"},
                                    b"")
         page = main_handler(event, context)
-        target = Path(args.dashboard).expanduser().resolve()
+        target = Path(args.dashboard).expanduser().resolve() if args.dashboard else run_dir / "dashboard.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page["body"], encoding="utf-8")
         print(f"   HTTP {page['statusCode']} {page['headers'].get('Content-Type')}, {len(page['body']):,} characters")
@@ -301,6 +304,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ok = _demo_lifecycle(emulator, chat, main_handler, context) and ok
         print("\ndemo finished: " + ("OK" if ok else "something went wrong (see above)"))
         return 0 if ok else 1
+
+
+def _demo_verdict(result: Dict[str, Any], alerts: Sequence[Dict[str, Any]]) -> str:
+    """The app's mark in the demo's table: the alert rules' verdict (the worst firing alert's
+    severity, or the error code), `ok` only when no rule fired for it."""
+    if result.get("error"):
+        return str(result["error"]["code"])
+    mine = [a["severity"] for a in alerts if a.get("app_id") == result["app_id"] and a.get("status") != "resolved"]
+    for severity in ("critical", "warning", "info"):
+        if severity in mine:
+            return severity.upper()
+    return "ok"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -410,8 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the whole flow offline: emulator, timer report, chat, HTTP lookup")
     demo.add_argument("--lang", choices=("en", "zh"), default="en")
-    demo.add_argument("--dashboard", default=str(Path(tempfile.gettempdir()) / "sms-receipt-stats-demo.html"),
-                      help="where to write the dashboard page the demo renders")
+    demo.add_argument("--dashboard", default=None,
+                      help="where to write the dashboard page the demo renders "
+                           "(default: dashboard.html in a fresh temporary directory per run)")
     demo.set_defaults(func=cmd_demo)
 
     srv = sub.add_parser("serve", help="main_handler behind a local HTTP server (function URL events)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import SEVERITY_ORDER, Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
@@ -198,8 +198,8 @@ class _Builder:
         #: apps whose result is an error: their block shows the upstream message
         self.error_apps = {r.app_id for r in doc.results if r.error is not None}
         #: apps with an API-error alert in this message: their block leaves code and hint to the alert
-        self.alerted_errors: set = set()
-        self.marks_used: set = set()
+        self.alerted_errors: Set[Optional[str]] = set()
+        self.marks_used: Set[str] = set()
         self.run_at = _parse_iso(doc.generated_at)
 
     def tr(self, key: str, **values: object) -> str:
@@ -286,8 +286,7 @@ class _Builder:
     def alert_what(self, alert: Alert) -> str:
         """The alert's structured fields in words; its `message` only where no field says it."""
         rule, value, threshold = alert.rule, alert.value, alert.threshold
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if numeric and threshold is not None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and threshold is not None:
             if rule == "success_rate_drop":
                 return self.tr("value_success_rate_drop", value=pct(float(value)), threshold=pct(threshold),
                                lt=self.m.lt, drop=self.points(self.th.drop_points, signed=False))
