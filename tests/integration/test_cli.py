@@ -176,5 +176,6 @@ def test_each_demo_run_writes_into_a_fresh_directory_of_its_own(capsys, restore_
         assert run_dir.parent == tmp_path
         page = run_dir / "dashboard.html"
         assert f"written to {page}" in out and page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+        assert (run_dir / "state.db").is_file()  # the lifecycle's store too: every file of the run in one place
         written.append(page)
     assert written[0].parent != written[1].parent and written[0].exists()  # the second run left the first alone

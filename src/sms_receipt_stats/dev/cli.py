@@ -301,7 +301,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         ok = (bool(doc["results"]) and response["statusCode"] == 200 and denied["statusCode"] == 401
               and page["statusCode"] == 200)
-        ok = _demo_lifecycle(emulator, chat, main_handler, context) and ok
+        ok = _demo_lifecycle(emulator, chat, main_handler, context, run_dir) and ok
         print("\ndemo finished: " + ("OK" if ok else "something went wrong (see above)"))
         return 0 if ok else 1
 
@@ -363,55 +363,55 @@ def _chat_lines(items: Sequence[Any]) -> List[str]:
 
 
 def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any], Any],
-                    context: Dict[str, Any]) -> bool:
-    """Three hourly checks of one app with a SQLite state store: alert, quiet, resolved; then a replay."""
-    import tempfile
+                    context: Dict[str, Any], run_dir: Path) -> bool:
+    """Three hourly checks of one app with a SQLite state store (in the run's own directory):
+    alert, quiet, resolved; then a replay."""
     from datetime import datetime, timedelta, timezone
 
     from sms_receipt_stats.dev import samples
     from sms_receipt_stats.windows import current_hour
 
     app = DEMO_APPS.split(",")[0].split("=")[0]
-    with tempfile.TemporaryDirectory(prefix="sms-receipt-stats-demo-") as tmp:
-        os.environ["STATE_URL"] = f"sqlite:///{tmp}/state.db"
-        try:
-            print(f"\n7) Alert lifecycle with a state store (STATE_URL=sqlite:///{tmp}/state.db), "
-                  f"hourly checks of {app}")
-            hour = current_hour(datetime.now(timezone.utc), "Asia/Shanghai")
-            fmt = "%Y%m%d%H"
-            steps = [
-                ("the account falls into arrears (emulator: injected error)", True),
-                ("an hour later, still in arrears", True),
-                ("the account is topped up (emulator: error removed)", False),
-            ]
-            seen: List[Dict[str, Any]] = []
-            last_event: Dict[str, Any] = {}
-            for index, (what, failing) in enumerate(steps):
-                if failing:
-                    emulator.inject_error(app, "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears (demo)")
-                else:
-                    emulator.reset_faults()
-                begin = hour - timedelta(hours=3 - index)
-                message = {"job": "check", "app_ids": [app],
-                           "window": {"begin": begin.strftime(fmt), "end": (begin + timedelta(hours=1)).strftime(fmt)}}
-                last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check")
-                before = len(chat.received)
-                doc = main_handler(last_event, context)
-                heard = _chat_lines(chat.received[before:])
-                alerts = [a for a in doc["alerts"] if a.get("app_id") == app]
-                seen.append({"alerts": alerts, "heard": heard})
-                print(f"   {chr(97 + index)}) {what}: check {begin:%H}:00-{begin + timedelta(hours=1):%H}:00")
-                for a in alerts:
-                    print(f"      alert {a['rule']} {a.get('code') or ''} status={a.get('status')} "
-                          f"since={a.get('since')} notified={a.get('notified')}")
-                print("      chat: " + (" | ".join(heard) if heard else "(nothing: quiet)"))
+    # the run's directory is fresh: no state of an earlier run is in it
+    state_url = f"sqlite:///{run_dir / 'state.db'}"
+    os.environ["STATE_URL"] = state_url
+    try:
+        print(f"\n7) Alert lifecycle with a state store (STATE_URL={state_url}), hourly checks of {app}")
+        hour = current_hour(datetime.now(timezone.utc), "Asia/Shanghai")
+        fmt = "%Y%m%d%H"
+        steps = [
+            ("the account falls into arrears (emulator: injected error)", True),
+            ("an hour later, still in arrears", True),
+            ("the account is topped up (emulator: error removed)", False),
+        ]
+        seen: List[Dict[str, Any]] = []
+        last_event: Dict[str, Any] = {}
+        for index, (what, failing) in enumerate(steps):
+            if failing:
+                emulator.inject_error(app, "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears (demo)")
+            else:
+                emulator.reset_faults()
+            begin = hour - timedelta(hours=3 - index)
+            message = {"job": "check", "app_ids": [app],
+                       "window": {"begin": begin.strftime(fmt), "end": (begin + timedelta(hours=1)).strftime(fmt)}}
+            last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check")
             before = len(chat.received)
-            replay = main_handler(last_event, context)
-            print(f"   d) SCF delivers the last timer event again: replayed={replay.get('replayed')}, "
-                  f"chat got {len(chat.received) - before} new message(s)")
-        finally:
-            os.environ.pop("STATE_URL", None)
-            emulator.reset_faults()
+            doc = main_handler(last_event, context)
+            heard = _chat_lines(chat.received[before:])
+            alerts = [a for a in doc["alerts"] if a.get("app_id") == app]
+            seen.append({"alerts": alerts, "heard": heard})
+            print(f"   {chr(97 + index)}) {what}: check {begin:%H}:00-{begin + timedelta(hours=1):%H}:00")
+            for a in alerts:
+                print(f"      alert {a['rule']} {a.get('code') or ''} status={a.get('status')} "
+                      f"since={a.get('since')} notified={a.get('notified')}")
+            print("      chat: " + (" | ".join(heard) if heard else "(nothing: quiet)"))
+        before = len(chat.received)
+        replay = main_handler(last_event, context)
+        print(f"   d) SCF delivers the last timer event again: replayed={replay.get('replayed')}, "
+              f"chat got {len(chat.received) - before} new message(s)")
+    finally:
+        os.environ.pop("STATE_URL", None)
+        emulator.reset_faults()
     a, b, c = seen
     return (len(a["alerts"]) == 1 and a["alerts"][0].get("notified") is True and bool(a["heard"])
             and len(b["alerts"]) == 1 and b["alerts"][0].get("notified") is False and not b["heard"]
