@@ -174,7 +174,7 @@ def drop_product_log_handler() -> None:
 
 
 
-#: every status an HTTP lookup may answer (README "HTTP lookups"; 413: oversized body)
+#: every status an HTTP lookup may answer (docs/http-api.md "HTTP lookups"; 413: oversized body)
 ALLOWED_STATUSES = {200, 400, 401, 403, 404, 405, 413, 429, 502, 503}
 SEVERITIES = {"info", "warning", "critical"}
 CATEGORIES = {"input", "auth", "permission", "billing", "rate_limit", "transient", "clock", "upstream"}
@@ -372,7 +372,7 @@ def fake_deps(fetcher: Optional[FakeFetcher] = None, deliver: Optional[Recording
 # Invariants
 # ---------------------------------------------------------------------------------------------
 def check_http_response(resp: Any) -> Tuple[int, Dict[str, Any]]:
-    """The integration response shape (README "HTTP lookups"), for any input; → (status, body)."""
+    """The integration response shape (docs/http-api.md, "HTTP lookups"), for any input; → (status, body)."""
     assert isinstance(resp, dict), f"not a response: {type(resp).__name__}"
     assert resp.get("isBase64Encoded") is False
     status = resp.get("statusCode")

@@ -31,7 +31,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 @pytest.fixture()
 def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: docs/ when UPDATE_SCREENSHOTS=1 (README "Dashboard"), else tmp_path."""
+    """Where screenshots go: docs/ when UPDATE_SCREENSHOTS=1 (docs/http-api.md "Dashboard"), else tmp_path."""
     return DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
 APPS = "1400006874=prod,1400006879=marketing,1400007001=otp"
 SECRET = "browser-link-secret-0123456789"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.request
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -149,3 +150,32 @@ def test_invoke_event_file(capsys, emulator_env, tmp_path):
     assert cli.main(["invoke", str(event), "--message", '{"job": "check", "window": "last_hour"}']) == 0
     assert json.loads(capsys.readouterr().out)["kind"] == "check"
     assert cli.main(["invoke", str(tmp_path / "missing.json")]) == 2
+
+
+def test_demo_marks_apps_by_the_alert_verdict_and_names_the_function_url(capsys, restore_environ):
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    table = {m.group(1): m.group(2) for m in re.finditer(r"(14\d{8})  submitted .*\[([^\]]+)\]$", out, re.M)}
+    alerted = {m.group(2): m.group(1) for m in re.finditer(r"ALERT (\w+): .*\((14\d{8})\)", out)}
+    assert alerted, out  # the demo data has an app below a threshold
+    for app_id, severity in alerted.items():
+        assert table[app_id] == severity.upper()  # never [ok] beside an app the rules flagged
+    assert all(table[a] == "ok" for a in table if a not in alerted)
+    assert "API Gateway" not in out and "function URL (HTTP trigger)" in out
+
+
+def test_each_demo_run_writes_into_a_fresh_directory_of_its_own(capsys, restore_environ, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the runs' directories land in tmp_path
+    written = []
+    for _ in range(2):
+        assert cli.main(["demo"]) == 0
+        out = capsys.readouterr().out
+        run_dir = Path(re.search(r"^files of this run: (.+)$", out, re.M).group(1))
+        assert run_dir.parent == tmp_path
+        page = run_dir / "dashboard.html"
+        assert f"written to {page}" in out and page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+        assert (run_dir / "state.db").is_file()  # the lifecycle's store too: every file of the run in one place
+        written.append(page)
+    assert written[0].parent != written[1].parent and written[0].exists()  # the second run left the first alone

@@ -1,4 +1,4 @@
-"""HTTP lookups through API Gateway (README "HTTP lookups"): the whole status table, via `app.handle`."""
+"""HTTP lookups through API Gateway (docs/http-api.md, "HTTP lookups"): the whole status table, via `app.handle`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The error catalogue (`catalogue.json` read by `catalogue`): every code classified, hinted and
-mapped to an HTTP status (README, "HTTP lookups"); the data file checked entry by entry."""
+mapped to an HTTP status (docs/http-api.md, "HTTP lookups"); the data file checked entry by entry."""
 
 from __future__ import annotations
 
@@ -366,7 +366,7 @@ def test_not_retryable_codes(code: str) -> None:
     assert not is_retryable(code)
 
 
-# --- HTTP status (README, "HTTP lookups": upstream rows) --------------------------------------
+# --- HTTP status (docs/http-api.md, "Status codes": upstream rows) --------------------------------------
 
 
 @pytest.mark.parametrize(

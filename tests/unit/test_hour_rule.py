@@ -1,7 +1,7 @@
 """Every hour counted exactly once, checked from outside the product's window code.
 
 The oracle here knows only the API's documented rule (BeginTime's hour through EndTime's
-hour, Beijing time; README, *Time windows*) and the emulator's per-hour data
+hour, Beijing time; docs/hour-rule.md, *The hour rule*) and the emulator's per-hour data
 (`emulator.hourly_stats`). It computes each window's instants with `zoneinfo` itself and
 expands every call the product made into the hours it counts. Whatever the shape (named
 windows, explicit, over 32 days, day and hour series, zones with a part-hour offset, DST

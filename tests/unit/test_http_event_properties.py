@@ -2,7 +2,7 @@
 
 Every property drives `app.handle` with a counting fake fetcher and checks the same
 invariants: no exception escapes, no 500, the response has the integration shape and an
-error body of README "HTTP lookups", no stack trace or internals, and the upstream API is only
+error body of docs/http-api.md "HTTP lookups", no stack trace or internals, and the upstream API is only
 reached by a request that passed validation (and then only with an allowed app id and a
 window the API accepts).
 """
@@ -177,7 +177,7 @@ def test_hostile_parameters_never_crash_and_only_valid_lookups_reach_the_api(eve
 
 
 # ---------------------------------------------------------------------------------------------
-# 3. One defect at a time: the exact status and code of README "HTTP lookups", and no upstream call.
+# 3. One defect at a time: the exact status and code of docs/http-api.md "HTTP lookups", and no upstream call.
 # ---------------------------------------------------------------------------------------------
 def _not_app_id(value: Any) -> bool:
     text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else None

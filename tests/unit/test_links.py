@@ -33,7 +33,7 @@ def test_a_fresh_link_verifies() -> None:
 
 
 def test_the_signature_is_hmac_sha256_of_route_app_window_and_exp_in_base64url() -> None:
-    """Anyone holding LINK_SECRET can check a link with the README's recipe."""
+    """Anyone holding LINK_SECRET can check a link with the recipe of docs/http-api.md ("Signed links")."""
     exp = 1764651600
     message = f"v1\n/dashboard\n{APP}\n{WINDOW}\n{exp}".encode()
     expected = base64.urlsafe_b64encode(hmac.new(SECRET.encode(), message, hashlib.sha256).digest()).rstrip(b"=")

@@ -190,10 +190,12 @@ def test_rate_status_marks_against_thresholds():
     assert "success rate 57.14% 🔴" in text and "receipt rate 70.00% ⚠️" in text
 
 
-def test_null_rates_show_a_dash():
+def test_null_rates_say_so_in_words():
     empty = ResultDocument(generated_at=GENERATED, results=[app("1400000009", "quiet", Stats())])
     text = render(empty).text
-    assert "receipt rate —" in text and "success rate —" in text and "delivery rate —" in text
+    assert "receipt rate n/a" in text and "success rate n/a" in text and "delivery rate n/a" in text
+    assert "—" not in text  # no bare symbol: nothing to explain
+    assert "无数据" in render(empty, lang="zh").text
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)

@@ -103,7 +103,7 @@ def test_a_report_shows_the_trend_and_warns_on_a_drop(invoke: Invoke, make_deps:
     assert drop["notified"] is True and drop["value"] == 0.88
     text = render_message(ResultDocument.model_validate(delivered.docs[0]), "plain").text
     assert "success rate vs 7-day average 97.00%: -9.00 pts" in text
-    assert "success rate 88.00% < 92.00% (7-day average − 5.00 pts)" in text
+    assert "success rate 88.00% < 92.00% (its 7-day average minus 5.00 pts)" in text  # words, not a bare "−"
     # the baseline's settled days come from the cache the next time
     calls = len(fetcher.calls)
     invoke(dict(read_event("timer_default"), TriggerName="again"), env=env, deps=make_deps(fetcher=fetcher))

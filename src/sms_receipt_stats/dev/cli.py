@@ -255,13 +255,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         main_handler = load_main_handler()
         context = {"request_id": "demo", "time_limit_in_ms": 30_000, "memory_limit_in_mb": 128}
 
-        print("sms-receipt-stats demo — offline: a local SMS API emulator and a local chat robot\n")
+        print("sms-receipt-stats demo — offline: a local SMS API emulator and a local chat robot")
+        run_dir = Path(tempfile.mkdtemp(prefix="sms-receipt-stats-demo-"))  # per run: no other run overwrites it
+        print(f"files of this run: {run_dir}\n")
         print(f"1) Timer trigger (daily report, window 'yesterday') for {DEMO_APPS}")
         doc = main_handler(samples.timer_event(), context)
         for result in doc["results"]:
             rates = result.get("rates") or {}
             stats = result.get("stats") or {}
-            status = result["error"]["code"] if result.get("error") else "ok"
+            status = _demo_verdict(result, doc["alerts"])
             name = result.get("app_name") or ""
             print(f"   {name:<10} {result['app_id']}  submitted {stats.get('RequestSuccessCount', 0):>8,}"
                   f"  success {_pct(rates.get('success_rate')):>7}  delivery {_pct(rates.get('delivery_rate')):>7}"
@@ -284,22 +286,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for message in queued:
             print(f"   {message['name']}: {message['content'][:160]}…")
 
-        print("\n4) HTTP lookup through API Gateway: GET /release/stats?app_id=1400006874&window=last_24h")
-        response = main_handler(samples.apigw_event({"app_id": "1400006874", "window": "last_24h"},
-                                                    token=DEMO_TOKEN), context)
+        lookup = "/stats?app_id=1400006874&window=last_24h"
+        print(f"\n4) HTTP lookup through the function URL (HTTP trigger): GET {lookup}")
+        response = main_handler(function_url_event("GET", lookup, {"Authorization": f"Bearer {DEMO_TOKEN}"}, b""),
+                                context)
         print(f"   HTTP {response['statusCode']}")
         body = json.loads(response["body"])
         print("   " + format_table(body).replace("\n", "\n   ") if response["statusCode"] == 200
               else "   " + json.dumps(body, ensure_ascii=False))
         print("\n5) The same lookup without a token:")
-        denied = main_handler(samples.apigw_event({"app_id": "1400006874", "window": "last_24h"}), context)
+        denied = main_handler(function_url_event("GET", lookup, {}, b""), context)
         print(f"   HTTP {denied['statusCode']} {denied['body']}")
 
         print("\n6) The dashboard through a function URL: GET /dashboard (every app, last 30 days)")
         event = function_url_event("GET", f"/dashboard?lang={args.lang}", {"Authorization": f"Bearer {DEMO_TOKEN}"},
                                    b"")
         page = main_handler(event, context)
-        target = Path(args.dashboard).expanduser().resolve()
+        target = Path(args.dashboard).expanduser().resolve() if args.dashboard else run_dir / "dashboard.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page["body"], encoding="utf-8")
         print(f"   HTTP {page['statusCode']} {page['headers'].get('Content-Type')}, {len(page['body']):,} characters")
@@ -309,7 +312,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         ok = (bool(doc["results"]) and response["statusCode"] == 200 and denied["statusCode"] == 401
               and page["statusCode"] == 200)
-        ok = _demo_lifecycle(emulator, chat, main_handler, context) and ok
+        ok = _demo_lifecycle(emulator, chat, main_handler, context, run_dir) and ok
         print("\ndemo finished: " + ("OK" if ok else "something went wrong (see above)"))
         return 0 if ok else 1
 
@@ -348,6 +351,18 @@ def _serve_links(public_url: str, env: Dict[str, str], window: str = "last_30d")
     for app in apps:
         made[app.name or app.app_id] = dashboard_link(public_url, secret, app_ids=[app.app_id], window=window, now=now)
     return made
+
+
+def _demo_verdict(result: Dict[str, Any], alerts: Sequence[Dict[str, Any]]) -> str:
+    """The app's mark in the demo's table: the alert rules' verdict (the worst firing alert's
+    severity, or the error code), `ok` only when no rule fired for it."""
+    if result.get("error"):
+        return str(result["error"]["code"])
+    mine = [a["severity"] for a in alerts if a.get("app_id") == result["app_id"] and a.get("status") != "resolved"]
+    for severity in ("critical", "warning", "info"):
+        if severity in mine:
+            return severity.upper()
+    return "ok"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -402,57 +417,57 @@ def _chat_lines(items: Sequence[Any]) -> List[str]:
 
 
 def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any], Any],
-                    context: Dict[str, Any]) -> bool:
-    """Four hourly checks of one app with a SQLite state store: alert, quiet, still held after one
-    clear hour, resolved after the second (docs/alerts.md); then a replay."""
-    import tempfile
+                    context: Dict[str, Any], run_dir: Path) -> bool:
+    """Four hourly checks of one app with a SQLite state store (in the run's own directory):
+    alert, quiet, still held after one clear hour, resolved after the second (docs/alerts.md);
+    then a replay."""
     from datetime import datetime, timedelta, timezone
 
     from sms_receipt_stats.dev import samples
     from sms_receipt_stats.windows import current_hour
 
     app = DEMO_APPS.split(",")[0].split("=")[0]
-    with tempfile.TemporaryDirectory(prefix="sms-receipt-stats-demo-") as tmp:
-        os.environ["STATE_URL"] = f"sqlite:///{tmp}/state.db"
-        try:
-            print(f"\n7) Alert lifecycle with a state store (STATE_URL=sqlite:///{tmp}/state.db), "
-                  f"hourly checks of {app}")
-            hour = current_hour(datetime.now(timezone.utc), "Asia/Shanghai")
-            fmt = "%Y%m%d%H"
-            steps = [
-                ("the account falls into arrears (emulator: injected error)", True),
-                ("an hour later, still in arrears", True),
-                ("the account is topped up (emulator: error removed): one clear hour is not proof yet", False),
-                ("a second clear hour", False),
-            ]
-            seen: List[Dict[str, Any]] = []
-            last_event: Dict[str, Any] = {}
-            for index, (what, failing) in enumerate(steps):
-                if failing:
-                    emulator.inject_error(app, "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears (demo)")
-                else:
-                    emulator.reset_faults()
-                begin = hour - timedelta(hours=len(steps) - index)
-                message = {"job": "check", "app_ids": [app],
-                           "window": {"begin": begin.strftime(fmt), "end": (begin + timedelta(hours=1)).strftime(fmt)}}
-                last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check")
-                before = len(chat.received)
-                doc = main_handler(last_event, context)
-                heard = _chat_lines(chat.received[before:])
-                alerts = [a for a in doc["alerts"] if a.get("app_id") == app]
-                seen.append({"alerts": alerts, "heard": heard})
-                print(f"   {chr(97 + index)}) {what}: check {begin:%H}:00-{begin + timedelta(hours=1):%H}:00")
-                for a in alerts:
-                    print(f"      alert {a['rule']} {a.get('code') or ''} status={a.get('status')} "
-                          f"since={a.get('since')} notified={a.get('notified')}")
-                print("      chat: " + (" | ".join(heard) if heard else "(nothing: quiet)"))
+    # the run's directory is fresh: no state of an earlier run is in it
+    state_url = f"sqlite:///{run_dir / 'state.db'}"
+    os.environ["STATE_URL"] = state_url
+    try:
+        print(f"\n7) Alert lifecycle with a state store (STATE_URL={state_url}), hourly checks of {app}")
+        hour = current_hour(datetime.now(timezone.utc), "Asia/Shanghai")
+        fmt = "%Y%m%d%H"
+        steps = [
+            ("the account falls into arrears (emulator: injected error)", True),
+            ("an hour later, still in arrears", True),
+            ("the account is topped up (emulator: error removed): one clear hour is not proof yet", False),
+            ("a second clear hour", False),
+        ]
+        seen: List[Dict[str, Any]] = []
+        last_event: Dict[str, Any] = {}
+        for index, (what, failing) in enumerate(steps):
+            if failing:
+                emulator.inject_error(app, "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears (demo)")
+            else:
+                emulator.reset_faults()
+            begin = hour - timedelta(hours=len(steps) - index)
+            message = {"job": "check", "app_ids": [app],
+                       "window": {"begin": begin.strftime(fmt), "end": (begin + timedelta(hours=1)).strftime(fmt)}}
+            last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check")
             before = len(chat.received)
-            replay = main_handler(last_event, context)
-            print(f"   {chr(97 + len(steps))}) SCF delivers the last timer event again: "
-                  f"replayed={replay.get('replayed')}, chat got {len(chat.received) - before} new message(s)")
-        finally:
-            os.environ.pop("STATE_URL", None)
-            emulator.reset_faults()
+            doc = main_handler(last_event, context)
+            heard = _chat_lines(chat.received[before:])
+            alerts = [a for a in doc["alerts"] if a.get("app_id") == app]
+            seen.append({"alerts": alerts, "heard": heard})
+            print(f"   {chr(97 + index)}) {what}: check {begin:%H}:00-{begin + timedelta(hours=1):%H}:00")
+            for a in alerts:
+                print(f"      alert {a['rule']} {a.get('code') or ''} status={a.get('status')} "
+                      f"since={a.get('since')} notified={a.get('notified')}")
+            print("      chat: " + (" | ".join(heard) if heard else "(nothing: quiet)"))
+        before = len(chat.received)
+        replay = main_handler(last_event, context)
+        print(f"   {chr(97 + len(steps))}) SCF delivers the last timer event again: "
+              f"replayed={replay.get('replayed')}, chat got {len(chat.received) - before} new message(s)")
+    finally:
+        os.environ.pop("STATE_URL", None)
+        emulator.reset_faults()
     a, b, c, d = seen
     return (len(a["alerts"]) == 1 and a["alerts"][0].get("notified") is True and bool(a["heard"])
             and len(b["alerts"]) == 1 and b["alerts"][0].get("notified") is False and not b["heard"]
@@ -467,8 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the whole flow offline: emulator, timer report, chat, HTTP lookup")
     demo.add_argument("--lang", choices=("en", "zh"), default="en")
-    demo.add_argument("--dashboard", default=str(Path(tempfile.gettempdir()) / "sms-receipt-stats-demo.html"),
-                      help="where to write the dashboard page the demo renders")
+    demo.add_argument("--dashboard", default=None,
+                      help="where to write the dashboard page the demo renders "
+                           "(default: dashboard.html in a fresh temporary directory per run)")
     demo.set_defaults(func=cmd_demo)
 
     srv = sub.add_parser("serve", help="main_handler behind a local HTTP server (function URL events)")

@@ -25,17 +25,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "critical": "CRITICAL",
         "warning": "WARNING",
         "info": "INFO",
-        "rule_success_rate_below": "success rate {value} {lt} {threshold}",
-        "rule_receipt_rate_below": "receipt rate {value} {lt} {threshold}",
-        "rule_api_error": "API error",
-        "rule_config_error": "configuration error",
-        "rule_success_rate_drop": "success rate {value} {lt} {threshold} (7-day average − {drop})",
-        "rule_state_unavailable": "state store unavailable",
-        "name_success_rate_below": "success rate below threshold",
-        "name_receipt_rate_below": "receipt rate below threshold",
-        "name_success_rate_drop": "success rate drop",
-        "name_api_error": "API error",
-        "name_config_error": "configuration error",
+        "value_success_rate_below": "success rate {value} {lt} {threshold}",
+        "value_receipt_rate_below": "receipt rate {value} {lt} {threshold}",
+        "value_success_rate_drop": "success rate {value} {lt} {threshold} (its 7-day average minus {drop})",
+        "value_generic": "{title}: {value} {lt} {threshold}",
         "resolved": "RESOLVED",
         "n_resolved": "{n} resolved",
         "since": "since {when}",
@@ -74,6 +67,12 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "more_errors": "… {n} more errors",
         "truncated": "… truncated (see the JSON result)",
         "details": "📈 Dashboard",
+        "na": "n/a",
+        "legend": "Marks",
+        "legend_ok": "✅ meets its alert threshold",
+        "legend_warn": "⚠️ below the warning threshold",
+        "legend_crit": "🔴 below the critical threshold",
+        "legend_low": "— under {n} messages: too few to judge",
     },
     "zh": {
         "product": "短信回执统计",
@@ -91,17 +90,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "critical": "严重",
         "warning": "警告",
         "info": "提示",
-        "rule_success_rate_below": "成功率 {value} {lt} {threshold}",
-        "rule_receipt_rate_below": "回执率 {value} {lt} {threshold}",
-        "rule_api_error": "接口错误",
-        "rule_config_error": "配置错误",
-        "rule_success_rate_drop": "成功率 {value} {lt} {threshold}（近 7 日均值 − {drop}）",
-        "rule_state_unavailable": "状态存储不可用",
-        "name_success_rate_below": "成功率低于阈值",
-        "name_receipt_rate_below": "回执率低于阈值",
-        "name_success_rate_drop": "成功率下降",
-        "name_api_error": "接口错误",
-        "name_config_error": "配置错误",
+        "value_success_rate_below": "成功率 {value} {lt} {threshold}",
+        "value_receipt_rate_below": "回执率 {value} {lt} {threshold}",
+        "value_success_rate_drop": "成功率 {value} {lt} {threshold}（近 7 日均值减 {drop}）",
+        "value_generic": "{title}：{value} {lt} {threshold}",
         "resolved": "已恢复",
         "n_resolved": "{n} 条已恢复",
         "since": "自 {when} 起",
@@ -140,8 +132,43 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "more_errors": "… 另有 {n} 条错误",
         "truncated": "… 内容过长已截断(详见 JSON 结果)",
         "details": "📈 看板详情",
+        "na": "无数据",
+        "legend": "标记",
+        "legend_ok": "✅ 达到告警阈值",
+        "legend_warn": "⚠️ 低于警告阈值",
+        "legend_crit": "🔴 低于严重阈值",
+        "legend_low": "— 不足 {n} 条：样本太少，不做判断",
     },
 }
+
+
+#: A short title per alert rule, what a resolved notice names and the fallback line of a rule
+#: without a value template. A rule missing here (a new one) is shown by its own name.
+RULE_TITLES: Dict[str, Dict[str, str]] = {
+    "en": {
+        "success_rate_below": "success rate below threshold",
+        "receipt_rate_below": "receipt rate below threshold",
+        "success_rate_drop": "success rate drop",
+        "api_error": "API error",
+        "config_error": "configuration error",
+        "state_unavailable": "state store unavailable",
+        "volume_drop": "volume drop",
+    },
+    "zh": {
+        "success_rate_below": "成功率低于阈值",
+        "receipt_rate_below": "回执率低于阈值",
+        "success_rate_drop": "成功率下降",
+        "api_error": "接口错误",
+        "config_error": "配置错误",
+        "state_unavailable": "状态存储不可用",
+        "volume_drop": "发送量下降",
+    },
+}
+
+
+def rule_title(lang: str, rule: str) -> Optional[str]:
+    """The rule's short title, or None for a rule this table does not know yet."""
+    return RULE_TITLES[lang].get(rule)
 
 
 def normalize_lang(lang: Optional[str]) -> str:

@@ -7,14 +7,15 @@ then alerts, and only as a last resort cuts bytes, so what matters most survives
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import SEVERITY_ORDER, Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
 from sms_receipt_stats.markup import Markup
-from sms_receipt_stats.render.i18n import STRINGS, num, pct, pct_threshold, t
+from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_title, t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
 
 # Untrusted strings are shortened before escaping so that one huge name or upstream
@@ -26,6 +27,13 @@ CODE_MAX = 100
 ERRORS_MAX = 5
 #: a series up to this many buckets is listed, a longer one only counted
 SERIES_MAX = 7
+
+#: The shape of a Tencent Cloud error code (`UnauthorizedOperation.ServiceSuspendDueToArrears`):
+#: CamelCase words joined by dots, each with a lower-case letter, so no all-caps or lower-case
+#: `label.tld`. Shown verbatim in a code span, so it can be copied and searched.
+API_CODE = re.compile(r"[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*(\.[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)*")
+#: the code the configuration rule gives every issue: the alert's title already says it
+CONFIG_CODE = "ConfigError"
 
 ALERT_MARK = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 TITLE_MARK = {"critical": "🔴", "warning": "⚠️", "info": "✅"}
@@ -187,6 +195,12 @@ class _Builder:
         self.doc, self.m, self.lang, self.th = doc, m, lang, thresholds
         self.details = details
         self.names = {r.app_id: r.app_name for r in doc.results if r.app_name}
+        #: apps whose result is an error: their block shows the upstream message
+        self.error_apps = {r.app_id for r in doc.results if r.error is not None}
+        #: apps with an API-error alert in this message: their block leaves code and hint to the alert
+        self.alerted_errors: Set[Optional[str]] = set()
+        self.marks_used: Set[str] = set()
+        self.run_at = _parse_iso(doc.generated_at)
 
     def tr(self, key: str, **values: object) -> str:
         return t(self.lang, key, **values)
@@ -199,13 +213,23 @@ class _Builder:
         name = self.names.get(app_id)
         return f"{m.bold(m.escape(shorten(name, NAME_MAX)))} ({ident})" if name else m.bold(ident)
 
-    def error_detail(self, code: Optional[str], message: Optional[str]) -> str:
+    def pct(self, rate: Optional[float]) -> str:
+        """A rate as `77.02%`, or a word (not a bare symbol) when there is none."""
+        return self.tr("na") if rate is None else pct(rate)
+
+    def code(self, code: str) -> str:
+        """An error code, copyable: in the platform's code span, never with an invisible character."""
         m = self.m
+        if _catalogued(code) or (len(code) <= CODE_MAX and API_CODE.fullmatch(code)):
+            return m.code(code)
+        return m.code(m.escape(shorten(code, CODE_MAX)))
+
+    def error_detail(self, code: Optional[str], message: Optional[str]) -> str:
         parts = []
         if code:
-            parts.append(m.code(code if _catalogued(code) else m.escape(shorten(code, CODE_MAX))))
+            parts.append(self.code(code))
         if message:
-            parts.append(m.escape(shorten(message, MESSAGE_MAX)))
+            parts.append(self.m.escape(shorten(message, MESSAGE_MAX)))
         return ": ".join(parts)
 
     def hint_line(self, hint: Optional[str]) -> Optional[str]:
@@ -215,59 +239,97 @@ class _Builder:
 
     # alerts -----------------------------------------------------------------------
     def alert(self, alert: Alert) -> str:
+        """One alert, each fact once: the app, what is wrong (value vs threshold, or the code),
+        since when it fires (when known), then the hint on its own line."""
         m = self.m
         level = alert.severity
         label = self.app_label(alert.app_id)
+        when = self.when(alert.since)
         if alert.resolved:
             head = f"{RESOLVED_MARK} {m.bold(self.tr('resolved'))}"
             what = self.alert_name(alert)
             line = f"{head} {label}: {what}" if label else f"{head} {what}"
-            when = self.when(alert.since)
             return line + (f" · {self.tr('firing_since', when=when)}" if when else "")
         head = f"{ALERT_MARK.get(level, '')} {m.severity(m.bold(self.tr(level)), level)}"
         what = self.alert_what(alert)
         line = f"{head} {label}: {what}" if label else f"{head} {what}"
-        when = self.when(alert.since)
         if when:
             line += f" · {self.tr('since', when=when)}"
         if alert.silenced:
             line += f" · {self.tr('silenced')}"
         lines = [line]
-        if alert.rule in ("api_error", "config_error"):
-            hint = self.hint_line(alert.hint)
-            if hint:
-                lines.append(hint)
+        hint = self.hint_line(alert.hint)
+        if hint:
+            lines.append(hint)
         return m.join(lines)
 
     def when(self, since: Optional[str]) -> Optional[str]:
+        """When the problem started, from the state store; None when unknown or when it is this
+        run's own time (an alert first seen now started at some point inside the window)."""
         moment = _parse_iso(since) if since else None
-        return moment.strftime("%Y-%m-%d %H:%M") if moment else None
+        if moment is None:
+            return None
+        if self.run_at is not None and moment.tzinfo is not None and moment >= self.run_at:
+            return None
+        return moment.strftime("%Y-%m-%d %H:%M")
+
+    def title_of(self, rule: str) -> str:
+        return rule_title(self.lang, rule) or self.m.escape(shorten(rule, 40))
 
     def alert_name(self, alert: Alert) -> str:
         """What a resolved notice names: the rule, and the error code of an API error."""
-        key = f"name_{alert.rule}"
-        name = self.tr(key) if key in STRINGS["en"] else self.m.escape(shorten(alert.rule, 40))
-        if alert.code and alert.rule == "api_error":
-            name += " " + self.error_detail(alert.code, None)
+        name = self.title_of(alert.rule)
+        if alert.code and alert.code != CONFIG_CODE:
+            name += " " + self.code(alert.code)
         return name
 
     def alert_what(self, alert: Alert) -> str:
-        if alert.rule == "success_rate_drop":
-            value, threshold = alert.value, alert.threshold
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and threshold is not None:
-                return self.tr("rule_success_rate_drop", value=pct(float(value)), threshold=pct(threshold),
+        """The alert's structured fields in words; its `message` only where no field says it."""
+        rule, value, threshold = alert.rule, alert.value, alert.threshold
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and threshold is not None:
+            if rule == "success_rate_drop":
+                return self.tr("value_success_rate_drop", value=pct(float(value)), threshold=pct(threshold),
                                lt=self.m.lt, drop=self.points(self.th.drop_points, signed=False))
-            return self.m.escape(shorten(alert.message, MESSAGE_MAX))
-        if alert.rule in ("success_rate_below", "receipt_rate_below"):
-            value, threshold = alert.value, alert.threshold
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and threshold is not None:
-                return self.tr(
-                    f"rule_{alert.rule}", value=pct(float(value)), threshold=pct_threshold(threshold), lt=self.m.lt
-                )
-            return self.m.escape(shorten(alert.message, MESSAGE_MAX))
-        detail = self.error_detail(alert.code, alert.message)
-        label = self.tr(f"rule_{alert.rule}")
-        return f"{label} {detail}" if detail else label
+            if rule in ("success_rate_below", "receipt_rate_below"):
+                return self.tr(f"value_{rule}", value=pct(float(value)), threshold=pct_threshold(threshold),
+                               lt=self.m.lt)
+            return self.tr("value_generic", title=self.title_of(rule), value=self.number(float(value), threshold),
+                           threshold=self.number(threshold, threshold), lt=self.m.lt)
+        title = self.title_of(rule)
+        code = alert.code if alert.code and alert.code != CONFIG_CODE else None
+        message = None if self.message_shown_elsewhere(alert) else self.own_message(alert)
+        detail = self.error_detail(code, message)
+        if not detail:
+            return title
+        return f"{title} {detail}" if code else f"{title}: {detail}"
+
+    def number(self, value: float, threshold: float) -> str:
+        """A value of an unknown rule: a percentage when it and its threshold are rates."""
+        if 0 <= value <= 1 and 0 < threshold <= 1 and not float(threshold).is_integer():
+            return pct(value)
+        return num(int(value)) if float(value).is_integer() else f"{value:g}"
+
+    def message_shown_elsewhere(self, alert: Alert) -> bool:
+        """An app's API error: its code is on the alert line, the upstream message in the app's block."""
+        return bool(alert.app_id) and alert.app_id in self.error_apps
+
+    def own_message(self, alert: Alert) -> Optional[str]:
+        """The alert's message without what the line already says: the app label prefix the rules
+        write, and for a configuration error the raw issue (listed once, here, not under Errors)."""
+        message = alert.message or ""
+        issue = next((e for e in self.doc.errors if e and message.endswith(e)), None)
+        if alert.rule == "config_error" and issue is not None:
+            return issue
+        if alert.app_id:
+            for prefix in self.label_prefixes(alert.app_id):
+                if message.startswith(prefix):
+                    message = message[len(prefix):].lstrip(" :：")
+                    break
+        return message or None
+
+    def label_prefixes(self, app_id: str) -> List[str]:
+        name = self.names.get(app_id)
+        return [f"{name} ({app_id})", app_id] if name else [app_id]
 
     # apps -------------------------------------------------------------------------
     def app(self, result: AppResult, show_window: bool) -> str:
@@ -279,6 +341,10 @@ class _Builder:
         if result.error is not None:
             err = result.error
             mark = ALERT_MARK.get(err.severity, ALERT_MARK["warning"])
+            if result.app_id in self.alerted_errors:  # code and hint are on the alert line
+                detail = self.error_detail(None, err.message)
+                lines.append(m.sub(f"{mark} {self.tr('error')}: {detail}" if detail else f"{mark} {self.tr('error')}"))
+                return m.join(lines)
             lines.append(m.sub(f"{mark} {self.tr('error')} {self.error_detail(err.code, err.message)}"))
             hint = self.hint_line(err.hint)
             if hint:
@@ -301,9 +367,10 @@ class _Builder:
                 )
             )
         )
-        failures = [f"{self.tr(f)} {num(getattr(s, f))}" for f in FAILURE_FIELDS if getattr(s, f)]
-        if failures:
-            lines.append(m.sub(f"{self.tr('failures')}: " + ", ".join(failures)))
+        counts = [(f, getattr(s, f)) for f in FAILURE_FIELDS if getattr(s, f)]
+        counts.sort(key=lambda item: -item[1])  # biggest first; ties keep the API's order
+        if counts:
+            lines.append(m.sub(f"{self.tr('failures')}: " + ", ".join(f"{self.tr(f)} {num(n)}" for f, n in counts)))
         lines.append(m.sub(self.rates_line(rates, s.RequestSuccessCount, s.CallbackCount)))
         trend = result.trend
         if trend is not None and trend.baseline_success_rate is not None and trend.success_rate_change is not None:
@@ -325,12 +392,14 @@ class _Builder:
             "success_rate", rates.success_rate, receipts, warn=th.success_rate_min, critical=th.success_rate_critical
         )
         # No rule watches delivery_rate, so it gets no status mark.
-        delivery = f"{self.tr('delivery_rate')} {pct(rates.delivery_rate)}"
+        delivery = f"{self.tr('delivery_rate')} {self.pct(rates.delivery_rate)}"
         return " · ".join([receipt, success, delivery])
 
     def rate(self, key: str, value: Optional[float], volume: int, warn: float, critical: Optional[float]) -> str:
+        """The rate and its verdict mark (the same thresholds as the alert rules); the marks
+        used are explained by the legend line in the footer."""
         if value is None:
-            return f"{self.tr(key)} {NONE}"
+            return f"{self.tr(key)} {self.tr('na')}"
         if volume < self.th.min_volume:
             mark = NONE
         elif critical is not None and value < critical:
@@ -339,7 +408,14 @@ class _Builder:
             mark = WARN
         else:
             mark = OK
+        self.marks_used.add(mark)
         return f"{self.tr(key)} {pct(value)} {mark}"
+
+    def legend(self) -> Optional[str]:
+        """One line saying what each mark in the message means, only the marks it uses."""
+        keys = [(OK, "legend_ok"), (WARN, "legend_warn"), (CRIT, "legend_crit"), (NONE, "legend_low")]
+        parts = [self.tr(key, n=num(self.th.min_volume)) for mark, key in keys if mark in self.marks_used]
+        return f"{self.tr('legend')}: " + " · ".join(parts) if parts else None
 
     def series(self, points: List[SeriesPoint]) -> List[str]:
         m = self.m
@@ -354,8 +430,8 @@ class _Builder:
             lines.append(
                 m.sub(
                     f"{label}: {self.tr('submitted')} {num(p.stats.RequestSuccessCount)}, "
-                    f"{self.tr('receipt_rate')} {pct(rates.receipt_rate)}, "
-                    f"{self.tr('success_rate')} {pct(rates.success_rate)}"
+                    f"{self.tr('receipt_rate')} {self.pct(rates.receipt_rate)}, "
+                    f"{self.tr('success_rate')} {self.pct(rates.success_rate)}"
                 )
             )
         return lines
@@ -387,8 +463,11 @@ class _Builder:
             head += (link,)  # in the head: truncation never drops it
 
         alert_entries = tuple(self.alert(a) for a in alerts)
-        shown_messages = {a.message for a in alerts}
-        error_texts = [e for e in doc.errors if e not in shown_messages]
+        self.alerted_errors = {a.app_id for a in alerts if a.rule == "api_error" and not a.resolved
+                               and a.app_id in self.error_apps}
+        shown = {a.message for a in alerts}
+        config = [a.message for a in alerts if a.rule == "config_error"]  # their line quotes the issue
+        error_texts = [e for e in doc.errors if e not in shown and not any(e and c.endswith(e) for c in config)]
         errors = tuple(m.bullet(m.escape(shorten(e, MESSAGE_MAX))) for e in error_texts[:ERRORS_MAX])
         if len(error_texts) > ERRORS_MAX:
             errors += (m.bullet(self.tr("more_errors", n=len(error_texts) - ERRORS_MAX)),)
@@ -402,6 +481,9 @@ class _Builder:
             footer.append(m.muted(f"{self.tr('window')}: {_window_text(common, m)} · {self.tr('generated')}: {stamp}"))
         else:
             footer.append(m.muted(f"{self.tr('generated')}: {stamp}"))
+        legend = self.legend()
+        if legend:
+            footer.append(m.muted(legend))
         footer.append(m.muted(self.tr("late_note")))
         counted = next((r.window.counted for r in results if r.window.counted is not None), None)
         if counted is not None and counted.hours:  # a part-hour zone: say which hours were counted
