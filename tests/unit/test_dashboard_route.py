@@ -25,6 +25,7 @@ HTML_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "private, no-store",
+    "X-Frame-Options": "DENY",
 }
 
 
@@ -57,12 +58,15 @@ def signed(app_id: str = APP_PROD, window: str = "last_7d", ttl: timedelta = tim
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-def json_error(response: Dict[str, Any], status: int, code: str) -> Dict[str, Any]:
+def html_error(response: Dict[str, Any], status: int, code: str) -> str:
+    """An error page for a person: HTML, every security header of the page itself, the code shown."""
     assert response["statusCode"] == status, response["body"][:300]
-    assert response["headers"]["Content-Type"] == JSON_CT
-    error = json.loads(response["body"])["error"]
-    assert error["code"] == code
-    return error
+    for name, value in HTML_HEADERS.items():
+        assert response["headers"][name] == value, name
+    body = response["body"]
+    assert body.startswith("<!DOCTYPE html>") and f"<code>{code}</code>" in body
+    assert "<script" not in body and '"error":' not in body
+    return body
 
 
 # -- success ------------------------------------------------------------------------------------------------------
@@ -122,9 +126,10 @@ def test_a_second_30_day_page_asks_the_api_for_unsettled_days_only(invoke, load_
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"])
-def test_without_a_valid_token_or_link_it_is_401_json_as_for_stats(invoke, load_event, fetcher, token) -> None:
+def test_without_a_valid_token_or_link_it_is_an_html_401(invoke, load_event, fetcher, token) -> None:
     response = invoke(dashboard_event(load_event, token=token), env=env())
-    json_error(response, 401, "AuthFailure.Unauthorized")
+    body = html_error(response, 401, "AuthFailure.Unauthorized")
+    assert "Sign-in needed" in body and "Authorization: Bearer" in body
     assert response["headers"]["WWW-Authenticate"].startswith("Bearer")
     assert fetcher.calls == []
 
@@ -150,38 +155,53 @@ def test_a_signed_link_opens_the_page_without_a_token(invoke, load_event, fetche
 ])
 def test_a_signed_link_cannot_be_changed(invoke, load_event, fetcher, change: Dict[str, Optional[str]]) -> None:
     params = {k: v for k, v in {**signed(APP_PROD, "last_7d"), **change}.items() if v is not None}
-    json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
+    html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
     assert fetcher.calls == []
 
 
-def test_an_expired_link_says_so(invoke, load_event, fetcher) -> None:
+def test_an_expired_link_says_so_and_how_to_get_a_fresh_one(invoke, load_event, fetcher) -> None:
     params = signed(ttl=timedelta(seconds=-1))
-    error = json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401,
-                       "AuthFailure.Unauthorized")
-    assert "expired" in error["message"]
+    body = html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401,
+                      "AuthFailure.Unauthorized")
+    assert "This link has expired" in body and "newest report or alert" in body
+    assert '<html lang="en">' in body and fetcher.calls == []
+
+
+def test_an_expired_link_in_chinese(invoke, load_event, fetcher) -> None:
+    params = {**signed(ttl=timedelta(seconds=-1)), "lang": "zh"}
+    body = html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401,
+                      "AuthFailure.Unauthorized")
+    assert '<html lang="zh-CN">' in body and "链接已过期" in body and "最新一条报告" in body
+
+
+def test_a_changed_link_is_not_called_expired(invoke, load_event, fetcher) -> None:
+    params = {**signed(), "window": "last_30d"}
+    body = html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401,
+                      "AuthFailure.Unauthorized")
+    assert "This link is not valid" in body and "expired" not in body
 
 
 def test_links_are_refused_when_link_secret_is_not_set(invoke, load_event, fetcher) -> None:
-    error = json_error(invoke(dashboard_event(load_event, signed(), token=None), env=env(LINK_SECRET=None)),
-                       401, "AuthFailure.Unauthorized")
-    assert "not enabled" in error["message"]
+    body = html_error(invoke(dashboard_event(load_event, signed(), token=None), env=env(LINK_SECRET=None)),
+                      401, "AuthFailure.Unauthorized")
+    assert "Signed links are switched off" in body and "not enabled" in body
 
 
 def test_a_link_signed_with_another_key_is_refused(invoke, load_event, fetcher) -> None:
     params = signed(secret="another-secret-0123456789")
-    json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
+    html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
 
 
 def test_a_link_to_an_app_the_function_does_not_know_is_403(invoke, load_event, fetcher) -> None:
     params = signed("1400999999")
-    json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 403,
+    html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 403,
                "UnauthorizedOperation.RequestPermissionDeny")
     assert fetcher.calls == []
 
 
 def test_a_token_may_only_ask_for_allowed_apps(invoke, load_event, fetcher) -> None:
     response = invoke(dashboard_event(load_event, {"app_id": APP_STAGING}), env=env(API_ALLOWED_APP_IDS=APP_PROD))
-    json_error(response, 403, "UnauthorizedOperation.RequestPermissionDeny")
+    html_error(response, 403, "UnauthorizedOperation.RequestPermissionDeny")
     response = invoke(dashboard_event(load_event, {}), env=env(API_ALLOWED_APP_IDS=APP_PROD))
     assert response["statusCode"] == 200 and f'id="app-{APP_STAGING}"' not in response["body"]
 
@@ -198,7 +218,8 @@ def test_a_token_may_only_ask_for_allowed_apps(invoke, load_event, fetcher) -> N
     ({"app_id": [APP_PROD, APP_STAGING]}, "InvalidParameter"),
 ])
 def test_bad_parameters_are_400_before_any_query(invoke, load_event, fetcher, query, code) -> None:
-    json_error(invoke(dashboard_event(load_event, query), env=env()), 400, code)
+    body = html_error(invoke(dashboard_event(load_event, query), env=env()), 400, code)
+    assert "This address is not right" in body
     assert fetcher.calls == []
 
 
@@ -206,7 +227,9 @@ def test_only_get(invoke, load_event) -> None:
     event = load_event("function_url_get_dashboard")
     event["httpMethod"] = "POST"
     response = invoke(event, env=env())
-    json_error(response, 405, "MethodNotAllowed")
+    # routed before the dashboard (no browser sends it): the JSON answer of every route
+    assert response["statusCode"] == 405 and response["headers"]["Content-Type"] == JSON_CT
+    assert json.loads(response["body"])["error"]["code"] == "MethodNotAllowed"
     assert response["headers"]["Allow"] == "GET"
 
 

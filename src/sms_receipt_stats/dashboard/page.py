@@ -719,3 +719,74 @@ def _key_rule(key: str) -> str:
 def render_page(page: Page) -> str:
     """The whole HTML document."""
     return _Builder(page).build()
+
+
+#: error pages: (title, what happened) per kind, and how to get in, in each language
+ERRORS: Dict[str, Dict[str, Tuple[str, str]]] = {
+    "en": {
+        "expired": ("This link has expired",
+                    "Dashboard links in chat reports and alerts work for 7 days after the message was sent."),
+        "invalid": ("This link is not valid",
+                    "It was changed or cut short after it was made, or it was made with another key."),
+        "disabled": ("Signed links are switched off",
+                     "This function has no LINK_SECRET, so it cannot check a link."),
+        "auth": ("Sign-in needed", "This page opens from a dashboard link in a chat report or alert, or with an "
+                                   "API token."),
+        "forbidden": ("Not allowed", "{message}"),
+        "bad_request": ("This address is not right", "{message}"),
+        "failed": ("The dashboard could not be shown", "{message}"),
+    },
+    "zh": {
+        "expired": ("链接已过期", "聊天报告和告警中的看板链接在消息发出后 7 天内有效。"),
+        "invalid": ("链接无效", "链接在生成后被修改或截断,或由其他密钥生成。"),
+        "disabled": ("未启用签名链接", "此函数未配置 LINK_SECRET,无法校验链接。"),
+        "auth": ("需要登录", "请通过聊天报告或告警中的看板链接打开本页,或使用 API 令牌访问。"),
+        "forbidden": ("无权访问", "{message}"),
+        "bad_request": ("地址有误", "{message}"),
+        "failed": ("看板暂时无法显示", "{message}"),
+    },
+}
+HOW_TO: Dict[str, str] = {
+    "en": "To get a fresh link: open the link in the newest report or alert (each message carries one), or ask "
+          "the operator for the next report. With an API token, open this address with the header "
+          "Authorization: Bearer <token>.",
+    "zh": "获取新链接:打开最新一条报告或告警中的链接(每条消息都带有链接),或请运维人员发送下一份报告。"
+          "持有 API 令牌时,可带请求头 Authorization: Bearer <令牌> 打开此地址。",
+}
+
+
+def error_kind(status: int, link_reason: Optional[str]) -> str:
+    if link_reason in ("expired", "invalid", "disabled"):
+        return link_reason
+    if status == 401:
+        return "auth"
+    if status == 403:
+        return "forbidden"
+    return "bad_request" if status < 429 else "failed"
+
+
+def render_error(lang: str, status: int, code: str, message: str, link_reason: Optional[str] = None) -> str:
+    """An error answer as a page for a person (a chat link opened on a phone): what happened, in
+    the page's language, and how to get a fresh link; the code and our message for whoever helps.
+    `message` is ours (never upstream text with a secret): it is escaped, not scrubbed."""
+    lang = lang if lang in ERRORS else "en"
+    kind = error_kind(status, link_reason)
+    title, said = ERRORS[lang][kind]
+    said = said.format(message=_cut(message))
+    how = f'<p>{esc(HOW_TO[lang])}</p>' if kind in ("expired", "invalid", "auth", "disabled") else ""
+    details = f'<p class="note">{status} · <code>{esc(_cut(code, 100))}</code>'
+    if kind in ("expired", "invalid", "disabled", "auth"):
+        details += f" · {esc(_cut(message))}"
+    details += "</p>"
+    html_lang = "zh-CN" if lang == "zh" else "en"
+    return ("<!DOCTYPE html>"
+            f'<html lang="{html_lang}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP_META)}">'
+            '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">'
+            '<link rel="icon" href="data:,">'
+            f"<title>{esc(title)} · {esc(text(lang, 'title'))}</title>"
+            f"<style>{STYLE}</style></head><body><main>"
+            f'<header class="top"><h1>{esc(text(lang, "title"))}</h1></header>'
+            f'<section class="card failed" aria-labelledby="what"><h2 id="what">{esc(title)}</h2>'
+            f"<p>{esc(said)}</p>{how}{details}</section></main></body></html>")
