@@ -300,3 +300,72 @@ def test_current_alerts_and_silences_come_from_the_state_store(state_env, make_d
         store.close()
     assert "planned carrier maintenance" in body and "No state store" not in body
     assert doc["alerts"][0]["message"] in body or "success" in body.lower()
+
+
+# -- the time limit -------------------------------------------------------------------------------------------------
+
+
+def page_with_deadline(load_event, make_deps, clock, seconds: float, environment: Dict[str, str]) -> Dict[str, Any]:
+    """The page as SCF would run it with `seconds` left before the function's deadline."""
+    settings, _ = load_settings(environment)
+    event = ApiGatewayEvent.parse(dashboard_event(load_event, {}))
+    deps = make_deps()
+    return handle_dashboard(event, settings, deps, clock.monotonic() + seconds, store=None)
+
+
+def test_without_a_store_the_page_shows_the_newest_days_that_fit_and_says_so(load_event, make_deps, clock,
+                                                                                fetcher: FakeFetcher) -> None:
+    # 10 s left: (10 - 3 reserved) s × 10 calls/s × 0.85 = 59 calls; 3 apps × 30 days would be 90
+    response = page_with_deadline(load_event, make_deps, clock, 10.0, env())
+    assert response["statusCode"] == 200
+    assert len(fetcher.calls) == 3 * 19  # the newest 19 days of every app
+    newest = set(expected_calls(APP_PROD, "last_30d", "day")[-19:])
+    assert set(fetcher.calls_for(APP_PROD)) == newest
+    assert "Showing the last 19 of 30 days" in response["body"] and "90 API calls at 10/s" in response["body"]
+
+
+def test_when_not_even_a_day_per_app_fits_the_first_apps_are_shown_and_the_rest_named(load_event, make_deps, clock,
+                                                                                       fetcher: FakeFetcher) -> None:
+    response = page_with_deadline(load_event, make_deps, clock, 3.3, env())  # 2 calls
+    assert len(fetcher.calls) == 2 and {c[0] for c in fetcher.calls} == {APP_PROD, APP_STAGING}
+    body = response["body"]
+    assert "marketing" in body and "not shown: no time left" in body
+    assert f'id="app-{APP_MARKETING}"' not in body
+
+
+def test_with_enough_time_nothing_is_left_out(load_event, make_deps, clock, fetcher: FakeFetcher) -> None:
+    response = page_with_deadline(load_event, make_deps, clock, 55.0, env())
+    assert len(fetcher.calls) == 90 and "Showing the last" not in response["body"]
+
+
+def test_cached_days_cost_nothing_in_the_plan(load_event, make_deps, clock, fetcher, sqlite_store) -> None:
+    """With a warm settled cache the same 10 s show the whole window: only unsettled days are asked."""
+    from sms_receipt_stats.state.cache import SettledCache
+
+    settings, _ = load_settings(env())
+    cache = SettledCache(FakeFetcher(), sqlite_store, now=lambda: NOW, settle_hours=settings.settle_hours)
+    for app_id in (APP_PROD, APP_STAGING, APP_MARKETING):
+        for call in expected_calls(app_id, "last_30d", "day"):
+            cache.fetch(*call)
+    event = ApiGatewayEvent.parse(dashboard_event(load_event, {}))
+    response = handle_dashboard(event, settings, make_deps(), clock.monotonic() + 10.0, store=sqlite_store)
+    assert response["statusCode"] == 200 and "Showing the last" not in response["body"]
+    assert 0 < len(fetcher.calls) <= 3 * 4
+
+
+# -- an unreachable endpoint ----------------------------------------------------------------------------------------
+
+
+def test_an_unreachable_endpoint_stops_the_page_at_once_and_says_so(invoke, load_event, fetcher) -> None:
+    from sms_receipt_stats.sdk import network_error
+
+    def refuse(app_id: str, begin: str, end: str) -> None:
+        raise network_error("ConnectionRefusedError: [Errno 111] Connection refused")
+
+    fetcher.on_fetch = refuse
+    response = invoke(dashboard_event(load_event, {}), env=env())
+    assert response["statusCode"] == 503 and "Retry-After" in response["headers"]
+    assert len(fetcher.calls) <= 16  # at most the calls already in flight; 90 without the stop
+    body = response["body"]
+    assert body.count("endpoint unreachable") >= 3 and "InternalError.Timeout" not in body
+    assert "query shorter windows" not in body
