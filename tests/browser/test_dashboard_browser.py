@@ -68,8 +68,10 @@ STATUS = """(() => [...document.querySelectorAll('ul.status li')].map(li => {
            || b.left < box.left - 1 || style.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth;
   }).map(el => el.outerHTML.slice(0, 120));
   const badge = li.querySelector('.badge');
+  const ink = badge ? getComputedStyle(badge) : null;
   return {text: li.innerText, top: box.top, right: box.right, left: box.left, cut,
           badge: badge ? badge.innerText : null, badgeVisible: !!badge && badge.getBoundingClientRect().width > 10,
+          badgeReadable: !!ink && ink.color !== ink.backgroundColor,
           code: li.querySelector('code') ? li.querySelector('code').innerText : null};
 }))()"""
 
@@ -189,7 +191,7 @@ def test_phone_375_shows_every_apps_state_at_a_glance(browser: Any, served: str,
     assert len(lines) == 5
     for line in lines:
         assert line["cut"] == [], line  # no text cut or overflowing its line
-        assert line["badgeVisible"] and line["left"] >= 0 and line["right"] <= 375, line
+        assert line["badgeVisible"] and line["badgeReadable"] and line["left"] >= 0 and line["right"] <= 375, line
     assert {line["code"] for line in lines if line["code"]} == set(FAILING.values())  # the whole code
     assert [line["badge"] for line in lines].count("error") == 2 and "critical" in [line["badge"] for line in lines]
     assert lines[-1]["top"] < 812 * 1.5  # the states come before the charts, not after them

@@ -286,7 +286,7 @@ def test_a_failing_app_shows_its_whole_code_in_the_status_line() -> None:
     failed = AppResult(app_id=MARKETING.app_id, app_name="marketing", window=WindowDoc(
         begin="2026102600", end="2026112500", timezone=TZ), error=ErrorInfo(code=code, message="arrears"))
     lines = status_lines(page(results=[*results([PROD]), failed]))
-    assert f"<code>{code}</code>" in lines[MARKETING.app_id] and "error" in lines[MARKETING.app_id]
+    assert f"<code title=\"{code}\">{code.replace('.', '.<wbr>')}</code>" in lines[MARKETING.app_id] and "error" in lines[MARKETING.app_id]
     small = re.search(r"ul\.status code,\.error code\{([^}]*)\}", STYLE)
     assert small and "overflow-wrap:anywhere" in small.group(1)  # wraps on a phone, never cut
 

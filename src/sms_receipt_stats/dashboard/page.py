@@ -233,7 +233,8 @@ ul.status .why{color:var(--muted);font-size:13px;overflow-wrap:anywhere;min-widt
 ul.status code,.error code{font-size:13px;overflow-wrap:anywhere;word-break:break-word;white-space:normal}
 .badge{display:inline-block;font-size:12px;font-weight:700;border-radius:4px;padding:1px 7px;color:#fff;
 background:var(--none);white-space:nowrap}
-.badge.ok{background:var(--ok)}.badge.warn{background:var(--warn)}.badge.crit,.badge.error{background:var(--crit)}
+.badge.ok{background:var(--ok)}.badge.warn{background:var(--warn)}
+.badge.crit,.badge.error{background:var(--crit);color:#fff}
 .cut{border-left:4px solid var(--warn)}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
@@ -469,7 +470,7 @@ class _Builder:
             badge = f'<span class="badge {badge_class}">{esc(self.tr(f"st_{verdict}"))}</span>'
             name = f'<a class="name" href="#app-{esc(r.app_id)}">{esc(self.app_name(r))}</a>'
             if r.error is not None:
-                why = f'<code>{esc(_cut(r.error.code, 100))}</code>'
+                why = code_html(r.error.code)
             elif r.stats is None:
                 why = f'<span class="why">{esc(self.tr("no_data"))}</span>'
             else:
@@ -566,7 +567,7 @@ class _Builder:
             err = result.error
             lead = (f'<p class="error"><strong>{esc(self.tr("st_unreachable"))}</strong>: '
                     f'{esc(self.tr("unreachable_text"))}</p>') if is_unreachable(err.code, err.message) else ""
-            body = (lead + f'<p class="error"><code>{esc(_cut(err.code, 100))}</code>: {esc(_cut(err.message))}</p>'
+            body = (lead + f'<p class="error">{code_html(err.code)}: {esc(_cut(err.message))}</p>'
                     + (f'<p class="note">{esc(self.tr("hint"))}: {esc(_cut(err.hint, 400))}</p>' if err.hint else ""))
             return f'<section class="card" id="app-{ident}">{head}{body}</section>'
         stats = result.stats or Stats()
@@ -695,6 +696,13 @@ class _Builder:
                 '<link rel="icon" href="data:,">'
                 f"<title>{esc(self.tr('title'))} · {esc(window_text(page.window))}</title>"
                 f"<style>{STYLE}</style></head><body><main>{''.join(blocks)}</main></body></html>")
+
+
+def code_html(code: str) -> str:
+    """An error code, escaped, that a narrow screen breaks after its dots (`Unauthorized.<wbr>...`)
+    rather than inside a word; whole, never cut short."""
+    shown = esc(_cut(code, 100))
+    return f'<code title="{shown}">{shown.replace(".", ".<wbr>")}</code>'
 
 
 def is_unreachable(code: str, message: str) -> bool:
