@@ -204,7 +204,7 @@ def run_timer_job(
             from sms_receipt_stats.dashboard.warm import warm_after_report
 
             warm_after_report(settings, deps, deadline, now)
-        except Exception:  # noqa: BLE001 - the report is delivered; a cold cache only slows the next page
+        except Exception:
             logger.warning("dashboard cache warm-up failed")
     return doc
 

@@ -119,7 +119,8 @@ def test_each_app_has_totals_a_volume_chart_a_rate_chart_and_a_failure_chart() -
 
 def chart(html: str, kind: str, app_id: str = "") -> str:
     """The SVG of one chart (`rates`, `volume`, `failures`), of the first app or of `app_id`."""
-    found = re.search(rf'<svg class="chart \w+"[^>]*aria-labelledby="{kind}-{app_id}\d*"[^>]*>.*?</svg>', html, flags=re.S)
+    found = re.search(rf'<svg class="chart \w+"[^>]*aria-labelledby="{kind}-{app_id}\d*"[^>]*>.*?</svg>', html,
+                      flags=re.S)
     assert found, kind
     return found.group(0)
 
@@ -286,7 +287,8 @@ def test_a_failing_app_shows_its_whole_code_in_the_status_line() -> None:
     failed = AppResult(app_id=MARKETING.app_id, app_name="marketing", window=WindowDoc(
         begin="2026102600", end="2026112500", timezone=TZ), error=ErrorInfo(code=code, message="arrears"))
     lines = status_lines(page(results=[*results([PROD]), failed]))
-    assert f"<code title=\"{code}\">{code.replace('.', '.<wbr>')}</code>" in lines[MARKETING.app_id] and "error" in lines[MARKETING.app_id]
+    line = lines[MARKETING.app_id]
+    assert f"<code title=\"{code}\">{code.replace('.', '.<wbr>')}</code>" in line and "error" in line
     small = re.search(r"ul\.status code,\.error code\{([^}]*)\}", STYLE)
     assert small and "overflow-wrap:anywhere" in small.group(1)  # wraps on a phone, never cut
 
@@ -348,9 +350,11 @@ def test_lines_on_top_of_each_other_stay_apart() -> None:
     perfect = pinned(PROD, Stats(RequestSuccessCount=500, CallbackCount=500, CallbackSuccessCount=500))
     html = page([PROD], window="last_7d", results=[perfect])
     rates = chart(html, "rates")
-    assert re.search(r'<g class="dots s-success"><circle', rates) and re.search(r'<g class="dots s-receipt"><rect', rates)
+    assert re.search(r'<g class="dots s-success"><circle', rates)
+    assert re.search(r'<g class="dots s-receipt"><rect', rates)
     assert re.search(r'<g class="dots s-delivery"><path', rates)
-    dashes = {key: re.search(rf"svg\.chart \.line\.s-{key}[^{{]*\{{([^}}]*)\}}", STYLE) for key in ("receipt", "delivery")}
+    dashes = {key: re.search(rf"svg\.chart \.line\.s-{key}[^{{]*\{{([^}}]*)\}}", STYLE)
+              for key in ("receipt", "delivery")}
     assert dashes["receipt"] and dashes["delivery"] and dashes["receipt"].group(1) != dashes["delivery"].group(1)
     legend = html.split(rates, 1)[1].split("</ul>", 1)[0]
     assert legend.count('<svg class="key"') >= 3

@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sms_receipt_stats.config import Thresholds
@@ -146,7 +145,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "weak_key": "空心:回执少于 {n} 条,不作判断",
         "band_key": "成功率的 95% 置信区间",
         "too_little": "发送量太少,不画比率",
-        "axis_rule": "所有比率图的纵轴都是 {lo} 到 100%,各应用相同:范围包含阈值和本页所有应用中回执不少于 {n} 条的数据点。",
+        "axis_rule": "所有比率图的纵轴都是 {lo} 到 100%,各应用相同:"
+                     "范围包含阈值和本页所有应用中回执不少于 {n} 条的数据点。",
         "times_in": "时间均为 {zone}",
         "cut_days": "仅显示最近 {shown} 个{unit}(共 {asked} 个):全部查询({calls} 次接口调用,每秒 {rps} 次)"
                     "会超过函数的运行时限。配置状态存储(STATE_URL)后已结算的日期会被缓存,可显示整个区间。",
@@ -572,8 +572,9 @@ class _Builder:
             return f'<section class="card" id="app-{ident}">{head}{body}</section>'
         stats = result.stats or Stats()
         rates = result.rates or compute_rates(stats)
+        charts = f"{self.volume_chart(result)}{self.rate_chart(result)}{self.failure_chart(result)}"
         return (f'<section class="card" id="app-{ident}">{head}{self.tiles(stats, rates)}'
-                f'<div class="charts">{self.volume_chart(result)}{self.rate_chart(result)}{self.failure_chart(result)}</div>'
+                f'<div class="charts">{charts}</div>'
                 f"{self.table(result)}</section>")
 
     def tiles(self, s: Stats, rates: Rates) -> str:

@@ -84,7 +84,7 @@ def warm_after_report(settings: Settings, deps: Any, deadline: Optional[float], 
     try:
         store = deps.open_state(settings)
         return warm_settled_days(settings, deps, store, deadline, now)
-    except Exception as exc:  # noqa: BLE001 - the report must not fail for its epilogue
+    except Exception as exc:
         logger.warning("dashboard cache warm-up failed", extra={"code": type(exc).__name__})
         return WarmSummary(skipped=f"failed: {type(exc).__name__}")
     finally:
