@@ -62,7 +62,7 @@ CHARTS = """(() => {
 #: every status line: its box, its text, and any descendant wider than its box or cut by an ellipsis
 STATUS = """(() => [...document.querySelectorAll('ul.status li')].map(li => {
   const box = li.getBoundingClientRect();
-  const cut = [...li.querySelectorAll('*')].filter(el => {
+  const cut = [...li.querySelectorAll('*:not(wbr)')].filter(el => {
     const b = el.getBoundingClientRect(), style = getComputedStyle(el);
     return el.scrollWidth > el.clientWidth + 1 && style.overflow !== 'visible' || b.right > box.right + 1
            || b.left < box.left - 1 || style.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth;
@@ -229,6 +229,8 @@ def test_phone_375_in_chinese(browser: Any, served: str) -> None:
     assert page["title"].startswith("短信回执统计") and page["scrollWidth"] <= 375
     text = browser.evaluate("document.body.innerText")
     assert "状态" in text and "每日提交量" in text and "错误" in text
+    lines = browser.evaluate(STATUS)
+    assert len(lines) == 2 and all(line["cut"] == [] and line["badgeReadable"] for line in lines), lines
     assert browser.problems() == []
 
 
