@@ -205,6 +205,13 @@ def run_timer_job(
         raise
     if run is not None:
         run.complete(doc)
+    if job == "report" and run is not None:  # keep the dashboard's settled days cached (README "Dashboard")
+        try:
+            from sms_receipt_stats.dashboard.warm import warm_after_report
+
+            warm_after_report(settings, deps, deadline, now)
+        except Exception:
+            logger.warning("dashboard cache warm-up failed")
     return doc
 
 

@@ -43,6 +43,10 @@ class LinkError(ValueError):
     """A link that does not open the dashboard; the message is safe to show the caller."""
 
 
+class LinkExpired(LinkError):
+    """A genuine link past its expiry: the reader needs a fresh one, not a warning about tampering."""
+
+
 def _message(app_id: str, window: str, exp: str) -> bytes:
     return "\n".join((VERSION, ROUTE, app_id, window, exp)).encode("ascii")
 
@@ -84,7 +88,7 @@ def verify(secret: str, *, app_id: str, window: str, exp: str, sig: str, now: da
     if not compare_digest(_digest(secret, app_id, window, exp), offered):
         raise LinkError("the link's signature does not match: it was changed or made with another key")
     if int(exp) <= now.timestamp():
-        raise LinkError("the link has expired: open the newest report's link, or use a token")
+        raise LinkExpired("the link has expired: open the newest report's link, or use a token")
 
 
 def expiry(now: datetime, ttl: timedelta = LINK_TTL) -> int:

@@ -217,6 +217,7 @@ class Querier:
         retry: Optional[RetryPolicy] = None,
         workers: int = 16,
         rng: Optional[random.Random] = None,
+        fail_fast: bool = False,
     ):
         self._fetcher = fetcher
         self._sleep = sleep
@@ -225,6 +226,23 @@ class Querier:
         self._workers = workers
         self._rng = rng or random.Random()
         self.limiter = RateLimiter(rps, clock=clock, sleep=sleep)
+        #: after the first unreachable-endpoint error, attempt no more calls (a page waiting for
+        #: a person); timers keep retrying each call, a blip there costs a report
+        self.fail_fast = fail_fast
+        self.unreachable: Optional[CloudError] = None
+
+    @property
+    def fetcher(self) -> StatsFetcher:
+        """What answers the calls (a cache-wrapped fetcher offers `cached`, used to plan a page)."""
+        return self._fetcher
+
+    def _skipped(self) -> Optional[CloudError]:
+        """The error of a call not attempted because the endpoint was found unreachable."""
+        first = self.unreachable
+        if not self.fail_fast or first is None:
+            return None
+        return CloudError(first.code, f"{first.message} (not attempted after the first connection failure)",
+                          unreachable=True)
 
     def run_one(self, task: QueryTask) -> QueryOutcome:
         outcome = QueryOutcome(task)
@@ -236,10 +254,18 @@ class Querier:
         deadline = self._deadline
         last_start = None if deadline.at is None else deadline.at - LAST_START_MARGIN
         while True:
+            skipped = self._skipped()
+            if skipped is not None:
+                outcome.error = skipped
+                return outcome
             if not deadline.allows(LAST_START_MARGIN) or self.limiter.acquire(last_start) is None:
                 outcome.error = outcome.error or CloudError(
                     "InternalError.Timeout", "the invocation ran out of time before this query could run"
                 )
+                return outcome
+            skipped = self._skipped()  # found unreachable while this call waited for its slot
+            if skipped is not None:
+                outcome.error = skipped
                 return outcome
             outcome.attempts += 1
             try:
@@ -262,6 +288,9 @@ class Querier:
                     outcome.error = CloudError(UPSTREAM_DATA_INVALID, "; ".join(problems), request_id)
                     return outcome
                 outcome.stats, outcome.error = stats, None
+                return outcome
+            if self.fail_fast and outcome.error.unreachable:
+                self.unreachable = self.unreachable or outcome.error
                 return outcome
             from sms_receipt_stats.catalogue import is_retryable  # the catalogue loads on the first failure only
 

@@ -46,6 +46,9 @@ class CloudError(Exception):
     code: str
     message: str
     request_id: Optional[str] = None
+    #: the endpoint could not be reached at all (DNS, refused, connect timeout): no request was
+    #: answered, so the calls after it will fail the same way (the dashboard stops there)
+    unreachable: bool = False
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -95,11 +98,30 @@ def endpoint_for(override: Optional[str], default_host: str) -> Endpoint:
 _NETWORK_REASONS = (
     (("NameResolutionError", "Name or service not known", "nodename nor servname", "getaddrinfo",
       "Temporary failure in name resolution"), "the endpoint's host name could not be resolved (DNS)"),
-    (("Connection refused",), "the endpoint refused the connection"),
+    (("Connection refused", "ConnectionRefused"), "the endpoint refused the connection"),
+    (("ConnectTimeout", "connect timeout"), "connecting to the endpoint timed out"),
+    (("No route to host", "Network is unreachable"), "there is no network route to the endpoint"),
     (("timed out", "Timeout"), "the connection to the endpoint timed out"),
     (("SSL", "CERTIFICATE", "certificate"), "the TLS handshake with the endpoint failed"),
     (("Connection reset", "RemoteDisconnected", "Connection aborted"), "the endpoint closed the connection"),
 )
+
+
+#: the reasons above that mean no connection was made: the endpoint is unreachable
+UNREACHABLE_REASONS = frozenset({
+    "the endpoint's host name could not be resolved (DNS)", "the endpoint refused the connection",
+    "connecting to the endpoint timed out", "there is no network route to the endpoint",
+})
+#: how an unreachable endpoint's errors begin, so every reader (page, chat, JSON) names it
+UNREACHABLE = "endpoint unreachable"
+
+
+def network_error(text: str, request_id: Optional[str] = None) -> CloudError:
+    """`ClientNetworkError` with a host-free reason; "endpoint unreachable: ..." when no connection was made."""
+    reason = network_reason(text)
+    if reason in UNREACHABLE_REASONS:
+        return CloudError("ClientNetworkError", f"{UNREACHABLE}: {reason}", request_id, unreachable=True)
+    return CloudError("ClientNetworkError", reason, request_id)
 
 
 def network_reason(text: str) -> str:
@@ -131,14 +153,14 @@ def to_cloud_error(exc: BaseException) -> CloudError:
     if isinstance(code, str) and code:
         message = str(getattr(exc, "message", None) or "")
         if code == "ClientNetworkError" or code in _NETWORK_EXCEPTIONS:
-            return CloudError("ClientNetworkError", network_reason(f"{code}: {message}"), request_id)
+            return network_error(f"{code}: {message}", request_id)
         if code == "ServerNetworkError":
             return CloudError(code, "the endpoint answered with a non-200 HTTP status", request_id)
         if code in _DATA_EXCEPTIONS or _is_python_exception_name(code):
             return CloudError(UPSTREAM_DATA_INVALID, f"the answer could not be read ({code})", request_id)
         return CloudError(code, message, request_id)
     if isinstance(exc, OSError):  # requests' exceptions are OSErrors too; their text names the endpoint
-        return CloudError("ClientNetworkError", network_reason(f"{type(exc).__name__}: {exc}"))
+        return network_error(f"{type(exc).__name__}: {exc}")
     return CloudError(UPSTREAM_DATA_INVALID, f"the answer could not be read ({type(exc).__name__})")
 
 

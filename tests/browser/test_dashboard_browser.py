@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -33,20 +35,45 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def shots(tmp_path: Path) -> Path:
     """Where screenshots go: docs/ when UPDATE_SCREENSHOTS=1 (docs/http-api.md "Dashboard"), else tmp_path."""
     return DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-APPS = "1400006874=prod,1400006879=marketing,1400007001=otp"
+APPS = ("1400006874=prod,1400006879=marketing,1400007001=otp,"
+        "1400007002=billing-notifications-eu-west,1400007003=login-codes")
+HEALTHY = "1400006874,1400006879,1400007001"
+ALL = HEALTHY + ",1400007002,1400007003"
+#: failing apps: a long code that must wrap, not be cut, on a phone
+FAILING = {"1400007002": "UnauthorizedOperation.ServiceSuspendDueToArrears",
+           "1400007003": "UnauthorizedOperation.RequestIpNotInWhitelist"}
 SECRET = "browser-link-secret-0123456789"
+#: a silence stored in UTC (as the API and the CLI keep it); the page must show it in Asia/Shanghai
+SILENCE_ENDS = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(hours=5)
 CHARTS = """(() => {
   const charts = [...document.querySelectorAll('svg.chart')].map(svg => {
     const box = svg.getBoundingClientRect();
     return {kind: svg.classList.contains('lines') ? 'lines' : 'bars', width: box.width, height: box.height,
+            id: svg.getAttribute('aria-labelledby'),
             lines: [...svg.querySelectorAll('path.line')].map(p => { const b = p.getBBox();
                                                                     return [b.width, b.height, p.getTotalLength()]; }),
-            bars: [...svg.querySelectorAll('rect')].map(r => { const b = r.getBBox(); return [b.width, b.height]; })};
+            bars: [...svg.querySelectorAll('rect:not(.plate)')].map(r => { const b = r.getBBox();
+                                                                         return [b.width, b.height]; })};
   });
   const card = document.querySelector('section.card');
   return {charts, title: document.title, scrollWidth: document.documentElement.scrollWidth,
           innerWidth: window.innerWidth, radius: card ? getComputedStyle(card).borderTopLeftRadius : null};
 })()"""
+#: every status line: its box, its text, and any descendant wider than its box or cut by an ellipsis
+STATUS = """(() => [...document.querySelectorAll('ul.status li')].map(li => {
+  const box = li.getBoundingClientRect();
+  const cut = [...li.querySelectorAll('*:not(wbr)')].filter(el => {
+    const b = el.getBoundingClientRect(), style = getComputedStyle(el);
+    return el.scrollWidth > el.clientWidth + 1 && style.overflow !== 'visible' || b.right > box.right + 1
+           || b.left < box.left - 1 || style.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth;
+  }).map(el => el.outerHTML.slice(0, 120));
+  const badge = li.querySelector('.badge');
+  const ink = badge ? getComputedStyle(badge) : null;
+  return {text: li.innerText, top: box.top, right: box.right, left: box.left, cut,
+          badge: badge ? badge.innerText : null, badgeVisible: !!badge && badge.getBoundingClientRect().width > 10,
+          badgeReadable: !!ink && ink.color !== ink.backgroundColor,
+          code: li.querySelector('code') ? li.querySelector('code').innerText : null};
+}))()"""
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +87,20 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    """`sms-receipt-stats serve --port 0` against the emulator; yields its base URL."""
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`sms-receipt-stats serve --port 0` against the emulator, with a SQLite state store holding the
+    alerts of a check and a silence; two apps fail upstream. Yields its base URL."""
+    state = tmp_path_factory.mktemp("state") / "state.db"
     with Emulator() as emulator:
+        for app_id, code in FAILING.items():
+            emulator.inject_error(app_id, code)
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TENCENTCLOUD_", "SMS_", "NOTIFY_", "API_", "ALERT_", "REPORT_", "STATE_"))}
         env.update({"TENCENTCLOUD_SECRETID": emulator.secret_id, "TENCENTCLOUD_SECRETKEY": emulator.secret_key,
-                    "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": APPS,
-                    "API_TOKENS": "browser-token-0123456789", "LINK_SECRET": SECRET})
+                    "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": APPS, "SMS_API_RPS": "50",
+                    "API_TOKENS": "browser-token-0123456789", "LINK_SECRET": SECRET,
+                    "STATE_URL": f"sqlite:///{state}"})
+        record_state(env)
         proc = subprocess.Popen([sys.executable, "-m", "sms_receipt_stats", "serve", "--port", "0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         try:
@@ -79,6 +112,28 @@ def served() -> Iterator[str]:
             proc.wait(timeout=20)
 
 
+def record_state(env: Dict[str, str]) -> None:
+    """A check over the last day (the emulator's marketing app fires), and a silence for prod."""
+    from sms_receipt_stats.app import handle
+    from sms_receipt_stats.config import load_settings
+    from sms_receipt_stats.state.flow import open_state
+    from sms_receipt_stats.state.silences import Matchers, Silence, SilenceStore
+
+    now = datetime.now(timezone.utc)
+    doc = handle({"Type": "Timer", "TriggerName": "browser-check", "Time": now.isoformat(),
+                  "Message": {"job": "check", "window": "last_24h"}}, None, env=env)
+    assert any(a["rule"] == "success_rate_below" for a in doc["alerts"]), doc["alerts"]
+    settings, _ = load_settings(env)
+    store = open_state(settings)
+    assert store is not None
+    try:
+        SilenceStore(store).add(Silence(id="browser-s1", matchers=Matchers(app_id="1400006874"), starts_at=now,
+                                        ends_at=SILENCE_ENDS, created_by="ops", comment="carrier maintenance"),
+                                now)
+    finally:
+        store.close()
+
+
 @pytest.fixture(scope="module")
 def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with cdp.Browser(chromium, tmp_path_factory.mktemp("chromium-profile")) as opened:
@@ -86,15 +141,15 @@ def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield opened
 
 
-def link(base: str, app_ids: str) -> str:
+def link(base: str, app_ids: str, ttl: timedelta = links.LINK_TTL) -> str:
     return links.dashboard_link(base, SECRET, app_ids=app_ids.split(","), window="last_30d",
-                                now=datetime.now(timezone.utc))
+                                now=datetime.now(timezone.utc), ttl=ttl)
 
 
-def rendered(browser: Any, apps: int) -> Dict[str, Any]:
+def rendered(browser: Any, healthy: int) -> Dict[str, Any]:
     page = browser.evaluate(CHARTS)
     assert page["radius"] == "10px"  # the style block ran: its hash is in the policy
-    assert [c["kind"] for c in page["charts"]] == ["lines", "bars"] * apps
+    assert [c["kind"] for c in page["charts"]] == ["bars", "lines", "bars"] * healthy
     for chart in page["charts"]:
         assert chart["width"] > 250 and chart["height"] > 90, chart
         if chart["kind"] == "lines":
@@ -118,29 +173,82 @@ def test_the_problem_detector_sees_a_csp_violation(browser: Any) -> None:
 def test_desktop_1280(browser: Any, served: str, shots: Path) -> None:
     browser.events.clear()
     browser.viewport(1280, 900)
-    browser.open(link(served, "1400006874,1400006879,1400007001"))
-    page = rendered(browser, apps=3)
+    browser.open(link(served, ALL))
+    page = rendered(browser, healthy=3)
     assert page["scrollWidth"] <= 1280
     assert browser.problems() == []
     size = browser.screenshot(shots / "dashboard-1280.png")
     assert size["width"] == 1280 and size["height"] > 900
 
 
-def test_phone_375(browser: Any, served: str, shots: Path) -> None:
+def test_phone_375_shows_every_apps_state_at_a_glance(browser: Any, served: str, shots: Path) -> None:
     browser.events.clear()
     browser.viewport(375, 812, scale=2, mobile=True)
-    browser.open(link(served, "1400006879"))
-    page = rendered(browser, apps=1)
+    browser.open(link(served, ALL))
+    page = rendered(browser, healthy=3)
     assert page["innerWidth"] == 375 and page["scrollWidth"] <= 375  # nothing wider than the phone
+    lines = browser.evaluate(STATUS)
+    assert len(lines) == 5
+    for line in lines:
+        assert line["cut"] == [], line  # no text cut or overflowing its line
+        assert line["badgeVisible"] and line["badgeReadable"] and line["left"] >= 0 and line["right"] <= 375, line
+    assert {line["code"] for line in lines if line["code"]} == set(FAILING.values())  # the whole code
+    assert [line["badge"] for line in lines].count("error") == 2 and "critical" in [line["badge"] for line in lines]
+    assert lines[-1]["top"] < 812 * 1.5  # the states come before the charts, not after them
     assert browser.problems() == []
     size = browser.screenshot(shots / "dashboard-375.png")
     assert size["width"] == 375
 
 
+def test_silences_and_alerts_read_in_local_time_with_the_zone(browser: Any, served: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    browser.viewport(375, 812, scale=2, mobile=True)
+    browser.open(link(served, HEALTHY))
+    text = browser.evaluate("document.body.innerText")
+    local = SILENCE_ENDS.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"until {local:%Y-%m-%d %H:%M} UTC+8" in text
+    assert f"{SILENCE_ENDS:%H:%M} UTC" not in text.replace("UTC+8", "")
+    assert "since " in text and "Times in Asia/Shanghai, UTC+8" in text
+
+
+def test_the_volume_chart_draws_each_days_submissions(browser: Any, served: str) -> None:
+    browser.viewport(1280, 900)
+    browser.open(link(served, "1400006874"))
+    bars = browser.evaluate("""[...document.querySelectorAll('svg[aria-labelledby^="volume-"] rect.vol')]
+        .map(r => [r.getBBox().height, r.querySelector('title').textContent])""")
+    assert len(bars) == 30 and all(h > 0 for h, _ in bars)
+    assert all(" · submitted: " in tip for _, tip in bars)
+
+
 def test_phone_375_in_chinese(browser: Any, served: str) -> None:
     browser.events.clear()
     browser.viewport(375, 812, scale=2, mobile=True)
-    browser.open(link(served, "1400006874,1400007001") + "&lang=zh")
-    page = rendered(browser, apps=2)
+    browser.open(link(served, "1400006874,1400007002") + "&lang=zh")
+    page = rendered(browser, healthy=1)
     assert page["title"].startswith("短信回执统计") and page["scrollWidth"] <= 375
+    text = browser.evaluate("document.body.innerText")
+    assert "状态" in text and "每日提交量" in text and "错误" in text
+    lines = browser.evaluate(STATUS)
+    assert len(lines) == 2 and all(line["cut"] == [] and line["badgeReadable"] for line in lines), lines
     assert browser.problems() == []
+
+
+def test_an_expired_link_opens_a_page_that_says_what_to_do(browser: Any, served: str) -> None:
+    expired = link(served, HEALTHY, ttl=timedelta(seconds=-60))
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(expired, timeout=30)
+    headers = answer.value.headers
+    assert answer.value.code == 401 and headers["Content-Type"] == "text/html; charset=utf-8"
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control",
+                 "X-Frame-Options"):
+        assert headers[name], name
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"] and "no-store" in headers["Cache-Control"]
+    browser.events.clear()
+    browser.viewport(375, 812, scale=2, mobile=True)
+    browser.open(expired + "&lang=zh")
+    text = browser.evaluate("document.body.innerText")
+    assert "链接已过期" in text and "获取新链接" in text
+    assert browser.evaluate("getComputedStyle(document.querySelector('section.card')).borderTopLeftRadius") == "10px"
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 375
+    assert [p for p in browser.problems() if "401" not in p] == []  # the status itself is logged, nothing else

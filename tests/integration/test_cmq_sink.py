@@ -152,7 +152,7 @@ def test_unreachable_endpoint_names_no_host_in_results_or_logs(caplog: pytest.Lo
     sleeper = Sleeper()
     [delivery] = deliver_all(document(), loaded, sleep=sleeper)
     assert not delivery.ok and delivery.attempts == 3 and len(sleeper.waits) == 2  # transient: retried
-    assert delivery.error.endswith("ClientNetworkError: the endpoint refused the connection")
+    assert delivery.error.endswith("ClientNetworkError: endpoint unreachable: the endpoint refused the connection")
     # the product's own lines (urllib3's DEBUG lines name hosts; the handler keeps urllib3 at WARNING)
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("sms_receipt_stats"))
     assert "refused the connection" in logged

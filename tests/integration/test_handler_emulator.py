@@ -270,7 +270,7 @@ def test_unreachable_endpoint_is_503_and_names_no_host(env: Dict[str, str], no_b
     assert response["statusCode"] == 503
     error = json.loads(response["body"])["error"]
     assert error["code"] == "ClientNetworkError"
-    assert error["message"] == "the endpoint refused the connection"
+    assert error["message"] == "endpoint unreachable: the endpoint refused the connection"
     assert "Retry-After" in response["headers"]
     logs = capsys.readouterr().out
     assert "ClientNetworkError" in logs

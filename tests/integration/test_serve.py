@@ -104,7 +104,9 @@ def test_errors_keep_their_status_and_headers(served) -> None:
     server, _, _ = served
     status, headers, body = fetch(f"{server.endpoint}/dashboard")
     assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
-    assert json.loads(body)["error"]["code"] == "AuthFailure.Unauthorized"
+    # the dashboard answers people: an HTML page naming the code, with the page's security headers
+    assert headers["Content-Type"] == "text/html; charset=utf-8" and headers["Content-Security-Policy"] == CSP
+    assert b"<code>AuthFailure.Unauthorized</code>" in body
     status, headers, _ = fetch(f"{server.endpoint}/stats", method="DELETE")
     assert status == 405 and headers["Allow"] == "GET, POST"
     status, _, body = fetch(f"{server.endpoint}/nowhere")

@@ -25,6 +25,7 @@ HTML_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "private, no-store",
+    "X-Frame-Options": "DENY",
 }
 
 
@@ -57,12 +58,15 @@ def signed(app_id: str = APP_PROD, window: str = "last_7d", ttl: timedelta = tim
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-def json_error(response: Dict[str, Any], status: int, code: str) -> Dict[str, Any]:
+def html_error(response: Dict[str, Any], status: int, code: str) -> str:
+    """An error page for a person: HTML, every security header of the page itself, the code shown."""
     assert response["statusCode"] == status, response["body"][:300]
-    assert response["headers"]["Content-Type"] == JSON_CT
-    error = json.loads(response["body"])["error"]
-    assert error["code"] == code
-    return error
+    for name, value in HTML_HEADERS.items():
+        assert response["headers"][name] == value, name
+    body = response["body"]
+    assert body.startswith("<!DOCTYPE html>") and f"<code>{code}</code>" in body
+    assert "<script" not in body and '"error":' not in body
+    return body
 
 
 # -- success ------------------------------------------------------------------------------------------------------
@@ -122,9 +126,10 @@ def test_a_second_30_day_page_asks_the_api_for_unsettled_days_only(invoke, load_
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"])
-def test_without_a_valid_token_or_link_it_is_401_json_as_for_stats(invoke, load_event, fetcher, token) -> None:
+def test_without_a_valid_token_or_link_it_is_an_html_401(invoke, load_event, fetcher, token) -> None:
     response = invoke(dashboard_event(load_event, token=token), env=env())
-    json_error(response, 401, "AuthFailure.Unauthorized")
+    body = html_error(response, 401, "AuthFailure.Unauthorized")
+    assert "Sign-in needed" in body and "Authorization: Bearer" in body
     assert response["headers"]["WWW-Authenticate"].startswith("Bearer")
     assert fetcher.calls == []
 
@@ -150,38 +155,53 @@ def test_a_signed_link_opens_the_page_without_a_token(invoke, load_event, fetche
 ])
 def test_a_signed_link_cannot_be_changed(invoke, load_event, fetcher, change: Dict[str, Optional[str]]) -> None:
     params = {k: v for k, v in {**signed(APP_PROD, "last_7d"), **change}.items() if v is not None}
-    json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
+    html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
     assert fetcher.calls == []
 
 
-def test_an_expired_link_says_so(invoke, load_event, fetcher) -> None:
+def test_an_expired_link_says_so_and_how_to_get_a_fresh_one(invoke, load_event, fetcher) -> None:
     params = signed(ttl=timedelta(seconds=-1))
-    error = json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401,
-                       "AuthFailure.Unauthorized")
-    assert "expired" in error["message"]
+    body = html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401,
+                      "AuthFailure.Unauthorized")
+    assert "This link has expired" in body and "newest report or alert" in body
+    assert '<html lang="en">' in body and fetcher.calls == []
+
+
+def test_an_expired_link_in_chinese(invoke, load_event, fetcher) -> None:
+    params = {**signed(ttl=timedelta(seconds=-1)), "lang": "zh"}
+    body = html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401,
+                      "AuthFailure.Unauthorized")
+    assert '<html lang="zh-CN">' in body and "链接已过期" in body and "最新一条报告" in body
+
+
+def test_a_changed_link_is_not_called_expired(invoke, load_event, fetcher) -> None:
+    params = {**signed(), "window": "last_30d"}
+    body = html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401,
+                      "AuthFailure.Unauthorized")
+    assert "This link is not valid" in body and "expired" not in body
 
 
 def test_links_are_refused_when_link_secret_is_not_set(invoke, load_event, fetcher) -> None:
-    error = json_error(invoke(dashboard_event(load_event, signed(), token=None), env=env(LINK_SECRET=None)),
-                       401, "AuthFailure.Unauthorized")
-    assert "not enabled" in error["message"]
+    body = html_error(invoke(dashboard_event(load_event, signed(), token=None), env=env(LINK_SECRET=None)),
+                      401, "AuthFailure.Unauthorized")
+    assert "Signed links are switched off" in body and "not enabled" in body
 
 
 def test_a_link_signed_with_another_key_is_refused(invoke, load_event, fetcher) -> None:
     params = signed(secret="another-secret-0123456789")
-    json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
+    html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 401, "AuthFailure.Unauthorized")
 
 
 def test_a_link_to_an_app_the_function_does_not_know_is_403(invoke, load_event, fetcher) -> None:
     params = signed("1400999999")
-    json_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 403,
+    html_error(invoke(dashboard_event(load_event, params, token=None), env=env()), 403,
                "UnauthorizedOperation.RequestPermissionDeny")
     assert fetcher.calls == []
 
 
 def test_a_token_may_only_ask_for_allowed_apps(invoke, load_event, fetcher) -> None:
     response = invoke(dashboard_event(load_event, {"app_id": APP_STAGING}), env=env(API_ALLOWED_APP_IDS=APP_PROD))
-    json_error(response, 403, "UnauthorizedOperation.RequestPermissionDeny")
+    html_error(response, 403, "UnauthorizedOperation.RequestPermissionDeny")
     response = invoke(dashboard_event(load_event, {}), env=env(API_ALLOWED_APP_IDS=APP_PROD))
     assert response["statusCode"] == 200 and f'id="app-{APP_STAGING}"' not in response["body"]
 
@@ -198,7 +218,8 @@ def test_a_token_may_only_ask_for_allowed_apps(invoke, load_event, fetcher) -> N
     ({"app_id": [APP_PROD, APP_STAGING]}, "InvalidParameter"),
 ])
 def test_bad_parameters_are_400_before_any_query(invoke, load_event, fetcher, query, code) -> None:
-    json_error(invoke(dashboard_event(load_event, query), env=env()), 400, code)
+    body = html_error(invoke(dashboard_event(load_event, query), env=env()), 400, code)
+    assert "This address is not right" in body
     assert fetcher.calls == []
 
 
@@ -206,7 +227,9 @@ def test_only_get(invoke, load_event) -> None:
     event = load_event("function_url_get_dashboard")
     event["httpMethod"] = "POST"
     response = invoke(event, env=env())
-    json_error(response, 405, "MethodNotAllowed")
+    # routed before the dashboard (no browser sends it): the JSON answer of every route
+    assert response["statusCode"] == 405 and response["headers"]["Content-Type"] == JSON_CT
+    assert json.loads(response["body"])["error"]["code"] == "MethodNotAllowed"
     assert response["headers"]["Allow"] == "GET"
 
 
@@ -277,3 +300,72 @@ def test_current_alerts_and_silences_come_from_the_state_store(state_env, make_d
         store.close()
     assert "planned carrier maintenance" in body and "No state store" not in body
     assert doc["alerts"][0]["message"] in body or "success" in body.lower()
+
+
+# -- the time limit -------------------------------------------------------------------------------------------------
+
+
+def page_with_deadline(load_event, make_deps, clock, seconds: float, environment: Dict[str, str]) -> Dict[str, Any]:
+    """The page as SCF would run it with `seconds` left before the function's deadline."""
+    settings, _ = load_settings(environment)
+    event = ApiGatewayEvent.parse(dashboard_event(load_event, {}))
+    deps = make_deps()
+    return handle_dashboard(event, settings, deps, clock.monotonic() + seconds, store=None)
+
+
+def test_without_a_store_the_page_shows_the_newest_days_that_fit_and_says_so(load_event, make_deps, clock,
+                                                                                fetcher: FakeFetcher) -> None:
+    # 10 s left: (10 - 3 reserved) s × 10 calls/s × 0.85 = 59 calls; 3 apps × 30 days would be 90
+    response = page_with_deadline(load_event, make_deps, clock, 10.0, env())
+    assert response["statusCode"] == 200
+    assert len(fetcher.calls) == 3 * 19  # the newest 19 days of every app
+    newest = set(expected_calls(APP_PROD, "last_30d", "day")[-19:])
+    assert set(fetcher.calls_for(APP_PROD)) == newest
+    assert "Showing the last 19 of 30 days" in response["body"] and "90 API calls at 10/s" in response["body"]
+
+
+def test_when_not_even_a_day_per_app_fits_the_first_apps_are_shown_and_the_rest_named(load_event, make_deps, clock,
+                                                                                       fetcher: FakeFetcher) -> None:
+    response = page_with_deadline(load_event, make_deps, clock, 3.3, env())  # 2 calls
+    assert len(fetcher.calls) == 2 and {c[0] for c in fetcher.calls} == {APP_PROD, APP_STAGING}
+    body = response["body"]
+    assert "marketing" in body and "not shown: no time left" in body
+    assert f'id="app-{APP_MARKETING}"' not in body
+
+
+def test_with_enough_time_nothing_is_left_out(load_event, make_deps, clock, fetcher: FakeFetcher) -> None:
+    response = page_with_deadline(load_event, make_deps, clock, 55.0, env())
+    assert len(fetcher.calls) == 90 and "Showing the last" not in response["body"]
+
+
+def test_cached_days_cost_nothing_in_the_plan(load_event, make_deps, clock, fetcher, sqlite_store) -> None:
+    """With a warm settled cache the same 10 s show the whole window: only unsettled days are asked."""
+    from sms_receipt_stats.state.cache import SettledCache
+
+    settings, _ = load_settings(env())
+    cache = SettledCache(FakeFetcher(), sqlite_store, now=lambda: NOW, settle_hours=settings.settle_hours)
+    for app_id in (APP_PROD, APP_STAGING, APP_MARKETING):
+        for call in expected_calls(app_id, "last_30d", "day"):
+            cache.fetch(*call)
+    event = ApiGatewayEvent.parse(dashboard_event(load_event, {}))
+    response = handle_dashboard(event, settings, make_deps(), clock.monotonic() + 10.0, store=sqlite_store)
+    assert response["statusCode"] == 200 and "Showing the last" not in response["body"]
+    assert 0 < len(fetcher.calls) <= 3 * 4
+
+
+# -- an unreachable endpoint ----------------------------------------------------------------------------------------
+
+
+def test_an_unreachable_endpoint_stops_the_page_at_once_and_says_so(invoke, load_event, fetcher) -> None:
+    from sms_receipt_stats.sdk import network_error
+
+    def refuse(app_id: str, begin: str, end: str) -> None:
+        raise network_error("ConnectionRefusedError: [Errno 111] Connection refused")
+
+    fetcher.on_fetch = refuse
+    response = invoke(dashboard_event(load_event, {}), env=env())
+    assert response["statusCode"] == 503 and "Retry-After" in response["headers"]
+    assert len(fetcher.calls) <= 16  # at most the calls already in flight; 90 without the stop
+    body = response["body"]
+    assert body.count("endpoint unreachable") >= 3 and "InternalError.Timeout" not in body
+    assert "query shorter windows" not in body

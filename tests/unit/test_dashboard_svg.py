@@ -86,7 +86,7 @@ def test_rate_floor_is_a_round_gridline_below_the_data(values: List[float], floo
 
 def test_threshold_line_is_drawn_and_widens_the_axis() -> None:
     root = rates_chart([0.99, 0.98], thresholds=[(0.7, "critical 70%")])
-    line = root.find(".//svg:line[@class='threshold']", NS)
+    line = root.find(".//svg:line[@class='threshold th-warn']", NS)
     assert line is not None and line.find("svg:title", NS).text == "critical 70%"
     assert {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")} >= {"60%", "100%"}
 

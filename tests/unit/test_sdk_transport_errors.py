@@ -18,9 +18,10 @@ POOL = f"HTTPSConnectionPool(host='{HOST}', port={PORT}): Max retries exceeded w
 
 @pytest.mark.parametrize(("transport_text", "reason"), [
     (POOL + "NewConnectionError('<urllib3.connection.HTTPSConnection object>: Failed to establish a new "
-     "connection: [Errno 111] Connection refused'))", "the endpoint refused the connection"),
+     "connection: [Errno 111] Connection refused'))", "endpoint unreachable: the endpoint refused the connection"),
     (POOL + f"NameResolutionError(\"<urllib3.connection.HTTPSConnection object>: Failed to resolve '{HOST}' "
-     "([Errno -2] Name or service not known)\"))", "the endpoint's host name could not be resolved (DNS)"),
+     "([Errno -2] Name or service not known)\"))",
+     "endpoint unreachable: the endpoint's host name could not be resolved (DNS)"),
     (f"HTTPSConnectionPool(host='{HOST}', port={PORT}): Read timed out. (read timeout=10)",
      "the connection to the endpoint timed out"),
     (POOL + "SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED]')))",
@@ -51,5 +52,5 @@ def test_a_network_exception_without_a_code_says_what_happened_without_the_host(
     error = to_cloud_error(OSError(f"cannot connect to {HOST}:{PORT}"))
     assert (error.code, error.message) == ("ClientNetworkError", "the endpoint could not be reached (network error)")
     refused = to_cloud_error(ConnectionRefusedError(f"{HOST}:{PORT} Connection refused"))
-    assert refused.message == "the endpoint refused the connection"
+    assert refused.message == "endpoint unreachable: the endpoint refused the connection"
     assert HOST not in refused.message and str(PORT) not in refused.message

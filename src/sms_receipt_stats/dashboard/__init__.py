@@ -2,9 +2,12 @@
 
     response = handle_dashboard(event, settings, deps, deadline)   # GET .../dashboard
 
-Imported only by the `/dashboard` route: the timers and the JSON lookups never load it.
-Charts are small SVG written by `svg.py`; the page is `page.py`; the request side (auth by
-token or signed link, parameters, data through the same query layer as `/stats`) is `route.py`.
+Imported only by the `/dashboard` route: the timers and the JSON lookups never load it
+(the daily report loads `warm.py` alone, at its end).
+Charts are small SVG written by `svg.py`; the page and its error pages are `page.py`; the
+request side (auth by token or signed link, parameters, data through the same query layer as
+`/stats`) is `route.py`; `plan.py` fits a page's API calls into the time limit, and `warm.py`
+keeps the settled days of the default window cached, night after night.
 """
 
 from __future__ import annotations

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sms_receipt_stats.config import Thresholds
-from sms_receipt_stats.dashboard.svg import Series, esc, line_chart, stacked_bars
+from sms_receipt_stats.dashboard.svg import Series, Threshold, esc, line_chart, rate_floor, stacked_bars
 from sms_receipt_stats.documents import AppResult, WindowDoc
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold
 from sms_receipt_stats.render.i18n import t as chat_t
@@ -62,6 +64,34 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "status_none": "too little traffic to judge",
         "switch": "中文",
         "hint": "hint",
+        "status": "Status",
+        "st_ok": "ok",
+        "st_warn": "warning",
+        "st_crit": "critical",
+        "st_none": "little traffic",
+        "st_error": "error",
+        "st_unreachable": "endpoint unreachable",
+        "unreachable_text": "The function could not connect to the SMS API, so no numbers could be fetched. "
+                            "The other calls of this page were not attempted.",
+        "volume_day": "Submitted per day",
+        "volume_hour": "Submitted per hour",
+        "th_success_warn": "success warning {value}",
+        "th_success_crit": "success critical {value}",
+        "th_receipt_warn": "receipt warning {value}",
+        "weak_key": "hollow: under {n} receipts, not judged",
+        "band_key": "95% confidence of the success rate",
+        "too_little": "too little traffic to chart rates",
+        "axis_rule": "Every rate chart spans {lo} to 100%, the same for every app: the range holds the "
+                     "thresholds and every point with at least {n} receipts of every app on this page.",
+        "times_in": "Times in {zone}",
+        "cut_days": "Showing the last {shown} of {asked} {unit}: fetching all of them would take longer than the "
+                    "function may run ({calls} API calls at {rps}/s). With a state store (STATE_URL) settled days "
+                    "are cached and the whole window fits.",
+        "cut_apps": "Not shown: {apps}. There was no time left for their numbers; open the dashboard with "
+                    "fewer apps (app_id=...).",
+        "unit_day": "days",
+        "unit_hour": "hours",
+        "no_time": "not shown: no time left",
     },
     "zh": {
         "title": "短信回执统计",
@@ -99,6 +129,31 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "status_none": "发送量太少,不作判断",
         "switch": "English",
         "hint": "处理建议",
+        "status": "状态",
+        "st_ok": "正常",
+        "st_warn": "警告",
+        "st_crit": "严重",
+        "st_none": "发送量少",
+        "st_error": "错误",
+        "st_unreachable": "无法连接接口",
+        "unreachable_text": "函数无法连接短信接口,未能获取数据;本页其余的查询未再尝试。",
+        "volume_day": "每日提交量",
+        "volume_hour": "每小时提交量",
+        "th_success_warn": "成功率告警线 {value}",
+        "th_success_crit": "成功率严重线 {value}",
+        "th_receipt_warn": "回执率告警线 {value}",
+        "weak_key": "空心:回执少于 {n} 条,不作判断",
+        "band_key": "成功率的 95% 置信区间",
+        "too_little": "发送量太少,不画比率",
+        "axis_rule": "所有比率图的纵轴都是 {lo} 到 100%,各应用相同:"
+                     "范围包含阈值和本页所有应用中回执不少于 {n} 条的数据点。",
+        "times_in": "时间均为 {zone}",
+        "cut_days": "仅显示最近 {shown} 个{unit}(共 {asked} 个):全部查询({calls} 次接口调用,每秒 {rps} 次)"
+                    "会超过函数的运行时限。配置状态存储(STATE_URL)后已结算的日期会被缓存,可显示整个区间。",
+        "cut_apps": "未显示:{apps}。没有剩余时间查询这些应用;请减少应用数量(app_id=...)后再打开。",
+        "unit_day": "日",
+        "unit_hour": "小时",
+        "no_time": "未显示:时间不足",
     },
 }
 
@@ -108,7 +163,7 @@ STYLE = """
 :root{color-scheme:light dark;--bg:#f5f6f8;--card:#fff;--ink:#1d2330;--muted:#5d6575;--line:#e3e6eb;
 --ok:#1a7f4b;--warn:#b25e00;--crit:#c62828;--none:#7a8190;
 --success:#009e73;--receipt:#0072b2;--delivery:#cc79a7;
---f0:#d55e00;--f1:#e69f00;--f2:#56b4e9;--f3:#5d6575;--f4:#999933}
+--f0:#d55e00;--f1:#e69f00;--f2:#56b4e9;--f3:#5d6575;--f4:#999933;--vol:#8a96aa}
 @media (prefers-color-scheme:dark){:root{--bg:#12151b;--card:#1b2029;--ink:#e7e9ee;--muted:#a0a7b4;
 --line:#2d3440;--ok:#4cc38a;--warn:#f0a54a;--crit:#ff6b6b;--f3:#a0a7b4}}
 *{box-sizing:border-box}
@@ -142,8 +197,18 @@ svg.chart .ylab{text-anchor:end;dominant-baseline:middle}
 svg.chart .xlab{text-anchor:middle}
 svg.chart .empty{text-anchor:middle;font-size:14px}
 svg.chart .grid{stroke:var(--line);stroke-width:1}
-svg.chart .threshold{stroke:var(--warn);stroke-width:1.2;stroke-dasharray:5 4}
+svg .threshold{stroke-width:1.4;stroke-dasharray:6 4}
+svg .th-warn{stroke:var(--warn)}svg .th-crit{stroke:var(--crit);stroke-dasharray:10 3 2 3}
+svg .th-receipt{stroke:var(--receipt);stroke-dasharray:2 3}
+svg.chart .plate{fill:var(--card)}
+svg.chart .band{stroke:none;fill-opacity:.18}
 svg.chart .line{fill:none;stroke-width:2.2;stroke-linejoin:round;stroke-linecap:round}
+svg.chart .line.s-success,svg.key .s-success{stroke-width:3.4}
+svg.chart .line.s-receipt,svg.key line.s-receipt{stroke-dasharray:7 4;stroke-linecap:butt}
+svg.chart .line.s-delivery,svg.key line.s-delivery{stroke-width:1.5;stroke-dasharray:2 3}
+svg .dots .weak,svg.key .weak{fill:var(--card);stroke-width:1.5}
+svg.chart .dots{stroke-width:0}
+.vol{fill:var(--vol)}
 .s-success{stroke:var(--success);fill:var(--success)}
 .s-receipt{stroke:var(--receipt);fill:var(--receipt)}
 .s-delivery{stroke:var(--delivery);fill:var(--delivery)}
@@ -156,7 +221,21 @@ color:var(--muted)}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px}
 .sw.s-success{background:var(--success)}.sw.s-receipt{background:var(--receipt)}
 .sw.s-delivery{background:var(--delivery)}
-.sw.th{height:0;border-top:2px dashed var(--warn);border-radius:0}
+.sw.vol{background:var(--vol)}.sw.band-sw{opacity:.3;width:16px}
+svg.key{width:28px;height:12px;flex:none;overflow:visible}
+svg.key line{stroke-width:2}
+ul.status{list-style:none;margin:0;padding:0}
+ul.status li{display:flex;flex-wrap:wrap;align-items:baseline;gap:2px 8px;padding:7px 0;
+border-bottom:1px solid var(--line);min-width:0}
+ul.status li:last-child{border-bottom:0}
+ul.status .name{font-weight:600;overflow-wrap:anywhere;min-width:0}
+ul.status .why{color:var(--muted);font-size:13px;overflow-wrap:anywhere;min-width:0}
+ul.status code,.error code{font-size:13px;overflow-wrap:anywhere;word-break:break-word;white-space:normal}
+.badge{display:inline-block;font-size:12px;font-weight:700;border-radius:4px;padding:1px 7px;color:#fff;
+background:var(--none);white-space:nowrap}
+.badge.ok{background:var(--ok)}.badge.warn{background:var(--warn)}
+.badge.crit,.badge.error{background:var(--crit);color:#fff}
+.cut{border-left:4px solid var(--warn)}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
@@ -211,6 +290,17 @@ class StateView:
 
 
 @dataclass(frozen=True)
+class Omission:
+    """What the page left out to answer within the function's time limit (README "Dashboard")."""
+
+    shown: int  # buckets (days or hours) shown per app, the newest ones
+    asked: int  # buckets in the window asked for
+    calls: int  # API calls the whole window would have needed
+    rps: float
+    apps_left_out: Sequence[str] = ()  # names of apps not queried at all
+
+
+@dataclass(frozen=True)
 class Page:
     results: Sequence[AppResult]
     window: WindowDoc
@@ -222,6 +312,8 @@ class Page:
     state: Optional[StateView] = None
     #: href of the same page in the other language (only where it keeps working without a token)
     switch_href: Optional[str] = None
+    #: set when the page shows less than asked for, to stay within the time limit
+    omitted: Optional[Omission] = None
 
 
 # -- formatting ------------------------------------------------------------------------------------------
@@ -252,14 +344,58 @@ def bucket_label(begin: str, granularity: str) -> str:
     return moment.strftime("%H:%M") if granularity == "hour" else moment.strftime("%m-%d")
 
 
-def _when(value: Any) -> str:
-    """An ISO timestamp as `2026-11-25 09:00`; anything else shown as given (escaped later)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M")
+def _zone(tz: str) -> tzinfo:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
+        return ZoneInfo(tz)
+    except (ValueError, KeyError, ZoneInfoNotFoundError):  # the window's zone came validated; be safe
+        return timezone.utc
+
+
+def zone_label(moment: datetime) -> str:
+    """`UTC+8`, `UTC+5:30`, `UTC-3`, `UTC`: the offset of an aware moment, short enough for every line."""
+    offset = moment.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def local_time(value: Any, tz: str) -> str:
+    """A moment (ISO text, datetime or unix seconds; naive means UTC) as `2026-11-25 09:00 UTC+8`
+    in the report zone: every time on the page reads on the same clock, with its zone said."""
+    moment: Optional[datetime] = None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            moment = datetime.fromtimestamp(value, timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            moment = None
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+    if moment is None:
         return _cut(value, 40)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(_zone(tz))
+    return f"{local:%Y-%m-%d %H:%M} {zone_label(local)}"
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> Optional[Tuple[float, float]]:
+    """The Wilson score interval (95 % by default) of a proportion: where the true success rate
+    lies given `successes` of `n`; honest for rates near 100 % and small `n`, unlike p ± z·se."""
+    if n <= 0:
+        return None
+    p = min(1.0, max(0.0, successes / n))
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def rate_status(key: str, value: Optional[float], stats: Stats, th: Thresholds) -> str:
@@ -285,6 +421,25 @@ class _Builder:
     def __init__(self, page: Page):
         self.page = page
         self.lang = page.lang
+        self.tz = page.window.timezone
+        self.lo = self.shared_floor()
+
+    def shared_floor(self) -> float:
+        """The bottom of every rate chart on the page (one rule for all apps, said in the footer):
+        a round 10 % step under every threshold and every point that has enough traffic to plot."""
+        th = self.page.thresholds
+        values: List[Optional[float]] = []
+        for r in self.page.results:
+            for p in r.series or []:
+                for key in RATE_KEYS:
+                    if self.solid(key, p.stats):
+                        values.append(getattr(p.rates, key))
+        return rate_floor(values, [th.success_rate_min, th.success_rate_critical, th.receipt_rate_min])
+
+    def solid(self, key: str, stats: Stats) -> bool:
+        """Whether a rate has enough traffic under it to be drawn on the line (README "Dashboard")."""
+        denominator = stats.CallbackCount if key == "success_rate" else stats.RequestSuccessCount
+        return denominator >= max(1, self.page.thresholds.min_volume)
 
     def tr(self, key: str, **values: object) -> str:
         return text(self.lang, key, **values)
@@ -292,30 +447,55 @@ class _Builder:
     def app_name(self, result: AppResult) -> str:
         return _cut(result.app_name or result.app_id, 64)
 
-    # overview -----------------------------------------------------------------------------------------
-    def overview(self) -> str:
+    # status: one line per app, first thing on the page -------------------------------------------------
+    def app_status(self, r: AppResult) -> str:
+        """ok / warn / crit / none / error / unreachable: the worst verdict of the watched rates."""
+        if r.error is not None:
+            return "unreachable" if is_unreachable(r.error.code, r.error.message) else "error"
+        if r.stats is None:
+            return "none"
+        rates = r.rates or compute_rates(r.stats)
+        found = {rate_status(key, getattr(rates, key), r.stats, self.page.thresholds)
+                 for key in ("success_rate", "receipt_rate")}
+        for worst in ("crit", "warn", "ok"):
+            if worst in found:
+                return worst
+        return "none"
+
+    def status(self) -> str:
         rows = []
         for r in self.page.results:
-            name = f'<a href="#app-{esc(r.app_id)}">{esc(self.app_name(r))}</a>'
-            if r.error is not None or r.stats is None:
-                code = r.error.code if r.error is not None else self.tr("no_data")
-                rows.append(f'<tr><td>{name}</td><td class="crit" colspan="5">{esc(_cut(code, 100))}</td></tr>')
-                continue
-            s, rates = r.stats, r.rates or compute_rates(r.stats)
-            cells = [f"<td>{num(s.RequestSuccessCount)}</td>"]
-            for key in RATE_KEYS:
-                status = rate_status(key, getattr(rates, key), s, self.page.thresholds)
-                wide = " wide" if key == "delivery_rate" else ""
-                cells.append(f'<td class="{status}{wide}">{pct(getattr(rates, key))}</td>')
-            cells.append(f'<td class="wide">{num(s.CallbackFailCount)}</td>')
-            rows.append(f"<tr><td>{name}</td>{''.join(cells)}</tr>")
-        wide = ' class="wide"'
-        head = "".join(f"<th{cls}>{esc(self.tr(key))}</th>" for key, cls in (
-            ("app", ""), ("submitted", ""), ("success_rate", ""), ("receipt_rate", ""),
-            ("delivery_rate", wide), ("failed", wide)))
-        return (f'<section class="card" aria-labelledby="overview"><h2 id="overview">{esc(self.tr("overview"))}</h2>'
-                f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
-                "</table></div></section>")
+            verdict = self.app_status(r)
+            badge_class = "error" if verdict == "unreachable" else verdict
+            badge = f'<span class="badge {badge_class}">{esc(self.tr(f"st_{verdict}"))}</span>'
+            name = f'<a class="name" href="#app-{esc(r.app_id)}">{esc(self.app_name(r))}</a>'
+            if r.error is not None:
+                why = code_html(r.error.code)
+            elif r.stats is None:
+                why = f'<span class="why">{esc(self.tr("no_data"))}</span>'
+            else:
+                s, rates = r.stats, r.rates or compute_rates(r.stats)
+                parts = [f"{self.tr('success_rate')} {pct(rates.success_rate)}",
+                         f"{self.tr('receipt_rate')} {pct(rates.receipt_rate)}",
+                         f"{num(s.RequestSuccessCount)} {self.tr('submitted')}"]
+                why = f'<span class="why">{esc(" · ".join(parts))}</span>'
+            rows.append(f'<li class="st {verdict}">{badge}{name}{why}</li>')
+        for left_out in (self.page.omitted.apps_left_out if self.page.omitted else ()):
+            rows.append(f'<li class="st none"><span class="badge">—</span><span class="name">{esc(_cut(left_out, 64))}'
+                        f'</span><span class="why">{esc(self.tr("no_time"))}</span></li>')
+        return (f'<section class="card" aria-labelledby="status"><h2 id="status">{esc(self.tr("status"))}</h2>'
+                f'<ul class="status">{"".join(rows)}</ul>{self.omission()}</section>')
+
+    def omission(self) -> str:
+        cut = self.page.omitted
+        if cut is None or cut.shown >= cut.asked:
+            return ""
+        unit = self.tr("unit_hour" if self.page.granularity == "hour" else "unit_day")
+        rps = f"{cut.rps:g}"
+        if not cut.shown:
+            return ""
+        said = self.tr("cut_days", shown=cut.shown, asked=cut.asked, unit=unit, calls=num(cut.calls), rps=rps)
+        return f'<p class="note cut">{esc(said)}</p>'
 
     # state ------------------------------------------------------------------------------------------------
     def state(self) -> str:
@@ -347,7 +527,7 @@ class _Builder:
         parts = [f"{badge}{who} · {esc(_cut(alert.get('message') or alert.get('rule')))}"]
         extra = []
         if alert.get("since"):
-            extra.append(self.tr("since", when=_when(alert["since"])))
+            extra.append(self.tr("since", when=local_time(alert["since"], self.tz)))
         if alert.get("silenced") is True:
             extra.append(self.tr("silenced"))
         if extra:
@@ -369,7 +549,7 @@ class _Builder:
         line = f"<strong>{esc(shown or self.tr('all'))}</strong>"
         extra = []
         if silence.get("ends_at"):
-            extra.append(self.tr("until", when=_when(silence["ends_at"])))
+            extra.append(self.tr("until", when=local_time(silence["ends_at"], self.tz)))
         if silence.get("created_by"):
             extra.append(self.tr("by", who=_cut(silence["created_by"], 64)))
         if extra:
@@ -385,13 +565,16 @@ class _Builder:
                 f'<span class="app-id">{ident}</span></div>')
         if result.error is not None:
             err = result.error
-            body = (f'<p class="error"><strong>{esc(_cut(err.code, 100))}</strong>: {esc(_cut(err.message))}</p>'
+            lead = (f'<p class="error"><strong>{esc(self.tr("st_unreachable"))}</strong>: '
+                    f'{esc(self.tr("unreachable_text"))}</p>') if is_unreachable(err.code, err.message) else ""
+            body = (lead + f'<p class="error">{code_html(err.code)}: {esc(_cut(err.message))}</p>'
                     + (f'<p class="note">{esc(self.tr("hint"))}: {esc(_cut(err.hint, 400))}</p>' if err.hint else ""))
             return f'<section class="card" id="app-{ident}">{head}{body}</section>'
         stats = result.stats or Stats()
         rates = result.rates or compute_rates(stats)
+        charts = f"{self.volume_chart(result)}{self.rate_chart(result)}{self.failure_chart(result)}"
         return (f'<section class="card" id="app-{ident}">{head}{self.tiles(stats, rates)}'
-                f'<div class="charts">{self.rate_chart(result)}{self.failure_chart(result)}</div>'
+                f'<div class="charts">{charts}</div>'
                 f"{self.table(result)}</section>")
 
     def tiles(self, s: Stats, rates: Rates) -> str:
@@ -415,16 +598,43 @@ class _Builder:
     def rate_chart(self, result: AppResult) -> str:
         points = result.series or []
         per = "hour" if self.page.granularity == "hour" else "day"
-        series = [Series(key.split("_")[0], self.tr(key), [getattr(p.rates, key) for p in points]) for key in RATE_KEYS]
         th = self.page.thresholds
-        warn = self.tr("threshold", what=self.tr("success_rate"), value=pct_threshold(th.success_rate_min))
-        thresholds: List[Tuple[float, str]] = [(th.success_rate_min, warn)]
+        series = []
+        for key, marker in (("success_rate", "circle"), ("receipt_rate", "square"), ("delivery_rate", "diamond")):
+            solid = [self.solid(key, p.stats) for p in points]
+            band = None
+            if key == "success_rate":
+                band = [wilson(p.stats.CallbackSuccessCount, p.stats.CallbackCount) if ok else None
+                        for p, ok in zip(points, solid)]
+            series.append(Series(key.split("_")[0], self.tr(key), [getattr(p.rates, key) for p in points],
+                                 solid=solid, band=band, marker=marker))
+        rules = [Threshold(th.success_rate_min, self.tr("th_success_warn", value=pct_threshold(th.success_rate_min)),
+                           "warn"),
+                 Threshold(th.success_rate_critical,
+                           self.tr("th_success_crit", value=pct_threshold(th.success_rate_critical)), "crit"),
+                 Threshold(th.receipt_rate_min, self.tr("th_receipt_warn", value=pct_threshold(th.receipt_rate_min)),
+                           "receipt")]
         svg = line_chart(self.labels(result), series, title=f"{self.tr(f'rates_{per}')} · {self.app_name(result)}",
                          ident=f"rates-{result.app_id}", no_data=self.tr("no_data"), value_text=pct,
-                         thresholds=thresholds)
-        legend = "".join(f'<li><span class="sw s-{esc(s.key)}"></span>{esc(s.label)}</li>' for s in series)
-        legend += f'<li><span class="sw th"></span>{esc(thresholds[0][1])}</li>'
+                         thresholds=rules, lo=self.lo, too_little=self.tr("too_little"))
+        legend = "".join(f"<li>{_key_line(f's-{s.key}', s.marker)}{esc(s.label)}</li>" for s in series)
+        legend += "".join(f"<li>{_key_rule(r.key)}{esc(r.label)}</li>" for r in rules)
+        legend += (f'<li>{_key_line("s-success", "circle", weak=True)}'
+                   f'{esc(self.tr("weak_key", n=num(th.min_volume)))}</li>')
+        legend += f'<li><span class="sw s-success band-sw"></span>{esc(self.tr("band_key"))}</li>'
         return (f'<figure><h3>{esc(self.tr(f"rates_{per}"))}</h3>{svg}'
+                f'<ul class="legend">{legend}</ul></figure>')
+
+    def volume_chart(self, result: AppResult) -> str:
+        points = result.series or []
+        per = "hour" if self.page.granularity == "hour" else "day"
+        layer = Series("vol", self.tr("submitted"), [p.stats.RequestSuccessCount for p in points])
+        svg = stacked_bars(self.labels(result), [layer], title=f"{self.tr(f'volume_{per}')} · {self.app_name(result)}",
+                           ident=f"volume-{result.app_id}", no_data=self.tr("no_data"),
+                           value_text=lambda v: num(int(v)))
+        stats = result.stats or Stats()
+        legend = (f'<li><span class="sw vol"></span>{esc(self.tr("submitted"))} {num(stats.RequestSuccessCount)}</li>')
+        return (f'<figure><h3>{esc(self.tr(f"volume_{per}"))}</h3>{svg}'
                 f'<ul class="legend">{legend}</ul></figure>')
 
     def failure_chart(self, result: AppResult) -> str:
@@ -466,19 +676,18 @@ class _Builder:
     def build(self) -> str:
         page = self.page
         n = len(page.results)
-        generated = page.generated_at.strftime("%Y-%m-%d %H:%M:%S %z")
+        generated = local_time(page.generated_at, self.tz)
         switch = (f'<a href="{esc(page.switch_href)}" lang="{"en" if self.lang == "zh" else "zh"}">'
                   f'{esc(self.tr("switch"))}</a>') if page.switch_href else ""
+        zone = f"{_cut(self.tz, 64)}, {zone_label(page.generated_at.astimezone(_zone(self.tz)))}"
         header = (f'<header class="top"><h1>{esc(self.tr("title"))}</h1>{switch}</header>'
                   f'<p class="meta">{esc(self.tr("window"))}: {esc(window_text(page.window))} · '
                   f'{esc(self.tr("one_app") if n == 1 else self.tr("n_apps", n=n))} · '
-                  f'{esc(self.tr("generated"))}: {esc(generated)}</p>')
-        blocks = [header]
-        if n > 1:
-            blocks.append(self.overview())
-        blocks.append(self.state())
+                  f'{esc(self.tr("generated"))}: {esc(generated)} · {esc(self.tr("times_in", zone=zone))}</p>')
+        blocks = [header, self.status(), self.state()]
         blocks.extend(self.app(r) for r in page.results)
-        blocks.append(f"<footer>{esc(self.tr('late_note'))}</footer>")
+        rule = self.tr("axis_rule", lo=pct_threshold(self.lo), n=num(page.thresholds.min_volume))
+        blocks.append(f"<footer><p>{esc(rule)}</p><p>{esc(self.tr('late_note'))}</p></footer>")
         html_lang = "zh-CN" if self.lang == "zh" else "en"
         return ("<!DOCTYPE html>"
                 f'<html lang="{html_lang}"><head><meta charset="utf-8">'
@@ -490,6 +699,103 @@ class _Builder:
                 f"<style>{STYLE}</style></head><body><main>{''.join(blocks)}</main></body></html>")
 
 
+def code_html(code: str) -> str:
+    """An error code, escaped, that a narrow screen breaks after its dots (`Unauthorized.<wbr>...`)
+    rather than inside a word; whole, never cut short."""
+    shown = esc(_cut(code, 100))
+    return f'<code title="{shown}">{shown.replace(".", ".<wbr>")}</code>'
+
+
+def is_unreachable(code: str, message: str) -> bool:
+    """An error that says the endpoint could not be reached at all (see `sdk.network_error`)."""
+    return code == "ClientNetworkError" and message.startswith("endpoint unreachable")
+
+
+def _key_line(cls: str, marker: str, weak: bool = False) -> str:
+    """A legend sample of a line: its stroke and dash, and its marker (hollow for `weak`)."""
+    shape = {"square": '<rect x="11" y="3" width="6" height="6"{w}/>',
+             "diamond": '<path d="M14 2L18 6L14 10L10 6Z"{w}/>'}.get(marker, '<circle cx="14" cy="6" r="3.2"{w}/>')
+    line = "" if weak else f'<line class="{cls}" x1="0" x2="28" y1="6" y2="6"/>'
+    mark = shape.format(w=' class="weak"' if weak else "")
+    return f'<svg class="key" viewBox="0 0 28 12" aria-hidden="true"><g class="{cls}">{line}{mark}</g></svg>'
+
+
+def _key_rule(key: str) -> str:
+    return (f'<svg class="key" viewBox="0 0 28 12" aria-hidden="true">'
+            f'<line class="threshold th-{key}" x1="0" x2="28" y1="6" y2="6"/></svg>')
+
+
 def render_page(page: Page) -> str:
     """The whole HTML document."""
     return _Builder(page).build()
+
+
+#: error pages: (title, what happened) per kind, and how to get in, in each language
+ERRORS: Dict[str, Dict[str, Tuple[str, str]]] = {
+    "en": {
+        "expired": ("This link has expired",
+                    "Dashboard links in chat reports and alerts work for 7 days after the message was sent."),
+        "invalid": ("This link is not valid",
+                    "It was changed or cut short after it was made, or it was made with another key."),
+        "disabled": ("Signed links are switched off",
+                     "This function has no LINK_SECRET, so it cannot check a link."),
+        "auth": ("Sign-in needed", "This page opens from a dashboard link in a chat report or alert, or with an "
+                                   "API token."),
+        "forbidden": ("Not allowed", "{message}"),
+        "bad_request": ("This address is not right", "{message}"),
+        "failed": ("The dashboard could not be shown", "{message}"),
+    },
+    "zh": {
+        "expired": ("链接已过期", "聊天报告和告警中的看板链接在消息发出后 7 天内有效。"),
+        "invalid": ("链接无效", "链接在生成后被修改或截断,或由其他密钥生成。"),
+        "disabled": ("未启用签名链接", "此函数未配置 LINK_SECRET,无法校验链接。"),
+        "auth": ("需要登录", "请通过聊天报告或告警中的看板链接打开本页,或使用 API 令牌访问。"),
+        "forbidden": ("无权访问", "{message}"),
+        "bad_request": ("地址有误", "{message}"),
+        "failed": ("看板暂时无法显示", "{message}"),
+    },
+}
+HOW_TO: Dict[str, str] = {
+    "en": "To get a fresh link: open the link in the newest report or alert (each message carries one), or ask "
+          "the operator for the next report. With an API token, open this address with the header "
+          "Authorization: Bearer <token>.",
+    "zh": "获取新链接:打开最新一条报告或告警中的链接(每条消息都带有链接),或请运维人员发送下一份报告。"
+          "持有 API 令牌时,可带请求头 Authorization: Bearer <令牌> 打开此地址。",
+}
+
+
+def error_kind(status: int, link_reason: Optional[str]) -> str:
+    if link_reason in ("expired", "invalid", "disabled"):
+        return link_reason
+    if status == 401:
+        return "auth"
+    if status == 403:
+        return "forbidden"
+    return "bad_request" if status < 429 else "failed"
+
+
+def render_error(lang: str, status: int, code: str, message: str, link_reason: Optional[str] = None) -> str:
+    """An error answer as a page for a person (a chat link opened on a phone): what happened, in
+    the page's language, and how to get a fresh link; the code and our message for whoever helps.
+    `message` is ours (never upstream text with a secret): it is escaped, not scrubbed."""
+    lang = lang if lang in ERRORS else "en"
+    kind = error_kind(status, link_reason)
+    title, said = ERRORS[lang][kind]
+    said = said.format(message=_cut(message))
+    how = f'<p>{esc(HOW_TO[lang])}</p>' if kind in ("expired", "invalid", "auth", "disabled") else ""
+    details = f'<p class="note">{status} · <code>{esc(_cut(code, 100))}</code>'
+    if kind in ("expired", "invalid", "disabled", "auth"):
+        details += f" · {esc(_cut(message))}"
+    details += "</p>"
+    html_lang = "zh-CN" if lang == "zh" else "en"
+    return ("<!DOCTYPE html>"
+            f'<html lang="{html_lang}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP_META)}">'
+            '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">'
+            '<link rel="icon" href="data:,">'
+            f"<title>{esc(title)} · {esc(text(lang, 'title'))}</title>"
+            f"<style>{STYLE}</style></head><body><main>"
+            f'<header class="top"><h1>{esc(text(lang, "title"))}</h1></header>'
+            f'<section class="card failed" aria-labelledby="what"><h2 id="what">{esc(title)}</h2>'
+            f"<p>{esc(said)}</p>{how}{details}</section></main></body></html>")

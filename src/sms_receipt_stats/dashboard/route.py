@@ -2,8 +2,10 @@
 
 Auth is the bearer token of `/stats`, or a signed link (`links.py`) that names its apps,
 its window and its expiry, all covered by the signature: the request is checked against the
-values as sent, so a link cannot be stretched to another app or window. Errors answer JSON
-exactly as `/stats` does; the page itself is HTML with a strict Content-Security-Policy.
+values as sent, so a link cannot be stretched to another app or window. Every answer is
+HTML for a person (a link opened from a chat): the page, or an error page in the page's
+language that says what happened and how to get a fresh link, with the same security
+headers. The JSON error bodies stay with `/stats`.
 
 The numbers come from `jobs.query_apps` with the querier of `jobs.make_querier`, the same
 path as every other lookup (rate cap, retries, deadline, and any cache it grows).
@@ -19,7 +21,7 @@ from urllib.parse import urlencode
 
 from sms_receipt_stats.api import ApiError, authenticate, upstream_error
 from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
-from sms_receipt_stats.dashboard.page import CSP, Page, StateView, render_page
+from sms_receipt_stats.dashboard.page import CSP, Omission, Page, StateView, render_error, render_page
 from sms_receipt_stats.documents import WindowDoc
 from sms_receipt_stats.events import ApiGatewayEvent
 from sms_receipt_stats.windows import Window, WindowError, resolve_window
@@ -34,6 +36,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "private, no-store",
+    "X-Frame-Options": "DENY",
 }
 DEFAULT_WINDOW = "last_30d"
 #: windows up to this long are charted per hour, longer ones per day
@@ -90,17 +93,28 @@ def resolve(spec: str, now: datetime, tz: str) -> Tuple[Window, str]:
     return window, ("hour" if window.span <= HOURLY_UP_TO else "day")
 
 
+class LinkRefused(ApiError):
+    """A signed link that does not open the page; `reason` picks the error page's words:
+    `expired`, `invalid` (changed, cut short, or made with another key) or `disabled`."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(401, "AuthFailure.Unauthorized", message)
+        self.reason = reason
+
+
 def _link_auth(params: Mapping[str, Optional[str]], settings: Settings, now: datetime) -> None:
     from sms_receipt_stats import links
 
     secret = settings.link_secret.get_secret_value() if settings.link_secret else ""
     if not params.get("app_id") or not params.get("window") or not params.get("exp") or not params.get("sig"):
-        raise ApiError(401, "AuthFailure.Unauthorized", "a signed link needs app_id, window, exp and sig")
+        raise LinkRefused("invalid", "a signed link needs app_id, window, exp and sig")
     try:
         links.verify(secret, app_id=params["app_id"] or "", window=params["window"] or "",
                      exp=params["exp"] or "", sig=params["sig"] or "", now=now)
+    except links.LinkExpired as exc:
+        raise LinkRefused("expired", str(exc)) from None
     except links.LinkError as exc:
-        raise ApiError(401, "AuthFailure.Unauthorized", str(exc)) from None
+        raise LinkRefused("disabled" if not secret else "invalid", str(exc)) from None
 
 
 def authorize(event: ApiGatewayEvent, params: Mapping[str, Optional[str]], settings: Settings,
@@ -159,12 +173,40 @@ def _switch_href(params: Mapping[str, Optional[str]], lang: str) -> str:
     return "?" + urlencode(query, safe=",")
 
 
+def _page_lang(event: ApiGatewayEvent, settings: Settings) -> str:
+    """The language of any answer, error pages included: `lang` when it is one we speak."""
+    source = event.queryString or event.queryStringParameters or {}
+    raw = source.get("lang")
+    raw = raw[0] if isinstance(raw, list) and raw else raw
+    wanted = raw.strip().lower() if isinstance(raw, str) else ""
+    return wanted if wanted in ("en", "zh") else settings.lang
+
+
+def error_page(exc: ApiError, lang: str) -> Dict[str, Any]:
+    """An ApiError as an HTML page for a person, with the page's security headers."""
+    reason = exc.reason if isinstance(exc, LinkRefused) else None
+    html = render_error(lang, exc.status, exc.code, exc.message, link_reason=reason)
+    return html_response(exc.status, html, exc.headers)
+
+
 def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optional[float],
                      store: Any = None) -> Dict[str, Any]:
-    """The dashboard answer for one request; ApiError for anything but a page.
+    """The dashboard answer for one request: the page, or an HTML error page.
 
     `store` is the state store (None: the function is stateless, and the page says so).
     """
+    lang = _page_lang(event, settings)
+    try:
+        return _page(event, settings, deps, deadline, store)
+    except ApiError as exc:
+        logger.info("dashboard refused" if exc.status < 500 else "dashboard failed",
+                    extra={"status": exc.status, "code": exc.code})
+        return error_page(exc, lang)
+
+
+def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optional[float],
+          store: Any) -> Dict[str, Any]:
+    from sms_receipt_stats.dashboard.plan import call_budget, plan_page
     from sms_receipt_stats.results import generated_at, make_querier, query_apps
 
     if (event.httpMethod or "").upper() != "GET":
@@ -181,12 +223,22 @@ def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, dead
         querier = make_querier(settings, deps, deadline, store)  # settled days come from the cache
     except Exception as exc:
         raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
-    results = query_apps(apps, window, granularity, querier, lang, settings.secret_values())
+    querier.fail_fast = True  # a person is waiting: after one connection failure, stop and say so
+    budget = call_budget(None if deadline is None else deadline - deps.monotonic(), settings.api_rps)
+    plan = plan_page(apps, window, granularity, budget, getattr(querier.fetcher, "cached", None))
+    omitted = None
+    if plan.cut:
+        omitted = Omission(shown=plan.shown_buckets, asked=plan.asked_buckets, calls=plan.calls_needed,
+                           rps=settings.api_rps, apps_left_out=[a.name or a.app_id for a in plan.left_out])
+        logger.info("dashboard page cut to the time limit",
+                    extra={"shown": plan.shown_buckets, "asked": plan.asked_buckets, "left_out": len(plan.left_out)})
+    window = plan.window
+    results = query_apps(plan.apps, window, granularity, querier, lang, settings.secret_values())
     state = None if store is None else read_state(store, now, settings.timezone)
     page = Page(results=results, window=WindowDoc(**window.to_doc()), granularity=granularity,
                 generated_at=datetime.fromisoformat(generated_at(now, settings.timezone)), lang=lang,
                 thresholds=settings.thresholds, state=state,
-                switch_href=_switch_href(params, lang) if mode in ("link", "none") else None)
+                switch_href=_switch_href(params, lang) if mode in ("link", "none") else None, omitted=omitted)
     status, headers = 200, {}
     failed = [r.error for r in results if r.error is not None]
     if failed and len(failed) == len(results):  # nothing to show but errors: say so to probes too

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from html import escape
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 #: the drawing's own units; the page scales it to its column (`width: 100%`)
 WIDTH, HEIGHT = 560, 220
@@ -36,11 +36,31 @@ def fmt(value: float) -> str:
 @dataclass(frozen=True)
 class Series:
     """One line (values are fractions 0..1, None where there is nothing to divide) or one bar
-    layer (values are counts). `key` names its CSS class."""
+    layer (values are counts). `key` names its CSS class.
+
+    A line may mark values as not `solid` (too little traffic to trust: drawn as a hollow
+    marker off the line, and left out of the axis range) and carry a `band` of (low, high)
+    per value (a confidence interval, drawn as a shaded area behind the line)."""
 
     key: str
     label: str
     values: Sequence[Optional[float]]
+    solid: Optional[Sequence[bool]] = None
+    band: Optional[Sequence[Optional[Tuple[float, float]]]] = None
+    #: the marker shape, so lines on top of each other stay apart: circle, square or diamond
+    marker: str = "circle"
+
+    def is_solid(self, i: int) -> bool:
+        return self.solid is None or bool(self.solid[i])
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A horizontal rule on a rate chart; `key` names its CSS class (`th-<key>`)."""
+
+    value: float
+    label: str
+    key: str = "warn"
 
 
 @dataclass(frozen=True)
@@ -164,9 +184,55 @@ def _x_labels(labels: Sequence[str], frame: Frame) -> List[str]:
             for i in label_indices(n)]
 
 
-def _no_data(frame: Frame, text: str) -> str:
-    x, y = fmt((frame.x0 + frame.x1) / 2), fmt((frame.y0 + frame.y1) / 2)
-    return f'<text class="empty" x="{x}" y="{y}">{esc(text)}</text>'
+def _no_data(frame: Frame, text: str, boxed: bool = False) -> str:
+    """The message of an empty chart, centred; `boxed` puts it on a plate of the card's colour
+    so that rules behind it never strike through it."""
+    x, y = (frame.x0 + frame.x1) / 2, (frame.y0 + frame.y1) / 2
+    plate = ""
+    if boxed:
+        half = min((frame.x1 - frame.x0) / 2 - 4, 8 + 6 * len(text))
+        plate = (f'<rect class="plate" x="{fmt(x - half)}" y="{fmt(y - 16)}" width="{fmt(2 * half)}" '
+                 f'height="32" rx="4"/>')
+    return f'{plate}<text class="empty" x="{fmt(x)}" y="{fmt(y)}">{esc(text)}</text>'
+
+
+def _marker(shape: str, x: float, y: float, solid: bool, tip: str) -> str:
+    """One data point: filled on a line, hollow (`class="weak"`) where the volume is too small."""
+    cls = "" if solid else ' class="weak"'
+    inner = f"<title>{esc(tip)}</title>"
+    if shape == "square":
+        return (f'<rect{cls} x="{fmt(x - 3)}" y="{fmt(y - 3)}" width="6" height="6">{inner}</rect>')
+    if shape == "diamond":
+        return (f'<path{cls} d="M{fmt(x)} {fmt(y - 4)}L{fmt(x + 4)} {fmt(y)}L{fmt(x)} {fmt(y + 4)}'
+                f'L{fmt(x - 4)} {fmt(y)}Z">{inner}</path>')
+    return f'<circle{cls} cx="{fmt(x)}" cy="{fmt(y)}" r="3.2">{inner}</circle>'
+
+
+def band_paths(band: Sequence[Optional[Tuple[float, float]]], xs: Sequence[float],
+               y_of: Callable[[float], float]) -> List[str]:
+    """Closed areas between the highs and the lows of each run of consecutive band values."""
+    runs: List[List[int]] = []
+    for i, pair in enumerate(band):
+        if pair is None:
+            continue
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    paths = []
+    for run in runs:
+        if len(run) == 1:  # one day alone: a short bar of its interval
+            i = run[0]
+            low, high = band[i]  # type: ignore[misc]
+            x = xs[i]
+            paths.append(f"M{fmt(x - 3)} {fmt(y_of(high))}L{fmt(x + 3)} {fmt(y_of(high))}"
+                         f"L{fmt(x + 3)} {fmt(y_of(low))}L{fmt(x - 3)} {fmt(y_of(low))}Z")
+            continue
+        top = [(xs[i], y_of(band[i][1])) for i in run]  # type: ignore[index]
+        bottom = [(xs[i], y_of(band[i][0])) for i in reversed(run)]  # type: ignore[index]
+        points = top + bottom
+        paths.append("M" + "L".join(f"{fmt(x)} {fmt(y)}" for x, y in points) + "Z")
+    return paths
 
 
 def line_chart(
@@ -177,39 +243,59 @@ def line_chart(
     ident: str,
     no_data: str,
     value_text: Callable[[float], str],
-    thresholds: Sequence[Tuple[float, str]] = (),
+    thresholds: Sequence[Union[Threshold, Tuple[float, str]]] = (),
+    lo: Optional[float] = None,
+    too_little: str = "",
     frame: Frame = Frame(),
 ) -> str:
-    """Rates over time: one line per series on a shared percentage axis."""
+    """Rates over time: one line per series on a percentage axis from `lo` (by default
+    `rate_floor` of the solid values and the thresholds) to 100 %.
+
+    An empty chart draws no gridline or rule at all: its message is never struck through."""
     n = len(labels)
+    rules = [t if isinstance(t, Threshold) else Threshold(t[0], t[1]) for t in thresholds]
     out = _open(title, ident, frame, "lines")
-    values = [v for s in series for v in s.values]
-    lo, hi = rate_floor(values, [t for t, _ in thresholds]), 1.0
-    steps = round((hi - lo) / 0.1)
+    solid_values = [v for s in series for i, v in enumerate(s.values) if v is not None and s.is_solid(i)]
+    if lo is None:
+        lo = rate_floor(solid_values, [t.value for t in rules])
+    hi = 1.0
+    if n == 0 or all(v is None for s in series for v in s.values):
+        out.append(_no_data(frame, no_data))
+        out.extend(_x_labels(labels, frame))
+        out.append("</svg>")
+        return "".join(out)
+    steps = max(1, round((hi - lo) / 0.1))
     every = 1 if steps <= 5 else 2
     for k in range(0, steps + 1, every):
         value = lo + k * 0.1
         y = fmt(frame.y_of(value, lo, hi))
         out.append(f'<line class="grid" x1="{fmt(frame.x0)}" x2="{fmt(frame.x1)}" y1="{y}" y2="{y}"/>')
         out.append(f'<text class="ylab" x="{fmt(frame.x0 - 6)}" y="{y}">{value * 100:.0f}%</text>')
-    for value, label in thresholds:
-        y = fmt(frame.y_of(value, lo, hi))
-        out.append(f'<line class="threshold" x1="{fmt(frame.x0)}" x2="{fmt(frame.x1)}" y1="{y}" y2="{y}">'
-                   f'<title>{esc(label)}</title></line>')
-    if all(v is None for v in values) or n == 0:
-        out.append(_no_data(frame, no_data))
+    for rule in rules:
+        y = fmt(frame.y_of(rule.value, lo, hi))
+        out.append(f'<line class="threshold th-{esc(rule.key)}" x1="{fmt(frame.x0)}" x2="{fmt(frame.x1)}" '
+                   f'y1="{y}" y2="{y}"><title>{esc(rule.label)}</title></line>')
+    xs = [frame.x_center(i, n) for i in range(n)]
+
+    def y_of(value: float) -> float:
+        return frame.y_of(value, lo, hi)  # type: ignore[arg-type]
+
     for s in series:
-        points = [None if v is None else (frame.x_center(i, n), frame.y_of(v, lo, hi))
-                  for i, v in enumerate(s.values)]
+        if s.band is not None:
+            for d in band_paths(s.band, xs, y_of):
+                out.append(f'<path class="band s-{esc(s.key)}" d="{d}"/>')
+    if not solid_values:
+        out.append(_no_data(frame, too_little or no_data, boxed=True))
+    for s in series:
+        points = [None if v is None or not s.is_solid(i) else (xs[i], y_of(v)) for i, v in enumerate(s.values)]
         path = line_path(points)
         if path:
             out.append(f'<path class="line s-{esc(s.key)}" d="{path}"/>')
         out.append(f'<g class="dots s-{esc(s.key)}">')
-        for i, point in enumerate(points):
-            if point is not None:
-                tip = f"{labels[i]} · {s.label}: {value_text(s.values[i])}"  # type: ignore[arg-type]
-                out.append(f'<circle cx="{fmt(point[0])}" cy="{fmt(point[1])}" r="2.5">'
-                           f'<title>{esc(tip)}</title></circle>')
+        for i, v in enumerate(s.values):
+            if v is not None:
+                tip = f"{labels[i]} · {s.label}: {value_text(v)}"
+                out.append(_marker(s.marker, xs[i], y_of(v), s.is_solid(i), tip))
         out.append("</g>")
     out.extend(_x_labels(labels, frame))
     out.append("</svg>")
@@ -226,31 +312,36 @@ def stacked_bars(
     value_text: Callable[[float], str],
     frame: Frame = Frame(),
 ) -> str:
-    """Counts over time: one bar per column, one layer (CSS class `f<i>`) per series, bottom up."""
+    """Counts over time: one bar per column, one layer (CSS class: its key) per series, bottom up.
+
+    An empty chart draws its message alone, without gridlines through it."""
     n = len(labels)
     out = _open(title, ident, frame, "bars")
     totals = [sum((layer.values[i] or 0) for layer in layers) for i in range(n)]
+    if not any(totals):
+        out.append(_no_data(frame, no_data))
+        out.extend(_x_labels(labels, frame))
+        out.append("</svg>")
+        return "".join(out)
     top, step = count_axis(max(totals, default=0))
     for k in range(round(top / step) + 1):
         value = k * step
         y = fmt(frame.y_of(value, 0, top))
         out.append(f'<line class="grid" x1="{fmt(frame.x0)}" x2="{fmt(frame.x1)}" y1="{y}" y2="{y}"/>')
         out.append(f'<text class="ylab" x="{fmt(frame.x0 - 6)}" y="{y}">{compact(value)}</text>')
-    if not any(totals):
-        out.append(_no_data(frame, no_data))
     slot = frame.slot(n)
     width = max(1.0, slot * 0.7)
     for i in range(n):
         base = 0.0
         x = frame.x_center(i, n) - width / 2
-        for index, layer in enumerate(layers):
+        for layer in layers:
             count = layer.values[i] or 0
             if count <= 0:
                 continue
             y_top, y_bottom = frame.y_of(base + count, 0, top), frame.y_of(base, 0, top)
             base += count
             tip = f"{labels[i]} · {layer.label}: {value_text(count)}"
-            out.append(f'<rect class="f{index}" x="{fmt(x)}" y="{fmt(y_top)}" width="{fmt(width)}" '
+            out.append(f'<rect class="{esc(layer.key)}" x="{fmt(x)}" y="{fmt(y_top)}" width="{fmt(width)}" '
                        f'height="{fmt(max(y_bottom - y_top, 0.5))}"><title>{esc(tip)}</title></rect>')
     out.extend(_x_labels(labels, frame))
     out.append("</svg>")
