@@ -7,7 +7,8 @@ error body has the shape of the other HTTP errors, with a hint that points at th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol
 
 from sms_receipt_stats.api import ApiError, _body_params
 from sms_receipt_stats.config import Settings
@@ -15,9 +16,19 @@ from sms_receipt_stats.events import ApiGatewayEvent, http_response
 from sms_receipt_stats.state.silences import SilenceError, SilenceStore, new_silence
 
 if TYPE_CHECKING:
-    from sms_receipt_stats.jobs import JobDeps
+    from sms_receipt_stats.state.store import GuardedStore
 
 _HINT = "See the README section \"Silences\" for the body and the fields."
+
+
+class SilenceDeps(Protocol):
+    """What the silences endpoint needs of a job's edges (`jobs.JobDeps` has it)."""
+
+    @property
+    def now(self) -> Callable[[], datetime]: ...
+
+    @property
+    def open_state(self) -> Callable[[Settings], Optional[GuardedStore]]: ...
 
 
 def _error(status: int, code: str, message: str, category: str, hint: str, retryable: bool = False,
@@ -33,7 +44,7 @@ def _unavailable(problem: Optional[str]) -> ApiError:
                   retryable=True, headers={"Retry-After": "5"})
 
 
-def handle_silences(event: ApiGatewayEvent, settings: Settings, deps: JobDeps) -> Dict[str, Any]:
+def handle_silences(event: ApiGatewayEvent, settings: Settings, deps: SilenceDeps) -> Dict[str, Any]:
     state = deps.open_state(settings)
     if state is None:
         raise _error(503, "UnsupportedOperation.StateNotConfigured",
@@ -45,7 +56,7 @@ def handle_silences(event: ApiGatewayEvent, settings: Settings, deps: JobDeps) -
         state.close()
 
 
-def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: JobDeps) -> Dict[str, Any]:
+def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: SilenceDeps) -> Dict[str, Any]:
     now = deps.now()
     method = (event.httpMethod or "").upper()
     path = (event.path or "").rstrip("/")
