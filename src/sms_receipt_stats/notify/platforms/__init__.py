@@ -37,11 +37,12 @@ ParseHook = Callable[[Optional[str], "SplitResult", Dict[str, str]], Dict[str, A
 
 
 class SinkClass(Protocol):
-    """A sink class (`notify.base.Sink` or a subclass) as the registry sees it: named, of one kind,
-    called with a `SinkSpec` to make the sink. A protocol, so the registry needs no import of `notify.base`."""
+    """A sink class (a `notify.base.Sink`) as the registry sees it: named, called with a `SinkSpec`
+    to make the sink (its `kind` is read with getattr: mypy cannot match a class variable of a
+    class object). A protocol, so the registry needs no import of `notify.base`."""
 
-    __name__: str
-    kind: str
+    @property
+    def __name__(self) -> str: ...
 
     def __call__(self, spec: Any) -> Any: ...
 
@@ -126,8 +127,9 @@ def _check(platform: Platform, module: str) -> None:
     if set(platform.sinks) != set(platform.names):
         problems.append("every kind needs a sink class and a display name")
     for kind, cls in platform.sinks.items():
-        if getattr(cls, "kind", kind) != kind:
-            problems.append(f"sink class {cls.__name__} says kind {cls.kind!r}, declared as {kind!r}")
+        said = getattr(cls, "kind", kind)
+        if said != kind:
+            problems.append(f"sink class {cls.__name__} says kind {said!r}, declared as {kind!r}")
     if not set(platform.hosts.values()) <= set(platform.names) or not set(platform.prefixes) <= set(platform.names):
         problems.append("hosts and prefixes must name kinds of the platform")
     if platform.markup is not None and platform.markup.max_bytes != platform.max_bytes:
