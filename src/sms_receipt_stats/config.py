@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from sms_receipt_stats.endpoint import DEFAULT_ENDPOINT_HOST, Endpoint, parse_endpoint
-from sms_receipt_stats.sinks.spec import SinkSpec, parse_notify_urls
+from sms_receipt_stats.notify.urls import SinkSpec, parse_notify_urls
 from sms_receipt_stats.windows import load_zone
 
 DEFAULT_REGION = "ap-guangzhou"

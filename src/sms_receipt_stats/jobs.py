@@ -44,7 +44,7 @@ def _default_fetcher(settings: Settings) -> StatsFetcher:
 def _default_deliver(doc: ResultDocument, settings: Settings, deadline: Optional[float]) -> List[Delivery]:
     if not settings.sinks:
         return []
-    from sms_receipt_stats.sinks.delivery import deliver_all
+    from sms_receipt_stats.notify.delivery import deliver_all
 
     return deliver_all(doc, settings, clock=time.monotonic, deadline=deadline)
 

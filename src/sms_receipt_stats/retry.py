@@ -1,6 +1,6 @@
 """The one retry helper of the API queries and the sinks: how long to wait, and whether it fits.
 
-Both retry loops (`query.Querier.run_one`, `sinks.delivery`) ask the same two questions after a
+Both retry loops (`query.Querier.run_one`, `notify.delivery`) ask the same two questions after a
 failed attempt: how long to wait (`RetryPolicy.delay`: an exponential ceiling, jittered, capped,
 a server's Retry-After honoured up to a bound) and whether that wait plus one more request
 still ends before the deadline (`Deadline.allows`). Deadlines are values of a monotonic clock

@@ -12,7 +12,7 @@ import pytest
 from sms_receipt_stats.config import Settings, load_settings
 from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator
 from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, WindowDoc
-from sms_receipt_stats.sinks.delivery import deliver_all
+from sms_receipt_stats.notify.delivery import deliver_all
 from sms_receipt_stats.stats import Stats, compute_rates
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from sink_support import APP, Sleeper, app_result, checked_settings, document, m
 
 from sms_receipt_stats.documents import Alert, ResultDocument, WindowDoc
 from sms_receipt_stats.links import details_links, verify
+from sms_receipt_stats.notify.delivery import deliver_all
 from sms_receipt_stats.render import FLAVORS, render_message
-from sms_receipt_stats.sinks.delivery import deliver_all
 
 PUBLIC_URL = "https://1250000000-abcd1234ef.ap-guangzhou.tencentscf.com"
 SECRET = "chat-link-secret-0123456789"

@@ -1,9 +1,11 @@
 """The import graph of the package: no cycle at import time, one direction of flow, `dev/` kept apart.
 
 The flow is `handler` → `app` (classify, route, answer errors) → `jobs` (every job) → the
-layers below (query, documents, render, sinks, …). The graph is read from the sources (AST),
-so a lazy import inside a function counts as an edge of the flow too; import-time edges are
-the module-level ones outside `if TYPE_CHECKING:`.
+layers below (query, documents, render, notify, …). The graph is read from the sources (AST):
+every import is an arrow of the flow, a lazy one inside a function and a typing one under
+`if TYPE_CHECKING:` too (a type names what a module depends on, and a typing circle is a layering
+circle that only waits for its first runtime import); import-time edges are the module-level
+ones outside `if TYPE_CHECKING:`, what Python runs when the module loads.
 """
 
 from __future__ import annotations
@@ -117,6 +119,19 @@ def find_cycle(edges: Mapping[str, AbstractSet[str]]) -> List[str]:
     return []
 
 
+def arrows() -> Dict[str, FrozenSet[str]]:
+    """Every import of each module: module-level, lazy (inside functions) and typing-only alike."""
+    return graph(import_time=False, typing_too=True)
+
+
+def runtime_arrows() -> Dict[str, Set[str]]:
+    """`arrows()` among runtime modules (not `dev/`), without a submodule's arrow to its own package
+    (the package's `__init__` is loaded first, and a registry package finds its modules by name)."""
+    return {module: {target for target in targets
+                     if not target.startswith(f"{NAME}.dev") and not module.startswith(f"{target}.")}
+            for module, targets in arrows().items() if not module.startswith(f"{NAME}.dev")}
+
+
 def reaches(edges: Mapping[str, AbstractSet[str]], start: str) -> Set[str]:
     seen: Set[str] = set()
     todo = [start]
@@ -146,6 +161,15 @@ def test_import_time_edges_skip_functions_and_type_checking() -> None:
                                                                   "sms_receipt_stats"]
 
 
+def test_a_typing_import_is_an_arrow_of_the_full_graph() -> None:
+    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from sms_receipt_stats.jobs import JobDeps\n"
+              "else:\n    import sms_receipt_stats.query\n")
+    tree = ast.parse(source)
+    assert [m for m, _ in _imports(tree, import_time=False, typing_too=True)] == [
+        "typing", "sms_receipt_stats.jobs", "sms_receipt_stats.query"]
+    assert [m for m, _ in _imports(tree, import_time=True)] == ["typing", "sms_receipt_stats.query"]
+
+
 # -- the package ----------------------------------------------------------------------------------
 
 
@@ -154,13 +178,17 @@ def test_no_import_cycle_at_import_time() -> None:
     assert not cycle, " -> ".join(cycle)
 
 
-def test_no_import_cycle_even_through_lazy_imports() -> None:
+def test_no_import_cycle_even_through_lazy_or_typing_imports() -> None:
     """Runtime modules only; a submodule importing its own package (its `__init__`) is not a cycle."""
-    edges = {module: {target for target in targets
-                      if not target.startswith(f"{NAME}.dev") and not module.startswith(f"{target}.")}
-             for module, targets in graph(import_time=False).items() if not module.startswith(f"{NAME}.dev")}
-    cycle = find_cycle(edges)
+    cycle = find_cycle(runtime_arrows())
     assert not cycle, " -> ".join(cycle)
+
+
+def test_the_full_graph_sees_typing_imports() -> None:
+    """The cycle test above would pass vacuously if typing imports were dropped: they are in the graph."""
+    typing_only = {(m, t) for m, targets in arrows().items() for t in targets} - {
+        (m, t) for m, targets in graph(import_time=False).items() for t in targets}
+    assert (f"{NAME}.notify.base", f"{NAME}.config") in typing_only  # `Settings`, a type only there
 
 
 def test_every_runtime_module_imports_in_a_fresh_interpreter() -> None:
@@ -173,25 +201,25 @@ def test_every_runtime_module_imports_in_a_fresh_interpreter() -> None:
 
 
 def test_the_flow_goes_one_way_handler_app_jobs() -> None:
-    edges = graph(import_time=False)
+    edges = arrows()
     importers_of_app = {m for m, targets in edges.items() if f"{NAME}.app" in targets}
     assert importers_of_app <= {f"{NAME}.dev.cli"}  # besides handler.py, only the local CLI
     app_imports = edges[f"{NAME}.app"]
     # app routes; the work (queries, SDK, state store, dashboard, sinks, rendering) is jobs' business
-    for below in ("query", "sdk", "state", "dashboard", "sinks", "render", "doctor", "rules", "stats", "retry"):
+    for below in ("query", "sdk", "state", "dashboard", "notify", "render", "doctor", "rules", "stats", "retry"):
         assert not [m for m in app_imports if m == f"{NAME}.{below}" or m.startswith(f"{NAME}.{below}.")], below
     assert f"{NAME}.jobs" in app_imports
 
 
-@pytest.mark.parametrize("layer", ["query", "documents", "render", "sinks", "sdk", "config", "windows", "stats",
+@pytest.mark.parametrize("layer", ["query", "documents", "render", "notify", "sdk", "config", "windows", "stats",
                                    "rules", "catalogue", "redaction", "retry", "api", "events", "log", "links",
-                                   "platforms", "markup", "endpoint", "results", "doctor", "dashboard", "state"])
+                                   "endpoint", "results", "doctor", "dashboard", "state"])
 def test_the_layers_below_jobs_never_reach_back_up(layer: str) -> None:
-    edges = graph(import_time=False)
+    """Through any chain of arrows, typing ones included (a type of `jobs` below it is an arrow up)."""
     members = [m for m in MODULES if m == f"{NAME}.{layer}" or m.startswith(f"{NAME}.{layer}.")]
     assert members
     for member in members:
-        up = {f"{NAME}.app", f"{NAME}.jobs"} & (edges[member] | reaches(graph(import_time=True), member))
+        up = {f"{NAME}.app", f"{NAME}.jobs"} & reaches(arrows(), member)
         assert not up, f"{member} imports {sorted(up)}"
 
 

@@ -15,7 +15,7 @@ import responses
 from sink_support import APP, Sleeper, document, hook_settings, mocked_hooks
 
 from sms_receipt_stats.config import Settings
-from sms_receipt_stats.sinks.delivery import deliver_all
+from sms_receipt_stats.notify.delivery import deliver_all
 
 HOOK = "https://oapi.dingtalk.com/robot/send"
 TOKEN = "0f8c1d1b5e3a4c2f9b7a6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b"

@@ -13,7 +13,7 @@ import responses
 from sink_support import APP, Sleeper, document, mocked_hooks, sent
 from sink_support import hook_settings as settings
 
-from sms_receipt_stats.sinks.delivery import deliver_all
+from sms_receipt_stats.notify.delivery import deliver_all
 
 FEISHU = "https://open.feishu.cn/open-apis/bot/v2/hook/2f1e7c3a-9d4b-4e8a-b6c5-0a1b2c3d4e5f"
 LARK = "https://open.larksuite.com/open-apis/bot/v2/hook/7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"

@@ -10,18 +10,18 @@ from typing import Iterator
 
 import pytest
 
-from sms_receipt_stats import platforms
 from sms_receipt_stats.config import load_settings
-from sms_receipt_stats.platforms import Platform, registry
+from sms_receipt_stats.notify import platforms
+from sms_receipt_stats.notify.delivery import build_sinks
+from sms_receipt_stats.notify.platforms import Platform, registry
+from sms_receipt_stats.notify.urls import mask_entry, parse_entry_checked, parse_notify_urls
 from sms_receipt_stats.render import FLAVORS, MAX_BYTES, markup_for
-from sms_receipt_stats.sinks.delivery import build_sinks
-from sms_receipt_stats.sinks.spec import mask_entry, parse_entry_checked, parse_notify_urls
 
 #: a throwaway platform, written as a new module of the package would be
 FAX_MODULE = '''
-from sms_receipt_stats.markup import MarkdownMarkup
-from sms_receipt_stats.platforms import Platform
-from sms_receipt_stats.sinks.base import ChatSink
+from sms_receipt_stats.notify.markup import MarkdownMarkup
+from sms_receipt_stats.notify.platforms import Platform
+from sms_receipt_stats.notify.base import ChatSink
 
 MAX_BYTES = 1234
 
@@ -61,7 +61,7 @@ def extra_module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_regi
     """A directory the package also looks in: a module dropped there is a new platform module."""
     monkeypatch.setattr(platforms, "__path__", [*platforms.__path__, str(tmp_path)])
     yield tmp_path
-    for name in [m for m in sys.modules if m.startswith("sms_receipt_stats.platforms.") and m.endswith("fax")]:
+    for name in [m for m in sys.modules if m.startswith("sms_receipt_stats.notify.platforms.") and m.endswith("fax")]:
         del sys.modules[name]
 
 
@@ -87,7 +87,7 @@ def test_each_platform_has_one_size_limit_for_markup_and_sink(platform: Platform
 
 def test_slack_renders_and_sends_with_the_same_limit() -> None:
     """Slack once had 3000 bytes in the renderer and 12000 in the sink; now one number serves both."""
-    from sms_receipt_stats.platforms.slack import SECTION_MAX_CHARS, SlackSink
+    from sms_receipt_stats.notify.platforms.slack import SECTION_MAX_CHARS, SlackSink
 
     assert MAX_BYTES["slack"] == SlackSink.max_bytes == 12000
     assert MAX_BYTES["slack"] // SECTION_MAX_CHARS + 2 <= 50  # the sections plus the mention fit Slack's 50 blocks
@@ -153,7 +153,7 @@ def test_parsing_notify_urls_loads_neither_the_renderer_nor_requests() -> None:
                                           "https://hooks.slack.com/services/a,cmq://queue/q,https://a.example/h"})
         assert len(settings.sinks) == 4, issues
         loaded = [m for m in ("requests", "sms_receipt_stats.render", "sms_receipt_stats.render.text",
-                              "sms_receipt_stats.sinks.delivery") if m in sys.modules]
+                              "sms_receipt_stats.notify.delivery") if m in sys.modules]
         print(loaded)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -163,7 +163,7 @@ def test_parsing_notify_urls_loads_neither_the_renderer_nor_requests() -> None:
 def test_config_and_the_notify_urls_parser_do_not_import_each_other() -> None:
     import ast
 
-    import sms_receipt_stats.sinks.spec as spec
+    import sms_receipt_stats.notify.urls as spec
 
     tree = ast.parse(Path(spec.__file__).read_text(encoding="utf-8"))
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}

@@ -10,8 +10,8 @@ import responses
 from sink_support import APP, Sleeper, app_result, document, hook_settings, mocked_hooks, sent
 
 from sms_receipt_stats.config import Settings
-from sms_receipt_stats.platforms.slack import split_sections
-from sms_receipt_stats.sinks.delivery import deliver_all
+from sms_receipt_stats.notify.delivery import deliver_all
+from sms_receipt_stats.notify.platforms.slack import split_sections
 
 HOOK = "https://hooks.slack.com/services/T0000AAAA/B0000BBBB/XXXXXXXXXXXXXXXXXXXXXXXX"
 

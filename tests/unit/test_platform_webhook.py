@@ -17,8 +17,8 @@ from sink_support import document as support_document
 
 from sms_receipt_stats.config import Settings, load_settings
 from sms_receipt_stats.documents import ResultDocument
-from sms_receipt_stats.platforms.webhook import sign, signing_key
-from sms_receipt_stats.sinks.delivery import deliver_all
+from sms_receipt_stats.notify.delivery import deliver_all
+from sms_receipt_stats.notify.platforms.webhook import sign, signing_key
 
 HOOK = "https://hooks.example.com/sms/receipts"
 WHSEC = "whsec_" + base64.b64encode(b"\x00\x9f binary key \xff\xfe").decode()  # decodes to non-UTF-8 bytes

@@ -12,7 +12,7 @@ from sink_support import sent as bodies
 
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.documents import ResultDocument
-from sms_receipt_stats.sinks.delivery import deliver_all
+from sms_receipt_stats.notify.delivery import deliver_all
 
 HOOK = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"

@@ -7,8 +7,8 @@ from typing import Any, List
 import pytest
 
 from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, WindowDoc
+from sms_receipt_stats.notify.base import wants_document
 from sms_receipt_stats.render import render_message
-from sms_receipt_stats.sinks.base import wants_document
 from sms_receipt_stats.stats import Stats, compute_rates
 
 APP = "1400006874"

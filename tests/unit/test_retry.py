@@ -1,6 +1,6 @@
 """The one retry helper: jittered exponential waits, Retry-After, and deadlines on a monotonic clock.
 
-The API queries (`query.API_RETRY`) and the sinks (`sinks.delivery.SINK_RETRY`) use the same
+The API queries (`query.API_RETRY`) and the sinks (`notify.delivery.SINK_RETRY`) use the same
 `RetryPolicy` and `Deadline`; their own loops are tested in test_query.py and test_sinks_delivery.py.
 """
 
@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from sms_receipt_stats.notify.delivery import SINK_RETRY
 from sms_receipt_stats.query import API_RETRY
 from sms_receipt_stats.retry import Deadline, RetryPolicy
-from sms_receipt_stats.sinks.delivery import SINK_RETRY
 from support import FakeClock
 
 

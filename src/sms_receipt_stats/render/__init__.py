@@ -6,7 +6,7 @@
 
 Every untrusted string (app names, upstream and alert messages) goes through `escape()`
 for the flavor, so it can never add a link, a mention or a heading to a message. Flavors,
-their markup and their size limits come from the platform modules (`sms_receipt_stats.platforms`).
+their markup and their size limits come from the platform modules (`sms_receipt_stats.notify.platforms`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Dict, Optional
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import SEVERITY_ORDER, ResultDocument
-from sms_receipt_stats.markup import Markup
-from sms_receipt_stats.platforms import registry
+from sms_receipt_stats.notify.markup import Markup
+from sms_receipt_stats.notify.platforms import registry
 from sms_receipt_stats.render.i18n import normalize_lang
 from sms_receipt_stats.render.text import DetailsLink, RenderedMessage, build_report, fit
 

@@ -142,33 +142,13 @@ STRINGS: Dict[str, Dict[str, str]] = {
 }
 
 
-#: A short title per alert rule, what a resolved notice names and the fallback line of a rule
-#: without a value template. A rule missing here (a new one) is shown by its own name.
-RULE_TITLES: Dict[str, Dict[str, str]] = {
-    "en": {
-        "success_rate_below": "success rate below threshold",
-        "receipt_rate_below": "receipt rate below threshold",
-        "success_rate_drop": "success rate drop",
-        "api_error": "API error",
-        "config_error": "configuration error",
-        "state_unavailable": "state store unavailable",
-        "volume_drop": "volume drop",
-    },
-    "zh": {
-        "success_rate_below": "成功率低于阈值",
-        "receipt_rate_below": "回执率低于阈值",
-        "success_rate_drop": "成功率下降",
-        "api_error": "接口错误",
-        "config_error": "配置错误",
-        "state_unavailable": "状态存储不可用",
-        "volume_drop": "发送量下降",
-    },
-}
-
-
 def rule_title(lang: str, rule: str) -> Optional[str]:
-    """The rule's short title, or None for a rule this table does not know yet."""
-    return RULE_TITLES[lang].get(rule)
+    """The rule's short title as its module declares it (`rules/`), or None for a rule this
+    version does not have (an alert kept by another version)."""
+    from sms_receipt_stats.rules import rule as declared
+
+    spec = declared(rule)
+    return spec.title(lang) if spec is not None else None
 
 
 def normalize_lang(lang: Optional[str]) -> str:

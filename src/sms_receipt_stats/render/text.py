@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import SEVERITY_ORDER, Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
-from sms_receipt_stats.markup import Markup
+from sms_receipt_stats.notify.markup import Markup
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_title, t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
 

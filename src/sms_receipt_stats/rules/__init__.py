@@ -1,4 +1,4 @@
-"""Alert rules: one module per rule, found by the registry on its own (like `platforms/`).
+"""Alert rules: one module per rule, found by the registry on its own (like `notify/platforms/`).
 
 A rule module (`success_rate_below.py`, `volume_drop.py`, ...) is named after its rule and
 declares everything about it in one `RULE = RuleSpec(...)`: its environment variables (with
@@ -24,16 +24,24 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Protocol,
     Sequence,
     Set,
     Tuple,
 )
 
 if TYPE_CHECKING:
-    from sms_receipt_stats.config import Thresholds
     from sms_receipt_stats.documents import Alert, AppResult
     from sms_receipt_stats.rules._evidence import Hours, Pool
     from sms_receipt_stats.stats import Stats
+
+class RuleSettings(Protocol):
+    """What rules read of the configuration (`config.Thresholds` has it): every declared
+    variable's value by field name. A protocol, so `rules` never imports `config`, which reads
+    the declarations of this package."""
+
+    def values(self) -> Dict[str, Any]: ...
+
 
 #: the jobs a rule may be judged by (a timer Message's `job`)
 JOBS = ("check", "report")
@@ -252,7 +260,7 @@ def app_label(result: AppResult) -> str:
     return f"{result.app_name} ({result.app_id})" if result.app_name else result.app_id
 
 
-def context_of(thresholds: Thresholds, lang: str = "en", job: str = "report", stateful: bool = False) -> Context:
+def context_of(thresholds: RuleSettings, lang: str = "en", job: str = "report", stateful: bool = False) -> Context:
     return Context(values=thresholds.values(), lang=lang, job=job, stateful=stateful)
 
 
@@ -292,14 +300,14 @@ def assess(results: Sequence[AppResult], ctx: Context,
     return out
 
 
-def evaluate(results: Sequence[AppResult], thresholds: Thresholds, lang: str = "en") -> List[Alert]:
+def evaluate(results: Sequence[AppResult], thresholds: RuleSettings, lang: str = "en") -> List[Alert]:
     """The alerts of results judged on their own as final numbers (every receipt in, no state
     store): every rule, every app. A timer job uses `assess` with what it knows of the data."""
     final = {r.app_id: Evidence(result=r, window_lag=float("inf")) for r in results}
     return assess(list(results), context_of(thresholds, lang), final).alerts
 
 
-def evaluate_app(result: AppResult, thresholds: Thresholds, lang: str = "en") -> List[Alert]:
+def evaluate_app(result: AppResult, thresholds: RuleSettings, lang: str = "en") -> List[Alert]:
     return evaluate([result], thresholds, lang)
 
 

@@ -53,7 +53,7 @@ RULE = RuleSpec(
     texts={
         "en": {"title": "API error", "message": "{app}: the statistics query failed with {code}",
                "account": "all {n} apps ({apps}): the statistics query failed with {code}"},
-        "zh": {"title": "API 错误", "message": "{app}：统计查询失败，错误码 {code}",
+        "zh": {"title": "接口错误", "message": "{app}：统计查询失败，错误码 {code}",
                "account": "全部 {n} 个应用（{apps}）：统计查询失败，错误码 {code}"},
     },
     judge=judge,

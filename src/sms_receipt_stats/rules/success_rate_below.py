@@ -48,7 +48,7 @@ RULE = RuleSpec(
     texts={
         "en": {"title": "success rate below threshold",
                "message": "{app}: success rate {value:.2%} is below {threshold:.0%} ({n} receipts over {hours} h)"},
-        "zh": {"title": "回执成功率低于阈值",
+        "zh": {"title": "成功率低于阈值",
                "message": "{app}：回执成功率 {value:.2%} 低于 {threshold:.0%}（{hours} 小时内回执 {n} 条）"},
     },
     variables=(

@@ -41,10 +41,10 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
 RULE = RuleSpec(
     name="volume_drop",
     texts={
-        "en": {"title": "sending volume dropped",
+        "en": {"title": "volume drop",
                "message": "{app}: {value} messages submitted in the last hour, usually {baseline:.0f} at this hour "
                           "(median of {days} days)"},
-        "zh": {"title": "发送量骤降",
+        "zh": {"title": "发送量下降",
                "message": "{app}：最近一小时提交 {value} 条，平时此时段约 {baseline:.0f} 条（{days} 天中位数）"},
     },
     variables=(

@@ -13,7 +13,8 @@ REPORT_TIMEZONE. See docs/state.md "Silences".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol
 
 from sms_receipt_stats.api import ApiError, _body_params
 from sms_receipt_stats.config import Settings
@@ -21,9 +22,19 @@ from sms_receipt_stats.events import ApiGatewayEvent, http_response
 from sms_receipt_stats.state.silences import Silence, SilenceError, SilenceStore, new_silence
 
 if TYPE_CHECKING:
-    from sms_receipt_stats.jobs import JobDeps
+    from sms_receipt_stats.state.store import GuardedStore
 
 _HINT = "See the README section \"Silences\" for the body and the fields."
+
+
+class SilenceDeps(Protocol):
+    """What the silences endpoint needs of a job's edges (`jobs.JobDeps` has it)."""
+
+    @property
+    def now(self) -> Callable[[], datetime]: ...
+
+    @property
+    def open_state(self) -> Callable[[Settings], Optional[GuardedStore]]: ...
 
 
 def _error(status: int, code: str, message: str, category: str, hint: str, retryable: bool = False,
@@ -39,7 +50,7 @@ def _unavailable(problem: Optional[str]) -> ApiError:
                   retryable=True, headers={"Retry-After": "5"})
 
 
-def handle_silences(event: ApiGatewayEvent, settings: Settings, deps: JobDeps) -> Dict[str, Any]:
+def handle_silences(event: ApiGatewayEvent, settings: Settings, deps: SilenceDeps) -> Dict[str, Any]:
     state = deps.open_state(settings)
     if state is None:
         raise _error(503, "UnsupportedOperation.StateNotConfigured",
@@ -79,7 +90,7 @@ def _not_found() -> ApiError:
                   "List the silences with GET .../silences.")
 
 
-def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: JobDeps,
+def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: SilenceDeps,
             settings: Settings) -> Dict[str, Any]:
     now = deps.now()
     tz = settings.timezone

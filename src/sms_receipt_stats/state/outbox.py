@@ -30,7 +30,7 @@ from sms_receipt_stats.documents import Delivery, PendingDelivery, ResultDocumen
 
 if TYPE_CHECKING:
     from sms_receipt_stats.config import Settings
-    from sms_receipt_stats.sinks.spec import SinkSpec
+    from sms_receipt_stats.notify.urls import SinkSpec
     from sms_receipt_stats.state.store import GuardedStore
 
 log = logging.getLogger("sms_receipt_stats.state")
@@ -243,7 +243,7 @@ class Outbox:
 
 def _wants(spec: SinkSpec, doc: ResultDocument, settings: Settings) -> bool:
     """Whether this sink would send anything for `doc` (its min_severity may leave it nothing)."""
-    from sms_receipt_stats.sinks.delivery import build_sinks
+    from sms_receipt_stats.notify.delivery import build_sinks
 
     try:
         return build_sinks([spec])[0].prepare(doc, settings) is not None

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from sms_receipt_stats.markup import MarkdownMarkup
-from sms_receipt_stats.platforms import Platform
-from sms_receipt_stats.sinks.base import ChatSink, check_errcode, fit_bytes, json_answer
+from sms_receipt_stats.notify.base import ChatSink, check_errcode, fit_bytes, json_answer
+from sms_receipt_stats.notify.markup import MarkdownMarkup
+from sms_receipt_stats.notify.platforms import Platform
 
 if TYPE_CHECKING:
     import requests

@@ -18,8 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-from sms_receipt_stats.platforms import Platform
-from sms_receipt_stats.sinks.base import (
+from sms_receipt_stats.notify.base import (
     DeliveryContext,
     DeliveryError,
     Sink,
@@ -27,6 +26,7 @@ from sms_receipt_stats.sinks.base import (
     http_post,
     wants_document,
 )
+from sms_receipt_stats.notify.platforms import Platform
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sms_receipt_stats.markup import Markup
-from sms_receipt_stats.platforms import Platform
+from sms_receipt_stats.notify.markup import Markup
+from sms_receipt_stats.notify.platforms import Platform
 
 MAX_BYTES = 1_000_000  # no platform limit; a bound so nothing grows without end
 

@@ -14,15 +14,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional
 
 from sms_receipt_stats.documents import Delivery, ResultDocument
-from sms_receipt_stats.platforms import registry
+from sms_receipt_stats.notify.base import MIN_REQUEST_TIMEOUT, DeliveryContext, DeliveryError, Sink, one_line
+from sms_receipt_stats.notify.platforms import registry
 from sms_receipt_stats.retry import Clock, Deadline, RetryPolicy, Sleep
-from sms_receipt_stats.sinks.base import MIN_REQUEST_TIMEOUT, DeliveryContext, DeliveryError, Sink, one_line
 
 if TYPE_CHECKING:
     import requests
 
     from sms_receipt_stats.config import Settings
-    from sms_receipt_stats.sinks.spec import SinkSpec
+    from sms_receipt_stats.notify.urls import SinkSpec
 
 log = logging.getLogger("sms_receipt_stats.sinks")
 

@@ -13,9 +13,7 @@ import hashlib
 import hmac
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from sms_receipt_stats.markup import MarkdownMarkup
-from sms_receipt_stats.platforms import Platform
-from sms_receipt_stats.sinks.base import (
+from sms_receipt_stats.notify.base import (
     ChatSink,
     DeliveryContext,
     DeliveryError,
@@ -25,6 +23,8 @@ from sms_receipt_stats.sinks.base import (
     http_post,
     json_answer,
 )
+from sms_receipt_stats.notify.markup import MarkdownMarkup
+from sms_receipt_stats.notify.platforms import Platform
 
 if TYPE_CHECKING:
     import requests

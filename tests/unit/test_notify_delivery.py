@@ -15,17 +15,17 @@ from sink_support import Sleeper, checked_settings, document, mocked_hooks
 
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.documents import ResultDocument
-from sms_receipt_stats.platforms import registry
-from sms_receipt_stats.platforms.cmq import CmqQueueSink, CmqTopicSink
-from sms_receipt_stats.platforms.dingtalk import DingTalkSink
-from sms_receipt_stats.platforms.feishu import FeishuSink, LarkSink
-from sms_receipt_stats.platforms.slack import SlackSink
-from sms_receipt_stats.platforms.webhook import WebhookSink
-from sms_receipt_stats.platforms.wecom import WeComSink
+from sms_receipt_stats.notify import delivery as delivery_module
+from sms_receipt_stats.notify.base import DeliveryContext, DeliveryError, Sink, parse_retry_after
+from sms_receipt_stats.notify.delivery import build_sinks, deliver_all
+from sms_receipt_stats.notify.platforms import registry
+from sms_receipt_stats.notify.platforms.cmq import CmqQueueSink, CmqTopicSink
+from sms_receipt_stats.notify.platforms.dingtalk import DingTalkSink
+from sms_receipt_stats.notify.platforms.feishu import FeishuSink, LarkSink
+from sms_receipt_stats.notify.platforms.slack import SlackSink
+from sms_receipt_stats.notify.platforms.webhook import WebhookSink
+from sms_receipt_stats.notify.platforms.wecom import WeComSink
 from sms_receipt_stats.redaction import WITHHELD
-from sms_receipt_stats.sinks import delivery as delivery_module
-from sms_receipt_stats.sinks.base import DeliveryContext, DeliveryError, Sink, parse_retry_after
-from sms_receipt_stats.sinks.delivery import build_sinks, deliver_all
 from support import FakeClock
 
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"

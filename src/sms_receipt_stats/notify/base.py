@@ -2,7 +2,7 @@
 
 A sink turns the result document into what its platform accepts (`prepare`, pure) and
 sends it (`deliver`, one attempt). Retry, deadline and concurrency live in `delivery`, so
-a platform module (`sms_receipt_stats.platforms`) stays one small file: payload shape,
+a platform module (`sms_receipt_stats.notify.platforms`) stays one small file: payload shape,
 limits and how to read an answer.
 """
 
@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # platform modules import this one while config parses NOTIFY
     import requests
 
     from sms_receipt_stats.config import Settings
+    from sms_receipt_stats.notify.urls import SinkSpec
     from sms_receipt_stats.render.text import RenderedMessage
-    from sms_receipt_stats.sinks.spec import SinkSpec
 
 log = logging.getLogger("sms_receipt_stats.sinks")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sms_receipt_stats.platforms import COMMON_OPTIONS, Platform, Registry, registry
+from sms_receipt_stats.notify.platforms import COMMON_OPTIONS, Platform, Registry, registry
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from sms_receipt_stats.markup import MARKDOWN_LOOKALIKES, MarkdownMarkup, clean, markdown_escape
-from sms_receipt_stats.platforms import Platform
-from sms_receipt_stats.sinks.base import ChatSink
+from sms_receipt_stats.notify.base import ChatSink
+from sms_receipt_stats.notify.markup import MARKDOWN_LOOKALIKES, MarkdownMarkup, clean, markdown_escape
+from sms_receipt_stats.notify.platforms import Platform
 
 if TYPE_CHECKING:
     import requests

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sms_receipt_stats.sinks.spec import mask_entry, parse_entry, parse_notify_urls
+from sms_receipt_stats.notify.urls import mask_entry, parse_entry, parse_notify_urls
 
 
 @pytest.mark.parametrize(("url", "kind"), [

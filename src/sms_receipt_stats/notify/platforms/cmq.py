@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-from sms_receipt_stats.platforms import Platform
-from sms_receipt_stats.sinks.base import DeliveryContext, DeliveryError, Sink, document_json, one_line, wants_document
+from sms_receipt_stats.notify.base import DeliveryContext, DeliveryError, Sink, document_json, one_line, wants_document
+from sms_receipt_stats.notify.platforms import Platform
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult

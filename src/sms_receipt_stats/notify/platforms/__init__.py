@@ -5,25 +5,26 @@ A platform module (`wecom.py`, `slack.py`, ...) declares everything about its pl
 prefixes, the `NOTIFY_URLS` options it uses, whether and how it signs, its one size limit, its
 markup (chat platforms) and its sink classes. `registry()` imports every module of this package
 that declares a `PLATFORM`, so adding a platform is adding one module here (plus its test):
-`sinks/spec.py` (NOTIFY_URLS parsing), `sinks/delivery.py` (building sinks) and `render`
+`notify/urls.py` (NOTIFY_URLS parsing), `notify/delivery.py` (building sinks) and `render`
 (flavors, limits, markup) read the registry instead of tables of their own.
 
 The registry loads on first use, not on import: `import handler` parses no `NOTIFY_URLS`, and a
 platform module imports `requests` only when it sends. Platform modules import the shared
-bases (`sms_receipt_stats.markup`, `sms_receipt_stats.sinks.base`), never `render` or `config`,
-so the import graph has no cycle.
+bases (`notify/markup.py`, `notify/base.py`), never `render` or `config`. This module itself
+imports only the leaf `notify/markup.py` (for types): `config` parses NOTIFY_URLS through it, so it
+names a sink class by the `SinkClass` protocol rather than importing `notify/base.py`, which
+types against `config`; the import graph (typing imports included) has no cycle.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Type
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
-    from sms_receipt_stats.markup import Markup
-    from sms_receipt_stats.sinks.base import Sink
+    from sms_receipt_stats.notify.markup import Markup
 
 #: Options of an entry that concern delivery, not the platform: every entry accepts them.
 COMMON_OPTIONS = ("min_severity",)
@@ -33,6 +34,17 @@ OPTION_ORDER = ("secret", "min_severity", "mention", "region", "endpoint")
 #: `parse(kind, url_parts, options) -> extra SinkSpec fields`. `kind` is None for a platform with
 #: its own scheme (the hook then returns "kind"); a ValueError's text becomes the entry's problem.
 ParseHook = Callable[[Optional[str], "SplitResult", Dict[str, str]], Dict[str, Any]]
+
+
+class SinkClass(Protocol):
+    """A sink class (a `notify.base.Sink`) as the registry sees it: named, called with a `SinkSpec`
+    to make the sink (its `kind` is read with getattr: mypy cannot match a class variable of a
+    class object). A protocol, so the registry needs no import of `notify.base`."""
+
+    @property
+    def __name__(self) -> str: ...
+
+    def __call__(self, spec: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,7 @@ class Platform:
     #: queue message), UTF-8 bytes, its source cited next to the constant; None = no limit of ours
     max_bytes: Optional[int]
     #: kind → the sink class that delivers entries of that kind
-    sinks: Mapping[str, Type[Sink]] = field(default_factory=dict)
+    sinks: Mapping[str, SinkClass] = field(default_factory=dict)
     #: how a chat platform marks text up (its flavor is `markup.name`); None = sends the document
     markup: Optional[Type[Markup]] = None
     #: robot host → kind: an https URL on that host is this platform without a `kind+` prefix
@@ -82,7 +94,7 @@ class Registry:
 
     platforms: Tuple[Platform, ...]
     by_kind: Dict[str, Platform]
-    sinks: Dict[str, Type[Sink]]
+    sinks: Dict[str, SinkClass]
     markups: Dict[str, Markup]  # flavor → markup instance
     hosts: Dict[str, str]  # robot host → kind
     prefixes: Tuple[str, ...]  # every `kind+` prefix
@@ -115,8 +127,9 @@ def _check(platform: Platform, module: str) -> None:
     if set(platform.sinks) != set(platform.names):
         problems.append("every kind needs a sink class and a display name")
     for kind, cls in platform.sinks.items():
-        if getattr(cls, "kind", kind) != kind:
-            problems.append(f"sink class {cls.__name__} says kind {cls.kind!r}, declared as {kind!r}")
+        said = getattr(cls, "kind", kind)
+        if said != kind:
+            problems.append(f"sink class {cls.__name__} says kind {said!r}, declared as {kind!r}")
     if not set(platform.hosts.values()) <= set(platform.names) or not set(platform.prefixes) <= set(platform.names):
         problems.append("hosts and prefixes must name kinds of the platform")
     if platform.markup is not None and platform.markup.max_bytes != platform.max_bytes:
