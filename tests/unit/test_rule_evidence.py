@@ -169,6 +169,7 @@ def test_hours_read_again_after_the_delay_are_judged() -> None:
     evidence = Evidence(result=result(counts(1000, 500, 490)), hours=hours, newest=NEWEST, window_lag=300)
     answer = verdict("receipt_rate_below", evidence)
     assert answer.state == "firing" and answer.alert is not None and answer.alert.value == 0.4
+    assert answer.pending_runs == 2  # the next run must agree: a reading is never quite complete
     hours[NEWEST - 2] = Seen(counts(1000, 950, 940), 7500)
     assert verdict("receipt_rate_below", evidence).state == "clear"
 

@@ -1,5 +1,7 @@
 """`receipt_rate_below`: submitted messages get no receipt. Receipts arrive late, so only hours
-read at least ALERT_RECEIPT_DELAY after their end are judged (docs/alerts.md, *Late receipts*)."""
+read at least ALERT_RECEIPT_DELAY after their end are judged, and a first firing verdict waits
+for the next run to agree: the receipts still missing make every reading a little low
+(docs/alerts.md, *Late receipts*)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
         text = RULE.text(ctx.lang, app=app_label(evidence.result), value=rate, threshold=threshold, n=n,
                          hours=max(pool.hours, 1))
         return Verdict.firing(Alert(rule=RULE.name, severity="warning", app_id=evidence.result.app_id,
-                                    value=rate, threshold=threshold, message=text))
+                                    value=rate, threshold=threshold, message=text), pending_runs=2)
     if wilson_bounds(receipts, n, ctx.z_clear)[0] >= threshold:
         return CLEAR
     return UNKNOWN
