@@ -104,6 +104,15 @@ def test_the_daily_report_lists_the_checks_alerts_and_never_resolves_them(invoke
     assert alert["since"] == first["alerts"][0]["since"]  # one episode: `since` never reset
 
 
+def test_a_report_without_an_hourly_check_judges_the_hourly_rules_itself(invoke: Invoke, make_deps: Any,
+                                                                        tmp_path: Any) -> None:
+    """A deployment with the daily report alone (and a state store) still hears of a bad day."""
+    bad_day = counts(24000, 14400)  # 60 % success
+    schedule = Schedule(invoke, make_deps, tmp_path, lambda app, begin, end: bad_day if begin != end else HEALTHY)
+    report = schedule.run(datetime(2026, 11, 24, 19, 0, tzinfo=timezone.utc), job="report", window="yesterday")
+    assert notices(report) == [(APP_PROD, "success_rate_below", "firing")]
+
+
 def test_an_account_wide_failure_is_one_notice_per_run(invoke: Invoke, make_deps: Any, tmp_path: Any) -> None:
     apps = ",".join((APP_PROD, APP_STAGING, APP_MARKETING))
     schedule = Schedule(invoke, make_deps, tmp_path,

@@ -242,3 +242,11 @@ def test_with_a_state_store_each_job_judges_only_its_rules() -> None:
     assert {a.rule for a in assess(bad, ctx("report", stateful=False)).alerts} == {"success_rate_below"}
     assert "success_rate_drop" in assess(bad, ctx("report")).judged
     assert "success_rate_drop" not in assess(bad, ctx("check")).judged
+
+
+def test_the_report_judges_the_hourly_rules_of_an_app_no_check_watches() -> None:
+    bad = result(counts(1000, 1000, 500))
+    unwatched = {APP: Evidence(result=bad, window_lag=3 * 3600, watched=False)}
+    assert {a.rule for a in assess([bad], ctx("report"), unwatched).alerts} == {"success_rate_below"}
+    watched = {APP: Evidence(result=bad, window_lag=3 * 3600, watched=True)}
+    assert assess([bad], ctx("report"), watched).alerts == []

@@ -89,6 +89,8 @@ class Evidence:
     newest: Optional[int] = None
     #: seconds from the end of the window to the moment it was read
     window_lag: float = 0.0
+    #: an hourly check keeps this app's hours in the state store (it judges the hourly rules)
+    watched: bool = True
 
     @property
     def answered(self) -> bool:
@@ -282,10 +284,13 @@ def assess(results: Sequence[AppResult], ctx: Context,
     out = Assessment()
     evidence = evidence or {}
     for spec in registry().rules:
-        if spec.judge is None or (ctx.stateful and ctx.job not in spec.jobs):
+        if spec.judge is None:
+            continue
+        judged = [r for r in results if _judges(spec, ctx, evidence.get(r.app_id))]
+        if not judged:
             continue
         out.judged.add(spec.name)
-        verdicts = [(r, spec.judge(evidence.get(r.app_id) or Evidence(result=r), ctx)) for r in results]
+        verdicts = [(r, spec.judge(evidence.get(r.app_id) or Evidence(result=r), ctx)) for r in judged]
         kept = spec.combine(verdicts, ctx) if spec.combine else [(r.app_id, v) for r, v in verdicts]
         for app_id, verdict in kept:
             if verdict.state == "clear":
@@ -298,6 +303,15 @@ def assess(results: Sequence[AppResult], ctx: Context,
     order = {r.app_id: i for i, r in enumerate(results)}  # the apps' order, then the rules': a stable sort
     out.alerts.sort(key=lambda a: order.get(a.app_id, -1) if a.app_id is not None else -1)
     return out
+
+
+def _judges(spec: RuleSpec, ctx: Context, evidence: Optional[Evidence]) -> bool:
+    """Does this run judge this rule for this app? Without a state store every run judges every
+    rule; with one, the jobs the rule names do, and the daily report also judges the hourly
+    check's rules for an app no hourly check watches (a deployment with the report alone)."""
+    if not ctx.stateful or ctx.job in spec.jobs:
+        return True
+    return ctx.job == "report" and "check" in spec.jobs and evidence is not None and not evidence.watched
 
 
 def evaluate(results: Sequence[AppResult], thresholds: RuleSettings, lang: str = "en") -> List[Alert]:

@@ -23,6 +23,8 @@ from sms_receipt_stats.stats import STAT_FIELDS, Stats
 from sms_receipt_stats.windows import HourRange, Window
 
 KEY_PREFIX = "evidence:"
+#: an app whose ledger holds an hour this recent is watched by a running hourly check
+WATCHED_HOURS = 3
 #: a week of same-hour baseline and a day to spare
 LEDGER_DAYS = 8
 LEDGER_TTL = LEDGER_DAYS * 24 * 3600.0
@@ -54,18 +56,25 @@ def gather(store: Any, results: Sequence[AppResult], window: Window, querier: Qu
            receipt_delay: float) -> Dict[str, Evidence]:
     """Each app's evidence for this run; the ledger updated with what this run saw.
 
-    Apps that failed get their window's result only. A store failure leaves the hours out
-    (the rules then judge the window alone), never the run.
+    Apps that failed get their window's result only. A run over a longer window (the daily
+    report) writes nothing; it learns whether an hourly check watches each app, so it judges the
+    check's rules itself when none does. A store failure leaves the hours out (the rules then
+    judge the window alone), never the run.
     """
     stamp = now.timestamp()
     lag = stamp - window.end.timestamp()
     newest = one_hour(window)
     answered = [r for r in results if r.error is None and r.stats is not None]
     evidence = {r.app_id: Evidence(result=r, window_lag=lag) for r in results}
-    if newest is None or not answered:
+    if not answered:
         return evidence
     kept = store.get_many([KEY_PREFIX + r.app_id for r in answered])
     ledgers = {r.app_id: decode(raw) for r, raw in zip(answered, kept)}
+    if newest is None:
+        recent = int(stamp) // HOUR - 1 - WATCHED_HOURS
+        return {**evidence, **{r.app_id: Evidence(result=r, window_lag=lag,
+                                                  watched=any(i >= recent for i in ledgers[r.app_id]))
+                               for r in answered}}
     wait = math.ceil(receipt_delay / HOUR)
     again = newest - wait
     refresh: List[str] = []
@@ -87,5 +96,5 @@ def gather(store: Any, results: Sequence[AppResult], window: Window, querier: Qu
             fresh.append((again, reread[result.app_id]))
         hours = {i: s for i, s in merge(ledgers[result.app_id], fresh).items() if i > oldest}
         store.set(KEY_PREFIX + result.app_id, encode(hours), LEDGER_TTL)
-        evidence[result.app_id] = Evidence(result=result, hours=hours, newest=newest, window_lag=lag)
+        evidence[result.app_id] = Evidence(result=result, hours=hours, newest=newest, window_lag=lag, watched=True)
     return evidence
