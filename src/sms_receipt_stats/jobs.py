@@ -20,9 +20,9 @@ from sms_receipt_stats.documents import (
     Delivery,
     ResultDocument,
 )
-from sms_receipt_stats.query import StatsFetcher
+from sms_receipt_stats.query import Querier, StatsFetcher
 from sms_receipt_stats.results import generated_at, make_querier, query_apps
-from sms_receipt_stats.rules import Evidence, assess, config_alerts, context_of, rule
+from sms_receipt_stats.rules import Assessment, Evidence, assess, config_alerts, context_of, rule
 from sms_receipt_stats.vocabulary import VOCABULARY
 from sms_receipt_stats.windows import Window
 
@@ -195,8 +195,6 @@ def run_timer_job(
                 assessment = _assess(job, doc, window, querier, run, settings, now)
                 doc.alerts.extend(assessment.alerts)
         if run is not None:
-            from sms_receipt_stats.rules import Assessment
-
             run.track(doc, assessment or Assessment())
         finish(doc, settings, deps, deadline, run)
     except BaseException:
@@ -215,8 +213,8 @@ def run_timer_job(
     return doc
 
 
-def _assess(job: str, doc: ResultDocument, window: Window, querier: Any, run: Any, settings: Settings,
-            now: datetime) -> Any:
+def _assess(job: str, doc: ResultDocument, window: Window, querier: Querier, run: Optional[StatefulRun],
+            settings: Settings, now: datetime) -> Assessment:
     """The rules' verdicts on this run's results. With a working state store each job judges the
     rules it owns (docs/alerts.md, *Which job judges what*) on the hours earlier runs saw;
     without one, every rule judges the window alone."""
