@@ -122,6 +122,18 @@ class Context:
 
         return z_of(CLEAR_CONFIDENCE)
 
+    def below(self, hits: int, n: int, threshold: float) -> Optional[bool]:
+        """Is the rate hits/n below `threshold`? True when even its optimistic bound (at the
+        firing confidence) is below, False when its pessimistic bound (at CLEAR_CONFIDENCE) is at
+        or above, None when the data cannot tell (docs/alerts.md, *How a rule decides*)."""
+        from sms_receipt_stats.rules._evidence import wilson_bounds
+
+        if wilson_bounds(hits, n, self.z_fire)[1] < threshold:
+            return True
+        if wilson_bounds(hits, n, self.z_clear)[0] >= threshold:
+            return False
+        return None
+
     def pool(self, evidence: Evidence, size: Callable[[Stats], int], *, delay_hours: int = 0) -> Optional[Pool]:
         """The evidence a rate verdict rests on: consecutive hours back from the window's hour
         (fewer than `delay_hours` old hours are skipped, and only hours read at least that long

@@ -20,20 +20,20 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
     pool = ctx.pool(evidence, lambda s: s.RequestSuccessCount, delay_hours=delay_hours(ctx))
     if pool is None or pool.stats.RequestSuccessCount < ctx.value("min_volume"):
         return UNKNOWN
-    from sms_receipt_stats.documents import Alert
-    from sms_receipt_stats.rules._evidence import wilson_bounds
-
     n, receipts = pool.stats.RequestSuccessCount, pool.stats.CallbackCount
     threshold = ctx.value("receipt_rate_min")
-    if wilson_bounds(receipts, n, ctx.z_fire)[1] < threshold:
-        rate = round(receipts / n, 4)
-        text = RULE.text(ctx.lang, app=app_label(evidence.result), value=rate, threshold=threshold, n=n,
-                         hours=max(pool.hours, 1))
-        return Verdict.firing(Alert(rule=RULE.name, severity="warning", app_id=evidence.result.app_id,
-                                    value=rate, threshold=threshold, message=text), pending_runs=2)
-    if wilson_bounds(receipts, n, ctx.z_clear)[0] >= threshold:
+    below = ctx.below(receipts, n, threshold)
+    if below is None:
+        return UNKNOWN
+    if not below:
         return CLEAR
-    return UNKNOWN
+    from sms_receipt_stats.documents import Alert
+
+    rate = round(receipts / n, 4)
+    text = RULE.text(ctx.lang, app=app_label(evidence.result), value=rate, threshold=threshold, n=n,
+                     hours=max(pool.hours, 1))
+    return Verdict.firing(Alert(rule=RULE.name, severity="warning", app_id=evidence.result.app_id,
+                                value=rate, threshold=threshold, message=text), pending_runs=2)
 
 
 RULE = RuleSpec(

@@ -14,22 +14,21 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
     pool = ctx.pool(evidence, lambda s: s.CallbackCount)
     if pool is None or pool.stats.CallbackCount < ctx.value("min_volume"):
         return UNKNOWN
-    from sms_receipt_stats.documents import Alert
-    from sms_receipt_stats.rules._evidence import wilson_bounds
-
     n, successes = pool.stats.CallbackCount, pool.stats.CallbackSuccessCount
     warning, critical = ctx.value("success_rate_min"), ctx.value("success_rate_critical")
-    upper = wilson_bounds(successes, n, ctx.z_fire)[1]
-    if upper < warning:
-        severity, threshold = ("critical", critical) if upper < critical else ("warning", warning)
-        rate = round(successes / n, 4)
-        text = RULE.text(ctx.lang, app=app_label(evidence.result), value=rate, threshold=threshold, n=n,
-                         hours=max(pool.hours, 1))
-        return Verdict.firing(Alert(rule=RULE.name, severity=severity, app_id=evidence.result.app_id,
-                                    value=rate, threshold=threshold, message=text))
-    if wilson_bounds(successes, n, ctx.z_clear)[0] >= warning:
+    below = ctx.below(successes, n, warning)
+    if below is None:
+        return UNKNOWN
+    if not below:
         return CLEAR
-    return UNKNOWN
+    from sms_receipt_stats.documents import Alert
+
+    severity, threshold = ("critical", critical) if ctx.below(successes, n, critical) else ("warning", warning)
+    rate = round(successes / n, 4)
+    text = RULE.text(ctx.lang, app=app_label(evidence.result), value=rate, threshold=threshold, n=n,
+                     hours=max(pool.hours, 1))
+    return Verdict.firing(Alert(rule=RULE.name, severity=severity, app_id=evidence.result.app_id,
+                                value=rate, threshold=threshold, message=text))
 
 
 def check(values: Dict[str, Any]) -> List[Tuple[str, str]]:

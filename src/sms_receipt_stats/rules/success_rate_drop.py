@@ -14,21 +14,19 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
     n, successes = stats.CallbackCount, stats.CallbackSuccessCount
     if n < ctx.value("min_volume"):
         return UNKNOWN
-    from sms_receipt_stats.rules._evidence import wilson_bounds
-
     baseline = trend.baseline_success_rate
     floor = round(baseline - ctx.value("drop_points"), 4)
-    if wilson_bounds(successes, n, ctx.z_fire)[1] < floor:
-        from sms_receipt_stats.documents import Alert
-
-        rate = round(successes / n, 4)
-        text = RULE.text(ctx.lang, app=app_label(result), value=rate, baseline=baseline,
-                         points=(baseline - rate) * 100)
-        return Verdict.firing(Alert(rule=RULE.name, severity="warning", app_id=result.app_id, value=rate,
-                                    threshold=floor, message=text))
-    if wilson_bounds(successes, n, ctx.z_clear)[0] >= floor:
+    below = ctx.below(successes, n, floor)
+    if below is None:
+        return UNKNOWN
+    if not below:
         return CLEAR
-    return UNKNOWN
+    from sms_receipt_stats.documents import Alert
+
+    rate = round(successes / n, 4)
+    text = RULE.text(ctx.lang, app=app_label(result), value=rate, baseline=baseline, points=(baseline - rate) * 100)
+    return Verdict.firing(Alert(rule=RULE.name, severity="warning", app_id=result.app_id, value=rate,
+                                threshold=floor, message=text))
 
 
 RULE = RuleSpec(
