@@ -259,33 +259,22 @@ def parse_duration(value: str) -> float:
 
 
 def parse_state_url(value: str) -> Tuple[str, Optional[str]]:
-    """Check a STATE_URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://...` or
-    `sqlite:///path`. Returns (scheme, password); messages never quote the URL (it may hold one)."""
+    """Check a STATE_URL by the back end of its scheme (`state/*_store.py`: redis, rediss, sqlite,
+    ...). Returns (scheme, password); messages never quote the URL (it may hold one)."""
+    from sms_receipt_stats.state.store import backends, examples_text, schemes_text
+
+    found = backends()
     text = value.strip()
     try:
         parts = urlsplit(text)
-        port = parts.port
+        parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise ValueError("is not a URL like redis://host:6379/0 or sqlite:///path/state.db") from None
+        raise ValueError(f"is not a URL like {examples_text(found)}") from None
     scheme = parts.scheme.lower()
-    if scheme in ("redis", "rediss"):
-        if not parts.hostname:
-            raise ValueError(f"{scheme}:// needs a host, like {scheme}://10.0.0.5:6379/0")
-        db = parts.path.strip("/")
-        if db and not (db.isdigit() and db.isascii()):
-            raise ValueError(f"{scheme}://: the path must be a database number, like /0")
-        if port is not None and not 0 < port < 65536:
-            raise ValueError("port out of range")
-        if parts.query or parts.fragment:
-            raise ValueError(f"{scheme}://: no query or fragment is supported")
-        from urllib.parse import unquote
-
-        return scheme, unquote(parts.password) if parts.password else None
-    if scheme == "sqlite":
-        if parts.netloc or not parts.path or parts.path == "/" or parts.query or parts.fragment:
-            raise ValueError("sqlite needs a file path: sqlite:///relative.db or sqlite:////absolute/state.db")
-        return scheme, None
-    raise ValueError("the scheme must be redis://, rediss:// or sqlite:///")
+    backend = found.get(scheme)
+    if backend is None:
+        raise ValueError(f"the scheme must be {schemes_text(found)}")
+    return scheme, backend.check(parts)
 
 
 def _first(env: Mapping[str, str], *names: str) -> Optional[str]:
