@@ -180,5 +180,4 @@ def test_import_handler_loads_no_back_end() -> None:
     done = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + script],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "sms_receipt_stats.state" in done.stdout or done.stdout.strip() == "[]"
     assert "_store" not in done.stdout
