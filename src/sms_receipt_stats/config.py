@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from sms_receipt_stats.endpoint import DEFAULT_ENDPOINT_HOST, Endpoint, parse_endpoint
 from sms_receipt_stats.notify.urls import SinkSpec, parse_notify_urls
+from sms_receipt_stats.vocabulary import DEFAULT_LANG, LANGS, one_of
 from sms_receipt_stats.windows import load_zone
 
 DEFAULT_REGION = "ap-guangzhou"
@@ -99,7 +100,7 @@ class Settings(BaseModel):
     apps: Tuple[App, ...] = ()
     api_rps: float = 10.0
     timezone: str = "Asia/Shanghai"
-    lang: str = "en"
+    lang: str = DEFAULT_LANG
     # excluded from dumps: a sink URL is itself a secret (the robot key travels in it)
     sinks: Tuple[SinkSpec, ...] = Field(default=(), exclude=True)
     api_tokens: Tuple[SecretStr, ...] = ()
@@ -346,10 +347,10 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     except ValueError:
         issues.append(ConfigIssue("REPORT_TIMEZONE", "not an IANA zone name like Asia/Shanghai; using Asia/Shanghai"))
 
-    lang = env.get("REPORT_LANG", "").strip().lower() or "en"
-    if lang not in ("en", "zh"):  # never quoted: a secret pasted here must not reach a chat
-        issues.append(ConfigIssue("REPORT_LANG", "not 'en' or 'zh'; using en"))
-        lang = "en"
+    lang = env.get("REPORT_LANG", "").strip().lower() or DEFAULT_LANG
+    if lang not in LANGS:  # never quoted: a secret pasted here must not reach a chat
+        issues.append(ConfigIssue("REPORT_LANG", f"not {one_of(LANGS)}; using {DEFAULT_LANG}"))
+        lang = DEFAULT_LANG
     values["lang"] = lang
 
     specs, sink_problems = parse_notify_urls(env.get("NOTIFY_URLS", ""))

@@ -17,7 +17,8 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional
 
 from sms_receipt_stats import redaction
-from sms_receipt_stats.documents import SEVERITY_ORDER, ResultDocument
+from sms_receipt_stats.documents import ResultDocument
+from sms_receipt_stats.vocabulary import SEVERITY_RANK
 
 if TYPE_CHECKING:  # platform modules import this one while config parses NOTIFY_URLS: nothing heavy at run time
     import requests
@@ -222,7 +223,7 @@ class ChatSink(Sink):
 
     def mentions_due(self, message: RenderedMessage) -> bool:
         """Mentions wake people up: only for warning/critical messages, and only when configured."""
-        if SEVERITY_ORDER.get(message.severity, 0) < SEVERITY_ORDER["warning"]:
+        if SEVERITY_RANK.get(message.severity, 0) < SEVERITY_RANK["warning"]:
             return False
         return self.spec.mention_all or bool(self.spec.mention_mobiles)
 

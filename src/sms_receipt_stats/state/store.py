@@ -185,7 +185,7 @@ class Backend:
     schemes: Tuple[str, ...]
     #: checks a split STATE_URL of one of its schemes and returns the password it carries (or
     #: None); a ValueError's text says what is wrong and never quotes the URL (it may hold one)
-    check: Callable[["SplitResult"], Optional[str]]
+    check: Callable[[SplitResult], Optional[str]]
     #: opens the store of a checked URL: (url, prefix) -> Store
     open: Callable[[str, str], Store]
     #: a URL of its own, for messages (`redis://host:6379/0`)
