@@ -26,6 +26,7 @@ from sms_receipt_stats.events import (
     parse_timer_message,
     safe_request_id,
 )
+from sms_receipt_stats.text import shorten
 from sms_receipt_stats.vocabulary import VOCABULARY
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
         except WindowError as exc:
             issues.append(f"Message.window: {exc.message} ({exc.code})")
     # a Message value may be huge and quoted in its issue: the result must stay far below SCF's 6 MB
-    issues = [i if len(i) <= MAX_ISSUE_CHARS else i[: MAX_ISSUE_CHARS - 1] + "…" for i in issues]
+    issues = [shorten(i, MAX_ISSUE_CHARS) for i in issues]
     query_deadline = None
     if deadline is not None:
         # keep time for delivery: a report nobody receives is a report lost

@@ -22,6 +22,7 @@ from sms_receipt_stats.documents import AppResult, WindowDoc
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold
 from sms_receipt_stats.render.i18n import t as chat_t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, Stats, compute_rates
+from sms_receipt_stats.text import shorten
 from sms_receipt_stats.vocabulary import SEVERITY_RANK
 
 #: untrusted strings are cut before escaping, so one huge value cannot swamp the page
@@ -276,8 +277,7 @@ def text(lang: str, key: str, **values: object) -> str:
 
 
 def _cut(value: Any, limit: int = TEXT_MAX) -> str:
-    shown = "" if value is None else str(value)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    return shorten(value, limit)
 
 
 @dataclass(frozen=True)

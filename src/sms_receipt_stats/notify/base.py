@@ -117,11 +117,9 @@ def document_json(doc: ResultDocument) -> str:
 
 def fit_bytes(text: str, limit: int) -> str:
     """Cut `text` to `limit` UTF-8 bytes with a visible marker (safety net behind the renderer)."""
-    from sms_receipt_stats.render.text import cut_utf8, utf8_len  # already loaded: a chat sink has rendered
+    from sms_receipt_stats.text import fit_utf8
 
-    if utf8_len(text) <= limit:
-        return text
-    return cut_utf8(text, limit - utf8_len(TRUNCATION_MARKER)) + TRUNCATION_MARKER
+    return fit_utf8(text, limit, TRUNCATION_MARKER)
 
 
 def one_line(text: str) -> str:

@@ -17,6 +17,7 @@ from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, Series
 from sms_receipt_stats.notify.markup import Markup
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_title, t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
+from sms_receipt_stats.text import cut_utf8, shorten, utf8_len
 from sms_receipt_stats.vocabulary import SEVERITY_RANK
 
 # Untrusted strings are shortened before escaping so that one huge name or upstream
@@ -74,28 +75,12 @@ class Report:
     footer: Tuple[str, ...]
 
 
-def utf8_len(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
 def _catalogued(code: str) -> bool:
     """A code of the error catalogue is a known constant (letters, digits, dots, none a TLD):
     shown verbatim so an operator can copy and search it. Anything else is untrusted text."""
     from sms_receipt_stats.catalogue import CATALOGUE
 
     return code in CATALOGUE
-
-
-def cut_utf8(text: str, limit: int) -> str:
-    """The longest prefix of at most `limit` UTF-8 bytes; never splits a character."""
-    if limit <= 0:
-        return ""
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
-
-
-def shorten(text: Optional[str], limit: int) -> str:
-    text = "" if text is None else str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _parse_hour(value: str) -> Optional[datetime]:
