@@ -92,7 +92,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
             result = handle_apigw(event, settings, deps, deadline, _context_value(context, "request_id"))
         else:
             from sms_receipt_stats.documents import ResultDocument
-            from sms_receipt_stats.results import generated_at
+            from sms_receipt_stats.measure import generated_at
 
             doc = ResultDocument(kind="error", trigger="unknown",
                                  generated_at=generated_at(_now(deps), settings.timezone),
@@ -107,7 +107,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
                                                    "category": "upstream", "retryable": False,
                                                    "hint": "See the function's logs."}})
         else:
-            from sms_receipt_stats.results import generated_at
+            from sms_receipt_stats.measure import generated_at
 
             result = {"schema": "sms-receipt-stats/v1", "kind": "error", "trigger": kind or "unknown",
                       "generated_at": generated_at(_now(deps), settings.timezone), "results": [],

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # platform modules import this one while config parses NOTIFY
 
     from sms_receipt_stats.config import Settings
     from sms_receipt_stats.notify.urls import SinkSpec
-    from sms_receipt_stats.render.text import RenderedMessage
+    from sms_receipt_stats.render.report import RenderedMessage
 
 log = logging.getLogger("sms_receipt_stats.sinks")
 

@@ -18,7 +18,7 @@ from sms_receipt_stats.documents import ResultDocument
 from sms_receipt_stats.notify.markup import Markup
 from sms_receipt_stats.notify.platforms import registry
 from sms_receipt_stats.render.i18n import normalize_lang
-from sms_receipt_stats.render.text import DetailsLink, RenderedMessage, build_report, fit
+from sms_receipt_stats.render.report import DetailsLink, RenderedMessage, build_report, fit
 from sms_receipt_stats.vocabulary import SEVERITIES, SEVERITY_RANK
 
 __all__ = ["FLAVORS", "MAX_BYTES", "DetailsLink", "RenderedMessage", "escape", "markup_for", "render_message"]

@@ -99,7 +99,7 @@ class StatefulRun:
             log.info("timer run already in progress elsewhere", extra={"job": job})
             until = None
             if claim.until is not None:
-                from sms_receipt_stats.results import generated_at
+                from sms_receipt_stats.measure import generated_at
 
                 until = generated_at(datetime.fromtimestamp(claim.until, timezone.utc), self.settings.timezone)
             doc.errors.append(busy_message(until))
@@ -139,7 +139,7 @@ class StatefulRun:
     def trends(self, results: List[AppResult], window: Window, querier: Querier) -> List[str]:
         if not self.state.available:
             return []
-        from sms_receipt_stats.state.trend import attach_trends
+        from sms_receipt_stats.state.baseline import attach_trends
 
         return attach_trends(results, window, querier, self.settings.thresholds, self.state, self.settings.lang)
 
