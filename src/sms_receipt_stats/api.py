@@ -19,7 +19,8 @@ from sms_receipt_stats import __version__, jsonlimits
 from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
 from sms_receipt_stats.documents import ErrorInfo
 from sms_receipt_stats.events import MAX_BODY_BYTES, ApiGatewayEvent, http_response
-from sms_receipt_stats.windows import GRANULARITIES, WindowError, api_window, resolve_window
+from sms_receipt_stats.vocabulary import GRANULARITIES
+from sms_receipt_stats.windows import WindowError, api_window, resolve_window
 
 _LOCAL_CATEGORY = {400: "input", 401: "auth", 403: "permission", 404: "input", 405: "input", 413: "input"}
 ALIASES = {

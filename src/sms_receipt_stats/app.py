@@ -26,6 +26,7 @@ from sms_receipt_stats.events import (
     parse_timer_message,
     safe_request_id,
 )
+from sms_receipt_stats.text import shorten
 from sms_receipt_stats.vocabulary import VOCABULARY
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
             result = handle_apigw(event, settings, deps, deadline, _context_value(context, "request_id"))
         else:
             from sms_receipt_stats.documents import ResultDocument
-            from sms_receipt_stats.results import generated_at
+            from sms_receipt_stats.measure import generated_at
 
             doc = ResultDocument(kind="error", trigger="unknown",
                                  generated_at=generated_at(_now(deps), settings.timezone),
@@ -106,7 +107,7 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
                                                    "category": "upstream", "retryable": False,
                                                    "hint": "See the function's logs."}})
         else:
-            from sms_receipt_stats.results import generated_at
+            from sms_receipt_stats.measure import generated_at
 
             result = {"schema": "sms-receipt-stats/v1", "kind": "error", "trigger": kind or "unknown",
                       "generated_at": generated_at(_now(deps), settings.timezone), "results": [],
@@ -197,7 +198,7 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
         except WindowError as exc:
             issues.append(f"Message.window: {exc.message} ({exc.code})")
     # a Message value may be huge and quoted in its issue: the result must stay far below SCF's 6 MB
-    issues = [i if len(i) <= MAX_ISSUE_CHARS else i[: MAX_ISSUE_CHARS - 1] + "…" for i in issues]
+    issues = [shorten(i, MAX_ISSUE_CHARS) for i in issues]
     query_deadline = None
     if deadline is not None:
         # keep time for delivery: a report nobody receives is a report lost

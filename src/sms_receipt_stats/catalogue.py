@@ -49,23 +49,13 @@ import os
 from dataclasses import dataclass, replace
 from functools import cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, Mapping, Optional
 
 from sms_receipt_stats.documents import Category, ErrorInfo, Severity
 from sms_receipt_stats.redaction import cap_message, scrub
+from sms_receipt_stats.vocabulary import CATEGORIES, LANGS, SEVERITIES
 
 DATA_FILE = "catalogue.json"
-SEVERITIES: Tuple[str, ...] = ("info", "warning", "critical")
-CATEGORIES: Tuple[str, ...] = (
-    "input",
-    "auth",
-    "permission",
-    "billing",
-    "rate_limit",
-    "transient",
-    "clock",
-    "upstream",
-)
 #: retrying can only help with these; `retryable` derives from the category so the rule cannot drift
 RETRYABLE_CATEGORIES: FrozenSet[str] = frozenset({"rate_limit", "transient"})
 
@@ -139,7 +129,7 @@ def _entry(code: str, raw: Any) -> ErrorEntry:
         raise CatalogueError(f"{DATA_FILE}: {code!r} category must be one of {', '.join(CATEGORIES)}")
     if severity not in SEVERITIES:
         raise CatalogueError(f"{DATA_FILE}: {code!r} severity must be one of {', '.join(SEVERITIES)}")
-    if not isinstance(hint, dict) or not all(isinstance(hint.get(k), str) and hint[k].strip() for k in ("en", "zh")):
+    if not isinstance(hint, dict) or not all(isinstance(hint.get(k), str) and hint[k].strip() for k in LANGS):
         raise CatalogueError(f"{DATA_FILE}: {code!r} needs non-empty hint.en and hint.zh")
     return ErrorEntry(code=code, severity=severity, category=category,
                       retryable=category in RETRYABLE_CATEGORIES, hint_en=hint["en"], hint_zh=hint["zh"])

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from sms_receipt_stats.endpoint import DEFAULT_ENDPOINT_HOST, Endpoint, parse_endpoint
 from sms_receipt_stats.notify.urls import SinkSpec, parse_notify_urls
+from sms_receipt_stats.vocabulary import DEFAULT_LANG, LANGS, one_of
 from sms_receipt_stats.windows import load_zone
 
 DEFAULT_REGION = "ap-guangzhou"
@@ -99,7 +100,7 @@ class Settings(BaseModel):
     apps: Tuple[App, ...] = ()
     api_rps: float = 10.0
     timezone: str = "Asia/Shanghai"
-    lang: str = "en"
+    lang: str = DEFAULT_LANG
     # excluded from dumps: a sink URL is itself a secret (the robot key travels in it)
     sinks: Tuple[SinkSpec, ...] = Field(default=(), exclude=True)
     api_tokens: Tuple[SecretStr, ...] = ()
@@ -259,33 +260,22 @@ def parse_duration(value: str) -> float:
 
 
 def parse_state_url(value: str) -> Tuple[str, Optional[str]]:
-    """Check a STATE_URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://...` or
-    `sqlite:///path`. Returns (scheme, password); messages never quote the URL (it may hold one)."""
+    """Check a STATE_URL by the back end of its scheme (`state/*_store.py`: redis, rediss, sqlite,
+    ...). Returns (scheme, password); messages never quote the URL (it may hold one)."""
+    from sms_receipt_stats.state.store import backends, examples_text, schemes_text
+
+    found = backends()
     text = value.strip()
     try:
         parts = urlsplit(text)
-        port = parts.port
+        parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise ValueError("is not a URL like redis://host:6379/0 or sqlite:///path/state.db") from None
+        raise ValueError(f"is not a URL like {examples_text(found)}") from None
     scheme = parts.scheme.lower()
-    if scheme in ("redis", "rediss"):
-        if not parts.hostname:
-            raise ValueError(f"{scheme}:// needs a host, like {scheme}://10.0.0.5:6379/0")
-        db = parts.path.strip("/")
-        if db and not (db.isdigit() and db.isascii()):
-            raise ValueError(f"{scheme}://: the path must be a database number, like /0")
-        if port is not None and not 0 < port < 65536:
-            raise ValueError("port out of range")
-        if parts.query or parts.fragment:
-            raise ValueError(f"{scheme}://: no query or fragment is supported")
-        from urllib.parse import unquote
-
-        return scheme, unquote(parts.password) if parts.password else None
-    if scheme == "sqlite":
-        if parts.netloc or not parts.path or parts.path == "/" or parts.query or parts.fragment:
-            raise ValueError("sqlite needs a file path: sqlite:///relative.db or sqlite:////absolute/state.db")
-        return scheme, None
-    raise ValueError("the scheme must be redis://, rediss:// or sqlite:///")
+    backend = found.get(scheme)
+    if backend is None:
+        raise ValueError(f"the scheme must be {schemes_text(found)}")
+    return scheme, backend.check(parts)
 
 
 def _first(env: Mapping[str, str], *names: str) -> Optional[str]:
@@ -357,10 +347,10 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     except ValueError:
         issues.append(ConfigIssue("REPORT_TIMEZONE", "not an IANA zone name like Asia/Shanghai; using Asia/Shanghai"))
 
-    lang = env.get("REPORT_LANG", "").strip().lower() or "en"
-    if lang not in ("en", "zh"):  # never quoted: a secret pasted here must not reach a chat
-        issues.append(ConfigIssue("REPORT_LANG", "not 'en' or 'zh'; using en"))
-        lang = "en"
+    lang = env.get("REPORT_LANG", "").strip().lower() or DEFAULT_LANG
+    if lang not in LANGS:  # never quoted: a secret pasted here must not reach a chat
+        issues.append(ConfigIssue("REPORT_LANG", f"not {one_of(LANGS)}; using {DEFAULT_LANG}"))
+        lang = DEFAULT_LANG
     values["lang"] = lang
 
     specs, sink_problems = parse_notify_urls(env.get("NOTIFY_URLS", ""))

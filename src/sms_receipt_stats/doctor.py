@@ -370,7 +370,7 @@ def send_test_document(settings: Settings, results: List[AppResult], now: dateti
                   checks: Sequence[Check]) -> ResultDocument:
     """What `--send-test` sends: a report marked as a doctor test (its `checks` set: the chat title
     says TEST, README *Sinks*), with the apps that could be queried and every check that failed."""
-    from sms_receipt_stats.results import generated_at
+    from sms_receipt_stats.measure import generated_at
 
     failed = [f"doctor test: {c.name}: FAILED: {c.detail}" for c in checks if c.status == "fail"]
     return ResultDocument(kind="report", trigger="cli", generated_at=generated_at(now, settings.timezone),

@@ -12,9 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from sms_receipt_stats import SCHEMA
 from sms_receipt_stats.stats import Rates, Stats
-from sms_receipt_stats.vocabulary import Category, Kind, Rule, Severity, Trigger
-
-SEVERITY_ORDER: Dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+from sms_receipt_stats.vocabulary import SEVERITY_RANK, Category, Kind, Rule, Severity, Trigger
 
 
 class CountedDoc(BaseModel):
@@ -194,15 +192,15 @@ class ResultDocument(BaseModel):
         """Alerts this run notifies at or above `min_severity`, most severe first (document order
         within a level). With a state store that leaves out the alerts it did not notify (already
         sent, silenced); firing before resolved at the same level."""
-        floor = SEVERITY_ORDER.get(min_severity, 0)
-        alerts = [a for a in self.alerts if a.sent and SEVERITY_ORDER.get(a.severity, 0) >= floor]
-        return sorted(alerts, key=lambda a: (a.resolved, -SEVERITY_ORDER.get(a.severity, 0)))
+        floor = SEVERITY_RANK.get(min_severity, 0)
+        alerts = [a for a in self.alerts if a.sent and SEVERITY_RANK.get(a.severity, 0) >= floor]
+        return sorted(alerts, key=lambda a: (a.resolved, -SEVERITY_RANK.get(a.severity, 0)))
 
     def report_alerts(self) -> List[Alert]:
         """What a whole report lists: every alert still firing (notified this run or not) and the
         resolved notices this run sends; most severe first, firing before resolved."""
         alerts = [a for a in self.alerts if not a.resolved or a.sent]
-        return sorted(alerts, key=lambda a: (a.resolved, -SEVERITY_ORDER.get(a.severity, 0)))
+        return sorted(alerts, key=lambda a: (a.resolved, -SEVERITY_RANK.get(a.severity, 0)))
 
     def shown_whole_at(self, min_severity: str) -> bool:
         """Routing (README, *Sinks*): a report (or lookup) goes whole to `info` sinks; any other

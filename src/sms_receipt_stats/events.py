@@ -32,6 +32,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sms_receipt_stats import jsonlimits
+from sms_receipt_stats.vocabulary import GRANULARITIES, TIMER_JOBS, one_of
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 MAX_BODY_BYTES = 16 * 1024
@@ -65,8 +66,8 @@ class TimerMessage(BaseModel):
     @field_validator("job")
     @classmethod
     def _job(cls, value: str) -> str:
-        if value not in ("report", "check", "doctor"):
-            raise ValueError("must be 'report', 'check' or 'doctor'")
+        if value not in TIMER_JOBS:
+            raise ValueError(f"must be {one_of(TIMER_JOBS)}")
         return value
 
     @field_validator("app_ids")
@@ -79,8 +80,8 @@ class TimerMessage(BaseModel):
     @field_validator("granularity")
     @classmethod
     def _granularity(cls, value: str) -> str:
-        if value not in ("total", "day", "hour"):
-            raise ValueError("must be 'total', 'day' or 'hour'")
+        if value not in GRANULARITIES:
+            raise ValueError(f"must be {one_of(GRANULARITIES)}")
         return value
 
 

@@ -20,8 +20,8 @@ from sms_receipt_stats.documents import (
     Delivery,
     ResultDocument,
 )
+from sms_receipt_stats.measure import generated_at, make_querier, query_apps
 from sms_receipt_stats.query import Querier, StatsFetcher
-from sms_receipt_stats.results import generated_at, make_querier, query_apps
 from sms_receipt_stats.rules import Assessment, Evidence, assess, config_alerts, context_of, rule
 from sms_receipt_stats.vocabulary import VOCABULARY
 from sms_receipt_stats.windows import Window

@@ -41,6 +41,8 @@ from functools import lru_cache
 from typing import AbstractSet, Any, Iterable, List, Sequence, Tuple
 from urllib.parse import quote, quote_plus
 
+from sms_receipt_stats.text import shorten
+
 MASK = "***"
 #: shorter secrets are never matched (they would eat ordinary words); untrusted text is withheld
 MIN_SECRET = 4
@@ -281,7 +283,7 @@ def mask_credentials(text: str) -> str:
 
 def cap_message(text: str) -> str:
     """`text` cut to MAX_MESSAGE_CHARS, with a visible ellipsis when cut."""
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
+    return shorten(text, MAX_MESSAGE_CHARS)
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:

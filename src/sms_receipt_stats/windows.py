@@ -27,6 +27,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, List, Literal, Mapping, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sms_receipt_stats.vocabulary import GRANULARITIES
+
 HOUR_FORMAT = "%Y%m%d%H"
 #: the SMS API reads BeginTime/EndTime as Beijing time
 API_TIMEZONE = "Asia/Shanghai"
@@ -34,7 +36,6 @@ API_TIMEZONE = "Asia/Shanghai"
 #: 32 days of hours (EndTime - BeginTime = 32 days - 1 h), so a 32-day window is one call
 MAX_API_HOURS = 32 * 24
 WINDOW_NAMES = ("last_hour", "last_24h", "today", "yesterday", "last_7d", "last_30d")
-GRANULARITIES = ("total", "day", "hour")
 
 BEGIN_TIME_VERIFY_FAIL = "InvalidParameterValue.BeginTimeVerifyFail"
 END_TIME_VERIFY_FAIL = "InvalidParameterValue.EndTimeVerifyFail"

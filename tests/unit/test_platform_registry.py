@@ -152,7 +152,7 @@ def test_parsing_notify_urls_loads_neither_the_renderer_nor_requests() -> None:
         settings, issues = load_settings({"NOTIFY_URLS": "https://qyapi.weixin.qq.com/x?key=k,"
                                           "https://hooks.slack.com/services/a,cmq://queue/q,https://a.example/h"})
         assert len(settings.sinks) == 4, issues
-        loaded = [m for m in ("requests", "sms_receipt_stats.render", "sms_receipt_stats.render.text",
+        loaded = [m for m in ("requests", "sms_receipt_stats.render", "sms_receipt_stats.render.report",
                               "sms_receipt_stats.notify.delivery") if m in sys.modules]
         print(loaded)
     """)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import Alert, AppResult, ErrorInfo, ResultDocument, SeriesPoint, WindowDoc
 from sms_receipt_stats.render import FLAVORS, MAX_BYTES, RenderedMessage, escape, render_message
-from sms_receipt_stats.render.text import cut_utf8
 from sms_receipt_stats.stats import Stats, compute_rates
+from sms_receipt_stats.text import cut_utf8
 
 YESTERDAY = WindowDoc(begin="2026112300", end="2026112400", timezone="Asia/Shanghai")
 GENERATED = "2026-11-24T09:00:03+08:00"

@@ -22,6 +22,8 @@ from sms_receipt_stats.documents import AppResult, WindowDoc
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold
 from sms_receipt_stats.render.i18n import t as chat_t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, Stats, compute_rates
+from sms_receipt_stats.text import shorten
+from sms_receipt_stats.vocabulary import SEVERITY_RANK
 
 #: untrusted strings are cut before escaping, so one huge value cannot swamp the page
 TEXT_MAX = 300
@@ -275,8 +277,7 @@ def text(lang: str, key: str, **values: object) -> str:
 
 
 def _cut(value: Any, limit: int = TEXT_MAX) -> str:
-    shown = "" if value is None else str(value)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    return shorten(value, limit)
 
 
 @dataclass(frozen=True)
@@ -520,7 +521,7 @@ class _Builder:
 
     def alert(self, alert: Mapping[str, Any], names: Mapping[str, str]) -> str:
         severity = str(alert.get("severity") or "")
-        level = severity if severity in ("critical", "warning", "info") else "other"
+        level = severity if severity in SEVERITY_RANK else "other"
         badge = f'<span class="sev {level}">{esc(self.tr(level) if level != "other" else _cut(severity, 20))}</span>'
         app_id = str(alert.get("app_id"))
         who = f"<strong>{esc(names.get(app_id, app_id))}</strong>"

@@ -207,7 +207,7 @@ def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, dead
 def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optional[float],
           store: Any) -> Dict[str, Any]:
     from sms_receipt_stats.dashboard.plan import call_budget, plan_page
-    from sms_receipt_stats.results import generated_at, make_querier, query_apps
+    from sms_receipt_stats.measure import generated_at, make_querier, query_apps
 
     if (event.httpMethod or "").upper() != "GET":
         raise ApiError(405, "MethodNotAllowed", "use GET on /dashboard", {"Allow": "GET"})

@@ -359,7 +359,9 @@ def _demo_verdict(result: Dict[str, Any], alerts: Sequence[Dict[str, Any]]) -> s
     if result.get("error"):
         return str(result["error"]["code"])
     mine = [a["severity"] for a in alerts if a.get("app_id") == result["app_id"] and a.get("status") != "resolved"]
-    for severity in ("critical", "warning", "info"):
+    from sms_receipt_stats.vocabulary import SEVERITIES
+
+    for severity in reversed(SEVERITIES):
         if severity in mine:
             return severity.upper()
     return "ok"
@@ -477,11 +479,13 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sms_receipt_stats.vocabulary import DEFAULT_LANG, GRANULARITIES, LANGS
+
     parser = argparse.ArgumentParser(prog="sms-receipt-stats", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="the whole flow offline: emulator, timer report, chat, HTTP lookup")
-    demo.add_argument("--lang", choices=("en", "zh"), default="en")
+    demo.add_argument("--lang", choices=LANGS, default=DEFAULT_LANG)
     demo.add_argument("--dashboard", default=None,
                       help="where to write the dashboard page the demo renders "
                            "(default: dashboard.html in a fresh temporary directory per run)")
@@ -518,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--window")
     q.add_argument("--begin")
     q.add_argument("--end")
-    q.add_argument("--granularity", choices=("total", "day", "hour"), default="total")
+    q.add_argument("--granularity", choices=GRANULARITIES, default="total")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_query)
 

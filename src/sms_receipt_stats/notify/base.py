@@ -17,14 +17,15 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional
 
 from sms_receipt_stats import redaction
-from sms_receipt_stats.documents import SEVERITY_ORDER, ResultDocument
+from sms_receipt_stats.documents import ResultDocument
+from sms_receipt_stats.vocabulary import SEVERITY_RANK
 
 if TYPE_CHECKING:  # platform modules import this one while config parses NOTIFY_URLS: nothing heavy at run time
     import requests
 
     from sms_receipt_stats.config import Settings
     from sms_receipt_stats.notify.urls import SinkSpec
-    from sms_receipt_stats.render.text import RenderedMessage
+    from sms_receipt_stats.render.report import RenderedMessage
 
 log = logging.getLogger("sms_receipt_stats.sinks")
 
@@ -116,11 +117,9 @@ def document_json(doc: ResultDocument) -> str:
 
 def fit_bytes(text: str, limit: int) -> str:
     """Cut `text` to `limit` UTF-8 bytes with a visible marker (safety net behind the renderer)."""
-    from sms_receipt_stats.render.text import cut_utf8, utf8_len  # already loaded: a chat sink has rendered
+    from sms_receipt_stats.text import fit_utf8
 
-    if utf8_len(text) <= limit:
-        return text
-    return cut_utf8(text, limit - utf8_len(TRUNCATION_MARKER)) + TRUNCATION_MARKER
+    return fit_utf8(text, limit, TRUNCATION_MARKER)
 
 
 def one_line(text: str) -> str:
@@ -222,7 +221,7 @@ class ChatSink(Sink):
 
     def mentions_due(self, message: RenderedMessage) -> bool:
         """Mentions wake people up: only for warning/critical messages, and only when configured."""
-        if SEVERITY_ORDER.get(message.severity, 0) < SEVERITY_ORDER["warning"]:
+        if SEVERITY_RANK.get(message.severity, 0) < SEVERITY_RANK["warning"]:
             return False
         return self.spec.mention_all or bool(self.spec.mention_mobiles)
 

@@ -17,6 +17,7 @@ from sms_receipt_stats.documents import Delivery, ResultDocument
 from sms_receipt_stats.notify.base import MIN_REQUEST_TIMEOUT, DeliveryContext, DeliveryError, Sink, one_line
 from sms_receipt_stats.notify.platforms import registry
 from sms_receipt_stats.retry import Clock, Deadline, RetryPolicy, Sleep
+from sms_receipt_stats.text import shorten
 
 if TYPE_CHECKING:
     import requests
@@ -63,7 +64,7 @@ class _Attempts:
         """Scrub the whole text, then shorten: a cut must not leave part of a secret behind.
         `label` (kind and host: ours, safe) goes in front unscrubbed."""
         text = label + self.sink.scrub(one_line(text), self.ctx.settings)
-        return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
+        return shorten(text, ERROR_MAX_CHARS)
 
     def result(self, ok: bool, error: Optional[str] = None) -> Delivery:
         spec = self.sink.spec

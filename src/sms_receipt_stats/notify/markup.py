@@ -1,7 +1,7 @@
 """What a message format is: its size limit, how it escapes and how it marks text up.
 
 The base classes every platform's markup refines (`notify/platforms/wecom.py`, `.../slack.py`,
-...; the chat robots refine `MarkdownMarkup`). The report model in `render/text.py` only calls
+...; the chat robots refine `MarkdownMarkup`). The report model in `render/report.py` only calls
 these methods, so a new platform is one new module. A leaf module (only `re`): platform modules
 import it while the registry loads, before `render` can.
 """

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, List, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sms_receipt_stats.notify.platforms import COMMON_OPTIONS, Platform, Registry, registry
+from sms_receipt_stats.vocabulary import SEVERITIES
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
-SEVERITIES = ("info", "warning", "critical")
 _MOBILE = re.compile(r"^\+?[0-9][0-9-]{4,19}$")
 
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 from typing import Dict, Optional
 
 from sms_receipt_stats.config import Thresholds
-from sms_receipt_stats.documents import SEVERITY_ORDER, ResultDocument
+from sms_receipt_stats.documents import ResultDocument
 from sms_receipt_stats.notify.markup import Markup
 from sms_receipt_stats.notify.platforms import registry
 from sms_receipt_stats.render.i18n import normalize_lang
-from sms_receipt_stats.render.text import DetailsLink, RenderedMessage, build_report, fit
+from sms_receipt_stats.render.report import DetailsLink, RenderedMessage, build_report, fit
+from sms_receipt_stats.vocabulary import SEVERITIES, SEVERITY_RANK
 
 __all__ = ["FLAVORS", "MAX_BYTES", "DetailsLink", "RenderedMessage", "escape", "markup_for", "render_message"]
 
@@ -60,8 +61,9 @@ def render_message(
     `links.details_links`) the message links to the dashboard of the apps it shows.
     """
     m = markup_for(flavor)
-    if min_severity not in SEVERITY_ORDER:
-        raise ValueError(f"unknown severity {min_severity!r}; expected info, warning or critical")
+    if min_severity not in SEVERITY_RANK:
+        expected = ", ".join(SEVERITIES[:-1]) + " or " + SEVERITIES[-1]
+        raise ValueError(f"unknown severity {min_severity!r}; expected {expected}")
     language = normalize_lang(lang)
     report = build_report(doc, m, language, thresholds, min_severity, details)
     if report is None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
+from sms_receipt_stats.vocabulary import DEFAULT_LANG, LANGS
+
 STRINGS: Dict[str, Dict[str, str]] = {
     "en": {
         "product": "SMS receipts",
@@ -153,8 +155,8 @@ def rule_title(lang: str, rule: str) -> Optional[str]:
 
 def normalize_lang(lang: Optional[str]) -> str:
     """`zh`, `zh-CN`, `zh_cn` → `zh`; anything unknown → `en` (config already validated it)."""
-    value = (lang or "en").strip().lower()
-    return "zh" if value.startswith("zh") else "en"
+    value = (lang or DEFAULT_LANG).strip().lower()
+    return next((known for known in LANGS if value.startswith(known)), DEFAULT_LANG)
 
 
 def t(lang: str, key: str, **values: object) -> str:

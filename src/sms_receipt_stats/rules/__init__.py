@@ -30,6 +30,8 @@ from typing import (
     Tuple,
 )
 
+from sms_receipt_stats.vocabulary import LANGS, RULE_JOBS
+
 if TYPE_CHECKING:
     from sms_receipt_stats.documents import Alert, AppResult
     from sms_receipt_stats.rules._evidence import Hours, Pool
@@ -42,9 +44,6 @@ class RuleSettings(Protocol):
 
     def values(self) -> Dict[str, Any]: ...
 
-
-#: the jobs a rule may be judged by (a timer Message's `job`)
-JOBS = ("check", "report")
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ class RuleSpec:
     texts: Mapping[str, Mapping[str, str]]
     variables: Tuple[Variable, ...] = ()
     #: with a state store, the timer jobs that judge this rule (others leave its alerts alone)
-    jobs: Tuple[str, ...] = JOBS
+    jobs: Tuple[str, ...] = RULE_JOBS
     #: one app's verdict; None for a rule about the run itself (configuration, state store)
     judge: Optional[Callable[[Evidence, Context], Verdict]] = None
     #: consecutive clear runs before a firing alert is resolved (hourly rules: 2 = one hour)
@@ -227,11 +226,11 @@ def discover(paths: Optional[Sequence[str]] = None) -> Registry:
         problems = []
         if spec.name != module.rsplit(".", 1)[-1]:
             problems.append(f"declares rule {spec.name!r}: a rule module is named after its rule")
-        for lang in ("en", "zh"):
+        for lang in LANGS:
             if not {"title", "message"} <= set(spec.texts.get(lang, {})):
                 problems.append(f"needs a title and a message in {lang}")
-        if not set(spec.jobs) <= set(JOBS) or spec.clear_runs < 1:
-            problems.append(f"jobs must be among {JOBS} and clear_runs at least 1")
+        if not set(spec.jobs) <= set(RULE_JOBS) or spec.clear_runs < 1:
+            problems.append(f"jobs must be among {RULE_JOBS} and clear_runs at least 1")
         if problems:
             raise RuntimeError(f"rule module {module}: " + "; ".join(problems))
         found.append(spec)

@@ -1,5 +1,5 @@
 """`success_rate_drop`: the day's success rate is ALERT_DROP_POINTS below the app's own 7-day
-baseline (`state/trend.py`), with confidence. Judged by the daily report: a day against days."""
+baseline (`state/baseline.py`), with confidence. Judged by the daily report: a day against days."""
 
 from __future__ import annotations
 

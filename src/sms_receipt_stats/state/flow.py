@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 from sms_receipt_stats.config import App, Settings
 from sms_receipt_stats.documents import AppResult, Delivery, ResultDocument
 from sms_receipt_stats.query import Querier
-from sms_receipt_stats.state.store import GuardedStore, Store, StoreError
+from sms_receipt_stats.state.store import GuardedStore, Store, StoreError, backends
 from sms_receipt_stats.windows import Window
 
 if TYPE_CHECKING:
@@ -48,20 +48,13 @@ def busy_message(until: Optional[str]) -> str:
 
 
 def open_store(url: str, prefix: str) -> Store:
-    """The back end for a STATE_URL already checked by `config.parse_state_url`.
-
-    Here, above the back ends, so that they depend on `store` and nothing depends back on them.
-    """
+    """The back end for a STATE_URL already checked by `config.parse_state_url`, found by its
+    scheme among the modules that declare one (`state/*_store.py`, loaded on first use)."""
     scheme = url.split(":", 1)[0].lower()
-    if scheme in ("redis", "rediss"):
-        from sms_receipt_stats.state.redis_store import RedisStore  # the redis client loads only here
-
-        return RedisStore(url, prefix)
-    if scheme == "sqlite":
-        from sms_receipt_stats.state.sqlite_store import SqliteStore
-
-        return SqliteStore(url, prefix)
-    raise StoreError(f"unsupported state store scheme {scheme!r}")
+    backend = backends().get(scheme)
+    if backend is None:
+        raise StoreError(f"unsupported state store scheme {scheme!r}")
+    return backend.open(url, prefix)
 
 
 def open_state(settings: Settings) -> Optional[GuardedStore]:
@@ -106,7 +99,7 @@ class StatefulRun:
             log.info("timer run already in progress elsewhere", extra={"job": job})
             until = None
             if claim.until is not None:
-                from sms_receipt_stats.results import generated_at
+                from sms_receipt_stats.measure import generated_at
 
                 until = generated_at(datetime.fromtimestamp(claim.until, timezone.utc), self.settings.timezone)
             doc.errors.append(busy_message(until))
@@ -146,7 +139,7 @@ class StatefulRun:
     def trends(self, results: List[AppResult], window: Window, querier: Querier) -> List[str]:
         if not self.state.available:
             return []
-        from sms_receipt_stats.state.trend import attach_trends
+        from sms_receipt_stats.state.baseline import attach_trends
 
         return attach_trends(results, window, querier, self.settings.thresholds, self.state, self.settings.lang)
 

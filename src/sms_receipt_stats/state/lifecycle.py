@@ -23,9 +23,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from sms_receipt_stats.documents import SEVERITY_ORDER, Alert
+from sms_receipt_stats.documents import Alert
 from sms_receipt_stats.rules import rule
 from sms_receipt_stats.state.silences import Silence, silenced_by
+from sms_receipt_stats.vocabulary import SEVERITY_RANK
 
 _RESOLVED = {"en": "Resolved: {message}", "zh": "已恢复：{message}"}
 
@@ -85,7 +86,7 @@ def local_iso(value: str, tz: str) -> str:
 
 
 def _rank(severity: Optional[str]) -> int:
-    return SEVERITY_ORDER.get(severity or "", -1)
+    return SEVERITY_RANK.get(severity or "", -1)
 
 
 def fire(alert: Alert, record: Optional[AlertRecord], now: datetime, repeat: timedelta,
@@ -130,7 +131,7 @@ def resolve(record: AlertRecord, now: datetime, silences: Sequence[Silence], tz:
     silenced = silenced_by(silences, record.app_id, record.rule, record.code, now)
     text = _RESOLVED.get(lang, _RESOLVED["en"])
     severity = record.notified_severity or record.severity
-    return Alert(rule=record.rule, severity=severity if severity in SEVERITY_ORDER else "warning",  # type: ignore[arg-type]
+    return Alert(rule=record.rule, severity=severity if severity in SEVERITY_RANK else "warning",  # type: ignore[arg-type]
                  app_id=record.app_id, code=record.code, message=text.format(message=record.message),
                  fingerprint=record.fingerprint, status="resolved", since=local_iso(record.since, tz),
                  silenced=silenced, notified=record.last_notified is not None and not silenced)
@@ -143,7 +144,7 @@ def is_tracked(alert: Alert) -> bool:
 
 def held(record: AlertRecord, now: datetime, silences: Sequence[Silence], tz: str) -> Alert:
     """A recorded alert this run could not judge: still firing, not notified again."""
-    return Alert(rule=record.rule, severity=record.severity if record.severity in SEVERITY_ORDER else "warning",  # type: ignore[arg-type]
+    return Alert(rule=record.rule, severity=record.severity if record.severity in SEVERITY_RANK else "warning",  # type: ignore[arg-type]
                  app_id=record.app_id, code=record.code, message=record.message, fingerprint=record.fingerprint,
                  status="firing", since=local_iso(record.since, tz),
                  silenced=silenced_by(silences, record.app_id, record.rule, record.code, now), notified=False)

@@ -225,7 +225,7 @@ class Outbox:
 
     def pending(self) -> List[PendingDelivery]:
         """What the configured sinks have still to get, oldest first (for the result document)."""
-        from sms_receipt_stats.results import generated_at
+        from sms_receipt_stats.measure import generated_at
 
         by_id = {sink_id(spec): spec for spec in self.settings.sinks}
         out: List[Tuple[float, str, PendingDelivery]] = []

@@ -12,9 +12,12 @@ uses the server's clock. No retries and short socket timeouts: a call ends withi
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
-from sms_receipt_stats.state.store import CALL_TIMEOUT, Store
+from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, Store
+
+if TYPE_CHECKING:
+    from urllib.parse import SplitResult
 
 #: connect (TCP, and TLS for rediss) and then one command; the whole call, however the server
 #: dribbles its reply, ends within CALL_TIMEOUT (`resp` keeps one deadline per call)
@@ -140,3 +143,24 @@ class RedisStore(Store):
 
     def close(self) -> None:
         self._client.close()
+
+
+def check_url(parts: SplitResult) -> Optional[str]:
+    """`redis://[[user]:password@]host[:port][/db]` (or rediss): the password it carries, if any."""
+    scheme = parts.scheme.lower()
+    if not parts.hostname:
+        raise ValueError(f"{scheme}:// needs a host, like {scheme}://10.0.0.5:6379/0")
+    db = parts.path.strip("/")
+    if db and not (db.isdigit() and db.isascii()):
+        raise ValueError(f"{scheme}://: the path must be a database number, like /0")
+    port = parts.port
+    if port is not None and not 0 < port < 65536:
+        raise ValueError("port out of range")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{scheme}://: no query or fragment is supported")
+    from urllib.parse import unquote
+
+    return unquote(parts.password) if parts.password else None
+
+
+BACKEND = Backend(schemes=("redis", "rediss"), check=check_url, open=RedisStore, example="redis://host:6379/0")

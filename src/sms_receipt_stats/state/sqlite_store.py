@@ -10,14 +10,16 @@ transactions, so two processes sharing the file cannot both win. Lock waits are 
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 from urllib.parse import unquote, urlsplit
 
-from sms_receipt_stats.state.store import CALL_TIMEOUT, Store
+from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, Store
+
+if TYPE_CHECKING:
+    from urllib.parse import SplitResult
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL)",
@@ -44,6 +46,8 @@ class SqliteStore(Store):
         parent = Path(self.path).parent
         if not parent.is_dir():
             raise FileNotFoundError("the directory of the sqlite STATE_URL does not exist")
+        import sqlite3  # here: checking a STATE_URL (config) loads this module, not the database
+
         # one connection shared by the query threads, serialised by the lock (sqlite serialises anyway)
         self._db = sqlite3.connect(self.path, timeout=CALL_TIMEOUT / 2, isolation_level=None,
                                    check_same_thread=False)
@@ -170,3 +174,13 @@ class SqliteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def check_url(parts: SplitResult) -> Optional[str]:
+    """`sqlite:///relative.db` or `sqlite:////absolute/state.db`: a file path, no host; no password."""
+    if parts.netloc or not parts.path or parts.path == "/" or parts.query or parts.fragment:
+        raise ValueError("sqlite needs a file path: sqlite:///relative.db or sqlite:////absolute/state.db")
+    return None
+
+
+BACKEND = Backend(schemes=("sqlite",), check=check_url, open=SqliteStore, example="sqlite:///path/state.db")

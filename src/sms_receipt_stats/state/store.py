@@ -7,6 +7,12 @@ the settled-stats cache) is written once on top of it, in the modules beside thi
 back end is only these few operations: `RedisStore` (production: TencentDB for Redis in the
 function's VPC) and `SqliteStore` (a local run, the demo).
 
+Back ends register themselves: a module of this package named `*_store.py` declares
+`BACKEND = Backend(...)` (its URL schemes, its URL check, how it opens), and `backends()` finds
+it by a listing of the package on first use, like `notify/platforms/` and `rules/`. So a new back
+end is one module (docs/state.md, "Back ends"); `config.parse_state_url` and `flow.open_store`
+ask the registry, and `import handler` loads no back end.
+
 Every key lives under `STATE_PREFIX` and everything expires. Every call is bounded (socket
 timeouts, SQLite's lock timeout: `CALL_TIMEOUT`); `GuardedStore` turns the first failure into
 "stateless from here on", so a store that is down costs a run at most about one second.
@@ -17,7 +23,11 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
-from typing import Callable, Dict, List, Optional, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+
+if TYPE_CHECKING:
+    from urllib.parse import SplitResult
 
 log = logging.getLogger("sms_receipt_stats.state")
 
@@ -165,3 +175,77 @@ def describe_failure(operation: str, exc: BaseException) -> str:
         return f"{operation}: {exc}"
     return f"{operation}: {type(exc).__name__}"
 
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One back end as its module declares it (`BACKEND = Backend(...)` in `state/<name>_store.py`)."""
+
+    #: the STATE_URL schemes it answers, lower case (`redis`, `rediss`)
+    schemes: Tuple[str, ...]
+    #: checks a split STATE_URL of one of its schemes and returns the password it carries (or
+    #: None); a ValueError's text says what is wrong and never quotes the URL (it may hold one)
+    check: Callable[[SplitResult], Optional[str]]
+    #: opens the store of a checked URL: (url, prefix) -> Store
+    open: Callable[[str, str], Store]
+    #: a URL of its own, for messages (`redis://host:6379/0`)
+    example: str
+
+
+def _store_modules(paths: Sequence[str]) -> List[str]:
+    """`sms_receipt_stats.state.<name>_store` for each module so named in `paths`, without importing."""
+    import pkgutil
+
+    package = __name__.rsplit(".", 1)[0]
+    return sorted(f"{package}.{info.name}" for info in pkgutil.iter_modules(list(paths))
+                  if info.name.endswith("_store") and not info.name.startswith("_"))
+
+
+def discover(paths: Optional[Sequence[str]] = None) -> Dict[str, Backend]:
+    """Import every `*_store` module of the package (in name order): scheme -> its Backend."""
+    from importlib import import_module
+
+    if paths is None:
+        import sys
+
+        paths = list(sys.modules[__name__.rsplit(".", 1)[0]].__path__)
+    found: Dict[str, Backend] = {}
+    for name in _store_modules(paths):
+        backend = getattr(import_module(name), "BACKEND", None)
+        if not isinstance(backend, Backend):
+            raise RuntimeError(f"store module {name} declares no BACKEND = Backend(...)")
+        for scheme in backend.schemes:
+            if scheme != scheme.lower() or scheme in found:
+                raise RuntimeError(f"store module {name}: scheme {scheme!r} is not lower case or is declared twice")
+            found[scheme] = backend
+    return found
+
+
+_backends: Optional[Dict[str, Backend]] = None
+
+
+def backends() -> Dict[str, Backend]:
+    """Every back end by URL scheme, found on first use."""
+    global _backends
+    if _backends is None:
+        _backends = discover()
+    return _backends
+
+
+def reset_backends() -> None:
+    """Forget the back ends, so the next `backends()` looks for modules again (tests)."""
+    global _backends
+    _backends = None
+
+
+def schemes_text(found: Dict[str, Backend]) -> str:
+    """`redis://, rediss:// or sqlite:///`: the schemes a STATE_URL may have, for messages."""
+    forms = [f"{scheme}://" + ("/" if found[scheme].example.startswith(f"{scheme}:///") else "")
+             for scheme in sorted(found)]
+    return forms[0] if len(forms) == 1 else ", ".join(forms[:-1]) + " or " + forms[-1]
+
+
+def examples_text(found: Dict[str, Backend]) -> str:
+    """`redis://host:6379/0 or sqlite:///path/state.db`: one URL per back end, for messages."""
+    examples = list(dict.fromkeys(b.example for b in found.values()))
+    return examples[0] if len(examples) == 1 else ", ".join(examples[:-1]) + " or " + examples[-1]

@@ -184,7 +184,7 @@ def load_account(env: Mapping[str, str], days: int, now: datetime) -> Tuple[Trut
     querier (settled cache when STATE_URL is set); the truth and the replayed [begin, end)."""
     from sms_receipt_stats.config import load_settings
     from sms_receipt_stats.jobs import JobDeps
-    from sms_receipt_stats.results import make_querier, query_apps
+    from sms_receipt_stats.measure import make_querier, query_apps
     from sms_receipt_stats.windows import Window, current_hour, parse_hour
 
     settings, issues = load_settings(env)

@@ -28,7 +28,7 @@ from sms_receipt_stats.notify.platforms import Platform
 if TYPE_CHECKING:
     import requests
 
-    from sms_receipt_stats.render.text import RenderedMessage
+    from sms_receipt_stats.render.report import RenderedMessage
 
 # markdown `text`, UTF-8. DingTalk's robot documentation
 # (https://open.dingtalk.com/document/robots/custom-robot-access, message types) states no byte

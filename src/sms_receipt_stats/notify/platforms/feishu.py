@@ -29,7 +29,7 @@ from sms_receipt_stats.notify.platforms import Platform
 if TYPE_CHECKING:
     import requests
 
-    from sms_receipt_stats.render.text import RenderedMessage
+    from sms_receipt_stats.render.report import RenderedMessage
 
 # Custom bot request body: at most 20 KB (https://open.feishu.cn/document/client-docs/bot-v3/
 # add-custom-bot, "请求体大小不能超过 20 KB"; Apprise's Feishu plugin keeps 19985).

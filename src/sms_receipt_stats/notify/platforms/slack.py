@@ -17,7 +17,7 @@ from sms_receipt_stats.notify.platforms import Platform
 if TYPE_CHECKING:
     import requests
 
-    from sms_receipt_stats.render.text import RenderedMessage
+    from sms_receipt_stats.render.report import RenderedMessage
 
 # A section block's text is at most 3000 characters (https://api.slack.com/reference/block-kit/
 # blocks#section), so the body is sent as several sections (`split_sections`). A message holds

@@ -17,7 +17,7 @@ from sms_receipt_stats.notify.platforms import Platform
 if TYPE_CHECKING:
     import requests
 
-    from sms_receipt_stats.render.text import RenderedMessage
+    from sms_receipt_stats.render.report import RenderedMessage
 
 # Group robot markdown `content`: "最长不超过4096个字节，必须是utf8编码"
 # (https://developer.work.weixin.qq.com/document/path/91770, 群机器人配置说明 › markdown类型).

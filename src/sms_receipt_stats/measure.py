@@ -1,4 +1,4 @@
-"""App results from a window: buckets, the API calls that count them, and the AppResult of each app.
+"""Measuring apps over a window: buckets, the API calls that count them, and the AppResult of each app.
 
 Below `jobs`, so that every job (reports, lookups, the dashboard, doctor, trends) builds its
 numbers the same way and none of them imports `jobs`. Hours: README, *Time windows: the hour rule*.

@@ -53,7 +53,7 @@ def attach_trends(results: List[AppResult], window: Window, querier: Querier, th
     A baseline is kept for BASELINE_TTL: an hourly check asks the API for the unsettled days
     of a baseline a few times a day, not every hour.
     """
-    from sms_receipt_stats.results import query_apps
+    from sms_receipt_stats.measure import query_apps
 
     ok = [r for r in results if r.error is None and r.stats is not None]
     if not ok:

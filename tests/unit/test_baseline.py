@@ -10,7 +10,7 @@ from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import AppResult, ResultDocument, WindowDoc
 from sms_receipt_stats.render import render_message
 from sms_receipt_stats.rules import evaluate_app
-from sms_receipt_stats.state.trend import baseline_window, trend_of
+from sms_receipt_stats.state.baseline import baseline_window, trend_of
 from sms_receipt_stats.stats import Stats, compute_rates
 from sms_receipt_stats.windows import named_window
 from support import NOW, FakeFetcher, RecordingDeliver, base_env, read_event

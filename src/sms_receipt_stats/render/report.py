@@ -13,10 +13,12 @@ from datetime import date, datetime, timedelta
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from sms_receipt_stats.config import Thresholds
-from sms_receipt_stats.documents import SEVERITY_ORDER, Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
+from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
 from sms_receipt_stats.notify.markup import Markup
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_title, t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
+from sms_receipt_stats.text import cut_utf8, shorten, utf8_len
+from sms_receipt_stats.vocabulary import SEVERITY_RANK
 
 # Untrusted strings are shortened before escaping so that one huge name or upstream
 # message cannot crowd out the rest of a message.
@@ -73,28 +75,12 @@ class Report:
     footer: Tuple[str, ...]
 
 
-def utf8_len(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
 def _catalogued(code: str) -> bool:
     """A code of the error catalogue is a known constant (letters, digits, dots, none a TLD):
     shown verbatim so an operator can copy and search it. Anything else is untrusted text."""
     from sms_receipt_stats.catalogue import CATALOGUE
 
     return code in CATALOGUE
-
-
-def cut_utf8(text: str, limit: int) -> str:
-    """The longest prefix of at most `limit` UTF-8 bytes; never splits a character."""
-    if limit <= 0:
-        return ""
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
-
-
-def shorten(text: Optional[str], limit: int) -> str:
-    text = "" if text is None else str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _parse_hour(value: str) -> Optional[datetime]:
@@ -180,10 +166,10 @@ def _app_order(results: List[AppResult], alerts: List[Alert]) -> List[AppResult]
     level: Dict[str, int] = {}
     for a in alerts:
         if a.app_id:
-            level[a.app_id] = max(level.get(a.app_id, -1), SEVERITY_ORDER.get(a.severity, 0))
+            level[a.app_id] = max(level.get(a.app_id, -1), SEVERITY_RANK.get(a.severity, 0))
     for r in results:
         if r.error is not None:
-            level[r.app_id] = max(level.get(r.app_id, -1), SEVERITY_ORDER.get(r.error.severity, 0))
+            level[r.app_id] = max(level.get(r.app_id, -1), SEVERITY_RANK.get(r.error.severity, 0))
     indexed = list(enumerate(results))
     indexed.sort(key=lambda item: (-level.get(item[1].app_id, -1), item[0]))
     return [r for _, r in indexed]
@@ -453,7 +439,7 @@ class _Builder:
     def build(self, alerts: List[Alert], results: List[AppResult]) -> Report:
         m, doc = self.m, self.doc
         firing = [a for a in alerts if not a.resolved]
-        severity = max((a.severity for a in firing), key=SEVERITY_ORDER.__getitem__, default="info")
+        severity = max((a.severity for a in firing), key=SEVERITY_RANK.__getitem__, default="info")
         generated_at = _parse_iso(doc.generated_at)
         common = _common_window(results or doc.results)
         title = self.title(alerts, severity, common, generated_at.date() if generated_at else None)
