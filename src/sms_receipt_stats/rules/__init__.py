@@ -30,6 +30,7 @@ from typing import (
     Tuple,
 )
 
+from sms_receipt_stats.discovery import Lazy
 from sms_receipt_stats.vocabulary import LANGS, RULE_JOBS
 
 if TYPE_CHECKING:
@@ -207,22 +208,12 @@ class Registry:
         return self.by_name.get(name)
 
 
-def _module_names(paths: Sequence[str]) -> List[str]:
-    import pkgutil
-
-    return [info.name for info in pkgutil.iter_modules(list(paths), __name__ + ".")
-            if not info.name.rsplit(".", 1)[-1].startswith("_")]
-
-
 def discover(paths: Optional[Sequence[str]] = None) -> Registry:
     """Import every rule module (in name order) and index what they declare."""
-    from importlib import import_module
+    from sms_receipt_stats.discovery import declarations
 
     found: List[RuleSpec] = []
-    for module in _module_names(__path__ if paths is None else paths):
-        spec = getattr(import_module(module), "RULE", None)
-        if not isinstance(spec, RuleSpec):
-            continue
+    for module, spec in declarations(__path__ if paths is None else paths, __name__, "RULE", RuleSpec):
         problems = []
         if spec.name != module.rsplit(".", 1)[-1]:
             problems.append(f"declares rule {spec.name!r}: a rule module is named after its rule")
@@ -242,21 +233,17 @@ def discover(paths: Optional[Sequence[str]] = None) -> Registry:
     return Registry(tuple(found), {r.name: r for r in found}, tuple(variables.values()))
 
 
-_registry: Optional[Registry] = None
+_registry: Lazy[Registry] = Lazy(lambda: discover())
 
 
 def registry() -> Registry:
     """The registry of this package's rule modules, built on first use."""
-    global _registry
-    if _registry is None:
-        _registry = discover()
-    return _registry
+    return _registry.get()
 
 
 def reset() -> None:
     """Forget the registry, so the next `registry()` looks for modules again (tests)."""
-    global _registry
-    _registry = None
+    _registry.reset()
 
 
 def rule(name: str) -> Optional[RuleSpec]:

@@ -26,6 +26,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
+from sms_receipt_stats.discovery import Lazy, declarations
+
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
@@ -192,28 +194,15 @@ class Backend:
     example: str
 
 
-def _store_modules(paths: Sequence[str]) -> List[str]:
-    """`sms_receipt_stats.state.<name>_store` for each module so named in `paths`, without importing."""
-    import pkgutil
-
-    package = __name__.rsplit(".", 1)[0]
-    return sorted(f"{package}.{info.name}" for info in pkgutil.iter_modules(list(paths))
-                  if info.name.endswith("_store") and not info.name.startswith("_"))
-
-
 def discover(paths: Optional[Sequence[str]] = None) -> Dict[str, Backend]:
     """Import every `*_store` module of the package (in name order): scheme -> its Backend."""
-    from importlib import import_module
+    import sys
 
-    if paths is None:
-        import sys
-
-        paths = list(sys.modules[__name__.rsplit(".", 1)[0]].__path__)
+    package = __name__.rsplit(".", 1)[0]
+    paths = list(sys.modules[package].__path__) if paths is None else paths
     found: Dict[str, Backend] = {}
-    for name in _store_modules(paths):
-        backend = getattr(import_module(name), "BACKEND", None)
-        if not isinstance(backend, Backend):
-            raise RuntimeError(f"store module {name} declares no BACKEND = Backend(...)")
+    for name, backend in declarations(paths, package, "BACKEND", Backend, keep=lambda n: n.endswith("_store"),
+                                      required=True):
         for scheme in backend.schemes:
             if scheme != scheme.lower() or scheme in found:
                 raise RuntimeError(f"store module {name}: scheme {scheme!r} is not lower case or is declared twice")
@@ -221,21 +210,17 @@ def discover(paths: Optional[Sequence[str]] = None) -> Dict[str, Backend]:
     return found
 
 
-_backends: Optional[Dict[str, Backend]] = None
+_backends: Lazy[Dict[str, Backend]] = Lazy(lambda: discover())
 
 
 def backends() -> Dict[str, Backend]:
     """Every back end by URL scheme, found on first use."""
-    global _backends
-    if _backends is None:
-        _backends = discover()
-    return _backends
+    return _backends.get()
 
 
 def reset_backends() -> None:
     """Forget the back ends, so the next `backends()` looks for modules again (tests)."""
-    global _backends
-    _backends = None
+    _backends.reset()
 
 
 def schemes_text(found: Dict[str, Backend]) -> str:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Type
 
+from sms_receipt_stats.discovery import Lazy, declarations
+
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
@@ -112,13 +114,6 @@ class Registry:
         return [p for p in self.platforms if option in p.options]
 
 
-def _module_names(paths: Sequence[str]) -> List[str]:
-    import pkgutil
-
-    return [info.name for info in pkgutil.iter_modules(list(paths), __name__ + ".")
-            if not info.name.rsplit(".", 1)[-1].startswith("_")]
-
-
 def _check(platform: Platform, module: str) -> None:
     """A declaration that contradicts itself is a bug in the module: fail loudly, naming it."""
     problems = []
@@ -140,14 +135,10 @@ def _check(platform: Platform, module: str) -> None:
 
 def discover(paths: Optional[Sequence[str]] = None) -> Registry:
     """Import every platform module (in name order) and index what they declare."""
-    from importlib import import_module
-
     found: List[Platform] = []
-    for name in _module_names(__path__ if paths is None else paths):
-        platform = getattr(import_module(name), "PLATFORM", None)
-        if isinstance(platform, Platform):
-            _check(platform, name)
-            found.append(platform)
+    for name, platform in declarations(__path__ if paths is None else paths, __name__, "PLATFORM", Platform):
+        _check(platform, name)
+        found.append(platform)
     by_kind: Dict[str, Platform] = {}
     markups: Dict[str, Markup] = {}
     hosts: Dict[str, str] = {}
@@ -185,18 +176,14 @@ def discover(paths: Optional[Sequence[str]] = None) -> Registry:
     )
 
 
-_registry: Optional[Registry] = None
+_registry: Lazy[Registry] = Lazy(lambda: discover())
 
 
 def registry() -> Registry:
     """The registry of this package's platform modules, built on first use."""
-    global _registry
-    if _registry is None:
-        _registry = discover()
-    return _registry
+    return _registry.get()
 
 
 def reset() -> None:
     """Forget the registry, so the next `registry()` looks for modules again (tests)."""
-    global _registry
-    _registry = None
+    _registry.reset()
