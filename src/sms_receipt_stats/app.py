@@ -1,7 +1,9 @@
-"""The doorway behind `handler.main_handler`: classify the event, hand it to its job, never raise.
+"""The doorway behind `handler.main_handler`: classify the event, hand it on, never raise.
 
-`app` decides which job an event is and turns failures into answers; `jobs` runs every job
-(timer reports and checks, the doctor, HTTP lookups, the dashboard, silences).
+`app` tells a timer event (`events.TimerEvent`) from an HTTP one (`events.ApiGatewayEvent`):
+a timer event goes to its job in `jobs` (reports and checks, the doctor), an HTTP event to the
+route table of `http/` (lookups, the dashboard, silences, health), which answers its errors.
+A bug anywhere is answered here, never raised.
 
 Importing this module (SCF's cold start) loads only what every event needs: settings,
 logging and the event models. Each path imports its own modules when it runs, so a timer
@@ -18,14 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from sms_receipt_stats import log, redaction
 from sms_receipt_stats.config import Settings, load_settings
-from sms_receipt_stats.events import (
-    ApiGatewayEvent,
-    EventError,
-    event_kind,
-    http_response,
-    parse_timer_message,
-    safe_request_id,
-)
+from sms_receipt_stats.events import ApiGatewayEvent, EventError, TimerEvent, event_kind, parse_timer_message
 from sms_receipt_stats.text import shorten
 from sms_receipt_stats.vocabulary import VOCABULARY
 
@@ -86,8 +81,8 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
     kind = event_kind(event)
     try:
         if kind == "timer":
-            result = handle_timer(event, settings, [str(i) for i in issues], deps or default_deps(), started,
-                                  deadline)
+            result = handle_timer(TimerEvent.parse(event), settings, [str(i) for i in issues],
+                                  deps or default_deps(), started, deadline)
         elif kind == "apigw":
             result = handle_apigw(event, settings, deps, deadline, _context_value(context, "request_id"))
         else:
@@ -102,10 +97,9 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
     except Exception as exc:  # the last line of defence: a bug answers, it never raises
         logger.error(f"unexpected failure ({type(exc).__name__})", extra={"code": "InternalError"})
         if kind == "apigw":
-            result = http_response(500, {"error": {"code": "InternalError", "message": "internal error",
-                                                   "request_id": _request_id(event), "severity": "critical",
-                                                   "category": "upstream", "retryable": False,
-                                                   "hint": "See the function's logs."}})
+            from sms_receipt_stats.http.errors import internal_error_response
+
+            result = internal_error_response(_request_id(event))
         else:
             from sms_receipt_stats.measure import generated_at
 
@@ -149,7 +143,7 @@ def unknown_ids_issue(unknown: List[str]) -> str:
 RETRY_HORIZON_SECONDS = 20 * 60
 
 
-def scheduled_time(event: Mapping[str, Any], now: datetime) -> datetime:
+def scheduled_time(event: TimerEvent, now: datetime) -> datetime:
     """The instant named windows are computed from: the event's `Time` when it is this firing's.
 
     A retried timer event carries its original `Time`, so a report retried just after midnight
@@ -157,8 +151,8 @@ def scheduled_time(event: Mapping[str, Any], now: datetime) -> datetime:
     is the first run's. A missing, malformed or future `Time`, or one older than
     RETRY_HORIZON_SECONDS (a creation time, a saved console test event, a late retry) means now.
     """
-    raw = event.get("Time")
-    if not isinstance(raw, str) or len(raw) > 40:
+    raw = event.Time
+    if raw is None or len(raw) > 40:
         return now
     try:
         moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
@@ -170,14 +164,14 @@ def scheduled_time(event: Mapping[str, Any], now: datetime) -> datetime:
     return moment if 0 <= age <= RETRY_HORIZON_SECONDS else now
 
 
-def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str], deps: JobDeps,
+def handle_timer(event: TimerEvent, settings: Settings, issues: List[str], deps: JobDeps,
                  started: float, deadline: Optional[float]) -> Dict[str, Any]:
     from sms_receipt_stats.jobs import apps_by_id, run_timer_job
     from sms_receipt_stats.windows import WindowError, resolve_window
 
     job, window, granularity, apps, send_test = "report", None, "total", [], False
     try:
-        message = parse_timer_message(event.get("Message"))
+        message = parse_timer_message(event.Message)
     except EventError as exc:
         issues.append(str(exc))
         message = None
@@ -206,42 +200,17 @@ def handle_timer(event: Mapping[str, Any], settings: Settings, issues: List[str]
     logger.info("timer job", extra={"job": job})
     # an idempotent run's claim lasts as long as SCF lets this invocation live
     claim_ttl = deadline - started + RESERVE_SECONDS if deadline is not None else None
-    trigger_name = event.get("TriggerName")
     doc = run_timer_job(job=job, settings=settings, issues=issues, apps=apps, window=window,
                         granularity=granularity, deps=deps, query_deadline=query_deadline, deadline=deadline,
-                        send_test=send_test, trigger_name=trigger_name if isinstance(trigger_name, str) else None,
+                        send_test=send_test, trigger_name=event.TriggerName,
                         claim_ttl=claim_ttl)
     return doc.to_json_dict()
 
 
 def handle_apigw(raw: Mapping[str, Any], settings: Settings, deps: Optional[JobDeps],
                  deadline: Optional[float], invocation_id: Any = None) -> Dict[str, Any]:
-    """An HTTP event: route it, run its job (`jobs.run_lookup` and friends), and turn every
-    ApiError into its answer. Error bodies carry API Gateway's request id, else (function URL,
-    which has no requestContext) SCF's own request id of this invocation, which its logs are
-    filed under."""
-    from sms_receipt_stats.api import ApiError, authenticate, error_response, health_response, route
+    """An HTTP event: the route table of `http/` answers it (its errors included). The job's
+    edges are built only when a route needs them: `/health` never loads `jobs`."""
+    from sms_receipt_stats.http.router import dispatch
 
-    event = ApiGatewayEvent.parse(raw)
-    request_id = (event.request_id if event else None) or safe_request_id(invocation_id)
-    try:
-        if event is None:
-            raise ApiError(400, "InvalidParameter", "malformed HTTP event")
-        where = route(event)
-        if where == "health":
-            return health_response(event.httpMethod)
-        deps = deps or default_deps()
-        from sms_receipt_stats import jobs
-
-        if where == "dashboard":  # its own auth: a signed link or a token
-            return jobs.run_dashboard(event, settings, deps, deadline)
-        authenticate(event, settings)
-        if where == "silences":
-            return jobs.run_silences(event, settings, deps)
-        return jobs.run_lookup(event, settings, deps, deadline)
-    except ApiError as exc:
-        # an answer relayed from the SMS API (exc.error set) failed upstream, whatever its status
-        upstream = exc.error is not None or exc.status >= 500
-        logger.info("lookup failed upstream" if upstream else "lookup refused",
-                    extra={"status": exc.status, "code": exc.code})
-        return error_response(exc, request_id, settings.lang)
+    return dispatch(raw, settings, lambda: deps or default_deps(), deadline, invocation_id)

@@ -1,8 +1,9 @@
-"""Packages whose modules declare themselves: chat platforms, alert rules, store back ends.
+"""Packages whose modules declare themselves: chat platforms, alert rules, store back ends, HTTP routes.
 
 A module of such a package declares one object (`PLATFORM = Platform(...)`, `RULE = RuleSpec(...)`,
-`BACKEND = Backend(...)`); `declarations` imports the package's modules in name order and returns
-what they declare, so a new platform, rule or back end is one new module. `Lazy` builds a
+`BACKEND = Backend(...)`, `ROUTES = (Route(...),)`); `declarations` imports the package's modules in
+name order and returns what they declare, so a new platform, rule, back end or route is one new
+module. `Lazy` builds a
 registry on first use, never when `handler` is imported, and forgets it for tests. Standard
 library only: every registry sits on top of this module.
 """

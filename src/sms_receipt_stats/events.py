@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -85,6 +85,38 @@ class TimerMessage(BaseModel):
         return value
 
 
+class TimerEvent(BaseModel):
+    """A timer trigger's event (SCF docs, "定时触发器"): `Type` "Timer", `TriggerName`, `Time`, `Message`.
+
+    Lenient on purpose: a timer must always run its job, so a field of an unexpected type reads
+    as absent (a non-string `Time` means "now", a non-string `TriggerName` means none) and
+    `Message` is kept as given, for `parse_timer_message` to judge and name in its issue.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    Type: Literal["Timer"]
+    TriggerName: Optional[str] = None
+    #: the firing's time as SCF wrote it (ISO 8601); see `app.scheduled_time` for how it is read
+    Time: Optional[str] = None
+    Message: Any = None
+
+    @field_validator("TriggerName", "Time", mode="before")
+    @classmethod
+    def _text_or_none(cls, value: Any) -> Optional[str]:
+        return value if isinstance(value, str) else None
+
+    @staticmethod
+    def matches(raw: Any) -> bool:
+        """Whether `raw` is a timer event (its `Type` says so), whatever its other fields hold."""
+        return isinstance(raw, Mapping) and raw.get("Type") == "Timer"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> TimerEvent:
+        """The timer event of `raw` (which `matches`); never raises."""
+        return cls.model_validate({"Type": "Timer", **{k: raw.get(k) for k in ("TriggerName", "Time", "Message")}})
+
+
 class ApiGatewayEvent(BaseModel):
     """An HTTP event: function URL, API Gateway integration request or TSE gateway (see above)."""
 
@@ -99,6 +131,12 @@ class ApiGatewayEvent(BaseModel):
     body: Optional[str] = None
     isBase64Encoded: bool = False
     requestContext: Dict[str, Any] = Field(default_factory=dict)
+
+    @staticmethod
+    def matches(raw: Any) -> bool:
+        """Whether `raw` has an HTTP event's shape (a method and a path or a request context),
+        well-formed or not: a malformed one is still answered over HTTP (400)."""
+        return isinstance(raw, Mapping) and "httpMethod" in raw and ("requestContext" in raw or "path" in raw)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Optional[ApiGatewayEvent]:
@@ -129,11 +167,9 @@ def safe_request_id(value: Any) -> Optional[str]:
 
 def event_kind(event: Any) -> Optional[str]:
     """'timer', 'apigw' (any HTTP event: function URL, API Gateway, TSE gateway) or None."""
-    if not isinstance(event, Mapping):
-        return None
-    if event.get("Type") == "Timer":
+    if TimerEvent.matches(event):
         return "timer"
-    if "httpMethod" in event and ("requestContext" in event or "path" in event):
+    if ApiGatewayEvent.matches(event):
         return "apigw"
     return None
 

@@ -1,9 +1,10 @@
-"""Every job: report, check and doctor (timer), the stats lookup, the dashboard and silences (HTTP).
+"""The timer jobs: report, check and doctor; and `JobDeps`, the edges of every job.
 
 Orchestration only. Data flows one way: window → query tasks → outcomes → app results →
 alerts → sinks → result document. Every dependency with a side effect (fetcher, clocks, sleep,
-delivery, state store) comes in through `JobDeps`, so tests need no monkeypatching. HTTP jobs
-answer an HTTP response or raise `api.ApiError`, which `app` turns into its answer.
+delivery, state store) comes in through `JobDeps`, so tests need no monkeypatching. The HTTP
+routes (lookups, the dashboard, silences) are the modules of `http/`; they get the same
+`JobDeps` from `app`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
 from sms_receipt_stats.documents import (
@@ -27,7 +28,6 @@ from sms_receipt_stats.vocabulary import VOCABULARY
 from sms_receipt_stats.windows import Window
 
 if TYPE_CHECKING:
-    from sms_receipt_stats.events import ApiGatewayEvent
     from sms_receipt_stats.state.flow import StatefulRun
     from sms_receipt_stats.state.store import GuardedStore
 
@@ -72,54 +72,6 @@ class JobDeps:
     deliver: Deliver = _default_deliver
     server_time: Callable[[Settings], Optional[datetime]] = _default_server_time
     open_state: Callable[[Settings], Optional[GuardedStore]] = _default_open_state
-
-
-def run_lookup(event: ApiGatewayEvent, settings: Settings, deps: JobDeps,
-               deadline: Optional[float]) -> Dict[str, Any]:
-    """GET/POST /stats (authenticated already): one app's counters for a window, as the 200 answer.
-
-    Raises ApiError for bad parameters, missing credentials and an upstream failure.
-    """
-    from sms_receipt_stats.api import ApiError, collect_params, upstream_error, validate_lookup
-    from sms_receipt_stats.events import http_response
-    from sms_receipt_stats.sdk import MissingCredentials
-
-    params = collect_params(event)
-    app, window, granularity = validate_lookup(params, settings, deps.now())
-    state = deps.open_state(settings)  # settled spans of a lookup come from the cache
-    try:
-        try:
-            querier = make_querier(settings, deps, deadline, state)
-        except MissingCredentials as exc:
-            raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
-        result = query_apps([app], window, granularity, querier, settings.lang, settings.secret_values())[0]
-    finally:
-        if state is not None:
-            state.close()
-    if result.error is not None:
-        raise upstream_error(result.error)
-    logger.info("lookup", extra={"status": 200, "app_id": app.app_id})
-    return http_response(200, result.model_dump(mode="json"))
-
-
-def run_dashboard(event: ApiGatewayEvent, settings: Settings, deps: JobDeps,
-                  deadline: Optional[float]) -> Dict[str, Any]:
-    """GET /dashboard: the page, with alerts, silences and settled days from the state store."""
-    from sms_receipt_stats.dashboard import handle_dashboard
-
-    store = deps.open_state(settings)
-    try:
-        return handle_dashboard(event, settings, deps, deadline, store)
-    finally:
-        if store is not None:
-            store.close()
-
-
-def run_silences(event: ApiGatewayEvent, settings: Settings, deps: JobDeps) -> Dict[str, Any]:
-    """/silences (authenticated already): list, add or expire silences in the state store."""
-    from sms_receipt_stats.state.http import handle_silences
-
-    return handle_silences(event, settings, deps)
 
 
 def finish(doc: ResultDocument, settings: Settings, deps: JobDeps, deadline: Optional[float],

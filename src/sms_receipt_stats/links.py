@@ -115,7 +115,10 @@ _HOUR_FORMAT = "%Y%m%d%H"
 def link_window(begin: str, end: str, min_span: timedelta = LINK_MIN_SPAN) -> str:
     """`yyyymmddhh-yyyymmddhh` of a report's window, widened back to `min_span`: a fixed span (a
     named window would move while the link lives), long enough to show how things went."""
-    first, last = datetime.strptime(begin, _HOUR_FORMAT), datetime.strptime(end, _HOUR_FORMAT)
+    from sms_receipt_stats.windows import parse_hour
+
+    # labels in any zone: the widening is wall-clock arithmetic, so read them as UTC hours
+    first, last = parse_hour(begin, "UTC", which="begin"), parse_hour(end, "UTC", which="end")
     first = min(first, last - min_span)
     return f"{first:{_HOUR_FORMAT}}-{last:{_HOUR_FORMAT}}"
 

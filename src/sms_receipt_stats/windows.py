@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Dict, List, Literal, Mapping, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sms_receipt_stats.vocabulary import GRANULARITIES
@@ -314,6 +314,16 @@ def parse_hour(value: str, tz: str, *, which: Literal["begin", "end"]) -> dateti
             "(skipped by a daylight-saving change)",
         )
     return normalised
+
+
+def hour_label(value: Any) -> Optional[datetime]:
+    """A ``yyyymmddhh`` label this package wrote (a document's window, a series point, a link)
+    as a naive wall-clock hour; None when it is not one. Input from people goes through
+    `parse_hour`, which says what is wrong."""
+    try:
+        return parse_hour(value, "UTC", which="begin").replace(tzinfo=None)
+    except WindowError:
+        return None
 
 
 def current_hour(now: datetime, tz: str) -> datetime:

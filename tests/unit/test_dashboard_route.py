@@ -3,7 +3,6 @@ what is queried, and failures, with the function URL event fixture."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
@@ -16,7 +15,7 @@ from sms_receipt_stats.dashboard import CSP, handle_dashboard
 from sms_receipt_stats.events import ApiGatewayEvent
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.windows import buckets, named_window, split_for_api
-from support import API_TOKEN, APP_MARKETING, APP_PROD, APP_STAGING, JSON_CT, NOW, FakeFetcher, base_env
+from support import API_TOKEN, APP_MARKETING, APP_PROD, APP_STAGING, NOW, FakeFetcher, base_env
 
 LINK_SECRET = "dashboard-link-secret-0123456789"
 HTML_HEADERS = {
@@ -223,14 +222,17 @@ def test_bad_parameters_are_400_before_any_query(invoke, load_event, fetcher, qu
     assert fetcher.calls == []
 
 
-def test_only_get(invoke, load_event) -> None:
+def test_only_get(invoke, load_event, fetcher: FakeFetcher) -> None:
     event = load_event("function_url_get_dashboard")
     event["httpMethod"] = "POST"
+    event["queryString"] = {**event.get("queryString", {}), "lang": "zh"}
     response = invoke(event, env=env())
-    # routed before the dashboard (no browser sends it): the JSON answer of every route
-    assert response["statusCode"] == 405 and response["headers"]["Content-Type"] == JSON_CT
-    assert json.loads(response["body"])["error"]["code"] == "MethodNotAllowed"
+    # the route table answers the method, with the dashboard's own answer: an HTML error page
+    # in the page's language (it was the JSON body of /stats before the one router)
+    body = html_error(response, 405, "MethodNotAllowed")
     assert response["headers"]["Allow"] == "GET"
+    assert '<html lang="zh' in body
+    assert fetcher.calls == []
 
 
 def test_any_prefix_ending_in_dashboard_routes(invoke, load_event) -> None:

@@ -212,7 +212,7 @@ def test_the_flow_goes_one_way_handler_app_jobs() -> None:
 
 
 @pytest.mark.parametrize("layer", ["query", "documents", "render", "notify", "sdk", "config", "windows", "stats",
-                                   "rules", "catalogue", "redaction", "retry", "api", "events", "log", "links",
+                                   "rules", "catalogue", "redaction", "retry", "http", "events", "log", "links",
                                    "endpoint", "measure", "doctor", "dashboard", "state", "text"])
 def test_the_layers_below_jobs_never_reach_back_up(layer: str) -> None:
     """Through any chain of arrows, typing ones included (a type of `jobs` below it is an arrow up)."""

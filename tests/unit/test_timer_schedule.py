@@ -8,12 +8,17 @@ from typing import Any, Callable, Dict
 import pytest
 
 from sms_receipt_stats.app import RETRY_HORIZON_SECONDS, scheduled_time
+from sms_receipt_stats.events import TimerEvent
 from support import APP_PROD, NOW, FakeFetcher
 
 
 def _event(time: Any) -> Dict[str, Any]:
     return {"Type": "Timer", "TriggerName": "daily-report", "Time": time,
             "Message": {"job": "report", "window": "yesterday", "app_ids": [APP_PROD]}}
+
+
+def _timer(time: Any) -> TimerEvent:
+    return TimerEvent.parse(_event(time))
 
 
 def test_a_report_retried_after_midnight_still_reports_the_day_it_was_scheduled_for(
@@ -28,13 +33,13 @@ def test_a_report_retried_after_midnight_still_reports_the_day_it_was_scheduled_
 @pytest.mark.parametrize("time", [None, "", "yesterday", "2026-11-25T01:00:00", "2019-02-21T11:49:00Z",
                                   "2026-11-25T03:00:00Z", 42, "9" * 100])
 def test_a_missing_malformed_future_or_old_time_means_now(time: Any) -> None:
-    assert scheduled_time(_event(time), NOW) == NOW
+    assert scheduled_time(_timer(time), NOW) == NOW
 
 
 def test_a_recent_past_time_is_the_schedule() -> None:
     recent = NOW - timedelta(seconds=RETRY_HORIZON_SECONDS)
-    assert scheduled_time(_event(recent.isoformat()), NOW) == recent
-    assert scheduled_time(_event("2026-11-25T01:00:00Z"), NOW) == NOW.replace(tzinfo=timezone.utc)
+    assert scheduled_time(_timer(recent.isoformat()), NOW) == recent
+    assert scheduled_time(_timer("2026-11-25T01:00:00Z"), NOW) == NOW.replace(tzinfo=timezone.utc)
 
 
 def test_with_a_state_store_the_retry_after_midnight_replays_the_first_run(
@@ -85,5 +90,5 @@ def test_a_time_older_than_a_retry_can_be_is_not_this_firing() -> None:
     it is a creation time or a saved console event, and the window comes from now."""
     assert RETRY_HORIZON_SECONDS <= 30 * 60
     old = NOW - timedelta(seconds=RETRY_HORIZON_SECONDS + 1)
-    assert scheduled_time(_event(old.isoformat()), NOW) == NOW
-    assert scheduled_time(_event((NOW - timedelta(hours=1)).isoformat()), NOW) == NOW
+    assert scheduled_time(_timer(old.isoformat()), NOW) == NOW
+    assert scheduled_time(_timer((NOW - timedelta(hours=1)).isoformat()), NOW) == NOW

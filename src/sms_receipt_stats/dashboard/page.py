@@ -24,6 +24,7 @@ from sms_receipt_stats.render.i18n import t as chat_t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, Stats, compute_rates
 from sms_receipt_stats.text import shorten
 from sms_receipt_stats.vocabulary import SEVERITY_RANK
+from sms_receipt_stats.windows import hour_label
 
 #: untrusted strings are cut before escaping, so one huge value cannot swamp the page
 TEXT_MAX = 300
@@ -320,10 +321,7 @@ class Page:
 # -- formatting ------------------------------------------------------------------------------------------
 
 def _hour(value: str) -> Optional[datetime]:
-    try:
-        return datetime.strptime(value, "%Y%m%d%H")
-    except (TypeError, ValueError):
-        return None
+    return hour_label(value)
 
 
 def window_text(window: WindowDoc) -> str:

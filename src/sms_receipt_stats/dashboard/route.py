@@ -19,11 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlencode
 
-from sms_receipt_stats.api import ApiError, authenticate, upstream_error
 from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
 from sms_receipt_stats.dashboard.page import CSP, Omission, Page, StateView, render_error, render_page
 from sms_receipt_stats.documents import WindowDoc
 from sms_receipt_stats.events import ApiGatewayEvent
+from sms_receipt_stats.http.auth import authenticate
+from sms_receipt_stats.http.errors import ApiError, upstream_error
+from sms_receipt_stats.http.params import collect, query_string
+from sms_receipt_stats.vocabulary import LANGS
 from sms_receipt_stats.windows import Window, WindowError, resolve_window
 
 logger = logging.getLogger("sms_receipt_stats.dashboard")
@@ -55,31 +58,9 @@ def html_response(status: int, html: str, headers: Optional[Mapping[str, str]] =
     return {"isBase64Encoded": False, "statusCode": status, "headers": all_headers, "body": html}
 
 
-def _scalar(name: str, value: Any) -> Optional[str]:
-    if isinstance(value, list):
-        if len({str(v) for v in value}) > 1:
-            raise ApiError(400, "InvalidParameter", f"{name}: given more than once with different values")
-        value = value[0] if value else None
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ApiError(400, "InvalidParameter", f"{name}: expected a string")
-    text = str(value).strip()
-    if len(text) > MAX_APPS * 11:
-        raise ApiError(400, "InvalidParameter", f"{name}: too long")
-    return text or None
-
-
 def read_params(event: ApiGatewayEvent) -> Dict[str, Optional[str]]:
     """The query string's parameters (a GET has no body); an alias with another value is an error."""
-    source = event.queryString or event.queryStringParameters or {}
-    params: Dict[str, Optional[str]] = {}
-    for canonical, names in PARAMS.items():
-        values = {v for v in (_scalar(n, source.get(n)) for n in names if n in source) if v is not None}
-        if len(values) > 1:
-            raise ApiError(400, "InvalidParameter", f"{canonical}: conflicting values")
-        params[canonical] = values.pop() if values else None
-    return params
+    return collect(event, PARAMS, max_chars=MAX_APPS * 11)
 
 
 def resolve(spec: str, now: datetime, tz: str) -> Tuple[Window, str]:
@@ -173,13 +154,13 @@ def _switch_href(params: Mapping[str, Optional[str]], lang: str) -> str:
     return "?" + urlencode(query, safe=",")
 
 
-def _page_lang(event: ApiGatewayEvent, settings: Settings) -> str:
+def page_lang(event: ApiGatewayEvent, settings: Settings) -> str:
     """The language of any answer, error pages included: `lang` when it is one we speak."""
-    source = event.queryString or event.queryStringParameters or {}
+    source = query_string(event)
     raw = source.get("lang")
     raw = raw[0] if isinstance(raw, list) and raw else raw
     wanted = raw.strip().lower() if isinstance(raw, str) else ""
-    return wanted if wanted in ("en", "zh") else settings.lang
+    return wanted if wanted in LANGS else settings.lang
 
 
 def error_page(exc: ApiError, lang: str) -> Dict[str, Any]:
@@ -195,7 +176,7 @@ def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, dead
 
     `store` is the state store (None: the function is stateless, and the page says so).
     """
-    lang = _page_lang(event, settings)
+    lang = page_lang(event, settings)
     try:
         return _page(event, settings, deps, deadline, store)
     except ApiError as exc:
@@ -215,8 +196,8 @@ def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optio
     params = read_params(event)
     mode = authorize(event, params, settings, now)
     lang = (params.get("lang") or settings.lang).lower()
-    if lang not in ("en", "zh"):
-        raise ApiError(400, "InvalidParameter", "lang must be en or zh")
+    if lang not in LANGS:
+        raise ApiError(400, "InvalidParameter", f"lang must be {' or '.join(LANGS)}")
     apps = select_apps(params.get("app_id"), settings, mode)
     window, granularity = resolve(params.get("window") or DEFAULT_WINDOW, now, settings.timezone)
     try:

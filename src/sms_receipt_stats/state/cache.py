@@ -13,11 +13,10 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional, Tuple
-from zoneinfo import ZoneInfo
 
 from sms_receipt_stats.query import StatsFetcher
 from sms_receipt_stats.stats import Stats
-from sms_receipt_stats.windows import API_TIMEZONE, HOUR_FORMAT
+from sms_receipt_stats.windows import API_TIMEZONE, parse_hour
 
 KEY_PREFIX = "stats:"
 #: settled stats are kept this long: last_30d, the 7-day baselines and a quarter's lookups hit
@@ -26,7 +25,7 @@ CACHE_TTL = 90 * 86400.0
 
 def span_end(api_end: str) -> datetime:
     """The instant a span ends: EndTime's hour is counted whole, so EndTime + 1 h (Beijing)."""
-    return datetime.strptime(api_end, HOUR_FORMAT).replace(tzinfo=ZoneInfo(API_TIMEZONE)) + timedelta(hours=1)
+    return parse_hour(api_end, API_TIMEZONE, which="end") + timedelta(hours=1)
 
 
 def is_settled(api_end: str, now: datetime, settle_hours: int) -> bool:

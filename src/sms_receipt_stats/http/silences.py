@@ -1,6 +1,6 @@
-"""`.../silences` over HTTP: POST creates, GET lists, DELETE `.../silences/{id}` expires.
+"""`.../silences`: POST creates, GET lists, DELETE `.../silences/{id}` expires (README, *Silences*).
 
-Same auth as `/stats` (checked by the caller). Silences need the state store: without
+Same auth as `/stats` (the route table checks it). Silences need the state store: without
 STATE_URL, or with a store that does not answer, the answer is 503 and says which. Every
 error body has the shape of the other HTTP errors, with a hint that points at the README.
 
@@ -16,19 +16,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol
 
-from sms_receipt_stats.api import ApiError, _body_params
-from sms_receipt_stats.config import Settings
-from sms_receipt_stats.events import ApiGatewayEvent, http_response
-from sms_receipt_stats.state.silences import Silence, SilenceError, SilenceStore, new_silence
+from sms_receipt_stats.events import http_response
+from sms_receipt_stats.http.errors import ApiError
+from sms_receipt_stats.http.router import Request, Route
 
 if TYPE_CHECKING:
+    from sms_receipt_stats.config import Settings
+    from sms_receipt_stats.state.silences import Silence, SilenceStore
     from sms_receipt_stats.state.store import GuardedStore
 
 _HINT = "See the README section \"Silences\" for the body and the fields."
 
 
 class SilenceDeps(Protocol):
-    """What the silences endpoint needs of a job's edges (`jobs.JobDeps` has it)."""
+    """What the silences routes need of a job's edges (`jobs.JobDeps` has it)."""
 
     @property
     def now(self) -> Callable[[], datetime]: ...
@@ -39,27 +40,14 @@ class SilenceDeps(Protocol):
 
 def _error(status: int, code: str, message: str, category: str, hint: str, retryable: bool = False,
            headers: Optional[Dict[str, str]] = None) -> ApiError:
-    body = {"code": code, "message": message, "request_id": None, "severity": "warning", "category": category,
-            "retryable": retryable, "hint": hint}
-    return ApiError(status, code, message, headers, error=body)
+    return ApiError(status, code, message, headers, severity="warning", category=category, retryable=retryable,
+                    hint=hint)
 
 
 def _unavailable(problem: Optional[str]) -> ApiError:
     return _error(503, "ResourceUnavailable.StateStore", f"the state store did not answer ({problem})",
                   "transient", "Check that the function reaches STATE_URL (same VPC, port, password).",
                   retryable=True, headers={"Retry-After": "5"})
-
-
-def handle_silences(event: ApiGatewayEvent, settings: Settings, deps: SilenceDeps) -> Dict[str, Any]:
-    state = deps.open_state(settings)
-    if state is None:
-        raise _error(503, "UnsupportedOperation.StateNotConfigured",
-                     "silences need a state store and STATE_URL is not set", "input",
-                     "Set STATE_URL (README section \"State\") to keep silences.")
-    try:
-        return _answer(event, SilenceStore(state), state, deps, settings)
-    finally:
-        state.close()
 
 
 class _Scope:
@@ -90,20 +78,37 @@ def _not_found() -> ApiError:
                   "List the silences with GET .../silences.")
 
 
-def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: SilenceDeps,
-            settings: Settings) -> Dict[str, Any]:
-    now = deps.now()
-    tz = settings.timezone
-    scope = _Scope(settings)
-    method = (event.httpMethod or "").upper()
-    path = (event.path or "").rstrip("/")
-    if method == "GET":
-        listed = silences.list()
-        if not state.available:
-            raise _unavailable(state.problem)
-        return http_response(200, {"silences": [s.to_doc(now, tz) for s in listed if scope.visible(s)]})
-    if method == "POST":
-        params = _body_params(event)
+def _with_store(request: Request, answer: Callable[[SilenceStore, Any, _Scope], Dict[str, Any]]) -> Dict[str, Any]:
+    """Open the state store (503 without one), answer, close it."""
+    from sms_receipt_stats.state.silences import SilenceStore
+
+    settings = request.settings
+    state = request.deps.open_state(settings)
+    if state is None:
+        raise _error(503, "UnsupportedOperation.StateNotConfigured",
+                     "silences need a state store and STATE_URL is not set", "input",
+                     "Set STATE_URL (README section \"State\") to keep silences.")
+    try:
+        return answer(SilenceStore(state), state, _Scope(settings))
+    finally:
+        state.close()
+
+
+def list_or_add(request: Request) -> Dict[str, Any]:
+    """GET lists the silences this caller may see; POST adds one from the JSON body."""
+    now = request.deps.now()
+    tz = request.settings.timezone
+
+    def answer(silences: SilenceStore, state: Any, scope: _Scope) -> Dict[str, Any]:
+        if request.method == "GET":
+            listed = silences.list()
+            if not state.available:
+                raise _unavailable(state.problem)
+            return http_response(200, {"silences": [s.to_doc(now, tz) for s in listed if scope.visible(s)]})
+        from sms_receipt_stats.http.params import json_body
+        from sms_receipt_stats.state.silences import SilenceError, new_silence
+
+        params = json_body(request.event)
         if not params:
             raise _error(400, "MissingParameter", "the body must be a JSON object with matchers, ends_at, "
                          "created_by and comment", "input", _HINT)
@@ -121,19 +126,40 @@ def _answer(event: ApiGatewayEvent, silences: SilenceStore, state: Any, deps: Si
         if not state.available:
             raise _unavailable(state.problem)
         return http_response(201, added.to_doc(now, tz))
-    silence_id = path.rsplit("/", 1)[-1]
-    found = silences.get(silence_id)
-    if not state.available:
-        raise _unavailable(state.problem)
-    if found is None or not scope.visible(found):
-        raise _not_found()  # another app's silence is answered as if it did not exist
-    scope.check_change(found)
-    try:
-        ended = silences.expire(silence_id, now)
-    except SilenceError as exc:
-        raise _error(409, "FailedOperation.Conflict", str(exc), "transient", "Try again.", retryable=True) from None
-    if not state.available:
-        raise _unavailable(state.problem)
-    if ended is None:
-        raise _not_found()
-    return http_response(200, ended.to_doc(now, tz))
+
+    return _with_store(request, answer)
+
+
+def expire(request: Request) -> Dict[str, Any]:
+    """DELETE `.../silences/{id}`: the silence ends now."""
+    from sms_receipt_stats.state.silences import SilenceError
+
+    now = request.deps.now()
+    tz = request.settings.timezone
+    silence_id = request.path_params["id"]
+
+    def answer(silences: SilenceStore, state: Any, scope: _Scope) -> Dict[str, Any]:
+        found = silences.get(silence_id)
+        if not state.available:
+            raise _unavailable(state.problem)
+        if found is None or not scope.visible(found):
+            raise _not_found()  # another app's silence is answered as if it did not exist
+        scope.check_change(found)
+        try:
+            ended = silences.expire(silence_id, now)
+        except SilenceError as exc:
+            raise _error(409, "FailedOperation.Conflict", str(exc), "transient", "Try again.",
+                         retryable=True) from None
+        if not state.available:
+            raise _unavailable(state.problem)
+        if ended is None:
+            raise _not_found()
+        return http_response(200, ended.to_doc(now, tz))
+
+    return _with_store(request, answer)
+
+
+ROUTES = (
+    Route("silences", ("GET", "POST"), list_or_add),
+    Route("silences/{id}", ("DELETE",), expire),
+)
