@@ -131,7 +131,7 @@ def _fresh_product_logger() -> Iterator[None]:
     drop_product_log_handler()
 
 
-# -- state store (README "State"): the real Redis of the machine, or a SQLite file ---------------
+# -- state store (docs/state.md): the real Redis of the machine, or a SQLite file ---------------
 
 @pytest.fixture()
 def redis_prefix() -> Iterator[str]:

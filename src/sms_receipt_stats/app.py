@@ -147,7 +147,7 @@ def scheduled_time(event: TimerEvent, now: datetime) -> datetime:
     """The instant named windows are computed from: the event's `Time` when it is this firing's.
 
     A retried timer event carries its original `Time`, so a report retried just after midnight
-    still reports the `yesterday` it was scheduled for, and its idempotency key (README, *State*)
+    still reports the `yesterday` it was scheduled for, and its idempotency key (docs/state.md)
     is the first run's. A missing, malformed or future `Time`, or one older than
     RETRY_HORIZON_SECONDS (a creation time, a saved console test event, a late retry) means now.
     """

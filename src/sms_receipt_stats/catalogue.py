@@ -2,8 +2,8 @@
 
 Every failure the product reports carries a code; this module turns that code into a
 severity (routing of notifications), a category, whether a retry can help, a concrete
-hint in English and Chinese, and the HTTP status of a lookup's error answer (README,
-"HTTP lookups"). The entries are data, `catalogue.json` beside this module, read on the
+hint in English and Chinese, and the HTTP status of a lookup's error answer
+(docs/http-api.md). The entries are data, `catalogue.json` beside this module, read on the
 first failure only: `import handler` and a run without errors never load it.
 
 Sources of the code list (checked when the catalogue was written):
@@ -59,7 +59,7 @@ DATA_FILE = "catalogue.json"
 #: retrying can only help with these; `retryable` derives from the category so the rule cannot drift
 RETRYABLE_CATEGORIES: FrozenSet[str] = frozenset({"rate_limit", "transient"})
 
-#: product-local codes answered with their own HTTP status (README, "HTTP lookups")
+#: product-local codes answered with their own HTTP status (docs/http-api.md)
 LOCAL_HTTP_STATUS: Mapping[str, int] = MappingProxyType(
     {"AuthFailure.Unauthorized": 401, "NotFound": 404, "MethodNotAllowed": 405}
 )
@@ -217,7 +217,7 @@ def is_retryable(code: str) -> bool:
 
 
 def http_status(code: str) -> int:
-    """HTTP status of an error response (README, "HTTP lookups"): 400 caller input, 429 rate
+    """HTTP status of an error response (docs/http-api.md): 400 caller input, 429 rate
     limit, 503 transient, 502 any other upstream failure; product-local codes keep their own."""
     local = LOCAL_HTTP_STATUS.get(_normalise(code))
     if local is not None:

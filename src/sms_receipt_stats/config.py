@@ -115,7 +115,7 @@ class Settings(BaseModel):
     def links_enabled(self) -> bool:
         """Chat messages carry a dashboard link only when both are set."""
         return bool(self.public_url and self.link_secret)
-    # the state store (README "State"); excluded from dumps: a Redis URL may carry a password
+    # the state store (docs/state.md); excluded from dumps: a Redis URL may carry a password
     state_url: Optional[SecretStr] = Field(default=None, exclude=True)
     state_password: Optional[SecretStr] = Field(default=None, exclude=True)
     state_prefix: str = DEFAULT_STATE_PREFIX

@@ -369,7 +369,7 @@ def _check_clock(settings: Settings, now: datetime, server_time: ServerTime, fir
 def send_test_document(settings: Settings, results: List[AppResult], now: datetime,
                   checks: Sequence[Check]) -> ResultDocument:
     """What `--send-test` sends: a report marked as a doctor test (its `checks` set: the chat title
-    says TEST, README *Sinks*), with the apps that could be queried and every check that failed."""
+    says TEST, docs/sinks.md), with the apps that could be queried and every check that failed."""
     from sms_receipt_stats.measure import generated_at
 
     failed = [f"doctor test: {c.name}: FAILED: {c.detail}" for c in checks if c.status == "fail"]
@@ -384,7 +384,7 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
     bad = [str(i) for i in issues if str(i).startswith("NOTIFY_URLS")]
     for text in bad:
         checks.append(Check(name="sink", status="fail", detail=text[:300],
-                            hint="Fix the entry in NOTIFY_URLS (README, *Sinks*)."))
+                            hint="Fix the entry in NOTIFY_URLS (docs/sinks.md)."))
     if not settings.sinks and not bad:
         return [Check(name="sinks", status="skip", detail="NOTIFY_URLS is not set: results are only returned")]
     deliveries: list = []

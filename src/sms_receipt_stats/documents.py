@@ -1,4 +1,4 @@
-"""The documents the product emits (README, *HTTP lookups* and *Timer jobs*): app results and the result document.
+"""The documents the product emits (docs/http-api.md and *Timer jobs*): app results and the result document.
 
 They are the one shape every consumer sees: the HTTP body, the timer's return value, the
 body of webhook and queue sinks, and the input of every renderer.
@@ -16,7 +16,7 @@ from sms_receipt_stats.vocabulary import SEVERITY_RANK, Category, Kind, Rule, Se
 
 
 class CountedDoc(BaseModel):
-    """The hours the API actually counted, in its own terms (README, *Time windows*).
+    """The hours the API actually counted, in its own terms (docs/hour-rule.md).
 
     Present only where they differ from the window: in a report zone whose offset is not a
     whole number of hours from Beijing the API counts whole Beijing hours only, so the local
@@ -109,7 +109,7 @@ class AppResult(BaseModel):
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
         return _without_unset(handler(self), ("trend",))
 
-#: lifecycle fields: set only with a state store (README "Alert lifecycle")
+#: lifecycle fields: set only with a state store (docs/alerts.md, *The lifecycle*)
 LIFECYCLE_FIELDS = ("fingerprint", "status", "since", "silenced", "notified")
 
 
@@ -203,7 +203,7 @@ class ResultDocument(BaseModel):
         return sorted(alerts, key=lambda a: (a.resolved, -SEVERITY_RANK.get(a.severity, 0)))
 
     def shown_whole_at(self, min_severity: str) -> bool:
-        """Routing (README, *Sinks*): a report (or lookup) goes whole to `info` sinks; any other
+        """Routing (docs/sinks.md): a report (or lookup) goes whole to `info` sinks; any other
         sink, or any other kind, gets only the alerts at or above its level, if there are any."""
         return self.kind in ("report", "lookup") and min_severity == "info"
 

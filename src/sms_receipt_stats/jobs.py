@@ -114,7 +114,7 @@ def run_timer_job(
 ) -> ResultDocument:
     """`report`, `check` or `doctor`; config issues become critical config_error alerts.
 
-    With a state store (README "State") the run is idempotent, alerts follow their lifecycle
+    With a state store (docs/state.md) the run is idempotent, alerts follow their lifecycle
     and settled stats are cached; `state.flow` holds those steps.
     """
     now = deps.now()
@@ -155,7 +155,7 @@ def run_timer_job(
         raise
     if run is not None:
         run.complete(doc)
-    if job == "report" and run is not None:  # keep the dashboard's settled days cached (README "Dashboard")
+    if job == "report" and run is not None:  # keep the dashboard's settled days cached (docs/http-api.md, *Dashboard*)
         try:
             from sms_receipt_stats.dashboard.warm import warm_after_report
 

@@ -1,5 +1,5 @@
 """Signed dashboard links: a URL that opens the dashboard without a token, for one set of
-apps and one window, until it expires (README "Dashboard").
+apps and one window, until it expires (docs/http-api.md, *Dashboard*).
 
     url = dashboard_link(settings.public_url, secret, app_ids=["1400006874"],
                          window="2026112400-2026112500", now=now)

@@ -1,7 +1,7 @@
 """Measuring apps over a window: buckets, the API calls that count them, and the AppResult of each app.
 
 Below `jobs`, so that every job (reports, lookups, the dashboard, doctor, trends) builds its
-numbers the same way and none of them imports `jobs`. Hours: README, *Time windows: the hour rule*.
+numbers the same way and none of them imports `jobs`. Hours: docs/hour-rule.md.
 """
 
 from __future__ import annotations

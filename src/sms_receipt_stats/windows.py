@@ -2,7 +2,7 @@
 
 Everything here is pure: the current time is always passed in as ``now``.
 
-**The hour rule** (README, *Time windows*). A product window is half-open, ``[begin, end)``.
+**The hour rule** (docs/hour-rule.md). A product window is half-open, ``[begin, end)``.
 ``CallbackStatusStatistics`` counts BeginTime's hour *through* EndTime's hour, both
 included: the SDK's docstring of ``CallbackStatusStatisticsRequest`` (tencentcloud-sdk-python-sms,
 ``sms/v20210111/models.py``) says "EndTime 必须大于等于 BeginTime，且相差不超过32天" (so one hour

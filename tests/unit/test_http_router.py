@@ -1,6 +1,6 @@
 """The one HTTP router (`http/`): the route table, the parameter parser, the error builder.
 
-A route is one module that declares `ROUTES`; the table finds it (README, *HTTP lookups*;
+A route is one module that declares `ROUTES`; the table finds it (docs/http-api.md;
 docs/http-api.md for the statuses and the error body). Every test goes through `app.handle`
 unless it checks one piece of the router alone.
 """

@@ -293,7 +293,7 @@ class StateView:
 
 @dataclass(frozen=True)
 class Omission:
-    """What the page left out to answer within the function's time limit (README "Dashboard")."""
+    """What the page left out to answer within the function's time limit (docs/http-api.md, *Dashboard*)."""
 
     shown: int  # buckets (days or hours) shown per app, the newest ones
     asked: int  # buckets in the window asked for
@@ -436,7 +436,7 @@ class _Builder:
         return rate_floor(values, [th.success_rate_min, th.success_rate_critical, th.receipt_rate_min])
 
     def solid(self, key: str, stats: Stats) -> bool:
-        """Whether a rate has enough traffic under it to be drawn on the line (README "Dashboard")."""
+        """Whether a rate has enough traffic under it to be drawn on the line (docs/http-api.md, *Dashboard*)."""
         denominator = stats.CallbackCount if key == "success_rate" else stats.RequestSuccessCount
         return denominator >= max(1, self.page.thresholds.min_volume)
 

@@ -5,7 +5,7 @@ whole time SCF gives the function. With a state store the settled days come from
 (and `warm.py` keeps it full), so only the last few days cost calls. Without one, or with a
 cold cache, the page plans its calls against the time left: it shows the newest days that
 fit for every app (the same days for all, so the charts line up), and if not even one day
-per app fits, the first apps only. The page says what it left out (README "Dashboard").
+per app fits, the first apps only. The page says what it left out (docs/http-api.md, *Dashboard*).
 """
 
 from __future__ import annotations

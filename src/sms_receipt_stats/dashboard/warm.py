@@ -5,7 +5,7 @@ function may run. Settled days (older than SETTLE_HOURS) never change, so they a
 (`state/cache.py`); this step asks, within a budget, for the settled days of `last_30d`
 that are not cached yet, newest first. After the first night that is one day per app (the
 one that settled since), and a page asks the API only for the last few unsettled days
-(README "Dashboard").
+(docs/http-api.md, *Dashboard*).
 
     summary = warm_settled_days(settings, deps, store, deadline, now)
 """

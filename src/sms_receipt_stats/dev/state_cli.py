@@ -67,7 +67,7 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
             print(f"config: {issue}", file=sys.stderr)
     state = open_state(settings)
     if state is None:
-        return _err("STATE_URL is not set: silences live in the state store (README section \"State\")")
+        return _err("STATE_URL is not set: silences live in the state store (docs/state.md)")
     now = now or datetime.now(timezone.utc)
     silences = SilenceStore(state)
     try:

@@ -1,4 +1,4 @@
-"""`GET .../dashboard`: the HTML page for people (README, *Dashboard*); the work is `dashboard/`.
+"""`GET .../dashboard`: the HTML page for people (docs/http-api.md, *Dashboard*); the work is `dashboard/`.
 
 Its auth is its own (a signed link or the bearer token, `dashboard/route.py`), and every
 answer is HTML: its errors, a wrong method included, are the dashboard's error pages.

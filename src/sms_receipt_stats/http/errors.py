@@ -27,7 +27,7 @@ class ApiError(Exception):
 
     `error` is a body relayed as it is (an upstream failure, see `upstream_error`); otherwise the
     body comes from the catalogue's entry for `code`, and `severity`, `category`, `retryable` and
-    `hint` override it where a route knows better (the silences say which README section helps).
+    `hint` override it where a route knows better (the silences say which page of docs/ helps).
     """
 
     def __init__(self, status: int, code: str, message: str, headers: Optional[Dict[str, str]] = None,

@@ -1,8 +1,8 @@
-"""`.../silences`: POST creates, GET lists, DELETE `.../silences/{id}` expires (README, *Silences*).
+"""`.../silences`: POST creates, GET lists, DELETE `.../silences/{id}` expires (docs/http-api.md, *Silences*).
 
 Same auth as `/stats` (the route table checks it). Silences need the state store: without
 STATE_URL, or with a store that does not answer, the answer is 503 and says which. Every
-error body has the shape of the other HTTP errors, with a hint that points at the README.
+error body has the shape of the other HTTP errors, with a hint that points at the docs.
 
 Scoped like `/stats` by API_ALLOWED_APP_IDS: a silence for an app outside it is refused (403),
 is not listed and cannot be expired (404, as if absent). A silence without `app_id` applies to
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sms_receipt_stats.state.silences import Silence, SilenceStore
     from sms_receipt_stats.state.store import GuardedStore
 
-_HINT = "See the README section \"Silences\" for the body and the fields."
+_HINT = "See docs/http-api.md, \"Silences\", for the body and the fields."
 
 
 class SilenceDeps(Protocol):
@@ -87,7 +87,7 @@ def _with_store(request: Request, answer: Callable[[SilenceStore, Any, _Scope], 
     if state is None:
         raise _error(503, "UnsupportedOperation.StateNotConfigured",
                      "silences need a state store and STATE_URL is not set", "input",
-                     "Set STATE_URL (README section \"State\") to keep silences.")
+                     "Set STATE_URL (docs/state.md) to keep silences.")
     try:
         return answer(SilenceStore(state), state, _Scope(settings))
     finally:

@@ -24,7 +24,7 @@ logger = logging.getLogger("sms_receipt_stats.http")
 ALIASES = {
     "app_id": ("app_id", "SmsSdkAppId"),
     # half-open product names, and the API's own names with the API's meaning (EndTime's hour
-    # included; README, *Time windows*): they are not aliases of each other
+    # included; docs/hour-rule.md): they are not aliases of each other
     "begin": ("begin",),
     "end": ("end",),
     "BeginTime": ("BeginTime",),

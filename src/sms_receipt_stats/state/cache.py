@@ -1,7 +1,7 @@
 """The settled-stats cache: a StatsFetcher wrapper that answers settled API spans from the store.
 
 Receipts arrive late, so an hour's counts keep growing for a while; after `SETTLE_HOURS` they
-are final (README "Settled cache"). The API counts BeginTime's hour through EndTime's hour
+are final (docs/state.md, *Settled cache and trend*). The API counts BeginTime's hour through EndTime's hour
 inclusive, so a span `(BeginTime, EndTime)` ends at EndTime + 1 h (Beijing time). A span whose
 end is at least `SETTLE_HOURS` old is cached under its exact API parameters; the same request
 later is answered from the store. `cached()` lets the querier take a hit without spending a

@@ -3,7 +3,7 @@ product's fetcher protocol from them as the counters would have looked at a simu
 
 Everything is deterministic per seed. Time is kept as UTC epoch seconds; hours are whole UTC
 hours, which are whole Beijing hours (UTC+8, no daylight saving), so an API `yyyymmddhh` maps to
-one hour here (README "Time windows: the hour rule": BeginTime's and EndTime's hours both count).
+one hour here (docs/hour-rule.md: BeginTime's and EndTime's hours both count).
 
 **Late receipts.** An hour's submitted count is final at once; its receipts become visible over
 time after the hour ends (`VISIBILITY`, about 87 % 5 minutes after the hour, 95 % after 1 h, 99 %
