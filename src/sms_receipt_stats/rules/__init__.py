@@ -38,13 +38,13 @@ if TYPE_CHECKING:
     from sms_receipt_stats.rules._evidence import Hours, Pool
     from sms_receipt_stats.stats import Stats
 
+
 class RuleSettings(Protocol):
     """What rules read of the configuration (`config.Thresholds` has it): every declared
     variable's value by field name. A protocol, so `rules` never imports `config`, which reads
     the declarations of this package."""
 
     def values(self) -> Dict[str, Any]: ...
-
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,6 @@ def describe_failure(operation: str, exc: BaseException) -> str:
     return f"{operation}: {type(exc).__name__}"
 
 
-
 @dataclass(frozen=True)
 class Backend:
     """One back end as its module declares it (`BACKEND = Backend(...)` in `state/<name>_store.py`)."""
