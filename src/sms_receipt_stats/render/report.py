@@ -19,6 +19,7 @@ from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_title, t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
 from sms_receipt_stats.text import cut_utf8, shorten, utf8_len
 from sms_receipt_stats.vocabulary import SEVERITY_RANK
+from sms_receipt_stats.windows import hour_label
 
 # Untrusted strings are shortened before escaping so that one huge name or upstream
 # message cannot crowd out the rest of a message.
@@ -83,13 +84,6 @@ def _catalogued(code: str) -> bool:
     return code in CATALOGUE
 
 
-def _parse_hour(value: str) -> Optional[datetime]:
-    try:
-        return datetime.strptime(value, "%Y%m%d%H")
-    except (TypeError, ValueError):
-        return None
-
-
 def _parse_iso(value: str) -> Optional[datetime]:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -105,7 +99,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def _window_span(window: WindowDoc) -> Optional[Tuple[datetime, datetime]]:
-    begin, end = _parse_hour(window.begin), _parse_hour(window.end)
+    begin, end = hour_label(window.begin), hour_label(window.end)
     return (begin, end) if begin and end else None
 
 
@@ -410,7 +404,7 @@ class _Builder:
             return [m.sub(self.tr("series_omitted", n=len(points), unit=self.tr(unit)))]
         lines = [m.sub(self.tr("series_head", unit=self.tr(unit)) + ":")]
         for p in points:
-            begin = _parse_hour(p.begin)
+            begin = hour_label(p.begin)
             label = m.escape(shorten(p.begin, 20)) if begin is None else self.bucket_label(begin, unit)
             rates = p.rates
             lines.append(
@@ -424,7 +418,7 @@ class _Builder:
 
     @staticmethod
     def series_unit(point: SeriesPoint) -> str:
-        begin, end = _parse_hour(point.begin), _parse_hour(point.end)
+        begin, end = hour_label(point.begin), hour_label(point.end)
         if begin and end and end - begin == timedelta(hours=1):
             return "unit_hour"
         if begin and end and end - begin == timedelta(days=1):
