@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator  # noqa: E402
+from sms_receipt_stats.dev.load import busy_processes  # noqa: E402
 from sms_receipt_stats.dev.package import (  # noqa: E402
     ZIP_BUDGET,
     PackageError,
@@ -207,18 +208,6 @@ class Table:
             self.missed.append(figure.strip())
         self.rows.append((figure, measured, target, verdict))
         print(f"  {figure:<52} {measured:>22}  {target:>9}  {verdict}", flush=True)
-
-
-@contextlib.contextmanager
-def busy_processes(count: int) -> Iterator[None]:
-    """`count` processes spinning on a CPU each (a loaded machine) while the block runs."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
-    try:
-        yield
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
 
 
 def rate_bound_run(table: Table, emulator: Emulator, n_queries: int, loaded: bool) -> None:

@@ -4,32 +4,17 @@ hardly any call refused. Timings are bench/bench.py's (d); nothing here is timed
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import sys
-from typing import Iterator
-
 import pytest
 
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.dev.emulator import Emulator, window_stats
+from sms_receipt_stats.dev.load import busy_processes
 
 pytestmark = pytest.mark.integration
 
 N_APPS = 40
 #: the bench's target is 1 %; a test on a shared machine gets a generous margin
 MAX_REFUSED_SHARE = 0.05
-
-
-@contextlib.contextmanager
-def busy_processes(count: int) -> Iterator[None]:
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
-    try:
-        yield
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
 
 
 def test_a_loaded_machine_under_the_apis_limit_gets_every_result_right(emulator: Emulator) -> None:
