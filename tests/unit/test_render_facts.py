@@ -164,3 +164,15 @@ def test_a_new_rule_with_a_title_uses_it() -> None:
                                   since=None, silenced=None, notified=None)
     text = body(doc([result(stats=LOW)], alerts=[alert]))
     assert "volume drop: 40.00% < 50.00%" in text and "volume_drop" not in text
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_account_wide_error_names_the_apps_and_its_code_once(flavor: str, lang: str) -> None:
+    """Every app failing alike is one alert (docs/alerts.md, *Grouping*): one line, the code once,
+    copyable, and every app named."""
+    apps = [result(app_id, None, error=arrears()) for app_id in ("1400006874", "1400000002", "1400000009")]
+    text = render_message(doc(apps, alerts=evaluate(apps, Thresholds(), lang)), flavor, lang=lang).text
+    [line] = [line for line in text.splitlines() if ARREARS in line]
+    assert line.count(ARREARS) == 1 and not any(c in line for c in INVISIBLE)
+    assert all(app_id in line for app_id in ("1400006874", "1400000002", "1400000009"))

@@ -305,6 +305,9 @@ class _Builder:
                 if message.startswith(prefix):
                     message = message[len(prefix):].lstrip(" :：")
                     break
+        elif alert.code and message.endswith(alert.code):
+            # an account-wide error ("all 3 apps (…): … failed with CODE"): the line shows the code
+            message = re.split(r": |：", message, maxsplit=1)[0]
         return message or None
 
     def label_prefixes(self, app_id: str) -> List[str]:
