@@ -687,15 +687,7 @@ class _Builder:
         blocks.extend(self.app(r) for r in page.results)
         rule = self.tr("axis_rule", lo=pct_threshold(self.lo), n=num(page.thresholds.min_volume))
         blocks.append(f"<footer><p>{esc(rule)}</p><p>{esc(self.tr('late_note'))}</p></footer>")
-        html_lang = "zh-CN" if self.lang == "zh" else "en"
-        return ("<!DOCTYPE html>"
-                f'<html lang="{html_lang}"><head><meta charset="utf-8">'
-                '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP_META)}">'
-                '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">'
-                '<link rel="icon" href="data:,">'
-                f"<title>{esc(self.tr('title'))} · {esc(window_text(page.window))}</title>"
-                f"<style>{STYLE}</style></head><body><main>{''.join(blocks)}</main></body></html>")
+        return html_document(self.lang, f"{self.tr('title')} · {window_text(page.window)}", "".join(blocks))
 
 
 def code_html(code: str) -> str:
@@ -786,6 +778,14 @@ def render_error(lang: str, status: int, code: str, message: str, link_reason: O
     if kind in ("expired", "invalid", "disabled", "auth"):
         details += f" · {esc(_cut(message))}"
     details += "</p>"
+    body = (f'<header class="top"><h1>{esc(text(lang, "title"))}</h1></header>'
+            f'<section class="card failed" aria-labelledby="what"><h2 id="what">{esc(title)}</h2>'
+            f"<p>{esc(said)}</p>{how}{details}</section>")
+    return html_document(lang, f"{title} · {text(lang, 'title')}", body)
+
+
+def html_document(lang: str, title: str, body: str) -> str:
+    """The page around `body`: the same head, CSP meta and style for the page and its error pages."""
     html_lang = "zh-CN" if lang == "zh" else "en"
     return ("<!DOCTYPE html>"
             f'<html lang="{html_lang}"><head><meta charset="utf-8">'
@@ -793,8 +793,5 @@ def render_error(lang: str, status: int, code: str, message: str, link_reason: O
             f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP_META)}">'
             '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">'
             '<link rel="icon" href="data:,">'
-            f"<title>{esc(title)} · {esc(text(lang, 'title'))}</title>"
-            f"<style>{STYLE}</style></head><body><main>"
-            f'<header class="top"><h1>{esc(text(lang, "title"))}</h1></header>'
-            f'<section class="card failed" aria-labelledby="what"><h2 id="what">{esc(title)}</h2>'
-            f"<p>{esc(said)}</p>{how}{details}</section></main></body></html>")
+            f"<title>{esc(title)}</title>"
+            f"<style>{STYLE}</style></head><body><main>{body}</main></body></html>")
