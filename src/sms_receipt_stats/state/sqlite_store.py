@@ -10,10 +10,11 @@ transactions, so two processes sharing the file cannot both win. Lock waits are 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional
 from urllib.parse import unquote, urlsplit
 
 from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, Store
@@ -91,38 +92,39 @@ class SqliteStore(Store):
             self._db.execute("INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)",
                              (self._key(key), value, now + ttl))
 
-    def claim(self, key: str, value: str, ttl: float) -> bool:
-        now = self._clock()
+    @contextlib.contextmanager
+    def _immediate(self) -> Iterator[None]:
+        """One atomic write (`BEGIN IMMEDIATE` … `COMMIT`), rolled back on any failure; a body
+        may roll back itself and leave early."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._purge(now)
-                cursor = self._db.execute("INSERT OR IGNORE INTO kv (key, value, expires) VALUES (?, ?, ?)",
-                                          (self._key(key), value, now + ttl))
-                self._db.execute("COMMIT")
+                yield
+                if self._db.in_transaction:
+                    self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
+
+    def claim(self, key: str, value: str, ttl: float) -> bool:
+        now = self._clock()
+        with self._immediate():
+            self._purge(now)
+            cursor = self._db.execute("INSERT OR IGNORE INTO kv (key, value, expires) VALUES (?, ?, ?)",
+                                      (self._key(key), value, now + ttl))
         return cursor.rowcount == 1
 
     def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
         now = self._clock()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires > ?",
-                                       (self._key(key), now)).fetchone()
-                if row is None or row[0] != expected:
-                    self._db.execute("ROLLBACK")
-                    return False
-                self._db.execute("UPDATE kv SET value = ?, expires = ? WHERE key = ?",
-                                 (value, now + ttl, self._key(key)))
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        with self._immediate():
+            row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires > ?",
+                                   (self._key(key), now)).fetchone()
+            if row is None or row[0] != expected:
+                self._db.execute("ROLLBACK")
+                return False
+            self._db.execute("UPDATE kv SET value = ?, expires = ? WHERE key = ?",
+                             (value, now + ttl, self._key(key)))
         return True
 
     def delete(self, key: str) -> None:
@@ -145,26 +147,19 @@ class SqliteStore(Store):
                 ttl: float) -> bool:
         now = self._clock()
         coll = self._coll(collection)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._purge(now)
-                row = self._db.execute("SELECT value FROM items WHERE collection = ? AND id = ?",
-                                       (coll, item_id)).fetchone()
-                current = row[0] if row else None
-                if current != expected:
-                    self._db.execute("ROLLBACK")
-                    return False
-                if value is None:
-                    self._db.execute("DELETE FROM items WHERE collection = ? AND id = ?", (coll, item_id))
-                else:
-                    self._db.execute("INSERT OR REPLACE INTO items (collection, id, value, expires) "
-                                     "VALUES (?, ?, ?, ?)", (coll, item_id, value, now + ttl))
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        with self._immediate():
+            self._purge(now)
+            row = self._db.execute("SELECT value FROM items WHERE collection = ? AND id = ?",
+                                   (coll, item_id)).fetchone()
+            current = row[0] if row else None
+            if current != expected:
+                self._db.execute("ROLLBACK")
+                return False
+            if value is None:
+                self._db.execute("DELETE FROM items WHERE collection = ? AND id = ?", (coll, item_id))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO items (collection, id, value, expires) "
+                                 "VALUES (?, ?, ?, ?)", (coll, item_id, value, now + ttl))
         return True
 
     def ping(self) -> None:
