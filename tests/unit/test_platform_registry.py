@@ -170,3 +170,52 @@ def test_config_and_the_notify_urls_parser_do_not_import_each_other() -> None:
     assert "sms_receipt_stats.config" not in imported
     settings, issues = load_settings({"NOTIFY_URLS": "cmq://queue/q1#endpoint=ftp://x"})
     assert settings.sinks == () and "endpoint: scheme must be http or https" in str(issues[0])
+
+
+#: a throwaway queue platform with a scheme and options of its own, one of them a secret
+PIGEON_MODULE = '''
+from sms_receipt_stats.notify.base import Sink
+from sms_receipt_stats.notify.platforms import Platform
+
+
+class PigeonSink(Sink):
+    kind = "pigeon"
+
+    def prepare(self, doc, settings):
+        return "doc"
+
+    def deliver(self, prepared, ctx):
+        pass
+
+
+def parse(kind, parts, options):
+    if not parts.netloc:
+        raise ValueError("expected pigeon://LOFT")
+    return {"kind": "pigeon", "name": parts.netloc, "routing_key": options.get("routing_key", ""),
+            "ring": options.get("ring", "")}
+
+
+PLATFORM = Platform(names={"pigeon": "Pigeon"}, max_bytes=100, sinks={"pigeon": PigeonSink}, scheme="pigeon",
+                    form="pigeon://LOFT", options=("routing_key", "ring"), private_options=("ring",), parse=parse)
+'''
+
+
+def test_a_platform_declares_options_of_its_own_and_which_are_secret(extra_module_dir: Path) -> None:
+    """Options beyond the spec's fixed fields travel in `params`: once a `routing_key=` made
+    `load_settings` (documented never to raise) raise TypeError."""
+    (extra_module_dir / "pigeon.py").write_text(textwrap.dedent(PIGEON_MODULE), encoding="utf-8")
+
+    settings, issues = load_settings({"NOTIFY_URLS": "pigeon://north#routing_key=sms.report&ring=r1ng-s3cret-0000"})
+    assert issues == []
+    (spec,) = settings.sinks
+    assert (spec.kind, spec.name, spec.param("routing_key"), spec.param("ring")) == (
+        "pigeon", "north", "sms.report", "r1ng-s3cret-0000")
+    assert spec.param("missing", "x") == "x"
+    assert "r1ng-s3cret-0000" in settings.secret_values()
+    assert "sms.report" not in spec.secret_values()
+    assert "r1ng" not in repr(spec) and "r1ng" not in spec.label
+    # an option no platform declares is still refused, and a ring option on a chat entry is named as ignored
+    _, problems = parse_notify_urls("pigeon://north#colour=grey")
+    assert problems and "unknown option" in problems[0]
+    _, problems = parse_notify_urls("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k#routing_key=a")
+    assert problems and "routing_key= is ignored: it applies to pigeon:// entries only" in problems[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, List, Optional, Pattern, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sms_receipt_stats.notify.platforms import COMMON_OPTIONS, Platform, Registry, registry
@@ -46,6 +46,15 @@ class SinkSpec:
     region: Optional[str] = None
     endpoint: Optional[str] = None
     name: str = ""  # queue or topic name of kinds addressed by name (cmq), not by a secret URL
+    #: what the platform's own parse hook returns beyond the fields above (an AMQP exchange, a
+    #: routing key, ...), sorted by key: a platform adds options without touching this class
+    params: Tuple[Tuple[str, Any], ...] = field(default=(), repr=False)
+    #: the keys of `params` whose values are secrets (the platform's `private_options`)
+    private: Tuple[str, ...] = ()
+
+    def param(self, key: str, default: Any = None) -> Any:
+        """A value the platform's parse hook returned for this entry (`params`)."""
+        return dict(self.params).get(key, default)
 
     @property
     def host(self) -> str:
@@ -67,6 +76,7 @@ class SinkSpec:
         values += [v for v in (parts.username, parts.password) if v]  # https://user:token@host/…
         if self.secret:
             values.append(self.secret)
+        values += [str(v) for k, v in self.params if k in self.private and v]
         return values
 
 
@@ -204,14 +214,27 @@ def _parse(entry: str, index: int) -> Tuple[SinkSpec, List[str]]:
     return SinkSpec(kind=kind, url=url, **common, **extra), _ignored_options(reg, kind, options, mention_all)
 
 
-def _hook(platform: Platform, kind: Optional[str], parts: SplitResult, options: dict, where: str) -> dict:
-    """The platform's own checks and fields; its ValueError becomes the entry's problem."""
+#: what a platform's parse hook may set directly; anything else it returns goes to `SinkSpec.params`
+_SPEC_FIELDS = frozenset({"kind", "region", "endpoint", "name"})
+
+
+def _hook(platform: Platform, kind: Optional[str], parts: SplitResult, options: dict, where: str) -> Dict[str, Any]:
+    """The platform's own checks and fields; its ValueError becomes the entry's problem.
+
+    Keys the spec has a field for are returned as they are; the rest travel in `params`, so a
+    platform module declares options of its own (an exchange, a routing key) in one file."""
     if platform.parse is None:
         return {}
     try:
-        return dict(platform.parse(kind, parts, options))
+        found = dict(platform.parse(kind, parts, options))
     except ValueError as exc:
         raise SinkConfigError(f"{where}: {exc}") from None
+    fields = {key: value for key, value in found.items() if key in _SPEC_FIELDS}
+    params = tuple(sorted((key, value) for key, value in found.items() if key not in _SPEC_FIELDS))
+    if params:
+        fields["params"] = params
+        fields["private"] = tuple(key for key, _ in params if key in platform.private_options)
+    return fields
 
 
 def parse_notify_urls(value: str) -> Tuple[List[SinkSpec], List[str]]:

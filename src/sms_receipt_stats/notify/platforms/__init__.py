@@ -80,6 +80,8 @@ class Platform:
     mention_mobiles: bool = False
     #: checks and fields of its own, see ParseHook
     parse: Optional[ParseHook] = None
+    #: the values its parse hook returns under these keys are secrets: scrubbed from every output
+    private_options: Tuple[str, ...] = ()
 
     @property
     def kinds(self) -> Tuple[str, ...]:
