@@ -180,10 +180,13 @@ class ResultDocument(BaseModel):
     message_id: Optional[str] = None
     #: with a state store and sinks: notices not yet delivered, kept in the outbox and retried
     pending: Optional[List[PendingDelivery]] = None
+    #: what a queue message left out to fit the queue's size cap (docs/sinks.md, *Queues*): e.g.
+    #: ["series", "request_ids"]; absent when the document is whole
+    omitted: Optional[List[str]] = None
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _without_unset(handler(self), ("replayed", "checks", "message_id", "pending"))
+        return _without_unset(handler(self), ("replayed", "checks", "message_id", "pending", "omitted"))
 
     def to_json_dict(self) -> Dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -115,6 +115,58 @@ def document_json(doc: ResultDocument) -> str:
     return json.dumps(doc.to_json_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class QueueMessage:
+    """One queue message (docs/sinks.md, *Queues*): the result document as JSON, and the id it
+    carries inside (`message_id`) and outside (the queue's own key / property), so a consumer
+    drops a second copy whatever the queue."""
+
+    message_id: str
+    body: str
+
+    @property
+    def size(self) -> int:
+        return len(self.body.encode("utf-8"))
+
+
+#: what a queue message leaves out, in this order, when the whole document exceeds the queue's cap:
+#: the per-hour/day series first (the totals stay), then the API request ids, then the doctor's checks
+_OMISSIONS = ("series", "request_ids", "checks")
+
+
+def queue_message(doc: ResultDocument, max_bytes: Optional[int]) -> QueueMessage:
+    """The document as one queue message of at most `max_bytes` UTF-8 bytes.
+
+    The id is the document's own (kept by every outbox retry), else a new one, made once per
+    prepared message so an attempt's retries carry the same id. A document over the cap leaves out
+    what `_OMISSIONS` names, one part at a time, and says so in `omitted`; one still over the cap
+    raises a permanent DeliveryError naming both sizes (the sink's delivery fails, it is never
+    dropped silently)."""
+    import uuid
+
+    message_id = doc.message_id or "msg_" + uuid.uuid4().hex
+    current = doc.model_copy(update={"message_id": message_id})
+    message = QueueMessage(message_id, document_json(current))
+    omitted: List[str] = []
+    for part in _OMISSIONS:
+        if max_bytes is None or message.size <= max_bytes:
+            return message
+        omitted.append(part)
+        current = _without(current, part).model_copy(update={"omitted": list(omitted)})
+        message = QueueMessage(message_id, document_json(current))
+    if max_bytes is not None and message.size > max_bytes:
+        raise DeliveryError(f"document of {message.size} bytes exceeds the queue's message limit of {max_bytes} "
+                            f"bytes, even without {', '.join(omitted)}", transient=False)
+    return message
+
+
+def _without(doc: ResultDocument, part: str) -> ResultDocument:
+    if part == "checks":
+        return doc.model_copy(update={"checks": None})
+    value: Any = None if part == "series" else []
+    return doc.model_copy(update={"results": [r.model_copy(update={part: value}) for r in doc.results]})
+
+
 def fit_bytes(text: str, limit: int) -> str:
     """Cut `text` to `limit` UTF-8 bytes with a visible marker (safety net behind the renderer)."""
     from sms_receipt_stats.text import fit_utf8
