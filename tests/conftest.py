@@ -27,9 +27,6 @@ from support import (
     API_TOKEN,
     APP_IDS_ENV,
     NOW,
-    REDIS_HOST,
-    REDIS_PORT,
-    REDIS_TEST_DB,
     FakeClock,
     FakeFetcher,
     RecordingDeliver,
@@ -37,6 +34,7 @@ from support import (
     drop_product_log_handler,
     read_event,
     redis_client,
+    redis_state_url,
 )
 
 # CI runs the same generated examples every time: a red build is a bug, never a roll of the dice
@@ -149,9 +147,9 @@ def redis_prefix() -> Iterator[str]:
         client.close()
 
 
-@pytest.fixture()
-def redis_url() -> str:
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_TEST_DB}"
+@pytest.fixture(name="redis_url")
+def redis_url_fixture() -> str:
+    return redis_state_url()
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -8,19 +8,21 @@ property tests can build a fresh world per generated example: `from support impo
 - `FakeClock` (monotonic + sleep), `FakeFetcher`, `RecordingDeliver`, `fake_deps`
 - environment builders: `base_env`, `plain_env`, `canary_env` (a canary in every secret)
 - response invariants: `check_http_response`, `check_result_document`, `log_lines`
-- the real Redis of the machine: `redis_client`
+- the real Redis of the machine (`REDIS_TEST_URL`): `redis_client`, `redis_url`
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar
+from urllib.parse import urlsplit
 
 from sms_receipt_stats import log as product_log
 from sms_receipt_stats.config import Settings
@@ -478,9 +480,19 @@ def log_lines(text: str) -> List[Dict[str, Any]]:
     return records
 
 
-#: the Redis every machine runs (started before the session and CI); tests use their own db and prefix
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-REDIS_TEST_DB = 11
+#: the Redis every machine runs (started before the session and CI), shared: tests use their own db and a
+#: prefix of their own, and delete what they create. `REDIS_TEST_URL` points the suite elsewhere
+#: (another host, port or db: `redis://127.0.0.1:6380/3`).
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "").strip() or "redis://127.0.0.1:6379/11"
+_REDIS_PARTS = urlsplit(REDIS_TEST_URL)
+REDIS_HOST, REDIS_PORT = _REDIS_PARTS.hostname or "127.0.0.1", _REDIS_PARTS.port or 6379
+REDIS_TEST_DB = int(_REDIS_PARTS.path.strip("/") or 0)
+
+
+def redis_state_url(userinfo: str = "") -> str:
+    """The tests' Redis as a STATE_URL, optionally with `user:password` (for AUTH tests)."""
+    at = f"{userinfo}@" if userinfo else ""
+    return f"redis://{at}{REDIS_HOST}:{REDIS_PORT}/{REDIS_TEST_DB}"
 
 
 def redis_client() -> Any:

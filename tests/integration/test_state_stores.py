@@ -11,7 +11,7 @@ import pytest
 from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.state.flow import open_store
 from sms_receipt_stats.state.store import GuardedStore, Store
-from support import redis_client
+from support import redis_client, redis_state_url
 
 
 @pytest.fixture()
@@ -191,11 +191,11 @@ def test_redis_auth_with_a_user_and_password(redis_prefix: str) -> None:
     user = f"user-{redis_prefix.rstrip(':')}"
     client.execute_command("ACL", "SETUSER", user, "on", ">s3cret-pass", f"~{redis_prefix}*", "+@all")
     try:
-        good = open_store(f"redis://{user}:s3cret-pass@127.0.0.1:6379/11", redis_prefix)
+        good = open_store(redis_state_url(f"{user}:s3cret-pass"), redis_prefix)
         good.set("k", "v", ttl=60)
         assert good.get("k") == "v"
         good.close()
-        bad = GuardedStore(open_store(f"redis://{user}:wrong@127.0.0.1:6379/11", redis_prefix))
+        bad = GuardedStore(open_store(redis_state_url(f"{user}:wrong"), redis_prefix))
         assert bad.get("k") is None and bad.problem == "get: WRONGPASS"
         bad.close()
     finally:
