@@ -100,8 +100,8 @@ def client_for(spec: Any, settings: Settings, timeout: float) -> Any:
 
     region = spec.region or settings.region
     if region not in REGIONS:
-        raise DeliveryError(f"region {region} has no CKafka SendMessage (served in {', '.join(REGIONS)}): "
-                            "add region= to the entry", transient=False)
+        raise DeliveryError(f"region {region} has no CKafka SendMessage: add region= to the entry (one of "
+                            f"{', '.join(REGIONS)})", transient=False)
     try:
         endpoint = sdk.endpoint_for(spec.endpoint, DEFAULT_HOST)
         return sdk.common_client(SERVICE, VERSION, settings, region, endpoint, timeout=timeout)
