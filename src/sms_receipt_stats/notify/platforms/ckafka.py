@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from sms_receipt_stats.notify.base import (
     DeliveryContext,
@@ -121,6 +121,41 @@ def call(client: Any, action: str, params: Dict[str, Any]) -> Dict[str, Any]:
         # to_cloud_error already replaced a transport error's text by a host-free reason
         text = one_line(exc.message)
         raise DeliveryError(f"{exc.code}: {text}" if text else exc.code, transient=is_transient(exc.code)) from None
+
+
+#: the read action `doctor` uses, without sending: the account's data access tasks and their DataHub
+#: ids (product 597 page 77795: Limit at most 100, 20 requests/s)
+LIST_ACTION = "DescribeDatahubTasks"
+LIST_PAGE = 100
+LIST_PAGES = 5
+#: DatahubTaskInfo.Status (tencentcloud-sdk-python-ckafka, DescribeDatahubTasks' DatahubTaskInfo)
+TASK_STATUS = {-1: "creation failed", 0: "being created", 1: "running", 2: "being deleted", 3: "deleted",
+               4: "deletion failed", 5: "pausing", 6: "paused", 7: "pause failed", 8: "resuming",
+               9: "resume failed"}
+
+
+def find_datahub(spec: Any, settings: Settings, timeout: float) -> Tuple[Optional[Dict[str, Any]], int]:
+    """The data access task whose DatahubId is the entry's, among the SOURCE tasks of its region (at
+    most LIST_PAGES pages), and how many tasks were listed. Raises DeliveryError when no call can be
+    made (region, credentials, endpoint) and `sdk.CloudError` when the API refuses."""
+    from sms_receipt_stats import sdk
+
+    client = client_for(spec, settings, timeout)
+    listed = 0
+    for page in range(LIST_PAGES):
+        answer = sdk.call_action(client, LIST_ACTION, {"TaskType": "SOURCE", "Limit": LIST_PAGE,
+                                                       "Offset": page * LIST_PAGE})
+        found = answer.get("Result")
+        result: Dict[str, Any] = found if isinstance(found, dict) else {}
+        tasks = [t for t in result.get("TaskList") or [] if isinstance(t, dict)]
+        for task in tasks:
+            if task.get("DatahubId") == spec.name:
+                return task, listed + tasks.index(task) + 1
+        listed += len(tasks)
+        total = result.get("TotalCount")
+        if len(tasks) < LIST_PAGE or (isinstance(total, int) and listed >= total):
+            break
+    return None, listed
 
 
 class CkafkaSink(Sink):
