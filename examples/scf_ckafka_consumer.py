@@ -32,7 +32,7 @@ import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 log = logging.getLogger("scf_ckafka_consumer")
 
@@ -42,7 +42,7 @@ MAX_SEEN = 10_000
 #: how much of a validation error is reported (a message may be large)
 MAX_REASON = 300
 
-_seen: "OrderedDict[str, None]" = OrderedDict()
+_seen: OrderedDict[str, None] = OrderedDict()
 _validator: Any = None
 
 
@@ -130,7 +130,7 @@ def main_handler(event: Dict[str, Any], context: Any = None) -> Dict[str, Any]:
             "duplicates": duplicates, "invalid": invalid}
 
 
-def _read(message: Dict[str, Any]) -> "tuple[Optional[str], Optional[Dict[str, Any]]]":
+def _read(message: Dict[str, Any]) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
     body = message.get("msgBody")
     if not isinstance(body, str):
         return "no msgBody", None
