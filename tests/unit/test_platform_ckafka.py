@@ -226,3 +226,42 @@ def test_missing_credentials_is_a_permanent_failure() -> None:
         delivery = deliver(document("check", "critical"), conf)
         assert len(mock.calls) == 0
     assert not delivery.ok and delivery.attempts == 1 and "credentials" in delivery.error
+
+
+# -- doctor's DataHub check (DescribeDatahubTasks), without sending ------------------------------------------
+
+
+def tasks(*datahubs: str, total: Optional[int] = None, status: int = 1) -> Dict[str, Any]:
+    listed = [{"TaskId": f"task-{i}", "TaskName": f"http-{i}", "TaskType": "SOURCE", "Status": status,
+               "DatahubId": d} for i, d in enumerate(datahubs)]
+    return {"json": {"Response": {"Result": {"TotalCount": len(listed) if total is None else total,
+                                             "TaskList": listed}, "RequestId": "r-9"}}}
+
+
+def test_doctor_pages_through_the_tasks_until_it_finds_the_datahub() -> None:
+    from sms_receipt_stats.doctor import check_ckafka_datahub
+
+    conf = settings()
+    with responses.RequestsMock() as mock:
+        mock.post(API, **tasks(*[f"datahub-{i:08d}" for i in range(100)], total=150))
+        mock.post(API, **tasks("datahub-aaaaaaaa", DATAHUB, total=150))
+        check = check_ckafka_datahub(conf.sinks[0], conf, None)
+        offsets = [(sent(c)["Offset"], sent(c)["Limit"], sent(c)["TaskType"]) for c in mock.calls]
+        actions = {c.request.headers["X-TC-Action"] for c in mock.calls}
+    assert offsets == [(0, 100, "SOURCE"), (100, 100, "SOURCE")] and actions == {"DescribeDatahubTasks"}
+    assert check.status == "pass" and "http-1 (task-1) in ap-guangzhou is running" in check.detail
+
+
+def test_doctor_fails_a_paused_task_and_a_region_without_send_message() -> None:
+    from sms_receipt_stats.doctor import check_ckafka_datahub
+
+    conf = settings()
+    with responses.RequestsMock() as mock:
+        mock.post(API, **tasks(DATAHUB, status=6))
+        check = check_ckafka_datahub(conf.sinks[0], conf, None)
+    assert check.status == "fail" and "is paused, not running" in check.detail and check.hint
+    far = settings(SMS_REGION="ap-hongkong")
+    with responses.RequestsMock() as mock:
+        check = check_ckafka_datahub(far.sinks[0], far, None)
+        assert len(mock.calls) == 0
+    assert check.status == "fail" and "add region=" in check.detail
