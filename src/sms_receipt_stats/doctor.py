@@ -398,6 +398,8 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
     pending = list(deliveries)
     for spec in settings.sinks:
         name = f"sink {spec.label}"
+        if spec.kind == "ckafka":
+            checks.append(check_ckafka_datahub(spec, settings, deadline))
         if not send_test:
             checks.append(Check(name=name, status="pass", detail=f"parsed ({spec.kind}, min_severity "
                                                                   f"{spec.min_severity}); --send-test delivers one"))
@@ -416,6 +418,41 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
             checks.append(Check(name=name, status="fail", detail=f"test report not delivered: {delivery.error}",
                                 hint="Check the URL, key and secret of this entry, and the network path to it."))
     return checks
+
+
+def check_ckafka_datahub(spec: Any, settings: Settings, deadline: Optional[float]) -> Check:
+    """A `ckafka://` entry without sending: its DataHub is a running data access task of its region,
+    and CKafka accepts the credentials (`DescribeDatahubTasks`, docs/sinks.md, *CKafka*)."""
+    from sms_receipt_stats.notify.base import DeliveryError
+    from sms_receipt_stats.notify.platforms import ckafka
+
+    name = f"datahub {spec.label}"
+    timeout = CALL_TIMEOUT if deadline is None else min(CALL_TIMEOUT, deadline - time.monotonic())
+    if timeout < MIN_CALL_SECONDS:
+        return Check(name=name, status="skip", detail="skipped: no time left")
+    region = spec.region or settings.region
+    try:
+        task, listed = ckafka.find_datahub(spec, settings, timeout)
+    except DeliveryError as exc:
+        return Check(name=name, status="fail", detail=exc.message,
+                     hint="Fix the entry in NOTIFY_URLS (docs/sinks.md, CKafka).")
+    except CloudError as err:
+        return _failed(name, err, settings.lang, f"{ckafka.LIST_ACTION} in {region} failed ({err.code}: "
+                                                 f"{err.message})"[:300])
+    if task is None:
+        return Check(name=name, status="fail", code="ResourceNotFound",
+                     detail=f"no data access task has DataHub id {spec.name} among the {listed} listed in {region}",
+                     hint="Copy the DataHub id from the data access task's details in the CKafka console, and set "
+                          "region= to the task's region (docs/sinks.md, CKafka).")
+    status = task.get("Status")
+    state = ckafka.TASK_STATUS.get(status, f"in status {status}") if isinstance(status, int) else "in no status"
+    what = f"task {task.get('TaskName')} ({task.get('TaskId')}) in {region}"
+    if status != 1:
+        return Check(name=name, status="fail",
+                     detail=f"{what} is {state}, not running",
+                     hint="Start or repair the data access task in the CKafka console; until then SendMessage "
+                          "fails.")
+    return Check(name=name, status="pass", detail=f"{what} is running; CKafka accepted the credentials")
 
 
 def healthy(checks: Sequence[Check]) -> bool:

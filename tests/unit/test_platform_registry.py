@@ -67,7 +67,8 @@ def extra_module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_regi
 
 def test_the_package_platforms_are_found_without_a_list() -> None:
     reg = registry()
-    assert set(reg.by_kind) == {"wecom", "dingtalk", "feishu", "lark", "slack", "webhook", "cmq_queue", "cmq_topic"}
+    assert set(reg.by_kind) == {"wecom", "dingtalk", "feishu", "lark", "slack", "webhook", "cmq_queue", "cmq_topic",
+                                "ckafka"}
     assert set(reg.markups) == {"wecom", "dingtalk", "feishu", "slack", "plain"} == set(FLAVORS)
     assert reg.hosts == {"qyapi.weixin.qq.com": "wecom", "oapi.dingtalk.com": "dingtalk", "open.feishu.cn": "feishu",
                          "open.larksuite.com": "lark", "hooks.slack.com": "slack"}
@@ -124,7 +125,7 @@ def test_without_the_module_the_same_entry_is_a_plain_webhook(fresh_registry: No
     specs, problems = parse_notify_urls("fax+https://other.example/hook")
     assert specs == []
     assert problems == ["NOTIFY_URLS entry 1 (fax+https://other.example/…): expected an http(s) URL, a kind+URL "
-                        "or cmq://queue|topic/NAME"]
+                        "or ckafka://DATAHUB_ID or cmq://queue|topic/NAME"]
 
 
 def test_a_module_that_contradicts_itself_fails_naming_it(extra_module_dir: Path) -> None:

@@ -11,6 +11,8 @@ Served actions:
 
 - ``sms`` ``2021-01-11`` ``CallbackStatusStatistics``
 - ``tdmq`` ``2020-02-17`` ``SendCmqMsg`` and ``PublishCmqMsg`` (the queue sink)
+- ``ckafka`` ``2019-08-19`` ``SendMessage`` (the CKafka sink) and ``DescribeDatahubTasks`` (its
+  ``doctor`` check), see ``Emulator._ckafka``
 """
 
 from __future__ import annotations
@@ -54,6 +56,17 @@ SECRET_KEY = "emulator-secret-key"
 
 SMS_SERVICE, SMS_VERSION = "sms", "2021-01-11"
 TDMQ_SERVICE, TDMQ_VERSION = "tdmq", "2020-02-17"
+CKAFKA_SERVICE, CKAFKA_VERSION = "ckafka", "2019-08-19"
+#: SendMessage's regions (product 597 page 66682: "本接口仅支持" ...)
+CKAFKA_REGIONS = frozenset({"ap-beijing", "ap-chengdu", "ap-chongqing", "ap-guangzhou", "ap-nanjing", "ap-seoul",
+                            "ap-shanghai", "ap-singapore", "ap-tokyo", "na-siliconvalley"})
+#: SendMessage's "单次请求最多500条" (product 597 page 66682)
+CKAFKA_MAX_MESSAGES = 500
+#: a topic's default message limit: Kafka's message.max.bytes default (key and body of one record);
+#: a CKafka topic may set 1 KB to 12 MB (CreateTopic's MaxMessageBytes, [1024, 12582912])
+CKAFKA_MAX_MESSAGE_BYTES = 1_048_588
+#: a DataHub access point's id as the docs write it (`datahub-meuh9nhn`, product 597 pages 66682, 46797)
+_DATAHUB_ID_RE = re.compile(r"^datahub-[0-9a-z]{8}$")
 
 #: the API's clock-skew tolerance for X-TC-Timestamp
 MAX_CLOCK_SKEW = 300
@@ -293,11 +306,16 @@ _ACTIONS: Dict[Tuple[str, str], str] = {
     (SMS_SERVICE, "CallbackStatusStatistics"): SMS_VERSION,
     (TDMQ_SERVICE, "SendCmqMsg"): TDMQ_VERSION,
     (TDMQ_SERVICE, "PublishCmqMsg"): TDMQ_VERSION,
+    (CKAFKA_SERVICE, "SendMessage"): CKAFKA_VERSION,
+    (CKAFKA_SERVICE, "DescribeDatahubTasks"): CKAFKA_VERSION,
 }
 _PARAMS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {  # (required, optional)
     "CallbackStatusStatistics": (("BeginTime", "EndTime", "SmsSdkAppId", "Limit", "Offset"), ()),
     "SendCmqMsg": (("QueueName", "MsgContent", "DelaySeconds"), ()),
     "PublishCmqMsg": (("TopicName", "MsgContent"), ("MsgTag", "RoutingKey")),
+    "SendMessage": (("DataHubId", "Message"), ()),
+    "DescribeDatahubTasks": ((), ("Limit", "Offset", "SearchWord", "TargetType", "TaskType", "SourceType",
+                                  "Resource")),
 }
 _APP_ID_RE = re.compile(r"^14\d{8}$")
 #: the parameter an injected error's key is matched against, per action
@@ -305,6 +323,8 @@ _FAULT_KEY_PARAM = {
     "CallbackStatusStatistics": "SmsSdkAppId",
     "SendCmqMsg": "QueueName",
     "PublishCmqMsg": "TopicName",
+    "SendMessage": "DataHubId",
+    "DescribeDatahubTasks": "DataHubId",  # never sent: only `*` faults match it
 }
 
 
@@ -464,6 +484,7 @@ class Emulator(LoopbackServer):
         queues: Optional[Iterable[str]] = None,
         topics: Optional[Iterable[str]] = None,
         hour_rule: str = "inclusive",
+        datahubs: Optional[Iterable[str]] = None,
     ) -> None:
         super().__init__(host, port)
         if hour_rule not in HOUR_RULES:
@@ -478,6 +499,12 @@ class Emulator(LoopbackServer):
         self.topics = None if topics is None else frozenset(topics)
         self.calls: List[CallRecord] = []
         self.cmq_messages: List[Dict[str, Any]] = []
+        #: DataHub access points that exist (None: every id of the documented form)
+        self.datahubs = None if datahubs is None else tuple(datahubs)
+        #: the CKafka messages accepted: {datahub_id, region, key, body, message_id}
+        self.ckafka_messages: List[Dict[str, Any]] = []
+        #: the topics' max.message.bytes (key and body of one message)
+        self.ckafka_max_message_bytes = CKAFKA_MAX_MESSAGE_BYTES
         self.rejected_by_rate_limit = 0
         self._lock = threading.Lock()
         self._faults = _Faults()
@@ -518,6 +545,7 @@ class Emulator(LoopbackServer):
         with self._lock:
             self.calls.clear()
             self.cmq_messages.clear()
+            self.ckafka_messages.clear()
             self.rejected_by_rate_limit = 0
 
     # -- observability ---------------------------------------------------------------
@@ -591,6 +619,8 @@ class Emulator(LoopbackServer):
         self._check_params(action, params)
         if action == "CallbackStatusStatistics":
             return self._callback_status_statistics(params)
+        if service == CKAFKA_SERVICE:
+            return self._ckafka(action, params, region)
         return self._cmq(action, params)
 
     def _authenticate(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
@@ -782,6 +812,78 @@ class Emulator(LoopbackServer):
         with self._lock:
             self.cmq_messages.append(record)
         return {"Result": True, "MsgId": msg_id}
+
+
+    # -- CKafka ---------------------------------------------------------------------
+
+    def _ckafka(self, action: str, params: Mapping[str, Any], region: Optional[str]) -> Dict[str, Any]:
+        """CKafka's HTTP access layer, written from its docs (product 597):
+
+        - ``SendMessage`` (page 66682): ``Region`` required and one of ``CKAFKA_REGIONS``, else the
+          common ``UnsupportedRegion``; ``DataHubId`` a string naming an access point that exists,
+          else ``ResourceNotFound`` (CKafka's code for a missing resource); ``Message`` 1 to 500
+          BatchContent ``{Key, Body}`` (strings, ``Body`` required), each at most the topic's
+          ``max.message.bytes``; the answer is ``MessageId``, one id per message, in order. The page
+          names no code for a count or size over the limit: ``InvalidParameterValue`` (CKafka's
+          "参数取值错误") is answered.
+        - ``DescribeDatahubTasks`` (page 77795): ``Limit`` (default 20, at most 100), ``Offset``,
+          ``TaskType`` (``SOURCE`` data access, ``SINK`` outflow); ``Result.TotalCount`` and
+          ``Result.TaskList`` of DatahubTaskInfo, each access point an HTTP ``SOURCE`` task,
+          running (``Status`` 1), with its ``DatahubId``.
+        """
+        if action == "DescribeDatahubTasks":
+            return self._describe_datahub_tasks(params)
+        if not region:
+            raise ApiError("MissingParameter", "The request is missing a required parameter `Region`.")
+        if region not in CKAFKA_REGIONS:
+            raise ApiError("UnsupportedRegion", f"SendMessage does not support the region `{region}`.")
+        datahub = params["DataHubId"]
+        if not isinstance(datahub, str):
+            raise ApiError("InvalidParameter", "The parameter `DataHubId` must be a string.")
+        if not self._datahub_exists(datahub):
+            raise ApiError("ResourceNotFound", f"The DataHub `{datahub}` does not exist.")
+        messages = params["Message"]
+        if not isinstance(messages, list) or not messages:
+            raise ApiError("InvalidParameter", "The parameter `Message` must be a non-empty array of BatchContent.")
+        if len(messages) > CKAFKA_MAX_MESSAGES:
+            raise ApiError("InvalidParameterValue",
+                           f"At most {CKAFKA_MAX_MESSAGES} messages can be sent in a single request, "
+                           f"got {len(messages)}.")
+        accepted = []
+        for index, message in enumerate(messages):
+            if not isinstance(message, dict) or set(message) - {"Key", "Body"}:
+                raise ApiError("InvalidParameter", f"`Message.{index}` must be a BatchContent {{Key, Body}}.")
+            key, body = message.get("Key", ""), message.get("Body")
+            if not isinstance(body, str) or not isinstance(key, str):
+                raise ApiError("InvalidParameter", f"`Message.{index}.Body` and `.Key` must be strings.")
+            size = len(key.encode("utf-8")) + len(body.encode("utf-8"))
+            if size > self.ckafka_max_message_bytes:
+                raise ApiError("InvalidParameterValue",
+                               f"`Message.{index}` is {size} bytes, over the topic's max.message.bytes "
+                               f"{self.ckafka_max_message_bytes}.")
+            accepted.append({"datahub_id": datahub, "region": region, "key": key, "body": body,
+                             "message_id": uuid.uuid4().hex})
+        with self._lock:
+            self.ckafka_messages.extend(accepted)
+        return {"MessageId": [m["message_id"] for m in accepted]}
+
+    def _datahub_exists(self, datahub: str) -> bool:
+        if self.datahubs is None:
+            return bool(_DATAHUB_ID_RE.match(datahub))
+        return datahub in self.datahubs
+
+    def _describe_datahub_tasks(self, params: Mapping[str, Any]) -> Dict[str, Any]:
+        limit, offset = params.get("Limit", 20), params.get("Offset", 0)
+        for name, value in (("Limit", limit), ("Offset", offset)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ApiError("InvalidParameterValue", f"`{name}` must be a non-negative integer.")
+        tasks = [{"TaskId": f"task-{datahub[len('datahub-'):]}", "TaskName": f"http-{datahub}",
+                  "TaskType": "SOURCE", "Status": 1, "SourceResource": {"Type": "HTTP"},
+                  "TargetResource": {"Type": "TOPIC"}, "DatahubId": datahub}
+                 for datahub in (self.datahubs or ())]
+        if params.get("TaskType") not in (None, "SOURCE"):
+            tasks = []
+        return {"Result": {"TotalCount": len(tasks), "TaskList": tasks[offset:offset + min(limit, 100)]}}
 
 
 def serve(
