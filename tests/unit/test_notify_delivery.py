@@ -216,22 +216,23 @@ def test_sinks_run_concurrently(http: responses.RequestsMock) -> None:
 
 def test_a_hanging_sink_is_abandoned_at_the_deadline_and_the_others_report(http: responses.RequestsMock) -> None:
     release = threading.Event()
+    finished = threading.Event()
 
     def hang(request: requests.PreparedRequest) -> Any:
         release.wait(timeout=10)
+        finished.set()
         return (200, {}, "")
 
     http.add_callback(responses.POST, HOOK_A, callback=hang)
     http.post(HOOK_B, status=200)
     http.post(HOOK_C, body=requests.ConnectionError("refused"))
-    started = time.monotonic()
     try:
         result = deliver_all(document(), settings(HOOK_A, HOOK_B, HOOK_C), sleep=Sleeper(),
                              clock=time.monotonic, deadline=time.monotonic() + 1.0)
-        elapsed = time.monotonic() - started
+        returned_while_hanging = not finished.is_set()
     finally:
         release.set()
-    assert elapsed < 3.0
+    assert returned_while_hanging  # the hung sink was abandoned, not waited for
     hung, ok, refused = result
     assert (hung.sink, hung.ok, hung.attempts) == ("webhook", False, 1)
     assert "did not finish before the deadline" in hung.error
