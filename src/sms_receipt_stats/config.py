@@ -319,8 +319,8 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     values: Dict[str, Any] = {}
     for variable in declared:
         reading = readings[variable.env]
-        if variable.field is None or reading.value is None:  # None: the Settings default
-            continue
+        if variable.field is None or (reading.value is None and variable.field in Settings.model_fields):
+            continue  # combined below, or the field's own default
         value = reading.value
         if variable.secret and value is not None:
             value = tuple(SecretStr(v) for v in value) if isinstance(value, tuple) else SecretStr(value)

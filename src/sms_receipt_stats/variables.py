@@ -42,7 +42,8 @@ MAX_CHARS = 65536
 MAX_NUMBER_CHARS = 32
 
 _NUMBER_LIKE = re.compile(r"^[-+]?[0-9.][0-9.eE+-]{0,23}$")
-_DURATION = re.compile(r"^([0-9]{1,9})([smhd])$")
+_DURATION = re.compile(r"^([0-9]{1,6})([smhd])$")
+_DURATION_LIKE = re.compile(r"^[-+]?[0-9]{1,12}[a-z]?$", re.IGNORECASE)
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -130,14 +131,14 @@ def _range(low: float, high: float, kind: str) -> str:
 
 def _duration(raw: str, variable: Variable, notes: List[str]) -> float:
     low, high = variable.bounds()
+    quoted = repr(raw) if _DURATION_LIKE.match(raw) else shown(raw)  # 999999d is no secret either
     try:
         seconds = parse_duration(raw)
     except ValueError:
-        raise VariableError(variable.expected and f"{shown(raw)} is not {variable.expected}"
-                            or f"{shown(raw)} is not a duration like 90s, 30m, 4h or 1d") from None
+        raise VariableError(f"{quoted} is not {variable.expected or 'a duration like 90s, 30m, 4h or 1d'}") from None
     if not low <= seconds <= high:
-        raise VariableError(variable.expected and f"{shown(raw)} is not {variable.expected}"
-                            or f"{shown(raw)} is outside {_range(low, high, 'duration')}")
+        raise VariableError(f"{quoted} is not {variable.expected}" if variable.expected
+                            else f"{quoted} is outside {_range(low, high, 'duration')}")
     return seconds
 
 
@@ -152,9 +153,9 @@ def _number(whole: bool) -> Parser:
                 value = int(raw) if whole and raw.isdigit() else float(raw)
             except ValueError:
                 value = None
-        if value is None or (whole and not isinstance(value, int)):
+        if value is None or (whole and not isinstance(value, int)) or not math.isfinite(value):
             raise VariableError(f"{shown(raw)} is not {expected}")
-        if not (math.isfinite(value) and low <= value <= high):
+        if not low <= value <= high:
             raise VariableError(f"{shown(raw)} is not {expected}" if variable.expected
                                 else f"{shown(raw)} is outside {low:g}..{high:g}")
         return value
