@@ -99,7 +99,7 @@ def test_the_cli_makes_unscoped_silences_and_lists_scoped_ones_with_their_apps(
         state_url: str, capsys: pytest.CaptureFixture) -> None:
     """The operator has full access: a rule-only silence from the CLI binds every app; one made
     over HTTP by a caller allowed some apps is listed with them."""
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
 
     from sms_receipt_stats.state.flow import open_store
     from sms_receipt_stats.state.silences import SilenceStore, new_silence
@@ -110,7 +110,7 @@ def test_the_cli_makes_unscoped_silences_and_lists_scoped_ones_with_their_apps(
     assert "scope" not in added
     now = datetime.now(timezone.utc)
     store = GuardedStore(open_store(state_url, "sms-receipt-stats:"))
-    SilenceStore(store).add(new_silence({"matchers": {"code": "FailedOperation.X"}, "ends_at": "2099-01-01T00:00:00Z",
+    SilenceStore(store).add(new_silence({"matchers": {"code": "FailedOperation.X"}, "ends_at": (now + timedelta(hours=2)).isoformat(),
                                          "created_by": "api", "comment": "y"}, now, scope=["1400006874"]), now)
     store.close()
     assert cli.main(["silence", "list"]) == 0
