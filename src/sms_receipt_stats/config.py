@@ -15,6 +15,8 @@ makes it raise.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -189,13 +191,11 @@ def _region(raw: str, variable: Variable, notes: List[str]) -> str:
 
 def _api_rps(raw: str, variable: Variable, notes: List[str]) -> float:
     """SMS_API_RPS within [MIN_API_RPS, MAX_API_RPS], each refusal saying why."""
-    rps = float("nan")
-    if raw.isascii() and len(raw) <= 32:
-        try:
+    rps = math.nan
+    if raw.isascii() and len(raw) <= 32:  # float() reads ١٠ and ＋１ too
+        with contextlib.suppress(ValueError):
             rps = float(raw)
-        except ValueError:
-            pass
-    if rps != rps or rps in (float("inf"), float("-inf")):
+    if not math.isfinite(rps):
         raise VariableError(f"{shown(raw)} is not a number of requests per second")
     if rps > MAX_API_RPS:
         raise VariableError(f"{shown(raw)} is above {MAX_API_RPS:g}, the API's documented limit of requests per second")

@@ -110,8 +110,9 @@ def test_the_cli_makes_unscoped_silences_and_lists_scoped_ones_with_their_apps(
     assert "scope" not in added
     now = datetime.now(timezone.utc)
     store = GuardedStore(open_store(state_url, "sms-receipt-stats:"))
-    SilenceStore(store).add(new_silence({"matchers": {"code": "FailedOperation.X"}, "ends_at": (now + timedelta(hours=2)).isoformat(),
-                                         "created_by": "api", "comment": "y"}, now, scope=["1400006874"]), now)
+    body = {"matchers": {"code": "FailedOperation.X"}, "ends_at": (now + timedelta(hours=2)).isoformat(),
+            "created_by": "api", "comment": "y"}
+    SilenceStore(store).add(new_silence(body, now, scope=["1400006874"]), now)
     store.close()
     assert cli.main(["silence", "list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
