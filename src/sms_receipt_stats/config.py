@@ -128,6 +128,8 @@ class Settings(BaseModel):
     heartbeat_url: Optional[SecretStr] = Field(default=None, exclude=True)
     #: the key each app's receipt-callback credential is derived from
     receipts_secret: Optional[SecretStr] = Field(default=None, exclude=True)
+    #: values of secret variables that were refused: unused, but masked wherever they might appear
+    refused_secrets: Tuple[SecretStr, ...] = Field(default=(), exclude=True)
 
     def value(self, field: str) -> Any:
         """A setting by field name, the extras of newer declarations included."""
@@ -138,7 +140,7 @@ class Settings(BaseModel):
         values: List[str] = []
         extras = [v for v in (self.model_extra or {}).values() if isinstance(v, SecretStr)]
         for s in (self.secret_key, self.session_token, self.state_password, *self.api_tokens, self.link_secret,
-                  self.heartbeat_url, self.receipts_secret, *extras):
+                  self.heartbeat_url, self.receipts_secret, *self.refused_secrets, *extras):
             if s is not None and s.get_secret_value():
                 values.append(s.get_secret_value())
         for sink in self.sinks:
@@ -344,6 +346,8 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     else:
         values["region"] = readings["TENCENTCLOUD_REGION"].value
 
+    values["refused_secrets"] = tuple(SecretStr(readings[v.env].raw) for v in declared
+                                      if v.secret and readings[v.env].refused)
     state = readings.get("STATE_URL")
     if state is not None and state.raw:
         values["state_password"] = _state_password(state)

@@ -141,6 +141,7 @@ def test_a_refused_secret_is_never_quoted_but_still_masked(variable: str, raw: s
     assert issue.variable == variable and words in issue.message
     assert "canary" not in issue.message and "0011" not in issue.message
     assert settings.heartbeat_url is None and settings.receipts_secret is None
+    assert raw in settings.secret_values()  # refused, unused, and still masked in every output
 
 
 # -- a new variable is one declaration ---------------------------------------------------------------
