@@ -9,9 +9,13 @@ import math
 from typing import Any, Callable, Dict, List
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from sms_receipt_stats import app
 from sms_receipt_stats.config import Thresholds, declared_variables, load_settings
+from strategies import hostile_text
 from support import base_env, check_http_response, check_result_document, read_event, stats_event
 
 Invoke = Callable[..., Dict[str, Any]]
@@ -107,3 +111,15 @@ def test_a_configuration_that_cannot_load_is_answered(monkeypatch: pytest.Monkey
     assert status == 401  # the defaults: no token is configured, so the lookup is refused (fails closed)
     status, body = check_http_response(invoke(read_event("apigw_health")))
     assert status == 200 and body["status"] == "ok"
+
+
+@hyp_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(sorted(DECLARED)),
+                       st.one_of(hostile_text, st.sampled_from(list(PATHOLOGICAL.values()))), min_size=1, max_size=6))
+def test_several_bad_variables_at_once_are_each_named(invoke: Invoke, bad: Dict[str, str]) -> None:
+    """One refused variable never hides another: each is a config_error of its own."""
+    env = base_env(**bad)
+    doc = check_result_document(invoke(read_event("timer_default"), env=env))
+    messages = " | ".join(a["message"] for a in doc["alerts"] if a["rule"] == "config_error")
+    for name in set(_issue_variables(env)):
+        assert name in messages, (name, messages)
