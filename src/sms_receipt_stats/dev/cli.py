@@ -562,5 +562,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BrokenPipeError:  # `... | head` closed our stdout: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug answers one line, never a traceback (nor a value it might quote)
+        print(f"sms-receipt-stats {args.command}: unexpected failure ({type(exc).__name__}); "
+              "please report it with the command you ran", file=sys.stderr)
+        return 1
 
 

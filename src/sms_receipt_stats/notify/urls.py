@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sms_receipt_stats.notify.platforms import COMMON_OPTIONS, Platform, Registry, registry
+from sms_receipt_stats.variables import Variable
 from sms_receipt_stats.vocabulary import SEVERITIES
 
 if TYPE_CHECKING:
@@ -253,3 +254,16 @@ def parse_notify_urls(value: str) -> Tuple[List[SinkSpec], List[str]]:
         if problem:
             problems.append(problem)
     return specs, problems
+
+
+def _sinks(raw: str, variable: Variable, notes: List[str]) -> Tuple[SinkSpec, ...]:
+    specs, problems = parse_notify_urls(raw)
+    notes.extend(problems)
+    return tuple(specs)
+
+
+#: each entry is a secret of its own (`SinkSpec.secret_values`): never quoted whole
+VARIABLES = (
+    Variable("NOTIFY_URLS", "sinks", "text", (), "sinks, comma- or newline-separated (docs/sinks.md)",
+             high=65536, parse=_sinks),
+)

@@ -31,6 +31,7 @@ from typing import (
 )
 
 from sms_receipt_stats.discovery import Lazy
+from sms_receipt_stats.variables import Variable
 from sms_receipt_stats.vocabulary import LANGS, RULE_JOBS
 
 if TYPE_CHECKING:
@@ -45,20 +46,6 @@ class RuleSettings(Protocol):
     the declarations of this package."""
 
     def values(self) -> Dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One environment variable a rule reads: `kind` says how it parses (see `config`)."""
-
-    env: str
-    #: the name under which rules and renderers read it (`Thresholds`, `Context.value`)
-    field: str
-    #: how it parses (`config`): "fraction" (0..1), "count" (whole number >= 0), "hours" (1..48),
-    #: "duration" (90s, 30m, 2h, 1d), "confidence" (0.5..0.9999)
-    kind: str
-    default: Any
-    meaning: str
 
 
 @dataclass(frozen=True)

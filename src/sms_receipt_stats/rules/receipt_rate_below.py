@@ -46,8 +46,9 @@ RULE = RuleSpec(
     },
     variables=(
         Variable("ALERT_RECEIPT_RATE_MIN", "receipt_rate_min", "fraction", 0.80, "warn when receipt_rate is below"),
+        # days, not more: the evidence ledger keeps 8 days of hours (state/evidence.py)
         Variable("ALERT_RECEIPT_DELAY", "receipt_delay", "duration", 7200.0,
-                 "receipts of an hour are judged only once this long has passed since it ended"),
+                 "receipts of an hour are judged only once this long has passed since it ended", high=7 * 86400),
     ),
     jobs=("check",),
     judge=judge,
