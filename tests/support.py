@@ -360,6 +360,46 @@ class LoopbackServer:
         self.server.server_close()
 
 
+class HeartbeatReceiver:
+    """A healthchecks.io-style ping endpoint on a free loopback port: records each GET's path and query."""
+
+    def __init__(self, status: int = 200) -> None:
+        outer = self
+        self.status = status
+        self.pings: List[Tuple[str, Dict[str, str]]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                from urllib.parse import parse_qsl
+
+                parts = urlsplit(self.path)
+                outer.pings.append((parts.path, dict(parse_qsl(parts.query))))
+                self.send_response(outer.status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+
+    def url(self, key: str) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/ping/{key}"
+
+    def __enter__(self) -> HeartbeatReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def fake_deps(fetcher: Optional[FakeFetcher] = None, deliver: Optional[RecordingDeliver] = None,
               clock: Optional[FakeClock] = None, now: datetime = NOW) -> JobDeps:
     """JobDeps of fake edges: a healthy fetcher, a fresh clock, a deliverer that needs sinks."""
