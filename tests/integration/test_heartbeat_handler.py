@@ -7,6 +7,10 @@ from __future__ import annotations
 from typing import Any, List, Optional
 
 import pytest
+
+from sms_receipt_stats.app import handle
+from sms_receipt_stats.config import Settings
+from sms_receipt_stats.documents import Delivery, ResultDocument
 from support import (
     HeartbeatReceiver,
     RecordingDeliver,
@@ -15,10 +19,6 @@ from support import (
     read_event,
     stats_event,
 )
-
-from sms_receipt_stats.app import handle
-from sms_receipt_stats.config import Settings
-from sms_receipt_stats.documents import Delivery, ResultDocument
 
 KEY = "5c1f0e2a-ping-key-41d7"
 CONTEXT = {"time_limit_in_ms": 30_000}
