@@ -1,0 +1,253 @@
+"""An SMS endpoint that drips or stalls: every run still ends before its invocation's limit.
+
+The real SDK talks to a loopback server that answers the way a broken middlebox does: the
+response one byte at a time (each byte resets a per-read timeout, so only a bound on the
+whole call ends it), the headers and then nothing, or nothing at all after accepting the
+connection (over https: a TLS handshake that never completes). `SMS_ENDPOINT` points at it and
+the fake SCF context carries the time limit (`time_limit_in_ms`). Each run must come back
+before that limit, name the endpoint as the cause (host-free), and still deliver the report.
+
+The 60 s case shows the cut does not wait for the deadline: a call is bounded by its own cap
+(`query.CALL_LIMIT`) as well, so a drip under a long limit ends long before the limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+
+from sms_receipt_stats.app import handle
+from sms_receipt_stats.dev.receiver import Receiver
+from support import (
+    API_TOKEN,
+    APP_MARKETING,
+    APP_PROD,
+    APP_STAGING,
+    check_http_response,
+    check_result_document,
+    read_event,
+)
+
+pytestmark = pytest.mark.integration
+
+#: how a too-slow endpoint is named in every error (host-free)
+TOO_SLOW = "the endpoint answered too slowly"
+APPS = (APP_PROD, APP_STAGING, APP_MARKETING)
+SECRET_ID, SECRET_KEY = "AKIDdrip0000000000000000000000000", "drip-secret-key-0000"
+
+
+class DrippingEndpoint:
+    """A TCP server on a free loopback port that reads each HTTP request and then misbehaves.
+
+    `mode`:
+    - `drip`: a 200 with a long Content-Length, then the body one byte per `interval`;
+    - `drip_head`: the status line and headers themselves one byte per `interval`;
+    - `stall`: the headers of a 200, then nothing;
+    - `silent`: accepts the connection and never writes (https: the TLS handshake never ends).
+    Everything is released (sockets closed) when the `with` block ends.
+    """
+
+    def __init__(self, mode: str, interval: float = 0.25) -> None:
+        self.mode = mode
+        self.interval = interval
+        self.release = threading.Event()
+        self.connections = 0
+        self._sockets: List[socket.socket] = []
+        self._lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> DrippingEndpoint:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release.set()
+        self.thread.join(2)
+        with self._lock:
+            for conn in self._sockets:
+                with contextlib.suppress(OSError):
+                    conn.close()
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while not self.release.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            with self._lock:
+                self.connections += 1
+                self._sockets.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _read_request(self, conn: socket.socket) -> bool:
+        conn.settimeout(5)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return False
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            while len(body) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return False
+                body += chunk
+        except OSError:
+            return False
+        return True
+
+    def _serve(self, conn: socket.socket) -> None:
+        if self.mode == "silent":
+            self.release.wait(120)
+            return
+        if not self._read_request(conn):
+            return
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        try:
+            if self.mode == "drip_head":
+                self._drip(conn, head + b'{"Response": {}}')
+                return
+            conn.sendall(head)
+            if self.mode == "stall":
+                self.release.wait(120)
+                return
+            self._drip(conn, b" " * 100000)
+        except OSError:
+            return
+
+    def _drip(self, conn: socket.socket, payload: bytes) -> None:
+        for byte in payload:
+            if self.release.wait(self.interval):
+                return
+            conn.sendall(bytes([byte]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures and helpers
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def _receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+class Inbox:
+    """The module's chat receiver (its shutdown costs half a second); `received` holds what
+    arrived during the current test only."""
+
+    def __init__(self, receiver: Receiver):
+        self._receiver = receiver
+        self._seen = len(receiver.received)
+        self.url = receiver.url
+
+    @property
+    def received(self) -> List[Any]:
+        return self._receiver.received[self._seen:]
+
+
+@pytest.fixture()
+def chat(_receiver: Receiver) -> Inbox:
+    return Inbox(_receiver)
+
+
+def environment(endpoint: str, sinks: Tuple[str, ...] = ()) -> Dict[str, str]:
+    return {
+        "TENCENTCLOUD_SECRETID": SECRET_ID,
+        "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
+        "SMS_ENDPOINT": endpoint,
+        "SMS_SDK_APP_IDS": ",".join(APPS),
+        "NOTIFY_URLS": ",".join(sinks),
+        "API_TOKENS": API_TOKEN,
+    }
+
+
+def invoke(event: Dict[str, Any], env: Dict[str, str], limit_ms: int) -> Tuple[Dict[str, Any], float]:
+    """`app.handle` under a fake SCF context with `limit_ms`; asserts it returned within that limit."""
+    started = time.monotonic()
+    answer = handle(event, {"time_limit_in_ms": limit_ms, "request_id": "drip-test-0001"}, env=env)
+    elapsed = time.monotonic() - started
+    assert elapsed < limit_ms / 1000.0, f"the run overran its invocation limit: {elapsed:.1f} s > {limit_ms} ms"
+    return answer, elapsed
+
+
+def timer_event(message: str) -> Dict[str, Any]:
+    event = read_event("timer_default")
+    event["Message"] = message
+    return event
+
+
+def assert_named_too_slow(error: Dict[str, Any], endpoint_address: str) -> None:
+    """The error names the endpoint as the cause, transient, without its host or port."""
+    assert error["code"] == "ClientNetworkError", error
+    assert TOO_SLOW in error["message"], error
+    assert error["retryable"] is True
+    assert endpoint_address not in error["message"] and "127.0.0.1" not in error["message"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A 6 s invocation limit: every route and job ends in time, named for the endpoint
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["drip", "drip_head", "stall"])
+def test_a_stats_lookup_ends_before_the_limit_with_the_endpoint_named(mode: str) -> None:
+    with DrippingEndpoint(mode) as endpoint:
+        answer, _ = invoke(read_event("apigw_get_stats"), environment(f"http://{endpoint.address}"), 6000)
+    status, body = check_http_response(answer)
+    assert status == 503, body
+    assert answer["headers"]["Retry-After"].isdigit()
+    assert_named_too_slow(body["error"], endpoint.address)
+
+
+def test_a_tls_handshake_that_never_ends_is_cut_like_a_drip() -> None:
+    with DrippingEndpoint("silent") as endpoint:
+        answer, _ = invoke(read_event("apigw_get_stats"), environment(f"https://{endpoint.address}"), 6000)
+    status, body = check_http_response(answer)
+    assert status == 503, body
+    assert_named_too_slow(body["error"], endpoint.address)
+    assert endpoint.connections >= 1  # the handshake was really started, then abandoned
+
+
+def test_the_dashboard_ends_before_the_limit_with_the_endpoint_named() -> None:
+    with DrippingEndpoint("drip") as endpoint:
+        answer, _ = invoke(read_event("function_url_get_dashboard"), environment(f"http://{endpoint.address}"), 6000)
+    assert answer["statusCode"] == 503, answer["body"][:300]
+    body = answer["body"]
+    assert body.startswith("<!DOCTYPE html>")
+    assert ">ClientNetworkError</code>" in body and TOO_SLOW in body
+    assert endpoint.address not in body
+
+
+@pytest.mark.parametrize("job", ["check", "report"])
+def test_a_timer_job_ends_before_the_limit_and_the_report_still_reaches_the_sinks(
+        job: str, chat: Inbox) -> None:
+    url = chat.url
+    with DrippingEndpoint("drip") as endpoint:
+        env = environment(f"http://{endpoint.address}", (f"webhook+{url}/hook", f"slack+{url}/slack"))
+        doc, _ = invoke(timer_event(f'{{"job": "{job}", "window": "last_hour"}}'), env, 6000)
+    check_result_document(doc)
+    assert [r["app_id"] for r in doc["results"]] == list(APPS)
+    for result in doc["results"]:
+        assert result["stats"] is None
+        assert_named_too_slow(result["error"], endpoint.address)
+    assert [a["rule"] for a in doc["alerts"]] == ["api_error"]  # one account-wide alert names them all
+    assert {d["sink"]: d["ok"] for d in doc["deliveries"]} == {"webhook": True, "slack": True}, doc["deliveries"]
+    assert len(chat.received) == 2
+    assert endpoint.address not in str(doc)
