@@ -295,7 +295,7 @@ def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now:
                             detail=f"{settings.endpoint.scheme} endpoint answered (region {settings.region})"))
     else:
         assert first_err is not None
-        checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code})"))
+        checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code}: {first_err.message})"[:300]))
         checks.append(Check(name="clock", status="skip", detail="skipped: the endpoint did not answer"))
         for app in settings.apps:
             checks.append(Check(name=f"permission {app.app_id}", status="skip",

@@ -50,6 +50,8 @@ class StatsFetcher(Protocol):
 #: the longest one API call may take, connection and TLS handshake included, when the time left
 #: does not cut it shorter (the SDK's own timeout bounds each socket read only)
 CALL_LIMIT = 10.0
+#: each socket read may wait this much longer than the whole call's bound (see `fetch`)
+READ_TIMEOUT_SLACK = 0.5
 
 
 class SdkStatsFetcher:
@@ -108,8 +110,9 @@ class SdkStatsFetcher:
         client, transport = self._checkout()
         conn = getattr(getattr(client, "request", None), "conn", None)
         if conn is not None and hasattr(conn, "timeout"):
-            # each read, too: the SDK reads reqTimeout only when a client is built
-            conn.timeout = max(0.1, bound)
+            # each read, too (the SDK reads reqTimeout only when a client is built), a little past
+            # the bound: the whole call's bound always ends it first, with one error for every phase
+            conn.timeout = bound + READ_TIMEOUT_SLACK
         try:
             response = call_within(lambda: client.CallbackStatusStatistics(request), bound, "sms-call")
         except Overrun:

@@ -22,7 +22,11 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 
 from sms_receipt_stats.app import handle
+from sms_receipt_stats.config import load_settings
 from sms_receipt_stats.dev.receiver import Receiver
+from sms_receipt_stats.doctor import http_server_time
+from sms_receipt_stats.query import CALL_LIMIT, SLOW_RETRIES, SdkStatsFetcher
+from sms_receipt_stats.sdk import CloudError
 from support import (
     API_TOKEN,
     APP_MARKETING,
@@ -56,6 +60,8 @@ class DrippingEndpoint:
         self.mode = mode
         self.interval = interval
         self.release = threading.Event()
+        #: set when a client closed a connection this server was still answering on
+        self.peer_gone = threading.Event()
         self.connections = 0
         self._sockets: List[socket.socket] = []
         self._lock = threading.Lock()
@@ -138,7 +144,11 @@ class DrippingEndpoint:
         for byte in payload:
             if self.release.wait(self.interval):
                 return
-            conn.sendall(bytes([byte]))
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:  # the client shut the connection: nobody reads the rest
+                self.peer_gone.set()
+                return
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,6 +232,7 @@ def test_a_tls_handshake_that_never_ends_is_cut_like_a_drip() -> None:
     status, body = check_http_response(answer)
     assert status == 503, body
     assert_named_too_slow(body["error"], endpoint.address)
+    assert body["error"]["message"].startswith("endpoint unreachable: ")  # no connection was ever complete
     assert endpoint.connections >= 1  # the handshake was really started, then abandoned
 
 
@@ -251,3 +262,58 @@ def test_a_timer_job_ends_before_the_limit_and_the_report_still_reaches_the_sink
     assert {d["sink"]: d["ok"] for d in doc["deliveries"]} == {"webhook": True, "slack": True}, doc["deliveries"]
     assert len(chat.received) == 2
     assert endpoint.address not in str(doc)
+
+
+# ---------------------------------------------------------------------------------------------
+# A 60 s limit: the call's own bound cuts the drip long before the deadline
+# ---------------------------------------------------------------------------------------------
+def test_under_a_60_s_limit_the_call_limit_cuts_the_drip_and_the_report_is_delivered(chat: Inbox) -> None:
+    """The calls end at CALL_LIMIT (tried twice: SLOW_RETRIES), not at the deadline 48 s away;
+    the run is the dearest of this file (about 21 s), hence the only one at this limit."""
+    with DrippingEndpoint("drip") as endpoint:
+        env = environment(f"http://{endpoint.address}", (f"webhook+{chat.url}/hook",))
+        doc, _ = invoke(timer_event('{"job": "report", "window": "last_hour"}'), env, 60_000)
+    check_result_document(doc)
+    for result in doc["results"]:
+        assert_named_too_slow(result["error"], endpoint.address)
+        assert result["error"]["message"].endswith(f"after {CALL_LIMIT:.1f} s (call limit)")
+    assert endpoint.connections == len(APPS) * (1 + SLOW_RETRIES)  # each call tried twice, no more
+    assert {d["sink"]: d["ok"] for d in doc["deliveries"]} == {"webhook": True}
+    assert len(chat.received) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# doctor, and the fetcher's own bound
+# ---------------------------------------------------------------------------------------------
+def test_the_doctor_job_reports_a_failed_endpoint_check_with_a_hint_before_the_limit(chat: Inbox) -> None:
+    with DrippingEndpoint("drip") as endpoint:
+        env = environment(f"http://{endpoint.address}", (f"webhook+{chat.url}/hook",))
+        doc, _ = invoke(timer_event('{"job": "doctor"}'), env, 10_000)
+    checks = {c["name"]: c for c in doc["checks"]}
+    endpoint_check = checks["endpoint"]
+    assert endpoint_check["status"] == "fail" and endpoint_check["code"] == "ClientNetworkError"
+    assert TOO_SLOW in endpoint_check["detail"] and endpoint.address not in endpoint_check["detail"]
+    assert endpoint_check["hint"]
+    assert {checks[n]["status"] for n in ("clock", f"permission {APP_PROD}", "hour rule")} == {"skip"}
+    assert any(a["rule"] == "api_error" and TOO_SLOW in a["message"] for a in doc["alerts"])
+    assert {d["sink"]: d["ok"] for d in doc["deliveries"]} == {"webhook": True}
+
+
+def test_without_a_deadline_a_call_still_ends_at_its_own_bound_and_its_connection_is_shut() -> None:
+    """A terminal run (`query`, `doctor` without --time-limit) has no deadline: the fetcher's
+    bound ends the call, and the abandoned worker's connection is shut rather than left reading."""
+    with DrippingEndpoint("drip") as endpoint:
+        settings, issues = load_settings(environment(f"http://{endpoint.address}"))
+        assert issues == []
+        fetcher = SdkStatsFetcher(settings, timeout=1.0)
+        with pytest.raises(CloudError) as caught:
+            fetcher.fetch(APP_PROD, "2026112400", "2026112400")
+        assert endpoint.peer_gone.wait(10), "the abandoned call kept reading the drip"
+    assert caught.value.slow and not caught.value.unreachable
+    assert caught.value.message == f"{TOO_SLOW}: no complete answer after 1.0 s (call limit)"
+
+
+def test_the_doctors_server_clock_probe_gives_up_at_its_bound() -> None:
+    with DrippingEndpoint("drip_head") as endpoint:
+        settings, _ = load_settings(environment(f"http://{endpoint.address}"))
+        assert http_server_time(settings, timeout=0.5) is None
