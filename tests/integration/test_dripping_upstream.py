@@ -20,6 +20,7 @@ import pytest
 
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import load_settings
+from sms_receipt_stats.dev.emulator import Emulator
 from sms_receipt_stats.dev.receiver import Receiver
 from sms_receipt_stats.doctor import http_server_time
 from sms_receipt_stats.query import CALL_LIMIT, SLOW_RETRIES, SdkStatsFetcher
@@ -209,3 +210,20 @@ def test_the_doctors_server_clock_probe_gives_up_at_its_bound() -> None:
     with DrippingEndpoint("drip_head") as endpoint:
         settings, _ = load_settings(environment(f"http://{endpoint.address}"))
         assert http_server_time(settings, timeout=0.5) is None
+
+
+def test_after_an_abandoned_call_the_next_one_gets_a_fresh_client_and_its_answer() -> None:
+    """The client of a call cut at its bound is dropped with its shut connections; the fetcher's
+    next call (a retry, the next app) builds another and is answered as usual."""
+    with Emulator() as emu:
+        settings, _ = load_settings({"TENCENTCLOUD_SECRETID": emu.secret_id, "TENCENTCLOUD_SECRETKEY": emu.secret_key,
+                                     "SMS_ENDPOINT": emu.endpoint})
+        fetcher = SdkStatsFetcher(settings)
+        fetcher.fetch(APP_PROD, "2026112400", "2026112400")  # a client with a kept-alive connection
+        emu.set_latency(3.0)
+        with pytest.raises(CloudError) as caught:
+            fetcher.fetch(APP_PROD, "2026112400", "2026112400", timeout=0.5)
+        assert caught.value.message == f"{TOO_SLOW}: no complete answer after 0.5 s (deadline)"
+        emu.set_latency(0.0)
+        stats, request_id = fetcher.fetch(APP_PROD, "2026112400", "2026112400", timeout=5.0)
+    assert stats.RequestSuccessCount >= 0 and request_id
