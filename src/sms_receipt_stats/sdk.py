@@ -160,7 +160,7 @@ class BoundedTransport:
     `retry.call_within` stops waiting for a call; this ends it: `abort` shuts down the sockets of
     the client's connections, so that a worker blocked on a dripping answer wakes up with an
     error and ends instead of reading on. A connection still in its TLS handshake is not
-    reachable yet (the TLS layer owns its socket until it is done); it is closed the moment its
+    reachable yet (the TLS layer owns its socket until it is done); it is shut the moment its
     handshake completes, and its own read timeout (the call's bound) ends a handshake that stalls.
     An aborted transport's client is never used again.
     """
@@ -214,7 +214,10 @@ class BoundedTransport:
 
 
 def _shut(sock: Any) -> None:
-    """Shut a socket down both ways (a blocked read returns at once), then close it; never raises."""
+    """Shut a socket down both ways: a read blocked on it returns at once, every later one finds
+    the end, and the worker that owns it closes it on its own error path. Never closed from here:
+    a close under another thread's read (or TLS layer) could free its descriptor for reuse while
+    that thread still holds the number. Never raises."""
     import contextlib
     import socket
 
@@ -222,8 +225,6 @@ def _shut(sock: Any) -> None:
         return
     with contextlib.suppress(OSError, ValueError):
         sock.shutdown(socket.SHUT_RDWR)
-    with contextlib.suppress(OSError, ValueError):
-        sock.close()
 
 
 def _tracking_adapter(transport: BoundedTransport) -> Any:
