@@ -67,14 +67,28 @@ class Check(BaseModel):
 
 
 def http_server_time(settings: Settings, timeout: float = SERVER_TIME_TIMEOUT) -> Optional[datetime]:
-    """The API server's clock, from the `Date` header of any answer of its endpoint."""
+    """The API server's clock, from the `Date` header of any answer of its endpoint.
+
+    `timeout` bounds the whole request (`retry.call_within`), not each read: an endpoint that
+    drips its answer costs `timeout`, then the clock check says it found no Date header.
+    """
     import requests
 
+    from sms_receipt_stats.retry import Overrun, call_within
+    from sms_receipt_stats.sdk import BoundedTransport
+
     url = f"{settings.endpoint.scheme}://{settings.endpoint.host}/"
-    try:
-        answer = requests.get(url, timeout=timeout)
-    except requests.RequestException:
-        return None
+    transport = BoundedTransport()
+    with requests.Session() as session:
+        transport.mount(session)
+        try:
+            answer = call_within(lambda: session.get(url, timeout=timeout, stream=True), timeout, "doctor-date")
+        except Overrun:
+            transport.abort()  # the abandoned request's reads end now
+            return None
+        except requests.RequestException:
+            return None
+        answer.close()  # the headers are all it needs
     date = answer.headers.get("Date")
     try:
         return parsedate_to_datetime(date) if date else None
@@ -281,7 +295,7 @@ def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now:
                             detail=f"{settings.endpoint.scheme} endpoint answered (region {settings.region})"))
     else:
         assert first_err is not None
-        checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code})"))
+        checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code}: {first_err.message})"[:300]))
         checks.append(Check(name="clock", status="skip", detail="skipped: the endpoint did not answer"))
         for app in settings.apps:
             checks.append(Check(name=f"permission {app.app_id}", status="skip",
