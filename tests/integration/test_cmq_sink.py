@@ -85,8 +85,9 @@ def test_queue_and_topic_receive_the_result_document(cmq: CmqDataflowFake) -> No
     assert set(by_action) == {"SendMessage", "PublishMessage"}
     assert by_action["SendMessage"]["name"] == "q" and by_action["PublishMessage"]["name"] == "t"
     for message in by_action.values():
-        assert json.loads(message["body"]) == doc.to_json_dict()  # UTF-8, &, +, quotes survive the form
-        assert message["signature_method"] == "HmacSHA256"
+        body = json.loads(message["body"])  # UTF-8, &, +, quotes survive the form
+        assert body == {**doc.to_json_dict(), "message_id": message["client_request_id"]}
+        assert body["message_id"].startswith("msg_") and message["signature_method"] == "HmacSHA256"
 
 
 @pytest.fixture()
@@ -119,6 +120,7 @@ def test_main_handler_sends_the_report_on_the_data_flow_only(emu: Emulator, cmq:
     assert doc["deliveries"] == [{"sink": "cmq_queue", "ok": True, "attempts": 1, "error": None}]
     [message] = cmq.messages
     sent = json.loads(message["body"])
+    assert sent["message_id"] == message["client_request_id"]
     assert sent["results"] == doc["results"] and sent["generated_at"] == doc["generated_at"]
     assert sent["kind"] == doc["kind"] and sent["alerts"] == doc["alerts"]
     assert [c.action for c in emu.calls if c.action in MANAGEMENT_ACTIONS] == []

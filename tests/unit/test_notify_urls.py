@@ -52,6 +52,18 @@ def test_a_cmq_entry_without_endpoint_says_where_to_copy_it_from() -> None:
     assert "tencenttdmq.com" in problem and "mqadapter.cmq.tencentyun.com" in problem
 
 
+@pytest.mark.parametrize(("size", "expected"), [("", 65536), ("1048576", 1048576), ("1024", 1024)])
+def test_max_msg_size_is_the_queues_attribute_in_bytes(size: str, expected: int) -> None:
+    spec = parse_entry(f"{CMQ_QUEUE}&max_msg_size={size}")
+    assert spec.param("max_msg_size") == expected
+
+
+@pytest.mark.parametrize("size", ["0", "64KB", "1048577", "-1"])
+def test_a_bad_max_msg_size_is_refused(size: str) -> None:
+    specs, [problem] = parse_notify_urls(f"{CMQ_QUEUE}&max_msg_size={size}")
+    assert specs == [] and "max_msg_size must be the queue's maximum message size in bytes" in problem
+
+
 def test_region_is_for_the_management_api_only() -> None:
     [spec], [problem] = parse_notify_urls("cmq://queue/alerts#region=ap-shanghai&endpoint=http://127.0.0.1:9")
     assert spec.region is None and "region= is ignored: it applies to cmq+api:// entries only" in problem

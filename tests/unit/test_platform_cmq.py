@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from typing import Dict, List, Optional
 from urllib.parse import parse_qsl
 
@@ -19,9 +20,9 @@ from sink_support import Sleeper, checked_settings, document
 
 from sms_receipt_stats.config import Settings, load_settings
 from sms_receipt_stats.documents import ResultDocument
-from sms_receipt_stats.notify.base import document_json
 from sms_receipt_stats.notify.delivery import build_sinks, deliver_all
 from sms_receipt_stats.notify.platforms.cmq import (
+    DEFAULT_MAX_MSG_SIZE,
     MAX_MESSAGE_BYTES,
     MAX_REQUEST_BYTES,
     CmqQueueSink,
@@ -116,9 +117,10 @@ def test_queue_request_is_a_signed_form_post_of_the_document() -> None:
     assert request.url == URL
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert set(fields) == {"Action", "SecretId", "Timestamp", "Nonce", "SignatureMethod", "Signature",
-                           "queueName", "msgBody"}
+                           "queueName", "msgBody", "clientRequestId"}
     assert fields["Action"] == "SendMessage" and fields["queueName"] == "sms-reports"
-    assert fields["msgBody"] == document_json(doc)
+    assert json.loads(fields["msgBody"]) == {**doc.to_json_dict(), "message_id": fields["clientRequestId"]}
+    assert fields["clientRequestId"].startswith("msg_")
     assert fields["SecretId"] == SECRET_ID and fields["Timestamp"] == str(int(NOW))
     assert int(fields["Nonce"]) > 0 and fields["SignatureMethod"] == "HmacSHA256"
     assert fields["Signature"] == expected_signature(fields, "cmq-gz.public.tencenttdmq.com")
@@ -148,11 +150,11 @@ def test_default_port_is_not_part_of_the_signed_host() -> None:
     assert fields["Signature"] == expected_signature(fields, "cmq-gz.public.tencenttdmq.com")
 
 
-def test_message_id_travels_as_client_request_id() -> None:
-    doc = document("check", "critical").model_copy(update={"message_id": "run-2026112409-abc"})
+def test_the_documents_message_id_travels_inside_and_as_client_request_id() -> None:
+    doc = document("check", "critical").model_copy(update={"message_id": "msg_2026112409abc"})
     _, [(fields, _)] = send(doc, settings(queue()), [ok()])
-    assert fields["clientRequestId"] == "run-2026112409-abc"
-    assert '"message_id":"run-2026112409-abc"' in fields["msgBody"]
+    assert fields["clientRequestId"] == "msg_2026112409abc"
+    assert json.loads(fields["msgBody"])["message_id"] == "msg_2026112409abc"
 
 
 def test_never_calls_the_management_api() -> None:
@@ -221,23 +223,36 @@ def test_a_retry_after_a_rate_limit_succeeds_with_a_fresh_signature() -> None:
     delivery, [(first, _), (second, _)] = send(document("check", "critical"), settings(queue()), [limited, ok()])
     assert delivery.ok and delivery.attempts == 2
     assert first["Nonce"] != second["Nonce"] or first["Signature"] != second["Signature"]
+    assert first["clientRequestId"] == second["clientRequestId"] and first["msgBody"] == second["msgBody"]
 
 
 # -- size caps -------------------------------------------------------------------------------
 
 
-def test_document_over_1_mb_fails_permanently_without_a_call() -> None:
-    doc = document("check", "critical", message="x" * (MAX_MESSAGE_BYTES + 10))
+def test_over_the_queues_default_64_kb_the_document_fails_permanently_without_a_call() -> None:
+    doc = document("check", "critical", message="x" * (DEFAULT_MAX_MSG_SIZE + 10))
     delivery, calls = send(doc, settings(queue()), [ok()])
     assert not delivery.ok and delivery.attempts == 1 and calls == []
-    assert "exceeds CMQ's message limit of 1048576 bytes" in delivery.error
+    assert "exceeds the queue's message limit of 65536 bytes" in delivery.error
+
+
+def test_max_msg_size_raises_the_cap_to_what_the_queue_allows() -> None:
+    doc = document("check", "critical", message="x" * (DEFAULT_MAX_MSG_SIZE + 10))
+    delivery, [(fields, _)] = send(doc, settings(queue(options=f"max_msg_size={MAX_MESSAGE_BYTES}")), [ok()])
+    assert delivery.ok and len(fields["msgBody"]) > DEFAULT_MAX_MSG_SIZE
+
+
+def test_over_1_mb_nothing_fits_and_nothing_is_sent() -> None:
+    doc = document("check", "critical", message="x" * (MAX_MESSAGE_BYTES + 10))
+    delivery, calls = send(doc, settings(queue(options=f"max_msg_size={MAX_MESSAGE_BYTES}")), [ok()])
+    assert not delivery.ok and delivery.attempts == 1 and calls == []
+    assert "exceeds the queue's message limit of 1048576 bytes" in delivery.error
 
 
 def test_request_over_1_mb_once_form_encoded_fails_permanently_without_a_call() -> None:
-    """900 KB of `"` is under the message limit but triples (%22) in the form body."""
+    """300 KB of `"` (escaped `\\"` in JSON) is under the message cap but grows (%5C%22) in the form."""
     doc = document("check", "critical", message='"' * 300_000)
-    assert len(document_json(doc).encode()) < MAX_MESSAGE_BYTES
-    delivery, calls = send(doc, settings(queue()), [ok()])
+    delivery, calls = send(doc, settings(queue(options=f"max_msg_size={MAX_MESSAGE_BYTES}")), [ok()])
     assert not delivery.ok and delivery.attempts == 1 and calls == []
     assert f"over CMQ's request limit of {MAX_REQUEST_BYTES} bytes" in delivery.error
 

@@ -73,7 +73,7 @@ def test_the_package_platforms_are_found_without_a_list() -> None:
     assert reg.hosts == {"qyapi.weixin.qq.com": "wecom", "oapi.dingtalk.com": "dingtalk", "open.feishu.cn": "feishu",
                          "open.larksuite.com": "lark", "hooks.slack.com": "slack"}
     assert set(reg.prefixes) == {"wecom", "dingtalk", "feishu", "lark", "slack", "webhook"}
-    assert reg.options == ("secret", "min_severity", "mention", "region", "endpoint")
+    assert reg.options == ("secret", "min_severity", "mention", "region", "endpoint", "max_msg_size")
     assert reg.catch_all == "webhook"
 
 

@@ -17,9 +17,14 @@ the signer is here, small and pure (`string_to_sign`, `signature`).
 
 The answer is JSON `{"code": 0, "message": "", "requestId": …, "msgId": …}`; a non-zero `code` is
 a failure: rate limits and the service's internal errors are retried, the rest are not (the
-codes and what they mean: `CODES`). The document's `message_id` travels as `clientRequestId`,
-the client's own request id the signature page's SendMessage example carries; consumers see the
-same `message_id` inside the document, which is how they drop a second copy.
+codes and what they mean: `CODES`).
+
+The message is `notify.base.queue_message`: the document with its `message_id` inside (how a
+consumer drops a second copy), fitted to the queue's maximum message size, `max_msg_size=`
+(the queue's attribute of that name: 64 KB unless raised in the console, at most 1 MB), by
+leaving out the parts it names; a document that still does not fit fails permanently, named.
+The `message_id` also travels as `clientRequestId`, the client's own request id the signature
+page's SendMessage example carries.
 
 The management API's `SendCmqMsg`/`PublishCmqMsg` is `cmq+api://` (`cmq_api.py`), for tests only.
 """
@@ -31,17 +36,18 @@ import hashlib
 import hmac
 import re
 import secrets
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import urlencode
 
 from sms_receipt_stats.notify.base import (
     DeliveryContext,
     DeliveryError,
+    QueueMessage,
     Sink,
-    document_json,
     http_post,
     json_answer,
     one_line,
+    queue_message,
     wants_document,
 )
 from sms_receipt_stats.notify.platforms import Platform
@@ -57,9 +63,11 @@ PATH = "/v2/index.php"
 #: the signature method sent; the API also takes HmacSHA1 (its default when the field is absent)
 SIGNATURE_METHOD = "HmacSHA256"
 _DIGESTS = {"HmacSHA256": hashlib.sha256, "HmacSHA1": hashlib.sha1}
-#: the largest message CMQ takes (error 4470 "total message size exceed 1MB"); a queue's own
-#: `maxMsgSize` may be smaller (64 KB by default): then the service answers 4400
+#: the largest message CMQ takes (error 4470 "total message size exceed 1MB")
 MAX_MESSAGE_BYTES = 1024 * 1024
+#: a queue's maximum message size unless raised (its `maxMsgSize` attribute; the data-flow SDK's
+#: `DEFAULT_MAX_MSG_SIZE = 65536`): the default of `max_msg_size=`; over it the service answers 4400
+DEFAULT_MAX_MSG_SIZE = 64 * 1024
 #: the largest request it parses (error 4000/10420 "request size is more than 1MB")
 MAX_REQUEST_BYTES = 1024 * 1024
 #: where a user copies `endpoint=` from, said whenever it is missing or wrong
@@ -89,7 +97,8 @@ CODES: Mapping[int, Tuple[bool, str]] = {
 
 
 def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]) -> Dict[str, Any]:
-    """`cmq://queue/NAME#endpoint=ADDR` or `cmq://topic/NAME#endpoint=ADDR`; `endpoint=` is required."""
+    """`cmq://queue/NAME#endpoint=ADDR` or `cmq://topic/NAME#endpoint=ADDR`; `endpoint=` is required,
+    `max_msg_size=` (bytes) optional."""
     from sms_receipt_stats.endpoint import parse_endpoint
 
     kind = _KINDS.get(parts.netloc)
@@ -103,7 +112,10 @@ def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]
         parse_endpoint(endpoint)
     except ValueError as exc:
         raise ValueError(f"endpoint: {exc}; {WHERE_TO_COPY}") from None
-    return {"kind": kind, "name": name, "endpoint": endpoint}
+    size = options.get("max_msg_size") or ""
+    if size and not (size.isdigit() and 1 <= int(size) <= MAX_MESSAGE_BYTES):
+        raise ValueError(f"max_msg_size must be the queue's maximum message size in bytes, 1 to {MAX_MESSAGE_BYTES}")
+    return {"kind": kind, "name": name, "endpoint": endpoint, "max_msg_size": int(size or DEFAULT_MAX_MSG_SIZE)}
 
 
 def string_to_sign(host: str, params: Mapping[str, Any], method: str = "POST", path: str = PATH) -> str:
@@ -151,25 +163,24 @@ class CmqSink(Sink):
     action: str
     name_field: str
 
-    def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[Tuple[str, Optional[str]]]:
+    def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[Union[QueueMessage, DeliveryError]]:
+        """The queue message, once (its id is kept by every retry); a document that cannot fit is
+        kept as its permanent failure, so the delivery names it."""
         if not wants_document(doc, self.spec.min_severity):
             return None
-        return document_json(doc), doc.message_id
+        try:
+            return queue_message(doc, int(self.spec.param("max_msg_size", DEFAULT_MAX_MSG_SIZE)))
+        except DeliveryError as exc:
+            return exc
 
-    def fields(self, body: str, client_id: Optional[str]) -> Dict[str, Any]:
-        fields: Dict[str, Any] = {self.name_field: self.spec.name, "msgBody": body}
-        if client_id:
-            fields["clientRequestId"] = client_id
-        return fields
+    def fields(self, message: QueueMessage) -> Dict[str, Any]:
+        return {self.name_field: self.spec.name, "msgBody": message.body, "clientRequestId": message.message_id}
 
-    def deliver(self, prepared: Tuple[str, Optional[str]], ctx: DeliveryContext) -> None:
+    def deliver(self, prepared: Union[QueueMessage, DeliveryError], ctx: DeliveryContext) -> None:
         from sms_receipt_stats.endpoint import parse_endpoint
 
-        body, client_id = prepared
-        size = len(body.encode("utf-8"))
-        if size > MAX_MESSAGE_BYTES:
-            raise DeliveryError(f"document of {size} bytes exceeds CMQ's message limit of {MAX_MESSAGE_BYTES} bytes",
-                                transient=False)
+        if isinstance(prepared, DeliveryError):
+            raise prepared
         settings = ctx.settings
         if not settings.secret_id or settings.secret_key is None:
             raise DeliveryError("no Tencent Cloud credentials for the queue", transient=False)
@@ -179,12 +190,12 @@ class CmqSink(Sink):
             raise DeliveryError(f"bad endpoint: {WHERE_TO_COPY}", transient=False) from None
         token = settings.session_token.get_secret_value() if settings.session_token else None
         host = host_header(endpoint.host, endpoint.scheme)
-        form = signed_fields(self.action, self.fields(body, client_id), host=host,
+        form = signed_fields(self.action, self.fields(prepared), host=host,
                              secret_id=settings.secret_id, secret_key=settings.secret_key.get_secret_value(),
                              token=token, timestamp=int(ctx.now()), nonce=1 + secrets.randbelow(2**31 - 1))
         encoded = urlencode(form).encode("ascii")
         if len(encoded) > MAX_REQUEST_BYTES:
-            raise DeliveryError(f"document of {size} bytes makes a request of {len(encoded)} bytes, over CMQ's "
+            raise DeliveryError(f"message of {prepared.size} bytes makes a request of {len(encoded)} bytes, over CMQ's "
                                 f"request limit of {MAX_REQUEST_BYTES} bytes", transient=False)
         resp = http_post(ctx, f"{endpoint.scheme}://{endpoint.host}{PATH}", encoded,
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -220,6 +231,6 @@ PLATFORM = Platform(
     sinks={"cmq_queue": CmqQueueSink, "cmq_topic": CmqTopicSink},
     scheme="cmq",
     form="cmq://queue|topic/NAME#endpoint=ADDR",
-    options=("endpoint",),
+    options=("endpoint", "max_msg_size"),
     parse=parse_entry,
 )
