@@ -31,11 +31,7 @@ The management API's `SendCmqMsg`/`PublishCmqMsg` is `cmq+api://` (`cmq_api.py`)
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-import secrets
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import urlencode
 
@@ -62,7 +58,7 @@ if TYPE_CHECKING:
 PATH = "/v2/index.php"
 #: the signature method sent; the API also takes HmacSHA1 (its default when the field is absent)
 SIGNATURE_METHOD = "HmacSHA256"
-_DIGESTS = {"HmacSHA256": hashlib.sha256, "HmacSHA1": hashlib.sha1}
+_DIGESTS = {"HmacSHA256": "sha256", "HmacSHA1": "sha1"}
 #: the largest message CMQ takes (error 4470 "total message size exceed 1MB")
 MAX_MESSAGE_BYTES = 1024 * 1024
 #: a queue's maximum message size unless raised (its `maxMsgSize` attribute; the data-flow SDK's
@@ -129,8 +125,11 @@ def string_to_sign(host: str, params: Mapping[str, Any], method: str = "POST", p
 
 def signature(secret_key: str, text: str, method: str = SIGNATURE_METHOD) -> str:
     """base64 of the HMAC of `text` with the SecretKey; HmacSHA256, else HmacSHA1 (as the API reads it)."""
-    digest = _DIGESTS.get(method, hashlib.sha1)
-    return base64.b64encode(hmac.new(secret_key.encode("utf-8"), text.encode("utf-8"), digest).digest()).decode()
+    import base64
+    import hmac  # here, not at the top: the registry imports this module whenever NOTIFY_URLS is parsed
+
+    mac = hmac.new(secret_key.encode("utf-8"), text.encode("utf-8"), _DIGESTS.get(method, "sha1"))
+    return base64.b64encode(mac.digest()).decode()
 
 
 def signed_fields(action: str, fields: Mapping[str, Any], *, host: str, secret_id: str, secret_key: str,
@@ -177,6 +176,8 @@ class CmqSink(Sink):
         return {self.name_field: self.spec.name, "msgBody": message.body, "clientRequestId": message.message_id}
 
     def deliver(self, prepared: Union[QueueMessage, DeliveryError], ctx: DeliveryContext) -> None:
+        import secrets
+
         from sms_receipt_stats.endpoint import parse_endpoint
 
         if isinstance(prepared, DeliveryError):
