@@ -258,7 +258,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         main_handler = load_main_handler()
         context = {"request_id": "demo", "time_limit_in_ms": 30_000, "memory_limit_in_mb": 128}
 
-        print("sms-receipt-stats demo — offline: a local SMS API emulator and a local chat robot")
+        print("sms-receipt-stats demo — offline: a local SMS API emulator, a local chat robot and a local "
+              "CMQ (data-flow API) queue")
         run_dir = Path(tempfile.mkdtemp(prefix="sms-receipt-stats-demo-"))  # per run: no other run overwrites it
         print(f"files of this run: {run_dir}\n")
         print(f"1) Timer trigger (daily report, window 'yesterday') for {DEMO_APPS}")
