@@ -185,7 +185,7 @@ def test_a_document_over_the_queues_max_message_size_is_a_named_permanent_failur
     cmq.add_queue("small", max_msg_size=256)
     [delivery] = deliver_all(document(), settings(at(cmq.address, "cmq://queue/small")), sleep=Sleeper())
     assert not delivery.ok and delivery.attempts == 1
-    assert "code 4400" in delivery.error and "maxMsgSize" in delivery.error
+    assert "code 4400" in delivery.error and "max_msg_size=" in delivery.error
 
 
 def test_latency_past_the_deadline_is_a_timeout(cmq: CmqDataflowFake) -> None:

@@ -38,6 +38,9 @@ What each page says (Tencent Cloud documentation; "1111/46415" = product 1111, p
 - The answer's shape: `code`, `message`, `requestId`, and for a send `msgId` (406/5838's batch
   example: `{"code":0,"message":"","requestId":"…","msgList":[{"msgId":"…"}]}`).
 
+The error-code table was read in the markdown source of that page (tencentyun/qcloud-documents,
+English), the other pages in their published copies.
+
 Not documented, decided here (and said so): temporary credentials travel as a signed `Token`
 field, as Tencent's own data-flow SDK sends them (tencentyun/cmq-python-sdk, `cmq_client.py`); a
 `Timestamp` more than `MAX_CLOCK_SKEW` seconds from this server's clock is refused with 4100; the

@@ -73,22 +73,20 @@ WHERE_TO_COPY = ("copy the address from the TDMQ for CMQ console, Queue Service 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _KINDS = {"queue": "cmq_queue", "topic": "cmq_topic"}
 
-#: code → (transient, what it means, what to do); codes from the error code page (product 1496
-#: page 70948). Codes not listed: permanent, shown with the service's own message.
+#: code → (transient, what it means, short: the service's own text follows it in the delivery
+#: error); from the error code page (product 1496 page 70948). Codes not listed: permanent.
 CODES: Mapping[int, Tuple[bool, str]] = {
-    4000: (False, "invalid request (a parameter, or the queue/topic name)"),
-    4100: (False, "authentication failed: check the SecretId/SecretKey (and the clock: the signature "
-                  "carries a timestamp)"),
-    4300: (False, "the account has overdue payments: top it up"),
-    4400: (False, "the message is larger than the queue's maximum message size (maxMsgSize, 64 KB by "
-                  "default): raise it in the console"),
-    4410: (False, "the queue holds its maximum number of messages: consume them or raise the limit"),
-    4420: (True, "rate limited (qps throttling)"),
-    4440: (False, "the queue or topic does not exist in this region: check the name and the address"),
-    4470: (False, "the message is larger than 1 MB"),
-    4480: (True, "rate limited (interface frequency limit)"),
-    6000: (True, "the service's internal error"),
-    6030: (False, "the topic has no subscription matching the message: add one"),
+    4000: (False, "invalid request"),
+    4100: (False, "authentication failed (key, or a clock far off)"),
+    4300: (False, "account in arrears"),
+    4400: (False, "over the queue's max message size (max_msg_size=)"),
+    4410: (False, "queue full"),
+    4420: (True, "rate limited"),
+    4440: (False, "no such queue/topic at this address"),
+    4470: (False, "message over 1 MB"),
+    4480: (True, "rate limited"),
+    6000: (True, "internal error"),
+    6030: (False, "no matching subscription on the topic"),
 }
 
 
