@@ -241,8 +241,9 @@ def find_canaries(text: str, extra: Iterable[str] = ()) -> List[str]:
     return found
 
 
-def notify_urls(base: str, cmq_endpoint: Optional[str] = None) -> str:
-    """NOTIFY_URLS with every chat kind and the signed webhook on `base`, and cmq at `cmq_endpoint` if given."""
+def notify_urls(base: str, cmq_endpoint: Optional[str] = None, cmq_api_endpoint: Optional[str] = None) -> str:
+    """NOTIFY_URLS with every chat kind and the signed webhook on `base`, `cmq://` (data flow) at
+    `cmq_endpoint` and `cmq+api://` (management API) at `cmq_api_endpoint`, if given."""
     entries = [
         f"wecom+{base}/cgi-bin/webhook/send?key={CANARY_WECOM_KEY}",
         f"dingtalk+{base}/robot/send?access_token={CANARY_DINGTALK_TOKEN}#secret={CANARY_DINGTALK_SECRET}",
@@ -252,6 +253,9 @@ def notify_urls(base: str, cmq_endpoint: Optional[str] = None) -> str:
     ]
     if cmq_endpoint:
         entries += [f"cmq://queue/sms-stats#endpoint={cmq_endpoint}", f"cmq://topic/sms-alerts#endpoint={cmq_endpoint}"]
+    if cmq_api_endpoint:
+        entries += [f"cmq+api://queue/sms-stats#endpoint={cmq_api_endpoint}",
+                    f"cmq+api://topic/sms-alerts#endpoint={cmq_api_endpoint}"]
     return ",".join(entries)
 
 

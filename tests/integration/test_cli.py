@@ -49,7 +49,7 @@ def test_demo_runs_offline_and_shows_what_each_consumer_got(capsys, restore_envi
     assert "demo finished: OK" in out
     assert "Configuration problem" not in out and "config_error" not in out  # the demo's own settings are valid
     assert "SMS receipts" in out  # the rendered chat message
-    assert "(1 message(s) on CMQ)" in out
+    assert "(1 message(s) on CMQ) through the data-flow API's SendMessage" in out
     assert "HTTP 200" in out and "HTTP 401" in out
     assert "RequestSuccessCount" in out
     assert "demo-wecom-key" not in out and cli.DEMO_TOKEN not in out

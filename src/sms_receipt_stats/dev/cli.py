@@ -241,6 +241,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from sms_receipt_stats import log
     from sms_receipt_stats.dev import samples
+    from sms_receipt_stats.dev.cmq_dataflow import CmqDataflowFake
     from sms_receipt_stats.dev.emulator import Emulator
     from sms_receipt_stats.dev.receiver import Receiver
     from sms_receipt_stats.dev.serve import function_url_event
@@ -248,14 +249,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     log.configure()
     logging.getLogger(log.LOGGER_NAME).setLevel(logging.WARNING)  # the demo prints its own summary
     public_url = f"http://127.0.0.1:{DEMO_SERVE_PORT}"
-    with Emulator() as emulator, Receiver() as chat:
+    with Emulator() as emulator, Receiver() as chat, \
+            CmqDataflowFake(secret_id=emulator.secret_id, secret_key=emulator.secret_key,
+                            queues=("sms-reports",)) as cmq:
         notify = (f"wecom+{chat.url}/cgi-bin/webhook/send?key=demo-wecom-key,"
-                  f"cmq://queue/sms-reports#endpoint={emulator.endpoint}")
+                  f"cmq://queue/sms-reports#endpoint={cmq.address}")
         _use_environment(demo_environment(emulator.endpoint, public_url, args.lang, notify))
         main_handler = load_main_handler()
         context = {"request_id": "demo", "time_limit_in_ms": 30_000, "memory_limit_in_mb": 128}
 
-        print("sms-receipt-stats demo — offline: a local SMS API emulator and a local chat robot")
+        print("sms-receipt-stats demo — offline: a local SMS API emulator, a local chat robot and a local "
+              "CMQ (data-flow API) queue")
         run_dir = Path(tempfile.mkdtemp(prefix="sms-receipt-stats-demo-"))  # per run: no other run overwrites it
         print(f"files of this run: {run_dir}\n")
         print(f"1) Timer trigger (daily report, window 'yesterday') for {DEMO_APPS}")
@@ -281,10 +285,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             payload = item.json or {}
             content = (payload.get("markdown") or {}).get("content") or (payload.get("text") or {}).get("content")
             print("   " + (content or item.body.decode("utf-8", "replace")).replace("\n", "\n   "))
-        queued = emulator.cmq_messages
-        print(f"\n3) What a queue consumer received ({len(queued)} message(s) on CMQ):")
+        queued = cmq.messages
+        print(f"\n3) What a queue consumer received ({len(queued)} message(s) on CMQ) through the data-flow "
+              "API's SendMessage:")
         for message in queued:
-            print(f"   {message['name']}: {message['content'][:160]}…")
+            print(f"   {message['name']}: {message['body'][:160]}…")
 
         lookup = "/stats?app_id=1400006874&window=last_24h"
         print(f"\n4) HTTP lookup through the function URL (HTTP trigger): GET {lookup}")
