@@ -460,7 +460,8 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
             last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check",
                               Time=run_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
             before = len(chat.received)
-            doc = handle(last_event, context, deps=JobDeps(now=lambda at=run_at: at.astimezone(timezone.utc)))
+            clock = run_at.astimezone(timezone.utc)
+            doc = handle(last_event, context, deps=JobDeps(now=lambda: clock))  # read within this call
             heard = _chat_lines(chat.received[before:])
             alerts = [a for a in doc["alerts"] if a.get("app_id") == app]
             seen.append({"alerts": alerts, "heard": heard})
