@@ -431,6 +431,9 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
     from sms_receipt_stats.jobs import JobDeps
     from sms_receipt_stats.windows import current_hour
 
+    def _stopped_clock(moment: datetime) -> Callable[[], datetime]:
+        return lambda: moment
+
     app = DEMO_APPS.split(",")[0].split("=")[0]
     # the run's directory is fresh: no state of an earlier run is in it
     state_url = f"sqlite:///{run_dir / 'state.db'}"
@@ -460,8 +463,7 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
             last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check",
                               Time=run_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
             before = len(chat.received)
-            clock = run_at.astimezone(timezone.utc)
-            doc = handle(last_event, context, deps=JobDeps(now=lambda: clock))  # read within this call
+            doc = handle(last_event, context, deps=JobDeps(now=_stopped_clock(run_at.astimezone(timezone.utc))))
             heard = _chat_lines(chat.received[before:])
             alerts = [a for a in doc["alerts"] if a.get("app_id") == app]
             seen.append({"alerts": alerts, "heard": heard})
