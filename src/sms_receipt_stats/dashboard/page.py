@@ -83,8 +83,12 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "th_success_warn": "success warning {value}",
         "th_success_crit": "success critical {value}",
         "th_receipt_warn": "receipt warning {value}",
-        "weak_key": "hollow: under {n} receipts, not judged",
-        "band_key": "95% confidence of the success rate",
+        "weak_key": "under {n} receipts",
+        "band_key": "95% confidence band",
+        "thresholds": "thresholds",
+        "key_success": "success",
+        "key_receipt": "receipt",
+        "key_delivery": "delivery",
         "too_little": "too little traffic to chart rates",
         "axis_rule": "Every rate chart spans {lo} to 100%, the same for every app: the range holds the "
                      "thresholds and every point with at least {n} receipts of every app on this page.",
@@ -149,8 +153,12 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "th_success_warn": "成功率告警线 {value}",
         "th_success_crit": "成功率严重线 {value}",
         "th_receipt_warn": "回执率告警线 {value}",
-        "weak_key": "空心:回执少于 {n} 条,不作判断",
-        "band_key": "成功率的 95% 置信区间",
+        "weak_key": "空心:回执少于 {n} 条",
+        "band_key": "95% 置信区间",
+        "thresholds": "阈值",
+        "key_success": "成功率",
+        "key_receipt": "回执率",
+        "key_delivery": "送达率",
         "too_little": "发送量太少,不画比率",
         "axis_rule": "所有比率图的纵轴都是 {lo} 到 100%,各应用相同:"
                      "范围包含阈值和本页所有应用中回执不少于 {n} 条的数据点。",
@@ -225,6 +233,8 @@ svg.chart .dots{stroke-width:0}
 .legend{display:flex;flex-wrap:wrap;gap:2px 12px;margin:4px 0 0;padding:0;list-style:none;font-size:12px;
 color:var(--muted)}
 .legend li{display:flex;align-items:center;gap:5px}
+.legend li.rules{gap:2px 8px;flex-wrap:wrap}.legend li.rules>span{display:inline-flex;align-items:center;gap:3px}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px}
 .sw.s-success{background:var(--success)}.sw.s-receipt{background:var(--receipt)}
 .sw.s-delivery{background:var(--delivery)}
@@ -658,8 +668,16 @@ class _Builder:
         svg = line_chart(self.labels(result), series, title=f"{self.tr(f'rates_{per}')} · {self.app_name(result)}",
                          ident=f"rates-{result.app_id}", no_data=self.tr("no_data"), value_text=pct,
                          thresholds=rules, lo=self.lo, too_little=self.tr("too_little"))
-        legend = "".join(f"<li>{_key_line(f's-{s.key}', s.marker)}{esc(s.label)}</li>" for s in series)
-        legend += "".join(f"<li>{_key_rule(r.key)}{esc(r.label)}</li>" for r in rules)
+        # short, so that on a phone the key stays well under the chart's height: the lines by their
+        # short names (the heading says they are rates), the three rules on one line by their
+        # values (colour as the line they guard; the full name on hover and for screen readers)
+        legend = "".join(f"<li>{_key_line(f's-{s.key}', s.marker)}{esc(self.tr(f'key_{s.key}'))}</li>"
+                         for s in series)
+        legend += (f'<li class="rules">{esc(self.tr("thresholds"))}'
+                   + "".join(f'<span title="{esc(r.label)}">{_key_rule(r.key)}'
+                             f'<span class="vh">{esc(r.label)}</span>'
+                             f'<span aria-hidden="true">{esc(pct_threshold(r.value))}</span></span>' for r in rules)
+                   + "</li>")
         legend += (f'<li>{_key_line("s-success", "circle", weak=True)}'
                    f'{esc(self.tr("weak_key", n=num(th.min_volume)))}</li>')
         legend += f'<li><span class="sw s-success band-sw"></span>{esc(self.tr("band_key"))}</li>'
