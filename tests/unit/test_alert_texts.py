@@ -212,6 +212,18 @@ def test_the_zh_dashboard_shows_alerts_in_chinese_whatever_language_raised_them(
     assert not NOT_ENGLISH.search(visible), NOT_ENGLISH.search(visible)
 
 
+def test_the_zh_dashboard_shows_api_errors_in_chinese_too() -> None:
+    """Alerts kept by an English run: one app's API error (the app answers again now) and an
+    account-wide one; the zh page says both in Chinese, the codes verbatim."""
+    [app_error] = evaluate([failing("1400006879", "marketing")], Thresholds(), "en")
+    [account] = evaluate(ACCOUNT, Thresholds(), "en")
+    records = [a.model_dump(mode="json") for a in (app_error, account)]
+    card = alerts_card(dashboard(records, "zh", [result(BAD_DAY, DAY)]))
+    assert card.count(ARREARS) == 2 and "接口错误" in card and "全部应用" in card
+    visible = re.sub(r"<[^>]+>", " ", card).replace(ARREARS, "")
+    assert not NOT_ENGLISH.search(visible), NOT_ENGLISH.search(visible)
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_dashboard_names_the_app_of_an_alert_once(lang: str) -> None:
     r = result(BAD_DAY, DAY)

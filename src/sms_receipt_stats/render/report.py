@@ -353,6 +353,8 @@ class _Builder:
         """The alert's message without what the line already says: the app label prefix the rules
         write, and for a configuration error the raw issue (listed once, here, not under Errors)."""
         message = alert.message or ""
+        if alert.rule == "api_error" and alert.code and message.endswith(alert.code):
+            return None  # the rule's own "… failed with CODE": the line shows the code, in the reader's language
         issue = next((e for e in self.doc.errors if e and message.endswith(e)), None)
         if alert.rule == "config_error" and issue is not None:
             return issue
@@ -361,9 +363,6 @@ class _Builder:
                 if message.startswith(prefix):
                     message = message[len(prefix):].lstrip(" :：")
                     break
-        elif alert.code and message.endswith(alert.code):
-            # an account-wide error ("all 3 apps (…): … failed with CODE"): the line shows the code
-            message = re.split(r": |：", message, maxsplit=1)[0]
         return message or None
 
     def label_prefixes(self, app_id: str) -> List[str]:
