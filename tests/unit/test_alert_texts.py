@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -222,6 +222,24 @@ def test_the_zh_dashboard_shows_api_errors_in_chinese_too() -> None:
     assert card.count(ARREARS) == 2 and "接口错误" in card and "全部应用" in card
     visible = re.sub(r"<[^>]+>", " ", card).replace(ARREARS, "")
     assert not NOT_ENGLISH.search(visible), NOT_ENGLISH.search(visible)
+
+
+def test_alerts_kept_by_an_english_run_read_in_chinese_on_the_zh_page(sqlite_store: Any) -> None:
+    """The page's alerts come from the state store's records, as `current_alerts` gives them: the zh
+    page words them in Chinese (what the record keeps), never in the English of the run."""
+    from sms_receipt_stats.state.alerts import current_alerts, track_alerts
+
+    now = datetime(2026, 11, 24, 6, 5, tzinfo=timezone.utc)
+    r = result(BAD_DAY, DAY)
+    raised = evaluate([r], Thresholds(), "en") + evaluate([failing("1400006874", "prod")], Thresholds(), "en")
+    assert track_alerts(sqlite_store, raised, set(), now, repeat=timedelta(hours=4), tz=TZ) is not None
+    kept = current_alerts(sqlite_store, now + timedelta(minutes=1), TZ)
+    assert len(kept) == 2
+    card = alerts_card(dashboard(kept, "zh", [r, failing("1400006874", "prod")]))
+    assert "成功率低于阈值" in card and "接口错误" in card and ARREARS in card
+    visible = re.sub(r"<[^>]+>", " ", card).replace(ARREARS, "")
+    assert not NOT_ENGLISH.search(visible), NOT_ENGLISH.search(visible)
+    assert "907 receipts over 24 h" in alerts_card(dashboard(kept, "en", [r]))  # in its own language, whole
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -88,6 +88,15 @@ def _catalogued(code: str) -> bool:
     return code in CATALOGUE
 
 
+#: a Han character: a message that has one was written in Chinese
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def written_in(text: str) -> str:
+    """`zh` when `text` has a Han character, else `en`: the language a rule's sentence was written in."""
+    return "zh" if _HAN.search(text) else "en"
+
+
 def _parse_iso(value: str) -> Optional[datetime]:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -194,6 +203,8 @@ class _Builder:
         self.alerted_errors: Set[Optional[str]] = set()
         self.marks_used: Set[str] = set()
         self.run_at = _parse_iso(doc.generated_at)
+        #: whether a message in another language may be quoted (chat: the run's own; the page: never)
+        self.other_languages = True
         #: (app_id, rule) of the firing rate alerts in this message: their thin rates were judged pooled
         self.rate_alerts: Set[Tuple[Optional[str], str]] = set()
 
@@ -363,6 +374,8 @@ class _Builder:
                 if message.startswith(prefix):
                     message = message[len(prefix):].lstrip(" :：")
                     break
+        if message and not self.other_languages and written_in(message) != self.lang:
+            return None  # a kept alert's sentence in the raising run's language: its title says enough
         return message or None
 
     def label_prefixes(self, app_id: str) -> List[str]:
@@ -580,6 +593,7 @@ def alert_facts(alert: Alert, lang: str, thresholds: Thresholds,
 
     doc = ResultDocument(kind="check", generated_at="", results=list(results))
     builder = _Builder(doc, Markup(), normalize_lang(lang), thresholds)
+    builder.other_languages = False
     who = "" if alert.app_id else builder.account_label(alert)
     return who, builder.alert_what(alert)
 
