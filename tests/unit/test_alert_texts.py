@@ -306,3 +306,12 @@ def test_the_zh_page_of_an_expired_link_has_no_english_tail() -> None:
     assert "链接已过期" in visible and not re.search(r"[a-z]{3,}", visible), visible
     assert "the link expired" in render_error("en", 401, "AuthFailure.Unauthorized", "the link expired",
                                               link_reason="expired")
+
+
+def test_an_account_wide_alert_on_the_page_escapes_the_app_names() -> None:
+    evil = '<img src=x onerror=alert(1)>'
+    apps = [failing("1400006874", evil), failing("1400006879", evil)]
+    [alert] = evaluate(apps, Thresholds())
+    card = alerts_card(dashboard([alert.model_dump(mode="json")], "en", apps))
+    assert "<img" not in card and card.count("&lt;img src=x onerror=alert(1)&gt;") == 2
+    assert "all 2 apps" in card and f"<code title=\"{ARREARS}\">" in card

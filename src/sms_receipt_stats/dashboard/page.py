@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.dashboard.svg import Series, Threshold, esc, line_chart, rate_floor, stacked_bars
 from sms_receipt_stats.documents import AppResult, WindowDoc
+from sms_receipt_stats.notify.markup import Markup, clean
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold
 from sms_receipt_stats.render.i18n import t as chat_t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, Stats, compute_rates
@@ -555,11 +556,11 @@ class _Builder:
         badge = (f'<span class="sev {shown_level}">'
                  f'{esc(self.tr(level) if level != "other" else _cut(severity, 20))}</span>')
         app_id = alert.get("app_id")
-        who_text, what = self.alert_facts(alert)
+        who_html, what = self.alert_facts(alert)
         if app_id is not None:
-            who_text = names.get(str(app_id), _cut(app_id, 64))
-        who = f"<strong>{esc(who_text or self.tr('all_apps'))}</strong>"
-        parts = [f"{badge}{who} · {esc(_cut(what))}"]
+            who_html = esc(names.get(str(app_id), _cut(app_id, 64)))
+        who = f"<strong>{who_html or esc(self.tr('all_apps'))}</strong>"
+        parts = [f"{badge}{who} · {what}"]
         extra = []
         if alert.get("since"):
             extra.append(self.tr("since", when=local_time(alert["since"], self.tz)))
@@ -572,8 +573,9 @@ class _Builder:
         return f'<li class="alert {shown_level}">{"".join(parts)}</li>'
 
     def alert_facts(self, alert: Mapping[str, Any]) -> Tuple[str, str]:
-        """(who, what) as the chat says it, in this page's language; a record this version cannot
-        read (another version's, or damaged) falls back on its own message."""
+        """(who, what) as HTML, in the chat's words and this page's language (every untrusted part
+        escaped by `HtmlMarkup`); a record this version cannot read (another version's, or
+        damaged) falls back on its own message, escaped."""
         from pydantic import ValidationError
 
         from sms_receipt_stats.documents import Alert
@@ -582,8 +584,8 @@ class _Builder:
         try:
             parsed = Alert.model_validate(dict(alert))
         except (ValidationError, TypeError, ValueError):
-            return "", str(alert.get("message") or alert.get("rule") or "")
-        return alert_facts(parsed, self.lang, self.page.thresholds, self.page.results)
+            return "", esc(_cut(alert.get("message") or alert.get("rule") or ""))
+        return alert_facts(parsed, self.lang, self.page.thresholds, self.page.results, HtmlMarkup())
 
     @staticmethod
     def silence_applies(silence: Mapping[str, Any], apps: set) -> bool:
@@ -748,6 +750,24 @@ class _Builder:
         rule = self.tr("axis_rule", lo=pct_threshold(self.lo), n=num(page.thresholds.min_volume))
         blocks.append(f"<footer><p>{esc(rule)}</p><p>{esc(self.tr('late_note'))}</p></footer>")
         return html_document(self.lang, f"{self.tr('title')} · {window_text(page.window)}", "".join(blocks))
+
+
+class HtmlMarkup(Markup):
+    """The chat report's markup as HTML, so the page says an alert in the chat's own words:
+    untrusted text escaped, error codes that break after their dots on a phone."""
+
+    name = "html"
+    lt = "&lt;"
+
+    def escape(self, text: str) -> str:
+        return esc(clean(text))
+
+    def bold(self, text: str) -> str:
+        return f"<strong>{text}</strong>"
+
+    def code(self, text: str) -> str:
+        """`text` is a code the report already escaped (or a catalogue constant)."""
+        return f'<code title="{text}">{text.replace(".", ".<wbr>")}</code>'
 
 
 def silenced_until(alert: Mapping[str, Any], silences: Sequence[Mapping[str, Any]]) -> Optional[str]:

@@ -584,15 +584,16 @@ class _Builder:
         return " · ".join(parts)
 
 
-def alert_facts(alert: Alert, lang: str, thresholds: Thresholds,
-                results: Sequence[AppResult] = ()) -> Tuple[str, str]:
-    """(who, what) of one alert in plain text, for the dashboard: the chat line's own words in
-    `lang` (whatever language the run that raised it wrote its `message` in). `who` is empty for an
-    app's alert (the page names the app) and says `all 3 apps` for an account-wide one."""
+def alert_facts(alert: Alert, lang: str, thresholds: Thresholds, results: Sequence[AppResult] = (),
+                markup: Optional[Markup] = None) -> Tuple[str, str]:
+    """(who, what) of one alert for the dashboard, in `markup` (plain text by default): the chat
+    line's own words in `lang`, whatever language the run that raised it wrote its `message` in.
+    `who` is empty for an app's alert (the page names the app) and says `all 3 apps: …` for an
+    account-wide one."""
     from sms_receipt_stats.render.i18n import normalize_lang
 
     doc = ResultDocument(kind="check", generated_at="", results=list(results))
-    builder = _Builder(doc, Markup(), normalize_lang(lang), thresholds)
+    builder = _Builder(doc, markup or Markup(), normalize_lang(lang), thresholds)
     builder.other_languages = False
     who = "" if alert.app_id else builder.account_label(alert)
     return who, builder.alert_what(alert)
