@@ -239,7 +239,10 @@ def test_alerts_kept_by_an_english_run_read_in_chinese_on_the_zh_page(sqlite_sto
     assert "成功率低于阈值" in card and "接口错误" in card and ARREARS in card
     visible = re.sub(r"<[^>]+>", " ", card).replace(ARREARS, "")
     assert not NOT_ENGLISH.search(visible), NOT_ENGLISH.search(visible)
-    assert "907 receipts over 24 h" in alerts_card(dashboard(kept, "en", [r]))  # in its own language, whole
+    english = alerts_card(dashboard(kept, "en", [r]))
+    assert "907 receipts over 24 h" in english  # in its own language, whole
+    item = next(li for li in re.findall(r"<li.*?</li>", english, flags=re.S) if "907" in li)
+    assert item.count("marketing") == 1 and "1400006879" not in item  # the app named once
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
