@@ -427,11 +427,17 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
                     context: Dict[str, Any], run_dir: Path) -> bool:
     """Four hourly checks of one app with a SQLite state store (in the run's own directory):
     alert, quiet, still held after one clear hour, resolved after the second (docs/alerts.md);
-    then a replay."""
+    then a replay. Each check runs on the clock it would have had: a few minutes after the hour
+    it checks (as an hourly timer fires), so an alert's `since` follows the hour that raised it."""
     from datetime import datetime, timedelta, timezone
 
+    from sms_receipt_stats.app import handle
     from sms_receipt_stats.dev import samples
+    from sms_receipt_stats.jobs import JobDeps
     from sms_receipt_stats.windows import current_hour
+
+    def _stopped_clock(moment: datetime) -> Callable[[], datetime]:
+        return lambda: moment
 
     app = DEMO_APPS.split(",")[0].split("=")[0]
     # the run's directory is fresh: no state of an earlier run is in it
@@ -454,16 +460,20 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
                 emulator.inject_error(app, "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears (demo)")
             else:
                 emulator.reset_faults()
-            begin = hour - timedelta(hours=len(steps) - index)
+            # the last check is of the hour before the current one, so its clock is never ahead of now
+            begin = hour - timedelta(hours=len(steps) + 1 - index)
+            run_at = begin + timedelta(hours=1, minutes=5)
             message = {"job": "check", "app_ids": [app],
                        "window": {"begin": begin.strftime(fmt), "end": (begin + timedelta(hours=1)).strftime(fmt)}}
-            last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check")
+            last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check",
+                              Time=run_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
             before = len(chat.received)
-            doc = main_handler(last_event, context)
+            doc = handle(last_event, context, deps=JobDeps(now=_stopped_clock(run_at.astimezone(timezone.utc))))
             heard = _chat_lines(chat.received[before:])
             alerts = [a for a in doc["alerts"] if a.get("app_id") == app]
             seen.append({"alerts": alerts, "heard": heard})
-            print(f"   {chr(97 + index)}) {what}: check {begin:%H}:00-{begin + timedelta(hours=1):%H}:00")
+            print(f"   {chr(97 + index)}) {what}: check {begin:%H}:00-{begin + timedelta(hours=1):%H}:00 "
+                  f"at {run_at:%H:%M}")
             for a in alerts:
                 print(f"      alert {a['rule']} {a.get('code') or ''} status={a.get('status')} "
                       f"since={a.get('since')} notified={a.get('notified')}")
