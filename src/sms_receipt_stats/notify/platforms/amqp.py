@@ -149,11 +149,10 @@ def connection(where: Target, timeout: float) -> Iterator[Any]:
     started = time.monotonic()
     conn = pika.BlockingConnection(_parameters(where, timeout))
     left = max(0.05, timeout - (time.monotonic() - started))
-
-    def expire() -> None:
-        raise _Expired()
-
-    timer = conn.call_later(left, expire)
+    # on the I/O loop itself: BlockingConnection.call_later only fires inside process_data_events,
+    # never while a channel call (confirm_delivery, basic_publish) waits for the broker
+    loop = conn._impl.ioloop
+    timer = loop.call_later(left, _raise_expired)
     expired = False
     try:
         yield conn
@@ -161,28 +160,35 @@ def connection(where: Target, timeout: float) -> Iterator[Any]:
         expired = True
         raise
     finally:
-        _close(conn, timer, polite=not expired)
+        _close(conn, loop, timer, polite=not expired)
 
 
-def _close(conn: Any, timer: Any, polite: bool) -> None:
+def _close(conn: Any, loop: Any, timer: Any, polite: bool) -> None:
     """Close without waiting on a broker that stopped answering (never raises)."""
     try:
-        conn.remove_timeout(timer)
+        loop.remove_timeout(timer)
     except Exception:
         pass
     if polite and conn.is_open:
+        grace = loop.call_later(CLOSE_GRACE, _raise_expired)
         try:
-            grace = conn.call_later(CLOSE_GRACE, _raise_expired)
-            try:
-                conn.close()
-                return
-            finally:
-                if conn.is_open:
-                    conn.remove_timeout(grace)
+            conn.close()
+            return
         except Exception:
             pass
-    try:  # drop the socket: pika 1.4's transport abort (no public way to abandon a blocking connection)
+        finally:
+            try:
+                loop.remove_timeout(grace)
+            except Exception:
+                pass
+    try:  # drop the socket: pika 1.4's transport abort (there is no public way to abandon a blocking
+        # connection), then let the loop run the abort's own callbacks, which close the socket
         conn._impl._transport.abort()
+        for _ in range(3):
+            if conn.is_closed:
+                break
+            loop.poll()
+            loop.process_timeouts()
     except Exception:
         pass
 
