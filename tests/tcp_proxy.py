@@ -5,6 +5,7 @@ sessions use it). Each accepted connection takes the `Fault` set at that moment:
 
 - `pass`: forward both ways;
 - `refuse`: close the client's connection as soon as it is accepted;
+- `reset`: the same with a TCP RST (SO_LINGER 0), as a host with nothing listening answers;
 - `drop`: forward until `after` bytes have gone in direction `direction` (`up`: client → server,
   `down`: server → client), then close both sides; the bytes beyond `after` are not forwarded;
 - `stall`: the same, but then stop forwarding and keep both sockets open (a server that hangs),
@@ -13,21 +14,23 @@ sessions use it). Each accepted connection takes the `Fault` set at that moment:
 `up` bytes counted include the publish the client sends, so `drop` on `down` after the handshake
 lets the server receive a message whose confirm never reaches the client (a duplicate in the making).
 `counts` has the bytes of the last connection each way, for choosing offsets from a clean session.
+`fault` may also be a callable, asked for each new connection (random faults, seeded by the test).
 """
 
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 UP, DOWN = "up", "down"
 
 
 @dataclass(frozen=True)
 class Fault:
-    mode: str = "pass"  # pass | refuse | drop | stall
+    mode: str = "pass"  # pass | refuse | reset | drop | stall
     direction: str = DOWN
     after: int = 0
 
@@ -112,7 +115,8 @@ class TcpProxy:
 
     def __init__(self, upstream: Tuple[str, int]):
         self.upstream = upstream
-        self.fault = Fault()
+        self.fault: Union[Fault, Callable[[], Fault]] = Fault()
+        self.faults: List[Fault] = []  # what each accepted connection got, in order
         self.links: List[_Link] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -133,8 +137,11 @@ class TcpProxy:
             except OSError:
                 return
             self.accepted += 1
-            fault = self.fault
-            if fault.mode == "refuse":
+            fault = self.fault if isinstance(self.fault, Fault) else self.fault()
+            self.faults.append(fault)
+            if fault.mode in ("refuse", "reset"):
+                if fault.mode == "reset":
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 client.close()
                 continue
             link = _Link(self, client, fault)
