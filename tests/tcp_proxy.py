@@ -19,6 +19,7 @@ lets the server receive a message whose confirm never reaches the client (a dupl
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -100,10 +101,8 @@ class _Link:
         for sock in (self.client, self.server):
             if sock is None:
                 continue
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
         with self.proxy.lock:
             if self in self.proxy.links:
@@ -162,14 +161,10 @@ class TcpProxy:
 
     def stop(self) -> None:
         self.stopping.set()
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (a close alone does not, on Linux)
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(OSError):  # shutdown wakes the accept() (a close alone does not, on Linux)
+            self.listener.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
             self.listener.close()
-        except OSError:
-            pass
         with self.lock:
             links = list(self.links)
         for link in links:

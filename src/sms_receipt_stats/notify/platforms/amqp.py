@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
 from urllib.parse import unquote
@@ -165,10 +165,8 @@ def connection(where: Target, timeout: float) -> Iterator[Any]:
 
 def _close(conn: Any, loop: Any, timer: Any, polite: bool) -> None:
     """Close without waiting on a broker that stopped answering (never raises)."""
-    try:
+    with suppress(Exception):
         loop.remove_timeout(timer)
-    except Exception:
-        pass
     if polite and conn.is_open:
         grace = loop.call_later(CLOSE_GRACE, _raise_expired)
         try:
@@ -177,10 +175,8 @@ def _close(conn: Any, loop: Any, timer: Any, polite: bool) -> None:
         except Exception:
             pass
         finally:
-            try:
+            with suppress(Exception):
                 loop.remove_timeout(grace)
-            except Exception:
-                pass
     try:  # drop the socket: pika 1.4's transport abort (there is no public way to abandon a blocking
         # connection), then let the loop run the abort's own callbacks, which close the socket
         conn._impl._transport.abort()
@@ -348,7 +344,7 @@ PLATFORM = Platform(
     sinks={KIND: AmqpSink},
     scheme="amqp",
     schemes=("amqps",),
-    form="amqp(s)://USER:PASS@HOST:PORT/VHOST#exchange=EX&routing_key=KEY",
+    form="amqp(s)://USER:PASS@HOST[:PORT]/VHOST",
     options=("exchange", "routing_key"),
     parse=parse_entry,
 )
