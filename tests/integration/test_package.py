@@ -35,6 +35,7 @@ from sms_receipt_stats.dev.package import (
     write_zip,
 )
 from sms_receipt_stats.dev.receiver import Receiver
+from support import AmqpScratch
 
 pytestmark = pytest.mark.integration
 
@@ -176,10 +177,12 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     emulator.clear_records()
     timer = samples.timer_event(json.dumps({"job": "report", "window": "yesterday"}))
     health = samples.apigw_event(path="/release/health")
-    sinks = (f"wecom+{chat.url}/cgi-bin/webhook/send?key=zip-test,"  # render + requests + cmq
-             f"cmq://queue/sms-reports#endpoint={emulator.endpoint}")
-    before = len(chat.received)
-    result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, health], sinks)
+    with AmqpScratch(tag="zip") as broker:  # the amqp sink's client (pika) must load from the zip too
+        sinks = (f"wecom+{chat.url}/cgi-bin/webhook/send?key=zip-test,"  # render + requests + cmq + pika
+                 f"cmq://queue/sms-reports#endpoint={emulator.endpoint},{broker.entry()}")
+        before = len(chat.received)
+        result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, health], sinks)
+        published = broker.drain()
 
     assert result["version"] == [int(part) for part in version.split(".")]
     for module, origin in result["origins"].items():
@@ -193,9 +196,10 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     assert app["rates"]["receipt_rate"] is not None
     assert app["request_ids"]
     assert any(call.action == "CallbackStatusStatistics" for call in emulator.calls)
-    assert [d["ok"] for d in doc["deliveries"]] == [True, True], doc["deliveries"]
+    assert [d["ok"] for d in doc["deliveries"]] == [True, True, True], doc["deliveries"]
     assert len(chat.received) == before + 1
     assert emulator.cmq_messages
+    assert len(published) == 1 and json.loads(published[0][2])["kind"] == "report"
     assert answer["statusCode"] == 200
 
 
