@@ -27,7 +27,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT)]
@@ -114,7 +114,7 @@ def cold_import(wheels: List[Path], module: str, repeat: int = 7) -> float:
 
 
 def clients() -> None:
-    print("(1) AMQP client libraries (import time on Python %d.%d)" % sys.version_info[:2])
+    print(f"(1) AMQP client libraries (import time on Python {sys.version_info[0]}.{sys.version_info[1]})")
     print(f"  {'candidate':38} {'wheels':>9} {'unpacked':>9} {'in zip':>8} {'import':>8}  Requires-Python")
     for label, requirements in CANDIDATES:
         try:

@@ -261,3 +261,46 @@ def hundred_runs(scratch: AmqpScratch, proxy: TcpProxy, tmp_path: Path, *, seed:
     return {"lost": lost, "unknown": unknown, "duplicates": duplicates, "faulted_connections": faulted,
             "summary": summary, "received": len(received), "expected": len(expected)}
 
+
+
+# -- the consumer example ------------------------------------------------------------------------
+
+
+def result_document_schema(tmp_path: Path) -> Dict[str, Any]:
+    """docs/schema/result-document.v1.json, or the same generated from the model where it is not checked in."""
+    checked_in = Path(__file__).resolve().parents[2] / "docs" / "schema" / "result-document.v1.json"
+    if checked_in.exists():
+        return json.loads(checked_in.read_text(encoding="utf-8"))
+    return ResultDocument.model_json_schema(mode="validation", by_alias=True)
+
+
+def load_example() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "rabbitmq_consumer.py"
+    spec = importlib.util.spec_from_file_location("rabbitmq_consumer", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_consumer_example_validates_drops_duplicates_and_acks(
+        scratch: AmqpScratch, proxy: TcpProxy, tmp_path: Path) -> None:
+    state = {"STATE_URL": f"sqlite:///{tmp_path / 'state.db'}"}
+    entry = scratch.entry(port=proxy.port)
+    sent = [run(entry, report(1), **state)["message_id"]]
+    cut = proxy.counts[DOWN] - 40  # the confirm cut off once: the broker holds a copy the sink will resend
+    faults = iter([Fault("drop", DOWN, cut)])
+    proxy.fault = lambda: next(faults, Fault())
+    sent.append(run(entry, report(2), now=NOW + timedelta(minutes=5), **state)["message_id"])
+    scratch.channel.basic_publish(scratch.exchange, scratch.routing_key, b'{"schema": "not a document"}')
+
+    example = load_example()
+    handled: List[Dict[str, Any]] = []
+    consumer = example.Consumer(result_document_schema(tmp_path), handled.append)
+    example.consume(AMQP_TEST_URL, scratch.queue, consumer, idle=0.5)
+
+    assert consumer.counts == {"processed": 2, "duplicates": 1, "rejected": 1}
+    assert [doc["message_id"] for doc in handled] == sent
+    assert scratch.drain() == []  # everything acked (or rejected), nothing left
