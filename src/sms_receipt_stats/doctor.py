@@ -399,6 +399,9 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
     for spec in settings.sinks:
         name = f"sink {spec.label}"
         if not send_test:
+            if spec.kind == "amqp":
+                checks.append(_check_amqp(spec, name, deadline))
+                continue
             checks.append(Check(name=name, status="pass", detail=f"parsed ({spec.kind}, min_severity "
                                                                   f"{spec.min_severity}); --send-test delivers one"))
             continue
@@ -416,6 +419,24 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
             checks.append(Check(name=name, status="fail", detail=f"test report not delivered: {delivery.error}",
                                 hint="Check the URL, key and secret of this entry, and the network path to it."))
     return checks
+
+
+def _check_amqp(spec: Any, name: str, deadline: Optional[float]) -> Check:
+    """An amqp entry without sending: the broker answers, takes the login and the vhost, and the
+    exchange exists (a passive declare). `--send-test` then publishes the marked test report."""
+    from sms_receipt_stats.notify.platforms.amqp import probe
+
+    timeout = Budget(deadline).timeout()
+    if timeout is None:
+        return Check(name=name, status="skip", detail=Budget(deadline).out_of_time())
+    problem = probe(spec, timeout)
+    if problem is None:
+        exchange = spec.param("exchange") or "the default exchange"
+        return Check(name=name, status="pass", detail=f"broker reached, login and vhost accepted, {exchange} "
+                                                      "exists; --send-test publishes one")
+    return Check(name=name, status="fail", detail=f"broker check failed: {problem}",
+                 hint="Check the host, port, vhost, user and password of this entry (docs/sinks.md, AMQP), and "
+                      "that the exchange exists.")
 
 
 def healthy(checks: Sequence[Check]) -> bool:

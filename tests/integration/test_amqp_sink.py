@@ -304,3 +304,22 @@ def test_the_consumer_example_validates_drops_duplicates_and_acks(
     assert consumer.counts == {"processed": 2, "duplicates": 1, "rejected": 1}
     assert [doc["message_id"] for doc in handled] == sent
     assert scratch.drain() == []  # everything acked (or rejected), nothing left
+
+
+# -- doctor --------------------------------------------------------------------------------------
+
+
+def test_doctor_checks_login_vhost_and_exchange_without_sending(scratch: AmqpScratch) -> None:
+    entries = ",".join([scratch.entry(), scratch.entry(userinfo="guest:not-the-password-9f1"),
+                        scratch.entry(exchange=scratch.exchange + "-gone")])
+    event = dict(read_event("timer_default"), Message=json.dumps({"job": "doctor"}))
+    doc = run(entries, event)
+    sinks = {c["name"]: c for c in doc["checks"] if c["name"].startswith("sink amqp")}
+    assert [c["status"] for c in sinks.values()] == ["pass", "fail", "fail"]
+    assert "exists" in sinks["sink amqp#1(127.0.0.1)"]["detail"]
+    assert "refused the login" in sinks["sink amqp#2(127.0.0.1)"]["detail"]
+    assert "does not exist" in sinks["sink amqp#3(127.0.0.1)"]["detail"]
+    assert "not-the-password-9f1" not in json.dumps(doc)
+    # the checks published nothing: the one message is the doctor job's own result, sent as any job's
+    (only,) = [json.loads(body) for _, _, body in scratch.drain()]
+    assert only["kind"] == doc["kind"] and only["checks"] == doc["checks"]
