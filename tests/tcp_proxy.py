@@ -14,6 +14,7 @@ sessions use it). Each accepted connection takes the `Fault` set at that moment:
 `up` bytes counted include the publish the client sends, so `drop` on `down` after the handshake
 lets the server receive a message whose confirm never reaches the client (a duplicate in the making).
 `counts` has the bytes of the last connection each way, for choosing offsets from a clean session.
+With `tls` (a server SSLContext) it terminates TLS and forwards plain bytes: an amqps:// broker.
 `fault` may also be a callable, asked for each new connection (random faults, seeded by the test).
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
 import threading
 from dataclasses import dataclass
@@ -50,6 +52,12 @@ class _Link:
         self.closed = threading.Event()
 
     def start(self) -> None:
+        if self.proxy.tls is not None:  # terminate TLS here, forward plain AMQP (an amqps:// access point)
+            try:
+                self.client = self.proxy.tls.wrap_socket(self.client, server_side=True)
+            except (OSError, ValueError):
+                self.close()
+                return
         try:
             self.server = socket.create_connection(self.proxy.upstream, timeout=5)
             self.server.settimeout(None)
@@ -112,8 +120,9 @@ class _Link:
 class TcpProxy:
     """`with TcpProxy(("127.0.0.1", 5672)) as proxy:` → `proxy.port`; set `proxy.fault` between attempts."""
 
-    def __init__(self, upstream: Tuple[str, int]):
+    def __init__(self, upstream: Tuple[str, int], tls: Optional[ssl.SSLContext] = None):
         self.upstream = upstream
+        self.tls = tls
         self.fault: Union[Fault, Callable[[], Fault]] = Fault()
         self.faults: List[Fault] = []  # what each accepted connection got, in order
         self.links: List[_Link] = []

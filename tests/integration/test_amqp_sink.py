@@ -323,3 +323,45 @@ def test_doctor_checks_login_vhost_and_exchange_without_sending(scratch: AmqpScr
     # the checks published nothing: the one message is the doctor job's own result, sent as any job's
     (only,) = [json.loads(body) for _, _, body in scratch.drain()]
     assert only["kind"] == doc["kind"] and only["checks"] == doc["checks"]
+
+
+# -- amqps:// --------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def tls_broker(tmp_path: Path) -> Iterator[Dict[str, Any]]:
+    """The broker behind a TLS-terminating proxy whose self-signed certificate names 127.0.0.1."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a test certificate")
+    cert, key = tmp_path / "broker.pem", tmp_path / "broker.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    with TcpProxy(BROKER, tls=context) as running:
+        yield {"port": running.port, "ca": str(cert)}
+
+
+def test_amqps_publishes_over_tls_to_a_broker_whose_certificate_is_trusted(
+        scratch: AmqpScratch, tls_broker: Dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", tls_broker["ca"])  # the system CA store, as OpenSSL reads it
+    (delivery,) = run(scratch.entry(port=tls_broker["port"], scheme="amqps"))["deliveries"]
+    assert delivery == {"sink": "amqp", "ok": True, "attempts": 1, "error": None}
+    assert len(scratch.drain()) == 1
+
+
+def test_amqps_refuses_a_certificate_it_cannot_verify(scratch: AmqpScratch, tls_broker: Dict[str, Any],
+                                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "no-cas.pem"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("SSL_CERT_FILE", str(empty))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    (delivery,) = run(scratch.entry(port=tls_broker["port"], scheme="amqps"))["deliveries"]
+    assert delivery["ok"] is False and delivery["attempts"] == 1
+    assert "TLS: the broker's certificate was not accepted" in delivery["error"]
+    assert scratch.drain() == []

@@ -158,3 +158,12 @@ def test_each_failure_is_said_in_our_words(exc: BaseException, says: str, transi
     error = amqp.failure(exc, "e", "k")
     assert says in error.message and error.transient is transient
     assert USER not in error.message and "1.2.3.4" not in error.message
+
+
+def test_a_certificate_that_does_not_verify_is_permanent_other_tls_failures_are_not() -> None:
+    import ssl
+
+    refused = amqp.failure(ssl.SSLCertVerificationError(1, "certificate verify failed"))
+    assert "certificate was not accepted" in refused.message and refused.transient is False
+    broken = amqp.failure(ssl.SSLError(1, "wrong version number"))
+    assert "TLS handshake failed" in broken.message and broken.transient is True

@@ -195,6 +195,8 @@ def _raise_expired() -> None:
 
 def failure(exc: BaseException, exchange: str = "", routing_key: str = "") -> DeliveryError:
     """A pika/socket failure as a DeliveryError in our words (no broker text: it may name the user)."""
+    import ssl
+
     from pika import exceptions as pe
 
     ex = f"exchange '{exchange}'" if exchange else "the default exchange"
@@ -233,11 +235,13 @@ def failure(exc: BaseException, exchange: str = "", routing_key: str = "") -> De
     if isinstance(exc, pe.AMQPConnectionError) and not isinstance(exc, (pe.StreamLostError,
                                                                          pe.AMQPHeartbeatTimeout)):
         cause = _cause(exc)
-        import ssl
-
         if isinstance(cause, ssl.SSLCertVerificationError):
             return DeliveryError("TLS: the broker's certificate was not accepted", transient=False)
         return DeliveryError(f"cannot connect to the broker ({type(cause).__name__})", transient=True)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return DeliveryError("TLS: the broker's certificate was not accepted", transient=False)
+    if isinstance(exc, ssl.SSLError):
+        return DeliveryError(f"TLS handshake failed ({type(exc).__name__})", transient=True)
     if isinstance(exc, (pe.AMQPError, OSError)):
         return DeliveryError(f"connection lost before the broker confirmed ({type(exc).__name__})", transient=True)
     from pika.adapters.utils import connection_workflow as cw
