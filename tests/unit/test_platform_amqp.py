@@ -147,6 +147,7 @@ def test_a_document_over_the_cap_fails_permanently_before_connecting() -> None:
     (pe.ConnectionClosedByBroker(320, "CONNECTION_FORCED - broker forced connection closure"),
      "closed the connection (320 CONNECTION_FORCED)", True),
     (pe.UnroutableError([]), "unroutable: the broker returned the message", False),
+    (pe.ConnectionBlockedTimeout("Blocked connection timeout expired."), "held publishing blocked", True),
     (pe.NackError([]), "basic.nack", True),
     (pe.StreamLostError("Stream connection lost: ConnectionResetError(104, 'Connection reset by peer')"),
      "connection lost before the broker confirmed (StreamLostError)", True),

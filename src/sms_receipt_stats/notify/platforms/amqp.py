@@ -232,6 +232,9 @@ def failure(exc: BaseException, exchange: str = "", routing_key: str = "") -> De
         code = exc.reply_code
         return DeliveryError(f"the broker closed the connection ({_code(code)})",
                              transient=code not in _PERMANENT_CODES)
+    if isinstance(exc, pe.ConnectionBlockedTimeout):
+        return DeliveryError("the broker held publishing blocked (a resource alarm) for the whole attempt",
+                             transient=True)
     if isinstance(exc, pe.AMQPConnectionError) and not isinstance(exc, (pe.StreamLostError,
                                                                          pe.AMQPHeartbeatTimeout)):
         cause = _cause(exc)
