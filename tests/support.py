@@ -8,7 +8,8 @@ property tests can build a fresh world per generated example: `from support impo
 - `FakeClock` (monotonic + sleep), `FakeFetcher`, `RecordingDeliver`, `fake_deps`
 - environment builders: `base_env`, `plain_env`, `canary_env` (a canary in every secret)
 - response invariants: `check_http_response`, `check_result_document`, `log_lines`
-- the real Redis of the machine (`REDIS_TEST_URL`): `redis_client`, `redis_state_url`
+- the real Redis of the machine (`REDIS_TEST_URL`): `redis_client`, `redis_state_url`; its RabbitMQ:
+  `AMQP_TEST_URL`, `AmqpScratch`
 - `HeartbeatReceiver`: a healthchecks.io-style ping endpoint
 - `DrippingEndpoint`: an HTTP endpoint that drips, stalls or never answers (too slow an upstream)
 """
@@ -658,3 +659,71 @@ class DrippingEndpoint:
             except OSError:  # the client shut the connection: nobody reads the rest
                 self.peer_gone.set()
                 return
+
+
+# ---------------------------------------------------------------------------------------------
+# The machine's RabbitMQ (tests/integration/test_amqp_sink.py, bench/bench_amqp.py)
+# ---------------------------------------------------------------------------------------------
+#: the broker every machine runs (started before the session and CI); tests make their own names
+AMQP_TEST_URL = os.environ.get("AMQP_TEST_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+class AmqpScratch:
+    """A uniquely named direct exchange and a queue bound to it on the test broker, both deleted on
+    exit; `entry()` writes the NOTIFY_URLS entry that publishes there (optionally through a proxy
+    port, or with other credentials), `drain()` reads what arrived (acking it)."""
+
+    def __init__(self, url: str = AMQP_TEST_URL, tag: str = "t") -> None:
+        import uuid
+        from urllib.parse import urlsplit
+
+        self.url = url
+        self.parts = urlsplit(url)
+        unique = uuid.uuid4().hex[:10]
+        self.exchange = f"srs-test-{tag}-{unique}"
+        self.queue = f"srs-test-{tag}-{unique}"
+        self.routing_key = "sms.report"
+        self.connection: Any = None
+
+    def __enter__(self) -> AmqpScratch:
+        import pika
+
+        self.connection = pika.BlockingConnection(pika.URLParameters(self.url))
+        channel = self.connection.channel()
+        channel.exchange_declare(self.exchange, exchange_type="direct", durable=False, auto_delete=False)
+        channel.queue_declare(self.queue, durable=False, auto_delete=False)
+        channel.queue_bind(self.queue, self.exchange, routing_key=self.routing_key)
+        self.channel = channel
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self.connection.is_open:
+                self.channel.queue_delete(self.queue)
+                self.channel.exchange_delete(self.exchange)
+                self.connection.close()
+        except Exception:  # a test that broke the channel: reconnect to clean up
+            import pika
+
+            with pika.BlockingConnection(pika.URLParameters(self.url)) as conn:
+                ch = conn.channel()
+                ch.queue_delete(self.queue)
+                ch.exchange_delete(self.exchange)
+
+    def entry(self, *, port: Optional[int] = None, exchange: Optional[str] = None, routing_key: Optional[str] = None,
+              userinfo: Optional[str] = None, scheme: str = "amqp", options: str = "") -> str:
+        parts = self.parts
+        auth = userinfo if userinfo is not None else f"{parts.username}:{parts.password}"
+        ex = self.exchange if exchange is None else exchange
+        key = self.routing_key if routing_key is None else routing_key
+        fragment = "&".join(x for x in (f"exchange={ex}" if ex else "", f"routing_key={key}", options) if x)
+        return f"{scheme}://{auth}@{parts.hostname}:{port or parts.port or 5672}{parts.path or '/'}#{fragment}"
+
+    def drain(self) -> List[Tuple[Any, Any, bytes]]:
+        """Every message in the queue as (method, properties, body), acked."""
+        out = []
+        while True:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return out
+            out.append((method, properties, body))

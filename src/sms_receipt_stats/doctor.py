@@ -418,6 +418,9 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
         if spec.kind == "ckafka":
             checks.append(check_ckafka_datahub(spec, settings, deadline))
         if not send_test:
+            if spec.kind == "amqp":
+                checks.append(_check_amqp(spec, name, deadline))
+                continue
             checks.append(Check(name=name, status="pass", detail=f"parsed ({spec.kind}, min_severity "
                                                                   f"{spec.min_severity}); --send-test delivers one"))
             continue
@@ -513,6 +516,22 @@ def _cmq_checks(spec: Any, deadline: Optional[float], monotonic: Callable[[], fl
                            "address): the VPC address answers only inside its VPC, the public one needs internet.")]
     return [Check(name=f"{name} address", status="pass",
                   detail="the endpoint= address answers; credentials are proven only by a send (--send-test)")]
+def _check_amqp(spec: Any, name: str, deadline: Optional[float]) -> Check:
+    """An amqp entry without sending: the broker answers, takes the login and the vhost, and the
+    exchange exists (a passive declare). `--send-test` then publishes the marked test report."""
+    from sms_receipt_stats.notify.platforms.amqp import probe
+
+    timeout = Budget(deadline).timeout()
+    if timeout is None:
+        return Check(name=name, status="skip", detail=Budget(deadline).out_of_time())
+    problem = probe(spec, timeout)
+    if problem is None:
+        exchange = spec.param("exchange") or "the default exchange"
+        return Check(name=name, status="pass", detail=f"broker reached, login and vhost accepted, {exchange} "
+                                                      "exists; --send-test publishes one")
+    return Check(name=name, status="fail", detail=f"broker check failed: {problem}",
+                 hint="Check the host, port, vhost, user and password of this entry (docs/sinks.md, AMQP), and "
+                      "that the exchange exists.")
 
 
 def healthy(checks: Sequence[Check]) -> bool:

@@ -196,12 +196,12 @@ def _parse(entry: str, index: int) -> Tuple[SinkSpec, List[str]]:
     own = reg.schemes.get(parts.scheme)
     if own is not None:
         if forced:
-            raise SinkConfigError(f"{where}: a {own.scheme}:// URL takes no kind prefix")
+            raise SinkConfigError(f"{where}: a {parts.scheme}:// URL takes no kind prefix")
         extra = _hook(own, None, parts, options, where)
         kind = extra.pop("kind")
         return SinkSpec(kind=kind, url=url, **common, **extra), _ignored_options(reg, kind, options, mention_all)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        forms = "".join(f" or {p.form}" for p in reg.schemes.values())
+        forms = "".join(f" or {p.form}" for p in reg.platforms if p.scheme)
         raise SinkConfigError(f"{where}: expected an http(s) URL, a kind+URL{forms}")
     if parts.scheme == "http" and parts.hostname.lower() in reg.hosts:
         raise SinkConfigError(f"{where}: use https:// for {parts.hostname.lower()} (over http:// the robot's "
