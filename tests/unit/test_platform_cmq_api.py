@@ -46,8 +46,8 @@ def test_routing_by_min_severity() -> None:
     conf = settings("cmq+api://queue/alerts#min_severity=warning")
     assert sink.prepare(document("report"), conf) is None
     assert sink.prepare(document("check", "info"), conf) is None
-    content = sink.prepare(document("check", "warning"), conf)
-    assert content is not None and '"severity":"warning"' in content
+    message = sink.prepare(document("check", "warning"), conf)
+    assert message is not None and '"severity":"warning"' in message.body
 
 
 def test_document_over_1_mb_fails_clearly_without_a_call() -> None:
@@ -55,7 +55,7 @@ def test_document_over_1_mb_fails_clearly_without_a_call() -> None:
     sleeper = Sleeper()
     [delivery] = deliver_all(doc, settings("cmq+api://queue/alerts"), sleep=sleeper)
     assert delivery.sink == "cmq_api_queue" and not delivery.ok and delivery.attempts == 1
-    assert "exceeds the CMQ message limit" in delivery.error
+    assert f"exceeds the queue's message limit of {MAX_MESSAGE_BYTES} bytes" in delivery.error
     assert sleeper.waits == []
 
 

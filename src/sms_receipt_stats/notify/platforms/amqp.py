@@ -27,14 +27,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
 from urllib.parse import unquote
 
-from sms_receipt_stats.notify.base import DeliveryContext, DeliveryError, Sink, document_json, wants_document
+from sms_receipt_stats.notify.base import DeliveryContext, DeliveryError, QueueMessage, QueueSink
 from sms_receipt_stats.notify.platforms import Platform
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
-    from sms_receipt_stats.config import Settings
-    from sms_receipt_stats.documents import ResultDocument
     from sms_receipt_stats.notify.urls import SinkSpec
 
 KIND = "amqp"
@@ -103,15 +101,6 @@ def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]
     if not exchange and not routing_key:
         raise ValueError("give exchange= (and routing_key=), or routing_key=QUEUE for the default exchange")
     return {"kind": KIND, "exchange": exchange, "routing_key": routing_key}
-
-
-@dataclass(frozen=True)
-class AmqpMessage:
-    """What one document becomes: its id (also inside the body) and the body's bytes."""
-
-    message_id: str
-    body: bytes
-    kind: str
 
 
 class _Expired(Exception):
@@ -269,7 +258,7 @@ def _cause(exc: BaseException) -> BaseException:
     return exc
 
 
-class AmqpSink(Sink):
+class AmqpSink(QueueSink):
     kind = KIND
 
     @property
@@ -285,28 +274,18 @@ class AmqpSink(Sink):
 
         return target(urlsplit(self.spec.url))
 
-    def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[AmqpMessage]:
-        if not wants_document(doc, self.spec.min_severity):
-            return None
-        import uuid
+    def max_message_bytes(self) -> Optional[int]:
+        return MAX_MESSAGE_BYTES
 
-        message_id = doc.message_id or "msg_" + uuid.uuid4().hex  # made once: every retry carries it
-        body = document_json(doc.model_copy(update={"message_id": message_id}))
-        return AmqpMessage(message_id=message_id, body=body.encode("utf-8"), kind=doc.kind)
-
-    def deliver(self, prepared: AmqpMessage, ctx: DeliveryContext) -> None:
-        size = len(prepared.body)
-        if size > MAX_MESSAGE_BYTES:
-            raise DeliveryError(f"document of {size} bytes exceeds the AMQP message limit of {MAX_MESSAGE_BYTES}",
-                                transient=False)
+    def publish(self, message: QueueMessage, ctx: DeliveryContext) -> None:
         try:
             where = self.target()
         except ValueError as exc:  # parsed before; kept for a spec built by hand
             raise DeliveryError(str(exc), transient=False) from None
-        publish(where, self.exchange, self.routing_key, prepared, ctx.timeout)
+        publish(where, self.exchange, self.routing_key, message, ctx.timeout)
 
 
-def publish(where: Target, exchange: str, routing_key: str, message: AmqpMessage, timeout: float) -> None:
+def publish(where: Target, exchange: str, routing_key: str, message: QueueMessage, timeout: float) -> None:
     """One confirmed, mandatory, persistent publish on a connection of its own, within `timeout`."""
     import pika
 
@@ -319,7 +298,7 @@ def publish(where: Target, exchange: str, routing_key: str, message: AmqpMessage
                                               delivery_mode=2, message_id=message.message_id,
                                               timestamp=int(time.time()), type=message.kind,
                                               app_id="sms-receipt-stats")
-            channel.basic_publish(exchange, routing_key, message.body, properties, mandatory=True)
+            channel.basic_publish(exchange, routing_key, message.body.encode("utf-8"), properties, mandatory=True)
             confirmed = True  # basic_publish returned: the broker acked (a return or nack raised)
     except Exception as exc:
         if confirmed:

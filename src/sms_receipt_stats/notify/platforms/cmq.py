@@ -32,27 +32,23 @@ The management API's `SendCmqMsg`/`PublishCmqMsg` is `cmq+api://` (`cmq_api.py`)
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode
 
 from sms_receipt_stats.notify.base import (
     DeliveryContext,
     DeliveryError,
     QueueMessage,
-    Sink,
+    QueueSink,
     http_post,
     json_answer,
     one_line,
-    queue_message,
-    wants_document,
 )
 from sms_receipt_stats.notify.platforms import Platform
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
-    from sms_receipt_stats.config import Settings
-    from sms_receipt_stats.documents import ResultDocument
 
 #: the data-flow API's one path (product 406 page 5906; Tencent's data-flow SDK, `URISEC`)
 PATH = "/v2/index.php"
@@ -155,31 +151,22 @@ def explain(code: int, message: str) -> Tuple[bool, str]:
     return transient, f"code {code}" + (f": {meaning}" if meaning else "") + (f" ({text})" if text else "")
 
 
-class CmqSink(Sink):
+class CmqSink(QueueSink):
     kind = "cmq"
     action: str
     name_field: str
 
-    def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[Union[QueueMessage, DeliveryError]]:
-        """The queue message, once (its id is kept by every retry); a document that cannot fit is
-        kept as its permanent failure, so the delivery names it."""
-        if not wants_document(doc, self.spec.min_severity):
-            return None
-        try:
-            return queue_message(doc, int(self.spec.param("max_msg_size", DEFAULT_MAX_MSG_SIZE)))
-        except DeliveryError as exc:
-            return exc
+    def max_message_bytes(self) -> Optional[int]:
+        return int(self.spec.param("max_msg_size", DEFAULT_MAX_MSG_SIZE))
 
     def fields(self, message: QueueMessage) -> Dict[str, Any]:
         return {self.name_field: self.spec.name, "msgBody": message.body, "clientRequestId": message.message_id}
 
-    def deliver(self, prepared: Union[QueueMessage, DeliveryError], ctx: DeliveryContext) -> None:
+    def publish(self, message: QueueMessage, ctx: DeliveryContext) -> None:
         import secrets
 
         from sms_receipt_stats.endpoint import parse_endpoint
 
-        if isinstance(prepared, DeliveryError):
-            raise prepared
         settings = ctx.settings
         if not settings.secret_id or settings.secret_key is None:
             raise DeliveryError("no Tencent Cloud credentials for the queue", transient=False)
@@ -189,12 +176,12 @@ class CmqSink(Sink):
             raise DeliveryError(f"bad endpoint: {WHERE_TO_COPY}", transient=False) from None
         token = settings.session_token.get_secret_value() if settings.session_token else None
         host = host_header(endpoint.host, endpoint.scheme)
-        form = signed_fields(self.action, self.fields(prepared), host=host,
+        form = signed_fields(self.action, self.fields(message), host=host,
                              secret_id=settings.secret_id, secret_key=settings.secret_key.get_secret_value(),
                              token=token, timestamp=int(ctx.now()), nonce=1 + secrets.randbelow(2**31 - 1))
         encoded = urlencode(form).encode("ascii")
         if len(encoded) > MAX_REQUEST_BYTES:
-            raise DeliveryError(f"message of {prepared.size} bytes makes a request of {len(encoded)} bytes, over CMQ's "
+            raise DeliveryError(f"message of {message.size} bytes makes a request of {len(encoded)} bytes, over CMQ's "
                                 f"request limit of {MAX_REQUEST_BYTES} bytes", transient=False)
         resp = http_post(ctx, f"{endpoint.scheme}://{endpoint.host}{PATH}", encoded,
                          headers={"Content-Type": "application/x-www-form-urlencoded"})

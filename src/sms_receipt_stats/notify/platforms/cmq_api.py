@@ -21,14 +21,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-from sms_receipt_stats.notify.base import DeliveryContext, DeliveryError, Sink, document_json, one_line, wants_document
+from sms_receipt_stats.notify.base import DeliveryContext, DeliveryError, QueueMessage, QueueSink, one_line
 from sms_receipt_stats.notify.platforms import Platform
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
-    from sms_receipt_stats.config import Settings
-    from sms_receipt_stats.documents import ResultDocument
 
 SERVICE, VERSION = "tdmq", "2020-02-17"
 DEFAULT_HOST = "tdmq.tencentcloudapi.com"
@@ -61,24 +59,20 @@ def is_transient(code: str) -> bool:
     return is_retryable(code)
 
 
-class CmqApiSink(Sink):
+class CmqApiSink(QueueSink):
     kind = "cmq_api"
     action: str
     name_field: str
 
-    def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[str]:
-        return document_json(doc) if wants_document(doc, self.spec.min_severity) else None
+    def max_message_bytes(self) -> Optional[int]:
+        return MAX_MESSAGE_BYTES
 
     def params(self, content: str) -> Dict[str, Any]:
         return {self.name_field: self.spec.name, "MsgContent": content}
 
-    def deliver(self, prepared: str, ctx: DeliveryContext) -> None:
+    def publish(self, message: QueueMessage, ctx: DeliveryContext) -> None:
         from sms_receipt_stats import sdk
 
-        size = len(prepared.encode("utf-8"))
-        if size > MAX_MESSAGE_BYTES:
-            raise DeliveryError(f"document of {size} bytes exceeds the CMQ message limit of {MAX_MESSAGE_BYTES}",
-                                transient=False)
         settings = ctx.settings
         try:
             endpoint = sdk.endpoint_for(self.spec.endpoint, DEFAULT_HOST)
@@ -89,12 +83,11 @@ class CmqApiSink(Sink):
         except ValueError:
             raise DeliveryError("bad endpoint", transient=False) from None
         try:
-            answer = sdk.call_action(client, self.action, self.params(prepared))
+            answer = sdk.call_action(client, self.action, self.params(message.body))
         except sdk.CloudError as exc:
             # to_cloud_error already replaced a transport error's text by a host-free reason
             text = one_line(exc.message)
-            message = f"{exc.code}: {text}" if text else exc.code
-            raise DeliveryError(message, transient=is_transient(exc.code)) from None
+            raise DeliveryError(f"{exc.code}: {text}" if text else exc.code, transient=is_transient(exc.code)) from None
         if answer.get("Result") is False:
             raise DeliveryError(f"{self.action} answered Result=false", transient=True)
 
