@@ -23,6 +23,7 @@ The real server is never paused, flushed or stopped: faults live in the proxy on
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -156,17 +157,13 @@ class RespProxy:
 
     def close(self) -> None:
         self._stop.set()
-        try:
+        with contextlib.suppress(OSError):
             self._listener.close()
-        except OSError:
-            pass
         with self._lock:
             conns, self._conns = self._conns, []
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -211,10 +208,8 @@ class RespProxy:
             return
         finally:
             for sock in (client, server):
-                try:
+                with contextlib.suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass
 
     def _hold(self, client: socket.socket) -> None:
         """Answer nothing until the client hangs up (its call deadline) or the proxy closes."""

@@ -55,14 +55,14 @@ def warm_settled_days(settings: Settings, deps: Any, store: Any, deadline: Optio
     if not app_ids:
         return WarmSummary(skipped="no apps")
     cache = SettledCache(deps.fetcher_factory(settings), store, now=lambda: now, settle_hours=settings.settle_hours)
-    tasks: List[QueryTask] = []
-    for day in reversed(buckets(named_window(WARM_WINDOW, now, settings.timezone), "day")):
-        for part in split_for_api(day.counted()):
-            if not is_settled(part.end_time, now, settings.settle_hours):
-                continue
-            for app_id in app_ids:  # newest day of every app first, so a short budget still helps all
-                if cache.cached(app_id, part.begin_time, part.end_time) is None:
-                    tasks.append(QueryTask(app_id, part.begin_time, part.end_time))
+    spans = [(app_id, part.begin_time, part.end_time)
+             for day in reversed(buckets(named_window(WARM_WINDOW, now, settings.timezone), "day"))
+             for part in split_for_api(day.counted()) if is_settled(part.end_time, now, settings.settle_hours)
+             for app_id in app_ids]  # newest day of every app first, so a short budget still helps all
+    cache.read_ahead(spans)  # one store command for the lot, not one per span
+    tasks = [QueryTask(*span) for span in spans if cache.cached(*span) is None]
+    if not store.available:  # the store failed on the way: nothing fetched could be kept
+        return WarmSummary(skipped="state store unavailable")
     if not tasks:
         return WarmSummary()
     querier = Querier(cache, rps=settings.api_rps, clock=deps.monotonic, sleep=deps.sleep, deadline=deadline,

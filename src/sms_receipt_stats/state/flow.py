@@ -59,12 +59,13 @@ def open_store(url: str, prefix: str) -> Store:
 
 def open_state(settings: Settings, time_limit: Optional[float] = None) -> Optional[GuardedStore]:
     """The guarded store of STATE_URL, opened on first use; None when the function is stateless.
-    Its time budget is a share of `time_limit` (`store.budget_for`); a timer run sets it from
-    the invocation's limit when it begins."""
+    An invocation's store gets a time budget, a share of its `time_limit` (`store.budget_for`;
+    a timer run sets it from the invocation's limit when it begins); without one (the CLI) none."""
     if settings.state_url is None:
         return None
     url, prefix = settings.state_url.get_secret_value(), settings.state_prefix
-    return GuardedStore(opener=lambda: open_store(url, prefix), budget=budget_for(time_limit))
+    budget = budget_for(time_limit) if time_limit is not None else None
+    return GuardedStore(opener=lambda: open_store(url, prefix), budget=budget)
 
 
 class StatefulRun:

@@ -99,6 +99,7 @@ class Store(ABC):
     def bound(self, seconds: float) -> None:
         """Let the next calls take at most `seconds` (what is left of the run's store budget,
         when less than `CALL_TIMEOUT`); a back end that cannot bound a call may ignore it."""
+        return None  # optional for a back end, hence not abstract
 
     @abstractmethod
     def close(self) -> None:
@@ -109,7 +110,7 @@ class Store(ABC):
 BUDGET_SHARE = 0.1
 #: ... within these bounds (seconds); a normal run spends well under 0.5 s on its store
 MIN_BUDGET, MAX_BUDGET = 0.5, 10.0
-#: the budget when the time limit is unknown (a CLI run, a caller that does not say)
+#: the budget of a timer run whose time limit is unknown (no context)
 DEFAULT_BUDGET = 3.0
 
 
@@ -127,11 +128,12 @@ class GuardedStore:
     Besides each call's own deadline (`CALL_TIMEOUT`), the run's store time is budgeted: the
     wall-clock time during which any store call was in flight (concurrent calls count once) may
     not exceed `budget` seconds; past it the store counts as failed, so a store that answers every
-    command slowly costs the run its budget, not a second per command.
+    command slowly costs the run its budget, not a second per command. No budget (None) for a
+    long-lived user with no time limit (the CLI, a backtest); an invocation sets one (`limit`).
     """
 
     def __init__(self, store: Optional[Store] = None, *, opener: Optional[Callable[[], Store]] = None,
-                 budget: float = DEFAULT_BUDGET, clock: Callable[[], float] = time.monotonic):
+                 budget: Optional[float] = None, clock: Callable[[], float] = time.monotonic):
         self._store = store
         self._opener = opener
         self._lock = threading.Lock()
@@ -146,6 +148,8 @@ class GuardedStore:
         self.calls = 0
         #: keys of records found unreadable this run (each is logged once)
         self._rejected: Set[str] = set()
+        #: values read ahead in one command (`read_ahead`), answering `get` of their keys
+        self._ahead: Dict[str, Optional[str]] = {}
 
     @property
     def available(self) -> bool:
@@ -190,7 +194,7 @@ class GuardedStore:
     def call(self, operation: str, default: T, fn: Callable[[Store], T]) -> T:
         if self.problem is not None:
             return default
-        left = self.budget - self.used()
+        left = self.budget - self.used() if self.budget is not None else CALL_TIMEOUT
         if left <= 0:
             self.fail(f"{operation}: TimeoutError: the store took over {self.budget:g} s this run")
             return default
@@ -227,8 +231,26 @@ class GuardedStore:
         else:
             self.delete(key)
 
+    def read_ahead(self, keys: Sequence[str]) -> None:
+        """Read `keys` in one command now; a `get` of one of them answers from what was read
+        until a `set` or `delete` of the key forgets it. Cuts a run's commands where it knows the
+        keys it will ask for one by one (the settled cache's spans)."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._ahead]
+        if wanted and self.available:
+            found = self.get_many(wanted)
+            if self.available:
+                with self._lock:
+                    self._ahead.update(zip(wanted, found))
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            self._ahead.pop(key, None)
+
     # the interface, each with the answer a stateless run would get
     def get(self, key: str) -> Optional[str]:
+        with self._lock:
+            if key in self._ahead:
+                return self._ahead[key]
         return self.call("get", None, lambda s: s.get(key))
 
     def get_many(self, keys: List[str]) -> List[Optional[str]]:
@@ -244,6 +266,7 @@ class GuardedStore:
         return self.call("get", [None] * len(keys), many)
 
     def set(self, key: str, value: str, ttl: float) -> bool:
+        self._forget(key)
         return self.call("set", False, lambda s: (s.set(key, value, ttl), True)[1])
 
     def claim(self, key: str, value: str, ttl: float) -> Optional[bool]:
@@ -255,6 +278,7 @@ class GuardedStore:
         return self.call("claim", None, lambda s: s.swap(key, expected, value, ttl))
 
     def delete(self, key: str) -> bool:
+        self._forget(key)
         return self.call("delete", False, lambda s: (s.delete(key), True)[1])
 
     def items(self, collection: str) -> Optional[Dict[str, str]]:
