@@ -80,9 +80,14 @@ def warm_after_report(settings: Settings, deps: Any, deadline: Optional[float], 
     (the report is already delivered; a cold cache only makes the next page slower)."""
     if settings.state_url is None:
         return WarmSummary(skipped="no state store")
+    left = deadline - deps.monotonic() if deadline is not None else None
+    if left is not None and left <= 0:
+        return WarmSummary(skipped="no time left")
     store = None
     try:
         store = deps.open_state(settings)
+        if store is not None and left is not None:
+            store.limit(left)  # its store time is a share of what is left of the invocation
         return warm_settled_days(settings, deps, store, deadline, now)
     except Exception as exc:
         logger.warning("dashboard cache warm-up failed", extra={"code": type(exc).__name__})
