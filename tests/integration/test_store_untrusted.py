@@ -93,7 +93,7 @@ def test_a_claim_with_a_bogus_deadline_is_dropped_and_the_run_goes_on(
         go: Callable[..., Dict[str, Any]], raw: Store, env: Dict[str, str], delivered: RecordingDeliver,
         capsys: Any, until: str) -> None:
     key = report_key(env)
-    raw.set(key, '{"state":"running","until":%s}' % until, 3600)
+    raw.set(key, '{"state":"running","until":' + until + '}', 3600)
     doc = go()
     assert_ran_and_notified(doc, delivered)
     assert dropped(capsys, "run record") == [f"state store: dropping an unreadable run record ({key})"]
