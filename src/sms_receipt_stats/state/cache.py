@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Set, Tuple
 
 from sms_receipt_stats.query import StatsFetcher
 from sms_receipt_stats.stats import Stats
@@ -48,6 +48,8 @@ class SettledCache:
         self.ttl = ttl
         self.hits = self.misses = self.stored = 0
         self._lock = threading.Lock()
+        #: keys the store was asked for and did not have (a querier calls `cached`, then `fetch`)
+        self._absent: Set[str] = set()
 
     @staticmethod
     def key(app_id: str, api_begin: str, api_end: str) -> str:
@@ -64,6 +66,7 @@ class SettledCache:
         key = self.key(app_id, api_begin, api_end)
         raw = self.store.get(key)
         if raw is None:
+            self._absent.add(key)  # `fetch` of this span, next, needs not ask the store again
             return None
         try:
             stats = Stats.model_validate_json(raw)
@@ -85,9 +88,10 @@ class SettledCache:
 
     def fetch(self, app_id: str, api_begin: str, api_end: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
-        hit = self.cached(app_id, api_begin, api_end)
-        if hit is not None:
-            return hit
+        if self.key(app_id, api_begin, api_end) not in self._absent:
+            hit = self.cached(app_id, api_begin, api_end)
+            if hit is not None:
+                return hit
         self._count("misses")
         stats, request_id = self.inner.fetch(app_id, api_begin, api_end, timeout=timeout)
         if is_settled(api_end, self.now(), self.settle_hours) and self.store.set(
