@@ -288,7 +288,6 @@ def run_job(job: str, url: str, prefix: str, limit_ms: Optional[int] = None,
     API (every app unhealthy), one recorded sink, the context's time limit `limit_ms` (the store's
     budget a share of it)."""
     from sms_receipt_stats.app import handle
-
     from sms_receipt_stats.state.flow import open_state
 
     delivered = RecordingDeliver(needs_sinks=True)
@@ -344,7 +343,8 @@ class ChaosCase:
     shape: str = ""  # the wrong shape's name (`*0`, `+OK`, `nil`, `:1`) for kind "wrong"
 
 
-def chaos_case(rng: Any, index: int, commands: Dict[str, int], jobs: Tuple[str, ...] = ("check", "report")) -> ChaosCase:
+def chaos_case(rng: Any, index: int, commands: Dict[str, int],
+               jobs: Tuple[str, ...] = ("check", "report")) -> ChaosCase:
     """The `index`-th case of a seeded run: jobs in turn, a random fault kind and command index
     (up to one past the job's command count: sometimes the fault never comes)."""
     job = jobs[index % len(jobs)]
