@@ -197,7 +197,7 @@ class GuardedStore:
             return default
         left = self.budget - self.used() if self.budget is not None else CALL_TIMEOUT
         if left <= 0:
-            self.fail(f"{operation}: TimeoutError: the store took over {self.budget:g} s this run")
+            self.fail(self._spent(operation))
             return default
         try:
             backend = self._backend()  # opening loads the back end's module: not store time
@@ -210,10 +210,14 @@ class GuardedStore:
                 backend.bound(left)
             return fn(backend)
         except Exception as exc:  # any failure of the store: the run goes on without it
-            self.fail(describe_failure(operation, exc))
+            spent = self.budget is not None and left < CALL_TIMEOUT and self.used() >= self.budget
+            self.fail(self._spent(operation) if spent else describe_failure(operation, exc))
             return default
         finally:
             self._leave()
+
+    def _spent(self, operation: str) -> str:
+        return f"{operation}: TimeoutError: the store took over {self.budget:g} s this run"
 
     def reject(self, what: str, key: str, *, collection: Optional[str] = None, raw: Optional[str] = None,
                drop: bool = True) -> None:
