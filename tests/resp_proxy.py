@@ -296,7 +296,7 @@ def run_job(job: str, url: str, prefix: str, limit_ms: Optional[int] = None,
         deps.open_state = lambda settings: open_state(settings, time_limit=limit_ms / 1000)
     names = dict(a.split("=") for a in APP_IDS_ENV.split(","))
     env = base_env(STATE_URL=url, STATE_PREFIX=prefix, NOTIFY_URLS=SINK,
-                   SMS_SDK_APP_IDS=",".join(f"{a}={names[a]}" for a in apps))
+                   SMS_SDK_APP_IDS=",".join(f"{a}={names.get(a, f'app{i}')}" for i, a in enumerate(apps)))
     context = {"request_id": f"chaos-{job}", **({"time_limit_in_ms": limit_ms} if limit_ms else {})}
     started = time.monotonic()
     answer = handle(job_event(job), context, env=env, deps=deps)
