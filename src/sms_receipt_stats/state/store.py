@@ -101,6 +101,11 @@ class Store(ABC):
         when less than `CALL_TIMEOUT`); a back end that cannot bound a call may ignore it."""
         return None  # optional for a back end, hence not abstract
 
+    def abandon(self) -> None:
+        """The guard gave up on this store for the run: calls queued behind the failure may fail
+        at once instead of each waiting out its own timeout (the Redis client does so anyway)."""
+        return None  # optional for a back end, hence not abstract
+
     @abstractmethod
     def close(self) -> None:
         """Release connections (idempotent)."""
@@ -175,9 +180,16 @@ class GuardedStore:
 
     def fail(self, problem: str) -> None:
         with self._lock:
-            if self.problem is None:
+            first, store = self.problem is None, self._store
+            if first:
                 self.problem = problem
-                log.warning("state store unavailable, going on stateless", extra={"code": problem})
+        if first:
+            log.warning("state store unavailable, going on stateless", extra={"code": problem})
+            if store is not None:
+                try:
+                    store.abandon()
+                except Exception:  # giving up must not fail either
+                    log.debug("abandoning the state store failed")
 
     def _enter(self) -> None:
         with self._lock:
