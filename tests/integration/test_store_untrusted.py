@@ -376,3 +376,20 @@ def test_a_poisoned_baseline_is_computed_afresh(go: Callable[..., Dict[str, Any]
     doc = go()
     assert_ran_and_notified(doc, delivered)
     assert all(r["trend"] is not None for r in doc["results"])
+
+
+def test_a_value_that_is_not_text_is_a_store_failure(invoke: Invoke, make_deps: Callable[..., Any],
+                                                     bad_fetcher: FakeFetcher, delivered: RecordingDeliver,
+                                                     tmp_path: Any) -> None:
+    """SQLite keeps whatever type a row was given: a BLOB where text belongs is not a record."""
+    import sqlite3
+
+    env = base_env(NOTIFY_URLS=HOOK, STATE_URL=f"sqlite:///{tmp_path}/state.db", STATE_PREFIX="t:")
+    open_store(env["STATE_URL"], "t:").close()  # the schema
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("INSERT INTO items (collection, id, value, expires) VALUES ('t:alerts', 'x', ?, 1e12)",
+                   (b"\x00\xff",))
+    doc = invoke(read_event("timer_check_last_hour"), env=env, deps=make_deps(fetcher=bad_fetcher), context=CONTEXT)
+    assert_ran_and_notified(doc, delivered)
+    [failure] = [a["message"] for a in doc["alerts"] if a["rule"] == "state_unavailable"]
+    assert "unexpected reply to items" in failure

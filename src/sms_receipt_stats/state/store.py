@@ -272,7 +272,7 @@ class GuardedStore:
         with self._lock:
             if key in self._ahead:
                 return self._ahead[key]
-        return self.call("get", None, lambda s: s.get(key))
+        return self.call("get", None, lambda s: _text(s.get(key), "GET"))
 
     def get_many(self, keys: List[str]) -> List[Optional[str]]:
         if not keys:
@@ -280,9 +280,9 @@ class GuardedStore:
 
         def many(s: Store) -> List[Optional[str]]:
             found = s.get_many(keys)
-            if len(found) != len(keys):
+            if not isinstance(found, list) or len(found) != len(keys):
                 raise shape_error("MGET")
-            return found
+            return [_text(v, "MGET") for v in found]
 
         return self.call("get", [None] * len(keys), many)
 
@@ -303,10 +303,17 @@ class GuardedStore:
         return self.call("delete", False, lambda s: (s.delete(key), True)[1])
 
     def items(self, collection: str) -> Optional[Dict[str, str]]:
-        return self.call("read", None, lambda s: s.items(collection))
+        def read(s: Store) -> Dict[str, str]:
+            found = s.items(collection)
+            if not isinstance(found, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                       for k, v in found.items()):
+                raise shape_error("items")
+            return found
+
+        return self.call("read", None, read)
 
     def get_item(self, collection: str, item_id: str) -> Optional[str]:
-        return self.call("read", None, lambda s: s.get_item(collection, item_id))
+        return self.call("read", None, lambda s: _text(s.get_item(collection, item_id), "get_item"))
 
     def replace(self, collection: str, item_id: str, expected: Optional[str], value: Optional[str],
                 ttl: float) -> Optional[bool]:
@@ -323,6 +330,13 @@ class GuardedStore:
                 store.close()
             except Exception:  # closing a broken connection must not fail the run
                 log.debug("closing the state store failed")
+
+
+def _text(value: object, command: str) -> Optional[str]:
+    """A stored value is text or nothing, whatever the back end (a SQLite row may hold a BLOB)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise shape_error(command)
 
 
 def describe_failure(operation: str, exc: BaseException) -> str:
