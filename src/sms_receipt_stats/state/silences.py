@@ -240,15 +240,26 @@ def _ttl(silence: Silence, now: datetime) -> float:
     return max(1.0, (silence.ends_at + KEEP_AFTER_END - now).total_seconds())
 
 
-def load_all(raw: Optional[Mapping[str, str]]) -> List[Silence]:
-    """Stored silences, oldest start first; unreadable entries are skipped."""
+def load_all(raw: Optional[Mapping[str, str]], store: Any = None) -> List[Silence]:
+    """Stored silences, oldest start first; an entry that does not validate (or whose id is not
+    its key) is skipped, and dropped from `store` when given (logged once)."""
     out: List[Silence] = []
-    for value in (raw or {}).values():
-        try:
-            out.append(Silence.model_validate_json(value))
-        except ValueError:
+    for key, value in (raw or {}).items():
+        silence = _load(value)
+        if silence is None or silence.id != key:
+            reject = getattr(store, "reject", None)
+            if reject is not None:
+                reject("silence", key, collection=COLLECTION, raw=value)
             continue
+        out.append(silence)
     return sorted(out, key=lambda s: (s.starts_at, s.id))
+
+
+def _load(raw: str) -> Optional[Silence]:
+    try:
+        return Silence.model_validate_json(raw)
+    except (ValueError, TypeError, OverflowError):  # ValidationError is a ValueError
+        return None
 
 
 class SilenceStore:
@@ -259,7 +270,7 @@ class SilenceStore:
         self._sleep = sleep
 
     def list(self) -> List[Silence]:
-        return load_all(self.store.items(COLLECTION))
+        return load_all(self.store.items(COLLECTION), self.store)
 
     def active(self, now: datetime) -> List[Silence]:
         return [s for s in self.list() if s.active_at(now)]
@@ -271,7 +282,7 @@ class SilenceStore:
         if not self._lock(token):
             raise SilenceError("silences are busy being changed; try again")
         try:
-            current = load_all(self.store.items(COLLECTION))
+            current = load_all(self.store.items(COLLECTION), self.store)
             if sum(1 for s in current if s.ends_at > now) >= MAX_SILENCES:
                 raise SilenceError(f"there are already {MAX_SILENCES} silences; expire some first")
             if not self.store.replace(COLLECTION, silence.id, None, silence.model_dump_json(), _ttl(silence, now)):
@@ -297,7 +308,8 @@ class SilenceStore:
         if not _ID.match(silence_id):
             return None
         raw = self.store.get_item(COLLECTION, silence_id)
-        return load_all({silence_id: raw})[0] if raw else None
+        found = load_all({silence_id: raw}, self.store) if raw else []
+        return found[0] if found else None
 
     def expire(self, silence_id: str, now: datetime) -> Optional[Silence]:
         """End a silence now (kept and listed as expired for a day); None when there is no such id."""
@@ -307,7 +319,10 @@ class SilenceStore:
             raw = self.store.get_item(COLLECTION, silence_id)
             if raw is None:
                 return None
-            silence = Silence.model_validate_json(raw)
+            found = load_all({silence_id: raw}, self.store)
+            if not found:
+                return None  # an unreadable record (now dropped) is no silence
+            silence = found[0]
             if silence.ends_at <= now:
                 return silence  # already over
             end = now.astimezone(timezone.utc).replace(microsecond=0)  # stored times are whole seconds

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional
 from urllib.parse import unquote, urlsplit
 
-from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, Store
+from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, Store, StoreError
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
@@ -44,6 +44,8 @@ class SqliteStore(Store):
         self.path = sqlite_path(url)
         self._clock = clock
         self._lock = threading.Lock()
+        #: set by `abandon`: calls queued behind a failure (a lock held elsewhere) fail at once
+        self._abandoned = False
         parent = Path(self.path).parent
         if not parent.is_dir():
             raise FileNotFoundError("the directory of the sqlite STATE_URL does not exist")
@@ -69,7 +71,7 @@ class SqliteStore(Store):
         self._db.execute("DELETE FROM items WHERE expires <= ?", (now,))
 
     def get(self, key: str) -> Optional[str]:
-        with self._lock:
+        with self._locked():
             row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires > ?",
                                    (self._key(key), self._clock())).fetchone()
         return row[0] if row else None
@@ -77,7 +79,7 @@ class SqliteStore(Store):
     def get_many(self, keys: List[str]) -> List[Optional[str]]:
         found: Dict[str, str] = {}
         now = self._clock()
-        with self._lock:
+        with self._locked():
             for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
                 chunk = [self._key(k) for k in keys[start:start + 500]]
                 marks = ",".join("?" * len(chunk))
@@ -88,7 +90,7 @@ class SqliteStore(Store):
 
     def set(self, key: str, value: str, ttl: float) -> None:
         now = self._clock()
-        with self._lock:
+        with self._locked():
             self._db.execute("INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)",
                              (self._key(key), value, now + ttl))
 
@@ -96,7 +98,7 @@ class SqliteStore(Store):
     def _immediate(self) -> Iterator[None]:
         """One atomic write (`BEGIN IMMEDIATE` … `COMMIT`), rolled back on any failure; a body
         may roll back itself and leave early."""
-        with self._lock:
+        with self._locked():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -128,17 +130,17 @@ class SqliteStore(Store):
         return True
 
     def delete(self, key: str) -> None:
-        with self._lock:
+        with self._locked():
             self._db.execute("DELETE FROM kv WHERE key = ?", (self._key(key),))
 
     def items(self, collection: str) -> Dict[str, str]:
-        with self._lock:
+        with self._locked():
             rows = self._db.execute("SELECT id, value FROM items WHERE collection = ? AND expires > ? ORDER BY id",
                                     (self._coll(collection), self._clock())).fetchall()
         return dict(rows)
 
     def get_item(self, collection: str, item_id: str) -> Optional[str]:
-        with self._lock:
+        with self._locked():
             row = self._db.execute("SELECT value FROM items WHERE collection = ? AND id = ? AND expires > ?",
                                    (self._coll(collection), item_id, self._clock())).fetchone()
         return row[0] if row else None
@@ -163,12 +165,22 @@ class SqliteStore(Store):
         return True
 
     def ping(self) -> None:
-        with self._lock:
+        with self._locked():
             self._db.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def abandon(self) -> None:
+        self._abandoned = True
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._lock:
+            if self._abandoned:
+                raise StoreError("OperationalError: gave up after an earlier failure")
+            yield
 
 
 def check_url(parts: SplitResult) -> Optional[str]:
