@@ -155,7 +155,9 @@ def run_timer_job(
         raise
     if run is not None:
         run.complete(doc)
-    if job == "report" and run is not None:  # keep the dashboard's settled days cached (docs/http-api.md, *Dashboard*)
+    # keep the dashboard's settled days cached (docs/http-api.md, *Dashboard*); a store that failed
+    # this run would only cost the warm-up a second budget
+    if job == "report" and run is not None and run.state.available:
         try:
             from sms_receipt_stats.dashboard.warm import warm_after_report
 

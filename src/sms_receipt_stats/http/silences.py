@@ -111,7 +111,7 @@ def _with_store(request: Request, answer: Callable[[SilenceStore, Any, _Scope], 
     from sms_receipt_stats.state.silences import SilenceStore
 
     settings = request.settings
-    state = request.deps.open_state(settings)
+    state = request.open_state()
     if state is None:
         raise _error(503, "UnsupportedOperation.StateNotConfigured",
                      "silences need a state store and STATE_URL is not set", "input",
