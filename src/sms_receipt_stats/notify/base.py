@@ -136,6 +136,13 @@ class QueueMessage:
 _OMISSIONS = ("series", "request_ids", "checks")
 
 
+def new_message_id() -> str:
+    """A fresh id for a notice: what receivers drop duplicates by (docs/sinks.md, *Queues*)."""
+    import uuid
+
+    return "msg_" + uuid.uuid4().hex
+
+
 def queue_message(doc: ResultDocument, max_bytes: Optional[int]) -> QueueMessage:
     """The document as one queue message of at most `max_bytes` UTF-8 bytes.
 
@@ -144,9 +151,7 @@ def queue_message(doc: ResultDocument, max_bytes: Optional[int]) -> QueueMessage
     what `_OMISSIONS` names, one part at a time, and says so in `omitted`; one still over the cap
     raises a permanent DeliveryError naming both sizes (the sink's delivery fails, it is never
     dropped silently)."""
-    import uuid
-
-    message_id = doc.message_id or "msg_" + uuid.uuid4().hex
+    message_id = doc.message_id or new_message_id()
     current = doc.model_copy(update={"message_id": message_id})
     message = QueueMessage(message_id, document_json(current), doc.kind)
     omitted: List[str] = []

@@ -93,7 +93,7 @@ class StatefulRun:
             if claim.took_over:
                 log.warning("timer run taken over from an invocation past its deadline", extra={"job": job})
             self.key = key
-            from sms_receipt_stats.state.outbox import new_message_id
+            from sms_receipt_stats.notify.base import new_message_id
 
             doc.message_id = new_message_id()  # kept by every retry of this notice (outbox)
             return None

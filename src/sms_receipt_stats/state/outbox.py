@@ -81,12 +81,6 @@ def sink_ids(specs: Sequence[SinkSpec]) -> List[str]:
 _POSITIONAL = re.compile(r"^\d+-(?=[a-z])")
 
 
-def new_message_id() -> str:
-    import uuid
-
-    return "msg_" + uuid.uuid4().hex
-
-
 @dataclass
 class Notice:
     """One outbox item as stored (`raw` is the stored text, for compare-and-set)."""
@@ -276,6 +270,8 @@ class Outbox:
                         break
             if doc is None or document is None:
                 return outcomes
+            from sms_receipt_stats.notify.base import new_message_id
+
             message_id = doc.message_id or new_message_id()
             if blocked is not None:
                 if _wants(spec, doc, self.settings):
