@@ -8,15 +8,19 @@ property tests can build a fresh world per generated example: `from support impo
 - `FakeClock` (monotonic + sleep), `FakeFetcher`, `RecordingDeliver`, `fake_deps`
 - environment builders: `base_env`, `plain_env`, `canary_env` (a canary in every secret)
 - response invariants: `check_http_response`, `check_result_document`, `log_lines`
-- the real Redis of the machine (`REDIS_TEST_URL`): `redis_client`, `redis_url`
+- the real Redis of the machine (`REDIS_TEST_URL`): `redis_client`, `redis_state_url`
+- `HeartbeatReceiver`: a healthchecks.io-style ping endpoint
+- `DrippingEndpoint`: an HTTP endpoint that drips, stalls or never answers (too slow an upstream)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import socket
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -237,8 +241,9 @@ def find_canaries(text: str, extra: Iterable[str] = ()) -> List[str]:
     return found
 
 
-def notify_urls(base: str, cmq_endpoint: Optional[str] = None) -> str:
-    """NOTIFY_URLS with every chat kind and the signed webhook on `base`, and cmq at `cmq_endpoint` if given."""
+def notify_urls(base: str, cmq_endpoint: Optional[str] = None, cmq_api_endpoint: Optional[str] = None) -> str:
+    """NOTIFY_URLS with every chat kind and the signed webhook on `base`, `cmq://` (data flow) at
+    `cmq_endpoint` and `cmq+api://` (management API) at `cmq_api_endpoint`, if given."""
     entries = [
         f"wecom+{base}/cgi-bin/webhook/send?key={CANARY_WECOM_KEY}",
         f"dingtalk+{base}/robot/send?access_token={CANARY_DINGTALK_TOKEN}#secret={CANARY_DINGTALK_SECRET}",
@@ -248,6 +253,9 @@ def notify_urls(base: str, cmq_endpoint: Optional[str] = None) -> str:
     ]
     if cmq_endpoint:
         entries += [f"cmq://queue/sms-stats#endpoint={cmq_endpoint}", f"cmq://topic/sms-alerts#endpoint={cmq_endpoint}"]
+    if cmq_api_endpoint:
+        entries += [f"cmq+api://queue/sms-stats#endpoint={cmq_api_endpoint}",
+                    f"cmq+api://topic/sms-alerts#endpoint={cmq_api_endpoint}"]
     return ",".join(entries)
 
 
@@ -543,3 +551,110 @@ def redis_client() -> Any:
                        socket_timeout=5)
 
 
+# ---------------------------------------------------------------------------------------------
+# An HTTP endpoint that answers too slowly (tests/integration/test_dripping_upstream.py, bench/)
+# ---------------------------------------------------------------------------------------------
+class DrippingEndpoint:
+    """A TCP server on a free loopback port that reads each HTTP request and then misbehaves.
+
+    `mode`:
+    - `drip`: a 200 with a long Content-Length, then the body one byte per `interval`;
+    - `drip_head`: the status line and headers themselves one byte per `interval`;
+    - `stall`: the headers of a 200, then nothing;
+    - `silent`: accepts the connection and never writes (https: the TLS handshake never ends).
+    Everything is released (sockets closed) when the `with` block ends.
+    """
+
+    def __init__(self, mode: str, interval: float = 0.25) -> None:
+        self.mode = mode
+        self.interval = interval
+        self.release = threading.Event()
+        #: set when a client closed a connection this server was still answering on
+        self.peer_gone = threading.Event()
+        self.connections = 0
+        self._sockets: List[socket.socket] = []
+        self._lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> DrippingEndpoint:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release.set()
+        self.thread.join(2)
+        with self._lock:
+            for conn in self._sockets:
+                with contextlib.suppress(OSError):
+                    conn.close()
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while not self.release.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            with self._lock:
+                self.connections += 1
+                self._sockets.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _read_request(self, conn: socket.socket) -> bool:
+        conn.settimeout(5)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return False
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            while len(body) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return False
+                body += chunk
+        except OSError:
+            return False
+        return True
+
+    def _serve(self, conn: socket.socket) -> None:
+        if self.mode == "silent":
+            self.release.wait(120)
+            return
+        if not self._read_request(conn):
+            return
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        try:
+            if self.mode == "drip_head":
+                self._drip(conn, head + b'{"Response": {}}')
+                return
+            conn.sendall(head)
+            if self.mode == "stall":
+                self.release.wait(120)
+                return
+            self._drip(conn, b" " * 100000)
+        except OSError:
+            return
+
+    def _drip(self, conn: socket.socket, payload: bytes) -> None:
+        for byte in payload:
+            if self.release.wait(self.interval):
+                return
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:  # the client shut the connection: nobody reads the rest
+                self.peer_gone.set()
+                return

@@ -86,23 +86,6 @@ def _configuration(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue],
 HEARTBEAT_MARGIN_SECONDS = 0.5
 
 
-def _heartbeat(result: Dict[str, Any], url: str, sinks_configured: bool, seconds: float,
-               time_left: Optional[float]) -> Dict[str, Any]:
-    """Ping HEARTBEAT_URL with the run's verdict (`notify/heartbeat.py`) and add its outcome to the
-    returned document's `deliveries` (the sinks have had theirs already). Never raises."""
-    from sms_receipt_stats.notify.heartbeat import judge, send
-
-    try:
-        beat = judge(result, sinks_configured, seconds)
-        error = send(url, beat, time_left=time_left)
-        outcome = {"sink": "heartbeat", "ok": error is None, "attempts": 1,
-                   "error": None if error is None else f"heartbeat ({'success' if beat.ok else 'fail'} ping): {error}"}
-        return {**result, "deliveries": [*result.get("deliveries", []), outcome]}
-    except Exception as exc:  # the ping is a courtesy to the watcher: it never costs the run
-        logger.warning(f"heartbeat not sent ({type(exc).__name__})")
-        return result
-
-
 def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] = None,
            deps: Optional[JobDeps] = None) -> Dict[str, Any]:
     clock = deps.monotonic if deps is not None else time.monotonic
@@ -143,9 +126,11 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
                       "generated_at": generated_at(_now(deps), settings.timezone), "results": [],
                       "alerts": [], "deliveries": [], "errors": [f"internal error: {type(exc).__name__}"]}
     if kind == "timer" and settings.heartbeat_url is not None:
-        result = _heartbeat(result, settings.heartbeat_url.get_secret_value(), bool(settings.sinks),
-                            clock() - started,
-                            None if not limit else started + limit - HEARTBEAT_MARGIN_SECONDS - clock())
+        from sms_receipt_stats.jobs import ping_heartbeat
+
+        result = ping_heartbeat(result, settings.heartbeat_url.get_secret_value(), bool(settings.sinks),
+                                clock() - started,
+                                None if not limit else started + limit - HEARTBEAT_MARGIN_SECONDS - clock())
     logger.info("done", extra={"trigger": kind or "unknown",
                                "elapsed_ms": int((clock() - started) * 1000)})
     # defence in depth: no configured secret (nor a quoted prefix of one) survives in the output

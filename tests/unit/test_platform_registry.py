@@ -68,12 +68,12 @@ def extra_module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_regi
 def test_the_package_platforms_are_found_without_a_list() -> None:
     reg = registry()
     assert set(reg.by_kind) == {"wecom", "dingtalk", "feishu", "lark", "slack", "webhook", "cmq_queue", "cmq_topic",
-                                "ckafka"}
+                                "ckafka", "cmq_api_queue", "cmq_api_topic"}
     assert set(reg.markups) == {"wecom", "dingtalk", "feishu", "slack", "plain"} == set(FLAVORS)
     assert reg.hosts == {"qyapi.weixin.qq.com": "wecom", "oapi.dingtalk.com": "dingtalk", "open.feishu.cn": "feishu",
                          "open.larksuite.com": "lark", "hooks.slack.com": "slack"}
     assert set(reg.prefixes) == {"wecom", "dingtalk", "feishu", "lark", "slack", "webhook"}
-    assert reg.options == ("secret", "min_severity", "mention", "region", "endpoint")
+    assert reg.options == ("secret", "min_severity", "mention", "region", "endpoint", "max_msg_size")
     assert reg.catch_all == "webhook"
 
 
@@ -125,7 +125,7 @@ def test_without_the_module_the_same_entry_is_a_plain_webhook(fresh_registry: No
     specs, problems = parse_notify_urls("fax+https://other.example/hook")
     assert specs == []
     assert problems == ["NOTIFY_URLS entry 1 (fax+https://other.example/…): expected an http(s) URL, a kind+URL "
-                        "or ckafka://DATAHUB_ID or cmq://queue|topic/NAME"]
+                        "or ckafka://DATAHUB_ID or cmq://queue|topic/NAME#endpoint=ADDR or cmq+api://queue|topic/NAME"]
 
 
 def test_a_module_that_contradicts_itself_fails_naming_it(extra_module_dir: Path) -> None:
@@ -151,7 +151,8 @@ def test_parsing_notify_urls_loads_neither_the_renderer_nor_requests() -> None:
         import sys
         from sms_receipt_stats.config import load_settings
         settings, issues = load_settings({"NOTIFY_URLS": "https://qyapi.weixin.qq.com/x?key=k,"
-                                          "https://hooks.slack.com/services/a,cmq://queue/q,https://a.example/h"})
+                                          "https://hooks.slack.com/services/a,cmq://queue/q#endpoint=h.example,"
+                                          "https://a.example/h"})
         assert len(settings.sinks) == 4, issues
         loaded = [m for m in ("requests", "sms_receipt_stats.render", "sms_receipt_stats.render.report",
                               "sms_receipt_stats.notify.delivery") if m in sys.modules]

@@ -247,6 +247,34 @@ def app_label(result: AppResult) -> str:
     return f"{result.app_name} ({result.app_id})" if result.app_name else result.app_id
 
 
+#: how a span of hours reads, per language: whole days from two days up
+SPAN_UNITS: Mapping[str, Tuple[str, str]] = {"en": ("{n} h", "{n} d"), "zh": ("{n} 小时", "{n} 天")}
+
+
+def span_text(lang: str, hours: int) -> str:
+    """`2 h`, `24 h`, `7 d` (zh `2 小时`, `7 天`): how long the evidence of a verdict spans."""
+    in_hours, in_days = SPAN_UNITS.get(lang) or SPAN_UNITS["en"]
+    if hours >= 48 and hours % 24 == 0:
+        return in_days.format(n=hours // 24)
+    return in_hours.format(n=hours)
+
+
+def evidence_hours(pool: Pool, result: AppResult) -> int:
+    """The hours a pool spans: those pooled, or (no hours remembered: the window's own totals)
+    the whole window's, so a daily report's verdict says 24 h and not 1."""
+    if pool.hours:
+        return pool.hours
+    counted = result.window.counted
+    if counted is not None and counted.hours:
+        return counted.hours
+    from sms_receipt_stats.windows import hour_label
+
+    begin, end = hour_label(result.window.begin), hour_label(result.window.end)
+    if begin is None or end is None or end <= begin:
+        return 1
+    return max(1, int((end - begin).total_seconds() // 3600))
+
+
 def context_of(thresholds: RuleSettings, lang: str = "en", job: str = "report", stateful: bool = False) -> Context:
     return Context(values=thresholds.values(), lang=lang, job=job, stateful=stateful)
 
