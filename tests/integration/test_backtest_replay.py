@@ -153,3 +153,16 @@ def test_cli_account_backtest_names_the_failing_app(capsys):
     err = capsys.readouterr().err
     assert err.startswith("backtest: 1400006874: AuthFailure") and err.count("\n") == 1  # before any loading
     assert "wrong-key-0123456789" not in err
+
+
+def test_the_memoized_codec_changes_nothing_measured(short, stateful, monkeypatch):
+    """The replay's speed-ups (dev/backtest/fast.py) off: the same notices, runs and store effects."""
+    from sms_receipt_stats.dev.backtest import fast
+
+    monkeypatch.setattr(fast, "agrees", lambda *a: False)  # keep the product's own codec
+    with fast.memo_codec() as active:
+        assert not active
+        slow = replay(short.truth, {})
+    assert slow.notices == stateful.notices
+    assert [(r.at, r.notices, r.firing, r.errors) for r in slow.runs] == \
+        [(r.at, r.notices, r.firing, r.errors) for r in stateful.runs]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Dict, List, Mapping, Optional, Sequence
 
+from sms_receipt_stats.dev.backtest.fast import memo_codec
 from sms_receipt_stats.dev.backtest.scenario import HOUR, ScenarioSource, Truth, beijing
 from sms_receipt_stats.documents import Delivery, ResultDocument
 from sms_receipt_stats.state.store import GuardedStore, Store
@@ -211,7 +212,7 @@ def replay(truth: Truth, user_env: Mapping[str, str], *, begin: Optional[int] = 
         return []
 
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sms-backtest-", dir=store_dir) as tmp:
+    with memo_codec(), tempfile.TemporaryDirectory(prefix="sms-backtest-", dir=store_dir) as tmp:
         kept = KeptOpen(_sqlite_store(tmp, clock)) if stateful else None
         deps = JobDeps(fetcher_factory=lambda _s: source, now=clock.now, monotonic=clock.monotonic,
                        sleep=clock.sleep, deliver=deliver, server_time=lambda _s: None,
