@@ -26,7 +26,7 @@ def test_line_mode_prints_every_simulated_week_and_the_end():
     report = command.Progress(out, "line", "product")
     for day in range(1, 16):
         report(day, 15, day // 5)
-    assert out.getvalue().splitlines() == ["backtest: product day 7/15, 1 alerts so far",
+    assert out.getvalue().splitlines() == ["backtest: product day 7/15, 1 alert so far",
                                            "backtest: product day 14/15, 2 alerts so far",
                                            "backtest: product day 15/15, 3 alerts so far"]
 

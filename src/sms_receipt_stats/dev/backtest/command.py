@@ -123,7 +123,7 @@ class Progress:
     def __call__(self, day: int, days: int, alerts: int) -> None:
         if self.mode == "off":
             return
-        text = f"backtest: {self.label} day {day}/{days}, {alerts} alerts so far"
+        text = f"backtest: {self.label} day {day}/{days}, {alerts} alert{'' if alerts == 1 else 's'} so far"
         if self.mode == "tty":
             self.stream.write(f"\r{text}\x1b[K" + ("\n" if day >= days else ""))
         elif day % 7 == 0 or day >= days:
@@ -166,15 +166,19 @@ def thresholds_in_effect(settings: Settings) -> List[Tuple[str, str, bool]]:
     return out
 
 
-def format_thresholds(settings: Settings, width: int = 100) -> List[str]:
+def format_thresholds(settings: Settings, width: int = 100, skip: Sequence[str] = (),
+                      title: str = "thresholds") -> List[str]:
     """The thresholds in effect, several to a line; * marks a value that is not the default."""
     lines: List[str] = []
-    line = "  thresholds:"
+    line = f"  {title}:"
+    indent = " " * len(line)
     for name, value, changed in thresholds_in_effect(settings):
+        if name in skip:
+            continue
         cell = f" {name}={value}{'*' if changed else ''}"
         if len(line) + len(cell) > width:
             lines.append(line)
-            line = "             "
+            line = indent
         line += cell
     return [*lines, line]
 
@@ -297,7 +301,8 @@ def run_scenario(name: str, seed: Optional[int], days: Optional[int], as_json: b
         if as_json:
             print(json.dumps({"scenario": scenario_doc(scenario), "settings": results}, ensure_ascii=False, indent=2))
         else:
-            print(format_settings(scenario, results))
+            base, _ = load_settings(replay_env(scenario.truth, env))
+            print(format_settings(scenario, results, base))
         return 0
     cards, runs = compare(scenario, env, stateless=stateless, progress=progress)
     settings, _ = load_settings(replay_env(scenario.truth, env))
@@ -406,13 +411,11 @@ def format_comparison(scenario: Scenario, cards: Dict[str, Scorecard], runs: Dic
     return "\n".join(lines)
 
 
-def format_settings(scenario: Scenario, results: Sequence[Mapping[str, Any]]) -> str:
+def format_settings(scenario: Scenario, results: Sequence[Mapping[str, Any]], settings: Settings) -> str:
     """One row per setting and policy, side by side (`--set`)."""
     lines = [f"scenario {scenario.name} (seed {scenario.seed}, {scenario.days} days, "
              f"{len(scenario.truth.apps)} apps, {len(scenario.incidents)} incidents), {len(results)} settings"]
-    varied = {k for r in results for k in r["set"]}
-    fixed = [f"{k}={v}" for k, v in results[0]["thresholds"].items() if k not in varied]
-    lines.append("  other thresholds: " + " ".join(fixed))
+    lines += format_thresholds(settings, skip=list(results[0]["set"]), title="other thresholds")
     issues = sorted({i for r in results for i in r["config_issues"]})
     lines += [f"  config: {issue}" for issue in issues]
     width = max(len(setting_label(r["set"])) for r in results)
