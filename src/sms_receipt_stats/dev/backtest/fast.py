@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 #: entries kept per memo before it is cleared (a quarter of 12 apps needs about 26,000)
 MEMO_LIMIT = 200_000
@@ -34,46 +34,59 @@ _saved: Optional[Tuple[Callable[..., Any], Callable[..., Any]]] = None
 class LedgerCodec:
     """Memoizing `encode`/`decode` with the product codec's exact output (module docstring)."""
 
+    #: ledger texts kept from `encode` for the next `decode` (one per app and run is read back)
+    TEXTS = 256
+
     def __init__(self, fields: Tuple[str, ...], seen_type: Any, stats_type: Any):
         self.fields = fields
         self.seen_type = seen_type
         self.stats_type = stats_type
         self._by_entry: Dict[Tuple[Any, ...], Any] = {}
-        self._by_seen: Dict[int, Tuple[Any, str]] = {}
+        self._by_seen: Dict[int, Tuple[Any, str, Any]] = {}
+        self._texts: Dict[str, Dict[int, Any]] = {}
+
+    def _decoded(self, values: Sequence[Any]) -> Any:
+        """The `Seen` the product's decode makes of one entry, built once per distinct entry."""
+        entry = tuple(values)
+        seen = self._by_entry.get(entry)
+        if seen is None:
+            width = len(self.fields)
+            stats = self.stats_type(**dict(zip(self.fields, values[:width])))
+            seen = self.seen_type(stats, float(values[width]))
+            if len(self._by_entry) >= MEMO_LIMIT:
+                self._by_entry.clear()
+            self._by_entry[entry] = seen
+        return seen
 
     def encode(self, hours: Mapping[int, Any]) -> str:
         parts = []
+        twins = {}
         memo = self._by_seen
         for index, seen in sorted(hours.items()):
             kept = memo.get(id(seen))
             if kept is None or kept[0] is not seen:
-                text = json.dumps([*(getattr(seen.stats, f) for f in self.fields), round(seen.lag)],
-                                  separators=(",", ":"))
+                values = [*(getattr(seen.stats, f) for f in self.fields), round(seen.lag)]
+                text = json.dumps(values, separators=(",", ":"))
                 if len(memo) >= MEMO_LIMIT:
                     memo.clear()
-                kept = memo[id(seen)] = (seen, text)  # the object is held, so its id stays its own
+                # the object is held, so its id stays its own; its twin is what decode will read
+                kept = memo[id(seen)] = (seen, text, self._decoded(json.loads(text)))
             parts.append(f'"{index}":{kept[1]}')
-        return "{" + ",".join(parts) + "}"
+            twins[index] = kept[2]
+        raw = "{" + ",".join(parts) + "}"
+        if len(self._texts) >= self.TEXTS:
+            self._texts.clear()
+        self._texts[raw] = twins
+        return raw
 
     def decode(self, raw: Optional[str]) -> Dict[int, Any]:
         if not raw:
             return {}
+        written = self._texts.get(raw)
+        if written is not None:
+            return dict(written)
         try:
-            data = json.loads(raw)
-            out = {}
-            memo = self._by_entry
-            width = len(self.fields)
-            for key, values in data.items():
-                entry = tuple(values)
-                seen = memo.get(entry)
-                if seen is None:
-                    stats = self.stats_type(**dict(zip(self.fields, values[:width])))
-                    seen = self.seen_type(stats, float(values[width]))
-                    if len(memo) >= MEMO_LIMIT:
-                        memo.clear()
-                    memo[entry] = seen
-                out[int(key)] = seen
-            return out
+            return {int(key): self._decoded(values) for key, values in json.loads(raw).items()}
         except (ValueError, TypeError, IndexError, AttributeError):
             return {}
 
