@@ -236,14 +236,14 @@ def setting_label(combo: Mapping[str, str]) -> str:
 # -- a built-in scenario ---------------------------------------------------------------------------
 
 def compare(scenario: Scenario, env: Mapping[str, str], *, stateless: bool = False,
-            progress: Optional[Any] = None, label: str = ""
+            progress: str = "off", label: str = ""
             ) -> Tuple[Dict[str, Scorecard], Dict[str, ReplayResult]]:
     """The product (with a state store) and the naive policy on one scenario, scored alike;
     `stateless` adds the product without a store. `progress` is a `progress_mode`: the replays
     report on stderr, named `label`."""
     from sms_receipt_stats.dev.backtest.naive import naive_replay
 
-    mode = progress or "off"
+    mode = progress
     prefix = f"{label} " if label else ""
     runs = {"product": replay(scenario.truth, env, progress=Progress(sys.stderr, mode, f"{prefix}product"))}
     if stateless:
