@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from sms_receipt_stats.config import load_settings  # noqa: E402
 from sms_receipt_stats.dev.backtest.command import compare, format_comparison  # noqa: E402
-from sms_receipt_stats.dev.backtest.replay import KEPT_PREFIXES  # noqa: E402
+from sms_receipt_stats.dev.backtest.replay import KEPT_PREFIXES, replay_env  # noqa: E402
 from sms_receipt_stats.dev.backtest.scenario import SCENARIOS, builtin  # noqa: E402
 
 RECORDED = Path(__file__).resolve().parent / "alerts_recorded.json"
@@ -54,7 +55,8 @@ def main() -> int:
     for name in [args.scenario] if args.scenario else list(SCENARIOS):
         started = time.perf_counter()
         scenario = builtin(name, days=args.days)
-        cards, runs = compare(scenario, {k: v for k, v in os.environ.items() if not k.startswith(KEPT_PREFIXES)})
+        env = {k: v for k, v in os.environ.items() if not k.startswith(KEPT_PREFIXES)}
+        cards, runs = compare(scenario, env)
         total = time.perf_counter() - started
         scorecards = {k: c.to_dict() for k, c in cards.items()}
         out[name] = {"scorecards": scorecards, "seconds": {k: round(r.seconds, 2) for k, r in runs.items()},
@@ -65,7 +67,7 @@ def main() -> int:
             same = not diff
             out[name]["same_as_recorded"] = same
         if not args.json:
-            print(format_comparison(scenario, cards, runs))
+            print(format_comparison(scenario, cards, runs, load_settings(replay_env(scenario.truth, env))[0]))
             print(f"  {'whole run (build, replays, scoring)':<38}{total:>12.1f} s")
             if same is not None:
                 print(f"  same as recorded: {'yes' if same else 'no, differs in ' + ', '.join(diff[:6])}")
