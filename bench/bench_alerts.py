@@ -1,10 +1,16 @@
 """Alert quality: every built-in backtest scenario through the product and the naive policy.
 
-    python bench/bench_alerts.py [--days N] [--json]
+    python bench/bench_alerts.py [--scenario NAME] [--days N] [--json] [--record]
 
 Replays each scenario (`sms_receipt_stats.dev.backtest`) through the shipped schedule with a state
 store, scores the product's notices and the naive Prometheus-like policy's with the same
 scorecard, and prints them side by side with how long each replay took. See bench/README.md.
+
+The settings are the defaults (the environment's ALERT_* and the like are ignored here: compare
+settings with `backtest --set`). Whole quarters (no --days) are then compared with
+`alerts_recorded.json`, the scorecards the same seeds gave when it was recorded: a speed-up of the
+replay must leave them identical ("same as recorded: yes"); a change of the rules shows up as
+"differs" until it is recorded again (`--record`, after checking the new figures).
 """
 
 from __future__ import annotations
@@ -13,30 +19,62 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from sms_receipt_stats.config import load_settings  # noqa: E402
 from sms_receipt_stats.dev.backtest.command import compare, format_comparison  # noqa: E402
+from sms_receipt_stats.dev.backtest.replay import KEPT_PREFIXES, replay_env  # noqa: E402
 from sms_receipt_stats.dev.backtest.scenario import SCENARIOS, builtin  # noqa: E402
+
+RECORDED = Path(__file__).resolve().parent / "alerts_recorded.json"
+
+
+def differences(recorded: dict, found: dict, path: str = "") -> list:
+    """Where two scorecards differ, as dotted paths (the first few)."""
+    if isinstance(recorded, dict) and isinstance(found, dict):
+        out = []
+        for key in sorted(set(recorded) | set(found)):
+            out += differences(recorded.get(key), found.get(key), f"{path}.{key}" if path else key)
+        return out
+    return [] if recorded == found else [path]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=list(SCENARIOS), help="only this scenario")
     parser.add_argument("--days", type=int, default=None, help="replay only the first N days of each scenario")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--record", action="store_true", help="write the scorecards as the recorded ones")
     args = parser.parse_args()
+    recorded = json.loads(RECORDED.read_text()) if RECORDED.exists() else {}
     out = {}
-    for name in SCENARIOS:
+    for name in [args.scenario] if args.scenario else list(SCENARIOS):
+        started = time.perf_counter()
         scenario = builtin(name, days=args.days)
-        cards, runs = compare(scenario, os.environ)
-        if args.json:
-            out[name] = {"scorecards": {k: c.to_dict() for k, c in cards.items()},
-                         "seconds": {k: round(r.seconds, 2) for k, r in runs.items()}}
-        else:
-            print(format_comparison(scenario, cards, runs))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(KEPT_PREFIXES)}
+        cards, runs = compare(scenario, env)
+        total = time.perf_counter() - started
+        scorecards = {k: c.to_dict() for k, c in cards.items()}
+        out[name] = {"scorecards": scorecards, "seconds": {k: round(r.seconds, 2) for k, r in runs.items()},
+                     "total_seconds": round(total, 1)}
+        same = None
+        if args.days is None and name in recorded:
+            diff = differences(recorded[name], scorecards)
+            same = not diff
+            out[name]["same_as_recorded"] = same
+        if not args.json:
+            print(format_comparison(scenario, cards, runs, load_settings(replay_env(scenario.truth, env))[0]))
+            print(f"  {'whole run (build, replays, scoring)':<38}{total:>12.1f} s")
+            if same is not None:
+                print(f"  same as recorded: {'yes' if same else 'no, differs in ' + ', '.join(diff[:6])}")
             print()
+    if args.record and args.days is None:
+        recorded.update({name: doc["scorecards"] for name, doc in out.items()})
+        RECORDED.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     if args.json:
         print(json.dumps(out, indent=2))
     return 0

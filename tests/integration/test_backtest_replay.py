@@ -84,7 +84,8 @@ def test_the_naive_policy_waits_an_hour_and_repeats_every_four(short):
 
 
 def _args(**values):
-    base = {"scenario": None, "seed": None, "days": None, "json": False, "stateless": False}
+    base = {"scenario": None, "seed": None, "days": None, "json": False, "stateless": False, "set": None,
+            "progress": None, "jobs": 1}
     base.update(values)
     return argparse.Namespace(**base)
 
@@ -138,7 +139,8 @@ def test_cli_account_backtest_over_the_emulator(capsys, monkeypatch):
         out = capsys.readouterr().out
         assert command.run(_args(days=1), env) == 0
     doc = json.loads(out)
-    assert set(doc) == {"begin", "end", "messages", "notices"} and isinstance(doc["notices"], list)
+    assert set(doc) == {"begin", "end", "thresholds", "messages", "notices"} and isinstance(doc["notices"], list)
+    assert doc["thresholds"]["ALERT_SUCCESS_RATE_MIN"] == "0.9"
     assert calls == 1 + 24  # a probe, then an hourly series is one call per hour
     assert capsys.readouterr().out.startswith("the last 1 days (")
 
@@ -153,3 +155,75 @@ def test_cli_account_backtest_names_the_failing_app(capsys):
     err = capsys.readouterr().err
     assert err.startswith("backtest: 1400006874: AuthFailure") and err.count("\n") == 1  # before any loading
     assert "wrong-key-0123456789" not in err
+
+
+def test_the_memoized_codec_changes_nothing_measured(short, stateful, monkeypatch):
+    """The replay's speed-ups (dev/backtest/fast.py) off: the same notices, runs and store effects."""
+    from sms_receipt_stats.dev.backtest import fast
+
+    monkeypatch.setattr(fast, "agrees", lambda *a: False)  # keep the product's own codec
+    with fast.memo_codec() as active:
+        assert not active
+        slow = replay(short.truth, {})
+    assert slow.notices == stateful.notices
+    assert [(r.at, r.notices, r.firing, r.errors) for r in slow.runs] == \
+        [(r.at, r.notices, r.firing, r.errors) for r in stateful.runs]
+
+
+def test_cli_prints_the_thresholds_and_app_names(capsys):
+    assert command.run(_args(scenario="quarter", days=10), {"ALERT_CONFIDENCE": "0.95"}) == 0
+    out = capsys.readouterr().out
+    assert "ALERT_CONFIDENCE=0.95*" in out and "ALERT_SUCCESS_RATE_MIN=0.9" in out
+    i01 = next(line for line in out.splitlines() if line.strip().startswith("I01"))
+    assert "1400000001 otp" in i01  # the incident's app, by id and name
+    assert command.run(_args(scenario="quarter", days=10, json=True), {}) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["thresholds"]["ALERT_CONFIDENCE"] == "0.99"
+    assert doc["scenario"]["incidents"][0]["apps"] == [{"app_id": "1400000001", "name": "otp"}]
+
+
+def test_cli_set_compares_settings_side_by_side(capsys):
+    args = _args(scenario="quarter", days=10, set=["ALERT_CONFIDENCE=0.95,0.99"])
+    assert command.run(args, {}) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.strip().startswith("ALERT_CONFIDENCE=")]
+    assert [r.split()[0] for r in rows] == ["ALERT_CONFIDENCE=0.95"] * 2 + ["ALERT_CONFIDENCE=0.99"] * 2
+    assert "false notices" in out and "median delay" in out and "flaps" in out and "messages" in out
+    args = _args(scenario="quarter", days=10, set=["ALERT_CONFIDENCE=0.95,0.99"], json=True)
+    assert command.run(args, {}) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [s["set"] for s in doc["settings"]] == [{"ALERT_CONFIDENCE": "0.95"}, {"ALERT_CONFIDENCE": "0.99"}]
+    assert doc["settings"][0]["thresholds"]["ALERT_CONFIDENCE"] == "0.95"
+    assert set(doc["settings"][1]["scorecards"]) == {"product", "naive"}
+    # the default setting's row is the plain run's scorecard
+    assert command.run(_args(scenario="quarter", days=10, json=True), {}) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert doc["settings"][1]["scorecards"] == plain["scorecards"]
+
+
+def test_cli_set_in_parallel_processes_gives_the_same_results(capsys):
+    args = _args(scenario="quarter", days=3, set=["ALERT_MIN_VOLUME=50,100"], json=True)
+    assert command.run(args, {}) == 0
+    serial = json.loads(capsys.readouterr().out)
+    args.jobs = 2
+    assert command.run(args, {}) == 0
+    parallel = json.loads(capsys.readouterr().out)
+    assert [s["scorecards"] for s in parallel["settings"]] == [s["scorecards"] for s in serial["settings"]]
+
+
+def test_cli_bad_set_is_one_line_exit_2(capsys):
+    assert command.run(_args(scenario="quarter", days=3, set=["ALERT_CONFIDENCE=0.95,2"]), {}) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "backtest: --set ALERT_CONFIDENCE: '2' is outside 0.5..0.9999\n"
+    assert captured.out == ""
+    assert command.run(_args(set=["ALERT_CONFIDENCE=0.95"]), {}) == 2
+    assert capsys.readouterr().err == "backtest: --set needs --scenario\n"
+
+
+def test_cli_progress_goes_to_stderr_and_leaves_the_json_alone(capsys):
+    assert command.run(_args(scenario="quarter", days=7, json=True, progress=True), {}) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)
+    assert "backtest: product day 7/7, " in captured.err
+    assert command.run(_args(scenario="quarter", days=7, json=True), {}) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: quiet

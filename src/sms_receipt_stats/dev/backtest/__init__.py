@@ -3,7 +3,8 @@ product's timer jobs and score the alert notices they send (bench/README.md, "Al
 
 `scenario` builds the data and answers the product's fetcher protocol from it, `replay` drives
 `jobs.run_timer_job` over the schedule, `naive` is the Prometheus-like policy to compare with,
-`score` the scorecard, `command` the `sms-receipt-stats backtest` subcommand.
+`score` the scorecard, `command` the `sms-receipt-stats backtest` subcommand (progress, the
+thresholds in effect, `--set` comparisons), `fast` what keeps a quarter's replay near 30 s.
 """
 
 from sms_receipt_stats.dev.backtest.naive import naive_replay

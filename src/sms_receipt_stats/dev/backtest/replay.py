@@ -16,8 +16,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
+from sms_receipt_stats.dev.backtest.fast import memo_codec
 from sms_receipt_stats.dev.backtest.scenario import HOUR, ScenarioSource, Truth, beijing
 from sms_receipt_stats.documents import Delivery, ResultDocument
 from sms_receipt_stats.state.store import GuardedStore, Store
@@ -25,6 +26,12 @@ from sms_receipt_stats.windows import Window
 
 #: environment variables a replay takes from the user's (thresholds, repeat, settling, language)
 KEPT_PREFIXES = ("ALERT_", "SETTLE_HOURS", "REPORT_LANG")
+
+#: told after each simulated day: (days done, days in all, firing notices so far)
+ProgressHook = Callable[[int, int, int], None]
+
+
+DAY = 24 * HOUR
 
 
 @dataclass(frozen=True)
@@ -189,9 +196,10 @@ def _sqlite_store(directory: str, clock: SimClock) -> Store:
 
 def replay(truth: Truth, user_env: Mapping[str, str], *, begin: Optional[int] = None, end: Optional[int] = None,
            schedule: Sequence[Scheduled] = DEFAULT_SCHEDULE, stateful: bool = True,
-           store_dir: Optional[str] = None) -> ReplayResult:
+           store_dir: Optional[str] = None, progress: Optional[ProgressHook] = None) -> ReplayResult:
     """Run every scheduled timer job of [begin, end) (default: the truth's whole period) through
-    `jobs.run_timer_job` and collect the notices. `stateful=False` replays without a store."""
+    `jobs.run_timer_job` and collect the notices. `stateful=False` replays without a store;
+    `progress` hears after each simulated day."""
     from sms_receipt_stats.config import load_settings
     from sms_receipt_stats.jobs import JobDeps, run_timer_job
     from sms_receipt_stats.windows import resolve_window
@@ -211,19 +219,28 @@ def replay(truth: Truth, user_env: Mapping[str, str], *, begin: Optional[int] = 
         return []
 
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sms-backtest-", dir=store_dir) as tmp:
+    with memo_codec(), tempfile.TemporaryDirectory(prefix="sms-backtest-", dir=store_dir) as tmp:
         kept = KeptOpen(_sqlite_store(tmp, clock)) if stateful else None
         deps = JobDeps(fetcher_factory=lambda _s: source, now=clock.now, monotonic=clock.monotonic,
                        sleep=clock.sleep, deliver=deliver, server_time=lambda _s: None,
                        open_state=lambda _s: GuardedStore(store=kept) if kept is not None else None)
+        days = max(1, -(-(end - begin) // DAY))
+        done = 0
+        firing = 0
         try:
             for moment, entry in run_times(begin, end, schedule):
+                if progress is not None and (moment - begin) // DAY > done:
+                    done = (moment - begin) // DAY
+                    progress(done, days, firing)
                 clock.set(float(moment))
                 window = resolve_window(entry.window, clock.now(), settings.timezone, "total")
                 doc = run_timer_job(job=entry.job, settings=settings, issues=list(issue_texts),
                                     apps=list(settings.apps), window=window, granularity="total", deps=deps,
                                     query_deadline=None, deadline=None, trigger_name=entry.name)
                 result.runs.append(_record(doc, moment, entry.job, window, result.notices))
+                firing += result.runs[-1].firing
+            if progress is not None:
+                progress(days, days, firing)
         finally:
             if kept is not None:
                 kept.really_close()
