@@ -110,6 +110,7 @@ class Settings(BaseModel):
     #: the function's public base URL (no trailing slash) and the key of signed dashboard links
     public_url: Optional[str] = None
     link_secret: Optional[SecretStr] = None
+    receipts_secret: Optional[SecretStr] = Field(default=None, exclude=True)
 
     @property
     def links_enabled(self) -> bool:
@@ -125,7 +126,8 @@ class Settings(BaseModel):
     def secret_values(self) -> List[str]:
         """Every configured secret, so outputs can be scrubbed of them."""
         values: List[str] = []
-        for s in (self.secret_key, self.session_token, self.state_password, *self.api_tokens, self.link_secret):
+        for s in (self.secret_key, self.session_token, self.state_password, *self.api_tokens, self.link_secret,
+                  self.receipts_secret):
             if s is not None and s.get_secret_value():
                 values.append(s.get_secret_value())
         for sink in self.sinks:
@@ -383,6 +385,12 @@ def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
                                                      "signed dashboard links are off"))
         else:
             values["link_secret"] = SecretStr(link_secret)
+    receipts_secret = env.get("RECEIPTS_SECRET", "").strip()
+    if receipts_secret and len(receipts_secret) < LINK_SECRET_MIN:
+        issues.append(ConfigIssue("RECEIPTS_SECRET", f"shorter than {LINK_SECRET_MIN} characters; the receipts "
+                                                     "callback is off"))
+    elif receipts_secret:
+        values["receipts_secret"] = SecretStr(receipts_secret)
 
     _load_state(env, values, issues)
     return Settings(**values), issues
