@@ -540,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sms_receipt_stats.dev.backtest.command import add_parser as add_backtest_parser
 
     add_backtest_parser(sub, cmd_backtest)
+    from sms_receipt_stats.dev.receipts_cli import add_parsers as add_receipts_parsers
+
+    add_receipts_parsers(sub)
 
     pkg = sub.add_parser("package", help="build the SCF deployment zip")
     pkg.add_argument("--python", default="3.10")

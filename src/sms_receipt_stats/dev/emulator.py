@@ -558,6 +558,13 @@ class Emulator(LoopbackServer):
 
     # -- request handling ------------------------------------------------------------
 
+    def push_receipts(self, url: str, app_id: str, hour_starts: Iterable[int], **options: Any) -> Any:
+        """Push the receipts of these hours of `app_id` to a callback URL as Tencent does (batches,
+        retries, duplicates: `dev/receipt_pusher.py`); they add up to this emulator's statistics."""
+        from sms_receipt_stats.dev.receipt_pusher import ReceiptPusher
+
+        return ReceiptPusher(url, **options).push_hours(app_id, list(hour_starts))
+
     def error_response(self, code: str, message: str) -> Dict[str, Any]:
         """The API's error envelope with a fresh RequestId."""
         return {
