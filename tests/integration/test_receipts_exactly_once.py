@@ -11,8 +11,10 @@ of those hours (what the senders sent, each receipt once), and the senders' tall
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -73,8 +75,6 @@ class CuttingProxy:
                     self._armed.clear()
                     muted.set()  # Redis' answer to this command never reaches the client
                     server.sendall(chunk)
-                    import time
-
                     time.sleep(0.2)  # Redis runs the script meanwhile
                     self.cuts += 1
                     break
@@ -83,10 +83,8 @@ class CuttingProxy:
             pass
         finally:
             for s in (client, server):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
 
     def _down(self, server: socket.socket, client: socket.socket, muted: threading.Event) -> None:
