@@ -313,6 +313,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ok = (bool(doc["results"]) and response["statusCode"] == 200 and denied["statusCode"] == 401
               and page["statusCode"] == 200)
         ok = _demo_lifecycle(emulator, chat, main_handler, context, run_dir) and ok
+        from sms_receipt_stats.dev.receipts_cli import demo_receipts
+
+        ok = demo_receipts(main_handler, context, run_dir) and ok
         print("\ndemo finished: " + ("OK" if ok else "something went wrong (see above)"))
         return 0 if ok else 1
 

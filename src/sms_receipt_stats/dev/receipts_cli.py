@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Dict
 
 
 def cmd_receipts_url(args: argparse.Namespace) -> int:
@@ -61,3 +62,54 @@ def add_parsers(sub: Any) -> None:
     push.add_argument("--batch", type=int, default=100, help="receipts per request")
     push.add_argument("--duplicates", type=float, default=0.1, help="share of receipts pushed twice")
     push.set_defaults(func=cmd_push_receipts)
+
+
+#: the demo's RECEIPTS_SECRET (not a secret: it only opens the demo's own callback)
+DEMO_RECEIPTS_SECRET = "demo-receipts-secret-0123456789"
+
+
+def demo_receipts(main_handler: Callable[[Any, Any], Any], context: Dict[str, Any], run_dir: Path,
+                  app: str = "1400006879") -> bool:
+    """The demo's receipts step: Tencent pushes an app's receipts of the last two hours to the
+    function's callback (through `main_handler`), then an hourly report shows the failed codes."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from sms_receipt_stats.dev import samples
+    from sms_receipt_stats.dev.receipt_pusher import ReceiptPusher
+    from sms_receipt_stats.dev.serve import function_url_event, to_http
+    from sms_receipt_stats.receipts.credential import receipts_url
+
+    os.environ.update(STATE_URL=f"sqlite:///{run_dir / 'receipts.db'}", RECEIPTS_SECRET=DEMO_RECEIPTS_SECRET)
+    try:
+        url = receipts_url("http://demo.invalid", DEMO_RECEIPTS_SECRET, app)
+        print(f"\n8) Receipts pushed by Tencent to the callback of {app}: POST /receipts/{app}?token=…")
+
+        def post(target: str, body: bytes, timeout: float) -> int:
+            answer = main_handler(function_url_event("POST", target.split("demo.invalid", 1)[1], {}, body), context)
+            return to_http(answer)[0]
+
+        from sms_receipt_stats.dev.emulator import hourly_stats
+
+        newest = int(datetime.now(timezone.utc).timestamp()) // 3600 * 3600 - 3600
+        # the busiest two hours of the last day (nights are quiet)
+        failed = {h: hourly_stats(app, h)["CallbackFailCount"] for h in range(newest - 25 * 3600, newest + 1, 3600)}
+        last = max(range(newest - 23 * 3600, newest + 1, 3600), key=lambda h: failed[h] + failed[h - 3600])
+        report = ReceiptPusher(url, duplicates=0.1, post=post).push_hours(app, [last - 3600, last])
+        print(f"   {report.delivered} receipts in {report.batches} batches, {report.distinct} distinct "
+              f"(the rest pushed twice, counted once)")
+        begin = datetime.fromtimestamp(last - 3600, timezone(timedelta(hours=8)))
+        window = {"begin": begin.strftime("%Y%m%d%H"), "end": (begin + timedelta(hours=2)).strftime("%Y%m%d%H")}
+        message = {"job": "report", "app_ids": [app], "window": window}
+        doc = main_handler(dict(samples.timer_event(json.dumps(message)), TriggerName="receipts-demo"), context)
+        result = doc["results"][0]
+        print(f"   the report of {window['begin']}-{window['end']}: failed receipts by code")
+        for code in result.get("receipt_codes") or []:
+            meaning = code["meaning"] or "(unknown code)"
+            print(f"   {code['code']:<8} {code['count']:>5}  {code['category']:<16} {meaning}")
+        print("   countries: " + ", ".join(f"+{c['nationcode']} {c['count']} ({c['failed']} failed)"
+                                          for c in result.get("countries") or []))
+        return report.failed == 0 and bool(result.get("receipt_codes"))
+    finally:
+        for key in ("STATE_URL", "RECEIPTS_SECRET"):
+            os.environ.pop(key, None)
