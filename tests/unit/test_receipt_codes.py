@@ -158,3 +158,31 @@ def test_a_stateless_run_or_one_without_the_callback_keeps_the_old_shape(invoke:
     for env in (make_env(), make_env(STATE_URL=f"sqlite:///{tmp_path}/state.db")):
         doc: Dict[str, Any] = invoke(read_event("timer_default"), env=env)
         assert doc["results"] and all("receipt_codes" not in r and "countries" not in r for r in doc["results"])
+
+
+# -- any input: a batch or a named refusal, never anything else ---------------------------------
+
+def test_any_json_body_is_a_batch_or_a_named_refusal(tally: Any) -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from strategies import json_values
+    from support import property_settings
+
+    good = json.loads(read_event("url_post_receipts")["body"])
+
+    @property_settings(300)
+    @given(st.one_of(json_values(), st.lists(st.fixed_dictionaries(
+        {k: st.one_of(st.just(v), json_values(2)) for k, v in good[1].items()}), min_size=1, max_size=4)))
+    def check(value: Any) -> None:
+        tally["cases:receipts: any JSON body -> batch or named refusal"] += 1
+        raw = json.dumps(value).encode("utf-8")
+        try:
+            receipts = parse_batch(raw, NOW.timestamp())
+        except IntakeError as exc:
+            assert exc.status in (400, 413) and str(exc)
+            assert "139001390" not in str(exc) and "13900139000" not in str(exc)
+        else:
+            assert isinstance(value, list) and len(receipts) == len(value)
+
+    check()

@@ -44,8 +44,8 @@ LATENCY_EDGES: Tuple[Tuple[int, str], ...] = ((60, "1m"), (300, "5m"), (3600, "1
 LATENCY_LAST = "more"
 LATENCY_BUCKETS = (*(label for _, label in LATENCY_EDGES), LATENCY_LAST)
 
-# no control characters anywhere; codes and ids are short printable ASCII
-_TEXT = r"^[^\x00-\x1f\x7f]*$"
+# no control characters (C0, C1, the line and paragraph separators) anywhere; ids are printable ASCII
+_TEXT = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
 class ReceiptRecord(BaseModel):
@@ -55,10 +55,13 @@ class ReceiptRecord(BaseModel):
 
     user_receive_time: str = Field(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
     nationcode: str = Field(pattern=r"^\+?[0-9]{1,4}$")
-    mobile: str = Field(max_length=32, pattern=r"^\+?[0-9 -]{1,32}$")
+    #: read and dropped: its format is not ours to judge (a number Tencent masks one day must not
+    #: cost a batch), only that it is short text
+    mobile: str = Field(min_length=1, max_length=32, pattern=_TEXT)
     report_status: Literal["SUCCESS", "FAIL"]
-    errmsg: str = Field(min_length=1, max_length=32, pattern=r"^[!-~]+$")
-    description: str = Field(max_length=512, pattern=_TEXT)
+    #: the receipt status code: short text (carriers' codes are ASCII today; nothing else is assumed)
+    errmsg: str = Field(min_length=1, max_length=64, pattern=_TEXT)
+    description: str = Field(max_length=1024, pattern=_TEXT)
     sid: str = Field(min_length=1, max_length=128, pattern=r"^[!-~]+$")
 
 
@@ -180,7 +183,10 @@ def parse_batch(raw: bytes, now: float) -> List[Receipt]:
                               "(Beijing time, yyyy-MM-dd HH:mm:ss)")
         if when < now - MAX_AGE_SECONDS:
             raise IntakeError(f"record {index}: user_receive_time: older than {MAX_AGE_SECONDS // 86400} days")
-        receipts.append(Receipt(hour=when // 3600, status=record.report_status, code=record.errmsg,
+        code = record.errmsg.strip()
+        if not code:
+            raise IntakeError(f"record {index}: errmsg: blank")
+        receipts.append(Receipt(hour=when // 3600, status=record.report_status, code=code,
                                 nationcode=record.nationcode.lstrip("+"), sid_key=sid_key(record.sid),
                                 latency=latency_bucket(now - when)))
     return receipts
