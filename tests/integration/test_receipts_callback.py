@@ -168,6 +168,11 @@ def test_a_base64_body_and_extra_fields_are_accepted(post: Post, receipts_env: D
     assert answer["statusCode"] == 200
 
 
+def test_a_body_with_a_byte_order_mark_is_accepted(post: Post, receipts_env: Dict[str, str]) -> None:
+    answer, _ = post(raw="\ufeff" + json.dumps([record(8)]))
+    assert answer["statusCode"] == 200
+
+
 # -- refused: nothing stored, Tencent's shape ----------------------------------------------------
 
 BAD_BODIES: List[Any] = [

@@ -13,6 +13,10 @@ Served actions:
 - ``tdmq`` ``2020-02-17`` ``SendCmqMsg`` and ``PublishCmqMsg`` (the queue sink)
 - ``ckafka`` ``2019-08-19`` ``SendMessage`` (the CKafka sink) and ``DescribeDatahubTasks`` (its
   ``doctor`` check), see ``Emulator._ckafka``
+
+And the other direction: ``Emulator.push_receipts`` pushes an app's receipts of some hours to a
+callback URL as Tencent's status-report callback does (``dev/receipt_pusher.py``); they add up
+to the ``CallbackStatusStatistics`` served for those hours.
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def parse_batch(raw: bytes, now: float) -> List[Receipt]:
     from sms_receipt_stats import jsonlimits
 
     try:
-        data = jsonlimits.loads(raw.decode("utf-8"))
+        data = jsonlimits.loads(raw.decode("utf-8-sig"))  # a byte order mark is not worth a refused batch
     except jsonlimits.JsonTooDeep as exc:
         raise IntakeError(f"the body is {exc}") from None
     except (ValueError, UnicodeDecodeError):
