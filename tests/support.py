@@ -8,15 +8,20 @@ property tests can build a fresh world per generated example: `from support impo
 - `FakeClock` (monotonic + sleep), `FakeFetcher`, `RecordingDeliver`, `fake_deps`
 - environment builders: `base_env`, `plain_env`, `canary_env` (a canary in every secret)
 - response invariants: `check_http_response`, `check_result_document`, `log_lines`
-- the real Redis of the machine (`REDIS_TEST_URL`): `redis_client`, `redis_url`
+- the real Redis of the machine (`REDIS_TEST_URL`): `redis_client`, `redis_state_url`; its RabbitMQ:
+  `AMQP_TEST_URL`, `AmqpScratch`
+- `HeartbeatReceiver`: a healthchecks.io-style ping endpoint
+- `DrippingEndpoint`: an HTTP endpoint that drips, stalls or never answers (too slow an upstream)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import socket
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -237,8 +242,9 @@ def find_canaries(text: str, extra: Iterable[str] = ()) -> List[str]:
     return found
 
 
-def notify_urls(base: str, cmq_endpoint: Optional[str] = None) -> str:
-    """NOTIFY_URLS with every chat kind and the signed webhook on `base`, and cmq at `cmq_endpoint` if given."""
+def notify_urls(base: str, cmq_endpoint: Optional[str] = None, cmq_api_endpoint: Optional[str] = None) -> str:
+    """NOTIFY_URLS with every chat kind and the signed webhook on `base`, `cmq://` (data flow) at
+    `cmq_endpoint` and `cmq+api://` (management API) at `cmq_api_endpoint`, if given."""
     entries = [
         f"wecom+{base}/cgi-bin/webhook/send?key={CANARY_WECOM_KEY}",
         f"dingtalk+{base}/robot/send?access_token={CANARY_DINGTALK_TOKEN}#secret={CANARY_DINGTALK_SECRET}",
@@ -248,6 +254,9 @@ def notify_urls(base: str, cmq_endpoint: Optional[str] = None) -> str:
     ]
     if cmq_endpoint:
         entries += [f"cmq://queue/sms-stats#endpoint={cmq_endpoint}", f"cmq://topic/sms-alerts#endpoint={cmq_endpoint}"]
+    if cmq_api_endpoint:
+        entries += [f"cmq+api://queue/sms-stats#endpoint={cmq_api_endpoint}",
+                    f"cmq+api://topic/sms-alerts#endpoint={cmq_api_endpoint}"]
     return ",".join(entries)
 
 
@@ -352,6 +361,46 @@ class LoopbackServer:
         return f"http://{host}:{port}"
 
     def __enter__(self: _Server) -> _Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class HeartbeatReceiver:
+    """A healthchecks.io-style ping endpoint on a free loopback port: records each GET's path and query."""
+
+    def __init__(self, status: int = 200) -> None:
+        outer = self
+        self.status = status
+        self.pings: List[Tuple[str, Dict[str, str]]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                from urllib.parse import parse_qsl
+
+                parts = urlsplit(self.path)
+                outer.pings.append((parts.path, dict(parse_qsl(parts.query))))
+                self.send_response(outer.status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+
+    def url(self, key: str) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/ping/{key}"
+
+    def __enter__(self) -> HeartbeatReceiver:
         self.thread.start()
         return self
 
@@ -503,3 +552,178 @@ def redis_client() -> Any:
                        socket_timeout=5)
 
 
+# ---------------------------------------------------------------------------------------------
+# An HTTP endpoint that answers too slowly (tests/integration/test_dripping_upstream.py, bench/)
+# ---------------------------------------------------------------------------------------------
+class DrippingEndpoint:
+    """A TCP server on a free loopback port that reads each HTTP request and then misbehaves.
+
+    `mode`:
+    - `drip`: a 200 with a long Content-Length, then the body one byte per `interval`;
+    - `drip_head`: the status line and headers themselves one byte per `interval`;
+    - `stall`: the headers of a 200, then nothing;
+    - `silent`: accepts the connection and never writes (https: the TLS handshake never ends).
+    Everything is released (sockets closed) when the `with` block ends.
+    """
+
+    def __init__(self, mode: str, interval: float = 0.25) -> None:
+        self.mode = mode
+        self.interval = interval
+        self.release = threading.Event()
+        #: set when a client closed a connection this server was still answering on
+        self.peer_gone = threading.Event()
+        self.connections = 0
+        self._sockets: List[socket.socket] = []
+        self._lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> DrippingEndpoint:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release.set()
+        self.thread.join(2)
+        with self._lock:
+            for conn in self._sockets:
+                with contextlib.suppress(OSError):
+                    conn.close()
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while not self.release.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            with self._lock:
+                self.connections += 1
+                self._sockets.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _read_request(self, conn: socket.socket) -> bool:
+        conn.settimeout(5)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return False
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            while len(body) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return False
+                body += chunk
+        except OSError:
+            return False
+        return True
+
+    def _serve(self, conn: socket.socket) -> None:
+        if self.mode == "silent":
+            self.release.wait(120)
+            return
+        if not self._read_request(conn):
+            return
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        try:
+            if self.mode == "drip_head":
+                self._drip(conn, head + b'{"Response": {}}')
+                return
+            conn.sendall(head)
+            if self.mode == "stall":
+                self.release.wait(120)
+                return
+            self._drip(conn, b" " * 100000)
+        except OSError:
+            return
+
+    def _drip(self, conn: socket.socket, payload: bytes) -> None:
+        for byte in payload:
+            if self.release.wait(self.interval):
+                return
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:  # the client shut the connection: nobody reads the rest
+                self.peer_gone.set()
+                return
+
+
+# ---------------------------------------------------------------------------------------------
+# The machine's RabbitMQ (tests/integration/test_amqp_sink.py, bench/bench_amqp.py)
+# ---------------------------------------------------------------------------------------------
+#: the broker every machine runs (started before the session and CI); tests make their own names
+AMQP_TEST_URL = os.environ.get("AMQP_TEST_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+class AmqpScratch:
+    """A uniquely named direct exchange and a queue bound to it on the test broker, both deleted on
+    exit; `entry()` writes the NOTIFY_URLS entry that publishes there (optionally through a proxy
+    port, or with other credentials), `drain()` reads what arrived (acking it)."""
+
+    def __init__(self, url: str = AMQP_TEST_URL, tag: str = "t") -> None:
+        import uuid
+        from urllib.parse import urlsplit
+
+        self.url = url
+        self.parts = urlsplit(url)
+        unique = uuid.uuid4().hex[:10]
+        self.exchange = f"srs-test-{tag}-{unique}"
+        self.queue = f"srs-test-{tag}-{unique}"
+        self.routing_key = "sms.report"
+        self.connection: Any = None
+
+    def __enter__(self) -> AmqpScratch:
+        import pika
+
+        self.connection = pika.BlockingConnection(pika.URLParameters(self.url))
+        channel = self.connection.channel()
+        channel.exchange_declare(self.exchange, exchange_type="direct", durable=False, auto_delete=False)
+        channel.queue_declare(self.queue, durable=False, auto_delete=False)
+        channel.queue_bind(self.queue, self.exchange, routing_key=self.routing_key)
+        self.channel = channel
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self.connection.is_open:
+                self.channel.queue_delete(self.queue)
+                self.channel.exchange_delete(self.exchange)
+                self.connection.close()
+        except Exception:  # a test that broke the channel: reconnect to clean up
+            import pika
+
+            with pika.BlockingConnection(pika.URLParameters(self.url)) as conn:
+                ch = conn.channel()
+                ch.queue_delete(self.queue)
+                ch.exchange_delete(self.exchange)
+
+    def entry(self, *, port: Optional[int] = None, exchange: Optional[str] = None, routing_key: Optional[str] = None,
+              userinfo: Optional[str] = None, scheme: str = "amqp", options: str = "") -> str:
+        parts = self.parts
+        auth = userinfo if userinfo is not None else f"{parts.username}:{parts.password}"
+        ex = self.exchange if exchange is None else exchange
+        key = self.routing_key if routing_key is None else routing_key
+        fragment = "&".join(x for x in (f"exchange={ex}" if ex else "", f"routing_key={key}", options) if x)
+        return f"{scheme}://{auth}@{parts.hostname}:{port or parts.port or 5672}{parts.path or '/'}#{fragment}"
+
+    def drain(self) -> List[Tuple[Any, Any, bytes]]:
+        """Every message in the queue as (method, properties, body), acked."""
+        out = []
+        while True:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return out
+            out.append((method, properties, body))

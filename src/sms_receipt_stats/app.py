@@ -16,10 +16,10 @@ import logging
 import os
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from sms_receipt_stats import log, redaction
-from sms_receipt_stats.config import Settings, load_settings
+from sms_receipt_stats.config import ConfigIssue, Settings, load_settings
 from sms_receipt_stats.events import ApiGatewayEvent, EventError, TimerEvent, event_kind, parse_timer_message
 from sms_receipt_stats.text import shorten
 from sms_receipt_stats.vocabulary import VOCABULARY
@@ -69,17 +69,36 @@ def _request_id(event: Any) -> Optional[str]:
         return None
 
 
+def _configuration(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue], Any]:
+    """Settings, their issues and the prepared secrets. `load_settings` never raises on a value;
+    should it fail all the same (a bug), the defaults run and the failure is one issue, so the
+    handler still answers: a timer run with a config_error, an HTTP event with its route's answer."""
+    try:
+        settings, issues = load_settings(env)
+        return settings, issues, redaction.prepare(settings.secret_values())
+    except Exception as exc:
+        logger.error(f"configuration could not be loaded ({type(exc).__name__})", extra={"code": "ConfigError"})
+        issue = ConfigIssue("configuration", f"could not be loaded ({type(exc).__name__}); using the defaults")
+        return Settings(), [issue], redaction.prepare([])
+
+
+#: the heartbeat ping ends this long before SCF's time limit at the latest
+HEARTBEAT_MARGIN_SECONDS = 0.5
+
+
 def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] = None,
            deps: Optional[JobDeps] = None) -> Dict[str, Any]:
     clock = deps.monotonic if deps is not None else time.monotonic
     started = clock()
     limit = time_limit(context)
     deadline = started + limit - RESERVE_SECONDS if limit else None
-    settings, issues = load_settings(os.environ if env is None else env)
-    secrets = redaction.prepare(settings.secret_values())
+    settings, issues, secrets = _configuration(os.environ if env is None else env)
     log.configure(_context_value(context, "request_id"), secrets)
     kind = event_kind(event)
     try:
+        if kind == "apigw" and issues:  # a timer run alerts on them; an HTTP answer is not the place
+            logger.warning("configuration problems: " + ", ".join(sorted({i.variable for i in issues}))
+                           + " (a timer run reports them as config_error)", extra={"code": "ConfigError"})
         if kind == "timer":
             result = handle_timer(TimerEvent.parse(event), settings, [str(i) for i in issues],
                                   deps or default_deps(), started, deadline)
@@ -106,6 +125,12 @@ def handle(event: Any, context: Any = None, *, env: Optional[Mapping[str, str]] 
             result = {"schema": "sms-receipt-stats/v1", "kind": "error", "trigger": kind or "unknown",
                       "generated_at": generated_at(_now(deps), settings.timezone), "results": [],
                       "alerts": [], "deliveries": [], "errors": [f"internal error: {type(exc).__name__}"]}
+    if kind == "timer" and settings.heartbeat_url is not None:
+        from sms_receipt_stats.jobs import ping_heartbeat
+
+        result = ping_heartbeat(result, settings.heartbeat_url.get_secret_value(), bool(settings.sinks),
+                                clock() - started,
+                                None if not limit else started + limit - HEARTBEAT_MARGIN_SECONDS - clock())
     logger.info("done", extra={"trigger": kind or "unknown",
                                "elapsed_ms": int((clock() - started) * 1000)})
     # defence in depth: no configured secret (nor a quoted prefix of one) survives in the output

@@ -1,25 +1,36 @@
 """Settings from the environment (README, *Configuration*): one validated model.
 
+Each variable is declared by the module that reads it (`variables.Variable`; rule modules in their
+`RuleSpec`): its kind, default, bounds, whether it is a secret. `load_settings` walks the
+declarations (`variables.registry()`), parses each value by its kind, and combines the few that
+belong together (the credentials' two spellings, the region's fallback, the apps an HTTP caller
+may ask for). This module declares what no lighter module reads: credentials, region, apps, the
+rate cap, and the variables of features still to come (HEARTBEAT_URL, RECEIPTS_SECRET).
+
 Loading is lenient on purpose: a bad value is recorded as a `ConfigIssue` naming the
 variable and replaced by its default (or dropped), so that one typo never silences the
-rest of the job: the timer still reports the apps it can and alerts on the issue.
+rest of the job: the timer still reports the apps it can and alerts on the issue. No value
+makes it raise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
-from urllib.parse import urlsplit
+from typing import AbstractSet, Any, Dict, List, Optional, Sequence, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from sms_receipt_stats.endpoint import DEFAULT_ENDPOINT_HOST, Endpoint, parse_endpoint
-from sms_receipt_stats.notify.urls import SinkSpec, parse_notify_urls
-from sms_receipt_stats.vocabulary import DEFAULT_LANG, LANGS, one_of
-from sms_receipt_stats.windows import load_zone
+from sms_receipt_stats.endpoint import Endpoint, parse_endpoint
+from sms_receipt_stats.notify.urls import SinkSpec
+from sms_receipt_stats.variables import Variable, VariableError, number_like, parse_duration, read, shown
+from sms_receipt_stats.vocabulary import DEFAULT_LANG
+
+__all__ = ["App", "ConfigIssue", "Endpoint", "Settings", "Thresholds", "load_settings", "number_like",
+           "parse_app_ids", "parse_duration", "parse_endpoint", "parse_state_url", "shown"]
 
 DEFAULT_REGION = "ap-guangzhou"
 APP_ID_PATTERN = re.compile(r"^1[0-9]{9}$")
@@ -28,24 +39,13 @@ _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+){1,3}$")
 #: of a few apps no longer fit in the function's time limit
 MAX_API_RPS = 10.0
 MIN_API_RPS = 0.1
-#: values quoted back in an issue: something that reads as a number cannot be a secret pasted
-#: into the wrong variable; anything else is described, never quoted
-_NUMBER_LIKE = re.compile(r"^[-+]?[0-9.][0-9.eE+-]{0,23}$")
-
-
-def number_like(raw: str) -> bool:
-    return bool(_NUMBER_LIKE.match(raw))
-
-
-def shown(raw: str) -> str:
-    """`raw` quoted when it is number-like (safe to echo), else "the value"."""
-    return repr(raw) if number_like(raw) else "the value"
+#: the defaults of `Settings()` built without an environment; each variable's declaration says the
+#: same (tests/unit/test_variables.py holds them equal)
 DEFAULT_STATE_PREFIX = "sms-receipt-stats:"
 DEFAULT_SETTLE_HOURS = 72
 DEFAULT_REPEAT_INTERVAL = 4 * 3600.0
-_DURATION = re.compile(r"^([0-9]{1,6})([smhd])$")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_STATE_PREFIX = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
+#: shortest RECEIPTS_SECRET: each app's callback credential is derived from it
+RECEIPTS_SECRET_MIN = 16
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,10 @@ class Thresholds(BaseModel):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    """Every setting by field. A variable declared by a module without a field here (a new
+    feature's) arrives as an extra field, read with `value(field)`: adding one never touches this file."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="allow")
 
     secret_id: Optional[str] = None
     secret_key: Optional[SecretStr] = None
@@ -110,7 +113,6 @@ class Settings(BaseModel):
     #: the function's public base URL (no trailing slash) and the key of signed dashboard links
     public_url: Optional[str] = None
     link_secret: Optional[SecretStr] = None
-    receipts_secret: Optional[SecretStr] = Field(default=None, exclude=True)
 
     @property
     def links_enabled(self) -> bool:
@@ -122,12 +124,23 @@ class Settings(BaseModel):
     state_prefix: str = DEFAULT_STATE_PREFIX
     settle_hours: int = DEFAULT_SETTLE_HOURS
     repeat_interval: float = DEFAULT_REPEAT_INTERVAL  # seconds
+    #: dead man's switch pinged after each timer run; its path or query is a credential
+    heartbeat_url: Optional[SecretStr] = Field(default=None, exclude=True)
+    #: the key each app's receipt-callback credential is derived from
+    receipts_secret: Optional[SecretStr] = Field(default=None, exclude=True)
+    #: values of secret variables that were refused: unused, but masked wherever they might appear
+    refused_secrets: Tuple[SecretStr, ...] = Field(default=(), exclude=True)
+
+    def value(self, field: str) -> Any:
+        """A setting by field name, the extras of newer declarations included."""
+        return getattr(self, field)
 
     def secret_values(self) -> List[str]:
         """Every configured secret, so outputs can be scrubbed of them."""
         values: List[str] = []
+        extras = [v for v in (self.model_extra or {}).values() if isinstance(v, SecretStr)]
         for s in (self.secret_key, self.session_token, self.state_password, *self.api_tokens, self.link_secret,
-                  self.receipts_secret):
+                  self.heartbeat_url, self.receipts_secret, *self.refused_secrets, *extras):
             if s is not None and s.get_secret_value():
                 values.append(s.get_secret_value())
         for sink in self.sinks:
@@ -145,7 +158,7 @@ def parse_app_ids(value: str, variable: str = "SMS_SDK_APP_IDS") -> Tuple[List[A
         app_id, _, name = item.partition("=")
         app_id, name = app_id.strip(), name.strip()[:64] or None
         if not APP_ID_PATTERN.match(app_id):
-            what = f"entry {position} ({shown(app_id)})" if _NUMBER_LIKE.match(app_id) else f"entry {position}"
+            what = f"entry {position} ({shown(app_id)})" if number_like(app_id) else f"entry {position}"
             issues.append(ConfigIssue(variable, f"{what} is not an SmsSdkAppId (10 digits, e.g. 1400006874)"))
             continue
         if app_id in names:
@@ -159,57 +172,96 @@ def parse_app_ids(value: str, variable: str = "SMS_SDK_APP_IDS") -> Tuple[List[A
     return apps, issues
 
 
-#: characters a base URL may hold: unreserved, sub-delims that cannot close a Markdown link, `%`, `/`, `:`, `@`
-_URL_CHARS = re.compile(r"^[A-Za-z0-9._~%/:@!$+,;=-]+$")
-LINK_SECRET_MIN = 16
+def app_ids_parser(raw: str, variable: Variable, notes: List[str]) -> Tuple[App, ...]:
+    """A declaration's parser for a list of apps: a bad entry is a note, the others are kept."""
+    apps, issues = parse_app_ids(raw, variable.env)
+    notes.extend(i.message for i in issues)
+    return tuple(apps)
 
 
-def parse_public_url(value: str) -> str:
-    """`http(s)://host[:port][/path]` without query, fragment or credentials; no trailing slash."""
-    text = value.strip()
-    if not _URL_CHARS.match(text):
-        raise ValueError("expected an http(s) URL without spaces, quotes, brackets or parentheses")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected an http(s) URL such as https://1250000000-abcd.ap-guangzhou.tencentscf.com")
-    if parts.query or parts.fragment or "?" in text or "#" in text:
-        raise ValueError("expected a base URL without ?query or #fragment")
-    if parts.username or parts.password:
-        raise ValueError("expected a base URL without user:password@")
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise ValueError("port out of range") from None
-    return text.rstrip("/")
+def parse_state_url(value: str) -> Tuple[str, Optional[str]]:
+    """(scheme, password) of a STATE_URL checked by its back end (`state.parse_state_url`)."""
+    from sms_receipt_stats.state import parse_state_url as check
+
+    return check(value)
 
 
-#: what each `Variable.kind` accepts: (low, high, whole number?)
-_KIND_BOUNDS = {
-    "fraction": (0.0, 1.0, False),
-    "confidence": (0.5, 0.9999, False),
-    "count": (0, 10**9, True),
-    "hours": (1, 48, True),
-}
+def _region(raw: str, variable: Variable, notes: List[str]) -> str:
+    if not _REGION.match(raw):  # never quoted: a secret pasted here must not reach a chat
+        raise VariableError("not a region like ap-guangzhou")
+    return raw
 
 
-def _rule_value(raw: str, variable: Any) -> Any:
-    """One rule variable parsed by its kind; ValueError says what is expected (never quotes)."""
-    if variable.kind == "duration":
+def _api_rps(raw: str, variable: Variable, notes: List[str]) -> float:
+    """SMS_API_RPS within [MIN_API_RPS, MAX_API_RPS], each refusal saying why."""
+    rps = math.nan
+    if raw.isascii() and len(raw) <= 32:  # float() reads ١٠ and ＋１ too
+        with contextlib.suppress(ValueError):
+            rps = float(raw)
+    if not math.isfinite(rps):
+        raise VariableError(f"{shown(raw)} is not a number of requests per second")
+    if rps > MAX_API_RPS:
+        raise VariableError(f"{shown(raw)} is above {MAX_API_RPS:g}, the API's documented limit of requests per second")
+    if rps < MIN_API_RPS:
+        raise VariableError(f"{shown(raw)} is below {MIN_API_RPS:g}: the queries would not fit in the function's "
+                            "time limit")
+    return rps
+
+
+def _credential(env: str, meaning: str, secret: bool) -> Variable:
+    return Variable(env, None, "secret" if secret else "text", None, meaning, secret=secret, fallback="ignored")
+
+
+VARIABLES = (
+    _credential("TENCENTCLOUD_SECRETID", "SecretId SCF injects from the execution role", False),
+    _credential("TENCENTCLOUD_SECRETKEY", "SecretKey SCF injects from the execution role", True),
+    _credential("TENCENTCLOUD_SESSIONTOKEN", "the role's temporary token (sent with every call)", True),
+    _credential("TENCENTCLOUD_SECRET_ID", "the SDK's name of the SecretId, when SCF's is absent", False),
+    _credential("TENCENTCLOUD_SECRET_KEY", "the SDK's name of the SecretKey, when SCF's is absent", True),
+    _credential("TENCENTCLOUD_SESSION_TOKEN", "the SDK's name of the token, when SCF's is absent", True),
+    Variable("SMS_REGION", None, "text", DEFAULT_REGION, "region sent to the SMS API", parse=_region),
+    Variable("TENCENTCLOUD_REGION", None, "text", DEFAULT_REGION, "the function's region (SCF sets it)",
+             parse=_region),
+    Variable("SMS_SDK_APP_IDS", "apps", "text", (), "comma-separated SmsSdkAppIds, each optionally ID=Name",
+             parse=app_ids_parser),
+    Variable("SMS_API_RPS", "api_rps", "number", MAX_API_RPS, "client-side request rate cap of the stats API",
+             low=MIN_API_RPS, high=MAX_API_RPS, parse=_api_rps),
+    Variable("HEARTBEAT_URL", "heartbeat_url", "url", None, "dead man's switch pinged after each timer run",
+             secret=True, fallback="no heartbeat is sent"),
+    Variable("RECEIPTS_SECRET", "receipts_secret", "secret", None,
+             "key each app's receipt-callback credential is derived from", low=RECEIPTS_SECRET_MIN,
+             secret=True, fallback="the receipts callback is off"),
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One variable as read: its stripped text ("" when unset), its value (the default when
+    unset or refused) and whether it was refused."""
+
+    raw: str
+    value: Any
+    refused: bool = False
+
+
+def read_variables(env: Mapping[str, str], declared: Sequence[Variable], issues: List[ConfigIssue],
+                   unread: AbstractSet[str] = frozenset()) -> Dict[str, Reading]:
+    """Every declared variable parsed by its kind; a refusal is an issue naming it, and its default."""
+    readings: Dict[str, Reading] = {}
+    for variable in declared:
+        given = env.get(variable.env)
+        raw = given.strip() if isinstance(given, str) and variable.env not in unread else ""
+        if not raw:
+            readings[variable.env] = Reading("", variable.default)
+            continue
+        notes: List[str] = []
         try:
-            return parse_duration(raw)
-        except ValueError:
-            raise ValueError("is not a duration like 90s, 30m, 2h or 1d") from None
-    low, high, whole = _KIND_BOUNDS[variable.kind]
-    expected = f"a whole number from {low} to {high}" if whole else f"a number between {low:g} and {high:g}"
-    try:
-        value: Any = int(raw) if whole and raw.isascii() and raw.isdigit() else float(raw)
-    except ValueError:
-        raise ValueError(f"is not {expected}") from None
-    if whole and not isinstance(value, int):
-        raise ValueError(f"is not {expected}")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"is outside {low:g}..{high:g}")
-    return value
+            readings[variable.env] = Reading(raw, read(variable, raw, notes))
+        except VariableError as exc:
+            readings[variable.env] = Reading(raw, variable.default, refused=True)
+            issues.append(ConfigIssue(variable.env, f"{exc}; {variable.fallback_text()}"))
+        issues.extend(ConfigIssue(variable.env, note) for note in notes)
+    return readings
 
 
 def _thresholds(env: Mapping[str, str], issues: List[ConfigIssue]) -> Thresholds:
@@ -218,216 +270,88 @@ def _thresholds(env: Mapping[str, str], issues: List[ConfigIssue]) -> Thresholds
     from sms_receipt_stats.rules import registry
 
     rules = registry()
-    values: Dict[str, Any] = {}
-    for variable in rules.variables:
-        raw = env.get(variable.env, "").strip()
-        values[variable.field] = variable.default
-        if not raw:
-            continue
-        try:
-            values[variable.field] = _rule_value(raw, variable)
-        except ValueError as exc:
-            default = f"{variable.default / 3600:g}h" if variable.kind == "duration" else f"{variable.default:g}"
-            issues.append(ConfigIssue(variable.env, f"{shown(raw)} {exc}; using {default}"))
+    readings = read_variables(env, rules.variables, issues)
+    values: Dict[str, Any] = {v.field: readings[v.env].value for v in rules.variables if v.field}
     for spec in rules.rules:
         if spec.check is not None:
             issues.extend(ConfigIssue(name, problem) for name, problem in spec.check(values))
     return Thresholds(**values)
 
 
-def _api_rps(raw: str, issues: List[ConfigIssue]) -> float:
-    """SMS_API_RPS within [MIN_API_RPS, MAX_API_RPS]; anything else is an issue and the default."""
-    default = f"using {MAX_API_RPS:g}"
+def declared_variables() -> Tuple[Variable, ...]:
+    """Every declared variable: the declaring modules' (`variables.DECLARING`) and the rules'."""
+    from sms_receipt_stats import variables
+    from sms_receipt_stats.rules import registry
+
+    return (*variables.registry().variables, *registry().variables)
+
+
+def _state_password(reading: Reading) -> Optional[SecretStr]:
+    """The password of STATE_URL: masked wherever it is quoted, even when the URL is refused."""
+    if reading.refused:
+        loose = re.match(r"^[a-z]+://[^/@]*:([^/@]+)@", reading.raw)
+        return SecretStr(loose.group(1)) if loose else None
     try:
-        rps = float(raw)
+        _, password = parse_state_url(reading.raw)
     except ValueError:
-        rps = math.nan
-    if not math.isfinite(rps):
-        issues.append(ConfigIssue("SMS_API_RPS", f"{shown(raw)} is not a number of requests per second; {default}"))
-    elif rps > MAX_API_RPS:
-        issues.append(ConfigIssue("SMS_API_RPS", f"{shown(raw)} is above {MAX_API_RPS:g}, the API's documented "
-                                                 f"limit of requests per second; {default}"))
-    elif rps < MIN_API_RPS:
-        issues.append(ConfigIssue("SMS_API_RPS", f"{shown(raw)} is below {MIN_API_RPS:g}: the queries would not "
-                                                 f"fit in the function's time limit; {default}"))
-    else:
-        return rps
-    return MAX_API_RPS
-def parse_duration(value: str) -> float:
-    """`90s`, `30m`, `4h`, `1d` as seconds; ValueError otherwise."""
-    match = _DURATION.match(value.strip().lower())
-    if not match or int(match.group(1)) <= 0:
-        raise ValueError("expected a positive whole number and a unit, like 90s, 30m, 4h or 1d")
-    return float(int(match.group(1)) * _DURATION_UNITS[match.group(2)])
-
-
-def parse_state_url(value: str) -> Tuple[str, Optional[str]]:
-    """Check a STATE_URL by the back end of its scheme (`state/*_store.py`: redis, rediss, sqlite,
-    ...). Returns (scheme, password); messages never quote the URL (it may hold one)."""
-    from sms_receipt_stats.state.store import backends, examples_text, schemes_text
-
-    found = backends()
-    text = value.strip()
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise ValueError(f"is not a URL like {examples_text(found)}") from None
-    scheme = parts.scheme.lower()
-    backend = found.get(scheme)
-    if backend is None:
-        raise ValueError(f"the scheme must be {schemes_text(found)}")
-    return scheme, backend.check(parts)
-
-
-def _first(env: Mapping[str, str], *names: str) -> Optional[str]:
-    for n in names:
-        v = env.get(n)
-        if v:
-            return v.strip()
-    return None
-
-
-def _api_auth(raw: str, issues: List[ConfigIssue]) -> str:
-    """`token` (any case) or `none` (lower case only), surrounding blanks ignored.
-
-    Turning authentication off takes the one documented spelling: `None` or `NONE` are what
-    a template writes for a missing value, so they fail closed (token) with an issue.
-    """
-    text = raw.strip()
-    if not text or text.lower() == "token":
-        return "token"
-    if text == "none":
-        return "none"
-    if text.lower() == "none":
-        issues.append(ConfigIssue("API_AUTH", "only 'none' in lower case turns authentication off; using token"))
-    else:
-        issues.append(ConfigIssue("API_AUTH", "not 'token' or 'none'; using token"))
-    return "token"
+        return None
+    return SecretStr(password) if password else None
 
 
 def load_settings(env: Mapping[str, str]) -> Tuple[Settings, List[ConfigIssue]]:
     """Build Settings from an environment mapping; never raises on bad values."""
+    from sms_receipt_stats import variables
+
     issues: List[ConfigIssue] = []
-    values: dict = {}
+    declared = variables.registry().variables
 
-    if env.get("TENCENTCLOUD_SECRETID") or env.get("TENCENTCLOUD_SECRETKEY"):
-        sid, skey = env.get("TENCENTCLOUD_SECRETID"), env.get("TENCENTCLOUD_SECRETKEY")
-        token = env.get("TENCENTCLOUD_SESSIONTOKEN")
+    def given(name: str) -> bool:
+        value = env.get(name)
+        return isinstance(value, str) and bool(value.strip())
+
+    # SCF's names win over the SDK's; the region of SMS_REGION over the function's own
+    scf_names = given("TENCENTCLOUD_SECRETID") or given("TENCENTCLOUD_SECRETKEY")
+    unread = {"TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"} if scf_names else {
+        "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"}
+    if given("TENCENTCLOUD_SESSIONTOKEN"):
+        unread.add("TENCENTCLOUD_SESSION_TOKEN")
+    if given("SMS_REGION") or not given("TENCENTCLOUD_REGION"):
+        unread.add("TENCENTCLOUD_REGION")
+    readings = read_variables(env, declared, issues, unread)
+
+    values: Dict[str, Any] = {}
+    for variable in declared:
+        reading = readings[variable.env]
+        if variable.field is None or (reading.value is None and variable.field in Settings.model_fields):
+            continue  # combined below, or the field's own default
+        value = reading.value
+        if variable.secret and value is not None:
+            value = tuple(SecretStr(v) for v in value) if isinstance(value, tuple) else SecretStr(value)
+        values[variable.field] = value
+
+    def text(name: str) -> Optional[str]:
+        value = readings[name].value
+        return value or None
+
+    if scf_names:
+        sid, skey = text("TENCENTCLOUD_SECRETID"), text("TENCENTCLOUD_SECRETKEY")
     else:
-        sid, skey = env.get("TENCENTCLOUD_SECRET_ID"), env.get("TENCENTCLOUD_SECRET_KEY")
-        token = env.get("TENCENTCLOUD_SESSIONTOKEN") or env.get("TENCENTCLOUD_SESSION_TOKEN")
-    values["secret_id"] = (sid or "").strip() or None
-    values["secret_key"] = SecretStr(skey.strip()) if skey and skey.strip() else None
-    values["session_token"] = SecretStr(token.strip()) if token and token.strip() else None
-
-    region = _first(env, "SMS_REGION", "TENCENTCLOUD_REGION") or DEFAULT_REGION
-    if not _REGION.match(region):
-        var = "SMS_REGION" if env.get("SMS_REGION") else "TENCENTCLOUD_REGION"
-        issues.append(ConfigIssue(var, f"not a region like ap-guangzhou; using {DEFAULT_REGION}"))
-        region = DEFAULT_REGION
-    values["region"] = region
-
-    if env.get("SMS_ENDPOINT", "").strip():
-        try:
-            values["endpoint"] = parse_endpoint(env["SMS_ENDPOINT"])
-        except ValueError as exc:
-            issues.append(ConfigIssue("SMS_ENDPOINT", f"{exc}; using {DEFAULT_ENDPOINT_HOST}"))
-
-    apps, app_issues = parse_app_ids(env.get("SMS_SDK_APP_IDS", ""))
-    values["apps"] = tuple(apps)
-    issues += app_issues
-
-    raw_rps = env.get("SMS_API_RPS", "").strip()
-    if raw_rps:
-        values["api_rps"] = _api_rps(raw_rps, issues)
-
-    tz = env.get("REPORT_TIMEZONE", "").strip() or "Asia/Shanghai"
-    try:
-        load_zone(tz)
-        values["timezone"] = tz
-    except ValueError:
-        issues.append(ConfigIssue("REPORT_TIMEZONE", "not an IANA zone name like Asia/Shanghai; using Asia/Shanghai"))
-
-    lang = env.get("REPORT_LANG", "").strip().lower() or DEFAULT_LANG
-    if lang not in LANGS:  # never quoted: a secret pasted here must not reach a chat
-        issues.append(ConfigIssue("REPORT_LANG", f"not {one_of(LANGS)}; using {DEFAULT_LANG}"))
-        lang = DEFAULT_LANG
-    values["lang"] = lang
-
-    specs, sink_problems = parse_notify_urls(env.get("NOTIFY_URLS", ""))
-    values["sinks"] = tuple(specs)
-    issues += [ConfigIssue("NOTIFY_URLS", p) for p in sink_problems]
-
-    tokens = [t.strip() for t in re.split(r"[,\n]", env.get("API_TOKENS", "")) if t.strip()]
-    values["api_tokens"] = tuple(SecretStr(t) for t in tokens)
-
-    values["api_auth"] = _api_auth(env.get("API_AUTH", ""), issues)
-
-    if env.get("API_ALLOWED_APP_IDS", "").strip():
-        allowed, allowed_issues = parse_app_ids(env["API_ALLOWED_APP_IDS"], "API_ALLOWED_APP_IDS")
-        issues += allowed_issues
-        values["api_allowed_app_ids"] = tuple(a.app_id for a in allowed)
+        sid, skey = text("TENCENTCLOUD_SECRET_ID"), text("TENCENTCLOUD_SECRET_KEY")
+    token = text("TENCENTCLOUD_SESSIONTOKEN") or text("TENCENTCLOUD_SESSION_TOKEN")
+    values["secret_id"] = sid
+    values["secret_key"] = SecretStr(skey) if skey else None
+    values["session_token"] = SecretStr(token) if token else None
+    if given("SMS_REGION"):
+        values["region"] = readings["SMS_REGION"].value
     else:
-        values["api_allowed_app_ids"] = tuple(a.app_id for a in apps)
+        values["region"] = readings["TENCENTCLOUD_REGION"].value
 
+    values["refused_secrets"] = tuple(SecretStr(readings[v.env].raw) for v in declared
+                                      if v.secret and readings[v.env].refused)
+    state = readings.get("STATE_URL")
+    if state is not None and state.raw:
+        values["state_password"] = _state_password(state)
+    if values.get("api_allowed_app_ids") is None:  # unset: the configured apps
+        values["api_allowed_app_ids"] = tuple(a.app_id for a in values.get("apps", ()))
     values["thresholds"] = _thresholds(env, issues)
-
-    if env.get("PUBLIC_URL", "").strip():
-        try:
-            values["public_url"] = parse_public_url(env["PUBLIC_URL"])
-        except ValueError as exc:
-            issues.append(ConfigIssue("PUBLIC_URL", f"{exc}; chat messages carry no dashboard link"))
-    link_secret = env.get("LINK_SECRET", "").strip()
-    if link_secret:
-        if len(link_secret) < LINK_SECRET_MIN:
-            issues.append(ConfigIssue("LINK_SECRET", f"shorter than {LINK_SECRET_MIN} characters; "
-                                                     "signed dashboard links are off"))
-        else:
-            values["link_secret"] = SecretStr(link_secret)
-    receipts_secret = env.get("RECEIPTS_SECRET", "").strip()
-    if receipts_secret and len(receipts_secret) < LINK_SECRET_MIN:
-        issues.append(ConfigIssue("RECEIPTS_SECRET", f"shorter than {LINK_SECRET_MIN} characters; the receipts "
-                                                     "callback is off"))
-    elif receipts_secret:
-        values["receipts_secret"] = SecretStr(receipts_secret)
-
-    _load_state(env, values, issues)
     return Settings(**values), issues
-
-
-def _load_state(env: Mapping[str, str], values: dict, issues: List[ConfigIssue]) -> None:
-    """STATE_URL and what tunes the state: a bad URL leaves the function stateless, with an issue."""
-    raw_url = env.get("STATE_URL", "").strip()
-    if raw_url:
-        try:
-            _, password = parse_state_url(raw_url)
-        except ValueError as exc:
-            # the password of a URL that does not parse is still masked wherever it is quoted
-            loose = re.match(r"^[a-z]+://[^/@]*:([^/@]+)@", raw_url)
-            if loose:
-                values["state_password"] = SecretStr(loose.group(1))
-            issues.append(ConfigIssue("STATE_URL", f"{exc}; running stateless"))
-        else:
-            values["state_url"] = SecretStr(raw_url)
-            values["state_password"] = SecretStr(password) if password else None
-    prefix = env.get("STATE_PREFIX", "").strip()
-    if prefix:
-        if _STATE_PREFIX.match(prefix):
-            values["state_prefix"] = prefix
-        else:
-            issues.append(ConfigIssue("STATE_PREFIX", f"{shown(prefix)} is not 1-64 characters of letters, digits "
-                                                      f"and _.:/-; using {DEFAULT_STATE_PREFIX}"))
-    raw_settle = env.get("SETTLE_HOURS", "").strip()
-    if raw_settle:
-        if raw_settle.isdigit() and raw_settle.isascii() and 1 <= int(raw_settle) <= 8784:
-            values["settle_hours"] = int(raw_settle)
-        else:
-            issues.append(ConfigIssue("SETTLE_HOURS", f"{shown(raw_settle)} is not a whole number of hours "
-                                                      f"between 1 and 8784; using {DEFAULT_SETTLE_HOURS}"))
-    raw_repeat = env.get("ALERT_REPEAT_INTERVAL", "").strip()
-    if raw_repeat:
-        try:
-            values["repeat_interval"] = parse_duration(raw_repeat)
-        except ValueError as exc:
-            issues.append(ConfigIssue("ALERT_REPEAT_INTERVAL", f"{shown(raw_repeat)}: {exc}; using 4h"))

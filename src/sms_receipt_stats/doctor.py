@@ -52,7 +52,8 @@ _BEIJING = timezone(timedelta(hours=8))
 _NETWORK_CODES = ("ClientNetworkError", "ClientError", "ServerNetworkError")
 _CLOCK_CODES = ("AuthFailure.SignatureExpire", "InternalError.RequestTimeException")
 
-Status = Literal["pass", "fail", "skip"]
+#: `warn`: works, but is not how it should run (a `cmq+api://` sink); it fails nothing
+Status = Literal["pass", "fail", "skip", "warn"]
 ServerTime = Callable[[Settings], Optional[datetime]]
 
 
@@ -67,14 +68,28 @@ class Check(BaseModel):
 
 
 def http_server_time(settings: Settings, timeout: float = SERVER_TIME_TIMEOUT) -> Optional[datetime]:
-    """The API server's clock, from the `Date` header of any answer of its endpoint."""
+    """The API server's clock, from the `Date` header of any answer of its endpoint.
+
+    `timeout` bounds the whole request (`retry.call_within`), not each read: an endpoint that
+    drips its answer costs `timeout`, then the clock check says it found no Date header.
+    """
     import requests
 
+    from sms_receipt_stats.retry import Overrun, call_within
+    from sms_receipt_stats.sdk import BoundedTransport
+
     url = f"{settings.endpoint.scheme}://{settings.endpoint.host}/"
-    try:
-        answer = requests.get(url, timeout=timeout)
-    except requests.RequestException:
-        return None
+    transport = BoundedTransport()
+    with requests.Session() as session:
+        transport.mount(session)
+        try:
+            answer = call_within(lambda: session.get(url, timeout=timeout, stream=True), timeout, "doctor-date")
+        except Overrun:
+            transport.abort()  # the abandoned request's reads end now
+            return None
+        except requests.RequestException:
+            return None
+        answer.close()  # the headers are all it needs
     date = answer.headers.get("Date")
     try:
         return parsedate_to_datetime(date) if date else None
@@ -256,7 +271,8 @@ def run_doctor(settings: Settings, issues: Sequence[object], *, fetcher_factory:
     else:
         results = _api_checks(settings, fetcher, apps, now, server_time, budget, checks)
 
-    checks.extend(_check_sinks(settings, issues, results, now, deliver, send_test, deadline, list(checks)))
+    checks.extend(_check_sinks(settings, issues, results, now, deliver, send_test, deadline, list(checks),
+                               monotonic=monotonic))
     checks.append(check_state_store(settings))
     return checks
 
@@ -281,7 +297,7 @@ def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now:
                             detail=f"{settings.endpoint.scheme} endpoint answered (region {settings.region})"))
     else:
         assert first_err is not None
-        checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code})"))
+        checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code}: {first_err.message})"[:300]))
         checks.append(Check(name="clock", status="skip", detail="skipped: the endpoint did not answer"))
         for app in settings.apps:
             checks.append(Check(name=f"permission {app.app_id}", status="skip",
@@ -379,7 +395,8 @@ def send_test_document(settings: Settings, results: List[AppResult], now: dateti
 
 def _check_sinks(settings: Settings, issues: Sequence[object], results: List[AppResult], now: datetime,
                  deliver: Optional[Callable[[ResultDocument, Settings, Optional[float]], list]], send_test: bool,
-                 deadline: Optional[float], so_far: Sequence[Check] = ()) -> List[Check]:
+                 deadline: Optional[float], so_far: Sequence[Check] = (),
+                 monotonic: Callable[[], float] = time.monotonic) -> List[Check]:
     checks: List[Check] = []
     bad = [str(i) for i in issues if str(i).startswith("NOTIFY_URLS")]
     for text in bad:
@@ -401,6 +418,9 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
         if spec.kind == "ckafka":
             checks.append(check_ckafka_datahub(spec, settings, deadline))
         if not send_test:
+            if spec.kind == "amqp":
+                checks.append(_check_amqp(spec, name, deadline))
+                continue
             checks.append(Check(name=name, status="pass", detail=f"parsed ({spec.kind}, min_severity "
                                                                   f"{spec.min_severity}); --send-test delivers one"))
             continue
@@ -417,6 +437,8 @@ def _check_sinks(settings: Settings, issues: Sequence[object], results: List[App
         else:
             checks.append(Check(name=name, status="fail", detail=f"test report not delivered: {delivery.error}",
                                 hint="Check the URL, key and secret of this entry, and the network path to it."))
+    for spec in settings.sinks:
+        checks.extend(_cmq_checks(spec, deadline, monotonic))
     return checks
 
 
@@ -453,6 +475,63 @@ def check_ckafka_datahub(spec: Any, settings: Settings, deadline: Optional[float
                      hint="Start or repair the data access task in the CKafka console; until then SendMessage "
                           "fails.")
     return Check(name=name, status="pass", detail=f"{what} is running; CKafka accepted the credentials")
+#: how long the reachability check of a `cmq://` address waits at most
+CMQ_CONNECT_TIMEOUT = 3.0
+
+
+def _cmq_checks(spec: Any, deadline: Optional[float], monotonic: Callable[[], float] = time.monotonic) -> List[Check]:
+    """What can be told of a CMQ entry without sending (docs/sinks.md, *CMQ*).
+
+    `cmq://`: the address answers (a TCP connection; the data-flow API has no harmless read
+    action, so credentials are proven only by `--send-test`). `cmq+api://`: a warning, it is the
+    management API, capped and meant for tests."""
+    name = f"sink {spec.label}"
+    if spec.kind in ("cmq_api_queue", "cmq_api_topic"):
+        return [Check(name=name, status="warn",
+                      detail="cmq+api:// sends with SendCmqMsg/PublishCmqMsg, the management API: capped at "
+                             "20 requests/s (10 for a sub-account) and for testing only",
+                      hint="Use cmq://queue|topic/NAME#endpoint=ADDR (the data-flow API), ADDR copied from the "
+                           "TDMQ for CMQ console, Queue Service > API request address.")]
+    if spec.kind not in ("cmq_queue", "cmq_topic"):
+        return []
+    import socket
+    from urllib.parse import urlsplit
+
+    from sms_receipt_stats.endpoint import parse_endpoint
+
+    endpoint = parse_endpoint(spec.endpoint or "")
+    parts = urlsplit(f"{endpoint.scheme}://{endpoint.host}")
+    left = None if deadline is None else deadline - monotonic() - STORE_RESERVE_SECONDS  # the store check comes next
+    timeout = CMQ_CONNECT_TIMEOUT if left is None else min(CMQ_CONNECT_TIMEOUT, left)
+    if timeout < MIN_CALL_SECONDS:
+        return [Check(name=f"{name} address", status="skip", detail="skipped: out of time")]
+    try:
+        with socket.create_connection((parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)),
+                                      timeout=timeout):
+            pass
+    except OSError as exc:
+        return [Check(name=f"{name} address", status="fail",
+                      detail=f"the endpoint= address does not answer ({type(exc).__name__})",
+                      hint="Copy the address again from the TDMQ for CMQ console (Queue Service > API request "
+                           "address): the VPC address answers only inside its VPC, the public one needs internet.")]
+    return [Check(name=f"{name} address", status="pass",
+                  detail="the endpoint= address answers; credentials are proven only by a send (--send-test)")]
+def _check_amqp(spec: Any, name: str, deadline: Optional[float]) -> Check:
+    """An amqp entry without sending: the broker answers, takes the login and the vhost, and the
+    exchange exists (a passive declare). `--send-test` then publishes the marked test report."""
+    from sms_receipt_stats.notify.platforms.amqp import probe
+
+    timeout = Budget(deadline).timeout()
+    if timeout is None:
+        return Check(name=name, status="skip", detail=Budget(deadline).out_of_time())
+    problem = probe(spec, timeout)
+    if problem is None:
+        exchange = spec.param("exchange") or "the default exchange"
+        return Check(name=name, status="pass", detail=f"broker reached, login and vhost accepted, {exchange} "
+                                                      "exists; --send-test publishes one")
+    return Check(name=name, status="fail", detail=f"broker check failed: {problem}",
+                 hint="Check the host, port, vhost, user and password of this entry (docs/sinks.md, AMQP), and "
+                      "that the exchange exists.")
 
 
 def healthy(checks: Sequence[Check]) -> bool:
@@ -504,11 +583,11 @@ def summarize(checks: Sequence[Check]) -> Summary:
 
 def format_checks(checks: Sequence[Check]) -> str:
     """One line per check; a failure's hint on the line below it."""
-    marks = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}
+    marks = {"pass": "ok  ", "fail": "FAIL", "skip": "skip", "warn": "WARN"}
     lines = []
     for check in checks:
         lines.append(f"{marks[check.status]}  {check.name:<22} {check.detail}")
-        if check.status == "fail" and check.hint:
+        if check.status in ("fail", "warn") and check.hint:
             lines.append(f"      {'':<22} hint: {check.hint}")
     lines.append(summarize(checks).line())
     return "\n".join(lines)

@@ -134,6 +134,8 @@ class AppResult(BaseModel):
 
 #: lifecycle fields: set only with a state store (docs/alerts.md, *The lifecycle*)
 LIFECYCLE_FIELDS = ("fingerprint", "status", "since", "silenced", "notified")
+#: the evidence of a rate verdict: set by the rate rules only
+EVIDENCE_FIELDS = ("volume", "hours")
 
 
 class Alert(BaseModel):
@@ -142,6 +144,10 @@ class Alert(BaseModel):
     app_id: Optional[str] = None
     value: Optional[Any] = None
     threshold: Optional[float] = None
+    #: a rate rule's denominator (receipts, or submitted messages) the verdict rests on
+    volume: Optional[int] = None
+    #: how many hours that denominator spans: the hours pooled, or the whole window's
+    hours: Optional[int] = None
     message: str
     code: Optional[str] = None
     hint: Optional[str] = None
@@ -154,7 +160,7 @@ class Alert(BaseModel):
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _without_unset(handler(self), LIFECYCLE_FIELDS)
+        return _without_unset(handler(self), LIFECYCLE_FIELDS + EVIDENCE_FIELDS)
 
     @property
     def resolved(self) -> bool:

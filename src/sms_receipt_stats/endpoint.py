@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
+from sms_receipt_stats.variables import Variable, VariableError
+
 DEFAULT_ENDPOINT_HOST = "sms.tencentcloudapi.com"
 
 
@@ -37,3 +39,16 @@ def parse_endpoint(value: str) -> Endpoint:
     if port is not None and not 0 < int(port) < 65536:
         raise ValueError("port out of range")
     return Endpoint(host=text, scheme=scheme)
+
+
+def _endpoint(raw: str, variable: Variable, notes: list) -> Endpoint:
+    try:
+        return parse_endpoint(raw)
+    except ValueError as exc:
+        raise VariableError(str(exc)) from None
+
+
+VARIABLES = (
+    Variable("SMS_ENDPOINT", "endpoint", "text", None, "API endpoint override: host[:port] or http(s)://host[:port]",
+             parse=_endpoint, fallback=f"using {DEFAULT_ENDPOINT_HOST}"),
+)

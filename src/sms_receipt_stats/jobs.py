@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from sms_receipt_stats.config import App, Settings
 from sms_receipt_stats.documents import (
@@ -159,7 +159,9 @@ def run_timer_job(
         raise
     if run is not None:
         run.complete(doc)
-    if job == "report" and run is not None:  # keep the dashboard's settled days cached (docs/http-api.md, *Dashboard*)
+    # keep the dashboard's settled days cached (docs/http-api.md, *Dashboard*); a store that failed
+    # this run would only cost the warm-up a second budget
+    if job == "report" and run is not None and run.state.available:
         try:
             from sms_receipt_stats.dashboard.warm import warm_after_report
 
@@ -226,3 +228,20 @@ def run_doctor_job(*, settings: Settings, issues: Sequence[str], deps: JobDeps, 
                                 hint="Give the function its credentials and SMS_SDK_APP_IDS, and a time limit "
                                      "long enough for the checks; then run the doctor again."))
     return finish(doc, settings, deps, deadline)
+
+
+def ping_heartbeat(result: Dict[str, Any], url: str, sinks_configured: bool, seconds: float,
+                   time_left: Optional[float]) -> Dict[str, Any]:
+    """Ping HEARTBEAT_URL with the run's verdict (`notify/heartbeat.py`) and add its outcome to the
+    returned document's `deliveries` (the sinks have had theirs already). Never raises."""
+    from sms_receipt_stats.notify.heartbeat import judge, send
+
+    try:
+        beat = judge(result, sinks_configured, seconds)
+        error = send(url, beat, time_left=time_left)
+        outcome = {"sink": "heartbeat", "ok": error is None, "attempts": 1,
+                   "error": None if error is None else f"heartbeat ({'success' if beat.ok else 'fail'} ping): {error}"}
+        return {**result, "deliveries": [*result.get("deliveries", []), outcome]}
+    except Exception as exc:  # the ping is a courtesy to the watcher: it never costs the run
+        logger.warning("heartbeat not sent (%s)", type(exc).__name__)
+        return result

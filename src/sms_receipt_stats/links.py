@@ -21,7 +21,9 @@ import hmac
 import re
 from datetime import datetime, timedelta
 from typing import Optional, Sequence
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+
+from sms_receipt_stats.variables import Variable, VariableError
 
 #: what the signature binds as the route: the path suffix every stage prefix ends in
 ROUTE = "/dashboard"
@@ -155,3 +157,42 @@ def details_links(public_url: Optional[str], secret: Optional[str], generated_at
     if now.tzinfo is None:
         return None
     return DetailsLinks(public_url, secret, now)
+
+
+#: characters a base URL may hold: unreserved, sub-delims that cannot close a Markdown link, `%`, `/`, `:`, `@`
+_URL_CHARS = re.compile(r"^[A-Za-z0-9._~%/:@!$+,;=-]+$")
+LINK_SECRET_MIN = 16
+
+
+def parse_public_url(value: str) -> str:
+    """`http(s)://host[:port][/path]` without query, fragment or credentials; no trailing slash."""
+    text = value.strip()
+    if not _URL_CHARS.match(text):
+        raise ValueError("expected an http(s) URL without spaces, quotes, brackets or parentheses")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http(s) URL such as https://1250000000-abcd.ap-guangzhou.tencentscf.com")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ValueError("expected a base URL without ?query or #fragment")
+    if parts.username or parts.password:
+        raise ValueError("expected a base URL without user:password@")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError("port out of range") from None
+    return text.rstrip("/")
+
+
+def _public_url(raw: str, variable: Variable, notes: list) -> str:
+    try:
+        return parse_public_url(raw)
+    except ValueError as exc:
+        raise VariableError(str(exc)) from None
+
+
+VARIABLES = (
+    Variable("PUBLIC_URL", "public_url", "url", None, "the function's public base URL, for links in messages",
+             parse=_public_url, fallback="chat messages carry no dashboard link"),
+    Variable("LINK_SECRET", "link_secret", "secret", None, "HMAC key of signed dashboard links",
+             low=LINK_SECRET_MIN, secret=True, fallback="signed dashboard links are off"),
+)

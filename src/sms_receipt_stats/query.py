@@ -4,6 +4,9 @@ One API call per (app, API window). Calls fan out over a thread pool and pass th
 client-side rate limiter so that many queries finish near `SMS_API_RPS`, never above it.
 Retryable codes (rate limit, transient) are retried with exponential backoff and jitter,
 within the invocation's deadline; everything else fails fast with the catalogue's verdict.
+Each call is bounded as a whole, not per socket read (`SdkStatsFetcher`), and the fan-out
+never waits past the deadline for a worker: an endpoint that drips its answer costs the
+deadline at most, never the invocation (docs/troubleshooting.md, *An endpoint that answers too slowly*).
 """
 
 from __future__ import annotations
@@ -13,11 +16,20 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Deque, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Deque, List, Optional, Protocol, Sequence, Tuple
 
 from sms_receipt_stats.config import Settings
-from sms_receipt_stats.retry import Clock, Deadline, RetryPolicy, Sleep
-from sms_receipt_stats.sdk import UPSTREAM_DATA_INVALID, CloudError, build_credential, build_profile, to_cloud_error
+from sms_receipt_stats.retry import Clock, Deadline, Overrun, RetryPolicy, Sleep, call_within
+from sms_receipt_stats.sdk import (
+    TOO_SLOW,
+    UPSTREAM_DATA_INVALID,
+    BoundedTransport,
+    CloudError,
+    build_credential,
+    build_profile,
+    to_cloud_error,
+    too_slow,
+)
 from sms_receipt_stats.stats import STAT_FIELDS, CounterError, Stats, counter_problems, parse_counters
 
 
@@ -35,24 +47,45 @@ class StatsFetcher(Protocol):
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]: ...
 
 
-class SdkStatsFetcher:
-    """CallbackStatusStatistics through tencentcloud-sdk-python-sms; one client per thread."""
+#: the longest one API call may take, connection and TLS handshake included, when the time left
+#: does not cut it shorter (the SDK's own timeout bounds each socket read only)
+CALL_LIMIT = 10.0
+#: each socket read may wait this much longer than the whole call's bound (see `fetch`)
+READ_TIMEOUT_SLACK = 0.5
 
-    def __init__(self, settings: Settings, timeout: float = 10.0):
+
+class SdkStatsFetcher:
+    """CallbackStatusStatistics through tencentcloud-sdk-python-sms.
+
+    Each call runs in a worker thread of its own (`retry.call_within`) and is bounded as a whole
+    by the time left (`timeout`) and CALL_LIMIT: an endpoint that drips its answer, stalls after
+    the headers or never completes a TLS handshake costs that bound, not the invocation. A call
+    cut there is abandoned and its client's connections shut (`sdk.BoundedTransport`); clients
+    are reused between calls (keep-alive) but never by two calls at once.
+    """
+
+    def __init__(self, settings: Settings, timeout: float = CALL_LIMIT):
         self._settings = settings
         self._timeout = timeout
-        self._local = threading.local()
+        self._idle: List[Tuple[object, BoundedTransport]] = []
+        self._lock = threading.Lock()
         self._credential = build_credential(settings)  # fail early, before any thread starts
 
-    def _client(self):
-        client = getattr(self._local, "client", None)
-        if client is None:
-            from tencentcloud.sms.v20210111.sms_client import SmsClient
+    def _checkout(self) -> Tuple[Any, BoundedTransport]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        from tencentcloud.sms.v20210111.sms_client import SmsClient
 
-            profile = build_profile(self._settings.endpoint, self._timeout)
-            client = SmsClient(self._credential, self._settings.region, profile)
-            self._local.client = client
-        return client
+        profile = build_profile(self._settings.endpoint, self._timeout)
+        client = SmsClient(self._credential, self._settings.region, profile)
+        transport = BoundedTransport()
+        transport.install(client)
+        return client, transport
+
+    def _checkin(self, client: Any, transport: BoundedTransport) -> None:
+        with self._lock:
+            self._idle.append((client, transport))
 
     def _scrubbed(self, error: CloudError) -> CloudError:
         """The upstream message is someone else's text: no part of a configured secret survives it."""
@@ -72,15 +105,23 @@ class SdkStatsFetcher:
         request.SmsSdkAppId = app_id
         request.Limit = 0
         request.Offset = 0
-        client = self._client()
+        bound = self._timeout if timeout is None else max(0.0, min(self._timeout, timeout))
+        cause = "call limit" if timeout is None or timeout >= self._timeout else "deadline"
+        client, transport = self._checkout()
         conn = getattr(getattr(client, "request", None), "conn", None)
         if conn is not None and hasattr(conn, "timeout"):
-            # the SDK reads reqTimeout only when a client is built; cut it to the time left
-            conn.timeout = self._timeout if timeout is None else max(0.1, min(self._timeout, timeout))
+            # each read, too (the SDK reads reqTimeout only when a client is built), a little past
+            # the bound: the whole call's bound always ends it first, with one error for every phase
+            conn.timeout = bound + READ_TIMEOUT_SLACK
         try:
-            response = client.CallbackStatusStatistics(request)
+            response = call_within(lambda: client.CallbackStatusStatistics(request), bound, "sms-call")
+        except Overrun:
+            connecting = transport.abort()  # the abandoned worker's reads end now; its client is dropped
+            raise too_slow(bound, cause, connecting) from None
         except Exception as exc:  # the SDK raises TencentCloudSDKException for everything
+            self._checkin(client, transport)
             raise self._scrubbed(to_cloud_error(exc)) from None
+        self._checkin(client, transport)
         raw = response.CallbackStatusStatistics
         if raw is None:  # an answer the SDK did not recognise as an error must not read as zero traffic
             raise CloudError(UPSTREAM_DATA_INVALID, "the answer has no CallbackStatusStatistics", response.RequestId)
@@ -201,6 +242,11 @@ API_RETRY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0, jitter=(0
 REQUEST_ALLOWANCE = 1.0
 #: no call starts with less than this left before the deadline
 LAST_START_MARGIN = 0.5
+#: a call cut at its bound while the endpoint was still answering (`CloudError.slow`) is retried
+#: this many times at most: each try costs the whole bound, and a drip rarely heals in seconds
+SLOW_RETRIES = 1
+#: how long past the deadline `Querier.run` waits for its workers before abandoning them
+DEADLINE_GRACE = 1.0
 
 
 class Querier:
@@ -226,8 +272,8 @@ class Querier:
         self._workers = workers
         self._rng = rng or random.Random()
         self.limiter = RateLimiter(rps, clock=clock, sleep=sleep)
-        #: after the first unreachable-endpoint error, attempt no more calls (a page waiting for
-        #: a person); timers keep retrying each call, a blip there costs a report
+        #: after the first unreachable (or too slow) endpoint error, attempt no more calls (a page
+        #: waiting for a person); timers keep retrying each call, a blip there costs a report
         self.fail_fast = fail_fast
         self.unreachable: Optional[CloudError] = None
 
@@ -237,12 +283,13 @@ class Querier:
         return self._fetcher
 
     def _skipped(self) -> Optional[CloudError]:
-        """The error of a call not attempted because the endpoint was found unreachable."""
+        """The error of a call not attempted because the endpoint was found unreachable or too slow."""
         first = self.unreachable
         if not self.fail_fast or first is None:
             return None
-        return CloudError(first.code, f"{first.message} (not attempted after the first connection failure)",
-                          unreachable=True)
+        after = "the first connection failure" if first.unreachable else "the first call that was too slow"
+        return CloudError(first.code, f"{first.message} (not attempted after {after})",
+                          unreachable=first.unreachable, slow=first.slow)
 
     def run_one(self, task: QueryTask) -> QueryOutcome:
         outcome = QueryOutcome(task)
@@ -253,6 +300,7 @@ class Querier:
             return outcome
         deadline = self._deadline
         last_start = None if deadline.at is None else deadline.at - LAST_START_MARGIN
+        slow_tries = 0
         while True:
             skipped = self._skipped()
             if skipped is not None:
@@ -289,13 +337,17 @@ class Querier:
                     return outcome
                 outcome.stats, outcome.error = stats, None
                 return outcome
-            if self.fail_fast and outcome.error.unreachable:
+            if self.fail_fast and (outcome.error.unreachable or outcome.error.slow):
                 self.unreachable = self.unreachable or outcome.error
                 return outcome
             from sms_receipt_stats.catalogue import is_retryable  # the catalogue loads on the first failure only
 
             if not is_retryable(outcome.error.code) or self._retry.exhausted(outcome.attempts):
                 return outcome
+            if outcome.error.slow:
+                slow_tries += 1
+                if slow_tries > SLOW_RETRIES:
+                    return outcome
             delay = self._retry.delay(outcome.attempts, self._rng.random)
             if not deadline.allows(delay + REQUEST_ALLOWANCE):
                 return outcome
@@ -307,7 +359,24 @@ class Querier:
             return []
         if len(tasks) == 1 or self._workers <= 1:
             return [self.run_one(t) for t in tasks]
-        from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor, wait
 
-        with ThreadPoolExecutor(max_workers=min(self._workers, len(tasks)), thread_name_prefix="sms-query") as pool:
-            return list(pool.map(self.run_one, tasks))
+        pool = ThreadPoolExecutor(max_workers=min(self._workers, len(tasks)), thread_name_prefix="sms-query")
+        abandoned = False
+        try:
+            futures = [pool.submit(self.run_one, t) for t in tasks]
+            left = self._deadline.left()
+            wait(futures, timeout=None if left == float("inf") else max(0.0, left) + DEADLINE_GRACE)
+            outcomes = []
+            for task, future in zip(tasks, futures):
+                if future.done():
+                    outcomes.append(future.result())  # run_one never raises
+                    continue
+                # a fetcher that does not bound its own calls: the run must not wait for it
+                abandoned = True
+                future.cancel()
+                outcomes.append(QueryOutcome(task, error=CloudError(
+                    "ClientNetworkError", f"{TOO_SLOW}: the query was still running at the deadline", slow=True)))
+            return outcomes
+        finally:
+            pool.shutdown(wait=not abandoned, cancel_futures=True)

@@ -49,6 +49,9 @@ class CloudError(Exception):
     #: the endpoint could not be reached at all (DNS, refused, connect timeout): no request was
     #: answered, so the calls after it will fail the same way (the dashboard stops there)
     unreachable: bool = False
+    #: the call was cut at its time bound while the endpoint was still answering (a drip, a
+    #: stall after the headers): the next call would most likely cost as long (`too_slow`)
+    slow: bool = False
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -130,6 +133,144 @@ def network_reason(text: str) -> str:
         if any(needle in text for needle in needles):
             return reason
     return "the endpoint could not be reached (network error)"
+
+
+#: how every error of a call cut at its time bound begins (host-free), whatever the phase
+TOO_SLOW = "the endpoint answered too slowly"
+
+
+def too_slow(seconds: float, cause: str, connecting: bool) -> CloudError:
+    """The error of a call abandoned after `seconds` (`cause`: "deadline" or "call limit").
+
+    Still connecting (the TCP connection or its TLS handshake not complete): the endpoint is
+    unreachable as far as this run can tell. Connected: it answers, too slowly to wait for.
+    Transient either way (`ClientNetworkError`).
+    """
+    if connecting:
+        return CloudError("ClientNetworkError", f"{UNREACHABLE}: {TOO_SLOW}: the connection (TLS handshake "
+                                                f"included) was not complete after {seconds:.1f} s ({cause})",
+                          unreachable=True)
+    return CloudError("ClientNetworkError", f"{TOO_SLOW}: no complete answer after {seconds:.1f} s ({cause})",
+                      slow=True)
+
+
+class BoundedTransport:
+    """The connections one SDK client opens, so that a call abandoned at its time bound can be cut.
+
+    `retry.call_within` stops waiting for a call; this ends it: `abort` shuts down the sockets of
+    the client's connections, so that a worker blocked on a dripping answer wakes up with an
+    error and ends instead of reading on. A connection still in its TLS handshake is not
+    reachable yet (the TLS layer owns its socket until it is done); it is shut the moment its
+    handshake completes, and its own read timeout (the call's bound) ends a handshake that stalls.
+    An aborted transport's client is never used again.
+    """
+
+    def __init__(self) -> None:
+        import threading
+        import weakref
+
+        self._lock = threading.Lock()
+        self._connections: weakref.WeakSet = weakref.WeakSet()
+        self._connecting = 0
+        self.aborted = False
+
+    def install(self, client: Any) -> bool:
+        """Mount the tracking adapter on the SDK client's `requests` session; False when the
+        SDK's shape is not the one known (the call is still bounded, only not cut short)."""
+        session = getattr(getattr(getattr(client, "request", None), "conn", None), "_session", None)
+        if session is None or not hasattr(session, "mount"):
+            return False
+        self.mount(session)
+        return True
+
+    def mount(self, session: Any) -> None:
+        """Track the connections a `requests.Session` opens from now on."""
+        adapter = _tracking_adapter(self)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+
+    def opening(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.add(connection)
+            self._connecting += 1
+
+    def opened(self, connection: Any, ok: bool) -> None:
+        with self._lock:
+            self._connecting -= 1
+            aborted = self.aborted
+        if ok and aborted:  # the call was abandoned while this connection was being made
+            _shut(getattr(connection, "sock", None))
+            raise ConnectionAbortedError("the call was abandoned at its time bound")
+
+    def abort(self) -> bool:
+        """Cut every connection of this transport; True when one was still connecting."""
+        with self._lock:
+            self.aborted = True
+            connecting = self._connecting > 0
+            connections = list(self._connections)
+        for connection in connections:
+            _shut(getattr(connection, "sock", None))
+        return connecting
+
+
+def _shut(sock: Any) -> None:
+    """Shut a socket down both ways: a read blocked on it returns at once, every later one finds
+    the end, and the worker that owns it closes it on its own error path. Never closed from here:
+    a close under another thread's read (or TLS layer) could free its descriptor for reuse while
+    that thread still holds the number. Never raises."""
+    import contextlib
+    import socket
+
+    if sock is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _tracking_adapter(transport: BoundedTransport) -> Any:
+    """A `requests` adapter whose urllib3 connections report to `transport` when they connect."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Tracking:
+        def connect(self) -> None:
+            transport.opening(self)
+            ok = False
+            try:
+                super().connect()  # type: ignore[misc]
+                ok = True
+            finally:
+                transport.opened(self, ok)
+
+    class TrackedHTTP(Tracking, HTTPConnection):
+        pass
+
+    class TrackedHTTPS(Tracking, HTTPSConnection):
+        pass
+
+    class TrackedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = TrackedHTTP
+
+    class TrackedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = TrackedHTTPS
+
+    pools = {"http": TrackedHTTPPool, "https": TrackedHTTPSPool}
+
+    class TrackingAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            if not proxy.lower().startswith("socks"):
+                manager.pool_classes_by_scheme = pools
+            return manager
+
+    return TrackingAdapter()
+
+
 def _is_python_exception_name(code: str) -> bool:
     import builtins
 

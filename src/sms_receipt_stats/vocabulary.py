@@ -13,6 +13,7 @@ import os
 from typing import Dict, FrozenSet, Literal, Optional, Sequence, Tuple, get_args
 
 from sms_receipt_stats import SCHEMA
+from sms_receipt_stats.variables import Variable, VariableError
 
 Severity = Literal["info", "warning", "critical"]
 #: the severities, lowest first
@@ -77,3 +78,15 @@ STAT_FIELDS = (
 #: like `success_rate_below` must not turn a rule into `***`, which no consumer could read)
 VOCABULARY: FrozenSet[str] = frozenset({SCHEMA, *STAT_FIELDS, *rule_names(),
                                         *(w for t in (Severity, Category, Kind, Trigger) for w in get_args(t))})
+
+
+def _lang(raw: str, variable: Variable, notes: list) -> str:
+    lang = raw.lower()
+    if lang not in LANGS:  # never quoted: a secret pasted here must not reach a chat
+        raise VariableError(f"not {one_of(LANGS)}")
+    return lang
+
+
+VARIABLES = (
+    Variable("REPORT_LANG", "lang", "text", DEFAULT_LANG, "language of chat messages and hints", parse=_lang),
+)

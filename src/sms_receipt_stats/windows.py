@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sms_receipt_stats.variables import Variable, VariableError
 from sms_receipt_stats.vocabulary import GRANULARITIES
 
 HOUR_FORMAT = "%Y%m%d%H"
@@ -483,3 +484,17 @@ def buckets(window: Window, granularity: str) -> List[Window]:
         out.append(Window(cursor, nxt, window.tz))
         cursor = nxt
     return out
+
+
+def _zone_name(raw: str, variable: Variable, notes: list) -> str:
+    try:
+        load_zone(raw)
+    except ValueError:  # never quoted: a secret pasted here must not reach a chat
+        raise VariableError("not an IANA zone name like Asia/Shanghai") from None
+    return raw
+
+
+VARIABLES = (
+    Variable("REPORT_TIMEZONE", "timezone", "text", "Asia/Shanghai",
+             "IANA zone in which named windows and dates are computed", parse=_zone_name),
+)

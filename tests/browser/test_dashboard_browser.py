@@ -252,3 +252,31 @@ def test_an_expired_link_opens_a_page_that_says_what_to_do(browser: Any, served:
     assert browser.evaluate("getComputedStyle(document.querySelector('section.card')).borderTopLeftRadius") == "10px"
     assert browser.evaluate("document.documentElement.scrollWidth") <= 375
     assert [p for p in browser.problems() if "401" not in p] == []  # the status itself is logged, nothing else
+
+
+#: each chart's height and the height of the legend under it
+LEGENDS = """(() => [...document.querySelectorAll('figure')].map(f => {
+  const chart = f.querySelector('svg.chart').getBoundingClientRect(), legend = f.querySelector('ul.legend');
+  return {title: f.querySelector('h3').innerText, chart: chart.height,
+          legend: legend ? legend.getBoundingClientRect().height : 0};
+}))()"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_phone_375_legends_stay_shorter_than_their_charts(browser: Any, served: str, lang: str) -> None:
+    """On a phone a chart's key must not outgrow the chart: at most half its height."""
+    browser.viewport(375, 812, scale=2, mobile=True)
+    browser.open(link(served, HEALTHY) + f"&lang={lang}")
+    figures = browser.evaluate(LEGENDS)
+    assert len(figures) == 9
+    for figure in figures:
+        assert figure["chart"] > 100 and figure["legend"] <= figure["chart"] / 2, figure
+
+
+def test_status_rows_put_the_worst_apps_first(browser: Any, served: str) -> None:
+    browser.viewport(375, 812, scale=2, mobile=True)
+    browser.open(link(served, ALL))
+    badges = [line["badge"] for line in browser.evaluate(STATUS)]
+    assert badges[0] in ("critical", "error") and badges[-1] == "ok", badges
+    ranks = {"critical": 0, "error": 0, "warning": 2, "little traffic": 3, "ok": 4}
+    assert [ranks[b] for b in badges] == sorted(ranks[b] for b in badges), badges

@@ -49,10 +49,30 @@ def test_demo_runs_offline_and_shows_what_each_consumer_got(capsys, restore_envi
     assert "demo finished: OK" in out
     assert "Configuration problem" not in out and "config_error" not in out  # the demo's own settings are valid
     assert "SMS receipts" in out  # the rendered chat message
-    assert "(1 message(s) on CMQ)" in out
+    assert "(1 message(s) on CMQ) through the data-flow API's SendMessage" in out
     assert "HTTP 200" in out and "HTTP 401" in out
     assert "RequestSuccessCount" in out
     assert "demo-wecom-key" not in out and cli.DEMO_TOKEN not in out
+
+
+def test_the_demos_alerts_tell_their_time_right(capsys, restore_environ):
+    """The daily report's verdict spans its day; the lifecycle's `since` is when the check of the
+    first failing hour ran (minutes after that hour), not the moment the demo itself runs."""
+    import re
+    from datetime import datetime, timedelta
+
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    alert = next(line for line in out.splitlines() if "ALERT critical:" in line)
+    assert "receipts over 24 h)" in alert and "over 1 h" not in out
+    first = re.search(r"a\) .*: check (\d\d):00-(\d\d):00 at (\d\d:\d\d)\n.*since=(\S+)", out)
+    assert first, out
+    since = datetime.fromisoformat(first.group(4))
+    assert f"{since:%H:%M}" == first.group(3)
+    hour_end = since.replace(hour=int(first.group(2)), minute=0, second=0)
+    if hour_end > since:  # the hour ended at midnight: the day before
+        hour_end -= timedelta(days=1)
+    assert timedelta(0) <= since - hour_end < timedelta(hours=1)
 
 
 def test_demo_totals_are_the_sum_of_the_emulators_hours_of_yesterday(capsys, restore_environ):

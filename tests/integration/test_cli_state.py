@@ -93,3 +93,28 @@ def test_the_demo_shows_alert_quiet_resolved_and_a_replay(capsys: pytest.Capture
     assert "status=resolved" in c and "RESOLVED" in c
     assert "replayed=True, chat got 0 new message(s)" in lifecycle
     assert "demo finished: OK" in out
+
+
+def test_the_cli_makes_unscoped_silences_and_lists_scoped_ones_with_their_apps(
+        state_url: str, capsys: pytest.CaptureFixture) -> None:
+    """The operator has full access: a rule-only silence from the CLI binds every app; one made
+    over HTTP by a caller allowed some apps is listed with them."""
+    from datetime import datetime, timedelta, timezone
+
+    from sms_receipt_stats.state.flow import open_store
+    from sms_receipt_stats.state.silences import SilenceStore, new_silence
+    from sms_receipt_stats.state.store import GuardedStore
+
+    assert cli.main(["silence", "add", "--rule", "api_error", "--duration", "2h", "--comment", "x", "--json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert "scope" not in added
+    now = datetime.now(timezone.utc)
+    store = GuardedStore(open_store(state_url, "sms-receipt-stats:"))
+    body = {"matchers": {"code": "FailedOperation.X"}, "ends_at": (now + timedelta(hours=2)).isoformat(),
+            "created_by": "api", "comment": "y"}
+    SilenceStore(store).add(new_silence(body, now, scope=["1400006874"]), now)
+    store.close()
+    assert cli.main(["silence", "list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line for line in lines if "rule=api_error" in line and "scope=" not in line]
+    assert [line for line in lines if "code=FailedOperation.X scope=1400006874" in line]

@@ -331,7 +331,7 @@ def test_everything_at_once(emu: Emulator, receiver: Inbox, tally: Any) -> None:
     emu.set_rate_limit(6)
     with StallingServer("hang") as stall:
         env = environment(emu, [f"webhook+{stall.url}/a", f"feishu+{receiver.url}/open-apis/bot/v2/hook/x",
-                                f"cmq://queue/sms-stats#endpoint={emu.endpoint}"], apps=(*APPS, *MANY_APPS[:5]))
+                                f"cmq+api://queue/sms-stats#endpoint={emu.endpoint}"], apps=(*APPS, *MANY_APPS[:5]))
         doc, _ = run_timer(env, limit_ms=5000, message='{"job": "report", "window": "last_24h", "granularity": "day"}')
         tally["faults"] += len(emu.calls) + stall.requests
     assert_every_app_has_a_result(doc, (*APPS, *MANY_APPS[:5]))
@@ -339,7 +339,7 @@ def test_everything_at_once(emu: Emulator, receiver: Inbox, tally: Any) -> None:
     assert all(n <= MAX_ATTEMPTS for n in calls_per_task(emu).values())
     assert not delivery(doc, "webhook")["ok"]
     assert delivery(doc, "feishu")["ok"]
-    assert delivery(doc, "cmq_queue")["ok"] and len(emu.cmq_messages) == 1
+    assert delivery(doc, "cmq_api_queue")["ok"] and len(emu.cmq_messages) == 1
     assert_failures_alerted(doc)
 
 

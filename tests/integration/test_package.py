@@ -4,7 +4,8 @@ Each build is unpacked into a temporary directory and imported by a fresh interp
 the target version started with `-I -S` (no site-packages, no user site, no PYTHON*
 variables), so anything the zip lacks is an ImportError here rather than in production.
 The handler answers a real timer event against the emulator running in this process and
-delivers it to a chat robot and a CMQ queue, so the sinks' lazy imports load from the zip too.
+delivers it to a chat robot and CMQ queues (data flow and management API), so the sinks' lazy imports
+load from the zip too.
 The zip's bytecode (compiled by the target CPython) must be what a read-only copy imports.
 Builds skip (not fail) only when the wheels cannot be downloaded.
 """
@@ -21,6 +22,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 from sms_receipt_stats.dev import samples
+from sms_receipt_stats.dev.cmq_dataflow import CmqDataflowFake
 from sms_receipt_stats.dev.emulator import SECRET_ID, SECRET_KEY, Emulator
 from sms_receipt_stats.dev.package import (
     ZIP_BUDGET,
@@ -35,6 +37,7 @@ from sms_receipt_stats.dev.package import (
     write_zip,
 )
 from sms_receipt_stats.dev.receiver import Receiver
+from support import AmqpScratch
 
 pytestmark = pytest.mark.integration
 
@@ -176,10 +179,14 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     emulator.clear_records()
     timer = samples.timer_event(json.dumps({"job": "report", "window": "yesterday"}))
     health = samples.apigw_event(path="/release/health")
-    sinks = (f"wecom+{chat.url}/cgi-bin/webhook/send?key=zip-test,"  # render + requests + cmq
-             f"cmq://queue/sms-reports#endpoint={emulator.endpoint}")
-    before = len(chat.received)
-    result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, health], sinks)
+    with CmqDataflowFake(queues=("sms-reports",)) as cmq, AmqpScratch(tag="zip") as broker:
+        # render + requests + both cmq sinks + the amqp sink's client (pika), each loaded from the zip
+        sinks = (f"wecom+{chat.url}/cgi-bin/webhook/send?key=zip-test,"
+                 f"cmq://queue/sms-reports#endpoint={cmq.address},"
+                 f"cmq+api://queue/sms-reports#endpoint={emulator.endpoint},{broker.entry()}")
+        before = len(chat.received)
+        result = run_from_zip(python, zip_path, tmp_path, emulator, [timer, health], sinks)
+        published = broker.drain()
 
     assert result["version"] == [int(part) for part in version.split(".")]
     for module, origin in result["origins"].items():
@@ -193,9 +200,10 @@ def test_built_zip_answers_a_timer_event_on_that_python(version: str, tmp_path: 
     assert app["rates"]["receipt_rate"] is not None
     assert app["request_ids"]
     assert any(call.action == "CallbackStatusStatistics" for call in emulator.calls)
-    assert [d["ok"] for d in doc["deliveries"]] == [True, True], doc["deliveries"]
+    assert [d["ok"] for d in doc["deliveries"]] == [True, True, True, True], doc["deliveries"]
     assert len(chat.received) == before + 1
-    assert emulator.cmq_messages
+    assert emulator.cmq_messages and cmq.messages
+    assert len(published) == 1 and json.loads(published[0][2])["kind"] == "report"
     assert answer["statusCode"] == 200
 
 

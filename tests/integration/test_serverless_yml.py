@@ -48,7 +48,7 @@ DEPLOY_ENV = {
         + "&min_severity=warning",
         "https://open.feishu.cn/open-apis/bot/v2/hook/0a1b2c3d-4e5f-6789-abcd-ef0123456789#secret=" + "f" * 22,
         "https://ops.example.com/hooks/sms#secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        "cmq://queue/sms-reports#region=ap-shanghai",
+        "cmq://queue/sms-reports#endpoint=http://sh.mqadapter.cmq.tencentyun.com",
     ]),
     "API_TOKENS": ",".join(["t" * 40, "u" * 40, "v" * 40]),
 }

@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from sms_receipt_stats.app import handle
+from sms_receipt_stats.dev.cmq_dataflow import CmqDataflowFake
 from sms_receipt_stats.dev.emulator import Emulator
 from support import (
     APP_MARKETING,
@@ -75,11 +76,18 @@ class Echo(LoopbackServer):
         request.wfile.write(answer)
 
 
+World = Tuple[Emulator, Echo, CmqDataflowFake]
+
+
 @pytest.fixture(scope="module")
-def world() -> Iterator[Tuple[Emulator, Echo]]:
+def world() -> Iterator[World]:
+    """The SMS emulator (and `cmq+api://`), the chat echo, and the CMQ data-flow fake (`cmq://`),
+    both APIs accepting the canary credentials and requiring the session token."""
     emu = Emulator(secret_id=CANARY_SECRET_ID, secret_key=CANARY_SECRET_KEY, require_token=True)
-    with emu, Echo() as echo:
-        yield emu, echo
+    cmq = CmqDataflowFake(secret_id=CANARY_SECRET_ID, secret_key=CANARY_SECRET_KEY, token=CANARY_SESSION_TOKEN,
+                          queues=("sms-stats",), topics=("sms-alerts",))
+    with emu, Echo() as echo, cmq:
+        yield emu, echo, cmq
 
 
 def timer(message: Any = "") -> Dict[str, Any]:
@@ -89,7 +97,8 @@ def timer(message: Any = "") -> Dict[str, Any]:
 
 
 #: the sinks of `notify_urls`, in NOTIFY_URLS order, and the path each chat/webhook sink posts to
-SINKS = ["wecom", "dingtalk", "feishu", "slack", "webhook", "cmq_queue", "cmq_topic"]
+SINKS = ["wecom", "dingtalk", "feishu", "slack", "webhook", "cmq_queue", "cmq_topic", "cmq_api_queue",
+         "cmq_api_topic"]
 HOOK_PATHS = ("/cgi-bin/webhook/send", "/robot/send", "/open-apis/bot/v2/hook/", "/services/", "/hook?")
 
 # Each path: (name, environment changes, event factory, emulator set-up)
@@ -151,11 +160,12 @@ PATHS: List[Tuple[str, Dict[str, Optional[str]], Callable[[], Dict[str, Any]], O
 ]
 
 
-def environment(emu: Emulator, echo: Echo, changes: Dict[str, Optional[str]], failing_sinks: bool) -> Dict[str, str]:
+def environment(world: World, changes: Dict[str, Optional[str]], failing_sinks: bool) -> Dict[str, str]:
+    emu, echo, cmq = world
     changes = dict(changes)
     scf_names = "scf_names" not in changes
     changes.pop("scf_names", None)
-    sinks = notify_urls(_base(echo.url, failing_sinks), cmq_endpoint=emu.endpoint)
+    sinks = notify_urls(_base(echo.url, failing_sinks), cmq_endpoint=cmq.address, cmq_api_endpoint=emu.endpoint)
     extra = changes.pop("NOTIFY_URLS_EXTRA", None)
     if extra:
         sinks = f"{sinks},{extra}"
@@ -164,15 +174,16 @@ def environment(emu: Emulator, echo: Echo, changes: Dict[str, Optional[str]], fa
 
 
 @pytest.mark.parametrize("name", [p[0] for p in PATHS])
-def test_no_canary_escapes_any_path(name: str, world: Tuple[Emulator, Echo], tally: Any) -> None:
-    emu, echo = world
+def test_no_canary_escapes_any_path(name: str, world: World, tally: Any) -> None:
+    emu, echo, cmq = world
     _, changes, make_event, setup, failing_sinks = next(p for p in PATHS if p[0] == name)
     emu.reset_faults()
     emu.clear_records()
+    cmq.reset()
     seen = len(echo.received)
     if setup:
         setup(emu)
-    env = environment(emu, echo, changes, failing_sinks)
+    env = environment(world, changes, failing_sinks)
     with strict_stdio() as stdio:
         result = handle(make_event(), {"request_id": REQUEST_ID, "time_limit_in_ms": 5000}, env=env)
     tally["cases:secrets: job and error paths with canaries"] += 1
@@ -192,7 +203,7 @@ def test_no_canary_escapes_any_path(name: str, world: Tuple[Emulator, Echo], tal
         "stderr": stdio.err(),
         "sink bodies": "\n".join(body.decode("utf-8", "replace") for _, _, body in sent),
         "sink headers": "\n".join(json.dumps(headers) for _, headers, _ in sent),
-        "queue messages": "\n".join(json.dumps(m) for m in emu.cmq_messages),
+        "queue messages": "\n".join(json.dumps(m) for m in [*emu.cmq_messages, *cmq.messages]),
     }
     leaks = {where: find_canaries(text) for where, text in places.items() if find_canaries(text)}
     tally["outputs scanned"] += len(places)
@@ -208,18 +219,20 @@ def test_no_canary_escapes_any_path(name: str, world: Tuple[Emulator, Echo], tal
     assert all(any(hook in path for path, _, _ in sent) for hook in HOOK_PATHS), [p for p, _, _ in sent]
 
 
-def test_the_paths_exercise_sinks_queue_and_upstream(world: Tuple[Emulator, Echo]) -> None:
+def test_the_paths_exercise_sinks_queue_and_upstream(world: World) -> None:
     """Sanity: the canary environment really delivers everywhere (a hygiene test that sends
     nothing proves nothing)."""
-    emu, echo = world
+    emu, echo, cmq = world
     emu.reset_faults()
     emu.clear_records()
+    cmq.reset()
     seen = len(echo.received)
-    env = environment(emu, echo, {}, False)
+    env = environment(world, {}, False)
     with strict_stdio():
         doc = handle(timer(), {"request_id": REQUEST_ID, "time_limit_in_ms": 15000}, env=env)
     assert [d["sink"] for d in doc["deliveries"]] == SINKS
     assert all(d["ok"] for d in doc["deliveries"]), doc["deliveries"]
-    assert len(echo.received) - seen == 5 and len(emu.cmq_messages) == 2
+    assert len(echo.received) - seen == 5 and len(emu.cmq_messages) == 2 and len(cmq.messages) == 2
     assert all(c.has_token for c in emu.calls)  # the session token was sent (and required)
+    assert all(r.fields.get("Token") == CANARY_SESSION_TOKEN for r in cmq.requests)  # by the data flow too
     assert all(r["stats"] is not None for r in doc["results"])

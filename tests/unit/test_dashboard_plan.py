@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sms_receipt_stats.config import App
-from sms_receipt_stats.dashboard.plan import RESERVE_SECONDS, call_budget, plan_page
+from sms_receipt_stats.dashboard.plan import RESERVE_SECONDS, RESERVE_SHARE, call_budget, calls_deadline, plan_page
 from sms_receipt_stats.windows import buckets, named_window, split_for_api
 from support import NOW
 
@@ -59,3 +59,10 @@ def test_cached_calls_are_free() -> None:
 def test_no_time_at_all_leaves_every_app_out_and_says_so(budget: int) -> None:
     plan = plan_page(APPS[:3], WINDOW, "day", budget)
     assert plan.apps == [] and plan.left_out == APPS[:3] and plan.cut
+
+
+def test_the_calls_end_before_the_deadline_leaving_time_to_render() -> None:
+    assert calls_deadline(None, 100.0) is None
+    assert calls_deadline(158.5, 100.0) == 158.5 - RESERVE_SECONDS  # a long limit: the fixed reserve
+    assert calls_deadline(104.0, 100.0) == 104.0 - 4.0 * RESERVE_SHARE  # a short one: a share of what is left
+    assert calls_deadline(99.0, 100.0) == 99.0  # already past: nothing kept back, nothing will start

@@ -91,6 +91,15 @@ def test_threshold_line_is_drawn_and_widens_the_axis() -> None:
     assert {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")} >= {"60%", "100%"}
 
 
+def test_a_threshold_is_drawn_over_the_lines_so_a_line_on_it_cannot_hide_it() -> None:
+    """A delivery rate of 89.6 % runs along the 90 % warning line: the rule comes after the lines
+    in the drawing (on top), so its dash stays visible."""
+    markup = line_chart(["a", "b"], [Series("delivery", "delivery rate", [0.896, 0.9])], title="t", ident="r1",
+                        no_data="none", value_text=str, thresholds=[(0.9, "success warning 90%")])
+    assert markup.index('class="line s-delivery"') < markup.index('class="threshold')
+    assert markup.index('class="dots s-delivery"') < markup.index('class="threshold')
+
+
 def test_stacked_bars_stack_bottom_up_in_layer_order() -> None:
     layers = [Series("f0", "internal", [10, 0]), Series("f1", "invalid", [30, 5])]
     frame = Frame()

@@ -88,3 +88,33 @@ def test_the_daily_report_ends_by_warming_the_cache(make_deps, fetcher: FakeFetc
                 assert cache.cached(app, f"{begin}00", f"{begin}23") is not None, (app, begin)
     finally:
         store.close()
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_report_with_a_dead_store_asks_only_for_its_own_numbers(make_deps, fetcher: FakeFetcher) -> None:
+    """It used to warm the cache anyway: 84 API calls for a 3-app report that needed 3, none kept."""
+    env = base_env(STATE_URL=f"redis://127.0.0.1:{closed_port()}/0")
+    doc = handle({"Type": "Timer", "TriggerName": "daily", "Time": NOW.isoformat(), "Message": ""}, None,
+                 env=env, deps=make_deps())
+    assert [a["rule"] for a in doc["alerts"]].count("state_unavailable") == 1
+    assert len(fetcher.calls) == 3  # yesterday, once per app
+
+
+def test_a_store_that_fails_on_the_way_stops_the_warm_up(make_deps, fetcher: FakeFetcher, sqlite_store) -> None:
+    sqlite_store.fail("get: TimeoutError")
+    summary = warm_settled_days(settings_of(), make_deps(), sqlite_store, None, NOW)
+    assert summary.skipped and fetcher.calls == []
+
+
+def test_the_warm_up_gets_no_store_time_once_the_invocation_has_none(make_deps, clock: FakeClock,
+                                                                      fetcher: FakeFetcher, tmp_path) -> None:
+    settings = settings_of(STATE_URL=f"sqlite:///{tmp_path}/state.db")
+    assert warm_after_report(settings, make_deps(), clock.monotonic() - 1, NOW).skipped == "no time left"
+    assert fetcher.calls == []

@@ -17,8 +17,10 @@ from sms_receipt_stats.notify.urls import mask_entry, parse_entry, parse_notify_
     ("dingtalk+http://127.0.0.1:8001/robot/send?access_token=t", "dingtalk"),
     ("WeCom+http://127.0.0.1:8002/send?key=k", "wecom"),
     ("webhook+https://hooks.slack.com/services/T/B/X", "webhook"),
-    ("cmq://queue/alerts", "cmq_queue"),
-    ("cmq://topic/reports", "cmq_topic"),
+    ("cmq://queue/alerts#endpoint=https://cmq-gz.public.tencenttdmq.com", "cmq_queue"),
+    ("cmq://topic/reports#endpoint=https://cmq-gz.public.tencenttdmq.com", "cmq_topic"),
+    ("cmq+api://queue/alerts", "cmq_api_queue"),
+    ("cmq+api://topic/reports", "cmq_api_topic"),
 ])
 def test_kind(url: str, kind: str) -> None:
     assert parse_entry(url).kind == kind
@@ -36,8 +38,37 @@ def test_options() -> None:
     assert (spec.secret, spec.min_severity, spec.mention_all) == ("SECabc", "warning", False)
     assert spec.mention_mobiles == ("13800000000", "+8613900000000")
     assert parse_entry("https://example.com/h#mention=all").mention_all
-    queue = parse_entry("cmq://queue/alerts#region=ap-shanghai&endpoint=http://127.0.0.1:9000")
-    assert (queue.name, queue.region, queue.endpoint) == ("alerts", "ap-shanghai", "http://127.0.0.1:9000")
+    queue = parse_entry("cmq://queue/alerts#endpoint=http://gz.mqadapter.cmq.tencentyun.com")
+    assert (queue.name, queue.region, queue.endpoint) == ("alerts", None, "http://gz.mqadapter.cmq.tencentyun.com")
+    api = parse_entry("cmq+api://queue/alerts#region=ap-shanghai&endpoint=http://127.0.0.1:9000")
+    assert (api.name, api.region, api.endpoint) == ("alerts", "ap-shanghai", "http://127.0.0.1:9000")
+
+
+def test_a_cmq_entry_without_endpoint_says_where_to_copy_it_from() -> None:
+    specs, [problem] = parse_notify_urls("cmq://queue/alerts")
+    assert specs == []
+    assert problem.startswith("NOTIFY_URLS entry 1 (cmq://queue/…): endpoint= is required")
+    assert "Queue Service > API request address" in problem
+    assert "tencenttdmq.com" in problem and "mqadapter.cmq.tencentyun.com" in problem
+
+
+@pytest.mark.parametrize(("size", "expected"), [("", 65536), ("1048576", 1048576), ("1024", 1024)])
+def test_max_msg_size_is_the_queues_attribute_in_bytes(size: str, expected: int) -> None:
+    spec = parse_entry(f"{CMQ_QUEUE}&max_msg_size={size}")
+    assert spec.param("max_msg_size") == expected
+
+
+@pytest.mark.parametrize("size", ["0", "64KB", "1048577", "-1"])
+def test_a_bad_max_msg_size_is_refused(size: str) -> None:
+    specs, [problem] = parse_notify_urls(f"{CMQ_QUEUE}&max_msg_size={size}")
+    assert specs == [] and "max_msg_size must be the queue's maximum message size in bytes" in problem
+
+
+def test_region_is_not_for_the_data_flow_api() -> None:
+    """The data-flow address names its region; region= is for the TC3-signed queue APIs only."""
+    [spec], [problem] = parse_notify_urls("cmq://queue/alerts#region=ap-shanghai&endpoint=http://127.0.0.1:9")
+    assert spec.region is None
+    assert "region= is ignored: it applies to ckafka:// and cmq+api:// entries only" in problem
 
 
 def test_plus_slash_and_equals_in_a_secret_survive() -> None:
@@ -57,6 +88,9 @@ def test_plus_slash_and_equals_in_a_secret_survive() -> None:
     "ftp://example.com/x",
     "https://example.com:99999/x",
     "cmq://queue/q#endpoint=ftp://x",
+    "cmq://queue/q",
+    "cmq+api://queue/1bad",
+    "cmq+api://bucket/x",
 ])
 def test_bad_entries_are_reported_masked(entry: str) -> None:
     specs, problems = parse_notify_urls(f"{entry},https://example.com/ok")
@@ -118,7 +152,8 @@ def test_a_cmq_entry_never_shows_userinfo() -> None:
 
 
 def test_split_on_commas_and_newlines_and_index() -> None:
-    specs, problems = parse_notify_urls("https://a.example/h,\n https://b.example/h\n\ncmq://topic/t ,")
+    specs, problems = parse_notify_urls("https://a.example/h,\n https://b.example/h\n\n"
+                                        "cmq://topic/t#endpoint=h.example ,")
     assert problems == []
     assert [(s.index, s.kind) for s in specs] == [(1, "webhook"), (2, "webhook"), (3, "cmq_topic")]
 
@@ -136,7 +171,8 @@ def test_secret_values() -> None:
     for part in ("https://user:pa55word@example.com/hooks/0123456789abcdefXYZ/x?token=tok1234", "tok1234",
                  "0123456789abcdefXYZ", "pa55word", "s3cret!"):
         assert part in values
-    assert parse_entry("cmq://queue/alerts").secret_values() == []
+    assert parse_entry("cmq://queue/alerts#endpoint=http://gz.mqadapter.cmq.tencentyun.com").secret_values() == []
+    assert parse_entry("cmq+api://queue/alerts").secret_values() == []
 
 
 # -- options that do not apply to the kind: reported, and the sink still loads ----------------
@@ -147,20 +183,23 @@ FEISHU_URL = "https://open.feishu.cn/open-apis/bot/v2/hook/FEISHUHOOK0123456789"
 LARK_URL = "https://open.larksuite.com/open-apis/bot/v2/hook/LARKHOOK0123456789"
 DINGTALK_URL = "https://oapi.dingtalk.com/robot/send?access_token=DINGTOKEN0123456789"
 HOOK_URL = "https://example.com/hooks/HOOKPATH0123456789"
+CMQ_QUEUE = "cmq://queue/alerts#endpoint=https://cmq-gz.public.tencenttdmq.com"
+CMQ_TOPIC = "cmq://topic/reports#endpoint=https://cmq-gz.public.tencenttdmq.com"
 
 
 @pytest.mark.parametrize(("entry", "kind", "option", "reason"), [
     (f"{WECOM_URL}#secret=IGNORED-S3CR3T", "wecom", "secret=", "not signed"),
     (f"{SLACK_URL}#secret=IGNORED-S3CR3T", "slack", "secret=", "not signed"),
-    ("cmq://queue/alerts#secret=IGNORED-S3CR3T", "cmq_queue", "secret=", "not signed"),
-    ("cmq://topic/reports#secret=IGNORED-S3CR3T", "cmq_topic", "secret=", "not signed"),
+    (f"{CMQ_QUEUE}&secret=IGNORED-S3CR3T", "cmq_queue", "secret=", "not signed"),
+    (f"{CMQ_TOPIC}&secret=IGNORED-S3CR3T", "cmq_topic", "secret=", "not signed"),
+    ("cmq+api://queue/alerts#secret=IGNORED-S3CR3T", "cmq_api_queue", "secret=", "not signed"),
     (f"{HOOK_URL}#mention=all", "webhook", "mention=", "no mentions"),
     (f"{HOOK_URL}#mention=13800000000", "webhook", "mention=", "no mentions"),
-    ("cmq://queue/alerts#mention=all", "cmq_queue", "mention=", "no mentions"),
+    (f"{CMQ_QUEUE}&mention=all", "cmq_queue", "mention=", "no mentions"),
     (f"{FEISHU_URL}#mention=13800000000", "feishu", "mention=<mobile>", "only mention=all"),
     (f"{LARK_URL}#mention=13800000000;13900000000", "lark", "mention=<mobile>", "only mention=all"),
     (f"{SLACK_URL}#mention=13800000000", "slack", "mention=<mobile>", "only mention=all"),
-    (f"{WECOM_URL}#region=ap-shanghai", "wecom", "region=", "cmq://"),
+    (f"{WECOM_URL}#region=ap-shanghai", "wecom", "region=", "cmq+api://"),
     (f"{DINGTALK_URL}#endpoint=http://127.0.0.1:9000", "dingtalk", "endpoint=", "cmq://"),
     (f"{HOOK_URL}#region=ap-shanghai&endpoint=cmq.example.com", "webhook", "region=", "cmq://"),
 ])
@@ -198,7 +237,8 @@ def test_an_ignored_secret_is_still_scrubbed() -> None:
     f"{LARK_URL}#secret=s&mention=all",
     f"{SLACK_URL}#mention=all",
     f"{HOOK_URL}#secret=whsec_+/8AAAA=&min_severity=warning",
-    "cmq://queue/alerts#region=ap-shanghai&endpoint=http://127.0.0.1:9000&min_severity=critical",
+    "cmq://queue/alerts#endpoint=http://127.0.0.1:9000&min_severity=critical",
+    "cmq+api://queue/alerts#region=ap-shanghai&endpoint=http://127.0.0.1:9000&min_severity=critical",
     f"{WECOM_URL}#secret=&region=&mention=",  # empty values set nothing
 ])
 def test_options_that_apply_raise_no_problem(entry: str) -> None:

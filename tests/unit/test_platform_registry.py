@@ -68,12 +68,16 @@ def extra_module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_regi
 def test_the_package_platforms_are_found_without_a_list() -> None:
     reg = registry()
     assert set(reg.by_kind) == {"wecom", "dingtalk", "feishu", "lark", "slack", "webhook", "cmq_queue", "cmq_topic",
-                                "ckafka"}
+                                "ckafka", "cmq_api_queue", "cmq_api_topic", "amqp"}
     assert set(reg.markups) == {"wecom", "dingtalk", "feishu", "slack", "plain"} == set(FLAVORS)
     assert reg.hosts == {"qyapi.weixin.qq.com": "wecom", "oapi.dingtalk.com": "dingtalk", "open.feishu.cn": "feishu",
                          "open.larksuite.com": "lark", "hooks.slack.com": "slack"}
     assert set(reg.prefixes) == {"wecom", "dingtalk", "feishu", "lark", "slack", "webhook"}
-    assert reg.options == ("secret", "min_severity", "mention", "region", "endpoint")
+    assert reg.options == ("secret", "min_severity", "mention", "region", "endpoint", "exchange", "max_msg_size",
+                           "routing_key")
+    assert {scheme: p.kinds for scheme, p in reg.schemes.items()} == {
+        "amqp": ("amqp",), "amqps": ("amqp",), "ckafka": ("ckafka",), "cmq": ("cmq_queue", "cmq_topic"),
+        "cmq+api": ("cmq_api_queue", "cmq_api_topic")}
     assert reg.catch_all == "webhook"
 
 
@@ -125,7 +129,8 @@ def test_without_the_module_the_same_entry_is_a_plain_webhook(fresh_registry: No
     specs, problems = parse_notify_urls("fax+https://other.example/hook")
     assert specs == []
     assert problems == ["NOTIFY_URLS entry 1 (fax+https://other.example/…): expected an http(s) URL, a kind+URL "
-                        "or ckafka://DATAHUB_ID or cmq://queue|topic/NAME"]
+                        "or amqp(s)://USER:PASS@HOST[:PORT]/VHOST or ckafka://DATAHUB_ID "
+                        "or cmq://queue|topic/NAME#endpoint=ADDR or cmq+api://queue|topic/NAME"]
 
 
 def test_a_module_that_contradicts_itself_fails_naming_it(extra_module_dir: Path) -> None:
@@ -151,7 +156,8 @@ def test_parsing_notify_urls_loads_neither_the_renderer_nor_requests() -> None:
         import sys
         from sms_receipt_stats.config import load_settings
         settings, issues = load_settings({"NOTIFY_URLS": "https://qyapi.weixin.qq.com/x?key=k,"
-                                          "https://hooks.slack.com/services/a,cmq://queue/q,https://a.example/h"})
+                                          "https://hooks.slack.com/services/a,cmq://queue/q#endpoint=h.example,"
+                                          "https://a.example/h"})
         assert len(settings.sinks) == 4, issues
         loaded = [m for m in ("requests", "sms_receipt_stats.render", "sms_receipt_stats.render.report",
                               "sms_receipt_stats.notify.delivery") if m in sys.modules]
@@ -219,4 +225,4 @@ def test_a_platform_declares_options_of_its_own_and_which_are_secret(extra_modul
     _, problems = parse_notify_urls("pigeon://north#colour=grey")
     assert problems and "unknown option" in problems[0]
     _, problems = parse_notify_urls("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k#routing_key=a")
-    assert problems and "routing_key= is ignored: it applies to pigeon:// entries only" in problems[0]
+    assert problems and "routing_key= is ignored: it applies to amqp:// and pigeon:// entries only" in problems[0]

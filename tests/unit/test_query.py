@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
@@ -522,3 +523,29 @@ def test_on_a_loaded_machine_a_request_sent_late_after_its_start_cannot_crowd_a_
         # after the first late wake-up, one request in eleven leaves that late after its start
         sent.append(start + (late if n > 1 and n % 11 == late_send else 0.0))
     assert max_in_any_second(sent) <= 10
+
+
+# -- a fetcher that never returns: the fan-out does not wait past the deadline -----------------------
+
+
+def test_the_fan_out_abandons_a_fetcher_still_running_at_the_deadline() -> None:
+    """`run` waits for its workers until the deadline (and a grace second), never longer: a
+    fetcher that does not bound its own calls costs the deadline, not the invocation."""
+    release = threading.Event()
+
+    class StuckFetcher(FakeFetcher):
+        def fetch(self, app_id, begin_time, end_time, timeout=None):  # type: ignore[no-untyped-def]
+            if app_id == APP_B:
+                release.wait(30)  # a run that waited for it would get stats here and fail below
+            return super().fetch(app_id, begin_time, end_time, timeout)
+
+    tasks = [QueryTask(app, "2026112400", "2026112423") for app in (APP_A, APP_B, APP_C)]
+    try:
+        outcomes = Querier(StuckFetcher(), rps=1000.0, workers=4, deadline=time.monotonic() + 1.5).run(tasks)
+    finally:
+        release.set()
+    assert [o.task for o in outcomes] == tasks
+    assert outcomes[0].stats is not None and outcomes[2].stats is not None
+    stuck = outcomes[1]
+    assert stuck.stats is None and stuck.error is not None and stuck.error.code == "ClientNetworkError"
+    assert stuck.error.message == "the endpoint answered too slowly: the query was still running at the deadline"

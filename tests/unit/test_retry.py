@@ -2,18 +2,20 @@
 
 The API queries (`query.API_RETRY`) and the sinks (`notify.delivery.SINK_RETRY`) use the same
 `RetryPolicy` and `Deadline`; their own loops are tested in test_query.py and test_sinks_delivery.py.
+`call_within` bounds one call by the caller's wall clock (a dripping endpoint: test_dripping_upstream.py).
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import pytest
 
 from sms_receipt_stats.notify.delivery import SINK_RETRY
 from sms_receipt_stats.query import API_RETRY
-from sms_receipt_stats.retry import Deadline, RetryPolicy
+from sms_receipt_stats.retry import Deadline, Overrun, RetryPolicy, call_within
 from support import FakeClock
 
 
@@ -68,3 +70,30 @@ def test_deadlines_default_to_the_monotonic_clock() -> None:
     """A deadline computed from time.monotonic() must not be read against the wall clock."""
     deadline = Deadline(time.monotonic() + 60.0)
     assert 59.0 < deadline.left() <= 60.0
+
+
+# -- call_within: one call bounded by the caller's wall clock ----------------------------------
+
+
+def test_a_call_that_ends_in_time_gives_its_result_or_its_exception() -> None:
+    assert call_within(lambda: 42, 5.0) == 42
+    with pytest.raises(KeyError, match="missing"):
+        call_within(lambda: {}["missing"], 5.0)
+
+
+def test_a_call_that_does_not_end_in_time_is_abandoned_not_waited_for() -> None:
+    release = threading.Event()
+    finished = threading.Event()
+
+    def stuck() -> None:
+        release.wait(30)  # a broken bound would wait here and then return None, failing the test
+        finished.set()
+
+    try:
+        with pytest.raises(Overrun):
+            call_within(stuck, 0.05, "stuck-call")
+        assert not finished.is_set()  # the caller is back while the worker still blocks
+        worker = next(t for t in threading.enumerate() if t.name == "stuck-call")
+        assert worker.daemon  # an abandoned worker never holds up the interpreter's exit
+    finally:
+        release.set()

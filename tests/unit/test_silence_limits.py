@@ -13,6 +13,7 @@ from support import APP_IDS_ENV, NOW, base_env, read_event
 Invoke = Callable[..., Dict[str, Any]]
 BODY = json.loads(read_event("apigw_post_silences")["body"])
 PROD, STAGING = "1400006874", "1400000002"
+APP_IDS_ENV_IDS = [entry.split("=")[0] for entry in APP_IDS_ENV.split(",")]
 
 
 def post(body: Any) -> Dict[str, Any]:
@@ -91,13 +92,17 @@ def test_a_matcher_for_an_app_outside_the_allowed_ones_is_403(invoke: Invoke,
     assert invoke(post({**BODY, "matchers": {"app_id": STAGING}}), env=env)["statusCode"] == 201
 
 
-def test_a_rule_only_silence_needs_every_configured_app(invoke: Invoke, state: Callable[..., Dict[str, str]]) -> None:
+def test_a_rule_only_silence_is_scoped_to_the_callers_apps(invoke: Invoke,
+                                                           state: Callable[..., Dict[str, str]]) -> None:
+    """Deliberately changed: a restricted caller used to be refused (403, "every app"); it may now
+    silence a rule, and the silence binds the apps it is allowed, nothing more."""
     rule_only = {**BODY, "matchers": {"rule": "api_error"}}
     restricted = invoke(post(rule_only), env=state(API_ALLOWED_APP_IDS=STAGING))
-    assert restricted["statusCode"] == 403
-    assert "every app" in answer(restricted)["error"]["message"]
-    assert invoke(post(rule_only), env=state())["statusCode"] == 201  # default: all of SMS_SDK_APP_IDS
-    assert invoke(post(rule_only), env=state(API_ALLOWED_APP_IDS=APP_IDS_ENV + ",1400000099"))["statusCode"] == 201
+    assert restricted["statusCode"] == 201 and answer(restricted)["scope"] == [STAGING]
+    default = answer(invoke(post(rule_only), env=state()))  # default: all of SMS_SDK_APP_IDS
+    assert default["scope"] == sorted(APP_IDS_ENV_IDS)
+    wider = answer(invoke(post(rule_only), env=state(API_ALLOWED_APP_IDS=APP_IDS_ENV + ",1400000099")))
+    assert wider["scope"] == sorted([*APP_IDS_ENV_IDS, "1400000099"])
 
 
 def test_list_shows_only_allowed_apps_and_expire_of_another_app_is_404(invoke: Invoke,

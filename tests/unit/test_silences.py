@@ -180,3 +180,98 @@ def test_an_expired_silence_stays_listed_as_expired(tmp_path, after: timedelta) 
     ended = store.expire(silence.id, NOW + after)
     assert ended is not None and ended.state_at(NOW + after) == "expired"
     assert [(s.id, s.state_at(NOW + after)) for s in store.list()] == [(silence.id, "expired")]
+
+
+# -- scoped by who may see them ------------------------------------------------------------------
+
+PROD, STAGING, MARKETING = "1400006874", "1400000002", "1400000009"
+
+
+def test_a_scoped_silence_matches_only_its_apps() -> None:
+    silence = new_silence({**BODY, "matchers": {"rule": "api_error"}}, NOW, scope=[PROD])
+    assert silence.scope == (PROD,)
+    assert silence.matches(PROD, "api_error", "AnyCode")
+    assert not silence.matches(STAGING, "api_error", "AnyCode")
+    assert not silence.matches(None, "api_error", "AnyCode")  # an account-wide alert is every app's
+
+
+def test_a_silence_stored_without_a_scope_keeps_its_meaning() -> None:
+    """Stored before scopes existed (or made by the CLI): bounded by its matchers alone."""
+    from sms_receipt_stats.state.silences import load_all
+
+    old = new_silence({**BODY, "matchers": {"rule": "api_error"}}, NOW)
+    stored = old.model_dump_json(exclude={"scope"})
+    assert "scope" not in stored
+    [loaded] = load_all({old.id: stored})
+    assert loaded.scope is None and "scope" not in loaded.to_doc(NOW)
+    assert loaded.matches(PROD, "api_error", None) and loaded.matches("1400000099", "api_error", None)
+    assert loaded.matches(None, "api_error", None)
+
+
+def test_a_body_cannot_choose_its_scope() -> None:
+    with pytest.raises(SilenceError, match="scope: unknown field"):
+        new_silence({**BODY, "matchers": {"rule": "api_error"}, "scope": [PROD]}, NOW)
+
+
+def test_http_only_function_with_one_allowed_app_scopes_a_rule_only_silence(invoke: Invoke,
+                                                                            state: Dict[str, str]) -> None:
+    """The outside round's case: SMS_SDK_APP_IDS unset, API_ALLOWED_APP_IDS one app."""
+    env = {**state, "API_ALLOWED_APP_IDS": PROD}
+    env.pop("SMS_SDK_APP_IDS")
+    created = invoke(post({**BODY, "matchers": {"rule": "api_error"}}), env=env)
+    assert created["statusCode"] == 201
+    assert answer(created)["scope"] == [PROD] and answer(created)["matchers"] == {"rule": "api_error"}
+
+
+@pytest.mark.parametrize("matchers", [{"rule": "api_error"}, {"code": "FailedOperation.InsufficientBalance"}])
+def test_a_caller_allowed_no_app_may_silence_nothing_app_wide(invoke: Invoke, state: Dict[str, str],
+                                                              matchers: Dict[str, str]) -> None:
+    env = dict(state)
+    env.pop("SMS_SDK_APP_IDS")  # and API_ALLOWED_APP_IDS unset: no app at all
+    refused = invoke(post({**BODY, "matchers": matchers}), env=env)
+    assert refused["statusCode"] == 403
+    error = answer(refused)["error"]
+    assert error["code"] == "UnauthorizedOperation.RequestPermissionDeny"
+    assert "allows no app" in error["message"] and "API_ALLOWED_APP_IDS" in error["hint"]
+    assert answer(invoke(read_event("apigw_get_silences"), env=state))["silences"] == []  # nothing stored
+
+
+def test_a_function_without_apps_cannot_expire_an_unscoped_silence(invoke: Invoke, state: Dict[str, str],
+                                                                   tmp_path) -> None:
+    """An unscoped silence (the CLI's) binds every function sharing the store: an HTTP caller of a
+    function that has no apps of its own cannot end it."""
+    from sms_receipt_stats.state.flow import open_store
+    from sms_receipt_stats.state.silences import SilenceStore
+    from sms_receipt_stats.state.store import GuardedStore
+
+    store = GuardedStore(open_store(state["STATE_URL"], "sms-receipt-stats:"))
+    unscoped = SilenceStore(store).add(new_silence({**BODY, "matchers": {"rule": "api_error"}}, NOW), NOW)
+    store.close()
+    env = {**state, "API_ALLOWED_APP_IDS": PROD}
+    env.pop("SMS_SDK_APP_IDS")
+    assert [s["id"] for s in answer(invoke(read_event("apigw_get_silences"), env=env))["silences"]] == [unscoped.id]
+    delete = read_event("apigw_delete_silence")
+    delete["path"] = f"/release/silences/{unscoped.id}"
+    refused = invoke(delete, env=env)
+    assert refused["statusCode"] == 403 and "CLI" in answer(refused)["error"]["hint"]
+    assert invoke(delete, env=state)["statusCode"] == 200  # a function allowed every app of its own
+
+
+def test_two_functions_sharing_a_store_a_scoped_silence_mutes_only_its_apps(
+        invoke: Invoke, fetcher: FakeFetcher, delivered: RecordingDeliver, state: Dict[str, str]) -> None:
+    """Function B answers HTTP only (no SMS_SDK_APP_IDS, API_ALLOWED_APP_IDS one app); function A
+    runs the checks of three apps on the same store. B's rule-only silence mutes A's alert of
+    B's app, never of A's other apps."""
+    http_only = {**state, "API_ALLOWED_APP_IDS": PROD}
+    http_only.pop("SMS_SDK_APP_IDS")
+    created = invoke(post({**BODY, "matchers": {"rule": "api_error"}}), env=http_only)
+    assert created["statusCode"] == 201
+    fetcher.fail(PROD, "UnauthorizedOperation.ServiceSuspendDueToArrears")
+    fetcher.fail(STAGING, "UnauthorizedOperation.SdkAppIdIsDisabled")
+    doc = invoke(read_event("timer_check_last_hour"), env=state)  # function A
+    errors = {a["app_id"]: a for a in doc["alerts"] if a["rule"] == "api_error"}
+    assert errors[PROD]["silenced"] is True and errors[PROD]["notified"] is False
+    assert errors[STAGING]["silenced"] is False and errors[STAGING]["notified"] is True
+    [sent] = delivered.docs
+    notified = {(a["app_id"], a["rule"]) for a in sent["alerts"] if a["notified"]}
+    assert (STAGING, "api_error") in notified and (PROD, "api_error") not in notified

@@ -4,7 +4,8 @@ DNS failures, refused connections and connect timeouts mean no request was answe
 next call fails the same way. `sdk.to_cloud_error` marks them (`unreachable`, a message that
 starts "endpoint unreachable"); a `Querier(fail_fast=True)` (the dashboard's) attempts no
 call after the first, so a page with the endpoint down answers at once instead of retrying
-every call until the time limit and then blaming `InternalError.Timeout`.
+every call until the time limit and then blaming `InternalError.Timeout`. An endpoint that
+answers too slowly (a call cut at its bound, `sdk.too_slow`) stops a page the same way.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from sms_receipt_stats.query import Querier, QueryTask
-from sms_receipt_stats.sdk import CloudError, network_error, to_cloud_error
+from sms_receipt_stats.catalogue import is_retryable
+from sms_receipt_stats.query import SLOW_RETRIES, Querier, QueryTask
+from sms_receipt_stats.sdk import TOO_SLOW, CloudError, network_error, to_cloud_error, too_slow
 from support import FakeClock, FakeFetcher
 
 HOST = "sms.internal.example.com"
@@ -106,3 +108,42 @@ def test_other_errors_do_not_stop_the_page(clock: FakeClock) -> None:
 def test_cloud_error_equality_and_text_are_unchanged_by_the_flag() -> None:
     error = CloudError("ClientNetworkError", "endpoint unreachable: x", None, unreachable=True)
     assert str(error) == "ClientNetworkError: endpoint unreachable: x"
+
+
+# -- an endpoint that answers too slowly (the call cut at its bound: sdk.too_slow) ------------------
+
+
+class SlowFetcher(FakeFetcher):
+    """Every call is cut at its bound while the endpoint was still answering (a drip)."""
+
+    def fetch(self, app_id, begin_time, end_time, timeout=None):  # type: ignore[no-untyped-def]
+        super().fetch(app_id, begin_time, end_time, timeout)
+        raise too_slow(10.0, "call limit", connecting=False)
+
+
+def test_a_too_slow_answer_is_transient_but_retried_once_only(clock: FakeClock) -> None:
+    """Each try of a dripping endpoint costs the call's whole bound: one retry, not four."""
+    fetcher = SlowFetcher()
+    outcomes = Querier(fetcher, clock=clock.monotonic, sleep=clock.sleep, workers=1).run(TASKS[:2])
+    assert len(fetcher.calls) == 2 * (1 + SLOW_RETRIES)
+    for outcome in outcomes:
+        assert outcome.error is not None and outcome.error.code == "ClientNetworkError" and outcome.error.slow
+        assert outcome.error.message == "the endpoint answered too slowly: no complete answer after 10.0 s (call limit)"
+        assert is_retryable(outcome.error.code)
+
+
+def test_a_fail_fast_querier_stops_after_the_first_too_slow_answer(clock: FakeClock) -> None:
+    fetcher = SlowFetcher()
+    querier = Querier(fetcher, clock=clock.monotonic, sleep=clock.sleep, workers=1, fail_fast=True)
+    outcomes = querier.run(TASKS)
+    assert len(fetcher.calls) == 1
+    assert all(o.error is not None and o.error.message.startswith(TOO_SLOW) for o in outcomes)
+    assert all("not attempted after the first call that was too slow" in o.error.message  # type: ignore[union-attr]
+               for o in outcomes[1:])
+
+
+def test_a_connection_that_never_completes_is_unreachable_and_says_the_bound() -> None:
+    error = too_slow(3.25, "deadline", connecting=True)
+    assert error.unreachable and not error.slow
+    assert error.message == ("endpoint unreachable: the endpoint answered too slowly: the connection (TLS "
+                             "handshake included) was not complete after 3.2 s (deadline)")

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.dashboard.svg import Series, Threshold, esc, line_chart, rate_floor, stacked_bars
 from sms_receipt_stats.documents import AppResult, WindowDoc
+from sms_receipt_stats.notify.markup import Markup, clean
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold
 from sms_receipt_stats.render.i18n import t as chat_t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, Stats, compute_rates
@@ -59,7 +60,9 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "until": "until {when}",
         "by": "by {who}",
         "silenced": "silenced",
+        "silenced_until": "silenced until {when}",
         "all": "all",
+        "all_apps": "all apps",
         "threshold": "{what} threshold {value}",
         "status_ok": "ok",
         "status_warn": "below the warning threshold",
@@ -81,8 +84,12 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "th_success_warn": "success warning {value}",
         "th_success_crit": "success critical {value}",
         "th_receipt_warn": "receipt warning {value}",
-        "weak_key": "hollow: under {n} receipts, not judged",
-        "band_key": "95% confidence of the success rate",
+        "weak_key": "under {n} receipts",
+        "band_key": "95% confidence band",
+        "thresholds": "thresholds",
+        "key_success": "success",
+        "key_receipt": "receipt",
+        "key_delivery": "delivery",
         "too_little": "too little traffic to chart rates",
         "axis_rule": "Every rate chart spans {lo} to 100%, the same for every app: the range holds the "
                      "thresholds and every point with at least {n} receipts of every app on this page.",
@@ -124,7 +131,9 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "until": "至 {when}",
         "by": "创建人 {who}",
         "silenced": "已静默",
+        "silenced_until": "已静默至 {when}",
         "all": "全部",
+        "all_apps": "全部应用",
         "threshold": "{what}阈值 {value}",
         "status_ok": "正常",
         "status_warn": "低于告警阈值",
@@ -145,8 +154,12 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "th_success_warn": "成功率告警线 {value}",
         "th_success_crit": "成功率严重线 {value}",
         "th_receipt_warn": "回执率告警线 {value}",
-        "weak_key": "空心:回执少于 {n} 条,不作判断",
-        "band_key": "成功率的 95% 置信区间",
+        "weak_key": "空心:回执少于 {n} 条",
+        "band_key": "95% 置信区间",
+        "thresholds": "阈值",
+        "key_success": "成功率",
+        "key_receipt": "回执率",
+        "key_delivery": "送达率",
         "too_little": "发送量太少,不画比率",
         "axis_rule": "所有比率图的纵轴都是 {lo} 到 100%,各应用相同:"
                      "范围包含阈值和本页所有应用中回执不少于 {n} 条的数据点。",
@@ -221,6 +234,8 @@ svg.chart .dots{stroke-width:0}
 .legend{display:flex;flex-wrap:wrap;gap:2px 12px;margin:4px 0 0;padding:0;list-style:none;font-size:12px;
 color:var(--muted)}
 .legend li{display:flex;align-items:center;gap:5px}
+.legend li.rules{gap:2px 8px;flex-wrap:wrap}.legend li.rules>span{display:inline-flex;align-items:center;gap:3px}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px}
 .sw.s-success{background:var(--success)}.sw.s-receipt{background:var(--receipt)}
 .sw.s-delivery{background:var(--delivery)}
@@ -253,6 +268,7 @@ ul.items li:last-child{border-bottom:0}
 .sev{display:inline-block;font-size:11px;font-weight:700;text-transform:uppercase;border-radius:4px;
 padding:1px 6px;margin-right:6px;color:#fff;background:var(--none)}
 .sev.critical{background:var(--crit)}.sev.warning{background:var(--warn)}.sev.info{background:var(--receipt)}
+.sev.silenced{background:var(--none)}li.alert.silenced{color:var(--muted)}
 .note{color:var(--muted);font-size:13px;margin:0}
 p.state{margin:-4px 0 12px}
 .error{color:var(--crit);overflow-wrap:anywhere}
@@ -463,8 +479,9 @@ class _Builder:
 
     def status(self) -> str:
         rows = []
-        for r in self.page.results:
-            verdict = self.app_status(r)
+        judged = [(r, self.app_status(r)) for r in self.page.results]
+        judged.sort(key=lambda item: self.status_rank(*item))  # worst first: on a phone it is above the fold
+        for r, verdict in judged:
             badge_class = "error" if verdict == "unreachable" else verdict
             badge = f'<span class="badge {badge_class}">{esc(self.tr(f"st_{verdict}"))}</span>'
             name = f'<a class="name" href="#app-{esc(r.app_id)}">{esc(self.app_name(r))}</a>'
@@ -484,6 +501,15 @@ class _Builder:
                         f'</span><span class="why">{esc(self.tr("no_time"))}</span></li>')
         return (f'<section class="card" aria-labelledby="status"><h2 id="status">{esc(self.tr("status"))}</h2>'
                 f'<ul class="status">{"".join(rows)}</ul>{self.omission()}</section>')
+
+    @staticmethod
+    def status_rank(result: AppResult, verdict: str) -> int:
+        """Where an app's status line goes: critical (and a critical error) first, then other
+        errors, warnings, too little traffic, ok; config order among equals (a stable sort)."""
+        if verdict in ("error", "unreachable"):
+            critical = result.error is not None and result.error.severity == "critical"
+            return 0 if critical or verdict == "unreachable" else 1
+        return {"crit": 0, "warn": 2, "none": 3, "ok": 4}.get(verdict, 3)
 
     def omission(self) -> str:
         cut = self.page.omitted
@@ -506,8 +532,10 @@ class _Builder:
             return f'{title}<p class="note error">{esc(self.tr("state_error"))}</p></section>'
         wanted = {r.app_id for r in self.page.results}
         names = {r.app_id: self.app_name(r) for r in self.page.results}
-        alerts = [a for a in view.alerts if isinstance(a, Mapping) and a.get("app_id") in wanted]
-        items = [self.alert(a, names) for a in alerts]
+        alerts = [a for a in view.alerts if isinstance(a, Mapping)
+                  and (a.get("app_id") in wanted or (a.get("app_id") is None and a.get("rule") == "api_error"))]
+        alerts.sort(key=lambda a: -SEVERITY_RANK.get(str(a.get("severity")), -1))  # critical first, stable
+        items = [self.alert(a, names, view.silences) for a in alerts]
         body = (f'<ul class="items">{"".join(items)}</ul>' if items
                 else f'<p class="note">{esc(self.tr("no_alerts"))}</p>')
         silences = [s for s in view.silences if isinstance(s, Mapping) and self.silence_applies(s, wanted)]
@@ -517,21 +545,47 @@ class _Builder:
         return (f'{title}{body}'
                 f'<h2 id="silences" class="sub">{esc(self.tr("silences"))}</h2>{sil_body}</section>')
 
-    def alert(self, alert: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    def alert(self, alert: Mapping[str, Any], names: Mapping[str, str],
+              silences: Sequence[Mapping[str, Any]] = ()) -> str:
+        """One alert in the page's language (the chat's words, `render.report.alert_facts`), named
+        once; a silenced one is grey and says until when."""
         severity = str(alert.get("severity") or "")
+        silenced = alert.get("silenced") is True
         level = severity if severity in SEVERITY_RANK else "other"
-        badge = f'<span class="sev {level}">{esc(self.tr(level) if level != "other" else _cut(severity, 20))}</span>'
-        app_id = str(alert.get("app_id"))
-        who = f"<strong>{esc(names.get(app_id, app_id))}</strong>"
-        parts = [f"{badge}{who} · {esc(_cut(alert.get('message') or alert.get('rule')))}"]
+        shown_level = "silenced" if silenced else level
+        badge = (f'<span class="sev {shown_level}">'
+                 f'{esc(self.tr(level) if level != "other" else _cut(severity, 20))}</span>')
+        app_id = alert.get("app_id")
+        who_html, what = self.alert_facts(alert)
+        if app_id is not None:
+            who_html = esc(names.get(str(app_id), _cut(app_id, 64)))
+        who = f"<strong>{who_html or esc(self.tr('all_apps'))}</strong>"
+        parts = [f"{badge}{who} · {what}"]
         extra = []
         if alert.get("since"):
             extra.append(self.tr("since", when=local_time(alert["since"], self.tz)))
-        if alert.get("silenced") is True:
-            extra.append(self.tr("silenced"))
+        if silenced:
+            until = silenced_until(alert, silences)
+            extra.append(self.tr("silenced_until", when=local_time(until, self.tz)) if until
+                         else self.tr("silenced"))
         if extra:
             parts.append(f' <span class="meta">({esc(" · ".join(extra))})</span>')
-        return f"<li>{''.join(parts)}</li>"
+        return f'<li class="alert {shown_level}">{"".join(parts)}</li>'
+
+    def alert_facts(self, alert: Mapping[str, Any]) -> Tuple[str, str]:
+        """(who, what) as HTML, in the chat's words and this page's language (every untrusted part
+        escaped by `HtmlMarkup`); a record this version cannot read (another version's, or
+        damaged) falls back on its own message, escaped."""
+        from pydantic import ValidationError
+
+        from sms_receipt_stats.documents import Alert
+        from sms_receipt_stats.render.report import alert_facts
+
+        try:
+            parsed = Alert.model_validate(dict(alert))
+        except (ValidationError, TypeError, ValueError):
+            return "", esc(_cut(alert.get("message") or alert.get("rule") or ""))
+        return alert_facts(parsed, self.lang, self.page.thresholds, self.page.results, HtmlMarkup())
 
     @staticmethod
     def silence_applies(silence: Mapping[str, Any], apps: set) -> bool:
@@ -616,8 +670,16 @@ class _Builder:
         svg = line_chart(self.labels(result), series, title=f"{self.tr(f'rates_{per}')} · {self.app_name(result)}",
                          ident=f"rates-{result.app_id}", no_data=self.tr("no_data"), value_text=pct,
                          thresholds=rules, lo=self.lo, too_little=self.tr("too_little"))
-        legend = "".join(f"<li>{_key_line(f's-{s.key}', s.marker)}{esc(s.label)}</li>" for s in series)
-        legend += "".join(f"<li>{_key_rule(r.key)}{esc(r.label)}</li>" for r in rules)
+        # short, so that on a phone the key stays well under the chart's height: the lines by their
+        # short names (the heading says they are rates), the three rules on one line by their
+        # values (colour as the line they guard; the full name on hover and for screen readers)
+        legend = "".join(f"<li>{_key_line(f's-{s.key}', s.marker)}{esc(self.tr(f'key_{s.key}'))}</li>"
+                         for s in series)
+        legend += (f'<li class="rules">{esc(self.tr("thresholds"))}'
+                   + "".join(f'<span title="{esc(r.label)}">{_key_rule(r.key)}'
+                             f'<span class="vh">{esc(r.label)}</span>'
+                             f'<span aria-hidden="true">{esc(pct_threshold(r.value))}</span></span>' for r in rules)
+                   + "</li>")
         legend += (f'<li>{_key_line("s-success", "circle", weak=True)}'
                    f'{esc(self.tr("weak_key", n=num(th.min_volume)))}</li>')
         legend += f'<li><span class="sw s-success band-sw"></span>{esc(self.tr("band_key"))}</li>'
@@ -688,6 +750,44 @@ class _Builder:
         rule = self.tr("axis_rule", lo=pct_threshold(self.lo), n=num(page.thresholds.min_volume))
         blocks.append(f"<footer><p>{esc(rule)}</p><p>{esc(self.tr('late_note'))}</p></footer>")
         return html_document(self.lang, f"{self.tr('title')} · {window_text(page.window)}", "".join(blocks))
+
+
+class HtmlMarkup(Markup):
+    """The chat report's markup as HTML, so the page says an alert in the chat's own words:
+    untrusted text escaped, error codes that break after their dots on a phone."""
+
+    name = "html"
+    lt = "&lt;"
+
+    def escape(self, text: str) -> str:
+        return esc(clean(text))
+
+    def bold(self, text: str) -> str:
+        return f"<strong>{text}</strong>"
+
+    def code(self, text: str) -> str:
+        """`text` is a code the report already escaped (or a catalogue constant)."""
+        return f'<code title="{text}">{text.replace(".", ".<wbr>")}</code>'
+
+
+def silenced_until(alert: Mapping[str, Any], silences: Sequence[Mapping[str, Any]]) -> Optional[str]:
+    """The latest end of the silences whose matchers all match the alert (unset matchers match all)."""
+    ends = []
+    for silence in silences:
+        matchers = silence.get("matchers") if isinstance(silence, Mapping) else None
+        if not isinstance(matchers, Mapping) or not silence.get("ends_at"):
+            continue
+        if all(matchers.get(k) in (None, "") or matchers.get(k) == alert.get(k) for k in ("app_id", "rule", "code")):
+            ends.append(str(silence["ends_at"]))
+    return max(ends, key=_sort_moment) if ends else None
+
+
+def _sort_moment(value: str) -> float:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return float("-inf")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def code_html(code: str) -> str:
@@ -775,7 +875,7 @@ def render_error(lang: str, status: int, code: str, message: str, link_reason: O
     said = said.format(message=_cut(message))
     how = f'<p>{esc(HOW_TO[lang])}</p>' if kind in ("expired", "invalid", "auth", "disabled") else ""
     details = f'<p class="note">{status} · <code>{esc(_cut(code, 100))}</code>'
-    if kind in ("expired", "invalid", "disabled", "auth"):
+    if kind in ("expired", "invalid", "disabled", "auth") and lang == "en":  # our message is English
         details += f" · {esc(_cut(message))}"
     details += "</p>"
     body = (f'<header class="top"><h1>{esc(text(lang, "title"))}</h1></header>'

@@ -21,6 +21,8 @@ from sms_receipt_stats.windows import Window, buckets, split_for_api
 RESERVE_SECONDS = 3.0
 #: share of the rate cap the plan counts on (the limiter keeps a margin; calls take time in flight)
 RATE_SHARE = 0.85
+#: under a short time limit, the share of the time left kept back from the calls instead
+RESERVE_SHARE = 0.25
 
 #: `cached(app_id, begin_time, end_time)` of the querier's fetcher, or None: is a call free?
 Cached = Optional[Callable[[str, str, str], object]]
@@ -47,6 +49,15 @@ def call_budget(seconds_left: Optional[float], rps: float) -> Optional[int]:
     if seconds_left is None:
         return None
     return max(0, math.floor((seconds_left - RESERVE_SECONDS) * rps * RATE_SHARE))
+
+
+def calls_deadline(deadline: Optional[float], now: float) -> Optional[float]:
+    """When the page's API calls must end (monotonic seconds): RESERVE_SECONDS before `deadline`,
+    or RESERVE_SHARE of the time left when that is less, so that an endpoint answering too slowly
+    still leaves the time to read the store, render the page and answer."""
+    if deadline is None:
+        return None
+    return deadline - min(RESERVE_SECONDS, RESERVE_SHARE * max(0.0, deadline - now))
 
 
 def bucket_costs(app_id: str, parts: Sequence[Sequence[Tuple[str, str]]], cached: Cached) -> List[int]:

@@ -187,7 +187,7 @@ def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, dead
 
 def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optional[float],
           store: Any) -> Dict[str, Any]:
-    from sms_receipt_stats.dashboard.plan import call_budget, plan_page
+    from sms_receipt_stats.dashboard.plan import call_budget, calls_deadline, plan_page
     from sms_receipt_stats.measure import generated_at, make_querier, query_apps
 
     if (event.httpMethod or "").upper() != "GET":
@@ -201,7 +201,8 @@ def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optio
     apps = select_apps(params.get("app_id"), settings, mode)
     window, granularity = resolve(params.get("window") or DEFAULT_WINDOW, now, settings.timezone)
     try:
-        querier = make_querier(settings, deps, deadline, store)  # settled days come from the cache
+        # settled days come from the cache; every call ends in time to render what came back
+        querier = make_querier(settings, deps, calls_deadline(deadline, deps.monotonic()), store)
     except Exception as exc:
         raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
     querier.fail_fast = True  # a person is waiting: after one connection failure, stop and say so

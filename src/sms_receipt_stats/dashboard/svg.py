@@ -271,10 +271,6 @@ def line_chart(
         y = fmt(frame.y_of(value, lo, hi))
         out.append(f'<line class="grid" x1="{fmt(frame.x0)}" x2="{fmt(frame.x1)}" y1="{y}" y2="{y}"/>')
         out.append(f'<text class="ylab" x="{fmt(frame.x0 - 6)}" y="{y}">{value * 100:.0f}%</text>')
-    for rule in rules:
-        y = fmt(frame.y_of(rule.value, lo, hi))
-        out.append(f'<line class="threshold th-{esc(rule.key)}" x1="{fmt(frame.x0)}" x2="{fmt(frame.x1)}" '
-                   f'y1="{y}" y2="{y}"><title>{esc(rule.label)}</title></line>')
     xs = [frame.x_center(i, n) for i in range(n)]
 
     def y_of(value: float) -> float:
@@ -284,8 +280,6 @@ def line_chart(
         if s.band is not None:
             for d in band_paths(s.band, xs, y_of):
                 out.append(f'<path class="band s-{esc(s.key)}" d="{d}"/>')
-    if not solid_values:
-        out.append(_no_data(frame, too_little or no_data, boxed=True))
     for s in series:
         points = [None if v is None or not s.is_solid(i) else (xs[i], y_of(v)) for i, v in enumerate(s.values)]
         path = line_path(points)
@@ -297,6 +291,12 @@ def line_chart(
                 tip = f"{labels[i]} · {s.label}: {value_text(v)}"
                 out.append(_marker(s.marker, xs[i], y_of(v), s.is_solid(i), tip))
         out.append("</g>")
+    for rule in rules:  # over the lines: a rate running along a threshold must not hide it
+        y = fmt(frame.y_of(rule.value, lo, hi))
+        out.append(f'<line class="threshold th-{esc(rule.key)}" x1="{fmt(frame.x0)}" x2="{fmt(frame.x1)}" '
+                   f'y1="{y}" y2="{y}"><title>{esc(rule.label)}</title></line>')
+    if not solid_values:  # on its plate, over the rules
+        out.append(_no_data(frame, too_little or no_data, boxed=True))
     out.extend(_x_labels(labels, frame))
     out.append("</svg>")
     return "".join(out)

@@ -55,14 +55,14 @@ def warm_settled_days(settings: Settings, deps: Any, store: Any, deadline: Optio
     if not app_ids:
         return WarmSummary(skipped="no apps")
     cache = SettledCache(deps.fetcher_factory(settings), store, now=lambda: now, settle_hours=settings.settle_hours)
-    tasks: List[QueryTask] = []
-    for day in reversed(buckets(named_window(WARM_WINDOW, now, settings.timezone), "day")):
-        for part in split_for_api(day.counted()):
-            if not is_settled(part.end_time, now, settings.settle_hours):
-                continue
-            for app_id in app_ids:  # newest day of every app first, so a short budget still helps all
-                if cache.cached(app_id, part.begin_time, part.end_time) is None:
-                    tasks.append(QueryTask(app_id, part.begin_time, part.end_time))
+    spans = [(app_id, part.begin_time, part.end_time)
+             for day in reversed(buckets(named_window(WARM_WINDOW, now, settings.timezone), "day"))
+             for part in split_for_api(day.counted()) if is_settled(part.end_time, now, settings.settle_hours)
+             for app_id in app_ids]  # newest day of every app first, so a short budget still helps all
+    cache.read_ahead(spans)  # one store command for the lot, not one per span
+    tasks = [QueryTask(*span) for span in spans if cache.cached(*span) is None]
+    if not store.available:  # the store failed on the way: nothing fetched could be kept
+        return WarmSummary(skipped="state store unavailable")
     if not tasks:
         return WarmSummary()
     querier = Querier(cache, rps=settings.api_rps, clock=deps.monotonic, sleep=deps.sleep, deadline=deadline,
@@ -80,9 +80,14 @@ def warm_after_report(settings: Settings, deps: Any, deadline: Optional[float], 
     (the report is already delivered; a cold cache only makes the next page slower)."""
     if settings.state_url is None:
         return WarmSummary(skipped="no state store")
+    left = deadline - deps.monotonic() if deadline is not None else None
+    if left is not None and left <= 0:
+        return WarmSummary(skipped="no time left")
     store = None
     try:
         store = deps.open_state(settings)
+        if store is not None and left is not None:
+            store.limit(left)  # its store time is a share of what is left of the invocation
         return warm_settled_days(settings, deps, store, deadline, now)
     except Exception as exc:
         logger.warning("dashboard cache warm-up failed", extra={"code": type(exc).__name__})

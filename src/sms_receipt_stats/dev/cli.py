@@ -241,6 +241,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from sms_receipt_stats import log
     from sms_receipt_stats.dev import samples
+    from sms_receipt_stats.dev.cmq_dataflow import CmqDataflowFake
     from sms_receipt_stats.dev.emulator import Emulator
     from sms_receipt_stats.dev.receiver import Receiver
     from sms_receipt_stats.dev.serve import function_url_event
@@ -248,14 +249,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     log.configure()
     logging.getLogger(log.LOGGER_NAME).setLevel(logging.WARNING)  # the demo prints its own summary
     public_url = f"http://127.0.0.1:{DEMO_SERVE_PORT}"
-    with Emulator() as emulator, Receiver() as chat:
+    with Emulator() as emulator, Receiver() as chat, \
+            CmqDataflowFake(secret_id=emulator.secret_id, secret_key=emulator.secret_key,
+                            queues=("sms-reports",)) as cmq:
         notify = (f"wecom+{chat.url}/cgi-bin/webhook/send?key=demo-wecom-key,"
-                  f"cmq://queue/sms-reports#endpoint={emulator.endpoint}")
+                  f"cmq://queue/sms-reports#endpoint={cmq.address}")
         _use_environment(demo_environment(emulator.endpoint, public_url, args.lang, notify))
         main_handler = load_main_handler()
         context = {"request_id": "demo", "time_limit_in_ms": 30_000, "memory_limit_in_mb": 128}
 
-        print("sms-receipt-stats demo — offline: a local SMS API emulator and a local chat robot")
+        print("sms-receipt-stats demo — offline: a local SMS API emulator, a local chat robot and a local "
+              "CMQ (data-flow API) queue")
         run_dir = Path(tempfile.mkdtemp(prefix="sms-receipt-stats-demo-"))  # per run: no other run overwrites it
         print(f"files of this run: {run_dir}\n")
         print(f"1) Timer trigger (daily report, window 'yesterday') for {DEMO_APPS}")
@@ -281,10 +285,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             payload = item.json or {}
             content = (payload.get("markdown") or {}).get("content") or (payload.get("text") or {}).get("content")
             print("   " + (content or item.body.decode("utf-8", "replace")).replace("\n", "\n   "))
-        queued = emulator.cmq_messages
-        print(f"\n3) What a queue consumer received ({len(queued)} message(s) on CMQ):")
+        queued = cmq.messages
+        print(f"\n3) What a queue consumer received ({len(queued)} message(s) on CMQ) through the data-flow "
+              "API's SendMessage:")
         for message in queued:
-            print(f"   {message['name']}: {message['content'][:160]}…")
+            print(f"   {message['name']}: {message['body'][:160]}…")
 
         lookup = "/stats?app_id=1400006874&window=last_24h"
         print(f"\n4) HTTP lookup through the function URL (HTTP trigger): GET {lookup}")
@@ -425,11 +430,17 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
                     context: Dict[str, Any], run_dir: Path) -> bool:
     """Four hourly checks of one app with a SQLite state store (in the run's own directory):
     alert, quiet, still held after one clear hour, resolved after the second (docs/alerts.md);
-    then a replay."""
+    then a replay. Each check runs on the clock it would have had: a few minutes after the hour
+    it checks (as an hourly timer fires), so an alert's `since` follows the hour that raised it."""
     from datetime import datetime, timedelta, timezone
 
+    from sms_receipt_stats.app import handle
     from sms_receipt_stats.dev import samples
+    from sms_receipt_stats.jobs import JobDeps
     from sms_receipt_stats.windows import current_hour
+
+    def _stopped_clock(moment: datetime) -> Callable[[], datetime]:
+        return lambda: moment
 
     app = DEMO_APPS.split(",")[0].split("=")[0]
     # the run's directory is fresh: no state of an earlier run is in it
@@ -452,16 +463,20 @@ def _demo_lifecycle(emulator: Any, chat: Any, main_handler: Callable[[Any, Any],
                 emulator.inject_error(app, "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears (demo)")
             else:
                 emulator.reset_faults()
-            begin = hour - timedelta(hours=len(steps) - index)
+            # the last check is of the hour before the current one, so its clock is never ahead of now
+            begin = hour - timedelta(hours=len(steps) + 1 - index)
+            run_at = begin + timedelta(hours=1, minutes=5)
             message = {"job": "check", "app_ids": [app],
                        "window": {"begin": begin.strftime(fmt), "end": (begin + timedelta(hours=1)).strftime(fmt)}}
-            last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check")
+            last_event = dict(samples.timer_event(json.dumps(message)), TriggerName="hourly-check",
+                              Time=run_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
             before = len(chat.received)
-            doc = main_handler(last_event, context)
+            doc = handle(last_event, context, deps=JobDeps(now=_stopped_clock(run_at.astimezone(timezone.utc))))
             heard = _chat_lines(chat.received[before:])
             alerts = [a for a in doc["alerts"] if a.get("app_id") == app]
             seen.append({"alerts": alerts, "heard": heard})
-            print(f"   {chr(97 + index)}) {what}: check {begin:%H}:00-{begin + timedelta(hours=1):%H}:00")
+            print(f"   {chr(97 + index)}) {what}: check {begin:%H}:00-{begin + timedelta(hours=1):%H}:00 "
+                  f"at {run_at:%H:%M}")
             for a in alerts:
                 print(f"      alert {a['rule']} {a.get('code') or ''} status={a.get('status')} "
                       f"since={a.get('since')} notified={a.get('notified')}")
@@ -568,5 +583,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BrokenPipeError:  # `... | head` closed our stdout: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug answers one line, never a traceback (nor a value it might quote)
+        print(f"sms-receipt-stats {args.command}: unexpected failure ({type(exc).__name__}); "
+              "please report it with the command you ran", file=sys.stderr)
+        return 1
 
 

@@ -510,6 +510,9 @@ class Emulator(LoopbackServer):
         #: the topics' max.message.bytes (key and body of one message)
         self.ckafka_max_message_bytes = CKAFKA_MAX_MESSAGE_BYTES
         self.rejected_by_rate_limit = 0
+        #: requests being answered right now, and the most at once (concurrency, without timing)
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._faults = _Faults()
         self._admitted: Deque[float] = collections.deque()
@@ -583,6 +586,16 @@ class Emulator(LoopbackServer):
         arrived = time.monotonic()
         with self._lock:
             latency = self._faults.latency
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._answer(method, path, headers, body, arrived, latency)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, method: str, path: str, headers: Mapping[str, str], body: bytes, arrived: float,
+                latency: float) -> Dict[str, Any]:
         try:
             result = self._handle(method, path, headers, body, arrived)
             response: Dict[str, Any] = {"Response": dict(result, RequestId=str(uuid.uuid4()))}

@@ -43,6 +43,8 @@ def _err(message: str) -> int:
 
 def _line(doc: Dict[str, Any]) -> str:
     matchers = " ".join(f"{k}={v}" for k, v in doc["matchers"].items())
+    if doc.get("scope"):  # made over HTTP: it binds only the apps its caller was allowed
+        matchers += " scope=" + ",".join(doc["scope"])
     return (f"{doc['id']}  {doc['state']:<8} {doc['starts_at']} → {doc['ends_at']}  {matchers}  "
             f"by {doc['created_by']}: {doc['comment']}")
 

@@ -17,7 +17,7 @@ def page(request: Request) -> Dict[str, Any]:
     from sms_receipt_stats.dashboard import handle_dashboard
 
     deps = request.deps
-    store = deps.open_state(request.settings)
+    store = request.open_state()
     try:
         return handle_dashboard(request.event, request.settings, deps, request.deadline, store)
     finally:

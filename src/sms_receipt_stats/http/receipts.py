@@ -62,7 +62,7 @@ def receive(request: Request) -> Dict[str, Any]:
         raise ApiError(exc.status, code, str(exc)) from None
 
     unavailable = {"Retry-After": RETRY_AFTER_SECONDS}
-    state = request.deps.open_state(settings)
+    state = request.open_state()
     if state is None:
         raise ApiError(503, "UnsupportedOperation.StateNotConfigured",
                        "receipts are counted in the state store and STATE_URL is not set", unavailable)

@@ -56,6 +56,15 @@ class Request:
             self._deps = self.deps_factory()
         return self._deps
 
+    def open_state(self) -> Any:
+        """The state store for this request (None: stateless), its whole share of the request's
+        time budgeted from what is left (docs/state.md, *Bounds*): a slow store costs the answer
+        its budget, then the route goes on without it."""
+        store = self.deps.open_state(self.settings)
+        if store is not None and self.deadline is not None:
+            store.limit(self.deadline - self.deps.monotonic())
+        return store
+
 
 Handler = Callable[[Request], Dict[str, Any]]
 ErrorPage = Callable[[ApiError, Request], Dict[str, Any]]

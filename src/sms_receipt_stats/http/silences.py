@@ -5,16 +5,20 @@ STATE_URL, or with a store that does not answer, the answer is 503 and says whic
 error body has the shape of the other HTTP errors, with a hint that points at the docs.
 
 Scoped like `/stats` by API_ALLOWED_APP_IDS: a silence for an app outside it is refused (403),
-is not listed and cannot be expired (404, as if absent). A silence without `app_id` applies to
-every app, so only a function whose API_ALLOWED_APP_IDS covers every app of SMS_SDK_APP_IDS
-(the default) may create or expire one; every caller sees it listed. Times are answered in
+is not listed and cannot be expired (404, as if absent). A silence without `app_id` (a rule or a
+code) is stored with the caller's allowed apps as its `scope` and silences those apps only,
+whatever SMS_SDK_APP_IDS of this or another function sharing the store holds; a caller allowed
+no app may create none (403). It is listed to callers allowed one of its apps, and expired by
+those allowed all of them. A silence without a scope (the CLI's, or one stored before scopes)
+applies to every app: every caller sees it, and only a function whose API_ALLOWED_APP_IDS covers
+every app of its own non-empty SMS_SDK_APP_IDS may expire it. Times are answered in
 REPORT_TIMEZONE. See docs/state.md "Silences".
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol, Tuple
 
 from sms_receipt_stats.events import http_response
 from sms_receipt_stats.http.errors import ApiError
@@ -50,27 +54,51 @@ def _unavailable(problem: Optional[str]) -> ApiError:
                   retryable=True, headers={"Retry-After": "5"})
 
 
+def _denied(message: str, hint: str) -> ApiError:
+    return _error(403, "UnauthorizedOperation.RequestPermissionDeny", message, "permission", hint)
+
+
 class _Scope:
     """Which silences this function's HTTP callers may see and change."""
 
     def __init__(self, settings: Settings):
-        self.allowed = set(settings.api_allowed_app_ids)
-        self.every_app = {a.app_id for a in settings.apps} <= self.allowed
+        self.allowed = frozenset(settings.api_allowed_app_ids)
+        configured = {a.app_id for a in settings.apps}
+        # an unscoped silence binds every app of every function sharing the store: only a caller
+        # allowed every app this function has (and it has some) may end one
+        self.every_app = bool(self.allowed) and bool(configured) and configured <= self.allowed
 
     def visible(self, silence: Silence) -> bool:
-        return silence.matchers.app_id is None or silence.matchers.app_id in self.allowed
+        if silence.matchers.app_id is not None:
+            return silence.matchers.app_id in self.allowed
+        return silence.scope is None or not self.allowed.isdisjoint(silence.scope)
 
-    def check_change(self, silence: Silence) -> None:
+    def scope_of(self, silence: Silence) -> Optional[Tuple[str, ...]]:
+        """The scope a new silence is stored with: the allowed apps when it names no app."""
+        return tuple(sorted(self.allowed)) if silence.matchers.app_id is None else None
+
+    def check_add(self, silence: Silence) -> None:
         app_id = silence.matchers.app_id
         if app_id is not None and app_id not in self.allowed:
-            raise _error(403, "UnauthorizedOperation.RequestPermissionDeny",
-                         f"app_id {app_id} is not in API_ALLOWED_APP_IDS", "permission",
-                         "Silence only the apps this function's API_ALLOWED_APP_IDS allows.")
-        if app_id is None and not self.every_app:
-            raise _error(403, "UnauthorizedOperation.RequestPermissionDeny",
-                         "a silence without app_id applies to every app, and API_ALLOWED_APP_IDS does not "
-                         "allow every app of SMS_SDK_APP_IDS", "permission",
-                         "Give matchers.app_id, or use a function whose API_ALLOWED_APP_IDS covers every app.")
+            raise _denied(f"app_id {app_id} is not in API_ALLOWED_APP_IDS",
+                          "Silence only the apps this function's API_ALLOWED_APP_IDS allows.")
+        if app_id is None and not self.allowed:
+            raise _denied("this function's API_ALLOWED_APP_IDS allows no app (unset, it is SMS_SDK_APP_IDS), "
+                          "so a silence without app_id would silence no app of its own and is refused",
+                          "Set API_ALLOWED_APP_IDS to the apps this function's callers may silence, or give "
+                          "matchers.app_id.")
+
+    def check_expire(self, silence: Silence) -> None:
+        app_id = silence.matchers.app_id
+        if app_id is not None:
+            self.check_add(silence)
+        elif silence.scope is not None and not self.allowed.issuperset(silence.scope):
+            raise _denied("this silence applies to apps outside API_ALLOWED_APP_IDS",
+                          "Expire it from a function allowed every app of its scope, or with the CLI.")
+        elif silence.scope is None and not self.every_app:
+            raise _denied("a silence without app_id or scope applies to every app, and API_ALLOWED_APP_IDS does "
+                          "not allow every app of SMS_SDK_APP_IDS", "Expire it with the CLI (`sms-receipt-stats "
+                          "silence expire`) or from a function whose API_ALLOWED_APP_IDS covers every app.")
 
 
 def _not_found() -> ApiError:
@@ -83,7 +111,7 @@ def _with_store(request: Request, answer: Callable[[SilenceStore, Any, _Scope], 
     from sms_receipt_stats.state.silences import SilenceStore
 
     settings = request.settings
-    state = request.deps.open_state(settings)
+    state = request.open_state()
     if state is None:
         raise _error(503, "UnsupportedOperation.StateNotConfigured",
                      "silences need a state store and STATE_URL is not set", "input",
@@ -114,9 +142,12 @@ def list_or_add(request: Request) -> Dict[str, Any]:
                          "created_by and comment", "input", _HINT)
         try:
             silence = new_silence(params, now)
+            scope.check_add(silence)
+            bound = scope.scope_of(silence)
+            if bound is not None:
+                silence = silence.model_copy(update={"scope": bound})
         except SilenceError as exc:
             raise _error(400, "InvalidParameterValue", str(exc), "input", _HINT) from None
-        scope.check_change(silence)
         try:
             added = silences.add(silence, now)
         except SilenceError as exc:
@@ -144,7 +175,7 @@ def expire(request: Request) -> Dict[str, Any]:
             raise _unavailable(state.problem)
         if found is None or not scope.visible(found):
             raise _not_found()  # another app's silence is answered as if it did not exist
-        scope.check_change(found)
+        scope.check_expire(found)
         try:
             ended = silences.expire(silence_id, now)
         except SilenceError as exc:

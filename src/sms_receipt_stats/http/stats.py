@@ -98,7 +98,7 @@ def lookup(request: Request) -> Dict[str, Any]:
     settings, deps = request.settings, request.deps
     params = collect(request.event, ALIASES, body=True)
     app, window, granularity = validate_lookup(params, settings, deps.now())
-    state = deps.open_state(settings)  # settled spans of a lookup come from the cache
+    state = request.open_state()  # settled spans of a lookup come from the cache
     try:
         try:
             querier = make_querier(settings, deps, request.deadline, state)

@@ -123,6 +123,8 @@ class QueueMessage:
 
     message_id: str
     body: str
+    #: the document's kind (report, check, ...), for queues that carry a type beside the body
+    kind: str = ""
 
     @property
     def size(self) -> int:
@@ -134,6 +136,13 @@ class QueueMessage:
 _OMISSIONS = ("series", "request_ids", "checks")
 
 
+def new_message_id() -> str:
+    """A fresh id for a notice: what receivers drop duplicates by (docs/sinks.md, *Queues*)."""
+    import uuid
+
+    return "msg_" + uuid.uuid4().hex
+
+
 def queue_message(doc: ResultDocument, max_bytes: Optional[int]) -> QueueMessage:
     """The document as one queue message of at most `max_bytes` UTF-8 bytes.
 
@@ -142,22 +151,49 @@ def queue_message(doc: ResultDocument, max_bytes: Optional[int]) -> QueueMessage
     what `_OMISSIONS` names, one part at a time, and says so in `omitted`; one still over the cap
     raises a permanent DeliveryError naming both sizes (the sink's delivery fails, it is never
     dropped silently)."""
-    import uuid
-
-    message_id = doc.message_id or "msg_" + uuid.uuid4().hex
+    message_id = doc.message_id or new_message_id()
     current = doc.model_copy(update={"message_id": message_id})
-    message = QueueMessage(message_id, document_json(current))
+    message = QueueMessage(message_id, document_json(current), doc.kind)
     omitted: List[str] = []
     for part in _OMISSIONS:
         if max_bytes is None or message.size <= max_bytes:
             return message
         omitted.append(part)
         current = _without(current, part).model_copy(update={"omitted": list(omitted)})
-        message = QueueMessage(message_id, document_json(current))
+        message = QueueMessage(message_id, document_json(current), doc.kind)
     if max_bytes is not None and message.size > max_bytes:
         raise DeliveryError(f"document of {message.size} bytes exceeds the queue's message limit of {max_bytes} "
                             f"bytes, even without {', '.join(omitted)}", transient=False)
     return message
+
+
+class QueueSink(Sink):
+    """A queue (`cmq://`, `ckafka://`, `amqp://`, ...): one message per run, `queue_message`'s.
+
+    The message is made once in `prepare` (its id is kept by every retry); a document that cannot
+    fit is kept as its permanent failure, so the delivery names it instead of dropping it.
+    Subclasses give the size cap and `publish` one message."""
+
+    def max_message_bytes(self) -> Optional[int]:
+        """The largest message this queue takes, in UTF-8 bytes (None: no cap of ours)."""
+        return None
+
+    def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[Any]:
+        if not wants_document(doc, self.spec.min_severity):
+            return None
+        try:
+            return queue_message(doc, self.max_message_bytes())
+        except DeliveryError as exc:
+            return exc
+
+    def deliver(self, prepared: Any, ctx: DeliveryContext) -> None:
+        if isinstance(prepared, DeliveryError):
+            raise prepared
+        self.publish(prepared, ctx)
+
+    @abstractmethod
+    def publish(self, message: QueueMessage, ctx: DeliveryContext) -> None:
+        """One attempt at sending `message`; raises DeliveryError on failure."""
 
 
 def _without(doc: ResultDocument, part: str) -> ResultDocument:

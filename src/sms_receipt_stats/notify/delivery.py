@@ -14,7 +14,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional
 
 from sms_receipt_stats.documents import Delivery, ResultDocument
-from sms_receipt_stats.notify.base import MIN_REQUEST_TIMEOUT, DeliveryContext, DeliveryError, Sink, one_line
+from sms_receipt_stats.notify.base import (
+    MIN_REQUEST_TIMEOUT,
+    DeliveryContext,
+    DeliveryError,
+    QueueSink,
+    Sink,
+    new_message_id,
+    one_line,
+)
 from sms_receipt_stats.notify.platforms import registry
 from sms_receipt_stats.retry import Clock, Deadline, RetryPolicy, Sleep
 from sms_receipt_stats.text import shorten
@@ -131,10 +139,13 @@ def deliver_all(doc: ResultDocument, settings: Settings, *, session: Optional[re
     specs = list(settings.sinks)
     outcomes: Dict[int, Delivery] = {}
     jobs: Dict[int, _Attempts] = {}
+    # every queue gets the same message id for this document (a stored one, else one per run), so
+    # a consumer reading two queues, or one queue fed by two entries, sees one message
+    queued = doc if doc.message_id else doc.model_copy(update={"message_id": new_message_id()})
     for index, spec in enumerate(specs):
         try:
             sink = build_sinks([spec])[0]
-            prepared = sink.prepare(doc, settings)
+            prepared = sink.prepare(queued if isinstance(sink, QueueSink) else doc, settings)
         except Exception as exc:
             log.warning("sink %s: could not build the message (%s)", spec.label, type(exc).__name__)
             outcomes[index] = Delivery(sink=spec.kind, ok=False, attempts=0,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sms_receipt_stats.notify.platforms import COMMON_OPTIONS, Platform, Registry, registry
+from sms_receipt_stats.variables import Variable
 from sms_receipt_stats.vocabulary import SEVERITIES
 
 if TYPE_CHECKING:
@@ -195,12 +196,12 @@ def _parse(entry: str, index: int) -> Tuple[SinkSpec, List[str]]:
     own = reg.schemes.get(parts.scheme)
     if own is not None:
         if forced:
-            raise SinkConfigError(f"{where}: a {own.scheme}:// URL takes no kind prefix")
+            raise SinkConfigError(f"{where}: a {parts.scheme}:// URL takes no kind prefix")
         extra = _hook(own, None, parts, options, where)
         kind = extra.pop("kind")
         return SinkSpec(kind=kind, url=url, **common, **extra), _ignored_options(reg, kind, options, mention_all)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        forms = "".join(f" or {p.form}" for p in reg.schemes.values())
+        forms = "".join(f" or {p.form}" for p in reg.platforms if p.scheme)
         raise SinkConfigError(f"{where}: expected an http(s) URL, a kind+URL{forms}")
     if parts.scheme == "http" and parts.hostname.lower() in reg.hosts:
         raise SinkConfigError(f"{where}: use https:// for {parts.hostname.lower()} (over http:// the robot's "
@@ -253,3 +254,16 @@ def parse_notify_urls(value: str) -> Tuple[List[SinkSpec], List[str]]:
         if problem:
             problems.append(problem)
     return specs, problems
+
+
+def _sinks(raw: str, variable: Variable, notes: List[str]) -> Tuple[SinkSpec, ...]:
+    specs, problems = parse_notify_urls(raw)
+    notes.extend(problems)
+    return tuple(specs)
+
+
+#: each entry is a secret of its own (`SinkSpec.secret_values`): never quoted whole
+VARIABLES = (
+    Variable("NOTIFY_URLS", "sinks", "text", (), "sinks, comma- or newline-separated (docs/sinks.md)",
+             high=65536, parse=_sinks),
+)

@@ -6,9 +6,12 @@ English label and a new language is one more table.
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
 from sms_receipt_stats.vocabulary import DEFAULT_LANG, LANGS
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.rules import RuleSpec
 
 STRINGS: Dict[str, Dict[str, str]] = {
     "en": {
@@ -75,6 +78,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "legend_warn": "⚠️ below the warning threshold",
         "legend_crit": "🔴 below the critical threshold",
         "legend_low": "— under {n} messages: too few to judge",
+        "legend_pooled": "Σ under {n} messages here alone: its alert also counts the hours before",
+        "evidence": " ({evidence})",
     },
     "zh": {
         "product": "短信回执统计",
@@ -140,8 +145,24 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "legend_warn": "⚠️ 低于警告阈值",
         "legend_crit": "🔴 低于严重阈值",
         "legend_low": "— 不足 {n} 条：样本太少，不做判断",
+        "legend_pooled": "Σ 此处单独不足 {n} 条：告警合并了之前的小时一起判断",
+        "evidence": "（{evidence}）",
     },
 }
+
+
+def rule_spec(rule: str) -> Optional[RuleSpec]:
+    """The rule's declaration (`rules/`): its texts are the one table of its words, for chat and page."""
+    from sms_receipt_stats.rules import rule as declared
+
+    return declared(rule)
+
+
+def span_text(lang: str, hours: int) -> str:
+    """`2 h`, `24 h`, `7 d`: how long a verdict's evidence spans (the rules' words)."""
+    from sms_receipt_stats.rules import span_text as said
+
+    return said(lang, hours)
 
 
 def rule_title(lang: str, rule: str) -> Optional[str]:

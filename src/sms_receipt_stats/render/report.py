@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
 from sms_receipt_stats.notify.markup import Markup
-from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_title, t
+from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_spec, rule_title, span_text, t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
 from sms_receipt_stats.text import cut_utf8, shorten, utf8_len
 from sms_receipt_stats.vocabulary import SEVERITY_RANK
@@ -41,6 +41,10 @@ CONFIG_CODE = "ConfigError"
 ALERT_MARK = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 TITLE_MARK = {"critical": "🔴", "warning": "⚠️", "info": "✅"}
 OK, WARN, CRIT, NONE = "✅", "⚠️", "🔴", "—"
+#: a rate too thin to judge on its own, judged by its alert over the hours before it as well
+POOLED = "Σ"
+#: the rate each rate rule judges, by the key of the rate
+RATE_RULES = {"success_rate": "success_rate_below", "receipt_rate": "receipt_rate_below"}
 RESOLVED_MARK = "✅"
 
 #: (app ids, window begin, window end) → the URL of the dashboard for them, or None (`links.DetailsLinks`)
@@ -82,6 +86,15 @@ def _catalogued(code: str) -> bool:
     from sms_receipt_stats.catalogue import CATALOGUE
 
     return code in CATALOGUE
+
+
+#: a Han character: a message that has one was written in Chinese
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def written_in(text: str) -> str:
+    """`zh` when `text` has a Han character, else `en`: the language a rule's sentence was written in."""
+    return "zh" if _HAN.search(text) else "en"
 
 
 def _parse_iso(value: str) -> Optional[datetime]:
@@ -152,7 +165,16 @@ def select(doc: ResultDocument, min_severity: str) -> Optional[Tuple[List[Alert]
     if not alerts:
         return None
     wanted = {a.app_id for a in alerts if a.app_id}
+    for alert in alerts:  # an account-wide API error concerns every app that failed with its code
+        wanted.update(r.app_id for r in account_apps(alert, doc.results))
     return alerts, [r for r in doc.results if r.app_id in wanted]
+
+
+def account_apps(alert: Alert, results: Sequence[AppResult]) -> List[AppResult]:
+    """The apps an account-wide alert (`api_error` with no app: every app failed alike) stands for."""
+    if alert.app_id is not None or alert.rule != "api_error" or not alert.code:
+        return []
+    return [r for r in results if r.error is not None and r.error.code == alert.code]
 
 
 def _app_order(results: List[AppResult], alerts: List[Alert]) -> List[AppResult]:
@@ -181,6 +203,10 @@ class _Builder:
         self.alerted_errors: Set[Optional[str]] = set()
         self.marks_used: Set[str] = set()
         self.run_at = _parse_iso(doc.generated_at)
+        #: whether a message in another language may be quoted (chat: the run's own; the page: never)
+        self.other_languages = True
+        #: (app_id, rule) of the firing rate alerts in this message: their thin rates were judged pooled
+        self.rate_alerts: Set[Tuple[Optional[str], str]] = set()
 
     def tr(self, key: str, **values: object) -> str:
         return t(self.lang, key, **values)
@@ -224,6 +250,7 @@ class _Builder:
         m = self.m
         level = alert.severity
         label = self.app_label(alert.app_id)
+        account = "" if label else self.account_label(alert)
         when = self.when(alert.since)
         if alert.resolved:
             head = f"{RESOLVED_MARK} {m.bold(self.tr('resolved'))}"
@@ -233,15 +260,34 @@ class _Builder:
         head = f"{ALERT_MARK.get(level, '')} {m.severity(m.bold(self.tr(level)), level)}"
         what = self.alert_what(alert)
         line = f"{head} {label}: {what}" if label else f"{head} {what}"
+        if account:  # every app failed alike: the apps are named here, and have no block of their own
+            line += f" · {account}"
         if when:
             line += f" · {self.tr('since', when=when)}"
         if alert.silenced:
             line += f" · {self.tr('silenced')}"
         lines = [line]
+        upstream = self.account_message(alert) if account else None
+        if upstream:
+            lines.append(m.sub(f"{self.tr('error')}: {m.escape(shorten(upstream, MESSAGE_MAX))}"))
         hint = self.hint_line(alert.hint)
         if hint:
             lines.append(hint)
         return m.join(lines)
+
+    def account_label(self, alert: Alert) -> str:
+        """`all 3 apps: prod (1400006874), …` for an account-wide alert, every app named once."""
+        apps = account_apps(alert, self.doc.results)
+        spec = rule_spec(alert.rule)
+        if not apps or spec is None or "all_apps" not in spec.texts.get(self.lang, {}):
+            return ""
+        labels = spec.text(self.lang, "list_separator").join(self.app_label(r.app_id) for r in apps)
+        return spec.text(self.lang, "all_apps", n=len(apps), apps=labels)
+
+    def account_message(self, alert: Alert) -> Optional[str]:
+        """The upstream message of an account-wide error, once, when every app got the same."""
+        messages = {r.error.message for r in account_apps(alert, self.doc.results) if r.error is not None}
+        return messages.pop() if len(messages) == 1 else None
 
     def when(self, since: Optional[str]) -> Optional[str]:
         """When the problem started, from the state store; None when unknown or when it is this
@@ -271,8 +317,9 @@ class _Builder:
                 return self.tr("value_success_rate_drop", value=pct(float(value)), threshold=pct(threshold),
                                lt=self.m.lt, drop=self.points(self.th.drop_points, signed=False))
             if rule in ("success_rate_below", "receipt_rate_below"):
-                return self.tr(f"value_{rule}", value=pct(float(value)), threshold=pct_threshold(threshold),
+                line = self.tr(f"value_{rule}", value=pct(float(value)), threshold=pct_threshold(threshold),
                                lt=self.m.lt)
+                return line + self.evidence(alert) + self.unsure(alert, float(value))
             return self.tr("value_generic", title=self.title_of(rule), value=self.number(float(value), threshold),
                            threshold=self.number(threshold, threshold), lt=self.m.lt)
         title = self.title_of(rule)
@@ -283,6 +330,23 @@ class _Builder:
             return title
         return f"{title} {detail}" if code else f"{title}: {detail}"
 
+    def evidence(self, alert: Alert) -> str:
+        """` (133 receipts over 2 h)`: what a rate verdict rests on, in the rule's own words."""
+        spec = rule_spec(alert.rule)
+        if spec is None or not alert.volume or not alert.hours or "evidence" not in spec.texts.get(self.lang, {}):
+            return ""
+        said = spec.text(self.lang, "evidence", n=num(alert.volume), span=span_text(self.lang, alert.hours))
+        return self.tr("evidence", evidence=said)
+
+    def unsure(self, alert: Alert, value: float) -> str:
+        """Why a rate under the critical threshold is a warning: not yet sure enough for critical."""
+        spec = rule_spec(alert.rule)
+        critical = self.th.success_rate_critical
+        if (spec is None or alert.severity != "warning" or value >= critical
+                or "unsure" not in spec.texts.get(self.lang, {})):
+            return ""
+        return spec.text(self.lang, "unsure", critical=pct_threshold(critical))
+
     def number(self, value: float, threshold: float) -> str:
         """A value of an unknown rule: a percentage when it and its threshold are rates."""
         if 0 <= value <= 1 and 0 < threshold <= 1 and not float(threshold).is_integer():
@@ -290,13 +354,18 @@ class _Builder:
         return num(int(value)) if float(value).is_integer() else f"{value:g}"
 
     def message_shown_elsewhere(self, alert: Alert) -> bool:
-        """An app's API error: its code is on the alert line, the upstream message in the app's block."""
-        return bool(alert.app_id) and alert.app_id in self.error_apps
+        """An app's API error: its code is on the alert line, the upstream message in the app's block
+        (an account-wide one: in the block of each app it stands for)."""
+        if not alert.app_id:
+            return bool(account_apps(alert, self.doc.results))
+        return alert.app_id in self.error_apps
 
     def own_message(self, alert: Alert) -> Optional[str]:
         """The alert's message without what the line already says: the app label prefix the rules
         write, and for a configuration error the raw issue (listed once, here, not under Errors)."""
         message = alert.message or ""
+        if alert.rule == "api_error" and alert.code and message.endswith(alert.code):
+            return None  # the rule's own "… failed with CODE": the line shows the code, in the reader's language
         issue = next((e for e in self.doc.errors if e and message.endswith(e)), None)
         if alert.rule == "config_error" and issue is not None:
             return issue
@@ -305,9 +374,8 @@ class _Builder:
                 if message.startswith(prefix):
                     message = message[len(prefix):].lstrip(" :：")
                     break
-        elif alert.code and message.endswith(alert.code):
-            # an account-wide error ("all 3 apps (…): … failed with CODE"): the line shows the code
-            message = re.split(r": |：", message, maxsplit=1)[0]
+        if message and not self.other_languages and written_in(message) != self.lang:
+            return None  # a kept alert's sentence in the raising run's language: its title says enough
         return message or None
 
     def label_prefixes(self, app_id: str) -> List[str]:
@@ -354,7 +422,7 @@ class _Builder:
         counts.sort(key=lambda item: -item[1])  # biggest first; ties keep the API's order
         if counts:
             lines.append(m.sub(f"{self.tr('failures')}: " + ", ".join(f"{self.tr(f)} {num(n)}" for f, n in counts)))
-        lines.append(m.sub(self.rates_line(rates, s.RequestSuccessCount, s.CallbackCount)))
+        lines.append(m.sub(self.rates_line(rates, s.RequestSuccessCount, s.CallbackCount, result.app_id)))
         trend = result.trend
         if trend is not None and trend.baseline_success_rate is not None and trend.success_rate_change is not None:
             change = self.points(trend.success_rate_change)
@@ -368,23 +436,27 @@ class _Builder:
         value = f"{change * 100:+.2f}" if signed else f"{change * 100:.2f}"
         return self.tr("points", value=value)
 
-    def rates_line(self, rates: Rates, submitted: int, receipts: int) -> str:
+    def rates_line(self, rates: Rates, submitted: int, receipts: int, app_id: Optional[str] = None) -> str:
         th = self.th
-        receipt = self.rate("receipt_rate", rates.receipt_rate, submitted, warn=th.receipt_rate_min, critical=None)
+        receipt = self.rate("receipt_rate", rates.receipt_rate, submitted, warn=th.receipt_rate_min, critical=None,
+                            app_id=app_id)
         success = self.rate(
-            "success_rate", rates.success_rate, receipts, warn=th.success_rate_min, critical=th.success_rate_critical
+            "success_rate", rates.success_rate, receipts, warn=th.success_rate_min, critical=th.success_rate_critical,
+            app_id=app_id,
         )
         # No rule watches delivery_rate, so it gets no status mark.
         delivery = f"{self.tr('delivery_rate')} {self.pct(rates.delivery_rate)}"
         return " · ".join([receipt, success, delivery])
 
-    def rate(self, key: str, value: Optional[float], volume: int, warn: float, critical: Optional[float]) -> str:
+    def rate(self, key: str, value: Optional[float], volume: int, warn: float, critical: Optional[float],
+             app_id: Optional[str] = None) -> str:
         """The rate and its verdict mark (the same thresholds as the alert rules); the marks
-        used are explained by the legend line in the footer."""
+        used are explained by the legend line in the footer. A rate too thin to judge alone whose
+        rule fires on the hours before it as well is marked POOLED, never "too few to judge"."""
         if value is None:
             return f"{self.tr(key)} {self.tr('na')}"
         if volume < self.th.min_volume:
-            mark = NONE
+            mark = POOLED if (app_id, RATE_RULES.get(key)) in self.rate_alerts else NONE
         elif critical is not None and value < critical:
             mark = CRIT
         elif value < warn:
@@ -396,7 +468,8 @@ class _Builder:
 
     def legend(self) -> Optional[str]:
         """One line saying what each mark in the message means, only the marks it uses."""
-        keys = [(OK, "legend_ok"), (WARN, "legend_warn"), (CRIT, "legend_crit"), (NONE, "legend_low")]
+        keys = [(OK, "legend_ok"), (WARN, "legend_warn"), (CRIT, "legend_crit"), (NONE, "legend_low"),
+                (POOLED, "legend_pooled")]
         parts = [self.tr(key, n=num(self.th.min_volume)) for mark, key in keys if mark in self.marks_used]
         return f"{self.tr('legend')}: " + " · ".join(parts) if parts else None
 
@@ -448,6 +521,7 @@ class _Builder:
         alert_entries = tuple(self.alert(a) for a in alerts)
         self.alerted_errors = {a.app_id for a in alerts if a.rule == "api_error" and not a.resolved
                                and a.app_id in self.error_apps}
+        self.rate_alerts = {(a.app_id, a.rule) for a in alerts if not a.resolved and a.rule in RATE_RULES.values()}
         shown = {a.message for a in alerts}
         config = [a.message for a in alerts if a.rule == "config_error"]  # their line quotes the issue
         error_texts = [e for e in doc.errors if e not in shown and not any(e and c.endswith(e) for c in config)]
@@ -456,7 +530,9 @@ class _Builder:
             errors += (m.bullet(self.tr("more_errors", n=len(error_texts) - ERRORS_MAX)),)
 
         show_window = common is None
-        apps = tuple(self.app(r, show_window) for r in _app_order(results, alerts))
+        covered = {r.app_id for a in alerts if not a.resolved for r in account_apps(a, doc.results)}
+        apps = tuple(self.app(r, show_window) for r in _app_order(results, alerts)
+                     if r.app_id not in covered)  # named on the account-wide alert's line
 
         footer: List[str] = []
         stamp = _stamp(generated_at) if generated_at else m.escape(shorten(doc.generated_at, 40))
@@ -467,7 +543,8 @@ class _Builder:
         legend = self.legend()
         if legend:
             footer.append(m.muted(legend))
-        footer.append(m.muted(self.tr("late_note")))
+        if any(r.stats is not None for r in results):  # late receipts change numbers, not errors
+            footer.append(m.muted(self.tr("late_note")))
         counted = next((r.window.counted for r in results if r.window.counted is not None), None)
         if counted is not None and counted.hours:  # a part-hour zone: say which hours were counted
             zone = next(r.window.timezone for r in results if r.window.counted is not None)
@@ -505,6 +582,21 @@ class _Builder:
             if when:
                 parts.append(when)
         return " · ".join(parts)
+
+
+def alert_facts(alert: Alert, lang: str, thresholds: Thresholds, results: Sequence[AppResult] = (),
+                markup: Optional[Markup] = None) -> Tuple[str, str]:
+    """(who, what) of one alert for the dashboard, in `markup` (plain text by default): the chat
+    line's own words in `lang`, whatever language the run that raised it wrote its `message` in.
+    `who` is empty for an app's alert (the page names the app) and says `all 3 apps: …` for an
+    account-wide one."""
+    from sms_receipt_stats.render.i18n import normalize_lang
+
+    doc = ResultDocument(kind="check", generated_at="", results=list(results))
+    builder = _Builder(doc, markup or Markup(), normalize_lang(lang), thresholds)
+    builder.other_languages = False
+    who = "" if alert.app_id else builder.account_label(alert)
+    return who, builder.alert_what(alert)
 
 
 def build_report(

@@ -31,6 +31,7 @@ from typing import (
 )
 
 from sms_receipt_stats.discovery import Lazy
+from sms_receipt_stats.variables import Variable
 from sms_receipt_stats.vocabulary import LANGS, RULE_JOBS
 
 if TYPE_CHECKING:
@@ -45,20 +46,6 @@ class RuleSettings(Protocol):
     the declarations of this package."""
 
     def values(self) -> Dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One environment variable a rule reads: `kind` says how it parses (see `config`)."""
-
-    env: str
-    #: the name under which rules and renderers read it (`Thresholds`, `Context.value`)
-    field: str
-    #: how it parses (`config`): "fraction" (0..1), "count" (whole number >= 0), "hours" (1..48),
-    #: "duration" (90s, 30m, 2h, 1d), "confidence" (0.5..0.9999)
-    kind: str
-    default: Any
-    meaning: str
 
 
 @dataclass(frozen=True)
@@ -258,6 +245,34 @@ def title(name: str, lang: str = "en") -> str:
 
 def app_label(result: AppResult) -> str:
     return f"{result.app_name} ({result.app_id})" if result.app_name else result.app_id
+
+
+#: how a span of hours reads, per language: whole days from two days up
+SPAN_UNITS: Mapping[str, Tuple[str, str]] = {"en": ("{n} h", "{n} d"), "zh": ("{n} 小时", "{n} 天")}
+
+
+def span_text(lang: str, hours: int) -> str:
+    """`2 h`, `24 h`, `7 d` (zh `2 小时`, `7 天`): how long the evidence of a verdict spans."""
+    in_hours, in_days = SPAN_UNITS.get(lang) or SPAN_UNITS["en"]
+    if hours >= 48 and hours % 24 == 0:
+        return in_days.format(n=hours // 24)
+    return in_hours.format(n=hours)
+
+
+def evidence_hours(pool: Pool, result: AppResult) -> int:
+    """The hours a pool spans: those pooled, or (no hours remembered: the window's own totals)
+    the whole window's, so a daily report's verdict says 24 h and not 1."""
+    if pool.hours:
+        return pool.hours
+    counted = result.window.counted
+    if counted is not None and counted.hours:
+        return counted.hours
+    from sms_receipt_stats.windows import hour_label
+
+    begin, end = hour_label(result.window.begin), hour_label(result.window.end)
+    if begin is None or end is None or end <= begin:
+        return 1
+    return max(1, int((end - begin).total_seconds() // 3600))
 
 
 def context_of(thresholds: RuleSettings, lang: str = "en", job: str = "report", stateful: bool = False) -> Context:

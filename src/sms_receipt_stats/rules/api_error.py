@@ -38,7 +38,7 @@ def combine(verdicts: List[Tuple[AppResult, Verdict]], ctx: Context) -> List[Tup
         assert first.error is not None
         lead = verdicts[0][1]
         assert lead.alert is not None
-        apps = ", ".join(r.app_id for r, _ in verdicts)
+        apps = RULE.text(ctx.lang, "list_separator").join(app_label(r) for r, _ in verdicts)  # names and ids
         message = RULE.text(ctx.lang, "account", n=len(verdicts), apps=apps, code=first.error.code)
         alert = lead.alert.model_copy(update={"app_id": None, "message": message})
         return [(None, Verdict.firing(alert, lead.pending_runs))] + [(r.app_id, UNKNOWN) for r, _ in verdicts]
@@ -52,9 +52,11 @@ RULE = RuleSpec(
     name="api_error",
     texts={
         "en": {"title": "API error", "message": "{app}: the statistics query failed with {code}",
-               "account": "all {n} apps ({apps}): the statistics query failed with {code}"},
+               "account": "all {n} apps ({apps}): the statistics query failed with {code}",
+               "all_apps": "all {n} apps: {apps}", "list_separator": ", "},
         "zh": {"title": "接口错误", "message": "{app}：统计查询失败，错误码 {code}",
-               "account": "全部 {n} 个应用（{apps}）：统计查询失败，错误码 {code}"},
+               "account": "全部 {n} 个应用（{apps}）：统计查询失败，错误码 {code}",
+               "all_apps": "全部 {n} 个应用：{apps}", "list_separator": "、"},
     },
     judge=judge,
     combine=combine,

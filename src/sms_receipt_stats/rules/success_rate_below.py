@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-from sms_receipt_stats.rules import CLEAR, UNKNOWN, Context, Evidence, RuleSpec, Variable, Verdict, app_label
+from sms_receipt_stats.rules import (
+    CLEAR,
+    UNKNOWN,
+    Context,
+    Evidence,
+    RuleSpec,
+    Variable,
+    Verdict,
+    app_label,
+    evidence_hours,
+    span_text,
+)
 
 
 def judge(evidence: Evidence, ctx: Context) -> Verdict:
@@ -25,10 +36,21 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
 
     severity, threshold = ("critical", critical) if ctx.below(successes, n, critical) else ("warning", warning)
     rate = round(successes / n, 4)
-    text = RULE.text(ctx.lang, app=app_label(evidence.result), value=rate, threshold=threshold, n=n,
-                     hours=max(pool.hours, 1))
+    hours = evidence_hours(pool, evidence.result)
+    lang = ctx.lang
+    text = RULE.text(lang, app=app_label(evidence.result), value=rate, threshold=threshold,
+                     evidence=RULE.text(lang, "evidence", n=f"{n:,}", span=span_text(lang, hours)),
+                     unsure=unsure(lang, severity, rate, critical))
     return Verdict.firing(Alert(rule=RULE.name, severity=severity, app_id=evidence.result.app_id,
-                                value=rate, threshold=threshold, message=text))
+                                value=rate, threshold=threshold, volume=n, hours=hours, message=text))
+
+
+def unsure(lang: str, severity: str, rate: float, critical: float) -> str:
+    """Why a rate under the critical threshold is only a warning: the evidence is not strong
+    enough for critical yet (empty when there is nothing to explain)."""
+    if severity != "warning" or rate >= critical:
+        return ""
+    return RULE.text(lang, "unsure", critical=f"{critical:.0%}")
 
 
 def check(values: Dict[str, Any]) -> List[Tuple[str, str]]:
@@ -46,9 +68,13 @@ RULE = RuleSpec(
     name="success_rate_below",
     texts={
         "en": {"title": "success rate below threshold",
-               "message": "{app}: success rate {value:.2%} is below {threshold:.0%} ({n} receipts over {hours} h)"},
+               "message": "{app}: success rate {value:.2%} is below {threshold:.0%} ({evidence}){unsure}",
+               "evidence": "{n} receipts over {span}",
+               "unsure": "; below {critical} but not yet with confidence: warning"},
         "zh": {"title": "成功率低于阈值",
-               "message": "{app}：回执成功率 {value:.2%} 低于 {threshold:.0%}（{hours} 小时内回执 {n} 条）"},
+               "message": "{app}：回执成功率 {value:.2%} 低于 {threshold:.0%}（{evidence}）{unsure}",
+               "evidence": "{span}内回执 {n} 条",
+               "unsure": "；已低于 {critical}，但把握尚不足：记为警告"},
     },
     variables=(
         Variable("ALERT_SUCCESS_RATE_MIN", "success_rate_min", "fraction", 0.90, "warn when success_rate is below"),

@@ -51,7 +51,7 @@ def track_alerts(store: Any, alerts: Sequence[Alert], clear: Clear, now: datetim
     raw_silences = store.items(SILENCES)
     if records is None or raw_silences is None:
         return None
-    silences = [s for s in load_all(raw_silences) if s.active_at(now)]
+    silences = [s for s in load_all(raw_silences, store) if s.active_at(now)]
     pending = pending or {}
     ttl = record_ttl(repeat)
     out: List[Optional[Alert]] = [a if not is_tracked(a) else None for a in alerts]
@@ -62,7 +62,11 @@ def track_alerts(store: Any, alerts: Sequence[Alert], clear: Clear, now: datetim
         runs = pending.get((lead.app_id, lead.rule, lead.code), 1)
         raw = records.get(fp)
         for _ in range(CAS_ATTEMPTS):
-            shown, kept = fire(lead, AlertRecord.loads(raw), now, repeat, silences, tz, runs)
+            record = AlertRecord.loads(raw)
+            if raw is not None and (record is None or record.fingerprint != fp):
+                _reject(store, fp, raw, drop=False)  # replaced below, compare-and-set, by a fresh record
+                record = None
+            shown, kept = fire(lead, record, now, repeat, silences, tz, runs)
             won = store.replace(COLLECTION, fp, raw, kept.dumps(), ttl)
             if won is None:
                 return None
@@ -77,8 +81,11 @@ def track_alerts(store: Any, alerts: Sequence[Alert], clear: Clear, now: datetim
     kept_firing: List[Alert] = []
     resolved: List[Alert] = []
     for fp, raw in sorted(records.items()):
+        if fp in seen:
+            continue
         record = AlertRecord.loads(raw)
-        if fp in seen or record is None:
+        if record is None or record.fingerprint != fp:
+            _reject(store, fp, raw)
             continue
         if (record.app_id, record.rule) not in clear:
             kept_firing.append(held(record, now, silences, tz))
@@ -98,15 +105,23 @@ def track_alerts(store: Any, alerts: Sequence[Alert], clear: Clear, now: datetim
     return [a for a in out if a is not None] + kept_firing + resolved
 
 
+def _reject(store: Any, fp: str, raw: str, drop: bool = True) -> None:
+    """An alert record that does not validate: logged once, dropped (it starts afresh)."""
+    reject = getattr(store, "reject", None)
+    if reject is not None:
+        reject("alert record", fp, collection=COLLECTION, raw=raw, drop=drop)
+
+
 def current_alerts(store: Any, now: datetime, tz: str = "Asia/Shanghai") -> List[Dict[str, Any]]:
     """Every alert firing as of the last runs, as alert dicts of the result document (for the
     dashboard): `notified` says whether it was ever notified, `silenced` is as of `now`."""
     records = store.items(COLLECTION) or {}
-    silences: List[Silence] = load_all(store.items(SILENCES) or {})
+    silences: List[Silence] = load_all(store.items(SILENCES) or {}, store)
     out = []
-    for raw in records.values():
+    for fp, raw in records.items():
         record = AlertRecord.loads(raw)
-        if record is None:
+        if record is None or record.fingerprint != fp:
+            _reject(store, fp, raw)
             continue
         alert = Alert(rule=record.rule, severity=record.severity, app_id=record.app_id,  # type: ignore[arg-type]
                       code=record.code, message=record.message, fingerprint=record.fingerprint,
@@ -119,4 +134,4 @@ def current_alerts(store: Any, now: datetime, tz: str = "Asia/Shanghai") -> List
 
 def active_silences(store: Any, now: datetime) -> List[Dict[str, Any]]:
     """The silences in force at `now`, as the HTTP API shows them (for the dashboard)."""
-    return [s.to_doc(now) for s in load_all(store.items(SILENCES) or {}) if s.active_at(now)]
+    return [s.to_doc(now) for s in load_all(store.items(SILENCES) or {}, store) if s.active_at(now)]

@@ -8,7 +8,6 @@ not weigh like a busy one; with fewer receipts than `ALERT_MIN_VOLUME` there is 
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 from typing import Any, Dict, List, Sequence
 
@@ -63,10 +62,22 @@ def attach_trends(results: List[AppResult], window: Window, querier: Querier, th
     totals: Dict[str, AppResult] = {}
     for result, raw in zip(ok, kept):
         if raw is not None:
-            with contextlib.suppress(ValueError):  # unreadable: computed afresh below
+            try:
                 totals[result.app_id] = AppResult(app_id=result.app_id, window=WindowDoc(**base.to_doc()),
                                                   stats=Stats.model_validate_json(raw))
+            except (ValueError, TypeError, RecursionError):  # unreadable: dropped, computed afresh below
+                reject = getattr(store, "reject", None)
+                if reject is not None:
+                    reject("baseline", _key(result.app_id, base))
     missing: Sequence[App] = [App(app_id=r.app_id, name=r.app_name) for r in ok if r.app_id not in totals]
+    if missing:  # the settled days of the baselines to compute, read from the cache in one command
+        from sms_receipt_stats.state.cache import SettledCache
+        from sms_receipt_stats.windows import buckets, split_for_api
+
+        ahead = getattr(store, "read_ahead", None)
+        if ahead is not None:
+            ahead([SettledCache.key(app.app_id, part.begin_time, part.end_time) for app in missing
+                   for day in buckets(base, "day") for part in split_for_api(day.counted())])
     for fetched in query_apps(missing, base, "day", querier, lang) if missing else []:
         if fetched.error is None and fetched.stats is not None:
             totals[fetched.app_id] = fetched

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Sequence, Set, Tuple
 
 from sms_receipt_stats.query import StatsFetcher
 from sms_receipt_stats.stats import Stats
@@ -48,6 +48,8 @@ class SettledCache:
         self.ttl = ttl
         self.hits = self.misses = self.stored = 0
         self._lock = threading.Lock()
+        #: keys the store was asked for and did not have (a querier calls `cached`, then `fetch`)
+        self._absent: Set[str] = set()
 
     @staticmethod
     def key(app_id: str, api_begin: str, api_end: str) -> str:
@@ -61,21 +63,35 @@ class SettledCache:
         """The stored answer of a settled span, or None (not settled, not stored, store down)."""
         if not is_settled(api_end, self.now(), self.settle_hours):
             return None
-        raw = self.store.get(self.key(app_id, api_begin, api_end))
+        key = self.key(app_id, api_begin, api_end)
+        raw = self.store.get(key)
         if raw is None:
+            self._absent.add(key)  # `fetch` of this span, next, needs not ask the store again
             return None
         try:
             stats = Stats.model_validate_json(raw)
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):  # not a Stats (a ValidationError is a ValueError)
+            reject = getattr(self.store, "reject", None)
+            if reject is not None:  # dropped (logged once) and fetched again
+                reject("cache entry", key)
             return None
         self._count("hits")
         return stats, None
 
+    def read_ahead(self, spans: Sequence[Tuple[str, str, str]]) -> None:
+        """Read the settled ones of `spans` ((app_id, api_begin, api_end)) in one store command
+        (`GuardedStore.read_ahead`), so the `cached()` calls that follow need none of their own."""
+        ahead = getattr(self.store, "read_ahead", None)
+        if ahead is not None:
+            now = self.now()
+            ahead([self.key(*span) for span in spans if is_settled(span[2], now, self.settle_hours)])
+
     def fetch(self, app_id: str, api_begin: str, api_end: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
-        hit = self.cached(app_id, api_begin, api_end)
-        if hit is not None:
-            return hit
+        if self.key(app_id, api_begin, api_end) not in self._absent:
+            hit = self.cached(app_id, api_begin, api_end)
+            if hit is not None:
+                return hit
         self._count("misses")
         stats, request_id = self.inner.fetch(app_id, api_begin, api_end, timeout=timeout)
         if is_settled(api_end, self.now(), self.settle_hours) and self.store.set(

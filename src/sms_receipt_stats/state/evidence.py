@@ -35,15 +35,31 @@ def encode(hours: Mapping[int, Seen]) -> str:
                        for i, s in sorted(hours.items())}, separators=(",", ":"))
 
 
-def decode(raw: Optional[str]) -> Dict[int, Seen]:
-    """An app's ledger; an unreadable one (another version, a bad write) starts afresh."""
+#: hour indexes a ledger may hold (UTC epoch hours from 1970 to the year 9000)
+_LAST_HOUR = 62_000_000
+
+
+def decode(raw: Optional[str]) -> Optional[Dict[int, Seen]]:
+    """An app's ledger, checked like any input from the store; None when it does not validate
+    (another version, a bad write: the caller drops it and the app starts afresh)."""
     if not raw:
         return {}
     try:
         data = json.loads(raw)
-        return {int(i): Seen(Stats(**dict(zip(STAT_FIELDS, v[:9]))), float(v[9])) for i, v in data.items()}
-    except (ValueError, TypeError, IndexError, AttributeError):
-        return {}
+        if not isinstance(data, dict):
+            return None
+        out: Dict[int, Seen] = {}
+        for key, v in data.items():
+            index = int(key)
+            if not (0 <= index < _LAST_HOUR and isinstance(v, list) and len(v) == len(STAT_FIELDS) + 1
+                    and all(isinstance(x, int) and not isinstance(x, bool) for x in v[:-1])
+                    and isinstance(v[-1], (int, float)) and not isinstance(v[-1], bool)
+                    and math.isfinite(v[-1]) and v[-1] >= 0):
+                return None
+            out[index] = Seen(Stats(**dict(zip(STAT_FIELDS, v[:-1]))), float(v[-1]))
+        return out
+    except (ValueError, TypeError, OverflowError, RecursionError):  # a ValidationError is a ValueError
+        return None
 
 
 def one_hour(window: Window) -> Optional[int]:
@@ -69,7 +85,15 @@ def gather(store: Any, results: Sequence[AppResult], window: Window, querier: Qu
     if not answered:
         return evidence
     kept = store.get_many([KEY_PREFIX + r.app_id for r in answered])
-    ledgers = {r.app_id: decode(raw) for r, raw in zip(answered, kept)}
+    ledgers: Dict[str, Dict[int, Seen]] = {}
+    for result, raw in zip(answered, kept):
+        ledger = decode(raw)
+        if ledger is None:
+            reject = getattr(store, "reject", None)
+            if reject is not None:  # rewritten below by an hourly check; dropped now by any other run
+                reject("evidence ledger", KEY_PREFIX + result.app_id, drop=newest is None)
+            ledger = {}
+        ledgers[result.app_id] = ledger
     if newest is None:
         recent = int(stamp) // HOUR - 1 - WATCHED_HOURS
         return {**evidence, **{r.app_id: Evidence(result=r, window_lag=lag,

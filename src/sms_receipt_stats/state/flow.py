@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 from sms_receipt_stats.config import App, Settings
 from sms_receipt_stats.documents import AppResult, Delivery, ResultDocument
 from sms_receipt_stats.query import Querier
-from sms_receipt_stats.state.store import GuardedStore, Store, StoreError, backends
+from sms_receipt_stats.state.store import GuardedStore, Store, StoreError, backends, budget_for
 from sms_receipt_stats.windows import Window
 
 if TYPE_CHECKING:
@@ -57,12 +57,15 @@ def open_store(url: str, prefix: str) -> Store:
     return backend.open(url, prefix)
 
 
-def open_state(settings: Settings) -> Optional[GuardedStore]:
-    """The guarded store of STATE_URL, opened on first use; None when the function is stateless."""
+def open_state(settings: Settings, time_limit: Optional[float] = None) -> Optional[GuardedStore]:
+    """The guarded store of STATE_URL, opened on first use; None when the function is stateless.
+    An invocation's store gets a time budget, a share of its `time_limit` (`store.budget_for`;
+    a timer run sets it from the invocation's limit when it begins); without one (the CLI) none."""
     if settings.state_url is None:
         return None
     url, prefix = settings.state_url.get_secret_value(), settings.state_prefix
-    return GuardedStore(opener=lambda: open_store(url, prefix))
+    budget = budget_for(time_limit) if time_limit is not None else None
+    return GuardedStore(opener=lambda: open_store(url, prefix), budget=budget)
 
 
 class StatefulRun:
@@ -75,7 +78,11 @@ class StatefulRun:
 
     def begin(self, trigger_name: Optional[str], job: str, window: Optional[Window], apps: Sequence[App],
               granularity: str, claim_ttl: Optional[float], doc: ResultDocument) -> Optional[ResultDocument]:
-        """Claim the run; a document to answer right away (a replay, a busy duplicate) or None to go on."""
+        """Claim the run; a document to answer right away (a replay, a busy duplicate) or None to go on.
+
+        `claim_ttl` is the invocation's time limit (None: unknown); the store's share of it is
+        budgeted from here on (docs/state.md "Bounds")."""
+        self.state.limit(claim_ttl)
         if window is None or not apps:
             return None  # a run that cannot query (bad Message or config) is not worth deduplicating
         from sms_receipt_stats.state.runs import DEFAULT_CLAIM_TTL, claim_run, run_key
@@ -86,13 +93,13 @@ class StatefulRun:
             if claim.took_over:
                 log.warning("timer run taken over from an invocation past its deadline", extra={"job": job})
             self.key = key
-            from sms_receipt_stats.state.outbox import new_message_id
+            from sms_receipt_stats.notify.base import new_message_id
 
             doc.message_id = new_message_id()  # kept by every retry of this notice (outbox)
             return None
         if claim.outcome == "replay" and claim.document is not None:
             log.info("timer run replayed", extra={"job": job})
-            replayed = ResultDocument.model_validate(claim.document)
+            replayed: ResultDocument = claim.document  # validated by claim_run
             replayed.replayed = True
             return replayed
         if claim.outcome == "busy":

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import List, Optional, Sequence, Set, Tuple
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from sms_receipt_stats.documents import Alert
 from sms_receipt_stats.rules import rule
@@ -30,12 +30,20 @@ from sms_receipt_stats.vocabulary import SEVERITY_RANK
 
 _RESOLVED = {"en": "Resolved: {message}", "zh": "已恢复：{message}"}
 
+#: stored times stay far from datetime's edges (as silences' do)
+_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
 #: the (app_id, rule) pairs a run found clear: only those can be resolved
 Clear = Set[Tuple[Optional[str], str]]
 
 
 class AlertRecord(BaseModel):
-    """One fingerprint's state between runs; times are ISO 8601 in UTC."""
+    """One fingerprint's state between runs; times are ISO 8601 in UTC.
+
+    Read back from the store like any input: a record whose times do not parse, whose
+    severity is unknown, whose counters are out of range or whose fingerprint is not its own
+    (app_id, rule, code) does not load (`loads` answers None and the caller drops it)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -53,6 +61,35 @@ class AlertRecord(BaseModel):
     #: clear runs in a row since it last fired (resolved at its rule's `clear_runs`)
     clear_runs: int = 0
 
+    @field_validator("since", "last_notified")
+    @classmethod
+    def _time(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None:
+            moment = datetime.fromisoformat(value)  # a ValueError: not a time
+            if moment.tzinfo is None or not _EARLIEST <= moment.astimezone(timezone.utc) < _LATEST:
+                raise ValueError("not an aware time between 1970 and 9000")
+        return value
+
+    @field_validator("severity", "notified_severity")
+    @classmethod
+    def _severity(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value not in SEVERITY_RANK:
+            raise ValueError("unknown severity")
+        return value
+
+    @field_validator("fired_runs", "clear_runs")
+    @classmethod
+    def _runs(cls, value: int) -> int:
+        if not 0 <= value <= 1_000_000:
+            raise ValueError("out of range")
+        return value
+
+    @model_validator(mode="after")
+    def _own_fingerprint(self) -> AlertRecord:
+        if self.fingerprint != fingerprint(self.app_id, self.rule, self.code):
+            raise ValueError("fingerprint does not match (app_id, rule, code)")
+        return self
+
     def dumps(self) -> str:
         return self.model_dump_json()
 
@@ -62,7 +99,7 @@ class AlertRecord(BaseModel):
             return None
         try:
             return cls.model_validate_json(raw)
-        except ValueError:  # a record written by another version: start afresh
+        except (ValueError, TypeError, OverflowError):  # another version, a bad write: start afresh
             return None
 
 

@@ -10,10 +10,13 @@ platforms have no id and get the same text again.
 
 What is kept: per (sink, notice) one item of the `outbox` collection holding the notice's
 redacted document (the same secret-masked document the sinks get), the sink's stable id
-(index, kind and a hash of the entry: never its URL or secret), since, attempts and the last
-error. Bounds: a notice is dropped once it is `MAX_AGE` old (the next daily report has replaced
-it by then, and a chat flooded with day-old alerts helps nobody), and a sink keeps at most
-`MAX_PER_SINK` notices (the oldest go first). See docs/state.md "Outbox".
+(its kind and a hash of the entry, never its URL or secret; not its position, so reordering
+NOTIFY_URLS keeps each sink's backlog), since, attempts and the last error. Bounds: a notice is
+dropped once it is `MAX_AGE` old (the next daily report has replaced it by then, and a chat
+flooded with day-old alerts helps nobody), a sink keeps at most `MAX_PER_SINK` notices, and
+the whole outbox at most `MAX_BYTES` (the oldest go first), far below what one store reply may
+carry. Items are read like any input: one that does not validate is dropped (logged once),
+never a reason to hold the others back. See docs/state.md "Outbox".
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from sms_receipt_stats.documents import Delivery, PendingDelivery, ResultDocument
 
@@ -40,6 +45,11 @@ COLLECTION = "outbox"
 MAX_AGE = timedelta(hours=24)
 #: hourly checks for a day plus the daily report, with room to spare
 MAX_PER_SINK = 48
+#: the whole outbox (UTF-8 bytes of its items), read in one reply every run: far below the
+#: store's reply cap (`resp.MAX_REPLY`, 16 MiB), so a backlog can never make the store unreadable
+MAX_BYTES = 6 * 1024 * 1024
+#: one notice larger than this is sent but not kept for a retry (it would crowd out the rest)
+MAX_NOTICE_BYTES = 2 * 1024 * 1024
 #: one run at a time sends a sink's backlog (another run meanwhile queues behind it)
 LOCK_PREFIX = "outbox-lock:"
 LOCK_TTL = 900.0
@@ -49,15 +59,26 @@ Deliver = Callable[[ResultDocument, "Settings", Optional[float]], List[Delivery]
 
 
 def sink_id(spec: SinkSpec) -> str:
-    """Stable across runs while NOTIFY_URLS keeps the entry; reveals nothing of its URL or secret."""
+    """The sink's identity (kind, URL, name, secret), hashed: stable across runs while the entry
+    is in NOTIFY_URLS, wherever it is; reveals nothing of its URL or secret."""
     entry = "\n".join((spec.kind, spec.url, spec.name, spec.secret or ""))
-    return f"{spec.index}-{spec.kind}-{hashlib.sha256(entry.encode('utf-8')).hexdigest()[:16]}"
+    return f"{spec.kind}-{hashlib.sha256(entry.encode('utf-8')).hexdigest()[:16]}"
 
 
-def new_message_id() -> str:
-    import uuid
+def sink_ids(specs: Sequence[SinkSpec]) -> List[str]:
+    """Each sink's id, in order; an entry listed twice gets `~2` on its second id (and so on),
+    so identical entries keep a backlog each."""
+    seen: Dict[str, int] = {}
+    out = []
+    for spec in specs:
+        base = sink_id(spec)
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}~{seen[base]}")
+    return out
 
-    return "msg_" + uuid.uuid4().hex
+
+#: the ids earlier versions wrote: the entry's position first (`3-wecom-<hash>`)
+_POSITIONAL = re.compile(r"^\d+-(?=[a-z])")
 
 
 @dataclass
@@ -73,15 +94,34 @@ class Notice:
     error: Optional[str]
     document: Dict[str, Any]
 
+    #: the document, validated (what is sent)
+    model: Optional[ResultDocument] = None
+
     @staticmethod
-    def parse(item_id: str, raw: str) -> Optional[Notice]:
+    def parse(item_id: str, raw: str, now: float) -> Optional[Notice]:
+        """A stored item, checked like any input from the store; None when it does not
+        validate (not JSON, a field of the wrong type, a `since` that is NaN or ahead of now, a
+        document that no longer validates or has a bogus `kind`)."""
         try:
             data = json.loads(raw)
-            return Notice(item_id=item_id, raw=raw, sink_id=str(data["sink_id"]),
-                          message_id=str(data["message_id"]), since=float(data["since"]),
-                          attempts=int(data["attempts"]), error=data.get("error"), document=dict(data["document"]))
-        except (ValueError, KeyError, TypeError):
+            if not isinstance(data, dict):
+                return None
+            sink, message_id, since = data["sink_id"], data["message_id"], data["since"]
+            attempts, error, document = data["attempts"], data.get("error"), data["document"]
+            if not (isinstance(sink, str) and isinstance(message_id, str) and isinstance(document, dict)
+                    and isinstance(since, (int, float)) and not isinstance(since, bool) and math.isfinite(since)
+                    and 0 < since <= now + 60 and isinstance(attempts, int) and not isinstance(attempts, bool)
+                    and 0 <= attempts < 10**6 and (error is None or isinstance(error, str))):
+                return None
+            model = ResultDocument.model_validate(document)
+        except (ValueError, KeyError, TypeError, RecursionError):  # ValidationError is a ValueError
             return None
+        return Notice(item_id=item_id, raw=raw, sink_id=_POSITIONAL.sub("", sink), message_id=message_id,
+                      since=float(since), attempts=attempts, error=error, document=document, model=model)
+
+    @property
+    def size(self) -> int:
+        return len(self.raw.encode("utf-8"))
 
     def dump(self) -> str:
         return json.dumps({"sink_id": self.sink_id, "message_id": self.message_id, "since": self.since,
@@ -111,21 +151,29 @@ class Outbox:
         self.settings = settings
         self.now = now
         self.now_ts = now.timestamp()
+        #: each configured sink's id, by the spec's identity (`_id`)
+        self._ids = {id(spec): sid for spec, sid in zip(settings.sinks, sink_ids(settings.sinks))}
         #: the backlog as it is after `deliver` (read once: notices carry whole documents)
         self._after: Optional[Dict[str, List[Notice]]] = None
 
     # -- the store ------------------------------------------------------------------------
 
+    def _id(self, spec: SinkSpec) -> str:
+        return self._ids[id(spec)]
+
     def _ttl(self, since: float) -> float:
         return max(1.0, MAX_AGE.total_seconds() - (self.now_ts - since))
 
     def backlog(self) -> Dict[str, List[Notice]]:
-        """Every notice still due, by sink id, oldest first; older ones are dropped."""
+        """Every notice still due, by sink id, oldest first; older and unreadable ones are dropped."""
         raw = self.state.items(COLLECTION) or {}
         out: Dict[str, List[Notice]] = {}
         for item_id, value in raw.items():
-            notice = Notice.parse(item_id, value)
-            if notice is None or self.now_ts - notice.since >= MAX_AGE.total_seconds():
+            notice = Notice.parse(item_id, value, self.now_ts)
+            if notice is None:
+                self.state.reject("outbox notice", item_id, collection=COLLECTION, raw=value)
+                continue
+            if self.now_ts - notice.since >= MAX_AGE.total_seconds():
                 self.state.replace(COLLECTION, item_id, value, None, 1.0)
                 continue
             out.setdefault(notice.sink_id, []).append(notice)
@@ -134,10 +182,14 @@ class Outbox:
         return out
 
     def _keep(self, spec: SinkSpec, document: Dict[str, Any], message_id: str, delivery: Delivery) -> None:
-        sid = sink_id(spec)
+        sid = self._id(spec)
         notice = Notice(item_id=f"{sid}.{message_id}", raw="", sink_id=sid, message_id=message_id,
                         since=self.now_ts, attempts=delivery.attempts, error=delivery.error, document=document)
-        self.state.replace(COLLECTION, notice.item_id, None, notice.dump(), self._ttl(notice.since))
+        text = notice.dump()
+        if len(text.encode("utf-8")) > MAX_NOTICE_BYTES:
+            log.warning("sink %s: notice too large to keep for a retry", spec.label)
+            return
+        self.state.replace(COLLECTION, notice.item_id, None, text, self._ttl(notice.since))
 
     def _update(self, notice: Notice, delivery: Optional[Delivery]) -> None:
         if delivery is None:  # delivered (or nothing to send any more): done with it
@@ -148,15 +200,26 @@ class Outbox:
         self.state.replace(COLLECTION, notice.item_id, notice.raw, notice.dump(), self._ttl(notice.since))
 
     def _trim(self, after: Dict[str, List[Notice]]) -> None:
-        """At most MAX_PER_SINK notices per sink: the oldest go (read once, after delivering)."""
-        for spec in self.settings.sinks:
-            notices = after.get(sink_id(spec), [])
+        """At most MAX_PER_SINK notices per sink, and MAX_BYTES in all (the sinks no longer
+        configured included): the oldest go (read once, after delivering)."""
+        labels = {self._id(spec): spec.label for spec in self.settings.sinks}
+        for sid, notices in list(after.items()):
             excess = max(0, len(notices) - MAX_PER_SINK)
             for old in notices[:excess]:
-                log.warning("sink %s: outbox full, dropping its oldest notice", spec.label)
+                log.warning("sink %s: outbox full, dropping its oldest notice", labels.get(sid, "(removed)"))
                 self.state.replace(COLLECTION, old.item_id, old.raw, None, 1.0)
             if excess:
-                after[sink_id(spec)] = notices[excess:]
+                after[sid] = notices[excess:]
+        everything = sorted((n for notices in after.values() for n in notices), key=lambda n: (n.since, n.item_id))
+        total = sum(n.size for n in everything)
+        for old in everything:
+            if total <= MAX_BYTES:
+                break
+            log.warning("sink %s: outbox over %d bytes, dropping its oldest notice",
+                        labels.get(old.sink_id, "(removed)"), MAX_BYTES)
+            self.state.replace(COLLECTION, old.item_id, old.raw, None, 1.0)
+            after[old.sink_id].remove(old)
+            total -= old.size
 
     # -- delivery -------------------------------------------------------------------------
 
@@ -170,8 +233,8 @@ class Outbox:
         document = doc.to_json_dict() if doc is not None else None
         results: Dict[int, List[Delivery]] = {}
         with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(specs)) or 1, thread_name_prefix="outbox") as pool:
-            futures = {i: pool.submit(self._one_sink, spec, backlog.get(sink_id(spec), []), doc, document, deliver,
-                                      deadline) for i, spec in enumerate(specs)}
+            futures = {i: pool.submit(self._one_sink, spec, backlog.get(self._id(spec), []), doc, document,
+                                      deliver, deadline) for i, spec in enumerate(specs)}
             for i, future in futures.items():
                 try:
                     results[i] = future.result()
@@ -189,7 +252,7 @@ class Outbox:
         blocked: Optional[str] = None
         locked = False
         if notices:
-            got = self.state.claim(LOCK_PREFIX + sink_id(spec), "1", LOCK_TTL)
+            got = self.state.claim(LOCK_PREFIX + self._id(spec), "1", LOCK_TTL)
             if got is False:
                 blocked = "another run is sending this sink's earlier notices"
             else:
@@ -197,7 +260,8 @@ class Outbox:
         try:
             if blocked is None:
                 for index, notice in enumerate(notices):
-                    sent = _send(deliver, ResultDocument.model_validate(notice.document), one, deadline)
+                    assert notice.model is not None  # parse validated it
+                    sent = _send(deliver, notice.model, one, deadline)
                     outcomes.extend(sent)
                     failed = _failure(sent)
                     self._update(notice, failed)
@@ -206,6 +270,8 @@ class Outbox:
                         break
             if doc is None or document is None:
                 return outcomes
+            from sms_receipt_stats.notify.base import new_message_id
+
             message_id = doc.message_id or new_message_id()
             if blocked is not None:
                 if _wants(spec, doc, self.settings):
@@ -221,13 +287,13 @@ class Outbox:
             return outcomes
         finally:
             if locked:
-                self.state.delete(LOCK_PREFIX + sink_id(spec))
+                self.state.delete(LOCK_PREFIX + self._id(spec))
 
     def pending(self) -> List[PendingDelivery]:
         """What the configured sinks have still to get, oldest first (for the result document)."""
         from sms_receipt_stats.measure import generated_at
 
-        by_id = {sink_id(spec): spec for spec in self.settings.sinks}
+        by_id = {self._id(spec): spec for spec in self.settings.sinks}
         out: List[Tuple[float, str, PendingDelivery]] = []
         after = self._after if self._after is not None else self.backlog()
         for sid, notices in after.items():

@@ -12,9 +12,9 @@ uses the server's clock. No retries and short socket timeouts: a call ends withi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
-from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, CountGroup, Store
+from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, CountGroup, Status, Store, shape_error
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
@@ -126,6 +126,25 @@ def _ms(ttl: float) -> int:
     return max(1, int(ttl * 1000))
 
 
+def _value(reply: Any, command: str) -> Optional[str]:
+    """A bulk string or nil; anything else (a status, an integer, an array) is a failure."""
+    if reply is None or (isinstance(reply, str) and not isinstance(reply, Status)):
+        return reply
+    raise shape_error(command)
+
+
+def _status(reply: Any, expected: str, command: str) -> None:
+    if not (isinstance(reply, Status) and reply == expected):
+        raise shape_error(command)
+
+
+def _flag(reply: Any, command: str) -> bool:
+    """A script's 0 or 1."""
+    if isinstance(reply, int) and reply in (0, 1):
+        return reply == 1
+    raise shape_error(command)
+
+
 class RedisStore(Store):
     kind = "redis"
 
@@ -143,39 +162,59 @@ class RedisStore(Store):
     def _hash(self, collection: str) -> str:
         return f"{self.prefix}c:{collection}"
 
+    # Every reply is checked for its shape (docs/state.md "Bounds"): a reply of another shape
+    # (an array for a GET, `+OK` for a script, an integer for `SET NX`) is a store failure, never
+    # a value, so a confused proxy or server makes the run stateless instead of misled.
+
     def get(self, key: str) -> Optional[str]:
-        return self._client.execute("GET", self._key(key))  # type: ignore[return-value]
+        return _value(self._client.execute("GET", self._key(key)), "GET")
 
     def get_many(self, keys: List[str]) -> List[Optional[str]]:
         if not keys:
             return []
-        return list(self._client.execute("MGET", *[self._key(k) for k in keys]))  # type: ignore[arg-type]
+        reply = self._client.execute("MGET", *[self._key(k) for k in keys])
+        if not isinstance(reply, list) or len(reply) != len(keys):
+            raise shape_error("MGET")
+        return [_value(v, "MGET") for v in reply]
 
     def set(self, key: str, value: str, ttl: float) -> None:
-        self._client.execute("SET", self._key(key), value, "PX", _ms(ttl))
+        _status(self._client.execute("SET", self._key(key), value, "PX", _ms(ttl)), "OK", "SET")
 
     def claim(self, key: str, value: str, ttl: float) -> bool:
-        return self._client.execute("SET", self._key(key), value, "PX", _ms(ttl), "NX") == "OK"
+        reply = self._client.execute("SET", self._key(key), value, "PX", _ms(ttl), "NX")
+        if reply is None:
+            return False
+        _status(reply, "OK", "SET NX")
+        return True
 
     def swap(self, key: str, expected: str, value: str, ttl: float) -> bool:
-        return self._client.eval(_SWAP, [self._key(key)], [expected, value, _ms(ttl)]) == 1
+        return _flag(self._client.eval(_SWAP, [self._key(key)], [expected, value, _ms(ttl)]), "EVALSHA")
 
     def delete(self, key: str) -> None:
-        self._client.execute("DEL", self._key(key))
+        reply = self._client.execute("DEL", self._key(key))
+        if not isinstance(reply, int) or reply < 0:
+            raise shape_error("DEL")
 
     def items(self, collection: str) -> Dict[str, str]:
-        flat: list = self._client.eval(_ITEMS, [self._hash(collection)], []) or []  # type: ignore[assignment]
-        return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+        flat = self._client.eval(_ITEMS, [self._hash(collection)], [])
+        if not isinstance(flat, list) or len(flat) % 2:
+            raise shape_error("EVALSHA")
+        out: Dict[str, str] = {}
+        for i in range(0, len(flat), 2):
+            item_id, value = _value(flat[i], "EVALSHA"), _value(flat[i + 1], "EVALSHA")
+            if item_id is None or value is None:
+                raise shape_error("EVALSHA")
+            out[item_id] = value
+        return out
 
     def get_item(self, collection: str, item_id: str) -> Optional[str]:
-        value = self._client.eval(_GET_ITEM, [self._hash(collection)], [item_id])
-        return value or None  # type: ignore[return-value]
+        return _value(self._client.eval(_GET_ITEM, [self._hash(collection)], [item_id]), "EVALSHA")
 
     def replace(self, collection: str, item_id: str, expected: Optional[str], value: Optional[str],
                 ttl: float) -> bool:
         args = [item_id, "0" if expected is None else "1", expected or "",
                 "0" if value is None else "1", value or "", _ms(ttl)]
-        return self._client.eval(_REPLACE, [self._hash(collection)], args) == 1
+        return _flag(self._client.eval(_REPLACE, [self._hash(collection)], args), "EVALSHA")
 
     def count_once(self, seen: str, window: float, groups: Sequence[CountGroup]) -> int:
         keys = [self._key(seen)]
@@ -185,19 +224,35 @@ class RedisStore(Store):
             args += [_ms(group.ttl), len(group.items)]
             for member, fields in group.items:
                 args += [member, len(fields), *fields]
-        return int(self._client.eval(_COUNT_ONCE, keys, args) or 0)  # type: ignore[arg-type]
+        reply = self._client.eval(_COUNT_ONCE, keys, args)
+        if not isinstance(reply, int) or reply < 0:
+            raise shape_error("EVALSHA")
+        return reply
 
     def read_counters(self, keys: List[str]) -> List[Dict[str, int]]:
         found: List[Dict[str, int]] = []
         for start in range(0, len(keys), READ_CHUNK):
             chunk = [self._key(k) for k in keys[start:start + READ_CHUNK]]
-            replies: list = self._client.eval(_READ_COUNTERS, chunk, []) or []  # type: ignore[assignment]
+            replies = self._client.eval(_READ_COUNTERS, chunk, [])
+            if not isinstance(replies, list) or len(replies) != len(chunk):
+                raise shape_error("EVALSHA")
             for flat in replies:
-                found.append({flat[i]: int(flat[i + 1]) for i in range(0, len(flat or []), 2)})
+                if not isinstance(flat, list) or len(flat) % 2:
+                    raise shape_error("EVALSHA")
+                counters: Dict[str, int] = {}
+                for i in range(0, len(flat), 2):
+                    name, value = _value(flat[i], "EVALSHA"), _value(flat[i + 1], "EVALSHA")
+                    if name is None or value is None or not value.isdigit():
+                        raise shape_error("EVALSHA")  # HINCRBY keeps integers: anything else is not our data
+                    counters[name] = int(value)
+                found.append(counters)
         return found
 
     def ping(self) -> None:
-        self._client.execute("PING")
+        _status(self._client.execute("PING"), "PONG", "PING")
+
+    def bound(self, seconds: float) -> None:
+        self._client.call_timeout = max(0.01, min(CALL_TIMEOUT, seconds))
 
     def close(self) -> None:
         self._client.close()

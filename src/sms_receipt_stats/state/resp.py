@@ -32,7 +32,7 @@ import time
 from typing import Any, Callable, List, Optional, Union
 from urllib.parse import unquote, urlsplit
 
-from sms_receipt_stats.state.store import StoreError
+from sms_receipt_stats.state.store import Status, StoreError, shape_error
 
 Reply = Union[None, int, str, List[Any]]
 
@@ -109,11 +109,17 @@ class RespClient:
         self._sock = sock
         self._buf.clear()
         if self.password is not None:
-            self._call(["AUTH", self.username, self.password] if self.username else ["AUTH", self.password])
+            self._ok("AUTH", ["AUTH", self.username, self.password] if self.username else ["AUTH", self.password])
         if self.db:
-            self._call(["SELECT", self.db])
+            self._ok("SELECT", ["SELECT", self.db])
         if self.client_name:
-            self._call(["CLIENT", "SETNAME", self.client_name])
+            self._ok("CLIENT SETNAME", ["CLIENT", "SETNAME", self.client_name])
+
+    def _ok(self, name: str, args: List[Any]) -> None:
+        """A set-up command, which must answer `+OK` (else the connection is not what we think)."""
+        reply = self._call(args)
+        if not (isinstance(reply, Status) and reply == "OK"):
+            raise shape_error(name)
 
     def _stale(self) -> bool:
         """An idle connection with something to read was closed (or is out of step): replace it."""
@@ -230,7 +236,7 @@ class RespClient:
         line = self._line()
         kind, rest = line[:1], line[1:]
         if kind == b"+":
-            return rest.decode("utf-8", "replace")
+            return Status(rest.decode("utf-8", "replace"))
         if kind == b"-":
             word = rest.split(b" ", 1)[0].decode("ascii", "replace")[:40]
             raise RespError(word or "ERR")

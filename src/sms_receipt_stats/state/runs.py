@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import secrets
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Sequence, Tuple
 
@@ -27,8 +29,13 @@ DONE_TTL = 2 * 86400.0
 DEFAULT_CLAIM_TTL = 900.0
 
 
-def _running(until: float) -> str:
-    return json.dumps({"state": "running", "until": round(until, 3)}, separators=(",", ":"))
+#: a live claim's deadline lies at most this far ahead (SCF's longest invocation, a day, and
+#: an hour to spare); one further ahead (1e300, Infinity) is a bad record, not a live owner
+MAX_CLAIM_AHEAD = 25 * 3600.0
+
+
+def _running(until: float, owner: str) -> str:
+    return json.dumps({"state": "running", "until": round(until, 3), "owner": owner}, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -37,10 +44,11 @@ class RunClaim:
     `unavailable` (the store failed: go ahead, stateless)."""
 
     outcome: str
-    document: Optional[Dict[str, Any]] = None
+    #: replay: the stored document, validated (a `ResultDocument`)
+    document: Any = None
     #: busy: when the owner's claim ends (unix seconds), if the owner wrote it
     until: Optional[float] = None
-    #: claimed: True when this copy took over the claim of a copy past its deadline
+    #: claimed: True when this copy took over the claim of a copy past its deadline (or a bad record)
     took_over: bool = False
 
 
@@ -51,20 +59,43 @@ def run_key(trigger_name: Optional[str], job: str, window: Window, app_ids: Sequ
     return KEY_PREFIX + digest[:32]
 
 
-def _parse(raw: str) -> Tuple[Optional[Dict[str, Any]], Optional[float]]:
+def _parse(raw: str, now: float) -> Tuple[str, Any]:
+    """What a stored run record is, checked like any input from the store: ("running", (until,
+    owner)), ("done", ResultDocument) or ("bad", None) for anything else (not JSON, an `until`
+    that is NaN, infinite or absurdly far, a document that no longer validates)."""
+    from pydantic import ValidationError
+
+    from sms_receipt_stats.documents import ResultDocument
+
     try:
         data = json.loads(raw)
     except ValueError:
-        return None, None
+        return "bad", None
     if not isinstance(data, dict):
-        return None, None
-    until = data.get("until")
-    return data, float(until) if isinstance(until, (int, float)) and not isinstance(until, bool) else None
+        return "bad", None
+    if data.get("state") == "running":
+        until, owner = data.get("until"), data.get("owner")
+        if (isinstance(until, (int, float)) and not isinstance(until, bool) and math.isfinite(until)
+                and 0 < until <= now + MAX_CLAIM_AHEAD):
+            return "running", (float(until), owner if isinstance(owner, str) else None)
+        return "bad", None
+    if data.get("state") == "done" and isinstance(data.get("document"), dict):
+        try:
+            return "done", ResultDocument.model_validate(data["document"])
+        except (ValidationError, ValueError, TypeError):
+            return "bad", None
+    return "bad", None
 
 
 def claim_run(store: Any, key: str, ttl: float, now: float) -> RunClaim:
-    """Claim the run until `now + ttl` (unix seconds: this copy's deadline)."""
-    mine = _running(now + ttl)
+    """Claim the run until `now + ttl` (unix seconds: this copy's deadline).
+
+    The claim carries a random owner token: a copy whose `SET NX` went through but whose answer
+    was lost (or misread) finds its own claim on the read that follows and goes ahead. A record
+    that does not validate is dropped (logged once) by taking it over, compare-and-set.
+    """
+    owner = secrets.token_hex(8)
+    mine = _running(now + ttl, owner)
     for _ in range(3):  # the key may expire or be taken over between a lost claim and the read
         got = store.claim(key, mine, ttl)
         if got is None:
@@ -76,17 +107,23 @@ def claim_run(store: Any, key: str, ttl: float, now: float) -> RunClaim:
             if not getattr(store, "available", True):
                 return RunClaim("unavailable")
             continue
-        data, until = _parse(raw)
-        if data is not None and data.get("state") == "done" and isinstance(data.get("document"), dict):
-            return RunClaim("replay", data["document"])
-        if until is not None and until <= now:
+        kind, value = _parse(raw, now)
+        if kind == "done":
+            return RunClaim("replay", value)
+        if kind == "running" and value[1] == owner:
+            return RunClaim("claimed")
+        if kind == "bad":
+            reject = getattr(store, "reject", None)
+            if reject is not None:
+                reject("run record", key, drop=False)
+        if kind == "bad" or value[0] <= now:
             swapped = store.swap(key, raw, mine, ttl)  # the owner is past its deadline: it is dead
             if swapped is None:
                 return RunClaim("unavailable")
             if swapped:
                 return RunClaim("claimed", took_over=True)
             continue
-        return RunClaim("busy", until=until)
+        return RunClaim("busy", until=value[0])
     return RunClaim("busy")
 
 

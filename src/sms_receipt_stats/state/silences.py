@@ -1,7 +1,10 @@
 """Silences: "we know, stop telling us" for alerts that match, between two instants.
 
 A silence is `{id, matchers {app_id?, rule?, code?}, starts_at, ends_at, created_by,
-comment}`; it matches an alert when every matcher it gives equals the alert's field. A
+comment, scope?}`; it matches an alert when every matcher it gives equals the alert's field
+and, when it has a `scope` (the app ids of the HTTP caller that made it: API_ALLOWED_APP_IDS),
+the alert is about one of those apps. A silence without a scope (the CLI's, or one stored
+before scopes existed) is bounded by its matchers alone. A
 matching alert stays in the document (`silenced: true`) and is not notified. Silences live
 in the store's `silences` collection and expire a day after they end; expiring one early
 sets its end to now (as Alertmanager does), so it is still listed, as expired.
@@ -19,7 +22,7 @@ import secrets
 import time
 import unicodedata
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -30,6 +33,8 @@ COLLECTION = "silences"
 KEEP_AFTER_END = timedelta(days=1)
 MAX_DURATION = timedelta(days=366)
 MAX_SILENCES = 1000
+#: most app ids in a silence's scope
+MAX_SCOPE = 1000
 #: a silence may start at most this far ahead
 MAX_LEAD = timedelta(days=365)
 #: stored times stay far from datetime's edges (year 1 and 9999), where offsets overflow
@@ -127,6 +132,16 @@ class Silence(BaseModel):
     ends_at: datetime
     created_by: str = Field(min_length=1, max_length=100)
     comment: str = Field(min_length=1, max_length=500)
+    #: the only apps it may silence (set by the HTTP API from the caller's API_ALLOWED_APP_IDS);
+    #: None: no bound beyond the matchers
+    scope: Optional[Tuple[str, ...]] = Field(default=None, min_length=1, max_length=MAX_SCOPE)
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, value: Optional[Tuple[str, ...]]) -> Optional[Tuple[str, ...]]:
+        if value is not None and not all(APP_ID_PATTERN.fullmatch(a) for a in value):
+            raise ValueError("must be SmsSdkAppIds (10 digits, e.g. 1400006874)")
+        return value
 
     @field_validator("created_by", "comment")
     @classmethod
@@ -160,7 +175,7 @@ class Silence(BaseModel):
     def matches(self, app_id: Optional[str], rule: str, code: Optional[str]) -> bool:
         m = self.matchers
         return ((m.app_id is None or m.app_id == app_id) and (m.rule is None or m.rule == rule)
-                and (m.code is None or m.code == code))
+                and (m.code is None or m.code == code) and (self.scope is None or app_id in self.scope))
 
     def to_doc(self, now: datetime, tz: Optional[str] = None) -> Dict[str, Any]:
         """The JSON shape of the HTTP API and `silence list --json`, with its state at `now`;
@@ -172,6 +187,8 @@ class Silence(BaseModel):
             zone = ZoneInfo(tz)
         doc = self.model_dump(mode="json")
         doc["matchers"] = self.matchers.model_dump(exclude_none=True)
+        if self.scope is None:
+            doc.pop("scope", None)
         doc["starts_at"] = self.starts_at.astimezone(zone).isoformat()
         doc["ends_at"] = self.ends_at.astimezone(zone).isoformat()
         doc["state"] = self.state_at(now)
@@ -194,12 +211,18 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {message}"
 
 
-def new_silence(body: Mapping[str, Any], now: datetime) -> Silence:
-    """A validated silence from a request body; `starts_at` defaults to now. SilenceError names the field."""
+def new_silence(body: Mapping[str, Any], now: datetime, scope: Optional[Sequence[str]] = None) -> Silence:
+    """A validated silence from a request body; `starts_at` defaults to now. SilenceError names the field.
+    `scope` is the caller's, never the body's."""
     if not isinstance(body, Mapping):
         raise SilenceError("body: expected a JSON object")
     data = dict(body)
     data.pop("id", None)  # ids are ours to give
+    if "scope" in data:
+        raise SilenceError("scope: unknown field (the apps a silence may apply to are the caller's "
+                           "API_ALLOWED_APP_IDS, not the body's)")
+    if scope is not None:
+        data["scope"] = tuple(scope)
     if data.get("starts_at") in (None, ""):
         data["starts_at"] = now
     try:
@@ -217,15 +240,26 @@ def _ttl(silence: Silence, now: datetime) -> float:
     return max(1.0, (silence.ends_at + KEEP_AFTER_END - now).total_seconds())
 
 
-def load_all(raw: Optional[Mapping[str, str]]) -> List[Silence]:
-    """Stored silences, oldest start first; unreadable entries are skipped."""
+def load_all(raw: Optional[Mapping[str, str]], store: Any = None) -> List[Silence]:
+    """Stored silences, oldest start first; an entry that does not validate (or whose id is not
+    its key) is skipped, and dropped from `store` when given (logged once)."""
     out: List[Silence] = []
-    for value in (raw or {}).values():
-        try:
-            out.append(Silence.model_validate_json(value))
-        except ValueError:
+    for key, value in (raw or {}).items():
+        silence = _load(value)
+        if silence is None or silence.id != key:
+            reject = getattr(store, "reject", None)
+            if reject is not None:
+                reject("silence", key, collection=COLLECTION, raw=value)
             continue
+        out.append(silence)
     return sorted(out, key=lambda s: (s.starts_at, s.id))
+
+
+def _load(raw: str) -> Optional[Silence]:
+    try:
+        return Silence.model_validate_json(raw)
+    except (ValueError, TypeError, OverflowError):  # ValidationError is a ValueError
+        return None
 
 
 class SilenceStore:
@@ -236,7 +270,7 @@ class SilenceStore:
         self._sleep = sleep
 
     def list(self) -> List[Silence]:
-        return load_all(self.store.items(COLLECTION))
+        return load_all(self.store.items(COLLECTION), self.store)
 
     def active(self, now: datetime) -> List[Silence]:
         return [s for s in self.list() if s.active_at(now)]
@@ -248,7 +282,7 @@ class SilenceStore:
         if not self._lock(token):
             raise SilenceError("silences are busy being changed; try again")
         try:
-            current = load_all(self.store.items(COLLECTION))
+            current = load_all(self.store.items(COLLECTION), self.store)
             if sum(1 for s in current if s.ends_at > now) >= MAX_SILENCES:
                 raise SilenceError(f"there are already {MAX_SILENCES} silences; expire some first")
             if not self.store.replace(COLLECTION, silence.id, None, silence.model_dump_json(), _ttl(silence, now)):
@@ -274,7 +308,8 @@ class SilenceStore:
         if not _ID.match(silence_id):
             return None
         raw = self.store.get_item(COLLECTION, silence_id)
-        return load_all({silence_id: raw})[0] if raw else None
+        found = load_all({silence_id: raw}, self.store) if raw else []
+        return found[0] if found else None
 
     def expire(self, silence_id: str, now: datetime) -> Optional[Silence]:
         """End a silence now (kept and listed as expired for a day); None when there is no such id."""
@@ -284,7 +319,10 @@ class SilenceStore:
             raw = self.store.get_item(COLLECTION, silence_id)
             if raw is None:
                 return None
-            silence = Silence.model_validate_json(raw)
+            found = load_all({silence_id: raw}, self.store)
+            if not found:
+                return None  # an unreadable record (now dropped) is no silence
+            silence = found[0]
             if silence.ends_at <= now:
                 return silence  # already over
             end = now.astimezone(timezone.utc).replace(microsecond=0)  # stored times are whole seconds

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence
 from urllib.parse import unquote, urlsplit
 
-from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, CountGroup, Store
+from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, CountGroup, Store, StoreError
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
@@ -54,6 +54,8 @@ class SqliteStore(Store):
         self.path = sqlite_path(url)
         self._clock = clock
         self._lock = threading.Lock()
+        #: set by `abandon`: calls queued behind a failure (a lock held elsewhere) fail at once
+        self._abandoned = False
         parent = Path(self.path).parent
         if not parent.is_dir():
             raise FileNotFoundError("the directory of the sqlite STATE_URL does not exist")
@@ -79,7 +81,7 @@ class SqliteStore(Store):
         self._db.execute("DELETE FROM items WHERE expires <= ?", (now,))
 
     def get(self, key: str) -> Optional[str]:
-        with self._lock:
+        with self._locked():
             row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires > ?",
                                    (self._key(key), self._clock())).fetchone()
         return row[0] if row else None
@@ -87,7 +89,7 @@ class SqliteStore(Store):
     def get_many(self, keys: List[str]) -> List[Optional[str]]:
         found: Dict[str, str] = {}
         now = self._clock()
-        with self._lock:
+        with self._locked():
             for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
                 chunk = [self._key(k) for k in keys[start:start + 500]]
                 marks = ",".join("?" * len(chunk))
@@ -98,7 +100,7 @@ class SqliteStore(Store):
 
     def set(self, key: str, value: str, ttl: float) -> None:
         now = self._clock()
-        with self._lock:
+        with self._locked():
             self._db.execute("INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)",
                              (self._key(key), value, now + ttl))
 
@@ -106,7 +108,7 @@ class SqliteStore(Store):
     def _immediate(self) -> Iterator[None]:
         """One atomic write (`BEGIN IMMEDIATE` … `COMMIT`), rolled back on any failure; a body
         may roll back itself and leave early."""
-        with self._lock:
+        with self._locked():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -138,17 +140,17 @@ class SqliteStore(Store):
         return True
 
     def delete(self, key: str) -> None:
-        with self._lock:
+        with self._locked():
             self._db.execute("DELETE FROM kv WHERE key = ?", (self._key(key),))
 
     def items(self, collection: str) -> Dict[str, str]:
-        with self._lock:
+        with self._locked():
             rows = self._db.execute("SELECT id, value FROM items WHERE collection = ? AND expires > ? ORDER BY id",
                                     (self._coll(collection), self._clock())).fetchall()
         return dict(rows)
 
     def get_item(self, collection: str, item_id: str) -> Optional[str]:
-        with self._lock:
+        with self._locked():
             row = self._db.execute("SELECT value FROM items WHERE collection = ? AND id = ? AND expires > ?",
                                    (self._coll(collection), item_id, self._clock())).fetchone()
         return row[0] if row else None
@@ -174,7 +176,7 @@ class SqliteStore(Store):
 
     def _count_tables(self) -> None:
         if not getattr(self, "_counting", False):
-            with self._lock:
+            with self._locked():
                 for statement in _COUNT_SCHEMA:
                     self._db.execute(statement)
             self._counting = True
@@ -205,7 +207,7 @@ class SqliteStore(Store):
         self._count_tables()
         found: Dict[str, Dict[str, int]] = {}
         now = self._clock()
-        with self._lock:
+        with self._locked():
             for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
                 chunk = [self._key(k) for k in keys[start:start + 500]]
                 marks = ",".join("?" * len(chunk))
@@ -216,12 +218,22 @@ class SqliteStore(Store):
         return [found.get(self._key(k), {}) for k in keys]
 
     def ping(self) -> None:
-        with self._lock:
+        with self._locked():
             self._db.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def abandon(self) -> None:
+        self._abandoned = True
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._lock:
+            if self._abandoned:
+                raise StoreError("OperationalError: gave up after an earlier failure")
+            yield
 
 
 def check_url(parts: SplitResult) -> Optional[str]:

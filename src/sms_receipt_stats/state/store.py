@@ -14,17 +14,20 @@ end is one module (docs/state.md, "Back ends"); `config.parse_state_url` and `fl
 ask the registry, and `import handler` loads no back end.
 
 Every key lives under `STATE_PREFIX` and everything expires. Every call is bounded (socket
-timeouts, SQLite's lock timeout: `CALL_TIMEOUT`); `GuardedStore` turns the first failure into
-"stateless from here on", so a store that is down costs a run at most about one second.
+timeouts, SQLite's lock timeout: `CALL_TIMEOUT`), and so is the run's store time in all
+(`budget_for`: a share of the invocation's time limit); `GuardedStore` turns the first failure
+(an error, a reply of the wrong shape, the budget spent) into "stateless from here on", so a
+store that is down or slow costs a run at most its budget and one call.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
 
 from sms_receipt_stats.discovery import Lazy, declarations
 
@@ -52,6 +55,16 @@ class CountGroup(NamedTuple):
 
 class StoreError(Exception):
     """The store could not answer. The message is safe to show: no URL, no password."""
+
+
+class Status(str):
+    """A RESP simple-string reply (`+OK`, `+PONG`), told apart from a bulk string of the same
+    text: a `GET` answered `+OK` is a store failure, not a value (`redis_store` checks shapes)."""
+
+
+def shape_error(command: str) -> StoreError:
+    """The store answered with a reply of the wrong shape: a failure, never a value to trust."""
+    return StoreError(f"ProtocolError: unexpected reply to {command}")
 
 
 class Store(ABC):
@@ -105,24 +118,79 @@ class Store(ABC):
     @abstractmethod
     def ping(self) -> None: ...
 
+    def bound(self, seconds: float) -> None:
+        """Let the next calls take at most `seconds` (what is left of the run's store budget,
+        when less than `CALL_TIMEOUT`); a back end that cannot bound a call may ignore it."""
+        return None  # optional for a back end, hence not abstract
+
+    def abandon(self) -> None:
+        """The guard gave up on this store for the run: calls queued behind the failure may fail
+        at once instead of each waiting out its own timeout (the Redis client does so anyway)."""
+        return None  # optional for a back end, hence not abstract
+
     @abstractmethod
     def close(self) -> None:
         """Release connections (idempotent)."""
 
 
+#: the store's share of a run's time limit: past it the run goes on stateless (docs/state.md "Bounds")
+BUDGET_SHARE = 0.1
+#: ... within these bounds (seconds): a report's hundred-odd commands take about 0.1 s on a
+#: Redis in the function's VPC (bench/bench_store_chaos.py), so even the floor leaves room
+MIN_BUDGET, MAX_BUDGET = 0.25, 10.0
+#: the budget of a timer run whose time limit is unknown (no context)
+DEFAULT_BUDGET = 3.0
+
+
+def budget_for(time_limit: Optional[float]) -> float:
+    """The seconds of store time a run whose invocation may last `time_limit` seconds gets."""
+    if time_limit is None or not time_limit > 0:
+        return DEFAULT_BUDGET
+    return min(MAX_BUDGET, max(MIN_BUDGET, BUDGET_SHARE * time_limit))
+
+
 class GuardedStore:
     """A store that fails once, quietly: after the first error every call answers its default
-    at once, and `problem` says what happened (for the `state_unavailable` alert)."""
+    at once, and `problem` says what happened (for the `state_unavailable` alert).
 
-    def __init__(self, store: Optional[Store] = None, *, opener: Optional[Callable[[], Store]] = None):
+    Besides each call's own deadline (`CALL_TIMEOUT`), the run's store time is budgeted: the
+    wall-clock time during which any store call was in flight (concurrent calls count once) may
+    not exceed `budget` seconds; past it the store counts as failed, so a store that answers every
+    command slowly costs the run its budget, not a second per command. No budget (None) for a
+    long-lived user with no time limit (the CLI, a backtest); an invocation sets one (`limit`).
+    """
+
+    def __init__(self, store: Optional[Store] = None, *, opener: Optional[Callable[[], Store]] = None,
+                 budget: Optional[float] = None, clock: Callable[[], float] = time.monotonic):
         self._store = store
         self._opener = opener
         self._lock = threading.Lock()
         self.problem: Optional[str] = None
+        self.budget = budget
+        self._clock = clock
+        #: store time spent by calls that ended; `_busy_since` is when the current busy spell began
+        self.spent = 0.0
+        self._inflight = 0
+        self._busy_since = 0.0
+        #: calls made (each one or a few commands: the figures of bench/bench_store_chaos.py)
+        self.calls = 0
+        #: keys of records found unreadable this run (each is logged once)
+        self._rejected: Set[str] = set()
+        #: values read ahead in one command (`read_ahead`), answering `get` of their keys
+        self._ahead: Dict[str, Optional[str]] = {}
 
     @property
     def available(self) -> bool:
         return self.problem is None
+
+    def limit(self, time_limit: Optional[float]) -> None:
+        """Budget the store for an invocation that may last `time_limit` seconds (`budget_for`)."""
+        self.budget = budget_for(time_limit)
+
+    def used(self) -> float:
+        """Store time so far (seconds), the call in flight included."""
+        with self._lock:
+            return self.spent + (self._clock() - self._busy_since if self._inflight else 0.0)
 
     def _backend(self) -> Store:
         with self._lock:
@@ -134,29 +202,114 @@ class GuardedStore:
 
     def fail(self, problem: str) -> None:
         with self._lock:
-            if self.problem is None:
+            first, store = self.problem is None, self._store
+            if first:
                 self.problem = problem
-                log.warning("state store unavailable, going on stateless", extra={"code": problem})
+        if first:
+            log.warning("state store unavailable, going on stateless", extra={"code": problem})
+            if store is not None:
+                try:
+                    store.abandon()
+                except Exception:  # giving up must not fail either
+                    log.debug("abandoning the state store failed")
+
+    def _enter(self) -> None:
+        with self._lock:
+            if self._inflight == 0:
+                self._busy_since = self._clock()
+            self._inflight += 1
+            self.calls += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self.spent += self._clock() - self._busy_since
 
     def call(self, operation: str, default: T, fn: Callable[[Store], T]) -> T:
         if self.problem is not None:
             return default
+        left = self.budget - self.used() if self.budget is not None else CALL_TIMEOUT
+        if left <= 0:
+            self.fail(self._spent(operation))
+            return default
         try:
-            return fn(self._backend())
-        except Exception as exc:  # any failure of the store: the run goes on without it
+            backend = self._backend()  # opening loads the back end's module: not store time
+        except Exception as exc:  # a URL that cannot open (a missing directory)
             self.fail(describe_failure(operation, exc))
             return default
+        self._enter()
+        try:
+            if left < CALL_TIMEOUT:
+                backend.bound(left)
+            return fn(backend)
+        except Exception as exc:  # any failure of the store: the run goes on without it
+            spent = self.budget is not None and left < CALL_TIMEOUT and self.used() >= self.budget
+            self.fail(self._spent(operation) if spent else describe_failure(operation, exc))
+            return default
+        finally:
+            self._leave()
+
+    def _spent(self, operation: str) -> str:
+        return f"{operation}: TimeoutError: the store took over {self.budget:g} s this run"
+
+    def reject(self, what: str, key: str, *, collection: Optional[str] = None, raw: Optional[str] = None,
+               drop: bool = True) -> None:
+        """A record read from the store that does not validate (a bad write, another version,
+        tampering): logged once per key and run, then dropped (an item only if it still holds
+        `raw`, so a good value written meanwhile stays; `drop=False`: the caller replaces it
+        itself). Never raises."""
+        where = f"{collection}/{key}" if collection is not None else key
+        with self._lock:
+            first = where not in self._rejected
+            self._rejected.add(where)
+        if not first:
+            return
+        log.warning("state store: dropping an unreadable %s (%s)", what, where, extra={"code": "BadRecord"})
+        if not drop:
+            return
+        if collection is not None:
+            if raw is not None:
+                self.replace(collection, key, raw, None, 1.0)
+        else:
+            self.delete(key)
+
+    def read_ahead(self, keys: Sequence[str]) -> None:
+        """Read `keys` in one command now; a `get` of one of them answers from what was read
+        until a `set` or `delete` of the key forgets it. Cuts a run's commands where it knows the
+        keys it will ask for one by one (the settled cache's spans)."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._ahead]
+        if wanted and self.available:
+            found = self.get_many(wanted)
+            if self.available:
+                with self._lock:
+                    self._ahead.update(zip(wanted, found))
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            self._ahead.pop(key, None)
 
     # the interface, each with the answer a stateless run would get
     def get(self, key: str) -> Optional[str]:
-        return self.call("get", None, lambda s: s.get(key))
+        with self._lock:
+            if key in self._ahead:
+                return self._ahead[key]
+        return self.call("get", None, lambda s: _text(s.get(key), "GET"))
 
     def get_many(self, keys: List[str]) -> List[Optional[str]]:
         if not keys:
             return []
-        return self.call("get", [None] * len(keys), lambda s: s.get_many(keys))
+
+        def many(s: Store) -> List[Optional[str]]:
+            found = s.get_many(keys)
+            if not isinstance(found, list) or len(found) != len(keys):
+                raise shape_error("MGET")
+            return [_text(v, "MGET") for v in found]
+
+        return self.call("get", [None] * len(keys), many)
 
     def set(self, key: str, value: str, ttl: float) -> bool:
+        self._forget(key)
         return self.call("set", False, lambda s: (s.set(key, value, ttl), True)[1])
 
     def claim(self, key: str, value: str, ttl: float) -> Optional[bool]:
@@ -168,13 +321,21 @@ class GuardedStore:
         return self.call("claim", None, lambda s: s.swap(key, expected, value, ttl))
 
     def delete(self, key: str) -> bool:
+        self._forget(key)
         return self.call("delete", False, lambda s: (s.delete(key), True)[1])
 
     def items(self, collection: str) -> Optional[Dict[str, str]]:
-        return self.call("read", None, lambda s: s.items(collection))
+        def read(s: Store) -> Dict[str, str]:
+            found = s.items(collection)
+            if not isinstance(found, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                       for k, v in found.items()):
+                raise shape_error("items")
+            return found
+
+        return self.call("read", None, read)
 
     def get_item(self, collection: str, item_id: str) -> Optional[str]:
-        return self.call("read", None, lambda s: s.get_item(collection, item_id))
+        return self.call("read", None, lambda s: _text(s.get_item(collection, item_id), "get_item"))
 
     def replace(self, collection: str, item_id: str, expected: Optional[str], value: Optional[str],
                 ttl: float) -> Optional[bool]:
@@ -191,6 +352,13 @@ class GuardedStore:
                 store.close()
             except Exception:  # closing a broken connection must not fail the run
                 log.debug("closing the state store failed")
+
+
+def _text(value: object, command: str) -> Optional[str]:
+    """A stored value is text or nothing, whatever the back end (a SQLite row may hold a BLOB)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise shape_error(command)
 
 
 def describe_failure(operation: str, exc: BaseException) -> str:

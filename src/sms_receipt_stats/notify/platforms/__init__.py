@@ -68,6 +68,8 @@ class Platform:
     prefixes: Tuple[str, ...] = ()
     #: a URL scheme of the platform's own (`cmq://`); None = http(s) URLs
     scheme: Optional[str] = None
+    #: more schemes of its own, parsed by the same hook (`amqps` beside `amqp`)
+    schemes: Tuple[str, ...] = ()
     #: how its entries are written, for problems (`cmq://queue|topic/NAME`)
     form: str = ""
     #: takes every http(s) URL on a host no platform claims (one platform only: the webhook)
@@ -157,8 +159,9 @@ def discover(paths: Optional[Sequence[str]] = None) -> Registry:
             if platform.markup.name in markups:
                 raise RuntimeError(f"message flavor {platform.markup.name!r} is declared twice")
             markups[platform.markup.name] = platform.markup()
-        if platform.scheme is not None:
-            schemes[platform.scheme] = platform
+        for scheme in ((platform.scheme,) if platform.scheme is not None else ()) + platform.schemes:
+            if schemes.setdefault(scheme, platform) is not platform:
+                raise RuntimeError(f"URL scheme {scheme!r} is declared by two platform modules")
     catch_all = [p.kinds[0] for p in found if p.catch_all]
     if len(catch_all) != 1:
         raise RuntimeError(f"exactly one platform must take URLs no other claims, not {catch_all}")

@@ -25,17 +25,14 @@ Never SMS_ENDPOINT, which names the SMS API's host. Region: the entry's `region=
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from sms_receipt_stats.notify.base import (
     DeliveryContext,
     DeliveryError,
     QueueMessage,
-    Sink,
+    QueueSink,
     one_line,
-    queue_message,
-    wants_document,
 )
 from sms_receipt_stats.notify.platforms import Platform
 
@@ -43,7 +40,6 @@ if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
     from sms_receipt_stats.config import Settings
-    from sms_receipt_stats.documents import ResultDocument
 
 SERVICE, VERSION = "ckafka", "2019-08-19"
 DEFAULT_HOST = "ckafka.tencentcloudapi.com"
@@ -84,14 +80,6 @@ def is_transient(code: str) -> bool:
     from sms_receipt_stats.catalogue import is_retryable
 
     return is_retryable(code)
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A document that cannot be sent (over the size cap even without its optional parts): the
-    delivery fails permanently with this reason on its first attempt, so the result says why."""
-
-    reason: str
 
 
 def client_for(spec: Any, settings: Settings, timeout: float) -> Any:
@@ -158,25 +146,18 @@ def find_datahub(spec: Any, settings: Settings, timeout: float) -> Tuple[Optiona
     return None, listed
 
 
-class CkafkaSink(Sink):
+class CkafkaSink(QueueSink):
     kind = "ckafka"
 
-    def prepare(self, doc: ResultDocument, settings: Settings) -> Optional[Union[QueueMessage, Refused]]:
-        if not wants_document(doc, self.spec.min_severity):
-            return None
-        try:
-            return queue_message(doc, MAX_MESSAGE_BYTES)
-        except DeliveryError as exc:
-            return Refused(f"{exc.message} (a CKafka topic's message limit)")
+    def max_message_bytes(self) -> Optional[int]:
+        return MAX_MESSAGE_BYTES  # a CKafka topic's message limit (see the constant)
 
     def params(self, message: QueueMessage) -> Dict[str, Any]:
         return {"DataHubId": self.spec.name, "Message": [{"Key": message.message_id, "Body": message.body}]}
 
-    def deliver(self, prepared: Union[QueueMessage, Refused], ctx: DeliveryContext) -> None:
-        if isinstance(prepared, Refused):
-            raise DeliveryError(prepared.reason, transient=False)
+    def publish(self, message: QueueMessage, ctx: DeliveryContext) -> None:
         client = client_for(self.spec, ctx.settings, ctx.timeout)
-        answer = call(client, ACTION, self.params(prepared))
+        answer = call(client, ACTION, self.params(message))
         ids: List[Any] = answer.get("MessageId") or []
         # one message sent, one id back; anything else is a failure for the message, retried
         # (its key is the document's message_id, so a consumer drops a copy that did arrive)

@@ -14,7 +14,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
@@ -24,6 +23,7 @@ from sms_receipt_stats.notify.base import (
     Sink,
     document_json,
     http_post,
+    new_message_id,
     wants_document,
 )
 from sms_receipt_stats.notify.platforms import Platform
@@ -80,7 +80,7 @@ class WebhookSink(Sink):
         if not wants_document(doc, self.spec.min_severity):
             return None
         # a notice retried from the outbox keeps its id, so the receiver can drop a second copy
-        return WebhookMessage(msg_id=doc.message_id or "msg_" + uuid.uuid4().hex, body=document_json(doc))
+        return WebhookMessage(msg_id=doc.message_id or new_message_id(), body=document_json(doc))
 
     def deliver(self, prepared: WebhookMessage, ctx: DeliveryContext) -> None:
         timestamp = int(ctx.now())
