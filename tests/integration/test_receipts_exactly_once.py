@@ -12,6 +12,7 @@ of those hours (what the senders sent, each receipt once), and the senders' tall
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ from sms_receipt_stats.app import handle
 from sms_receipt_stats.dev.emulator import hourly_stats
 from sms_receipt_stats.dev.receipt_pusher import PushReport, ReceiptPusher, receipts_for_hour
 from sms_receipt_stats.dev.serve import FunctionUrlServer
-from sms_receipt_stats.receipts.credential import receipts_url
+from sms_receipt_stats.receipts.credential import receipts_token, receipts_url
 from sms_receipt_stats.state.flow import open_store
 from sms_receipt_stats.state.receipts import hour_key
 from support import APP_PROD, REDIS_HOST, REDIS_PORT, REDIS_TEST_DB, base_env, fake_deps
@@ -201,3 +202,34 @@ def test_the_emulators_receipts_add_up_to_its_statistics() -> None:
     assert receipts == receipts_for_hour(APP_PROD, hour)  # deterministic
     assert all(datetime.strptime(r["user_receive_time"], "%Y-%m-%d %H:%M:%S").hour
                == datetime.fromtimestamp(hour + 8 * 3600, timezone.utc).hour for r in receipts)
+
+
+@pytest.mark.parametrize("shape", ["*0", "+OK", "nil"])
+def test_a_counted_batch_answered_with_nonsense_is_503_and_its_retry_counts_nothing(shape: str,
+                                                                                   redis_prefix: str) -> None:
+    """Redis ran the script, the answer came back garbled (the shared RESP fault proxy): the push is
+    refused so Tencent retries, and the retry finds every receipt already counted."""
+    from resp_proxy import SHAPES, RespProxy
+
+    hour = busy_hours(1)[0]
+    receipts = receipts_for_hour(APP_PROD, hour)[:60]
+    first, second = json.dumps(receipts[:30]), json.dumps(receipts[30:])
+    with RespProxy() as proxy:
+        env = base_env(RECEIPTS_SECRET=SECRET, STATE_URL=proxy.url, STATE_PREFIX=redis_prefix)
+        deps = fake_deps(now=datetime.now(timezone.utc))
+
+        def push(body: str) -> int:
+            event = {"httpMethod": "POST", "path": f"/receipts/{APP_PROD}", "headers": {}, "body": body,
+                     "queryString": {"token": receipts_token(SECRET, APP_PROD)}}
+            return int(handle(event, {}, env=env, deps=deps)["statusCode"])
+
+        assert push(first) == 200  # the script is in Redis' cache from here on: EVALSHA runs it
+        proxy.inject("wrong", at=len(proxy.names()), count=1, shape=SHAPES[shape], only="EVALSHA")
+        assert push(second) == 503
+        assert push(second) == 200
+    store = open_store(f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_TEST_DB}", redis_prefix)
+    try:
+        counted = store.read_counters([hour_key(APP_PROD, hour // 3600)])[0]
+    finally:
+        store.close()
+    assert counted.get("s:S", 0) + counted.get("s:F", 0) == 60
