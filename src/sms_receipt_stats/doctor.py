@@ -16,11 +16,12 @@ last line says how many checks ran (docs/troubleshooting.md, *doctor*).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple
 
 from pydantic import BaseModel
 
@@ -52,7 +53,7 @@ _BEIJING = timezone(timedelta(hours=8))
 _NETWORK_CODES = ("ClientNetworkError", "ClientError", "ServerNetworkError")
 _CLOCK_CODES = ("AuthFailure.SignatureExpire", "InternalError.RequestTimeException")
 
-#: `warn`: works, but is not how it should run (a `cmq+api://` sink); it fails nothing
+#: `warn`: works, but is not how it should run (a `cmq+api://` sink, stateless inside SCF); it fails nothing
 Status = Literal["pass", "fail", "skip", "warn"]
 ServerTime = Callable[[Settings], Optional[datetime]]
 
@@ -339,15 +340,17 @@ def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now:
     return results
 
 
-def check_state_store(settings: Settings) -> Check:
-    """A write and a read back under STATE_PREFIX, within the store's own bounds (<= 1 s a call)."""
+def check_state_store(settings: Settings, env: Optional[Mapping[str, str]] = None) -> Check:
+    """A write and a read back under STATE_PREFIX, within the store's own bounds (<= 1 s a call).
+
+    Without a store: `stateless_check` of the process environment (`env`, for tests)."""
     if settings.state_url is None:
-        return Check(name="state store", status="skip", detail="STATE_URL is not set: stateless")
+        return stateless_check(os.environ if env is None else env)
     from sms_receipt_stats.state.flow import open_state
 
     store = open_state(settings)
     if store is None:
-        return Check(name="state store", status="skip", detail="STATE_URL is not set: stateless")
+        return stateless_check(os.environ if env is None else env)
     try:
         token = datetime.now(timezone.utc).isoformat()
         written = store.set("doctor:probe", token, 60)
@@ -360,6 +363,27 @@ def check_state_store(settings: Settings) -> Check:
     return Check(name="state store", status="fail", detail=f"not usable: {store.problem or 'read back nothing'}",
                  hint="Check STATE_URL (host, port, password, database) and that the function's VPC reaches it; "
                       "without it the function runs stateless.")
+
+
+#: what SCF sets in every function's environment (SCF docs, product 583, "Environment Variables",
+#: built-in variables: TENCENTCLOUD_RUNENV=SCF; the SCF_ prefix is reserved, e.g. SCF_RUNTIME)
+SCF_MARKERS = ("SCF_RUNTIME", "SCF_FUNCTIONNAME")
+
+
+def running_in_scf(env: Mapping[str, str]) -> bool:
+    return env.get("TENCENTCLOUD_RUNENV", "").upper() == "SCF" or any(env.get(k) for k in SCF_MARKERS)
+
+
+def stateless_check(env: Mapping[str, str]) -> Check:
+    """No STATE_URL: nothing to check on a terminal; inside SCF a warning that says what it costs."""
+    if not running_in_scf(env):
+        return Check(name="state store", status="skip", detail="STATE_URL is not set: stateless")
+    return Check(name="state store", status="warn",
+                 detail="STATE_URL is not set: this function runs stateless. No alert is followed by a "
+                        "resolved notice, every check alerts anew, a notice a sink missed is lost (no outbox) "
+                        "and nothing is cached (every report asks the API for every day)",
+                 hint="Give it a store: TencentDB for Redis in the function's VPC, STATE_URL from the "
+                      "deployer's .env (docs/deploy.md, Stateful deploy).")
 
 
 def _check_clock(settings: Settings, now: datetime, server_time: ServerTime, first_err: Optional[CloudError],

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -97,9 +97,23 @@ def toolkit() -> Path:
     return package
 
 
-def load_yml() -> Dict[str, Any]:
+def load_yml(text: Optional[str] = None) -> Dict[str, Any]:
     yaml = pytest.importorskip("yaml")
-    return yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))
+    return yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8") if text is None else text)
+
+
+#: the commented block a stateful deploy uncomments (docs/deploy.md, "Stateful deploy")
+VPC_BLOCK = ("  # vpcConfig:", "  #   vpcId: ${env:VPC_ID}", "  #   subnetId: ${env:SUBNET_ID}")
+
+
+def stateful_yml_text() -> str:
+    """serverless.yml with its `vpcConfig` block uncommented, as the deploy docs tell a user to do."""
+    lines = (ROOT / "serverless.yml").read_text(encoding="utf-8").splitlines()
+    start = lines.index(VPC_BLOCK[0])
+    assert tuple(lines[start:start + len(VPC_BLOCK)]) == VPC_BLOCK
+    for index in range(start, start + len(VPC_BLOCK)):
+        lines[index] = lines[index].replace("# ", "", 1)
+    return "\n".join(lines) + "\n"
 
 
 _ENV_REF = re.compile(r"\$\{env:([\w.-]+)\}")
@@ -124,8 +138,8 @@ def resolve(value: Any, doc: Mapping[str, Any], env: Mapping[str, str]) -> Any:
     return text
 
 
-def format_requests(toolkit: Path, env: Mapping[str, str]) -> Dict[str, Any]:
-    doc = load_yml()
+def format_requests(toolkit: Path, env: Mapping[str, str], text: Optional[str] = None) -> Dict[str, Any]:
+    doc = load_yml(text)
     request = {"inputs": resolve(doc["inputs"], doc, env),
                "instance": {"app": doc["app"], "stage": doc["stage"], "name": doc["name"]}}
     proc = subprocess.run(["node", str(SCRIPT), str(toolkit)], input=json.dumps(request), capture_output=True,
@@ -208,7 +222,17 @@ def test_the_deployed_variables_are_a_valid_configuration(variables: Dict[str, s
 
 
 #: optional, from the deployer's environment too: `scf` leaves a variable out when it is unset
-OPTIONAL_FROM_ENV = ("PUBLIC_URL", "LINK_SECRET")
+OPTIONAL_FROM_ENV = ("PUBLIC_URL", "LINK_SECRET", "STATE_URL", "HEARTBEAT_URL", "RECEIPTS_SECRET")
+#: a stateful deploy's extra values (docs/deploy.md, "Stateful deploy"): a TencentDB for Redis
+#: custom account (`account@password`, percent-encoded into the one password of the URL)
+STATEFUL_ENV = {
+    "VPC_ID": "vpc-6ek8jrvm", "SUBNET_ID": "subnet-2xcq9n4u",
+    "STATE_URL": "redis://:sms_stats%40" + "Pw9~" * 8 + "@10.0.0.12:6379/0",
+    "HEARTBEAT_URL": "https://hc-ping.com/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+    "RECEIPTS_SECRET": "r" * 32,
+    "PUBLIC_URL": "https://1250000000-abcd1234ef.ap-guangzhou.tencentscf.com",
+    "LINK_SECRET": "l" * 32,
+}
 
 
 def test_only_the_required_and_link_variables_come_from_the_deployer() -> None:
@@ -220,6 +244,45 @@ def test_only_the_required_and_link_variables_come_from_the_deployer() -> None:
     deploying = readme[readme.index("## Deploying"):]
     for name in (*REQUIRED, *OPTIONAL_FROM_ENV):
         assert name in deploying, f"README's deploy steps must name {name}"
+
+
+# -- network and the state store ---------------------------------------------------------------
+
+
+def test_without_a_vpc_the_function_keeps_public_access_and_no_fixed_ip(function: Dict[str, Any],
+                                                                        variables: Dict[str, str]) -> None:
+    """The deploy without a store: no VpcConfig at all, the internet for the API and the robots."""
+    assert function["PublicNetConfig"] == {"PublicNetStatus": "ENABLE", "EipConfig": {"EipStatus": "DISABLE"}}
+    assert "VpcConfig" not in function
+    assert "STATE_URL" not in variables and "HEARTBEAT_URL" not in variables
+
+
+def test_the_stateful_block_gives_the_function_its_vpc_and_keeps_the_internet(toolkit: Path) -> None:
+    env = {**DEPLOY_ENV, **STATEFUL_ENV}
+    function = format_requests(toolkit, env, stateful_yml_text())["CreateFunction"]
+    assert function["VpcConfig"] == {"VpcId": "vpc-6ek8jrvm", "SubnetId": "subnet-2xcq9n4u"}
+    # public access too: SCF's "both public and private network access" (583, Network Configuration)
+    assert function["PublicNetConfig"]["PublicNetStatus"] == "ENABLE"
+    pairs = function["Environment"]["Variables"]
+    variables = {p["Key"]: p["Value"] for p in pairs}
+    assert variables["STATE_URL"] == STATEFUL_ENV["STATE_URL"]
+    total = sum(len(p["Key"].encode()) + len(p["Value"].encode()) for p in pairs)
+    assert total <= SCF_ENV_LIMIT, f"{total} bytes of variables"
+    settings, issues = load_settings(variables)
+    assert [str(i) for i in issues] == []
+    assert settings.state_url is not None and settings.heartbeat_url is not None
+    assert settings.state_password is not None  # the account@password, decoded: what AUTH sends
+    assert settings.state_password.get_secret_value() == "sms_stats@" + "Pw9~" * 8
+
+
+def test_the_stateful_block_is_the_only_difference(toolkit: Path) -> None:
+    """Uncommenting the block changes the function's network and nothing else."""
+    env = {**DEPLOY_ENV, **STATEFUL_ENV}
+    plain = format_requests(toolkit, env)
+    stateful = format_requests(toolkit, env, stateful_yml_text())
+    assert "VpcConfig" not in plain["CreateFunction"]
+    stateful["CreateFunction"].pop("VpcConfig")
+    assert stateful == plain
 
 
 def test_an_unset_required_variable_is_dropped_not_sent_empty(toolkit: Path) -> None:

@@ -36,12 +36,42 @@ def test_a_run_fails_on_errors_or_when_no_sink_was_reached(doc: Dict[str, Any], 
     ("https://hc-ping.com/uuid", True, "https://hc-ping.com/uuid?duration=2.250"),
     ("https://hc-ping.com/uuid", False, "https://hc-ping.com/uuid/fail?duration=2.250"),
     ("https://hc-ping.com/uuid/", False, "https://hc-ping.com/uuid/fail?duration=2.250"),
-    ("https://kuma.example/api/push/T0k?status=up&msg=OK", True,
-     "https://kuma.example/api/push/T0k?status=up&msg=OK&duration=2.250"),
-    ("https://kuma.example/api/push/T0k?status=up", False, "https://kuma.example/api/push/T0k/fail?status=up&duration=2.250"),
+    ("https://ops.example/hb?k=1", False, "https://ops.example/hb/fail?k=1&duration=2.250"),
 ])
 def test_the_ping_url_is_healthchecks_style(url: str, ok: bool, expected: str) -> None:
+    """healthchecks.io (and any receiver of its protocol): URL or URL/fail (its docs, *Signaling failures*)."""
     assert ping_url(url, Beat(ok, 2.25)) == expected
+
+
+@pytest.mark.parametrize(("url", "ok", "expected"), [
+    # the push URL as Kuma shows it: status, msg and ping are the beat's own
+    ("https://kuma.example/api/push/T0k?status=up&msg=OK&ping=", True,
+     "https://kuma.example/api/push/T0k?status=up&msg=OK&ping=2250"),
+    ("https://kuma.example/api/push/T0k?status=up&msg=OK&ping=", False,
+     "https://kuma.example/api/push/T0k?status=down&msg=no+sink+was+reached&ping=2250"),
+    ("http://10.0.0.9:3001/api/push/T0k", False,
+     "http://10.0.0.9:3001/api/push/T0k?status=down&msg=no+sink+was+reached&ping=2250"),
+])
+def test_an_uptime_kuma_push_url_says_down_in_its_query(url: str, ok: bool, expected: str) -> None:
+    """Kuma's push route is /api/push/<token> and reads status=up|down from the query: a path
+    suffix would be a route it does not know, so a failed run would read as a missing beat."""
+    assert ping_url(url, Beat(ok, 2.25, None if ok else "no sink was reached")) == expected
+
+
+@pytest.mark.parametrize(("ok", "state"), [(True, "complete"), (False, "fail")])
+def test_a_cronitor_telemetry_url_gets_its_state_and_duration_metric(ok: bool, state: str) -> None:
+    """Cronitor's telemetry API: /p/<api key>/<monitor>?state=run|complete|fail, metric=duration:<s>."""
+    url = ping_url("https://cronitor.link/p/KEY0/sms-hourly?env=production", Beat(ok, 2.25))
+    assert url == f"https://cronitor.link/p/KEY0/sms-hourly?env=production&state={state}&metric=duration%3A2.250"
+
+
+@responses.activate
+def test_a_failed_run_reaches_kuma_as_down() -> None:
+    kuma = "https://kuma.example/api/push/T0k"
+    responses.get(kuma, json={"ok": True})
+    assert send(kuma + "?status=up&msg=OK&ping=", Beat(False, 0.5, "1 error(s) in the result"), time_left=30.0) is None
+    (call,) = responses.calls
+    assert call.request.url == kuma + "?status=down&msg=1+error%28s%29+in+the+result&ping=500"
 
 
 @responses.activate

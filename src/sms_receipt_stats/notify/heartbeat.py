@@ -1,27 +1,36 @@
 """The heartbeat: a dead man's switch outside the function (docs/deploy.md, *Heartbeat*).
 
 A quiet hourly check looks exactly like a dead one (timer disabled, role revoked, a crash before
-any sink), so after each timer run the function pings `HEARTBEAT_URL` the way healthchecks.io,
-Cronitor and Uptime Kuma's push monitors take pings: `GET URL` when the run did its job,
-`GET URL/fail` when it could not. The service alerts when a ping is missing or says fail: a
-silent function then is someone else's alert, which is the point.
+any sink), so after each timer run the function pings `HEARTBEAT_URL`, one `GET` saying whether
+the run did its job, in the protocol of the service the URL belongs to (`ping_url`):
+
+- healthchecks.io and any other URL: `URL` for success, `URL/fail` for failure (healthchecks.io,
+  *Signaling failures*);
+- an Uptime Kuma push URL (`.../api/push/<token>`): the same path with `status=up|down`, `msg`
+  and `ping` (the run's milliseconds) in the query, which is where Kuma's push route reads them;
+- a Cronitor telemetry URL (`https://cronitor.link/p/<key>/<monitor>`): `state=complete|fail`
+  and `metric=duration:<seconds>` (Cronitor, *Telemetry API*).
+
+The service alerts when a ping is missing or says fail: a silent function then is someone
+else's alert, which is the point.
 
 A run *could not* do its job when its document has `errors` (a configuration error, a bad timer
 `Message`, an internal error) or when sinks were configured, it had something to send and no sink
 was reached. An upstream API error is not a failure of the run: the run reported it (as an
 `api_error` alert) and that is what the sinks are for.
 
-The duration of the run travels as `duration=<seconds>` in the query (Cronitor reads it; services
-that do not know it ignore it). The URL is a secret (a healthchecks.io ping key, a Kuma push
-token): it is never logged, and an error names only what happened.
+Elsewhere the duration of the run travels as `duration=<seconds>` in the query (services that
+do not know it ignore it). The URL is a secret (a healthchecks.io ping key, a Kuma push token, a
+Cronitor API key): it is never logged, and an error names only what happened.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 log = logging.getLogger("sms_receipt_stats.heartbeat")
 
@@ -53,9 +62,26 @@ def judge(document: Mapping[str, Any], sinks_configured: bool, seconds: float) -
     return Beat(True, seconds)
 
 
+#: Uptime Kuma's push route (its router: GET /api/push/:pushToken, status/msg/ping in the query)
+_KUMA_PUSH = re.compile(r"^/api/push/[^/]+/?$")
+
+
+def _with(parts: SplitResult, drop: tuple, extra: list) -> str:
+    """`parts` with the query keys `drop` replaced by `extra` (the user's other keys kept, in order)."""
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept + extra), ""))
+
+
 def ping_url(url: str, beat: Beat) -> str:
-    """`URL` or `URL/fail` (before any query the user wrote), with `duration=` added to the query."""
+    """The beat in the URL's own protocol (module docstring): Kuma, Cronitor, else healthchecks.io's."""
     parts = urlsplit(url.strip())
+    if _KUMA_PUSH.match(parts.path):
+        msg = "OK" if beat.ok else (beat.reason or "failed")
+        return _with(parts, ("status", "msg", "ping"),
+                     [("status", "up" if beat.ok else "down"), ("msg", msg), ("ping", f"{beat.seconds * 1000:.0f}")])
+    if (parts.hostname or "").lower() == "cronitor.link" and parts.path.startswith("/p/"):
+        return _with(parts, ("state",), [("state", "complete" if beat.ok else "fail"),
+                                         ("metric", f"duration:{beat.seconds:.3f}")])
     path = parts.path.rstrip("/") + "/fail" if not beat.ok else parts.path
     query = "&".join(q for q in (parts.query, urlencode({"duration": f"{beat.seconds:.3f}"})) if q)
     return urlunsplit((parts.scheme, parts.netloc, path, query, ""))

@@ -125,7 +125,7 @@ def current_alerts(store: Any, now: datetime, tz: str = "Asia/Shanghai") -> List
             continue
         alert = Alert(rule=record.rule, severity=record.severity, app_id=record.app_id,  # type: ignore[arg-type]
                       code=record.code, message=record.message, fingerprint=record.fingerprint,
-                      status="firing", since=local_iso(record.since, tz),
+                      status="firing", since=local_iso(record.since, tz), **record.evidence(),
                       silenced=silenced_by(silences, record.app_id, record.rule, record.code, now),
                       notified=record.last_notified is not None)
         out.append(alert.model_dump(mode="json"))

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import datetime, timedelta, timezone
-from typing import List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -60,6 +61,15 @@ class AlertRecord(BaseModel):
     fired_runs: int = 1
     #: clear runs in a row since it last fired (resolved at its rule's `clear_runs`)
     clear_runs: int = 0
+    #: the evidence of its last firing run, so a page in another language words it anew
+    value: Optional[float] = None
+    threshold: Optional[float] = None
+    volume: Optional[int] = None
+    hours: Optional[int] = None
+
+    def evidence(self) -> Dict[str, Any]:
+        """The alert fields this record keeps beside its message (`value`, `threshold`, `volume`, `hours`)."""
+        return {"value": self.value, "threshold": self.threshold, "volume": self.volume, "hours": self.hours}
 
     @field_validator("since", "last_notified")
     @classmethod
@@ -153,10 +163,20 @@ def fire(alert: Alert, record: Optional[AlertRecord], now: datetime, repeat: tim
     kept = AlertRecord(fingerprint=fp, app_id=alert.app_id, rule=alert.rule, code=alert.code,
                        severity=alert.severity, message=alert.message, since=since,
                        last_notified=last_notified, notified_severity=notified_severity,
-                       fired_runs=min(fired_runs, 1000), clear_runs=0)
+                       fired_runs=min(fired_runs, 1000), clear_runs=0, **_evidence(alert))
     shown = alert.model_copy(update={"fingerprint": fp, "status": "firing", "since": local_iso(since, tz),
                                      "silenced": silenced, "notified": notify})
     return shown, kept
+
+
+def _evidence(alert: Alert) -> Dict[str, Any]:
+    """What of `alert`'s evidence a record keeps: finite numbers only (a value may be anything)."""
+    def number(value: Any, kind: type) -> Any:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return kind(value) if ok else None
+
+    return {"value": number(alert.value, float), "threshold": number(alert.threshold, float),
+            "volume": number(alert.volume, int), "hours": number(alert.hours, int)}
 
 
 def resolve(record: AlertRecord, now: datetime, silences: Sequence[Silence], tz: str, lang: str = "en") -> Alert:
@@ -183,7 +203,7 @@ def held(record: AlertRecord, now: datetime, silences: Sequence[Silence], tz: st
     """A recorded alert this run could not judge: still firing, not notified again."""
     return Alert(rule=record.rule, severity=record.severity if record.severity in SEVERITY_RANK else "warning",  # type: ignore[arg-type]
                  app_id=record.app_id, code=record.code, message=record.message, fingerprint=record.fingerprint,
-                 status="firing", since=local_iso(record.since, tz),
+                 status="firing", since=local_iso(record.since, tz), **record.evidence(),
                  silenced=silenced_by(silences, record.app_id, record.rule, record.code, now), notified=False)
 
 

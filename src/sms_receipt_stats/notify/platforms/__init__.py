@@ -38,6 +38,20 @@ OPTION_ORDER = ("secret", "min_severity", "mention", "region", "endpoint")
 ParseHook = Callable[[Optional[str], "SplitResult", Dict[str, str]], Dict[str, Any]]
 
 
+def endpoint_option(options: Dict[str, str]) -> Optional[str]:
+    """An entry's `endpoint=` checked as SMS_ENDPOINT is written (`host[:port]` or `http(s)://host[:port]`);
+    None when absent. The ValueError names the option, for the entry's problem."""
+    endpoint = options.get("endpoint") or None
+    if endpoint is not None:
+        from sms_receipt_stats.endpoint import parse_endpoint
+
+        try:
+            parse_endpoint(endpoint)
+        except ValueError as exc:
+            raise ValueError(f"endpoint: {exc}") from None
+    return endpoint
+
+
 class SinkClass(Protocol):
     """A sink class (a `notify.base.Sink`) as the registry sees it: named, called with a `SinkSpec`
     to make the sink (its `kind` is read with getattr: mypy cannot match a class variable of a

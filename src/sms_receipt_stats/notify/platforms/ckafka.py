@@ -34,7 +34,7 @@ from sms_receipt_stats.notify.base import (
     QueueSink,
     one_line,
 )
-from sms_receipt_stats.notify.platforms import Platform
+from sms_receipt_stats.notify.platforms import Platform, endpoint_option
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
@@ -57,7 +57,6 @@ FORM = "ckafka://DATAHUB_ID"
 
 def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]) -> Dict[str, Any]:
     """`ckafka://DATAHUB_ID`, with an optional `region=` (one SendMessage serves) and `endpoint=`."""
-    from sms_receipt_stats.endpoint import parse_endpoint
 
     datahub = parts.netloc
     if not DATAHUB_ID.match(datahub) or parts.path not in ("", "/") or parts.query:
@@ -66,12 +65,7 @@ def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]
     region = options.get("region") or None
     if region is not None and region not in REGIONS:
         raise ValueError(f"region: CKafka's SendMessage is served in {', '.join(REGIONS)} only")
-    endpoint = options.get("endpoint") or None
-    if endpoint is not None:
-        try:
-            parse_endpoint(endpoint)
-        except ValueError as exc:
-            raise ValueError(f"endpoint: {exc}") from None
+    endpoint = endpoint_option(options)
     return {"kind": "ckafka", "name": datahub, "region": region, "endpoint": endpoint}
 
 

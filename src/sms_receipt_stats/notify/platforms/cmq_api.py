@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from sms_receipt_stats.notify.base import DeliveryContext, DeliveryError, QueueMessage, QueueSink, one_line
-from sms_receipt_stats.notify.platforms import Platform
+from sms_receipt_stats.notify.platforms import Platform, endpoint_option
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
@@ -37,18 +37,12 @@ _KINDS = {"queue": "cmq_api_queue", "topic": "cmq_api_topic"}
 
 def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]) -> Dict[str, Any]:
     """`cmq+api://queue/NAME` or `cmq+api://topic/NAME`, with an optional `region=` and `endpoint=`."""
-    from sms_receipt_stats.endpoint import parse_endpoint
 
     kind = _KINDS.get(parts.netloc)
     name = parts.path.strip("/")
     if kind is None or not _NAME.match(name):
         raise ValueError("expected cmq+api://queue/NAME or cmq+api://topic/NAME")
-    endpoint = options.get("endpoint") or None
-    if endpoint is not None:
-        try:
-            parse_endpoint(endpoint)
-        except ValueError as exc:
-            raise ValueError(f"endpoint: {exc}") from None
+    endpoint = endpoint_option(options)
     return {"kind": kind, "name": name, "region": options.get("region") or None, "endpoint": endpoint}
 
 
