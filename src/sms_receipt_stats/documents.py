@@ -90,6 +90,25 @@ class Trend(BaseModel):
     success_rate_change: Optional[float] = None
 
 
+class ReceiptCodeCount(BaseModel):
+    """A receipt status code with at least one failed receipt in the window (receipts pushed by Tencent)."""
+
+    code: str
+    #: failed receipts with this code
+    count: int
+    category: str
+    #: from the receipt-code catalogue in the run's language; None for a code it does not know
+    meaning: Optional[str] = None
+
+
+class CountryCount(BaseModel):
+    """Receipts of one country/region code in the window, and how many of them failed."""
+
+    nationcode: str
+    count: int
+    failed: int
+
+
 class AppResult(BaseModel):
     app_id: str
     app_name: Optional[str] = None
@@ -100,6 +119,10 @@ class AppResult(BaseModel):
     request_ids: List[str] = Field(default_factory=list)
     error: Optional[ErrorInfo] = None
     trend: Optional[Trend] = None
+    #: with a state store and the receipts callback (docs/http-api.md, *Receipts*): failed receipts by code
+    receipt_codes: Optional[List[ReceiptCodeCount]] = None
+    #: with a state store and the receipts callback: receipts by country/region code
+    countries: Optional[List[CountryCount]] = None
 
     @property
     def ok(self) -> bool:
@@ -107,7 +130,7 @@ class AppResult(BaseModel):
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _without_unset(handler(self), ("trend",))
+        return _without_unset(handler(self), ("trend", "receipt_codes", "countries"))
 
 #: lifecycle fields: set only with a state store (docs/alerts.md, *The lifecycle*)
 LIFECYCLE_FIELDS = ("fingerprint", "status", "since", "silenced", "notified")

@@ -144,6 +144,10 @@ def run_timer_job(
             else:
                 doc.results = query_apps(apps, window, granularity, querier, settings.lang,
                                          settings.secret_values())
+                if run is not None and settings.receipts_secret is not None and run.state.available:
+                    from sms_receipt_stats.state.receipts import attach_receipts  # docs/http-api.md, *Receipts*
+
+                    attach_receipts(run.state, doc.results, window, settings.lang)
                 assessment = _assess(job, doc, window, querier, run, settings, now)
                 doc.alerts.extend(assessment.alerts)
         if run is not None:

@@ -76,7 +76,7 @@ def test_the_package_routes_are_found_without_a_list(fresh_table: None) -> None:
     paths = {(r.path, r.methods, r.auth) for r in router.table().routes}
     assert paths == {("health", ("GET", "HEAD"), "none"), ("stats", ("GET", "POST"), "token"),
                      ("dashboard", ("GET",), "own"), ("silences", ("GET", "POST"), "token"),
-                     ("silences/{id}", ("DELETE",), "token")}
+                     ("silences/{id}", ("DELETE",), "token"), ("receipts/{app_id}", ("POST",), "own")}
 
 
 def test_a_new_route_is_one_module_and_nothing_else_changes(extra_route_dir: Path, invoke: Invoke,

@@ -318,6 +318,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ok = (bool(doc["results"]) and response["statusCode"] == 200 and denied["statusCode"] == 401
               and page["statusCode"] == 200)
         ok = _demo_lifecycle(emulator, chat, main_handler, context, run_dir) and ok
+        from sms_receipt_stats.dev.receipts_cli import demo_receipts
+
+        ok = demo_receipts(main_handler, context, run_dir) and ok
         print("\ndemo finished: " + ("OK" if ok else "something went wrong (see above)"))
         return 0 if ok else 1
 
@@ -555,6 +558,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sms_receipt_stats.dev.backtest.command import add_parser as add_backtest_parser
 
     add_backtest_parser(sub, cmd_backtest)
+    from sms_receipt_stats.dev.receipts_cli import add_parsers as add_receipts_parsers
+
+    add_receipts_parsers(sub)
 
     pkg = sub.add_parser("package", help="build the SCF deployment zip")
     pkg.add_argument("--python", default="3.10")

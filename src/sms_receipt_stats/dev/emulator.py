@@ -13,6 +13,10 @@ Served actions:
 - ``tdmq`` ``2020-02-17`` ``SendCmqMsg`` and ``PublishCmqMsg`` (the queue sink)
 - ``ckafka`` ``2019-08-19`` ``SendMessage`` (the CKafka sink) and ``DescribeDatahubTasks`` (its
   ``doctor`` check), see ``Emulator._ckafka``
+
+And the other direction: ``Emulator.push_receipts`` pushes an app's receipts of some hours to a
+callback URL as Tencent's status-report callback does (``dev/receipt_pusher.py``); they add up
+to the ``CallbackStatusStatistics`` served for those hours.
 """
 
 from __future__ import annotations
@@ -560,6 +564,13 @@ class Emulator(LoopbackServer):
         return max_in_any_second(times)
 
     # -- request handling ------------------------------------------------------------
+
+    def push_receipts(self, url: str, app_id: str, hour_starts: Iterable[int], **options: Any) -> Any:
+        """Push the receipts of these hours of `app_id` to a callback URL as Tencent does (batches,
+        retries, duplicates: `dev/receipt_pusher.py`); they add up to this emulator's statistics."""
+        from sms_receipt_stats.dev.receipt_pusher import ReceiptPusher
+
+        return ReceiptPusher(url, **options).push_hours(app_id, list(hour_starts))
 
     def error_response(self, code: str, message: str) -> Dict[str, Any]:
         """The API's error envelope with a fresh RequestId."""

@@ -12,9 +12,9 @@ uses the server's clock. No retries and short socket timeouts: a call ends withi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
-from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, Status, Store, shape_error
+from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, CountGroup, Status, Store, shape_error
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
@@ -77,6 +77,45 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 """
+
+
+# KEYS[1] sorted set of members seen (score: when, ms), KEYS[2..] counters hashes; ARGV[1] window ms, then
+# per counters key: ttl ms, item count, and per item: member, field count, fields. One script: a batch is
+# counted whole or not at all, and a member already seen within the window adds nothing.
+_COUNT_ONCE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local a, counted = 2, 0
+for k = 2, #KEYS do
+  local ttl, n = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 2
+  local touched = false
+  for i = 1, n do
+    local member, nf = ARGV[a], tonumber(ARGV[a + 1])
+    a = a + 2
+    if redis.call('ZADD', KEYS[1], 'NX', now, member) == 1 then
+      counted = counted + 1
+      touched = true
+      for f = a, a + nf - 1 do redis.call('HINCRBY', KEYS[k], ARGV[f], 1) end
+    end
+    a = a + nf
+  end
+  if touched and redis.call('PTTL', KEYS[k]) < ttl then redis.call('PEXPIRE', KEYS[k], ttl) end
+end
+if counted > 0 then redis.call('PEXPIRE', KEYS[1], window) end
+return counted
+"""
+
+# KEYS: counters hashes; returns one HGETALL array per key
+_READ_COUNTERS = """
+local out = {}
+for k = 1, #KEYS do out[k] = redis.call('HGETALL', KEYS[k]) end
+return out
+"""
+#: counters keys read by one script call (its reply stays far below resp's MAX_ITEMS)
+READ_CHUNK = 48
 
 
 def client_name_for(prefix: str) -> str:
@@ -176,6 +215,38 @@ class RedisStore(Store):
         args = [item_id, "0" if expected is None else "1", expected or "",
                 "0" if value is None else "1", value or "", _ms(ttl)]
         return _flag(self._client.eval(_REPLACE, [self._hash(collection)], args), "EVALSHA")
+
+    def count_once(self, seen: str, window: float, groups: Sequence[CountGroup]) -> int:
+        keys = [self._key(seen)]
+        args: List[Union[str, int]] = [_ms(window)]
+        for group in groups:
+            keys.append(self._key(group.counters))
+            args += [_ms(group.ttl), len(group.items)]
+            for member, fields in group.items:
+                args += [member, len(fields), *fields]
+        reply = self._client.eval(_COUNT_ONCE, keys, args)
+        if not isinstance(reply, int) or reply < 0:
+            raise shape_error("EVALSHA")
+        return reply
+
+    def read_counters(self, keys: List[str]) -> List[Dict[str, int]]:
+        found: List[Dict[str, int]] = []
+        for start in range(0, len(keys), READ_CHUNK):
+            chunk = [self._key(k) for k in keys[start:start + READ_CHUNK]]
+            replies = self._client.eval(_READ_COUNTERS, chunk, [])
+            if not isinstance(replies, list) or len(replies) != len(chunk):
+                raise shape_error("EVALSHA")
+            for flat in replies:
+                if not isinstance(flat, list) or len(flat) % 2:
+                    raise shape_error("EVALSHA")
+                counters: Dict[str, int] = {}
+                for i in range(0, len(flat), 2):
+                    name, value = _value(flat[i], "EVALSHA"), _value(flat[i + 1], "EVALSHA")
+                    if name is None or value is None or not value.isdigit():
+                        raise shape_error("EVALSHA")  # HINCRBY keeps integers: anything else is not our data
+                    counters[name] = int(value)
+                found.append(counters)
+        return found
 
     def ping(self) -> None:
         _status(self._client.execute("PING"), "PONG", "PING")

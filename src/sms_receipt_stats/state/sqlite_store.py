@@ -14,10 +14,10 @@ import contextlib
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence
 from urllib.parse import unquote, urlsplit
 
-from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, Store, StoreError
+from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, CountGroup, Store, StoreError
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
@@ -28,6 +28,16 @@ _SCHEMA = (
     "expires REAL NOT NULL, PRIMARY KEY (collection, id))",
     "CREATE INDEX IF NOT EXISTS kv_expires ON kv (expires)",
     "CREATE INDEX IF NOT EXISTS items_expires ON items (expires)",
+)
+
+
+#: the receipt counters (`count_once`): created on first use, so a store that never counts has none
+_COUNT_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS seen (key TEXT NOT NULL, member TEXT NOT NULL, expires REAL NOT NULL, "
+    "PRIMARY KEY (key, member))",
+    "CREATE TABLE IF NOT EXISTS counters (key TEXT NOT NULL, field TEXT NOT NULL, value INTEGER NOT NULL, "
+    "expires REAL NOT NULL, PRIMARY KEY (key, field))",
+    "CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)",
 )
 
 
@@ -163,6 +173,49 @@ class SqliteStore(Store):
                 self._db.execute("INSERT OR REPLACE INTO items (collection, id, value, expires) "
                                  "VALUES (?, ?, ?, ?)", (coll, item_id, value, now + ttl))
         return True
+
+    def _count_tables(self) -> None:
+        if not getattr(self, "_counting", False):
+            with self._locked():
+                for statement in _COUNT_SCHEMA:
+                    self._db.execute(statement)
+            self._counting = True
+
+    def count_once(self, seen: str, window: float, groups: Sequence[CountGroup]) -> int:
+        self._count_tables()
+        now = self._clock()
+        seen_key, counted = self._key(seen), 0
+        with self._immediate():  # one transaction: the batch is counted whole or not at all
+            self._db.execute("DELETE FROM seen WHERE key = ? AND expires <= ?", (seen_key, now))
+            self._db.execute("DELETE FROM counters WHERE expires <= ?", (now,))
+            for group in groups:
+                key = self._key(group.counters)
+                for member, fields in group.items:
+                    added = self._db.execute("INSERT OR IGNORE INTO seen (key, member, expires) VALUES (?, ?, ?)",
+                                             (seen_key, member, now + window)).rowcount
+                    if added != 1:
+                        continue
+                    counted += 1
+                    self._db.executemany(
+                        "INSERT INTO counters (key, field, value, expires) VALUES (?, ?, 1, ?) "
+                        "ON CONFLICT (key, field) DO UPDATE SET value = value + 1, "
+                        "expires = MAX(expires, excluded.expires)",
+                        [(key, field, now + group.ttl) for field in fields])
+        return counted
+
+    def read_counters(self, keys: List[str]) -> List[Dict[str, int]]:
+        self._count_tables()
+        found: Dict[str, Dict[str, int]] = {}
+        now = self._clock()
+        with self._locked():
+            for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
+                chunk = [self._key(k) for k in keys[start:start + 500]]
+                marks = ",".join("?" * len(chunk))
+                for key, name, value in self._db.execute(
+                        f"SELECT key, field, value FROM counters WHERE key IN ({marks}) AND expires > ?",
+                        (*chunk, now)):
+                    found.setdefault(key, {})[name] = int(value)
+        return [found.get(self._key(k), {}) for k in keys]
 
     def ping(self) -> None:
         with self._locked():

@@ -27,7 +27,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Set, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple, TypeVar
 
 from sms_receipt_stats.discovery import Lazy, declarations
 
@@ -40,6 +40,17 @@ log = logging.getLogger("sms_receipt_stats.state")
 CALL_TIMEOUT = 1.0
 
 T = TypeVar("T")
+
+
+class CountGroup(NamedTuple):
+    """Members counted into one counters key (`Store.count_once`)."""
+
+    #: the counters' key (relative to the prefix)
+    counters: str
+    #: seconds the counters are kept at least (an existing longer expiry is kept)
+    ttl: float
+    #: (member, the fields it adds one to)
+    items: Sequence[Tuple[str, Sequence[str]]]
 
 
 class StoreError(Exception):
@@ -92,6 +103,17 @@ class Store(ABC):
                 ttl: float) -> bool:
         """Atomically: if the item's value is `expected` (None: absent), make it `value` (None:
         remove it) with `ttl`. False, changing nothing, when someone else changed it first."""
+
+    def count_once(self, seen: str, window: float, groups: Sequence[CountGroup]) -> int:
+        """Atomically, for every member of every group that `seen` has not held in the last `window`
+        seconds: remember it, and add one to each of its fields in the group's counters (a hash
+        kept `ttl` seconds at least). Returns how many members were new. A back end without it
+        raises NotImplementedError (the caller answers that the store cannot count)."""
+        raise NotImplementedError("this state store cannot count receipts")
+
+    def read_counters(self, keys: List[str]) -> List[Dict[str, int]]:
+        """The counters `count_once` keeps under each key ({} when none)."""
+        raise NotImplementedError("this state store cannot count receipts")
 
     @abstractmethod
     def ping(self) -> None: ...

@@ -1,0 +1,152 @@
+"""Receipts pushed by Tencent, counted per app and hour in the state store (docs/state.md, *Receipts*).
+
+Per app and Beijing hour of `user_receive_time`, one counters key holds (fields):
+
+* ``s:S`` / ``s:F`` — receipts by report_status (SUCCESS / FAIL),
+* ``c:S:<code>`` / ``c:F:<code>`` — by errmsg code and status,
+* ``n:<nationcode>`` and ``nf:<nationcode>`` — by country/region code, and its failed ones,
+* ``l:<bucket>`` — how late receipts arrived (``1m``, ``5m``, ``1h``, ``6h``, ``1d``, ``more``).
+
+A batch is counted by one `Store.count_once` call: one Lua script on Redis, one transaction on
+SQLite, so it is counted whole or not at all, and a receipt whose sid the app's *seen* set holds
+(pushed again within DEDUP_WINDOW) adds nothing. The seen set keeps 16 characters per receipt
+(96 bits of the sid's SHA-256): about 100 bytes of Redis memory per receipt for DEDUP_WINDOW
+(a million receipts a day hold about 100 MB); an hour's counters are a few hundred bytes, kept
+RETENTION_DAYS after the hour. Keys carry the app id as a Redis hash tag (`receipts:{id}:...`),
+so one app's keys share a cluster slot.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+
+from sms_receipt_stats.state.store import CountGroup
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.documents import AppResult
+    from sms_receipt_stats.receipts.intake import Receipt
+    from sms_receipt_stats.state.store import GuardedStore
+    from sms_receipt_stats.windows import Window
+
+KEY_PREFIX = "receipts:"
+#: a sid pushed again within this long is counted once (Tencent retries a failed push within minutes)
+DEDUP_WINDOW = 24 * 3600.0
+#: counters are kept this long after their hour: the dashboard's 30 days and a margin
+RETENTION_DAYS = 35
+_BEIJING = timezone(timedelta(hours=8))
+
+
+def _tag(app_id: str) -> str:
+    return f"{KEY_PREFIX}{{{app_id}}}:"
+
+
+def seen_key(app_id: str) -> str:
+    return _tag(app_id) + "seen"
+
+
+def hour_key(app_id: str, hour: int) -> str:
+    """The counters of one app and hour (UTC epoch hours), named by the Beijing hour (yyyymmddhh)."""
+    return _tag(app_id) + datetime.fromtimestamp(hour * 3600, _BEIJING).strftime("%Y%m%d%H")
+
+
+def fields_of(receipt: Receipt) -> Tuple[str, ...]:
+    status = "S" if receipt.status == "SUCCESS" else "F"
+    fields = (f"s:{status}", f"c:{status}:{receipt.code}", f"n:{receipt.nationcode}", f"l:{receipt.latency}")
+    return (*fields, f"nf:{receipt.nationcode}") if status == "F" else fields
+
+
+def groups_of(app_id: str, receipts: Sequence[Receipt], now: float) -> List[CountGroup]:
+    """The batch as `count_once` groups: one per hour, each kept RETENTION_DAYS after its hour."""
+    by_hour: Dict[int, List[Tuple[str, Tuple[str, ...]]]] = defaultdict(list)
+    for receipt in receipts:
+        by_hour[receipt.hour].append((receipt.sid_key, fields_of(receipt)))
+    return [CountGroup(hour_key(app_id, hour), max(3600.0, (hour + 1) * 3600 + RETENTION_DAYS * 86400 - now), items)
+            for hour, items in sorted(by_hour.items())]
+
+
+def count_batch(state: GuardedStore, app_id: str, receipts: Sequence[Receipt], now: float) -> Optional[int]:
+    """Count one batch; how many receipts were new, or None when the store could not take it
+    (`state.problem` says why; nothing of the batch was counted)."""
+    groups = groups_of(app_id, receipts, now)
+    return state.call("count", None, lambda store: store.count_once(seen_key(app_id), DEDUP_WINDOW, groups))
+
+
+@dataclass
+class ReceiptTotals:
+    """An app's receipts over some hours, as read back from the counters."""
+
+    by_status: Dict[str, int] = field(default_factory=lambda: {"S": 0, "F": 0})
+    #: (status letter, code) -> receipts
+    codes: Dict[Tuple[str, str], int] = field(default_factory=dict)
+    #: nationcode -> [receipts, failed]
+    nations: Dict[str, List[int]] = field(default_factory=dict)
+    latency: Dict[str, int] = field(default_factory=dict)
+
+    def add(self, counters: Dict[str, int]) -> None:
+        for name, value in counters.items():
+            if not isinstance(value, int) or value < 0:
+                continue  # read back from the store: validated like input
+            kind, _, rest = name.partition(":")
+            if kind == "s" and rest in ("S", "F"):
+                self.by_status[rest] += value
+            elif kind == "c" and rest[:2] in ("S:", "F:") and len(rest) > 2:
+                key = (rest[0], rest[2:])
+                self.codes[key] = self.codes.get(key, 0) + value
+            elif kind == "n" and rest:
+                self.nations.setdefault(rest, [0, 0])[0] += value
+            elif kind == "nf" and rest:
+                self.nations.setdefault(rest, [0, 0])[1] += value
+            elif kind == "l" and rest:
+                self.latency[rest] = self.latency.get(rest, 0) + value
+
+    @property
+    def total(self) -> int:
+        return self.by_status["S"] + self.by_status["F"]
+
+
+def window_hours(window: Window) -> range:
+    counted = window.counted()
+    return range(counted.begin // 3600, counted.end // 3600)
+
+
+def read_totals(state: GuardedStore, app_ids: Sequence[str],
+                hours: Sequence[int]) -> Optional[Dict[str, ReceiptTotals]]:
+    """Each app's totals over `hours`; None when the store could not answer."""
+    keys = [hour_key(app_id, hour) for app_id in app_ids for hour in hours]
+    if not keys:
+        return {app_id: ReceiptTotals() for app_id in app_ids}
+    found = state.call("read", None, lambda store: store.read_counters(keys))
+    if found is None or len(found) != len(keys):
+        return None
+    totals = {app_id: ReceiptTotals() for app_id in app_ids}
+    for position, counters in enumerate(found):
+        if isinstance(counters, dict):
+            totals[app_ids[position // len(hours)]].add(counters)
+    return totals
+
+
+def attach_receipts(state: GuardedStore, results: List[AppResult], window: Window, lang: str) -> bool:
+    """Set `receipt_codes` and `countries` on every app result from the counters of the window's
+    hours; False (nothing set) when the store could not answer."""
+    from sms_receipt_stats.documents import CountryCount, ReceiptCodeCount
+    from sms_receipt_stats.receipts.codes import lookup
+
+    totals = read_totals(state, [r.app_id for r in results], list(window_hours(window)))
+    if totals is None:
+        return False
+    for result in results:
+        mine = totals[result.app_id]
+        failed = sorted(((code, n) for (status, code), n in mine.codes.items() if status == "F" and n > 0),
+                        key=lambda item: (-item[1], item[0]))
+        codes = []
+        for code, count in failed:
+            entry = lookup(code)
+            codes.append(ReceiptCodeCount(code=code, count=count, category=entry.category,
+                                          meaning=entry.meaning_in(lang)))
+        result.receipt_codes = codes
+        result.countries = [CountryCount(nationcode=nation, count=c, failed=f) for nation, (c, f) in
+                            sorted(mine.nations.items(), key=lambda item: (-item[1][0], item[0])) if c > 0]
+    return True
