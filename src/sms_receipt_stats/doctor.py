@@ -105,31 +105,38 @@ def app_label(app_id: str, name: Optional[str] = None) -> str:
     return f"{name} ({app_id})" if name else app_id
 
 
-#: what to do about each host-free reason `sdk.network_reason` gives (the catalogue's hint is
-#: one for every network error: refused, DNS and unroutable would read alike)
+#: what to do (en, zh) about each host-free reason `sdk.network_reason` gives (the catalogue's
+#: hint is one for every network error: refused, DNS and unroutable would read alike)
 NETWORK_HINTS = {
-    "the endpoint's host name could not be resolved (DNS)":
+    "the endpoint's host name could not be resolved (DNS)": (
         "Check the host name of SMS_ENDPOINT (default sms.tencentcloudapi.com) and that the function resolves "
         "public names (in a VPC: its DNS settings).",
-    "the endpoint refused the connection":
+        "请检查 SMS_ENDPOINT 的域名（默认 sms.tencentcloudapi.com），"
+        "以及函数能否解析公网域名（VPC 内：检查其 DNS 设置）。"),
+    "the endpoint refused the connection": (
         "Nothing listens at that host and port: check SMS_ENDPOINT's scheme, host and port, and any proxy.",
-    "connecting to the endpoint timed out":
+        "该地址和端口没有服务在监听：请检查 SMS_ENDPOINT 的协议、域名和端口，以及中间代理。"),
+    "connecting to the endpoint timed out": (
         "No connection was made in time: a VPC function needs a NAT gateway or public egress; check security "
         "groups and firewalls on the way to SMS_ENDPOINT.",
-    "there is no network route to the endpoint":
+        "连接超时：VPC 内的函数需要 NAT 网关或公网出口；请检查通往 SMS_ENDPOINT 的安全组和防火墙。"),
+    "there is no network route to the endpoint": (
         "This host has no route to the endpoint: a VPC function needs a NAT gateway or public egress; check "
         "SMS_ENDPOINT.",
-    "the TLS handshake with the endpoint failed":
+        "没有到达该地址的网络路由：VPC 内的函数需要 NAT 网关或公网出口；请检查 SMS_ENDPOINT。"),
+    "the TLS handshake with the endpoint failed": (
         "Check SMS_ENDPOINT (https to a Tencent Cloud host) and any proxy that intercepts TLS.",
+        "请检查 SMS_ENDPOINT（应为腾讯云域名的 https 地址）以及会拦截 TLS 的代理。"),
 }
 
 
-def _no_answer(err: CloudError) -> Tuple[str, Optional[str]]:
+def _no_answer(err: CloudError, lang: str) -> Tuple[str, Optional[str]]:
     """The endpoint check's detail and hint for a network error: which failure it was, first."""
     from sms_receipt_stats.sdk import UNREACHABLE
 
     reason = err.message.removeprefix(f"{UNREACHABLE}: ")
-    hint = next((h for r, h in NETWORK_HINTS.items() if reason.startswith(r)), None)
+    hints = next((h for r, h in NETWORK_HINTS.items() if reason.startswith(r)), None)
+    hint = None if hints is None else hints[1 if (lang or "").lower().startswith("zh") else 0]
     what = "no usable answer" if err.code == "ServerNetworkError" else "no answer"  # it answered, not as the API
     return f"{what}: {reason} ({err.code})"[:300], hint
 
@@ -333,9 +340,9 @@ def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now:
                             detail=f"{settings.endpoint.scheme} endpoint answered (region {settings.region})"))
     else:
         assert first_err is not None
-        detail, hint = _no_answer(first_err)
+        detail, hint = _no_answer(first_err, lang)
         failed = _failed("endpoint", first_err, lang, detail)
-        checks.append(failed.model_copy(update={"hint": hint}) if hint and lang == "en" else failed)
+        checks.append(failed.model_copy(update={"hint": hint}) if hint else failed)
         checks.append(Check(name="clock", status="skip", detail="skipped: the endpoint did not answer"))
         for app in settings.apps:
             checks.append(Check(name=f"permission {app_label(app.app_id, app.name)}", status="skip",

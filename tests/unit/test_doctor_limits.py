@@ -152,6 +152,8 @@ def test_an_unroutable_endpoint_is_named_as_such_with_its_own_hint() -> None:
     assert endpoint.detail == "no answer: there is no network route to the endpoint (ClientNetworkError)"
     assert endpoint.hint is not None and "NAT gateway" in endpoint.hint and "sms.tencentcloudapi.com" not in (
         endpoint.detail)
+    zh = _by_name(_doctor(base_env(REPORT_LANG="zh"), UnroutableFetcher(), clock, limit=60.0))["endpoint"]
+    assert zh.hint is not None and "NAT 网关" in zh.hint
 
 
 def test_the_permission_checks_name_the_app() -> None:
