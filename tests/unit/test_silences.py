@@ -85,6 +85,10 @@ def test_a_duration_stands_for_ends_at(duration: str, ends: str) -> None:
     assert silence.ends_at.isoformat() == ends
 
 
+def test_an_empty_duration_is_no_duration() -> None:
+    assert new_silence({**BODY, "duration": ""}, NOW).ends_at.isoformat() == "2026-11-25T13:00:00+00:00"
+
+
 def test_a_duration_counts_from_a_given_start() -> None:
     body = {k: v for k, v in BODY.items() if k != "ends_at"}
     silence = new_silence({**body, "starts_at": "2026-11-26T09:00:00+08:00", "duration": "2h"}, NOW)

@@ -268,7 +268,7 @@ def new_silence(body: Mapping[str, Any], now: datetime, scope: Optional[Sequence
         data["scope"] = tuple(scope)
     if data.get("starts_at") in (None, ""):
         data["starts_at"] = now
-    if data.get("duration") is not None:
+    if data.get("duration") not in (None, ""):
         _end_from_duration(data)
     else:
         data.pop("duration", None)
