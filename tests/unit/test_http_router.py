@@ -94,6 +94,7 @@ def test_a_new_route_is_one_module_and_nothing_else_changes(extra_route_dir: Pat
     assert (wrong["statusCode"], wrong["headers"]["Allow"]) == (405, "GET, HEAD")  # HEAD: as GET, no body
     head = invoke(event("/release/ping", method="HEAD"))
     assert (head["statusCode"], head["body"]) == (200, "")
+    assert (lambda r: (r["statusCode"], r["body"]))(invoke(event("/release/nope", method="HEAD"))) == (404, "")
     assert body_of(wrong)["error"]["code"] == "MethodNotAllowed"
     assert invoke(event("/release/ping", token=None))["statusCode"] == 401
     assert "GET .../ping" in body_of(invoke(event("/release/nope")))["error"]["message"]

@@ -179,14 +179,14 @@ def dispatch(raw: Mapping[str, Any], settings: Settings, deps_factory: Callable[
     request_id = (event.request_id if event else None) or safe_request_id(invocation_id)
     route: Optional[Route] = None
     request: Optional[Request] = None
-    head = False
+    # a HEAD is answered without a body, whatever the answer (a 404 or a 405 too)
+    head = event is not None and (event.httpMethod or "").upper() == "HEAD"
     try:
         if event is None:
             raise ApiError(400, "InvalidParameter", "malformed HTTP event")
         route, values = table().find(event.path)
-        head = (event.httpMethod or "").upper() == "HEAD" and "HEAD" not in route.methods and "GET" in route.methods
-        if head:  # the handler answers a GET; the body is dropped below
-            event = event.model_copy(update={"httpMethod": "GET"})
+        if head and "HEAD" not in route.methods and "GET" in route.methods:
+            event = event.model_copy(update={"httpMethod": "GET"})  # the handler answers a GET
         request = Request(event=event, settings=settings, deadline=deadline, request_id=request_id,
                           path_params=values, deps_factory=deps_factory)
         if request.method not in route.methods:
