@@ -102,6 +102,47 @@ def _hour(moment: datetime) -> str:
     return moment.astimezone(_BEIJING).strftime("%Y%m%d%H")
 
 
+def app_label(app_id: str, name: Optional[str] = None) -> str:
+    """How a check names an app: `prod (1400006874)`, or the id alone when it has no name."""
+    return f"{name} ({app_id})" if name else app_id
+
+
+#: what to do (en, zh) about each host-free reason `sdk.network_reason` gives (the catalogue's
+#: hint is one for every network error: refused, DNS and unroutable would read alike)
+NETWORK_HINTS = {
+    "the endpoint's host name could not be resolved (DNS)": (
+        "Check the host name of SMS_ENDPOINT (default sms.tencentcloudapi.com) and that the function resolves "
+        "public names (in a VPC: its DNS settings).",
+        "请检查 SMS_ENDPOINT 的域名（默认 sms.tencentcloudapi.com），"
+        "以及函数能否解析公网域名（VPC 内：检查其 DNS 设置）。"),
+    "the endpoint refused the connection": (
+        "Nothing listens at that host and port: check SMS_ENDPOINT's scheme, host and port, and any proxy.",
+        "该地址和端口没有服务在监听：请检查 SMS_ENDPOINT 的协议、域名和端口，以及中间代理。"),
+    "connecting to the endpoint timed out": (
+        "No connection was made in time: a VPC function needs a NAT gateway or public egress; check security "
+        "groups and firewalls on the way to SMS_ENDPOINT.",
+        "连接超时：VPC 内的函数需要 NAT 网关或公网出口；请检查通往 SMS_ENDPOINT 的安全组和防火墙。"),
+    "there is no network route to the endpoint": (
+        "This host has no route to the endpoint: a VPC function needs a NAT gateway or public egress; check "
+        "SMS_ENDPOINT.",
+        "没有到达该地址的网络路由：VPC 内的函数需要 NAT 网关或公网出口；请检查 SMS_ENDPOINT。"),
+    "the TLS handshake with the endpoint failed": (
+        "Check SMS_ENDPOINT (https to a Tencent Cloud host) and any proxy that intercepts TLS.",
+        "请检查 SMS_ENDPOINT（应为腾讯云域名的 https 地址）以及会拦截 TLS 的代理。"),
+}
+
+
+def _no_answer(err: CloudError, lang: str) -> Tuple[str, Optional[str]]:
+    """The endpoint check's detail and hint for a network error: which failure it was, first."""
+    from sms_receipt_stats.sdk import UNREACHABLE
+
+    reason = err.message.removeprefix(f"{UNREACHABLE}: ")
+    hints = next((h for r, h in NETWORK_HINTS.items() if reason.startswith(r)), None)
+    hint = None if hints is None else hints[1 if (lang or "").lower().startswith("zh") else 0]
+    what = "no usable answer" if err.code == "ServerNetworkError" else "no answer"  # it answered, not as the API
+    return f"{what}: {reason} ({err.code})"[:300], hint
+
+
 def _failed(name: str, err: CloudError, lang: str, detail: str = "") -> Check:
     from sms_receipt_stats.catalogue import classify  # the catalogue loads on the first failure only
 
@@ -171,8 +212,9 @@ def _add(a: Stats, b: Stats) -> Stats:
 
 
 def check_hour_rule(api: _Api, app_ids: Sequence[str], now: datetime, lang: str,
-                    budget: Optional[Budget] = None) -> Check:
+                    budget: Optional[Budget] = None, names: Optional[Dict[str, Optional[str]]] = None) -> Check:
     """Q(h..h) + Q(h+1..h+1) == Q(h..h+1) on an app with traffic: the API counts EndTime's hour.
+    Its detail says so in words (hour h alone plus hour h+1 alone equals the two-hour query).
 
     Under the other reading (EndTime excluded) Begin == End is refused or empty and
     Q(h..h+1) is hour h alone, so the sums differ; reports would then miss an hour per call.
@@ -189,6 +231,7 @@ def check_hour_rule(api: _Api, app_ids: Sequence[str], now: datetime, lang: str,
         return None if timeout is None else api.ask(app_id, begin, end, timeout)
 
     for app_id in app_ids:
+        app = app_label(app_id, (names or {}).get(app_id))
         for days_back, hour in HOUR_RULE_CANDIDATES:
             first = today - timedelta(days=days_back) + timedelta(hours=hour)
             h, h1 = _hour(first), _hour(first + timedelta(hours=1))
@@ -210,7 +253,7 @@ def check_hour_rule(api: _Api, app_ids: Sequence[str], now: datetime, lang: str,
                 assert refused is not None
                 if refused.code == "InvalidParameterValue.EndTimeVerifyFail":
                     return Check(name=name, status="fail", code=refused.code,
-                                 detail=f"the API refused BeginTime == EndTime ({h}) on app {app_id}: it reads "
+                                 detail=f"the API refused BeginTime == EndTime ({h}) on app {app}: it reads "
                                         "EndTime as excluded, not as the last hour counted; every window "
                                         "this product sends would miss its last hour",
                                  hint="Report this to the maintainers with the output of `doctor --json`.")
@@ -218,12 +261,14 @@ def check_hour_rule(api: _Api, app_ids: Sequence[str], now: datetime, lang: str,
             assert one is not None and two is not None
             if _add(one, two) == both:
                 return Check(name=name, status="pass",
-                             detail=f"Q({h}..{h}) + Q({h1}..{h1}) == Q({h}..{h1}) on app {app_id} "
-                                    f"({both.RequestSuccessCount} submitted): EndTime's hour is counted")
+                             detail=f"the API counts both hours it is given: hour {h} alone plus hour {h1} alone "
+                                    f"equals the two-hour query {h}..{h1} on app {app} ({both.RequestSuccessCount} "
+                                    "submitted), so EndTime's hour is counted")
             reading = ("EndTime's hour is not counted (half-open)" if one == both
                        else "the parts do not add up (receipts still arriving?)")
             return Check(name=name, status="fail",
-                         detail=f"Q({h}..{h}) + Q({h1}..{h1}) != Q({h}..{h1}) on app {app_id}: {reading}",
+                         detail=f"hour {h} alone plus hour {h1} alone does not equal the two-hour query "
+                                f"{h}..{h1} on app {app}: {reading}",
                          hint="Run doctor again; if it persists, report it with the output of `doctor --json`.")
     return Check(name=name, status="skip", detail="no app had traffic in the hours tried; nothing to compare")
 
@@ -298,10 +343,12 @@ def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now:
                             detail=f"{settings.endpoint.scheme} endpoint answered (region {settings.region})"))
     else:
         assert first_err is not None
-        checks.append(_failed("endpoint", first_err, lang, f"no answer ({first_err.code}: {first_err.message})"[:300]))
+        detail, hint = _no_answer(first_err, lang)
+        failed = _failed("endpoint", first_err, lang, detail)
+        checks.append(failed.model_copy(update={"hint": hint}) if hint else failed)
         checks.append(Check(name="clock", status="skip", detail="skipped: the endpoint did not answer"))
         for app in settings.apps:
-            checks.append(Check(name=f"permission {app.app_id}", status="skip",
+            checks.append(Check(name=f"permission {app_label(app.app_id, app.name)}", status="skip",
                                 detail="skipped: the endpoint did not answer"))
         checks.append(Check(name="hour rule", status="skip", detail="skipped: the endpoint did not answer"))
         return []
@@ -313,7 +360,7 @@ def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now:
         checks.append(_check_clock(settings, now, server_time, first_err, reachable, lang))
     results: List[AppResult] = []
     for index, app in enumerate(settings.apps):
-        name = f"permission {app.app_id}"
+        name = f"permission {app_label(app.app_id, app.name)}"
         if api.known(app.app_id, begin, end):
             stats, err = api.ask(app.app_id, begin, end)
         else:
@@ -334,7 +381,7 @@ def _api_checks(settings: Settings, fetcher: StatsFetcher, apps: List[str], now:
                                  rates=compute_rates(stats)))
     allowed = [r.app_id for r in results]
     if allowed:
-        checks.append(check_hour_rule(api, allowed, now, lang, budget))
+        checks.append(check_hour_rule(api, allowed, now, lang, budget, {a.app_id: a.name for a in settings.apps}))
     else:
         checks.append(Check(name="hour rule", status="skip", detail="skipped: no app could be queried"))
     return results

@@ -49,20 +49,62 @@ def test_list_answers_in_the_report_timezone(state_url: str, capsys: pytest.Capt
 
 @pytest.mark.parametrize("argv, words", [
     (["silence", "add", "--duration", "2h", "--comment", "x"], "give --app-id, --rule or --code"),
-    (["silence", "add", "--app-id", "42", "--duration", "2h", "--comment", "x"], "matchers.app_id"),
+    (["silence", "add", "--app-id", "42", "--duration", "2h", "--comment", "x"], "--app-id: must be an SmsSdkAppId"),
     (["silence", "add", "--rule", "api_error", "--duration", "2w", "--comment", "x"], "--duration"),
-    (["silence", "add", "--rule", "api_error", "--ends-at", "soon", "--comment", "x"], "ends_at"),
+    (["silence", "add", "--rule", "api_error", "--ends-at", "soon", "--comment", "x"], "--ends-at: must be an ISO"),
     (["silence", "expire", "ffffffffffffffff"], "no silence with id"),
     (["silence", "add", "--rule", "api_error", "--starts-at", "9999-12-31T23:00:00+00:00", "--duration", "1d",
       "--comment", "x"], "--starts-at"),
     (["silence", "add", "--rule", "api_error", "--starts-at", "0001-01-01T00:00:00+08:00", "--duration", "1d",
-      "--comment", "x"], "starts_at: must be between 1970"),
+      "--comment", "x"], "--starts-at: must be between 1970"),
+    (["silence", "add", "--rule", "api_error", "--duration", "400d", "--comment", "x"], "at most 366 days"),
+    (["silence", "add", "--rule", "api_error", "--ends-at", "2020-01-01T00:00:00Z", "--comment", "x"],
+     "is in the past"),
     (["silence", "add", "--rule", "api_error", "--duration", "1d", "--comment", "two\nlines"], "comment"),
 ])
 def test_bad_input_is_a_clear_error(state_url: str, capsys: pytest.CaptureFixture, argv, words: str) -> None:
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+def test_a_pending_silence_is_listed_as_pending(state_url: str, capsys: pytest.CaptureFixture) -> None:
+    """`silence list` showed only active silences: one made for tonight looked as if it had not been stored."""
+    from datetime import datetime, timedelta, timezone
+
+    start = (datetime.now(timezone.utc) + timedelta(hours=3)).replace(microsecond=0).isoformat()
+    assert cli.main(["silence", "add", "--rule", "api_error", "--starts-at", start, "--duration", "1h",
+                     "--comment", "maintenance tonight", "--json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert added["state"] == "pending"
+    assert cli.main(["silence", "list"]) == 0
+    [line] = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith(added["id"]) and " pending " in line
+    assert cli.main(["silence", "list", "--json"]) == 0
+    assert [s["state"] for s in json.loads(capsys.readouterr().out)] == ["pending"]
+
+
+def test_an_app_this_function_does_not_know_is_refused_as_over_http(
+        state_url: str, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    """The CLI stored a silence for any app; over HTTP it was then invisible. Both judge with
+    `check_matchers` now: refused, naming the apps that are known."""
+    monkeypatch.setenv("SMS_SDK_APP_IDS", "1400006874=prod")
+    assert cli.main(["silence", "add", "--app-id", "1400099999", "--duration", "2h", "--comment", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "--app-id: 1400099999 is not an app of this function (known: prod (1400006874))" in err
+    assert cli.main(["silence", "list", "--all"]) == 0
+    assert capsys.readouterr().out.strip() == "no silences"
+
+
+def test_an_uncatalogued_code_is_stored_with_a_warning(state_url: str, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["silence", "add", "--code", "FailedOperation.InsufficientBalanceInSmsPackag",
+                     "--duration", "2h", "--comment", "x"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --code: FailedOperation.InsufficientBalanceInSmsPackag is not a code" in err
+    assert "did you mean FailedOperation.InsufficientBalanceInSmsPackage?" in err
+    assert cli.main(["silence", "add", "--code", "failedoperation.insufficientbalanceinsmspackage",
+                     "--duration", "2h", "--comment", "x"]) == 2
+    assert "is spelled FailedOperation.InsufficientBalanceInSmsPackage" in capsys.readouterr().err
 
 
 def test_without_state_url(monkeypatch, capsys: pytest.CaptureFixture) -> None:

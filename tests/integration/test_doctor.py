@@ -18,6 +18,9 @@ from sms_receipt_stats.jobs import JobDeps
 from support import API_TOKEN, APP_IDS_ENV, APP_MARKETING, APP_PROD, APP_STAGING
 
 NOW = datetime.now(timezone.utc)
+#: a check names the app as APP_IDS_ENV names it, with its id
+PERMISSION = {APP_PROD: f"permission prod ({APP_PROD})", APP_STAGING: f"permission staging ({APP_STAGING})",
+              APP_MARKETING: f"permission marketing ({APP_MARKETING})"}
 
 
 def _env(emu: Emulator, **extra: str) -> Dict[str, str]:
@@ -47,10 +50,14 @@ def emu() -> Iterator[Emulator]:
 def test_a_healthy_setup_passes_every_check(emu: Emulator) -> None:
     checks = _by_name(_doctor(_env(emu)))
     assert healthy(checks.values())
-    for name in ("configuration", "credentials", "endpoint", "clock", f"permission {APP_PROD}",
-                 f"permission {APP_STAGING}", f"permission {APP_MARKETING}", "hour rule"):
+    for name in ("configuration", "credentials", "endpoint", "clock", PERMISSION[APP_PROD],
+                 PERMISSION[APP_STAGING], PERMISSION[APP_MARKETING], "hour rule"):
         assert checks[name].status == "pass", (name, checks[name])
     assert "EndTime's hour is counted" in checks["hour rule"].detail
+    # in words, not "Q(h..h) + Q(h+1..h+1) == Q(h..h+1)", and naming the app as the operator does
+    detail = checks["hour rule"].detail
+    assert detail.startswith("the API counts both hours it is given: hour ") and "Q(" not in detail
+    assert "alone equals the two-hour query" in detail and f"on app prod ({APP_PROD})" in detail
     assert checks["state store"].status == "skip" and checks["sinks"].status == "skip"
 
 
@@ -61,16 +68,16 @@ def test_an_api_that_excludes_end_time_fails_the_hour_rule_and_says_so() -> None
     assert rule.status == "fail"
     assert "refused BeginTime == EndTime" in rule.detail and "excluded" in rule.detail
     assert not healthy(checks.values())
-    assert checks[f"permission {APP_PROD}"].status == "pass"  # probed with two hours: valid either way
+    assert checks[PERMISSION[APP_PROD]].status == "pass"  # probed with two hours: valid either way
 
 
 def test_a_denied_app_fails_its_permission_check_with_the_catalogue_hint(emu: Emulator) -> None:
     emu.inject_error(APP_STAGING, "UnauthorizedOperation.SmsSdkAppIdVerifyFail")
     checks = _by_name(_doctor(_env(emu)))
-    denied = checks[f"permission {APP_STAGING}"]
+    denied = checks[PERMISSION[APP_STAGING]]
     assert denied.status == "fail" and denied.code == "UnauthorizedOperation.SmsSdkAppIdVerifyFail"
     assert denied.hint
-    assert checks[f"permission {APP_PROD}"].status == "pass"
+    assert checks[PERMISSION[APP_PROD]].status == "pass"
     assert checks["hour rule"].status == "pass"  # checked on an app that can be queried
 
 
@@ -169,7 +176,9 @@ def test_send_test_is_marked_as_a_test_and_names_the_failed_app(emu: Emulator, l
     first_line = content.strip().splitlines()[0]
     assert marker in first_line, content
     assert "all healthy" not in content and "全部正常" not in content
-    assert f"permission {APP_STAGING}" in content and "FAILED" in content
+    assert PERMISSION[APP_STAGING] in content and "FAILED" in content
+    # our own code span, copyable: the escaping of untrusted text put a zero-width space after its dot
+    assert "\u200b" not in content and "`UnauthorizedOperation.SmsSdkAppIdVerifyFail`" in content
     assert [c for c in checks if c.name.startswith("sink ") and c.status == "pass"]
 
 
@@ -207,5 +216,26 @@ def test_a_silent_endpoint_skips_the_apps_and_the_run_ends_within_its_limit() ->
                                      server_time=deps.server_time, deadline=deadline))
     assert checks["endpoint"].status == "fail"
     for app in (APP_PROD, APP_STAGING, APP_MARKETING):
-        assert checks[f"permission {app}"].status == "skip"
-        assert "endpoint did not answer" in checks[f"permission {app}"].detail
+        assert checks[PERMISSION[app]].status == "skip"
+        assert "endpoint did not answer" in checks[PERMISSION[app]].detail
+
+
+def test_an_unreachable_endpoint_says_which_failure_it_was() -> None:
+    """Refused and DNS both read "no answer (ClientNetworkError)" with one hint: now the reason leads,
+    and each reason has its own hint. Real sockets: a port nobody listens on, a reserved name."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    seen = {}
+    for endpoint, reason in ((f"http://127.0.0.1:{port}", "the endpoint refused the connection"),
+                             ("http://sms-doctor-test.invalid", "the endpoint's host name could not be resolved")):
+        env = {"TENCENTCLOUD_SECRETID": "AKIDdoctorwire000000000000000001", "SMS_ENDPOINT": endpoint,
+               "TENCENTCLOUD_SECRETKEY": "doctor-wire-secret-key-000000001", "SMS_SDK_APP_IDS": APP_PROD}
+        check = _by_name(_doctor(env))["endpoint"]
+        assert check.status == "fail" and check.code == "ClientNetworkError"
+        assert check.detail.startswith(f"no answer: {reason}") and check.detail.endswith("(ClientNetworkError)")
+        assert check.hint
+        seen[reason] = check.hint
+    assert len(set(seen.values())) == 2  # a hint for each, not the one network hint

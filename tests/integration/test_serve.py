@@ -108,7 +108,7 @@ def test_errors_keep_their_status_and_headers(served) -> None:
     assert headers["Content-Type"] == "text/html; charset=utf-8" and headers["Content-Security-Policy"] == CSP
     assert b"<code>AuthFailure.Unauthorized</code>" in body
     status, headers, _ = fetch(f"{server.endpoint}/stats", method="DELETE")
-    assert status == 405 and headers["Allow"] == "GET, POST"
+    assert status == 405 and headers["Allow"] == "GET, HEAD, POST"
     status, _, body = fetch(f"{server.endpoint}/nowhere")
     assert status == 404 and json.loads(body)["error"]["code"] == "NotFound"
 

@@ -193,7 +193,7 @@ def test_unknown_path_is_404(call: Callable[..., Response], fetcher: FakeFetcher
 def test_delete_is_405_with_allow(call: Callable[..., Response], fetcher: FakeFetcher) -> None:
     response = call(read_event("apigw_delete_stats"))
     assert_error(response, 405, "MethodNotAllowed")
-    assert response[1] == {"Content-Type": JSON_CT, "Allow": "GET, POST"}
+    assert response[1] == {"Content-Type": JSON_CT, "Allow": "GET, HEAD, POST"}
     assert fetcher.calls == []
 
 
@@ -214,11 +214,17 @@ def test_head_on_health_is_200_without_a_body(invoke: Callable[..., Dict[str, An
     assert fetcher.calls == []
 
 
-def test_head_on_stats_is_still_405(call: Callable[..., Response], fetcher: FakeFetcher) -> None:
+def test_head_on_stats_is_answered_like_get_without_a_body(invoke: Callable[..., Dict[str, Any]],
+                                                           fetcher: FakeFetcher) -> None:
+    """It was a 405 (only /health took HEAD): every route that takes GET takes HEAD the same way."""
+    get = invoke(read_event("apigw_get_stats"))
     event = read_event("apigw_get_stats")
     event["httpMethod"] = "HEAD"
-    assert_error(call(event), 405, "MethodNotAllowed")
-    assert fetcher.calls == []
+    head = invoke(event)
+    assert (head["statusCode"], head["headers"], head["body"]) == (200, get["headers"], "")
+    event["queryString"] = event["queryStringParameters"] = {"app_id": APP_PROD, "window": "last_week"}
+    refused = invoke(event)
+    assert (refused["statusCode"], refused["body"]) == (400, "")
 
 
 def test_an_unexpected_failure_is_a_500_carrying_the_events_request_id(call: Callable[..., Response],
@@ -345,6 +351,39 @@ def test_the_same_validation_applies_to_json_bodies(call: Callable[..., Response
                                                     query: Dict[str, str], code: str) -> None:
     assert_error(call(stats_event({}, body=query, method="POST")), 400, code)
     assert fetcher.calls == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_unknown_window_name_says_so_and_lists_the_names(call: Callable[..., Response], lang: str) -> None:
+    """`window=last_week` was answered with the BeginTime hint (yyyymmddhh), which a caller who
+    gave no BeginTime cannot act on."""
+    error = assert_error(call(stats_event({"app_id": APP_PROD, "window": "last_week"}),
+                              env=base_env(REPORT_LANG=lang)), 400, "InvalidParameterValue.BeginTimeVerifyFail")
+    names = "last_hour, last_24h, today, yesterday, last_7d, last_30d"
+    assert error["message"] == f"window 'last_week' is not a window name: the names are {names}"
+    assert names in error["hint"] and "BeginTime" not in error["hint"]
+
+
+@pytest.mark.parametrize("query", [
+    {"app_id": f"{APP_PROD},{APP_MARKETING}"},
+    {"app_id": f"{APP_PROD} {APP_MARKETING}"},
+    {"app_id": APP_PROD, "SmsSdkAppId": APP_MARKETING},
+    {"app_id": [APP_PROD, APP_MARKETING]},
+])
+def test_two_app_ids_are_refused_as_one_app_per_lookup(call: Callable[..., Response], fetcher: FakeFetcher,
+                                                       query: Dict[str, Any]) -> None:
+    """It said "must be an SmsSdkAppId of 10 digits", true of each of the two ids sent."""
+    error = assert_error(call(stats_event({**query, "window": "yesterday"})), 400, "InvalidParameter")
+    assert "one app per lookup" in error["message"] and "10 digits" not in error["message"]
+    assert fetcher.calls == []
+
+
+def test_a_malformed_app_id_is_quoted(call: Callable[..., Response]) -> None:
+    error = assert_error(call(stats_event({"app_id": "abc", "window": "yesterday"})), 400, "InvalidParameter")
+    assert error["message"] == "app_id 'abc' is not an SmsSdkAppId (10 digits, e.g. 1400006874)"
+    error = assert_error(call(stats_event({"app_id": APP_PROD, "window": "yesterday", "granularity": "week"})),
+                         400, "InvalidParameterValue")
+    assert error["message"] == "granularity 'week' is unknown: use total, day, hour"
 
 
 def test_span_just_within_the_product_limit_is_split_not_refused(call: Callable[..., Response],

@@ -230,9 +230,22 @@ def test_only_get(invoke, load_event, fetcher: FakeFetcher) -> None:
     # the route table answers the method, with the dashboard's own answer: an HTML error page
     # in the page's language (it was the JSON body of /stats before the one router)
     body = html_error(response, 405, "MethodNotAllowed")
-    assert response["headers"]["Allow"] == "GET"
+    assert response["headers"]["Allow"] == "GET, HEAD"
     assert '<html lang="zh' in body
     assert fetcher.calls == []
+
+
+def test_head_is_answered_like_get_without_a_body(invoke, load_event, fetcher: FakeFetcher) -> None:
+    """`curl -I .../dashboard` (a newcomer's first probe) got a 405 page: now the GET's status and headers."""
+    event = load_event("function_url_get_dashboard")
+    get = invoke(event, env=env())
+    event["httpMethod"] = "HEAD"
+    head = invoke(event, env=env())
+    assert (head["statusCode"], head["headers"], head["body"]) == (200, get["headers"], "")
+    assert get["statusCode"] == 200 and get["body"]
+    del event["headers"]["authorization"]
+    refused = invoke(event, env=env())  # an error is answered as its GET would be, without the page
+    assert refused["statusCode"] == 401 and refused["body"] == "" and "WWW-Authenticate" in refused["headers"]
 
 
 def test_any_prefix_ending_in_dashboard_routes(invoke, load_event) -> None:

@@ -134,6 +134,38 @@ def test_the_send_test_document_carries_its_checks_and_lists_the_failed_ones() -
     assert doc.errors == [f"doctor test: permission {APP_PROD}: FAILED: UnauthorizedOperation.X: denied"]
 
 
+class UnroutableFetcher:
+    """An endpoint behind no route: what `requests` says for it, through the SDK's own mapping."""
+
+    def fetch(self, app_id: str, begin_time: str, end_time: str,
+              timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
+        from sms_receipt_stats.sdk import network_error
+
+        raise network_error("HTTPSConnectionPool(host='sms.tencentcloudapi.com', port=443): Max retries exceeded "
+                            "(Caused by NewConnectionError(': Failed to establish a new connection: [Errno 113] "
+                            "No route to host'))")
+
+
+def test_an_unroutable_endpoint_is_named_as_such_with_its_own_hint() -> None:
+    clock = FakeClock()
+    endpoint = _by_name(_doctor(base_env(), UnroutableFetcher(), clock, limit=60.0))["endpoint"]
+    assert endpoint.detail == "no answer: there is no network route to the endpoint (ClientNetworkError)"
+    assert endpoint.hint is not None and "NAT gateway" in endpoint.hint and "sms.tencentcloudapi.com" not in (
+        endpoint.detail)
+    zh = _by_name(_doctor(base_env(REPORT_LANG="zh"), UnroutableFetcher(), clock, limit=60.0))["endpoint"]
+    assert zh.hint is not None and "NAT 网关" in zh.hint
+
+
+def test_the_permission_checks_name_the_app() -> None:
+    clock = FakeClock()
+    checks = _doctor(base_env(), HangingFetcher(clock, answer_after=0.1), clock, limit=None)
+    names = [c.name for c in checks if c.name.startswith("permission")]
+    assert names == [f"permission prod ({APP_PROD})", "permission staging (1400000002)",
+                     "permission marketing (1400000009)"]
+    unnamed = _doctor(base_env(SMS_SDK_APP_IDS=APP_PROD), HangingFetcher(clock, answer_after=0.1), clock, limit=None)
+    assert [c.name for c in unnamed if c.name.startswith("permission")] == [f"permission {APP_PROD}"]
+
+
 @pytest.mark.parametrize("limit", [6.5, 7.0, 7.4, 8.0, 20.0])
 def test_the_clock_check_starts_only_when_its_request_fits_before_the_reserve(limit: float) -> None:
     """The server's Date header is fetched with its own 5 s timeout: it must not eat the time kept

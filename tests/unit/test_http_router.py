@@ -91,13 +91,16 @@ def test_a_new_route_is_one_module_and_nothing_else_changes(extra_route_dir: Pat
     assert body_of(response) == {"pong": "/release/ping", "request_id": raw["requestContext"]["requestId"]}
     # the table's rules hold for it: its methods, the token (its default auth), the 404 that names it
     wrong = invoke(event("/release/ping", method="POST"))
-    assert (wrong["statusCode"], wrong["headers"]["Allow"]) == (405, "GET")
+    assert (wrong["statusCode"], wrong["headers"]["Allow"]) == (405, "GET, HEAD")  # HEAD: as GET, no body
+    head = invoke(event("/release/ping", method="HEAD"))
+    assert (head["statusCode"], head["body"]) == (200, "")
+    assert (lambda r: (r["statusCode"], r["body"]))(invoke(event("/release/nope", method="HEAD"))) == (404, "")
     assert body_of(wrong)["error"]["code"] == "MethodNotAllowed"
     assert invoke(event("/release/ping", token=None))["statusCode"] == 401
     assert "GET .../ping" in body_of(invoke(event("/release/nope")))["error"]["message"]
     # and the other routes are as they were
     assert invoke(event("/release/health"))["statusCode"] == 200
-    assert invoke(event("/release/stats", method="DELETE"))["headers"]["Allow"] == "GET, POST"
+    assert invoke(event("/release/stats", method="DELETE"))["headers"]["Allow"] == "GET, HEAD, POST"
     assert fetcher.calls == []
 
 

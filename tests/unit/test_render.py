@@ -591,3 +591,19 @@ def test_a_part_hour_zone_report_says_which_beijing_hours_were_counted(lang: str
     # local 00:00 IST is 02:30 Beijing: the 24 hours counted are Beijing 02:00 .. 01:00 (both included)
     assert "2026112302" in text and "2026112401" in text and "24" in text
     assert marker not in render(healthy_doc(), "plain", lang=lang).text  # whole-hour zone: nothing to say
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_an_error_line_shows_the_catalogued_codes_it_quotes_verbatim_and_defangs_the_rest(flavor):
+    """`doctor --send-test` lists failures as error lines ("...: FAILED: Code: message"): the escaping of
+    that untrusted text put a zero-width space after the code's dot, so it could not be copied or searched."""
+    doc = healthy_doc()
+    doc.errors = ["doctor test: permission prod (1400006874): FAILED: UnauthorizedOperation.SmsSdkAppIdVerifyFail: "
+                  "denied, see evil.example/login and Made.Up or FailedOperation.TemplateIdNotExist.evil"]
+    text = render(doc, flavor).text
+    line = next(x for x in text.splitlines() if "FAILED" in x)
+    assert "UnauthorizedOperation.SmsSdkAppIdVerifyFail" in line
+    assert "UnauthorizedOperation." + ZWSP not in line
+    assert not DOMAIN.search(line.replace("UnauthorizedOperation.SmsSdkAppIdVerifyFail", "")), line
+    assert "Made." + ZWSP + "Up" in line  # not a catalogued code: untrusted text stays defanged
+    assert "FailedOperation." + ZWSP + "TemplateIdNotExist." + ZWSP + "evil" in line

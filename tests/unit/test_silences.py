@@ -52,7 +52,7 @@ def test_starts_at_defaults_to_now_and_ids_are_ours() -> None:
     ({"matchers": {"app_id": "1400006874", "severity": "x"}}, "matchers.severity: unknown field"),
     ({"ends_at": "tomorrow"}, "ends_at: must be an ISO 8601 time"),
     ({"ends_at": "2026-11-25T21:00:00"}, "ends_at: needs a UTC offset"),
-    ({"ends_at": "2026-11-25T08:00:00+08:00"}, "ends_at must be later than starts_at"),
+    ({"starts_at": "2026-11-26T00:00:00Z", "ends_at": "2026-11-25T12:00:00Z"}, "ends_at must be later than starts_at"),
     ({"starts_at": "2026-11-20T00:00:00Z", "ends_at": "2026-11-24T00:00:00Z"}, "ends_at: must be in the future"),
     ({"ends_at": "2028-01-01T00:00:00Z"}, "at most 366 days"),
     ({"created_by": ""}, "created_by: String should have at least 1 character"),
@@ -63,6 +63,52 @@ def test_a_bad_silence_names_the_field(change: Dict[str, Any], field: str) -> No
     with pytest.raises(SilenceError) as err:
         new_silence({**BODY, **change}, NOW)
     assert field in str(err.value)
+
+
+@pytest.mark.parametrize("ends_at", ["2026-11-25T08:00:00+08:00", "2026-11-24T00:00:00Z"])
+def test_an_end_in_the_past_is_called_in_the_past(ends_at: str) -> None:
+    """Before an end before a start now-by-default read "must be later than starts_at", which a
+    newcomer who gave no starts_at cannot act on."""
+    with pytest.raises(SilenceError) as err:
+        new_silence({**BODY, "ends_at": ends_at}, NOW)
+    message = str(err.value)
+    assert message.startswith("ends_at:") and "is in the past" in message and "later than starts_at" not in message
+    assert "2026-11-25T01:00:00+00:00" in message  # what "now" is, so the caller sees the gap
+
+
+@pytest.mark.parametrize("duration, ends", [("90s", "2026-11-25T01:01:30+00:00"), ("30m", "2026-11-25T01:30:00+00:00"),
+                                            ("4h", "2026-11-25T05:00:00+00:00"), ("1d", "2026-11-26T01:00:00+00:00"),
+                                            ("366d", "2027-11-26T01:00:00+00:00")])
+def test_a_duration_stands_for_ends_at(duration: str, ends: str) -> None:
+    body = {k: v for k, v in BODY.items() if k != "ends_at"}
+    silence = new_silence({**body, "duration": duration}, NOW)
+    assert silence.ends_at.isoformat() == ends
+
+
+def test_an_empty_duration_is_no_duration() -> None:
+    assert new_silence({**BODY, "duration": ""}, NOW).ends_at.isoformat() == "2026-11-25T13:00:00+00:00"
+
+
+def test_a_duration_counts_from_a_given_start() -> None:
+    body = {k: v for k, v in BODY.items() if k != "ends_at"}
+    silence = new_silence({**body, "starts_at": "2026-11-26T09:00:00+08:00", "duration": "2h"}, NOW)
+    assert silence.ends_at.isoformat() == "2026-11-26T03:00:00+00:00"
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"duration": "2w"}, "duration: '2w' is not a whole number and a unit"),
+    ({"duration": "0m"}, "duration: '0m' is not"),
+    ({"duration": 3600}, "duration: must be a whole number and a unit"),
+    ({"duration": "367d"}, "duration: '367d' is too long: a silence may last at most 366 days"),
+    ({"duration": "9999d"}, "is too long"),
+    ({"duration": "1h", "ends_at": "2026-11-25T21:00:00+08:00"}, "duration: give ends_at or duration, not both"),
+    ({"duration": "1h", "starts_at": "soon"}, "starts_at: must be an ISO 8601 time"),
+])
+def test_a_bad_duration_names_the_field(change: Dict[str, Any], words: str) -> None:
+    body = {k: v for k, v in BODY.items() if k != "ends_at"}
+    with pytest.raises(SilenceError) as err:
+        new_silence({**body, **change}, NOW)
+    assert words in str(err.value)
 
 
 def test_missing_fields_are_named() -> None:
@@ -93,6 +139,47 @@ def test_post_get_delete(invoke: Invoke, state: Dict[str, str]) -> None:
     assert expired["statusCode"] == 200 and answer(expired)["state"] == "expired"
     listed = answer(invoke(read_event("apigw_get_silences"), env=state))
     assert [s["state"] for s in listed["silences"]] == ["expired"]  # listed a day after it ends
+
+
+def test_post_with_a_duration(invoke: Invoke, state: Dict[str, str]) -> None:
+    body = {k: v for k, v in BODY.items() if k not in ("ends_at", "starts_at")}
+    created = invoke(post({**body, "duration": "4h"}), env=state)
+    assert created["statusCode"] == 201, created["body"]
+    assert answer(created)["ends_at"] == "2026-11-25T13:00:00+08:00" and "warnings" not in answer(created)
+
+
+def test_post_with_an_end_in_the_past_says_so(invoke: Invoke, state: Dict[str, str]) -> None:
+    body = {k: v for k, v in BODY.items() if k != "starts_at"}
+    refused = invoke(post({**body, "ends_at": "2026-11-25T08:00:00+08:00"}), env=state)
+    assert refused["statusCode"] == 400 and "is in the past" in answer(refused)["error"]["message"]
+
+
+def test_post_with_an_uncatalogued_code_warns_and_one_in_the_wrong_case_is_refused(
+        invoke: Invoke, state: Dict[str, str]) -> None:
+    created = invoke(post({**BODY, "matchers": {"app_id": "1400006874",
+                                                "code": "UnauthorizedOperation.ServiceSuspendDueToArrear"}}), env=state)
+    assert created["statusCode"] == 201
+    [warning] = answer(created)["warnings"]
+    assert "not a code the error catalogue knows" in warning
+    assert "did you mean UnauthorizedOperation.ServiceSuspendDueToArrears?" in warning
+    refused = invoke(post({**BODY, "matchers": {"code": "unauthorizedoperation.servicesuspenddueToarrears"}}),
+                     env=state)
+    assert refused["statusCode"] == 400
+    assert "is spelled UnauthorizedOperation.ServiceSuspendDueToArrears" in answer(refused)["error"]["message"]
+
+
+def test_check_matchers_is_the_one_judgement() -> None:
+    from sms_receipt_stats.config import load_settings
+    from sms_receipt_stats.state.silences import Matchers, check_matchers
+
+    settings, _ = load_settings(base_env())
+    assert check_matchers(Matchers(app_id=PROD, code="FailedOperation.InsufficientBalanceInSmsPackage"),
+                          settings) == ([], [])
+    refused, _ = check_matchers(Matchers(app_id="1400099999"), settings)
+    assert refused and "prod (1400006874)" in refused[0] and "1400099999 is not an app of this function" in refused[0]
+    bare, _ = load_settings({})
+    refused, warnings = check_matchers(Matchers(app_id=PROD), bare)
+    assert refused == [] and "could not be checked" in warnings[0]
 
 
 def test_delete_of_an_unknown_id_is_404(invoke: Invoke, state: Dict[str, str]) -> None:

@@ -7,10 +7,10 @@ import getpass
 import json
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional
 
-from sms_receipt_stats.config import load_settings, parse_duration
+from sms_receipt_stats.config import load_settings
 
 
 def add_silence_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> None:
@@ -27,13 +27,27 @@ def add_silence_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> N
     add.add_argument("--created-by", default=None, help="who (default: the login name)")
     add.add_argument("--comment", required=True, help="why: a ticket, an incident")
     add.add_argument("--json", action="store_true")
-    listing = actions.add_parser("list", help="the silences in force (with --all: pending and expired too)")
+    listing = actions.add_parser("list", help="the silences in force and the pending ones (with --all: expired "
+                                              "too)")
     listing.add_argument("--all", action="store_true")
     listing.add_argument("--json", action="store_true")
     expire = actions.add_parser("expire", help="end a silence now")
     expire.add_argument("id")
     expire.add_argument("--json", action="store_true")
     silence.set_defaults(func=func)
+
+
+#: a message naming a field of the body names the option that gave it
+_FLAGS = (("matchers: give", "give --app-id, --rule or --code:"), ("matchers.app_id:", "--app-id:"),
+          ("matchers.rule:", "--rule:"), ("matchers.code:", "--code:"), ("starts_at:", "--starts-at:"),
+          ("ends_at:", "--ends-at:"), ("duration:", "--duration:"), ("created_by:", "--created-by:"),
+          ("comment:", "--comment:"))
+
+
+def _flags(message: str) -> str:
+    for field, flag in _FLAGS:
+        message = message.replace(field, flag)
+    return message
 
 
 def _err(message: str) -> int:
@@ -61,7 +75,7 @@ def _show(docs: List[Dict[str, Any]], as_json: bool, single: bool = False) -> No
 
 def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int:
     from sms_receipt_stats.state.flow import open_state
-    from sms_receipt_stats.state.silences import SilenceError, SilenceStore, new_silence
+    from sms_receipt_stats.state.silences import SilenceError, SilenceStore, check_matchers, new_silence
 
     settings, issues = load_settings(os.environ)
     for issue in issues:
@@ -74,7 +88,8 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
     silences = SilenceStore(state)
     try:
         if args.action == "list":
-            shown = [s.to_doc(now, settings.timezone) for s in silences.list() if args.all or s.active_at(now)]
+            # pending ones too (marked so): a silence made for tonight must be seen to exist
+            shown = [s.to_doc(now, settings.timezone) for s in silences.list() if args.all or s.ends_at > now]
             if state.available:
                 _show(shown, args.json)
         elif args.action == "expire":
@@ -86,24 +101,20 @@ def run_silence(args: argparse.Namespace, now: Optional[datetime] = None) -> int
         else:
             matchers = {k: v for k, v in (("app_id", args.app_id), ("rule", args.rule), ("code", args.code)) if v}
             body: Dict[str, Any] = {"matchers": matchers, "created_by": args.created_by or _login(),
-                                    "comment": args.comment, "starts_at": args.starts_at, "ends_at": args.ends_at}
-            if args.duration:
-                try:
-                    seconds = parse_duration(args.duration)
-                except ValueError as exc:
-                    return _err(f"--duration: {exc}")
-                try:
-                    start = datetime.fromisoformat(args.starts_at) if args.starts_at else now
-                    body["ends_at"] = (start + timedelta(seconds=seconds)).isoformat()
-                except (ValueError, OverflowError):
-                    return _err("--starts-at: must be ISO 8601 with an offset between 1970 and 9000, "
-                                "like 2026-11-25T09:00:00+08:00")
-            silence = silences.add(new_silence(body, now), now)
+                                    "comment": args.comment, "starts_at": args.starts_at, "ends_at": args.ends_at,
+                                    "duration": args.duration}
+            silence = new_silence(body, now)
+            refused, warnings = check_matchers(silence.matchers, settings)  # as the HTTP API judges them
+            if refused:
+                return _err(_flags("; ".join(refused)))
+            for warning in warnings:
+                print(f"silence: warning: {_flags(warning)}", file=sys.stderr)
+            silence = silences.add(silence, now)
             if state.available:
                 _show([silence.to_doc(now, settings.timezone)], args.json, single=True)
     except (SilenceError, ValueError) as exc:
         if state.available:
-            return _err(str(exc).replace("matchers: give", "give --app-id, --rule or --code:"))
+            return _err(_flags(str(exc)))
     finally:
         state.close()
     if not state.available:

@@ -62,8 +62,9 @@ def query_string(event: ApiGatewayEvent) -> Mapping[str, Any]:
     return event.queryString or event.queryStringParameters or {}
 
 
-def scalar(name: str, value: Any, max_chars: int = MAX_VALUE_CHARS) -> Optional[str]:
-    """One parameter's value as stripped text; a repeated parameter must repeat one value."""
+def scalar(name: str, value: Any, max_chars: int = MAX_VALUE_CHARS, several: str = "") -> Optional[str]:
+    """One parameter's value as stripped text; a repeated parameter must repeat one value
+    (`several`, when given, says why: "one app per lookup")."""
     if value is None:
         return None
     if isinstance(value, list):
@@ -71,7 +72,8 @@ def scalar(name: str, value: Any, max_chars: int = MAX_VALUE_CHARS) -> Optional[
             raise ApiError(400, "InvalidParameter", f"{name}: expected a string")
         distinct = {json.dumps(v, sort_keys=True, default=str) for v in value}
         if len(distinct) > 1:
-            raise ApiError(400, "InvalidParameter", f"{name}: given more than once with different values")
+            raise ApiError(400, "InvalidParameter", f"{name}: given more than once with different values"
+                                                    + (f" ({several})" if several else ""))
         if not value:
             return None
         value = value[0]
@@ -84,9 +86,11 @@ def scalar(name: str, value: Any, max_chars: int = MAX_VALUE_CHARS) -> Optional[
 
 
 def collect(event: ApiGatewayEvent, aliases: Mapping[str, Sequence[str]], *, body: bool = False,
-            max_chars: int = MAX_VALUE_CHARS) -> Dict[str, Optional[str]]:
+            max_chars: int = MAX_VALUE_CHARS, single: Optional[Mapping[str, str]] = None) -> Dict[str, Optional[str]]:
     """canonical name → value (None when absent or empty), from the query string and, with `body`,
-    the JSON body; values given under several names or in both places must agree."""
+    the JSON body; values given under several names or in both places must agree. `single` says,
+    per canonical name, why it takes one value (the refusal of two says so)."""
+    single = single or {}
     sources: List[Mapping[str, Any]] = [query_string(event)]
     if body:
         sources.append(json_body(event))
@@ -96,10 +100,11 @@ def collect(event: ApiGatewayEvent, aliases: Mapping[str, Sequence[str]], *, bod
         for source in sources:
             for name in names:
                 if name in source:
-                    value = scalar(name, source[name], max_chars)
+                    value = scalar(name, source[name], max_chars, single.get(canonical, ""))
                     if value:
                         distinct.add(value)
         if len(distinct) > 1:
-            raise ApiError(400, "InvalidParameter", f"{canonical}: conflicting values")
+            raise ApiError(400, "InvalidParameter", f"{canonical}: conflicting values"
+                                                    + (f" ({single[canonical]})" if canonical in single else ""))
         params[canonical] = distinct.pop() if distinct else None
     return params

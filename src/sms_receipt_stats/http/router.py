@@ -11,6 +11,9 @@ with fewer `{placeholders}` (`/silences/stats` is `/stats`).
 `dispatch` answers every event: 400 for a malformed one, 404 for no route, 405 (with `Allow`)
 for a method the route does not take, the route's auth, then its handler; every `ApiError`
 becomes the route's error answer (JSON from `errors.py`, unless the route has an `error_page`).
+`HEAD` on a route that takes `GET` (and does not declare `HEAD` itself) is answered as the `GET`
+is, status and headers, without a body (RFC 9110, 9.3.2): a probe or `curl -I` of `/dashboard`
+gets what a browser would, not a 405.
 Route modules load what their work needs when they run: a `/health` probe loads no query layer.
 """
 
@@ -185,26 +188,44 @@ def dispatch(raw: Mapping[str, Any], settings: Settings, deps_factory: Callable[
     request_id = (event.request_id if event else None) or safe_request_id(invocation_id)
     route: Optional[Route] = None
     request: Optional[Request] = None
+    # a HEAD is answered without a body, whatever the answer (a 404 or a 405 too)
+    head = event is not None and (event.httpMethod or "").upper() == "HEAD"
     try:
         if event is None:
             raise ApiError(400, "InvalidParameter", "malformed HTTP event")
         route, values = table().find(event.path)
+        if head and "HEAD" not in route.methods and "GET" in route.methods:
+            event = event.model_copy(update={"httpMethod": "GET"})  # the handler answers a GET
         request = Request(event=event, settings=settings, deadline=deadline, request_id=request_id,
                           path_params=values, deps_factory=deps_factory)
         if request.method not in route.methods:
-            allowed = ", ".join(route.methods)
+            allowed = ", ".join(_allowed(route))
             raise ApiError(405, "MethodNotAllowed", f"use {' or '.join(route.methods)} on .../{route.path}",
                            {"Allow": allowed})
         if route.auth == "token":
             from sms_receipt_stats.http.auth import authenticate
 
             authenticate(event, settings)
-        return route.handler(request)
+        return _without_body(route.handler(request)) if head else route.handler(request)
     except ApiError as exc:
         # an answer relayed from the SMS API (exc.error set) failed upstream, whatever its status
         upstream = exc.error is not None or exc.status >= 500
         logger.info("lookup failed upstream" if upstream else "lookup refused",
                     extra={"status": exc.status, "code": exc.code})
         if route is not None and request is not None and route.error_page is not None:
-            return route.error_page(exc, request)
-        return error_response(exc, request_id, settings.lang)
+            answer = route.error_page(exc, request)
+        else:
+            answer = error_response(exc, request_id, settings.lang)
+        return _without_body(answer) if head else answer
+
+
+def _allowed(route: Route) -> Tuple[str, ...]:
+    """The methods a 405's `Allow` names: the route's, and HEAD wherever GET is taken."""
+    if "GET" in route.methods and "HEAD" not in route.methods:
+        return tuple(sorted((*route.methods, "HEAD")))
+    return route.methods
+
+
+def _without_body(answer: Dict[str, Any]) -> Dict[str, Any]:
+    """A HEAD's answer: the GET's status and headers, an empty body."""
+    return {**answer, "body": "", "isBase64Encoded": False}

@@ -12,7 +12,9 @@ no app may create none (403). It is listed to callers allowed one of its apps, a
 those allowed all of them. A silence without a scope (the CLI's, or one stored before scopes)
 applies to every app: every caller sees it, and only a function whose API_ALLOWED_APP_IDS covers
 every app of its own non-empty SMS_SDK_APP_IDS may expire it. Times are answered in
-REPORT_TIMEZONE. See docs/state.md "Silences".
+REPORT_TIMEZONE. The matchers are judged as the CLI judges them (`state.silences.check_matchers`):
+an app this function does not know is refused (400), an uncatalogued code is stored with a
+`warnings` entry in the 201 answer. See docs/state.md "Silences".
 """
 
 from __future__ import annotations
@@ -134,15 +136,18 @@ def list_or_add(request: Request) -> Dict[str, Any]:
                 raise _unavailable(state.problem)
             return http_response(200, {"silences": [s.to_doc(now, tz) for s in listed if scope.visible(s)]})
         from sms_receipt_stats.http.params import json_body
-        from sms_receipt_stats.state.silences import SilenceError, new_silence
+        from sms_receipt_stats.state.silences import SilenceError, check_matchers, new_silence
 
         params = json_body(request.event)
         if not params:
-            raise _error(400, "MissingParameter", "the body must be a JSON object with matchers, ends_at, "
-                         "created_by and comment", "input", _HINT)
+            raise _error(400, "MissingParameter", "the body must be a JSON object with matchers, ends_at (or "
+                         "duration), created_by and comment", "input", _HINT)
         try:
             silence = new_silence(params, now)
             scope.check_add(silence)
+            refused, warnings = check_matchers(silence.matchers, request.settings)
+            if refused:
+                raise SilenceError("; ".join(refused))
             bound = scope.scope_of(silence)
             if bound is not None:
                 silence = silence.model_copy(update={"scope": bound})
@@ -156,7 +161,10 @@ def list_or_add(request: Request) -> Dict[str, Any]:
             raise _error(400, "InvalidParameterValue", str(exc), "input", _HINT) from None
         if not state.available:
             raise _unavailable(state.problem)
-        return http_response(201, added.to_doc(now, tz))
+        doc = added.to_doc(now, tz)
+        if warnings:
+            doc["warnings"] = warnings
+        return http_response(201, doc)
 
     return _with_store(request, answer)
 

@@ -8,6 +8,7 @@ and the settled cache when a state store is configured).
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
@@ -34,6 +35,25 @@ ALIASES = {
     "limit": ("Limit", "limit"),
     "offset": ("Offset", "offset"),
 }
+#: a lookup answers one app: two of them, however given, are refused saying so
+ONE_APP = "one app per lookup: ask once per app"
+#: two or more app ids in one value (a list a newcomer tries: `1400006874,1400000002`)
+_SEVERAL_APP_IDS = re.compile(r"\d{10}(?:[\s,;|+]+\d{10})+")
+_HINTS = {
+    "app": {"en": "One lookup answers one SmsSdkAppId (10 digits, e.g. 1400006874): send one request per app.",
+            "zh": "一次查询只对应一个 SmsSdkAppId（10 位数字，如 1400006874）：每个应用单独请求一次。"},
+    "window": {"en": "window is one of {names}; or give begin and end (yyyymmddhh, half-open) instead.",
+               "zh": "window 取值为 {names} 之一；或改用 begin 与 end（yyyymmddhh，左闭右开）。"},
+}
+
+
+def _hint(key: str, lang: str, **values: str) -> str:
+    return _HINTS[key]["zh" if (lang or "").lower().startswith("zh") else "en"].format(**values)
+
+
+def _shown(value: str) -> str:
+    """A caller's value quoted in an error: what was sent, cut short."""
+    return repr(value if len(value) <= 40 else value[:40] + "…")
 
 
 def validate_lookup(params: Mapping[str, Optional[str]], settings: Settings,
@@ -41,13 +61,19 @@ def validate_lookup(params: Mapping[str, Optional[str]], settings: Settings,
     """→ (App, Window, granularity) or ApiError; nothing here touches the network."""
     from sms_receipt_stats.config import APP_ID_PATTERN, App
     from sms_receipt_stats.vocabulary import GRANULARITIES
-    from sms_receipt_stats.windows import WindowError, api_window, resolve_window
+    from sms_receipt_stats.windows import BEGIN_TIME_VERIFY_FAIL, WINDOW_NAMES, WindowError, api_window, resolve_window
 
+    lang = settings.lang
     app_id = params.get("app_id")
     if not app_id:
         raise ApiError(400, "MissingParameter", "app_id (or SmsSdkAppId) is required")
+    if _SEVERAL_APP_IDS.fullmatch(app_id):
+        count = len(re.findall(r"\d{10}", app_id))
+        raise ApiError(400, "InvalidParameter", f"app_id {_shown(app_id)} names {count} apps: {ONE_APP}",
+                       hint=_hint("app", lang))
     if not APP_ID_PATTERN.match(app_id):
-        raise ApiError(400, "InvalidParameter", "app_id must be an SmsSdkAppId of 10 digits")
+        raise ApiError(400, "InvalidParameter", f"app_id {_shown(app_id)} is not an SmsSdkAppId (10 digits, "
+                                                "e.g. 1400006874)", hint=_hint("app", lang))
     if app_id not in settings.api_allowed_app_ids:
         raise ApiError(403, "UnauthorizedOperation.RequestPermissionDeny",
                        "this app id is not in API_ALLOWED_APP_IDS")
@@ -58,7 +84,8 @@ def validate_lookup(params: Mapping[str, Optional[str]], settings: Settings,
             raise ApiError(400, code, f"{key.capitalize()} must be 0")
     granularity = params.get("granularity") or "total"
     if granularity not in GRANULARITIES:
-        raise ApiError(400, "InvalidParameterValue", "granularity must be total, day or hour")
+        raise ApiError(400, "InvalidParameterValue", f"granularity {_shown(granularity)} is unknown: use "
+                                                     f"{', '.join(GRANULARITIES)}")
     window_name, begin, end = params.get("window"), params.get("begin"), params.get("end")
     begin_time, end_time = params.get("BeginTime"), params.get("EndTime")
     api_names = bool(begin_time or end_time)
@@ -73,6 +100,10 @@ def validate_lookup(params: Mapping[str, Optional[str]], settings: Settings,
         names = ("BeginTime", "EndTime") if api_names else ("begin", "end")
         missing = names[1] if begin else names[0] if end else "window (or begin and end)"
         raise ApiError(400, "MissingParameter", f"{missing} is required")
+    if window_name and window_name not in WINDOW_NAMES:
+        listed = ", ".join(WINDOW_NAMES)
+        raise ApiError(400, BEGIN_TIME_VERIFY_FAIL, f"window {_shown(window_name)} is not a window name: the "
+                                                    f"names are {listed}", hint=_hint("window", lang, names=listed))
     try:
         if window_name:
             window = resolve_window(window_name, now, settings.timezone, granularity)
@@ -96,7 +127,7 @@ def lookup(request: Request) -> Dict[str, Any]:
     from sms_receipt_stats.sdk import MissingCredentials
 
     settings, deps = request.settings, request.deps
-    params = collect(request.event, ALIASES, body=True)
+    params = collect(request.event, ALIASES, body=True, single={"app_id": ONE_APP})
     app, window, granularity = validate_lookup(params, settings, deps.now())
     state = request.open_state()  # settled spans of a lookup come from the cache
     try:

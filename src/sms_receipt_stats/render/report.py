@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
-from sms_receipt_stats.notify.markup import Markup
+from sms_receipt_stats.notify.markup import ZWSP, Markup
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_spec, rule_title, span_text, t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
 from sms_receipt_stats.text import cut_utf8, shorten, utf8_len
@@ -35,6 +35,9 @@ SERIES_MAX = 7
 #: CamelCase words joined by dots, each with a lower-case letter, so no all-caps or lower-case
 #: `label.tld`. Shown verbatim in a code span, so it can be copied and searched.
 API_CODE = re.compile(r"[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*(\.[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)*")
+#: a dotted word of escaped text, its dots defanged (`markup.clean`): an error code quoted in a
+#: free-text error line (`doctor test: ...: FAILED: UnauthorizedOperation.X: ...`) looks like one
+_DEFANGED_CODE = re.compile(r"(?<![\w.\-\u200b])[A-Za-z][A-Za-z0-9]*(?:\.\u200b[A-Za-z][A-Za-z0-9]*)+(?![\w\-.])")
 #: the code the configuration rule gives every issue: the alert's title already says it
 CONFIG_CODE = "ConfigError"
 
@@ -229,6 +232,16 @@ class _Builder:
         if _catalogued(code) or (len(code) <= CODE_MAX and API_CODE.fullmatch(code)):
             return m.code(code)
         return m.code(m.escape(shorten(code, CODE_MAX)))
+
+    def free_text(self, text: str) -> str:
+        """Untrusted text escaped, except the catalogued error codes it quotes: those are shown as
+        `code` shows them (copyable, no zero-width space after their dots)."""
+
+        def verbatim(match: re.Match) -> str:
+            code = match.group(0).replace(ZWSP, "")
+            return self.code(code) if _catalogued(code) else match.group(0)
+
+        return _DEFANGED_CODE.sub(verbatim, self.m.escape(shorten(text, MESSAGE_MAX)))
 
     def error_detail(self, code: Optional[str], message: Optional[str]) -> str:
         parts = []
@@ -525,7 +538,7 @@ class _Builder:
         shown = {a.message for a in alerts}
         config = [a.message for a in alerts if a.rule == "config_error"]  # their line quotes the issue
         error_texts = [e for e in doc.errors if e not in shown and not any(e and c.endswith(e) for c in config)]
-        errors = tuple(m.bullet(m.escape(shorten(e, MESSAGE_MAX))) for e in error_texts[:ERRORS_MAX])
+        errors = tuple(m.bullet(self.free_text(e)) for e in error_texts[:ERRORS_MAX])
         if len(error_texts) > ERRORS_MAX:
             errors += (m.bullet(self.tr("more_errors", n=len(error_texts) - ERRORS_MAX)),)
 

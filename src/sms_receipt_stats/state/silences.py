@@ -1,7 +1,8 @@
 """Silences: "we know, stop telling us" for alerts that match, between two instants.
 
 A silence is `{id, matchers {app_id?, rule?, code?}, starts_at, ends_at, created_by,
-comment, scope?}`; it matches an alert when every matcher it gives equals the alert's field
+comment, scope?}` (a new one may give `duration`, like `4h`, instead of `ends_at`); it
+matches an alert when every matcher it gives equals the alert's field
 and, when it has a `scope` (the app ids of the HTTP caller that made it: API_ALLOWED_APP_IDS),
 the alert is about one of those apps. A silence without a scope (the CLI's, or one stored
 before scopes existed) is bounded by its matchers alone. A
@@ -13,6 +14,10 @@ Limits (docs/state.md "Silences"): times between 1970 and the year 9000, a start
 year ahead, at most `MAX_DURATION` long; no control character in any field; at most
 `MAX_SILENCES` silences not yet ended, counted and added under a lock so concurrent adds
 cannot pass it. Times are answered in REPORT_TIMEZONE; any offset is accepted.
+
+`check_matchers` is the one judgement of a new silence's matchers against a function's settings
+(an app it does not know, a code the catalogue does not know), used by the CLI and the HTTP API
+alike: a silence one of them stores, the other can see and would have stored too.
 """
 
 from __future__ import annotations
@@ -22,11 +27,15 @@ import secrets
 import time
 import unicodedata
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sms_receipt_stats.config import APP_ID_PATTERN
+from sms_receipt_stats.variables import parse_duration
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.config import Settings
 
 COLLECTION = "silences"
 #: an ended silence stays listed (as expired) this long, then the store drops it
@@ -205,15 +214,49 @@ def _first_error(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in first.get("loc", ())) or "body"
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     if first.get("type") == "extra_forbidden":
-        message = "unknown field (known: matchers, starts_at, ends_at, created_by, comment)"
+        message = "unknown field (known: matchers, starts_at, ends_at or duration, created_by, comment)"
     elif first.get("type") == "missing":
         message = "is required"
     return f"{where}: {message}"
 
 
+def _end_from_duration(data: Dict[str, Any]) -> None:
+    """`duration` (`90s`, `30m`, `4h`, `1d`, at most MAX_DURATION) → `ends_at` = `starts_at` + it, in `data`."""
+    duration = data.pop("duration")
+    if data.get("ends_at") not in (None, ""):
+        raise SilenceError("duration: give ends_at or duration, not both")
+    if not isinstance(duration, str) or len(duration) > 20:
+        raise SilenceError("duration: must be a whole number and a unit, like 90s, 30m, 4h or 1d")
+    try:
+        seconds = parse_duration(duration)
+    except ValueError:
+        raise SilenceError(f"duration: {duration.strip()!r} is not a whole number and a unit, like 90s, 30m, "
+                           "4h or 1d") from None
+    if seconds > MAX_DURATION.total_seconds():
+        raise SilenceError(f"duration: {duration.strip()!r} is too long: a silence may last at most "
+                           f"{MAX_DURATION.days} days ({MAX_DURATION.days}d)")
+    try:
+        start = _aware(data["starts_at"])
+    except ValueError as exc:
+        raise SilenceError(f"starts_at: {exc}") from None
+    data["ends_at"] = start + timedelta(seconds=seconds)
+
+
+def _in_the_past(end: Any, now: datetime) -> Optional[str]:
+    """The message for an `ends_at` that is already over, else None (also when it is no time at all)."""
+    try:
+        moment = _aware(end)
+    except ValueError:
+        return None
+    if moment > now:
+        return None
+    return (f"ends_at: must be in the future, and {moment.isoformat()} is in the past (it is now "
+            f"{now.astimezone(timezone.utc).replace(microsecond=0).isoformat()}); give a later time or a duration")
+
+
 def new_silence(body: Mapping[str, Any], now: datetime, scope: Optional[Sequence[str]] = None) -> Silence:
-    """A validated silence from a request body; `starts_at` defaults to now. SilenceError names the field.
-    `scope` is the caller's, never the body's."""
+    """A validated silence from a request body; `starts_at` defaults to now, `duration` may stand for
+    `ends_at`. SilenceError names the field. `scope` is the caller's, never the body's."""
     if not isinstance(body, Mapping):
         raise SilenceError("body: expected a JSON object")
     data = dict(body)
@@ -225,15 +268,69 @@ def new_silence(body: Mapping[str, Any], now: datetime, scope: Optional[Sequence
         data["scope"] = tuple(scope)
     if data.get("starts_at") in (None, ""):
         data["starts_at"] = now
+    if data.get("duration") not in (None, ""):
+        _end_from_duration(data)
+    else:
+        data.pop("duration", None)
     try:
         silence = Silence.model_validate({"id": secrets.token_hex(8), **data})
     except ValidationError as exc:
-        raise SilenceError(_first_error(exc)) from None
-    if silence.ends_at <= now:
-        raise SilenceError("ends_at: must be in the future")
+        message = _first_error(exc)
+        if message.endswith("ends_at must be later than starts_at"):
+            message = _in_the_past(data.get("ends_at"), now) or message  # say why: the end is already over
+        raise SilenceError(message) from None
+    past = _in_the_past(silence.ends_at, now)
+    if past is not None:
+        raise SilenceError(past)
     if silence.starts_at > now + MAX_LEAD:
         raise SilenceError(f"starts_at: must be at most {MAX_LEAD.days} days from now")
     return silence
+
+
+def _app_label(app_id: str, names: Mapping[str, Optional[str]]) -> str:
+    name = names.get(app_id)
+    return f"{name} ({app_id})" if name else app_id
+
+
+def check_matchers(matchers: Matchers, settings: Settings) -> Tuple[List[str], List[str]]:
+    """(refusals, warnings) for a new silence's matchers against this function's settings.
+
+    Refused: an `app_id` that neither SMS_SDK_APP_IDS nor API_ALLOWED_APP_IDS names (it would
+    silence nothing this function checks, and no HTTP caller could list or expire it), and a
+    `code` that differs from a catalogued one only in case (codes match exactly). Warned: an
+    `app_id` that cannot be checked (neither variable is set), and a code the error catalogue
+    does not know (a new upstream code is possible, a typo more likely: the nearest known code is
+    suggested). The CLI and the HTTP API both call this, so they refuse and warn alike.
+    """
+    refused: List[str] = []
+    warnings: List[str] = []
+    names: Dict[str, Optional[str]] = {a.app_id: a.name for a in settings.apps}
+    for app_id in settings.api_allowed_app_ids:
+        names.setdefault(app_id, None)
+    if matchers.app_id is not None:
+        if not names:
+            warnings.append(f"matchers.app_id: {matchers.app_id} could not be checked: neither SMS_SDK_APP_IDS "
+                            "nor API_ALLOWED_APP_IDS is set here")
+        elif matchers.app_id not in names:
+            known = ", ".join(_app_label(a, names) for a in sorted(names))
+            refused.append(f"matchers.app_id: {matchers.app_id} is not an app of this function (known: {known}); "
+                           "a silence for it would match no alert here and no HTTP caller could see it")
+    if matchers.code is not None:
+        from difflib import get_close_matches
+
+        from sms_receipt_stats.catalogue import load
+
+        codes = load().entries
+        if matchers.code not in codes:
+            same = next((c for c in codes if c.lower() == matchers.code.lower()), None)
+            if same is not None:
+                refused.append(f"matchers.code: {matchers.code} is spelled {same} (codes match exactly)")
+            else:
+                near = get_close_matches(matchers.code, list(codes), n=1, cutoff=0.8)
+                warnings.append(f"matchers.code: {matchers.code} is not a code the error catalogue knows"
+                                + (f" (did you mean {near[0]}?)" if near else "")
+                                + "; the silence matches only alerts with exactly this code")
+    return refused, warnings
 
 
 def _ttl(silence: Silence, now: datetime) -> float:
