@@ -173,11 +173,13 @@ def apply_overrides(env: Dict[str, str], overrides: Mapping[str, Optional[str]])
 
 
 def drop_product_log_handler() -> None:
-    """Forget the stdout handler `log.configure` bound, so the next call binds the current stdout."""
+    """Forget the stdout handler `log.configure` bound, so the next call binds the current stdout, and
+    let records propagate again as before it (pytest's `caplog` listens at the root)."""
     logger = logging.getLogger(product_log.LOGGER_NAME)
     for handler in list(logger.handlers):
         if isinstance(handler.formatter, product_log.JsonFormatter):
             logger.removeHandler(handler)
+            logger.propagate = True
 
 
 
