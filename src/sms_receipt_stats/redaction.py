@@ -71,21 +71,22 @@ def has_short_secret(secrets: Iterable[str]) -> bool:
 
 
 def _fold(text: str) -> str:
-    """Lower case and `+` read as a space (a query string's), one character for one (so
-    positions in the folded text are positions in `text`)."""
+    """Lower case, one character for one (so positions in the folded text are positions in `text`)."""
     lowered = text.lower()
-    if len(lowered) != len(text):
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    return lowered.replace("+", " ")
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 @lru_cache(maxsize=4096)
 def _forms(secret: str) -> Tuple[str, ...]:
-    """The folded spellings a secret travels in: as is, reversed, JSON-escaped, URL-encoded
-    (the decoded views of the text catch the other encodings, and these when mixed)."""
+    """The folded spellings a secret travels in: as is, reversed, with `+` for its spaces (a
+    query string's), JSON-escaped, URL-encoded (the decoded views of the text catch the other
+    encodings, and these when mixed)."""
     forms = {
         secret,
         secret[::-1],
+        secret.replace(" ", "+"),
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         quote(secret, safe=""),
