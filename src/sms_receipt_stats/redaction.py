@@ -38,7 +38,6 @@ long path segments) are configured secrets of their own.
 from __future__ import annotations
 
 import base64
-import html
 import json
 import re
 from bisect import bisect_right
@@ -299,6 +298,8 @@ def _decode(text: str) -> Tuple[str, List[Piece], bool]:
         elif kind == "esc":
             parts = [(start, 2, _JSON_ESCAPES[match.group("esc")])]
         elif kind == "ent":
+            import html  # html.entities is a 2,000-name table: cold start does not load it
+
             parts = [(start, end - start, html.unescape(match.group()))]
         else:
             parts = [(start, end - start, "")]
