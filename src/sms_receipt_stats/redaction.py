@@ -30,7 +30,7 @@ Credential-looking text, whoever's it is:
 The product's own messages never quote a configured value that could be a secret (see
 `config.shown`): masking is the second line of defence, not the first.
 
-Secrets that are URLs (a robot URL is its own secret) are matched whole only: their prefix
+Secrets that are URLs (`scheme://…`: a robot URL is its own secret) are matched whole only: their prefix
 is `https://` plus a host, which every hint may contain; their secret parts (key, token,
 long path segments) are configured secrets of their own.
 """
@@ -67,6 +67,14 @@ def prepare(secrets: Iterable[str]) -> List[str]:
 def has_short_secret(secrets: Iterable[str]) -> bool:
     """True when a configured (non-blank) secret is too short to be matched."""
     return any(isinstance(s, str) and s.strip() and len(s) < MIN_SECRET for s in secrets)
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def _is_url(secret: str) -> bool:
+    """A secret that is a URL (`scheme://…`, a robot URL): matched whole only."""
+    return _URL.match(secret) is not None
 
 
 def _fold(text: str) -> str:
@@ -110,7 +118,7 @@ def _base64_inner(secret: str) -> List[str]:
 @lru_cache(maxsize=4096)
 def _fragment_forms(secret: str) -> Tuple[str, ...]:
     """Folded forms, without blanks, whose parts count in untrusted text (URL secrets: none)."""
-    if "://" in secret:
+    if _is_url(secret):
         return ()
     forms = {"".join(f.split()) for f in _forms(secret)}
     forms.update(_fold(b) for b in _base64_inner(secret))
@@ -128,7 +136,7 @@ def _prefix_spans(folded: str, secrets: Sequence[str]) -> List[Span]:
     """Every whole form, and every leading part of MIN_PREFIX+ characters of a form, in `folded`."""
     spans: List[Span] = []
     for secret in secrets:
-        whole_only = "://" in secret
+        whole_only = _is_url(secret)
         for form in _forms(secret):
             if whole_only or len(form) <= MIN_PREFIX:
                 spans += [(i, i + len(form)) for i in _occurrences(folded, form)]

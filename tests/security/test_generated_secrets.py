@@ -67,6 +67,11 @@ def spellings(secret: str) -> List[str]:
     return [f.lower() for f in forms]
 
 
+#: a secret that is a URL (`scheme://…`, a robot URL) is promised whole only: its leading part is
+#: a scheme and a host, which hints name too; its key, token and long path parts are secrets of their own
+URL_SECRET = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def document_leaks(text: str, secrets: Iterable[str]) -> List[str]:
     """Secrets (4+ characters) found whole, or by a leading part of PREFIX characters, in any
     spelling and any case."""
@@ -75,7 +80,8 @@ def document_leaks(text: str, secrets: Iterable[str]) -> List[str]:
     for secret in secrets:
         if len(secret) < redaction.MIN_SECRET:
             continue
-        if any((form if len(form) <= PREFIX else form[:PREFIX]) in low for form in spellings(secret)):
+        whole = URL_SECRET.match(secret) is not None
+        if any((form if whole or len(form) <= PREFIX else form[:PREFIX]) in low for form in spellings(secret)):
             found.append(secret)
     return found
 
@@ -99,6 +105,9 @@ def fragment_leaks(text: str, secrets: Iterable[str]) -> List[str]:
     found = []
     for secret in secrets:
         if len(secret) < redaction.MIN_SECRET:
+            continue
+        if URL_SECRET.match(secret):
+            found += document_leaks(text, [secret])
             continue
         forms = ["".join(f.split()) for f in spellings(secret)] + [b.lower() for b in base64_inner(secret)]
         for form in forms:
