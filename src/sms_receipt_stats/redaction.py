@@ -3,7 +3,10 @@
 Every masking the product does lives here; callers pick the function for what they hold.
 
 Known secrets, two strengths, both matching case-insensitively and in every encoding a
-secret travels in (as is, JSON-escaped, URL-encoded):
+secret travels in: as is, reversed, and in the text as `_views` decodes it (percent-encoding,
+JSON escapes, HTML entities, with zero-width characters and soft hyphens dropped). A match in
+a decoded view masks the original characters it came from, so the rest of the text is kept
+as it was written:
 
 * `redact` / `redact_text` (documents, HTTP bodies, log lines): every whole secret, and any
   leading part of 8 characters or more — a value cut to a few dozen characters shows up as
@@ -27,7 +30,7 @@ Credential-looking text, whoever's it is:
 The product's own messages never quote a configured value that could be a secret (see
 `config.shown`): masking is the second line of defence, not the first.
 
-Secrets that are URLs (a robot URL is its own secret) are matched whole only: their prefix
+Secrets that are URLs (`scheme://…`: a robot URL is its own secret) are matched whole only: their prefix
 is `https://` plus a host, which every hint may contain; their secret parts (key, token,
 long path segments) are configured secrets of their own.
 """
@@ -37,8 +40,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+from bisect import bisect_right
 from functools import lru_cache
-from typing import AbstractSet, Any, Iterable, List, Sequence, Tuple
+from typing import AbstractSet, Any, Iterable, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import quote, quote_plus
 
 from sms_receipt_stats.text import shorten
@@ -65,6 +69,14 @@ def has_short_secret(secrets: Iterable[str]) -> bool:
     return any(isinstance(s, str) and s.strip() and len(s) < MIN_SECRET for s in secrets)
 
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def _is_url(secret: str) -> bool:
+    """A secret that is a URL (`scheme://…`, a robot URL): matched whole only."""
+    return _URL.match(secret) is not None
+
+
 def _fold(text: str) -> str:
     """Lower case, one character for one (so positions in the folded text are positions in `text`)."""
     lowered = text.lower()
@@ -75,9 +87,13 @@ def _fold(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _forms(secret: str) -> Tuple[str, ...]:
-    """The folded spellings a secret travels in: as is, JSON-escaped, URL-encoded."""
+    """The folded spellings a secret travels in: as is, reversed, with `+` for its spaces (a
+    query string's), JSON-escaped, URL-encoded (the decoded views of the text catch the other
+    encodings, and these when mixed)."""
     forms = {
         secret,
+        secret[::-1],
+        secret.replace(" ", "+"),
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         quote(secret, safe=""),
@@ -102,7 +118,7 @@ def _base64_inner(secret: str) -> List[str]:
 @lru_cache(maxsize=4096)
 def _fragment_forms(secret: str) -> Tuple[str, ...]:
     """Folded forms, without blanks, whose parts count in untrusted text (URL secrets: none)."""
-    if "://" in secret:
+    if _is_url(secret):
         return ()
     forms = {"".join(f.split()) for f in _forms(secret)}
     forms.update(_fold(b) for b in _base64_inner(secret))
@@ -120,7 +136,7 @@ def _prefix_spans(folded: str, secrets: Sequence[str]) -> List[Span]:
     """Every whole form, and every leading part of MIN_PREFIX+ characters of a form, in `folded`."""
     spans: List[Span] = []
     for secret in secrets:
-        whole_only = "://" in secret
+        whole_only = _is_url(secret)
         for form in _forms(secret):
             if whole_only or len(form) <= MIN_PREFIX:
                 spans += [(i, i + len(form)) for i in _occurrences(folded, form)]
@@ -133,11 +149,10 @@ def _prefix_spans(folded: str, secrets: Sequence[str]) -> List[Span]:
     return spans
 
 
-def _fragment_spans(folded: str, secrets: Sequence[str]) -> List[Span]:
-    """Any MIN_FRAGMENT-character part of a secret (or of its base64), found with blanks removed
-    from the text; spans are in `folded`'s positions and cover the blanks in between."""
-    index = [i for i, c in enumerate(folded) if not c.isspace()]
-    compact = "".join(folded[i] for i in index)
+@lru_cache(maxsize=64)
+def _fragment_table(secrets: Tuple[str, ...]) -> Tuple[frozenset, Tuple[str, ...]]:
+    """Every MIN_FRAGMENT-character part of the secrets' fragment forms, and the forms shorter
+    than that (matched whole)."""
     grams: set = set()
     short: List[str] = []
     for secret in secrets:
@@ -146,6 +161,15 @@ def _fragment_spans(folded: str, secrets: Sequence[str]) -> List[Span]:
                 short.append(form)
             else:
                 grams.update(form[k:k + MIN_FRAGMENT] for k in range(len(form) - MIN_FRAGMENT + 1))
+    return frozenset(grams), tuple(short)
+
+
+def _fragment_spans(folded: str, secrets: Sequence[str]) -> List[Span]:
+    """Any MIN_FRAGMENT-character part of a secret (or of its base64), found with blanks removed
+    from the text; spans are in `folded`'s positions and cover the blanks in between."""
+    index = [i for i, c in enumerate(folded) if not c.isspace()]
+    compact = "".join(folded[i] for i in index)
+    grams, short = _fragment_table(tuple(secrets))
     spans: List[Span] = []
     if grams:
         for k in range(len(compact) - MIN_FRAGMENT + 1):
@@ -153,6 +177,205 @@ def _fragment_spans(folded: str, secrets: Sequence[str]) -> List[Span]:
                 spans.append((index[k], index[k + MIN_FRAGMENT - 1] + 1))
     for form in short:
         spans += [(index[k], index[k + len(form) - 1] + 1) for k in _occurrences(compact, form)]
+    return spans
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation: the text as a reader (or a browser, a JSON parser, a URL decoder) would see it.
+# ---------------------------------------------------------------------------------------------
+#: one token of an encoding: a run of %XX, a run of \uXXXX, another JSON escape, an HTML
+#: character reference, or a run of invisible characters (zero-width, soft hyphen, BOM)
+_TOKEN = re.compile(
+    r"(?P<pct>%[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2})*)"
+    r"|(?P<uni>\\u[0-9A-Fa-f]{4}(?:\\u[0-9A-Fa-f]{4})*)"
+    r"|\\(?P<esc>[\"\\/bfnrt])"
+    r"|(?P<ent>&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?)"
+    r"|(?P<gap>[\u00ad\u200b-\u200d\u2060\ufeff]+)"
+)
+#: the first characters of a token: a plain character class is scanned fast, the alternation is not
+_TRIGGER = re.compile(r"[%\\&\u00ad\u200b-\u200d\u2060\ufeff]")
+_JSON_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+#: decoding rounds: nested encodings (`%2541`, `&#37;41`, `%5Cu0041`) lose one layer a round
+MAX_ROUNDS = 3
+#: a piece of a view: (position in the view, length there, position in the source, length there)
+Piece = Tuple[int, int, int, int]
+
+
+class _View:
+    """A decoded copy of a text, with where each of its characters came from.
+
+    Characters outside `pieces` map one for one (shifted); a piece's characters all map to the
+    whole token they were decoded from, so a masked span never cuts an escape in half.
+    """
+
+    def __init__(self, text: str, pieces: List[Piece], parent: Optional[_View]) -> None:
+        self.text = text
+        self.pieces = pieces
+        self.starts = [p[0] for p in pieces]
+        self.parent = parent
+
+    def _char(self, c: int) -> Span:
+        i = bisect_right(self.starts, c) - 1
+        if i < 0:
+            return c, c + 1
+        at, length, src, src_length = self.pieces[i]
+        if c < at + length:
+            return src, src + src_length
+        shifted = src + src_length + c - at - length
+        return shifted, shifted + 1
+
+    def source(self, span: Span) -> Span:
+        """`span` of this view as a span of the original text."""
+        view: Optional[_View] = self
+        start, end = span
+        while view is not None and view.parent is not None:
+            start, end = view._char(start)[0], view._char(end - 1)[1]
+            view = view.parent
+        return start, end
+
+
+def _percent(token: str, at: int) -> Iterable[Tuple[int, int, str]]:
+    """(offset, length, text) for each UTF-8 character of a run of %XX; bytes that are not
+    UTF-8 stay as written."""
+    data = bytes.fromhex(token.replace("%", ""))
+    i = 0
+    while i < len(data):
+        lead = data[i]
+        size = 1 if lead < 0x80 else 2 if lead >> 5 == 6 else 3 if lead >> 4 == 14 else 4 if lead >> 3 == 30 else 0
+        try:
+            char = data[i:i + size].decode("utf-8") if size and i + size <= len(data) else ""
+        except UnicodeDecodeError:
+            char = ""
+        if char:
+            yield at + 3 * i, 3 * size, char
+            i += size
+        else:
+            yield at + 3 * i, 3, token[3 * i:3 * i + 3]
+            i += 1
+
+
+def _units(token: str, at: int) -> Iterable[Tuple[int, int, str]]:
+    """(offset, length, text) for each character of a run of \\uXXXX (surrogate pairs joined)."""
+    codes = [int(token[k + 2:k + 6], 16) for k in range(0, len(token), 6)]
+    i = 0
+    while i < len(codes):
+        code = codes[i]
+        if 0xD800 <= code < 0xDC00 and i + 1 < len(codes) and 0xDC00 <= codes[i + 1] < 0xE000:
+            yield at + 6 * i, 12, chr(0x10000 + ((code - 0xD800) << 10) + codes[i + 1] - 0xDC00)
+            i += 2
+        else:
+            yield at + 6 * i, 6, chr(code)
+            i += 1
+
+
+def _tokens(text: str) -> Iterator[re.Match[str]]:
+    """`_TOKEN`'s matches in `text`, tried only where `_TRIGGER` finds a first character (a
+    page's CSS `100%` costs one failed match each; scanning with `_TOKEN` alone is 10-50x slower)."""
+    pos = 0
+    while True:
+        hit = _TRIGGER.search(text, pos)
+        if hit is None:
+            return
+        match = _TOKEN.match(text, hit.start())
+        if match is None:
+            pos = hit.start() + 1
+        else:
+            yield match
+            pos = match.end()
+
+
+def _decode(text: str) -> Tuple[str, List[Piece], bool]:
+    """One round of decoding: every token of `_TOKEN` replaced by what it stands for; and
+    whether another round could find more (a token produced a token's first character, or
+    dropped characters that may have split one)."""
+    out: List[str] = []
+    pieces: List[Piece] = []
+    last = 0
+    size = 0  # length of the view so far
+    again = False
+    for match in _tokens(text):
+        start, end = match.span()
+        out.append(text[last:start])
+        size += start - last
+        last = end
+        kind = match.lastgroup
+        if kind == "pct":
+            parts: Iterable[Tuple[int, int, str]] = _percent(match.group(), start)
+        elif kind == "uni":
+            parts = _units(match.group(), start)
+        elif kind == "esc":
+            parts = [(start, 2, _JSON_ESCAPES[match.group("esc")])]
+        elif kind == "ent":
+            import html  # html.entities is a 2,000-name table: cold start does not load it
+
+            parts = [(start, end - start, html.unescape(match.group()))]
+        else:
+            parts = [(start, end - start, "")]
+        for src, src_length, char in parts:
+            out.append(char)
+            if char != text[src:src + src_length]:  # else not decoded after all (`%FF`, `&unknown;`)
+                pieces.append((size, len(char), src, src_length))
+                again = again or not char or _TRIGGER.search(char) is not None
+            size += len(char)
+    out.append(text[last:])
+    return "".join(out), pieces, again
+
+
+def _views(text: str) -> List[_View]:
+    """`text` as written, then decoded once, twice...: while a round decodes something that
+    may hide another layer, up to MAX_ROUNDS. Every view is searched: a secret that itself
+    contains `%41` is found in the view that decoded one layer fewer."""
+    views = [_View(text, [], None)]
+    again = _TRIGGER.search(text) is not None
+    while again and len(views) <= MAX_ROUNDS:
+        decoded, pieces, again = _decode(views[-1].text)
+        if not pieces:
+            break
+        views.append(_View(decoded, pieces, views[-1]))
+    return views
+
+
+@lru_cache(maxsize=64)
+def _reach(secrets: Tuple[str, ...]) -> int:
+    """The longest form of any of the secrets: how far a match can reach from a decoded piece."""
+    return max((len(f) for secret in secrets for f in _forms(secret)), default=0)
+
+
+def _windows(view: _View, reach: int) -> List[Span]:
+    """The parts of a decoded view within `reach` of something decoding changed, merged. A match
+    elsewhere is the same characters as in the view before, and was found there."""
+    merged: List[Span] = []
+    for at, length, _, _ in view.pieces:
+        start, end = max(0, at - reach), min(len(view.text), at + length + reach)
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _spans(text: str, secrets: Sequence[str], untrusted: bool) -> List[Span]:
+    """Where the secrets are in `text`, in any of its decoded views: prefixes (and, in
+    untrusted text, fragments), as spans of `text` itself. The one matcher of this module.
+
+    A decoded view is searched only near what decoding changed (`_windows`), so a page with a
+    few entities costs little more than the page as written; untrusted text, already cut to
+    _SCAN_CHARS, is searched whole for fragments (blanks may separate a fragment's characters).
+    """
+    views = _views(text)
+    folded = _fold(text)
+    spans = _prefix_spans(folded, secrets)
+    if untrusted:
+        spans += _fragment_spans(folded, secrets)
+    if len(views) == 1:
+        return spans
+    reach = _reach(tuple(secrets))
+    for view in views[1:]:
+        for start, end in _windows(view, reach):
+            found = _prefix_spans(_fold(view.text[start:end]), secrets)
+            spans += [view.source((s + start, e + start)) for s, e in found]
+        if untrusted:
+            spans += [view.source(span) for span in _fragment_spans(_fold(view.text), secrets)]
     return spans
 
 
@@ -180,7 +403,7 @@ def redact_text(text: str, secrets: List[str]) -> str:
     whole, and any leading part of MIN_PREFIX+ characters masked too."""
     if not secrets or not text:
         return text
-    return _mask(text, _prefix_spans(_fold(text), secrets))
+    return _mask(text, _spans(text, secrets, untrusted=False))
 
 
 def scrub_untrusted(text: str, secrets: Iterable[str]) -> str:
@@ -195,8 +418,7 @@ def scrub_untrusted(text: str, secrets: Iterable[str]) -> str:
     usable = prepare(raw)
     if not usable:
         return text
-    folded = _fold(text)
-    return _mask(text, _prefix_spans(folded, usable) + _fragment_spans(folded, usable))
+    return _mask(text, _spans(text, usable, untrusted=True))
 
 
 def redact(value: Any, secrets: List[str], keep: AbstractSet[str] = frozenset()) -> Any:

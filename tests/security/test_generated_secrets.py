@@ -13,17 +13,22 @@ Three layers, each checked on its own and then together through `app.handle`:
 from __future__ import annotations
 
 import base64
+import contextlib
+import html
+import html.entities
 import json
 import re
+import tempfile
 from typing import Any, Dict, Iterable, List, Tuple
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
-from hypothesis import given
+import pytest
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from sms_receipt_stats import redaction
 from sms_receipt_stats.app import handle
-from sms_receipt_stats.config import load_settings
+from sms_receipt_stats.config import LINK_SECRET_MIN, load_settings
 from sms_receipt_stats.redaction import scrub
 from sms_receipt_stats.vocabulary import VOCABULARY
 from strategies import SECRET_ALPHABET, leaked_forms, secret_sets
@@ -48,6 +53,8 @@ from support import (
 PREFIX = 8  # a leading part this long is a leak anywhere
 FRAGMENT = 6  # any part this long is a leak in upstream text
 NUMBER_LIKE = re.compile(r"^[-+]?[0-9.][0-9.eE+-]{0,23}$")
+#: the characters a valid value of a region, time zone, language, number or API_AUTH is made of
+VALUE_LIKE = re.compile(r"^[A-Za-z0-9_.:/+\-]*$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,6 +67,11 @@ def spellings(secret: str) -> List[str]:
     return [f.lower() for f in forms]
 
 
+#: a secret that is a URL (`scheme://…`, a robot URL) is promised whole only: its leading part is
+#: a scheme and a host, which hints name too; its key, token and long path parts are secrets of their own
+URL_SECRET = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def document_leaks(text: str, secrets: Iterable[str]) -> List[str]:
     """Secrets (4+ characters) found whole, or by a leading part of PREFIX characters, in any
     spelling and any case."""
@@ -68,7 +80,8 @@ def document_leaks(text: str, secrets: Iterable[str]) -> List[str]:
     for secret in secrets:
         if len(secret) < redaction.MIN_SECRET:
             continue
-        if any((form if len(form) <= PREFIX else form[:PREFIX]) in low for form in spellings(secret)):
+        whole = URL_SECRET.match(secret) is not None
+        if any((form if whole or len(form) <= PREFIX else form[:PREFIX]) in low for form in spellings(secret)):
             found.append(secret)
     return found
 
@@ -92,6 +105,9 @@ def fragment_leaks(text: str, secrets: Iterable[str]) -> List[str]:
     found = []
     for secret in secrets:
         if len(secret) < redaction.MIN_SECRET:
+            continue
+        if URL_SECRET.match(secret):
+            found += document_leaks(text, [secret])
             continue
         forms = ["".join(f.split()) for f in spellings(secret)] + [b.lower() for b in base64_inner(secret)]
         for form in forms:
@@ -287,7 +303,160 @@ def test_no_generated_secret_reaches_outputs_logs_or_sinks(world: Tuple[List[str
             assert text == redaction.WITHHELD
         else:
             assert fragment_leaks(text, secrets) == [], text
-    # the pasted values were noticed, and said so without quoting them
+    # the pasted values were noticed, and said so without quoting them; a secret made only of the
+    # characters these variables' values use (`ap-chengdu`, `12345678`: hypothesis also draws the
+    # literals of the product's source) may be a valid value, and then nothing is wrong to notice
     noticed = {e.split(":", 1)[0] for e in doc["errors"]}
-    assert {"API_AUTH", "REPORT_LANG", "SMS_REGION", "REPORT_TIMEZONE", "SMS_API_RPS", "ALERT_MIN_VOLUME",
-            "SMS_SDK_APP_IDS"} <= noticed, doc["errors"]
+    pasted = {"API_AUTH", "REPORT_LANG", "SMS_REGION", "REPORT_TIMEZONE", "SMS_API_RPS", "ALERT_MIN_VOLUME"}
+    assert {v for v in pasted if not VALUE_LIKE.match(env[v])} <= noticed, doc["errors"]
+    if not VALUE_LIKE.match(long[0]):
+        assert "SMS_SDK_APP_IDS" in noticed, doc["errors"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Every kind of secret, quoted by the upstream in every encoding, through every output
+# ---------------------------------------------------------------------------------------------
+INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\([\"\\/])")
+#: a name for each character that has one in HTML (the shortest), e.g. `&colon;`, `&lt;`
+_HTML_NAMES: Dict[str, str] = {}
+for _name, _char in sorted(html.entities.html5.items(), key=lambda item: (len(item[0]), item[0])):
+    if _name.endswith(";") and len(_char) == 1:
+        _HTML_NAMES.setdefault(_char, _name)
+
+
+def _json_unescape(text: str) -> str:
+    out = _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else m.group(2), text)
+    return out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")  # joins surrogate pairs
+
+
+def readings(text: str) -> List[str]:
+    """`text` as each reader of it may decode it: a browser (HTML entities), a URL decoder (with
+    `+` as a space or not), a JSON parser, with invisible characters dropped; nested up to three
+    layers deep; and each of those reversed. Written from the promise, not the implementation."""
+    decoders = (html.unescape, unquote, unquote_plus, _json_unescape, lambda s: INVISIBLE.sub("", s))
+    seen = {text}
+    frontier = [text]
+    for _ in range(3):
+        frontier = [out for t in frontier for out in {d(t) for d in decoders} if out not in seen]
+        seen.update(frontier)
+    return [*seen, *(t[::-1] for t in seen)]
+
+
+def encoded_leaks(text: str, secrets: Iterable[str]) -> List[str]:
+    """`document_leaks` in any reading of `text`."""
+    return sorted({s for reading in readings(text) for s in document_leaks(reading, secrets)})
+
+
+def _every(text: str, step: int, encode: Any) -> str:
+    return "".join(encode(c) if k % step == 0 else c for k, c in enumerate(text))
+
+
+def _pct(char: str) -> str:
+    return "".join(f"%{b:02X}" for b in char.encode("utf-8"))
+
+
+def _uni(char: str) -> str:
+    """`char` as JSON's \\uXXXX (a surrogate pair beyond the BMP)."""
+    units = char.encode("utf-16-be")
+    return "".join(f"\\u{int.from_bytes(units[k:k + 2], 'big'):04x}" for k in range(0, len(units), 2))
+
+
+#: how an upstream message (a proxy's echo of a request, an HTML error page, a JSON body) may
+#: quote a secret
+ENCODINGS: Dict[str, Any] = {
+    "percent, every byte": lambda s: "".join(_pct(c) for c in s),
+    "percent, lower-case hex": lambda s: "".join(_pct(c) for c in s).lower(),
+    "percent, every other character": lambda s: _every(s, 2, _pct),
+    "percent, + for a space": lambda s: quote_plus(s, safe=""),
+    "percent, twice": lambda s: "".join(_pct(c) for c in "".join(_pct(c) for c in s)),
+    "json \\u, every character": lambda s: "".join(_uni(c) for c in s),
+    "json \\u, every third": lambda s: _every(s, 3, _uni).replace("/", "\\/"),
+    "html decimal": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "html hex": lambda s: "".join(f"&#x{ord(c):X};" for c in s),
+    "html named": lambda s: "".join(f"&{_HTML_NAMES[c]}" if c in _HTML_NAMES else f"&#{ord(c)};" for c in s),
+    "zero-width split": lambda s: "".join(c + "\u200b\u200c\u200d\u2060\ufeff"[k % 5] for k, c in enumerate(s)),
+    "soft-hyphen split": lambda s: "\u00ad".join(s),
+    "reversed": lambda s: s[::-1],
+    "percent inside json": lambda s: "".join(_uni(c) for c in "".join(_pct(c) for c in s)),
+}
+ROBOT_BASE = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key="
+#: each secret-bearing setting: (its variables for a secret, what the upstream quotes of it)
+SECRET_KINDS: Dict[str, Any] = {
+    "SecretKey": lambda s: ({"TENCENTCLOUD_SECRETKEY": s}, s),
+    "session token": lambda s: ({"TENCENTCLOUD_SESSIONTOKEN": s}, s),
+    "API token": lambda s: ({"API_TOKENS": f"{API_TOKEN},{s}"}, s),
+    "LINK_SECRET": lambda s: ({"LINK_SECRET": s}, s),
+    "webhook secret": lambda s: ({"NOTIFY_URLS": f"webhook+https://hooks.example.com/h#secret={quote(s, safe='')}"},
+                                 s),
+    # a proxy echoing the request URL: the robot's key is in its query
+    "robot key in a URL query": lambda s: ({"NOTIFY_URLS": f"wecom+{ROBOT_BASE}{s}"}, ROBOT_BASE + s),
+}
+URL_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~"
+
+
+def secret_of(kind: str) -> Any:
+    """A generated secret the kind's variable accepts (a robot key is URL-safe, a LINK_SECRET
+    has LINK_SECRET_MIN characters: see the test below for a shorter one)."""
+    alphabet = URL_SAFE if kind == "robot key in a URL query" else SECRET_ALPHABET
+    return st.text(st.sampled_from(alphabet), min_size=LINK_SECRET_MIN, max_size=32).filter(
+        lambda s: len(set(s)) >= 6 and not NUMBER_LIKE.match(s) and sum(c.isascii() and c.isalnum() for c in s) >= 6
+        and not any(s[:PREFIX].lower() in word.lower() for word in VOCABULARY))  # a key of the store's JSON
+
+
+def store_texts(path: str) -> List[str]:
+    """Every text cell of every table of a SQLite state store."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return [str(cell) for t in tables for row in db.execute(f'SELECT * FROM "{t}"') for cell in row
+                if isinstance(cell, (str, bytes))]
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+@pytest.mark.parametrize("kind", sorted(SECRET_KINDS))
+@settings(property_settings(1), phases=[Phase.explicit, Phase.generate])  # a failure is shown unshrunk: 3 runs a try
+@given(data=st.data())
+def test_an_encoded_secret_in_an_upstream_message_reaches_no_output(kind: str, encoding: str, data: Any,
+                                                                    tally: Any) -> None:
+    tally["cases:secrets: every kind x every encoding, upstream echo through every output"] += 1
+    secret = data.draw(secret_of(kind), label="secret")
+    variables, quoted = SECRET_KINDS[kind](secret)
+    message = f"proxy refused GET /v1?q={ENCODINGS[encoding](quoted)} (upstream said so)"
+    with tempfile.TemporaryDirectory() as tmp:
+        env = plain_env(**{"NOTIFY_URLS": "https://hooks.example.com/h", "PUBLIC_URL": "https://fn.example.com",
+                           "STATE_URL": f"sqlite:///{tmp}/state.db", "STATE_PREFIX": "t:", **variables})
+        fetcher = FakeFetcher(HEALTHY_STATS)
+        fetcher.fail(APP_PROD, "AuthFailure.SignatureFailure", message=message)
+        deliver = RecordingDeliver(needs_sinks=True)
+        with strict_stdio() as stdio:
+            doc = handle(read_event("timer_default"), {"request_id": "encoded"}, env=env,
+                         deps=fake_deps(fetcher, deliver))
+            lookup = handle(stats_event({"app_id": APP_PROD, "window": "yesterday"}), None, env=env,
+                            deps=fake_deps(fetcher))
+            page_event = read_event("function_url_get_dashboard")
+            page_event["queryString"] = {"app_id": APP_PROD, "window": "last_7d"}
+            page = handle(page_event, None, env=env, deps=fake_deps(fetcher))
+        stored = store_texts(f"{tmp}/state.db")
+    assert lookup["statusCode"] == 502 and page["statusCode"] == 502, (lookup["body"][:300], page["body"][:300])
+    assert len(deliver.docs) == 1 and stdio.err() == ""
+    places = {"result": "\n".join(strings(doc)), "logs": stdio.out(), "sinks": "\n".join(strings(deliver.docs)),
+              "store": "\n".join(stored), "lookup body": lookup["body"], "dashboard": page["body"]}
+    assert stored, "the run wrote to the store"
+    for where, text in places.items():
+        assert encoded_leaks(text, [secret]) == [], (where, message, text[:2000])
+    # the upstream's words around the secret still reach the user
+    assert "upstream said so" in lookup["body"] and "upstream said so" in page["body"]
+
+
+@pytest.mark.xfail(strict=True, reason="config.py drops a LINK_SECRET shorter than LINK_SECRET_MIN from "
+                                       "Settings, so secret_values() no longer lists it and nothing masks it")
+def test_a_link_secret_too_short_to_use_is_still_masked() -> None:
+    secret = "Qm4Rt8Yw2Xp6Ls"[:LINK_SECRET_MIN - 2]
+    fetcher = FakeFetcher(HEALTHY_STATS)
+    fetcher.fail(APP_PROD, "AuthFailure.SignatureFailure", message=f"proxy echoed link_secret {secret}")
+    env = plain_env(LINK_SECRET=secret)
+    lookup = handle(stats_event({"app_id": APP_PROD, "window": "yesterday"}), None, env=env, deps=fake_deps(fetcher))
+    assert lookup["statusCode"] == 502
+    assert document_leaks(lookup["body"], [secret]) == [], lookup["body"]

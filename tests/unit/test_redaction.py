@@ -12,7 +12,7 @@ import base64
 import json
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -232,3 +232,89 @@ def test_scrub_is_fast_on_huge_pathological_input() -> None:
 def test_scrub_handles_none_and_non_strings() -> None:
     assert scrub(None) == ""  # type: ignore[arg-type]
     assert scrub(12345) == "12345"  # type: ignore[arg-type]
+
+
+# -- normalisation: a secret in any encoding a text can carry ----------------------------------------------
+
+ENC_SECRET = "Kq7/Zr4+pW2:mL\u7f51x9"
+
+
+def _pct(text: str) -> str:
+    return "".join(f"%{b:02X}" for b in text.encode("utf-8"))
+
+
+ENCODED = {
+    "percent, every byte": _pct(ENC_SECRET),
+    "percent, lower-case hex": _pct(ENC_SECRET).lower(),
+    "percent, partial": "Kq7%2FZr4%2BpW2:mL%E7%BD%91x9",
+    "percent, + for a space (query string)": quote_plus("Kq7 Zr4 pW2 mLx9", safe=""),
+    "percent, twice": _pct(_pct(ENC_SECRET)),
+    "json \\u, every character": "".join(f"\\u{ord(c):04x}" for c in ENC_SECRET),
+    "json \\/": json.dumps(ENC_SECRET, ensure_ascii=False)[1:-1].replace("/", "\\/"),
+    "html decimal": "".join(f"&#{ord(c)};" for c in ENC_SECRET),
+    "html hex, no semicolons": "".join(f"&#X{ord(c):x}" for c in ENC_SECRET),
+    "html named": "Kq7&sol;Zr4&plus;pW2&colon;mL\u7f51x9",
+    "zero-width characters": "\u200b".join(ENC_SECRET[:6]) + "\u200c\u200d\u2060\ufeff" + ENC_SECRET[6:],
+    "soft hyphens": "\u00ad".join(ENC_SECRET),
+    "reversed": ENC_SECRET[::-1],
+    "html entity of a percent": "".join(f"&#37;{b:02X}" for b in ENC_SECRET.encode()),
+    "percent of a json \\u": _pct("".join(f"\\u{ord(c):04x}" for c in ENC_SECRET)),
+}
+
+
+@pytest.mark.parametrize("form", sorted(ENCODED))
+def test_a_secret_is_masked_in_every_encoding_and_the_text_around_it_is_kept(form: str) -> None:
+    secrets = [ENC_SECRET, "Kq7 Zr4 pW2 mLx9"]
+    text = f"GET /send?key={ENCODED[form]}&lang=en%20US said &lt;proxy&gt;\n"
+    expected = "GET /send?key=***&lang=en%20US said &lt;proxy&gt;\n"
+    assert redact(text, *secrets) == expected
+    assert redaction.scrub_untrusted(text, secrets) == expected
+
+
+PREFIX_ENCODERS = {
+    "percent": _pct,
+    "html decimal": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "json \\u": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
+    "soft hyphens": "\u00ad".join,
+}
+
+
+@pytest.mark.parametrize("encoder", sorted(PREFIX_ENCODERS))
+def test_a_leading_part_of_an_encoded_secret_is_masked(encoder: str) -> None:
+    long_secret = "Zr4pW2mLx9Tb3Kq7Hy6tN3vX"
+    assert redact(f"[{PREFIX_ENCODERS[encoder](long_secret[:10])}]", long_secret) == "[***]"
+
+
+def test_untrusted_text_loses_an_encoded_fragment_of_a_secret() -> None:
+    fragment = SECRET[5:12]
+    for encoded in (_pct(fragment), "".join(f"&#{ord(c)};" for c in fragment), "\u00ad".join(fragment),
+                    "".join(f"\\u{ord(c):04x}" for c in fragment), fragment[::-1]):
+        out = scrub(f"echo [{encoded}] end", [SECRET])
+        assert out == "echo [***] end", (encoded, out)
+
+
+def test_a_secret_that_contains_an_escape_is_found_as_written_and_encoded() -> None:
+    secret = "pass%41word\\u0042&amp;-01"
+    for text in (secret, quote(secret, safe=""), _pct(secret), json.dumps(secret)[1:-1]):
+        assert redact(f"x {text} y", secret) == "x *** y", text
+
+
+def test_decoding_changes_nothing_that_is_not_a_secret() -> None:
+    text = ("a &amp; b &lt;i&gt; %20%E7%BD%91 %ZZ %FF%FE \\u00e9\\n\\\"q\\\" \u200bzw\u00ad &unknown; &#0; "
+            "https://h.example/p?a=1&b=%2F")
+    assert redact(text, TOKEN_A, ROBOT_URL) == text
+    assert redaction.scrub_untrusted(text, [TOKEN_A, ROBOT_URL]) == text
+
+
+def test_a_masked_json_escape_keeps_the_json_valid() -> None:
+    escaped = "".join(f"\\u{ord(c):04x}" for c in TOKEN_A)
+    body = '{"error": {"message": "proxy: \\"' + escaped + '\\" refused", "code": "X"}}'
+    out = redact(body, TOKEN_A)
+    assert json.loads(out) == {"error": {"message": 'proxy: "***" refused', "code": "X"}}
+
+
+def test_a_robot_url_percent_encoded_by_a_proxy_loses_its_key() -> None:
+    key = "0f9e8d7c-6b5a-4c3d-2e1f-0a9b8c7d6e5f"
+    echoed = f"proxy error for {quote(ROBOT_URL, safe='')} (502)"
+    assert key not in redact(echoed, ROBOT_URL, key)
+    assert redact(f"proxy error for {_pct(ROBOT_URL)} (502)", ROBOT_URL, key) == "proxy error for *** (502)"
