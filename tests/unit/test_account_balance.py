@@ -192,8 +192,8 @@ def _doc(**extra: Any) -> ResultDocument:
 
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
 @pytest.mark.parametrize("lang, words", [
-    ("en", ("SMS balance", "63,000 messages left", "about 6.3 days at 10,000 billed a day", "API accepted 1,990 of 2,000",
-            "billed 2,400")),
+    ("en", ("SMS balance", "63,000 messages left", "about 6.3 days at 10,000 billed a day",
+            "API accepted 1,990 of 2,000", "billed 2,400")),
     ("zh", ("短信余量", "剩余 63,000 条", "约可用 6.3 天", "接口受理 1,990 条", "计费 2,400 条")),
 ])
 def test_the_report_shows_the_balance_and_the_send_counts(flavor: str, lang: str, words: Any) -> None:
@@ -206,7 +206,8 @@ def test_the_report_shows_the_balance_and_the_send_counts(flavor: str, lang: str
 
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
 def test_a_failed_packages_call_shows_as_unavailable_with_its_code(flavor: str) -> None:
-    failed = balance(None, None, None, error=ErrorInfo(code="UnauthorizedOperation.RequestPermissionDeny", message="no"))
+    failed = balance(None, None, None,
+                     error=ErrorInfo(code="UnauthorizedOperation.RequestPermissionDeny", message="no"))
     message = render_message(_doc(packages=failed), flavor, lang="en")
     assert message is not None
     text = message.text.replace("\\", "")

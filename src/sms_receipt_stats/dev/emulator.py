@@ -310,14 +310,14 @@ def api_send(app_id: str, begin_time: str, end_time: str, now: Optional[float] =
 
 def default_packages(now: float) -> List[Dict[str, int]]:
     """The emulator's packages at ``now`` unless a test sets its own: one bought 60 days ago
-    (1,000,000 messages, valid a year) and the month's gift (1,000 messages, to the month's end)."""
+    (10,000,000 messages, valid a year) and the month's gift (1,000 messages, to the month's end)."""
     day = (int(now) + BEIJING_OFFSET) // 86400 * 86400 - BEIJING_OFFSET
     local = datetime.fromtimestamp(int(now) + BEIJING_OFFSET, tz=timezone.utc)
     month = calendar.timegm(local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timetuple())
     month -= BEIJING_OFFSET
     days = calendar.monthrange(local.year, local.month)[1]
     return [
-        {"PackageId": 1000791745, "PackageType": 1, "PackageAmount": 1_000_000, "PackageCreateTime": day - 60 * 86400,
+        {"PackageId": 1000791745, "PackageType": 1, "PackageAmount": 10_000_000, "PackageCreateTime": day - 60 * 86400,
          "PackageEffectiveTime": day - 60 * 86400, "PackageExpiredTime": day + 305 * 86400},
         {"PackageId": 1000876572, "PackageType": 0, "PackageAmount": 1_000, "PackageCreateTime": month,
          "PackageEffectiveTime": month, "PackageExpiredTime": month + days * 86400 - 1},
@@ -660,6 +660,15 @@ class Emulator(LoopbackServer):
         return max_in_any_second(times)
 
     # -- request handling ------------------------------------------------------------
+
+    def handle_local(self, action: str, params: Mapping[str, Any]) -> Dict[str, Any]:
+        """What an SMS ``action`` answers for ``params``, without HTTP or a signature (tests read
+        the data behind an answer); raises ApiError like the API answers it."""
+        self._check_params(action, params)
+        handlers = {"CallbackStatusStatistics": self._callback_status_statistics,
+                    "SendStatusStatistics": self._send_status_statistics,
+                    "SmsPackagesStatistics": self._sms_packages_statistics}
+        return handlers[action](params)
 
     def error_response(self, code: str, message: str) -> Dict[str, Any]:
         """The API's error envelope with a fresh RequestId."""
