@@ -150,3 +150,30 @@ def test_the_account_calls_keep_to_the_rate_cap(run: Any, emu: Emulator) -> None
     assert emu.rejected_by_rate_limit == 0 and doc["errors"] == []
     for action in ("CallbackStatusStatistics", "SendStatusStatistics", "SmsPackagesStatistics"):
         assert emu.max_rate_observed(action) <= 10
+
+
+def test_the_dashboard_shows_the_balance_and_send_counts(run: Any, emu: Emulator,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from support import API_TOKEN, APP_IDS_ENV
+
+    monkeypatch.setenv("API_TOKENS", API_TOKEN)
+    monkeypatch.setenv("SMS_SDK_APP_IDS", APP_IDS_ENV)
+    event = read_event("function_url_get_dashboard")
+    response = handler.main_handler(event, None)
+    assert response["statusCode"] == 200
+    html = response["body"]
+    assert "SMS balance:" in html and "messages left" in html and "API accepted" in html
+    assert {c.action for c in emu.calls} == {"CallbackStatusStatistics", "SendStatusStatistics",
+                                             "SmsPackagesStatistics"}
+
+
+def test_the_dashboard_without_packages_permission_still_shows_the_receipts(run: Any, emu: Emulator,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from support import API_TOKEN, APP_IDS_ENV
+
+    monkeypatch.setenv("API_TOKENS", API_TOKEN)
+    monkeypatch.setenv("SMS_SDK_APP_IDS", APP_IDS_ENV)
+    emu.inject_error("*", "UnauthorizedOperation.RequestPermissionDeny", "no", action="SmsPackagesStatistics")
+    response = handler.main_handler(read_event("function_url_get_dashboard"), None)
+    assert response["statusCode"] == 200
+    assert "SMS balance: unavailable" in response["body"] and 'class="charts"' in response["body"]

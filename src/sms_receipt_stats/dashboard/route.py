@@ -185,6 +185,25 @@ def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, dead
         return error_page(exc, lang)
 
 
+def _account(results: Any, apps: Any, window: Any, querier: Any, settings: Settings, now: Any, lang: str) -> Any:
+    """Send counts on each result and the account's balance (`account.py`); None when they
+    cannot be read. Never raises: the page shows the receipts whatever happens here."""
+    from sms_receipt_stats.account import account_source, measure_account
+
+    source = account_source(querier.fetcher)
+    if source is None:
+        return None
+    try:
+        facts = measure_account([a.app_id for a in apps], window, querier, source, now, settings.timezone, lang,
+                                settings.secret_values())
+    except Exception as exc:
+        logger.warning("dashboard account calls failed: %s", type(exc).__name__)
+        return None
+    for result in results:
+        result.send = facts.send.get(result.app_id)
+    return facts.packages
+
+
 def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optional[float],
           store: Any) -> Dict[str, Any]:
     from sms_receipt_stats.dashboard.plan import call_budget, calls_deadline, plan_page
@@ -216,11 +235,15 @@ def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optio
                     extra={"shown": plan.shown_buckets, "asked": plan.asked_buckets, "left_out": len(plan.left_out)})
     window = plan.window
     results = query_apps(plan.apps, window, granularity, querier, lang, settings.secret_values())
+    packages = None
+    if not plan.cut and results and not querier.unreachable:  # the balance, when the page has time for it
+        packages = _account(results, plan.apps, window, querier, settings, now, lang)
     state = None if store is None else read_state(store, now, settings.timezone)
     page = Page(results=results, window=WindowDoc(**window.to_doc()), granularity=granularity,
                 generated_at=datetime.fromisoformat(generated_at(now, settings.timezone)), lang=lang,
                 thresholds=settings.thresholds, state=state,
-                switch_href=_switch_href(params, lang) if mode in ("link", "none") else None, omitted=omitted)
+                switch_href=_switch_href(params, lang) if mode in ("link", "none") else None, omitted=omitted,
+                packages=packages)
     status, headers = 200, {}
     failed = [r.error for r in results if r.error is not None]
     if failed and len(failed) == len(results):  # nothing to show but errors: say so to probes too

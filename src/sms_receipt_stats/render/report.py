@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from sms_receipt_stats.config import Thresholds
-from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
+from sms_receipt_stats.documents import Alert, AppResult, PackagesDoc, ResultDocument, SeriesPoint, WindowDoc
 from sms_receipt_stats.notify.markup import Markup
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_spec, rule_title, span_text, t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
@@ -573,17 +573,7 @@ class _Builder:
         label = m.bold(self.tr("balance"))
         if packages.error is not None:
             return f"{label}: {self.tr('balance_error')} {self.code(packages.error.code)}"
-        if packages.remaining is None:
-            return f"{label}: {self.tr('balance_none')}"
-        remaining = num(packages.remaining)
-        if packages.daily_billed is None:
-            text = self.tr("balance_unknown_rate", remaining=remaining)
-        elif packages.days_left is None:
-            text = self.tr("balance_no_rate", remaining=remaining, n=packages.rate_days)
-        else:
-            text = self.tr("balance_line", remaining=remaining, days=f"{packages.days_left:g}",
-                           rate=num(round(packages.daily_billed)), n=packages.rate_days)
-        return f"{label}: {text}"
+        return f"{label}: {_balance_words(packages, self.lang)}"
 
     def send_line(self, result: AppResult) -> Optional[str]:
         send = result.send
@@ -622,6 +612,26 @@ class _Builder:
             if when:
                 parts.append(when)
         return " · ".join(parts)
+
+
+def _balance_words(packages: PackagesDoc, lang: str) -> str:
+    """What is left and how long it lasts, in `lang` (numbers only: nothing untrusted)."""
+    if packages.remaining is None:
+        return t(lang, "balance_none")
+    remaining = num(packages.remaining)
+    if packages.daily_billed is None:
+        return t(lang, "balance_unknown_rate", remaining=remaining)
+    if packages.days_left is None:
+        return t(lang, "balance_no_rate", remaining=remaining, n=packages.rate_days)
+    return t(lang, "balance_line", remaining=remaining, days=f"{packages.days_left:g}",
+             rate=num(round(packages.daily_billed)), n=packages.rate_days)
+
+
+def balance_text(packages: PackagesDoc, lang: str) -> str:
+    """The balance line as plain text (the dashboard escapes it itself)."""
+    if packages.error is not None:
+        return f"{t(lang, 'balance')}: {t(lang, 'balance_error')} {packages.error.code}"
+    return f"{t(lang, 'balance')}: {_balance_words(packages, lang)}"
 
 
 def alert_facts(alert: Alert, lang: str, thresholds: Thresholds, results: Sequence[AppResult] = (),
