@@ -177,3 +177,11 @@ def test_the_dashboard_without_packages_permission_still_shows_the_receipts(run:
     response = handler.main_handler(read_event("function_url_get_dashboard"), None)
     assert response["statusCode"] == 200
     assert "SMS balance: unavailable" in response["body"] and 'class="charts"' in response["body"]
+
+
+def test_a_secret_quoted_by_an_account_call_error_never_leaves(run: Any, emu: Emulator) -> None:
+    emu.inject_error("*", "FailedOperation", f"bad key {emu.secret_key} here", action="SmsPackagesStatistics")
+    emu.inject_error(APP_PROD, "InternalError", f"oops {emu.secret_key}", action="SendStatusStatistics")
+    doc = run()
+    assert doc["packages"]["error"]["code"] == "FailedOperation"
+    assert emu.secret_key not in json.dumps(doc, ensure_ascii=False)
