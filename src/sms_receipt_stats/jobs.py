@@ -176,6 +176,10 @@ def _account(doc: ResultDocument, apps: Sequence[App], window: Window, querier: 
     source = account_source(querier.fetcher)
     if source is None:  # a fetcher that cannot make the account calls (a stats-only fake)
         return
+    if not any(r.error is None for r in doc.results):
+        # every stats call failed (unreachable, too slow, no permission, arrears): the account
+        # calls would fail alike and spend what is left of the invocation on it
+        return
     try:
         facts = measure_account([a.app_id for a in apps], window, querier, source, now, settings.timezone,
                                 settings.lang, settings.secret_values())

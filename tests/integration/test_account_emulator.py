@@ -185,3 +185,12 @@ def test_a_secret_quoted_by_an_account_call_error_never_leaves(run: Any, emu: Em
     doc = run()
     assert doc["packages"]["error"]["code"] == "FailedOperation"
     assert emu.secret_key not in json.dumps(doc, ensure_ascii=False)
+
+
+def test_when_every_stats_call_fails_no_account_call_is_made(run: Any, emu: Emulator) -> None:
+    """They would fail alike (no permission, arrears, an endpoint too slow) and cost the time left."""
+    emu.inject_error("*", "UnauthorizedOperation.ServiceSuspendDueToArrears", "arrears",
+                     action="CallbackStatusStatistics")
+    doc = run()
+    assert all(r["error"] is not None for r in doc["results"]) and "packages" not in doc
+    assert {c.action for c in emu.calls} == {"CallbackStatusStatistics"}

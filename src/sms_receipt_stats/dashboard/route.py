@@ -236,7 +236,7 @@ def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optio
     window = plan.window
     results = query_apps(plan.apps, window, granularity, querier, lang, settings.secret_values())
     packages = None
-    if not plan.cut and results and not querier.unreachable:  # the balance, when the page has time for it
+    if not plan.cut and any(r.error is None for r in results) and not querier.unreachable:  # when there is time
         packages = _account(results, plan.apps, window, querier, settings, now, lang)
     state = None if store is None else read_state(store, now, settings.timezone)
     page = Page(results=results, window=WindowDoc(**window.to_doc()), granularity=granularity,

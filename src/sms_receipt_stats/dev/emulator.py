@@ -594,6 +594,8 @@ class Emulator(LoopbackServer):
         #: the topics' max.message.bytes (key and body of one message)
         self.ckafka_max_message_bytes = CKAFKA_MAX_MESSAGE_BYTES
         self.rejected_by_rate_limit = 0
+        #: the same, per action
+        self.rejected_by_action: Dict[str, int] = collections.Counter()
         #: requests being answered right now, and the most at once (concurrency, without timing)
         self.in_flight = 0
         self.max_in_flight = 0
@@ -650,13 +652,16 @@ class Emulator(LoopbackServer):
             self.cmq_messages.clear()
             self.ckafka_messages.clear()
             self.rejected_by_rate_limit = 0
+            self.rejected_by_action.clear()
 
     # -- observability ---------------------------------------------------------------
 
-    def max_rate_observed(self, action: str = "CallbackStatusStatistics") -> int:
-        """Most ``action`` calls (that passed auth) arriving within any 1.0 s window."""
+    def max_rate_observed(self, action: Optional[str] = "CallbackStatusStatistics") -> int:
+        """Most ``action`` calls (that passed auth; None: every SMS action together) arriving
+        within any 1.0 s window."""
         with self._lock:
-            times = [c.arrived for c in self.calls if c.action == action]
+            times = [c.arrived for c in self.calls
+                     if c.action == action or (action is None and c.service == SMS_SERVICE)]
         return max_in_any_second(times)
 
     # -- request handling ------------------------------------------------------------
@@ -830,6 +835,7 @@ class Emulator(LoopbackServer):
                 admitted.popleft()
             if len(admitted) >= rps:
                 self.rejected_by_rate_limit += 1
+                self.rejected_by_action[action] += 1
                 raise ApiError(
                     "RequestLimitExceeded",
                     f"Your current request times equals to `{len(admitted) + 1}` in a second, which "
