@@ -176,11 +176,14 @@ def _error(outcomes: Sequence[CallOutcome[Any]]) -> Optional[CloudError]:
 
 
 def measure_account(app_ids: Sequence[str], window: Window, querier: Querier, source: AccountSource,
-                    now: datetime, tz: str, lang: str = "en", secrets: Sequence[str] = ()) -> AccountFacts:
+                    now: datetime, tz: str, lang: str = "en", secrets: Sequence[str] = (),
+                    rate_app_ids: Optional[Sequence[str]] = None) -> AccountFacts:
     """The report's account calls, concurrently under the run's rate cap: per app, send counts
-    over `window` and over the last RATE_DAYS days (one call each when the window is at most 32
-    days; the same call when the window is `last_7d`), and the packages (1 call, more pages only
-    past 500 packages). `3 × apps + 1` calls for a daily report. Never raises."""
+    over `window`; per app of `rate_app_ids` (every configured app: the packages are the
+    account's, whichever apps a report shows; default `app_ids`), over the last RATE_DAYS days
+    (one call each when the window is at most 32 days; the same call when the window is
+    `last_7d`); and the packages (1 call, more pages only past 500 packages). `3 × apps + 1`
+    calls for a daily report. Never raises."""
     from sms_receipt_stats.catalogue import error_info
 
     rate_window = named_window("last_7d", now, tz)
@@ -198,29 +201,33 @@ def measure_account(app_ids: Sequence[str], window: Window, querier: Querier, so
         return lambda: querier.call(lambda timeout: source.packages(
             app_ids[0], created.begin_time, created.end_time, PACKAGE_PAGE, offset, timeout))
 
+    shown = list(dict.fromkeys(app_ids))
+    rated = list(dict.fromkeys(rate_app_ids if rate_app_ids is not None else shown))
     calls: List[Callable[[], CallOutcome[Any]]] = []
-    for app_id in app_ids:
+    for app_id in shown:
         calls.extend(send_call(app_id, r) for r in window_ranges)
-        if not same:
+    for app_id in rated:
+        if not (same and app_id in shown):
             calls.extend(send_call(app_id, r) for r in rate_ranges)
     calls.append(page_call(0))
     outcomes = iter(querier.run_calls(calls))
 
     facts = AccountFacts(send={}, packages=None, errors=[])
-    billed_days: Optional[int] = 0
-    for app_id in app_ids:
-        mine = [next(outcomes) for _ in window_ranges]
-        rate = mine if same else [next(outcomes) for _ in rate_ranges]
-        total, recent = _sum(mine), _sum(rate)
+    window_outcomes = {app_id: [next(outcomes) for _ in window_ranges] for app_id in shown}
+    rate_outcomes = {app_id: (window_outcomes[app_id] if same and app_id in shown
+                              else [next(outcomes) for _ in rate_ranges]) for app_id in rated}
+    for app_id in dict.fromkeys(shown + rated):
+        mine = window_outcomes.get(app_id, [])
+        total = _sum(mine) if app_id in window_outcomes else None
         if total is not None:
             facts.send[app_id] = total
-        failed = _error(mine) or _error(rate)
+        failed = _error(mine) or _error(rate_outcomes.get(app_id, []))
         if failed is not None:
             facts.errors.append(f"app {app_id}: SendStatusStatistics failed: {failed.code}")
-        if recent is None or billed_days is None:
-            billed_days = None
-        else:
-            billed_days += recent.billed
+    billed_days: Optional[int] = 0
+    for app_id in rated:
+        recent = _sum(rate_outcomes[app_id])
+        billed_days = None if recent is None or billed_days is None else billed_days + recent.billed
     pages = [next(outcomes)]
     while (pages[-1].error is None and len(pages[-1].value or ()) >= PACKAGE_PAGE
            and len(pages) < MAX_PACKAGE_PAGES):

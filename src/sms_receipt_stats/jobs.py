@@ -182,7 +182,8 @@ def _account(doc: ResultDocument, apps: Sequence[App], window: Window, querier: 
         return
     try:
         facts = measure_account([a.app_id for a in apps], window, querier, source, now, settings.timezone,
-                                settings.lang, settings.secret_values())
+                                settings.lang, settings.secret_values(),
+                                rate_app_ids=[a.app_id for a in settings.apps])
     except Exception as exc:  # a bug here must not lose the report
         logger.warning("account calls failed: %s", type(exc).__name__)
         doc.errors.append(f"account calls failed: {type(exc).__name__}")

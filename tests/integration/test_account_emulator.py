@@ -194,3 +194,14 @@ def test_when_every_stats_call_fails_no_account_call_is_made(run: Any, emu: Emul
     doc = run()
     assert all(r["error"] is not None for r in doc["results"]) and "packages" not in doc
     assert {c.action for c in emu.calls} == {"CallbackStatusStatistics"}
+
+
+def test_a_report_of_one_app_measures_the_balance_against_every_apps_sends(run: Any, emu: Emulator) -> None:
+    """The packages are the account's: the rate that empties them is every configured app's."""
+    whole = run()
+    emu.clear_records()
+    one = run({"job": "report", "window": "yesterday", "app_ids": [APP_PROD]})
+    assert [r["app_id"] for r in one["results"]] == [APP_PROD] and "send" in one["results"][0]
+    assert one["packages"]["daily_billed"] == whole["packages"]["daily_billed"]
+    send = [c.params["SmsSdkAppId"] for c in emu.calls if c.action == "SendStatusStatistics"]
+    assert sorted(send) == sorted([APP_PROD, *APPS])  # its window, and every app's last 7 days
