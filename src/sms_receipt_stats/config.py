@@ -83,6 +83,10 @@ class Thresholds(BaseModel):
     pool_hours: int = 6
     receipt_delay: float = 7200.0
     volume_drop: float = 0.8
+    package_warn_days: float = 7.0
+    package_crit_days: float = 2.0
+    package_min_messages: int = 0
+    accept_rate_min: float = 0.95
 
     def values(self) -> Dict[str, Any]:
         """Every rule setting by field name, the extras of newer rules included."""

@@ -107,6 +107,55 @@ class CountryCount(BaseModel):
     nationcode: str
     count: int
     failed: int
+class SendDoc(BaseModel):
+    """SendStatusStatistics over the app's window (docs/http-api.md, *Send counts*): messages
+    submitted to the API, accepted by it (its RequestSuccessCount, the receipts' denominator),
+    and billed (a long message splits into several billed parts)."""
+
+    submitted: int = Field(ge=0)
+    accepted: int = Field(ge=0)
+    billed: int = Field(ge=0)
+    #: accepted / submitted, rounded to 4 places; null when nothing was submitted
+    accept_rate: Optional[float] = None
+
+    @property
+    def rejected(self) -> int:
+        return max(0, self.submitted - self.accepted)
+
+
+class PackageDoc(BaseModel):
+    """One SMS package (SmsPackagesStatistics): its size, its use and its validity."""
+
+    package_id: int
+    #: the API's PackageType: 0 a gift, 1 bought
+    type: Literal["gift", "purchased", "other"] = "purchased"
+    amount: int = Field(ge=0)
+    used: int = Field(ge=0)
+    remaining: int = Field(ge=0)
+    #: when it takes effect and when it expires, in REPORT_TIMEZONE (ISO 8601)
+    effective: str
+    expires: str
+
+
+class PackagesDoc(BaseModel):
+    """The account's SMS balance (docs/alerts.md, *package_low*): its packages still valid, what
+    is left of them, and how long that lasts at the recent billed rate."""
+
+    #: the SmsSdkAppId the account was asked through (packages belong to the account)
+    app_id: str
+    amount: Optional[int] = None
+    used: Optional[int] = None
+    remaining: Optional[int] = None
+    #: billed messages per day over the last `rate_days` days, summed over the configured apps
+    daily_billed: Optional[float] = None
+    rate_days: int = 7
+    #: days until the packages run out at `daily_billed` (packages that expire first used first);
+    #: null when nothing was billed lately (or the packages could not be read)
+    days_left: Optional[float] = None
+    packages: List[PackageDoc] = Field(default_factory=list)
+    request_ids: List[str] = Field(default_factory=list)
+    #: the packages call failed: the receipt stats are complete all the same
+    error: Optional[ErrorInfo] = None
 
 
 class AppResult(BaseModel):
@@ -123,6 +172,8 @@ class AppResult(BaseModel):
     receipt_codes: Optional[List[ReceiptCodeCount]] = None
     #: with a state store and the receipts callback: receipts by country/region code
     countries: Optional[List[CountryCount]] = None
+    #: the daily report's send counts (SendStatusStatistics); absent elsewhere
+    send: Optional[SendDoc] = None
 
     @property
     def ok(self) -> bool:
@@ -130,7 +181,7 @@ class AppResult(BaseModel):
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _without_unset(handler(self), ("trend", "receipt_codes", "countries"))
+        return _without_unset(handler(self), ("trend", "receipt_codes", "countries", "send"))
 
 #: lifecycle fields: set only with a state store (docs/alerts.md, *The lifecycle*)
 LIFECYCLE_FIELDS = ("fingerprint", "status", "since", "silenced", "notified")
@@ -212,10 +263,12 @@ class ResultDocument(BaseModel):
     #: what a queue message left out to fit the queue's size cap (docs/sinks.md, *Queues*): e.g.
     #: ["series", "request_ids"]; absent when the document is whole
     omitted: Optional[List[str]] = None
+    #: the daily report's account balance (SmsPackagesStatistics); absent elsewhere
+    packages: Optional[PackagesDoc] = None
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _without_unset(handler(self), ("replayed", "checks", "message_id", "pending", "omitted"))
+        return _without_unset(handler(self), ("replayed", "checks", "message_id", "pending", "omitted", "packages"))
 
     def to_json_dict(self) -> Dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -148,6 +148,8 @@ def run_timer_job(
                     from sms_receipt_stats.state.receipts import attach_receipts  # docs/http-api.md, *Receipts*
 
                     attach_receipts(run.state, doc.results, window, settings.lang)
+                if job == "report":
+                    _account(doc, apps, window, querier, settings, now)
                 assessment = _assess(job, doc, window, querier, run, settings, now)
                 doc.alerts.extend(assessment.alerts)
         if run is not None:
@@ -171,6 +173,33 @@ def run_timer_job(
     return doc
 
 
+def _account(doc: ResultDocument, apps: Sequence[App], window: Window, querier: Querier, settings: Settings,
+             now: datetime) -> None:
+    """The daily report's balance and send counts (`account.py`), after the receipt stats: a
+    failure here adds to `errors` and never touches a result."""
+    from sms_receipt_stats.account import account_source, measure_account
+
+    source = account_source(querier.fetcher)
+    if source is None:  # a fetcher that cannot make the account calls (a stats-only fake)
+        return
+    if not any(r.error is None for r in doc.results):
+        # every stats call failed (unreachable, too slow, no permission, arrears): the account
+        # calls would fail alike and spend what is left of the invocation on it
+        return
+    try:
+        facts = measure_account([a.app_id for a in apps], window, querier, source, now, settings.timezone,
+                                settings.lang, settings.secret_values(),
+                                rate_app_ids=[a.app_id for a in settings.apps])
+    except Exception as exc:  # a bug here must not lose the report
+        logger.warning("account calls failed: %s", type(exc).__name__)
+        doc.errors.append(f"account calls failed: {type(exc).__name__}")
+        return
+    for result in doc.results:
+        result.send = facts.send.get(result.app_id)
+    doc.packages = facts.packages
+    doc.errors.extend(facts.errors)
+
+
 def _assess(job: str, doc: ResultDocument, window: Window, querier: Querier, run: Optional[StatefulRun],
             settings: Settings, now: datetime) -> Assessment:
     """The rules' verdicts on this run's results. With a working state store each job judges the
@@ -186,7 +215,8 @@ def _assess(job: str, doc: ResultDocument, window: Window, querier: Querier, run
     if evidence is None:
         lag = (now - window.end).total_seconds()
         evidence = {r.app_id: Evidence(result=r, window_lag=lag) for r in doc.results}
-    return assess(doc.results, context_of(settings.thresholds, settings.lang, job, stateful), evidence)
+    ctx = context_of(settings.thresholds, settings.lang, job, stateful, account=doc.packages)
+    return assess(doc.results, ctx, evidence)
 
 
 def apps_by_id(settings: Settings) -> Dict[str, App]:

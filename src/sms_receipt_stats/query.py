@@ -16,7 +16,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, List, Optional, Protocol, Sequence, Tuple
+from functools import partial
+from typing import Any, Callable, Deque, Generic, List, Optional, Protocol, Sequence, Tuple, TypeVar
 
 from sms_receipt_stats.config import Settings
 from sms_receipt_stats.retry import Clock, Deadline, Overrun, RetryPolicy, Sleep, call_within
@@ -31,6 +32,9 @@ from sms_receipt_stats.sdk import (
     too_slow,
 )
 from sms_receipt_stats.stats import STAT_FIELDS, CounterError, Stats, counter_problems, parse_counters
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class StatsFetcher(Protocol):
@@ -95,6 +99,29 @@ class SdkStatsFetcher:
 
         return replace(error, message=scrub(error.message, self._settings.secret_values()))
 
+    def invoke(self, action: str, request: Any, timeout: Optional[float] = None) -> Any:
+        """One SMS API call (`SmsClient.<action>(request)`), bounded as a whole: its response model,
+        or CloudError. Every action of the SMS client goes through here (`account.py` too)."""
+        bound = self._timeout if timeout is None else max(0.0, min(self._timeout, timeout))
+        cause = "call limit" if timeout is None or timeout >= self._timeout else "deadline"
+        client, transport = self._checkout()
+        conn = getattr(getattr(client, "request", None), "conn", None)
+        if conn is not None and hasattr(conn, "timeout"):
+            # each read, too (the SDK reads reqTimeout only when a client is built), a little past
+            # the bound: the whole call's bound always ends it first, with one error for every phase
+            conn.timeout = bound + READ_TIMEOUT_SLACK
+        method = getattr(client, action)
+        try:
+            response = call_within(lambda: method(request), bound, "sms-call")
+        except Overrun:
+            connecting = transport.abort()  # the abandoned worker's reads end now; its client is dropped
+            raise too_slow(bound, cause, connecting) from None
+        except Exception as exc:  # the SDK raises TencentCloudSDKException for everything
+            self._checkin(client, transport)
+            raise self._scrubbed(to_cloud_error(exc)) from None
+        self._checkin(client, transport)
+        return response
+
     def fetch(self, app_id: str, begin_time: str, end_time: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
         from tencentcloud.sms.v20210111 import models
@@ -105,23 +132,7 @@ class SdkStatsFetcher:
         request.SmsSdkAppId = app_id
         request.Limit = 0
         request.Offset = 0
-        bound = self._timeout if timeout is None else max(0.0, min(self._timeout, timeout))
-        cause = "call limit" if timeout is None or timeout >= self._timeout else "deadline"
-        client, transport = self._checkout()
-        conn = getattr(getattr(client, "request", None), "conn", None)
-        if conn is not None and hasattr(conn, "timeout"):
-            # each read, too (the SDK reads reqTimeout only when a client is built), a little past
-            # the bound: the whole call's bound always ends it first, with one error for every phase
-            conn.timeout = bound + READ_TIMEOUT_SLACK
-        try:
-            response = call_within(lambda: client.CallbackStatusStatistics(request), bound, "sms-call")
-        except Overrun:
-            connecting = transport.abort()  # the abandoned worker's reads end now; its client is dropped
-            raise too_slow(bound, cause, connecting) from None
-        except Exception as exc:  # the SDK raises TencentCloudSDKException for everything
-            self._checkin(client, transport)
-            raise self._scrubbed(to_cloud_error(exc)) from None
-        self._checkin(client, transport)
+        response = self.invoke("CallbackStatusStatistics", request, timeout)
         raw = response.CallbackStatusStatistics
         if raw is None:  # an answer the SDK did not recognise as an error must not read as zero traffic
             raise CloudError(UPSTREAM_DATA_INVALID, "the answer has no CallbackStatusStatistics", response.RequestId)
@@ -236,6 +247,16 @@ class QueryOutcome:
     attempts: int = 0
 
 
+@dataclass
+class CallOutcome(Generic[T]):
+    """What one API call of any action came to: its value, or its error."""
+
+    value: Optional[T] = None
+    request_ids: List[str] = field(default_factory=list)
+    error: Optional[CloudError] = None
+    attempts: int = 0
+
+
 #: retries of one API call: waits of 0.5-1 s, 1-2 s, 2-4 s (half the exponential ceiling, plus jitter)
 API_RETRY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0, jitter=(0.5, 1.0))
 #: what one more API call needs at least, when deciding to retry
@@ -298,6 +319,21 @@ class Querier:
         if hit is not None:
             outcome.stats = hit[0]
             return outcome
+        done = self.call(lambda timeout: self._fetcher.fetch(task.app_id, task.begin_time, task.end_time,
+                                                             timeout=timeout), check=counter_problems)
+        outcome.stats, outcome.error = done.value, done.error
+        outcome.request_ids, outcome.attempts = done.request_ids, done.attempts
+        return outcome
+
+    def call(self, fn: Callable[[Optional[float]], Tuple[T, Optional[str]]],
+             check: Optional[Callable[[T], List[str]]] = None) -> CallOutcome[T]:
+        """One API call under this querier's rate cap, retry policy and deadline; never raises.
+
+        `fn(timeout)` makes the request (bounded by `timeout`, the time left) and answers (value,
+        request id) or raises CloudError; `check(value)` names what cannot be right in an answer
+        (`UpstreamDataInvalid`, not retried). Every action shares the one rate budget of the run.
+        """
+        outcome: CallOutcome[T] = CallOutcome()
         deadline = self._deadline
         last_start = None if deadline.at is None else deadline.at - LAST_START_MARGIN
         slow_tries = 0
@@ -318,7 +354,7 @@ class Querier:
             outcome.attempts += 1
             try:
                 timeout = None if deadline.at is None else deadline.left()  # in flight, too
-                stats, request_id = self._fetcher.fetch(task.app_id, task.begin_time, task.end_time, timeout=timeout)
+                value, request_id = fn(timeout)
             except CloudError as err:
                 outcome.error = err
                 if err.request_id:
@@ -331,11 +367,11 @@ class Querier:
                 self.limiter.speed_up()
                 if request_id:
                     outcome.request_ids.append(request_id)
-                problems = counter_problems(stats)  # whichever fetcher answered: never a rate above 1
+                problems = check(value) if check is not None else []  # never a rate above 1
                 if problems:
                     outcome.error = CloudError(UPSTREAM_DATA_INVALID, "; ".join(problems), request_id)
                     return outcome
-                outcome.stats, outcome.error = stats, None
+                outcome.value, outcome.error = value, None
                 return outcome
             if self.fail_fast and (outcome.error.unreachable or outcome.error.slow):
                 self.unreachable = self.unreachable or outcome.error
@@ -353,30 +389,43 @@ class Querier:
                 return outcome
             self._sleep(delay)
 
+    def run_calls(self, calls: Sequence[Callable[[], CallOutcome[Any]]]) -> List[CallOutcome[Any]]:
+        """`calls` (each a `lambda: querier.call(...)`) concurrently, outcomes in order; never raises."""
+        return self._fan_out(calls, lambda i: CallOutcome(error=_late()))
+
     def run(self, tasks: Sequence[QueryTask]) -> List[QueryOutcome]:
         """Outcomes in task order; never raises."""
-        if not tasks:
+        work: List[Callable[[], QueryOutcome]] = [partial(self.run_one, t) for t in tasks]
+        return self._fan_out(work, lambda i: QueryOutcome(tasks[i], error=_late()))
+
+    def _fan_out(self, work: Sequence[Callable[[], R]], late: Callable[[int], R]) -> List[R]:
+        """Run `work` over the pool, results in order; one still running at the deadline is
+        abandoned and answered by `late(index)`."""
+        if not work:
             return []
-        if len(tasks) == 1 or self._workers <= 1:
-            return [self.run_one(t) for t in tasks]
+        if len(work) == 1 or self._workers <= 1:
+            return [w() for w in work]
         from concurrent.futures import ThreadPoolExecutor, wait
 
-        pool = ThreadPoolExecutor(max_workers=min(self._workers, len(tasks)), thread_name_prefix="sms-query")
+        pool = ThreadPoolExecutor(max_workers=min(self._workers, len(work)), thread_name_prefix="sms-query")
         abandoned = False
         try:
-            futures = [pool.submit(self.run_one, t) for t in tasks]
+            futures = [pool.submit(w) for w in work]
             left = self._deadline.left()
             wait(futures, timeout=None if left == float("inf") else max(0.0, left) + DEADLINE_GRACE)
-            outcomes = []
-            for task, future in zip(tasks, futures):
+            outcomes: List[R] = []
+            for index, future in enumerate(futures):
                 if future.done():
-                    outcomes.append(future.result())  # run_one never raises
+                    outcomes.append(future.result())  # the work never raises
                     continue
                 # a fetcher that does not bound its own calls: the run must not wait for it
                 abandoned = True
                 future.cancel()
-                outcomes.append(QueryOutcome(task, error=CloudError(
-                    "ClientNetworkError", f"{TOO_SLOW}: the query was still running at the deadline", slow=True)))
+                outcomes.append(late(index))
             return outcomes
         finally:
             pool.shutdown(wait=not abandoned, cancel_futures=True)
+
+
+def _late() -> CloudError:
+    return CloudError("ClientNetworkError", f"{TOO_SLOW}: the query was still running at the deadline", slow=True)

@@ -32,6 +32,13 @@ def test_a_loaded_machine_under_the_apis_limit_gets_every_result_right(emulator:
         window = result["window"]
         assert result["stats"] == window_stats(result["app_id"], window["begin"], window["end"])
     calls = [c for c in emulator.calls if c.action == "CallbackStatusStatistics"]
-    assert len(calls) - emulator.rejected_by_rate_limit == N_APPS  # one answered call per app
-    assert emulator.rejected_by_rate_limit / len(calls) <= MAX_REFUSED_SHARE
+    refused = emulator.rejected_by_action["CallbackStatusStatistics"]
+    assert len(calls) - refused == N_APPS  # one answered call per app
+    # the report's account calls (docs/alerts.md, *The balance and the bill*) share the one budget
+    everything = [c for c in emulator.calls if c.service == "sms"]
+    assert len(everything) - emulator.rejected_by_rate_limit == 3 * N_APPS + 1
+    assert emulator.rejected_by_rate_limit / len(everything) <= MAX_REFUSED_SHARE
     assert emulator.max_rate_observed() <= 10
+    # the account calls come after the stats calls, paced by the same limiter; the API's limit is
+    # per action (each page: "默认接口请求频率限制:10次/秒"): their refusals are in the share above
+    # (bench/bench.py (d) prints the most SMS requests of all actions in any second)

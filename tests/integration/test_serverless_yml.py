@@ -358,7 +358,8 @@ def test_cam_actions_are_named_alike_everywhere(document: str) -> None:
     """SendCmqMsg/PublishCmqMsg are TDMQ's API (service tdmq), so their CAM actions are tdmq:..."""
     text = (ROOT / document).read_text(encoding="utf-8")
     found = {f"{m.group(1)}:{m.group(2)}" for m in CAM_ACTION.finditer(text)}
-    assert found == {"sms:CallbackStatusStatistics", "tdmq:SendCmqMsg", "tdmq:PublishCmqMsg"}
+    assert found == {"sms:CallbackStatusStatistics", "sms:SendStatusStatistics", "sms:SmsPackagesStatistics",
+                     "tdmq:SendCmqMsg", "tdmq:PublishCmqMsg"}
 
 
 def test_the_install_is_pinned_and_ignored_by_git() -> None:

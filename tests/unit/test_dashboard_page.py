@@ -381,3 +381,37 @@ def test_the_error_page_of_an_expired_link_in_chinese_is_well_formed() -> None:
 def test_an_error_page_escapes_the_message() -> None:
     html = render_error("en", 400, "InvalidParameter", "<b>x</b>")
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x" not in html
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", ("SMS balance: 63,000 messages left · about 6.3 days at 10,000 billed a day (last 7 days)",
+            "API accepted 1,990 of 2,000 submitted (99.50%) · billed 2,400")),
+    ("zh", ("短信余量: 剩余 63,000 条 · 按近 7 天每天计费 10,000 条约可用 6.3 天",
+            "接口受理 1,990 条 / 提交 2,000 条（99.50%）· 计费 2,400 条")),
+])
+def test_the_page_shows_the_balance_and_each_apps_send_counts(lang: str, words: Any) -> None:
+    from sms_receipt_stats.account import send_doc
+    from sms_receipt_stats.documents import PackagesDoc
+
+    found = results([PROD])
+    found[0].send = send_doc(2_000, 1_990, 2_400)
+    packages = PackagesDoc(app_id=PROD.app_id, amount=100_000, used=37_000, remaining=63_000, daily_billed=10_000.0,
+                           days_left=6.3)
+    html = page([PROD], results=found, packages=packages, lang=lang)
+    assert not structure(html).problems
+    for word in words:
+        assert word in html, word
+
+
+def test_a_page_without_a_balance_says_nothing_of_it() -> None:
+    html = page([PROD])
+    assert "SMS balance" not in html and "API accepted" not in html
+
+
+def test_a_balance_that_could_not_be_read_shows_its_code() -> None:
+    from sms_receipt_stats.documents import PackagesDoc
+
+    failed = PackagesDoc(app_id=PROD.app_id, error=ErrorInfo(code="UnauthorizedOperation.RequestPermissionDeny",
+                                                             message="<b>no</b>"))
+    html = page([PROD], packages=failed)
+    assert "SMS balance: unavailable UnauthorizedOperation.RequestPermissionDeny" in html and "<b>no" not in html

@@ -549,3 +549,40 @@ def test_the_fan_out_abandons_a_fetcher_still_running_at_the_deadline() -> None:
     stuck = outcomes[1]
     assert stuck.stats is None and stuck.error is not None and stuck.error.code == "ClientNetworkError"
     assert stuck.error.message == "the endpoint answered too slowly: the query was still running at the deadline"
+
+
+# -- any action: Querier.call ---------------------------------------------------------------------
+
+
+def test_any_action_shares_the_rate_cap_and_retries_like_the_stats_call(clock: FakeClock) -> None:
+    starts: List[float] = []
+    failures = {"n": 1}
+
+    def action(timeout: Optional[float]) -> Tuple[int, Optional[str]]:
+        starts.append(clock.monotonic())
+        if failures["n"]:
+            failures["n"] -= 1
+            raise CloudError("InternalError.Timeout", "slow", "rid-x")
+        return 7, "rid-ok"
+
+    fetcher = FakeFetcher()
+    fetcher.on_fetch = lambda *a: starts.append(clock.monotonic())
+    q = querier(fetcher, clock, rps=10)
+    tasks = [QueryTask(f"14000000{i:02d}", "2026112400", "2026112500") for i in range(20)]
+    q.run(tasks)
+    outcomes = q.run_calls([lambda: q.call(action) for _ in range(15)])
+    assert [o.value for o in outcomes] == [7] * 15 and sum(o.attempts for o in outcomes) == 16
+    assert outcomes[0].request_ids == ["rid-x", "rid-ok"]
+    assert max_in_any_second(starts) <= 10  # the stats calls and the others: one budget
+
+
+def test_an_answer_its_check_refuses_is_upstream_data_invalid_and_not_retried(clock: FakeClock) -> None:
+    calls: List[int] = []
+
+    def action(timeout: Optional[float]) -> Tuple[int, Optional[str]]:
+        calls.append(1)
+        return -1, "rid-1"
+
+    outcome = querier(FakeFetcher(), clock).call(action, check=lambda v: ["negative"] if v < 0 else [])
+    assert outcome.value is None and outcome.error is not None
+    assert outcome.error.code == UPSTREAM_DATA_INVALID and len(calls) == 1

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.dashboard.svg import Series, Threshold, esc, line_chart, rate_floor, stacked_bars
-from sms_receipt_stats.documents import AppResult, WindowDoc
+from sms_receipt_stats.documents import AppResult, PackagesDoc, WindowDoc
 from sms_receipt_stats.notify.markup import Markup, clean
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold
 from sms_receipt_stats.render.i18n import t as chat_t
@@ -332,6 +332,8 @@ class Page:
     switch_href: Optional[str] = None
     #: set when the page shows less than asked for, to stay within the time limit
     omitted: Optional[Omission] = None
+    #: the account's SMS balance (`account.py`), when the page could read it
+    packages: Optional[PackagesDoc] = None
 
 
 # -- formatting ------------------------------------------------------------------------------------------
@@ -626,7 +628,7 @@ class _Builder:
         stats = result.stats or Stats()
         rates = result.rates or compute_rates(stats)
         charts = f"{self.volume_chart(result)}{self.rate_chart(result)}{self.failure_chart(result)}"
-        return (f'<section class="card" id="app-{ident}">{head}{self.tiles(stats, rates)}'
+        return (f'<section class="card" id="app-{ident}">{head}{self.tiles(stats, rates)}{self.send(result)}'
                 f'<div class="charts">{charts}</div>'
                 f"{self.table(result)}</section>")
 
@@ -644,6 +646,25 @@ class _Builder:
                                     ("delivered", s.CallbackSuccessCount), ("failed", s.CallbackFailCount))]
         return (f'<div class="tiles"><div class="rates">{"".join(big)}</div>'
                 f'<div class="counts">{"".join(small)}</div></div>')
+
+    def send(self, result: AppResult) -> str:
+        """`API accepted 1,990 of 2,000 submitted (99.50%) · billed 2,400` (SendStatusStatistics)."""
+        s = result.send
+        if s is None:
+            return ""
+        rate = pct(s.accept_rate) if s.accept_rate is not None else self.tr("na")
+        line = self.tr("send_line", accepted=num(s.accepted), submitted=num(s.submitted), rate=rate,
+                       billed=num(s.billed))
+        return f'<p class="note send">{esc(line)}</p>'
+
+    def balance(self) -> str:
+        """The account's balance, the chat report's words (`render.report`), as one line."""
+        packages = self.page.packages
+        if packages is None:
+            return ""
+        from sms_receipt_stats.render.report import balance_text
+
+        return f'<p class="meta balance">{esc(balance_text(packages, self.lang))}</p>'
 
     def labels(self, result: AppResult) -> List[str]:
         return [bucket_label(p.begin, self.page.granularity) for p in result.series or []]
@@ -745,7 +766,7 @@ class _Builder:
                   f'<p class="meta">{esc(self.tr("window"))}: {esc(window_text(page.window))} · '
                   f'{esc(self.tr("one_app") if n == 1 else self.tr("n_apps", n=n))} · '
                   f'{esc(self.tr("generated"))}: {esc(generated)} · {esc(self.tr("times_in", zone=zone))}</p>')
-        blocks = [header, self.status(), self.state()]
+        blocks = [header, self.balance(), self.status(), self.state()]
         blocks.extend(self.app(r) for r in page.results)
         rule = self.tr("axis_rule", lo=pct_threshold(self.lo), n=num(page.thresholds.min_volume))
         blocks.append(f"<footer><p>{esc(rule)}</p><p>{esc(self.tr('late_note'))}</p></footer>")

@@ -185,10 +185,30 @@ def handle_dashboard(event: ApiGatewayEvent, settings: Settings, deps: Any, dead
         return error_page(exc, lang)
 
 
+def _account(results: Any, apps: Any, window: Any, querier: Any, settings: Settings, now: Any, lang: str) -> Any:
+    """Send counts on each result and the account's balance (`account.py`); None when they
+    cannot be read. Never raises: the page shows the receipts whatever happens here."""
+    from sms_receipt_stats.account import account_source, measure_account
+
+    source = account_source(querier.fetcher)
+    if source is None:
+        return None
+    try:
+        facts = measure_account([a.app_id for a in apps], window, querier, source, now, settings.timezone, lang,
+                                settings.secret_values(), rate_app_ids=[a.app_id for a in settings.apps])
+    except Exception as exc:
+        logger.warning("dashboard account calls failed: %s", type(exc).__name__)
+        return None
+    for result in results:
+        result.send = facts.send.get(result.app_id)
+    return facts.packages
+
+
 def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optional[float],
           store: Any) -> Dict[str, Any]:
     from sms_receipt_stats.dashboard.plan import call_budget, calls_deadline, plan_page
     from sms_receipt_stats.measure import generated_at, make_querier, query_apps
+    from sms_receipt_stats.windows import split_for_api
 
     if (event.httpMethod or "").upper() != "GET":
         raise ApiError(405, "MethodNotAllowed", "use GET on /dashboard", {"Allow": "GET"})
@@ -216,11 +236,20 @@ def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optio
                     extra={"shown": plan.shown_buckets, "asked": plan.asked_buckets, "left_out": len(plan.left_out)})
     window = plan.window
     results = query_apps(plan.apps, window, granularity, querier, lang, settings.secret_values())
+    packages = None
+    if not plan.cut and any(r.error is None for r in results) and not querier.unreachable:
+        # the balance's calls (the page's apps over its window, every app over 7 days, the packages)
+        # only when they fit in the time left: the receipts never wait for them
+        needed = len(plan.apps) * len(split_for_api(window.counted())) + len(settings.apps) + 1
+        left = call_budget(None if deadline is None else deadline - deps.monotonic(), settings.api_rps)
+        if left is None or needed <= left:
+            packages = _account(results, plan.apps, window, querier, settings, now, lang)
     state = None if store is None else read_state(store, now, settings.timezone)
     page = Page(results=results, window=WindowDoc(**window.to_doc()), granularity=granularity,
                 generated_at=datetime.fromisoformat(generated_at(now, settings.timezone)), lang=lang,
                 thresholds=settings.thresholds, state=state,
-                switch_href=_switch_href(params, lang) if mode in ("link", "none") else None, omitted=omitted)
+                switch_href=_switch_href(params, lang) if mode in ("link", "none") else None, omitted=omitted,
+                packages=packages)
     status, headers = 200, {}
     failed = [r.error for r in results if r.error is not None]
     if failed and len(failed) == len(results):  # nothing to show but errors: say so to probes too

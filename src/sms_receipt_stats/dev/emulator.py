@@ -10,6 +10,8 @@ of a window sums to the same totals, and injects faults (error codes, latency, t
 Served actions:
 
 - ``sms`` ``2021-01-11`` ``CallbackStatusStatistics``
+- ``sms`` ``2021-01-11`` ``SendStatusStatistics`` and ``SmsPackagesStatistics`` (the account's bill
+  and balance), see ``Emulator._send_status_statistics`` and ``Emulator._sms_packages_statistics``
 - ``tdmq`` ``2020-02-17`` ``SendCmqMsg`` and ``PublishCmqMsg`` (the queue sink)
 - ``ckafka`` ``2019-08-19`` ``SendMessage`` (the CKafka sink) and ``DescribeDatahubTasks`` (its
   ``doctor`` check), see ``Emulator._ckafka``
@@ -46,7 +48,10 @@ __all__ = [
     "Emulator",
     "LoopbackServer",
     "QuietHandler",
+    "api_send",
     "api_stats",
+    "default_packages",
+    "hourly_send",
     "hourly_stats",
     "max_in_any_second",
     "parse_beijing_hour",
@@ -248,6 +253,81 @@ def api_stats(app_id: str, begin_time: str, end_time: str, now: Optional[float] 
     return _sum_hours(app_id, parse_beijing_hour(begin_time), parse_beijing_hour(end_time) + 3600, now)
 
 
+#: response field order of SendStatusStatistics (product 382, page 40528)
+SEND_FIELDS = ("FeeCount", "RequestCount", "RequestSuccessCount")
+
+
+@lru_cache(maxsize=1024)
+def _send_profile(app_id: str) -> Tuple[float, float]:
+    """Per-app constants: the share of submissions refused, the share of long (2-part) messages."""
+    u = _uniforms("send|" + app_id)
+    refused = 0.12 + u[0] * 0.04 if app_id.endswith("8") else 0.002 + u[0] * 0.01  # ...8 refuses many
+    return refused, 0.1 + u[1] * 0.2
+
+
+def hourly_send(app_id: str, hour_start_utc_epoch: int) -> Dict[str, int]:
+    """SendStatusStatistics of one app for one hour, consistent with ``hourly_stats``: accepted
+    (RequestSuccessCount) is the receipts' RequestSuccessCount of the same hour; submitted adds the
+    refused ones; billed (FeeCount) counts a long message once per part ("计费条数")."""
+    hour = int(hour_start_utc_epoch) // 3600 * 3600
+    accepted = hourly_stats(app_id, hour)["RequestSuccessCount"]
+    if accepted == 0:
+        return dict.fromkeys(SEND_FIELDS, 0)
+    refused, long_share = _send_profile(app_id)
+    u = _uniforms(f"sendhour|{app_id}|{hour}")
+    rejected = int(round(accepted * refused / (1 - refused) * (0.6 + 0.8 * u[0])))
+    billed = accepted + int(round(accepted * long_share * (0.8 + 0.4 * u[1])))
+    return {"FeeCount": billed, "RequestCount": accepted + rejected, "RequestSuccessCount": accepted}
+
+
+@lru_cache(maxsize=8192)
+def _day_send(app_id: str, day_start_utc_epoch: int) -> Tuple[int, ...]:
+    total = dict.fromkeys(SEND_FIELDS, 0)
+    for h in range(24):
+        for name, value in hourly_send(app_id, day_start_utc_epoch + h * 3600).items():
+            total[name] += value
+    return tuple(total[name] for name in SEND_FIELDS)
+
+
+def sum_send(app_id: str, begin_utc: int, end_utc: int, now: Optional[float]) -> Dict[str, int]:
+    """SendStatusStatistics over the hours in [begin, end); hours not complete by ``now`` are empty."""
+    if now is not None:
+        end_utc = min(end_utc, int(now) // 3600 * 3600)
+    total = dict.fromkeys(SEND_FIELDS, 0)
+    t = begin_utc
+    while t < end_utc:
+        if (t + BEIJING_OFFSET) % 86400 == 0 and t + 86400 <= end_utc:
+            part = dict(zip(SEND_FIELDS, _day_send(app_id, t)))
+            t += 86400
+        else:
+            part = hourly_send(app_id, t)
+            t += 3600
+        for name in SEND_FIELDS:
+            total[name] += part[name]
+    return total
+
+
+def api_send(app_id: str, begin_time: str, end_time: str, now: Optional[float] = None) -> Dict[str, int]:
+    """What SendStatusStatistics answers for BeginTime..EndTime (Beijing, both hours counted)."""
+    return sum_send(app_id, parse_beijing_hour(begin_time), parse_beijing_hour(end_time) + 3600, now)
+
+
+def default_packages(now: float) -> List[Dict[str, int]]:
+    """The emulator's packages at ``now`` unless a test sets its own: one bought 60 days ago
+    (10,000,000 messages, valid a year) and the month's gift (1,000 messages, to the month's end)."""
+    day = (int(now) + BEIJING_OFFSET) // 86400 * 86400 - BEIJING_OFFSET
+    local = datetime.fromtimestamp(int(now) + BEIJING_OFFSET, tz=timezone.utc)
+    month = calendar.timegm(local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timetuple())
+    month -= BEIJING_OFFSET
+    days = calendar.monthrange(local.year, local.month)[1]
+    return [
+        {"PackageId": 1000791745, "PackageType": 1, "PackageAmount": 10_000_000, "PackageCreateTime": day - 60 * 86400,
+         "PackageEffectiveTime": day - 60 * 86400, "PackageExpiredTime": day + 305 * 86400},
+        {"PackageId": 1000876572, "PackageType": 0, "PackageAmount": 1_000, "PackageCreateTime": month,
+         "PackageEffectiveTime": month, "PackageExpiredTime": month + days * 86400 - 1},
+    ]
+
+
 def max_in_any_second(times: Iterable[float]) -> int:
     """Most of ``times`` (seconds, any order) within any half-open 1 s window [t, t+1)."""
     ordered = sorted(times)
@@ -292,6 +372,8 @@ class _Fault:
     code: str
     message: str
     remaining: Optional[int]
+    #: the action it answers (None: every action)
+    action: Optional[str] = None
 
 
 @dataclass
@@ -308,6 +390,8 @@ _AUTH_RE = re.compile(
 
 _ACTIONS: Dict[Tuple[str, str], str] = {
     (SMS_SERVICE, "CallbackStatusStatistics"): SMS_VERSION,
+    (SMS_SERVICE, "SendStatusStatistics"): SMS_VERSION,
+    (SMS_SERVICE, "SmsPackagesStatistics"): SMS_VERSION,
     (TDMQ_SERVICE, "SendCmqMsg"): TDMQ_VERSION,
     (TDMQ_SERVICE, "PublishCmqMsg"): TDMQ_VERSION,
     (CKAFKA_SERVICE, "SendMessage"): CKAFKA_VERSION,
@@ -315,6 +399,8 @@ _ACTIONS: Dict[Tuple[str, str], str] = {
 }
 _PARAMS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {  # (required, optional)
     "CallbackStatusStatistics": (("BeginTime", "EndTime", "SmsSdkAppId", "Limit", "Offset"), ()),
+    "SendStatusStatistics": (("BeginTime", "EndTime", "SmsSdkAppId", "Limit", "Offset"), ()),
+    "SmsPackagesStatistics": (("SmsSdkAppId", "Limit", "Offset", "BeginTime", "EndTime"), ()),
     "SendCmqMsg": (("QueueName", "MsgContent", "DelaySeconds"), ()),
     "PublishCmqMsg": (("TopicName", "MsgContent"), ("MsgTag", "RoutingKey")),
     "SendMessage": (("DataHubId", "Message"), ()),
@@ -325,6 +411,8 @@ _APP_ID_RE = re.compile(r"^14\d{8}$")
 #: the parameter an injected error's key is matched against, per action
 _FAULT_KEY_PARAM = {
     "CallbackStatusStatistics": "SmsSdkAppId",
+    "SendStatusStatistics": "SmsSdkAppId",
+    "SmsPackagesStatistics": "SmsSdkAppId",
     "SendCmqMsg": "QueueName",
     "PublishCmqMsg": "TopicName",
     "SendMessage": "DataHubId",
@@ -510,25 +598,38 @@ class Emulator(LoopbackServer):
         #: the topics' max.message.bytes (key and body of one message)
         self.ckafka_max_message_bytes = CKAFKA_MAX_MESSAGE_BYTES
         self.rejected_by_rate_limit = 0
+        #: the same, per action
+        self.rejected_by_action: Dict[str, int] = collections.Counter()
         #: requests being answered right now, and the most at once (concurrency, without timing)
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
         self._faults = _Faults()
-        self._admitted: Deque[float] = collections.deque()
+        self._admitted: Dict[str, Deque[float]] = collections.defaultdict(collections.deque)
+        #: the account's packages (None: ``default_packages`` at the request's time)
+        self.packages: Optional[List[Dict[str, int]]] = None
 
     # -- fault injection -------------------------------------------------------------
 
-    def inject_error(self, app_id: str, code: str, message: str = "injected", times: Optional[int] = None) -> None:
+    def inject_error(self, app_id: str, code: str, message: str = "injected", times: Optional[int] = None,
+                     action: Optional[str] = None) -> None:
         """Answer ``code`` for calls naming ``app_id`` (or a CMQ queue/topic name).
 
-        ``times`` calls, or forever when None; ``app_id="*"`` matches every call. Specific
-        rules win over ``*``; among rules for the same key the newest wins.
+        ``times`` calls, or forever when None; ``app_id="*"`` matches every call; ``action``
+        narrows the rule to one action (e.g. ``SmsPackagesStatistics``). Specific rules win over
+        ``*``; among rules for the same key the newest wins.
         """
         if times is not None and times <= 0:
             return
         with self._lock:
-            self._faults.errors.append(_Fault(app_id, code, message, times))
+            self._faults.errors.append(_Fault(app_id, code, message, times, action))
+
+    def set_packages(self, packages: Optional[Iterable[Mapping[str, int]]]) -> None:
+        """The account's packages (None: ``default_packages``): rows of SmsPackagesStatistics
+        without ``CurrentUsage``, which the emulator computes from the sends (see
+        ``_sms_packages_statistics``)."""
+        with self._lock:
+            self.packages = None if packages is None else [dict(p) for p in packages]
 
     def set_latency(self, seconds: float) -> None:
         """Sleep ``seconds`` before answering each request."""
@@ -536,7 +637,8 @@ class Emulator(LoopbackServer):
             self._faults.latency = max(0.0, float(seconds))
 
     def set_rate_limit(self, rps: Optional[int]) -> None:
-        """Reject CallbackStatusStatistics beyond ``rps`` per sliding second (None: off)."""
+        """Reject each SMS action beyond ``rps`` per sliding second (None: off); the docs give each
+        action its own limit ("默认接口请求频率限制:10次/秒"), so each is counted apart."""
         with self._lock:
             self._faults.rate_limit = rps
             self._admitted.clear()
@@ -554,13 +656,16 @@ class Emulator(LoopbackServer):
             self.cmq_messages.clear()
             self.ckafka_messages.clear()
             self.rejected_by_rate_limit = 0
+            self.rejected_by_action.clear()
 
     # -- observability ---------------------------------------------------------------
 
-    def max_rate_observed(self, action: str = "CallbackStatusStatistics") -> int:
-        """Most ``action`` calls (that passed auth) arriving within any 1.0 s window."""
+    def max_rate_observed(self, action: Optional[str] = "CallbackStatusStatistics") -> int:
+        """Most ``action`` calls (that passed auth; None: every SMS action together) arriving
+        within any 1.0 s window."""
         with self._lock:
-            times = [c.arrived for c in self.calls if c.action == action]
+            times = [c.arrived for c in self.calls
+                     if c.action == action or (action is None and c.service == SMS_SERVICE)]
         return max_in_any_second(times)
 
     # -- request handling ------------------------------------------------------------
@@ -571,6 +676,14 @@ class Emulator(LoopbackServer):
         from sms_receipt_stats.dev.receipt_pusher import ReceiptPusher
 
         return ReceiptPusher(url, **options).push_hours(app_id, list(hour_starts))
+    def handle_local(self, action: str, params: Mapping[str, Any]) -> Dict[str, Any]:
+        """What an SMS ``action`` answers for ``params``, without HTTP or a signature (tests read
+        the data behind an answer); raises ApiError like the API answers it."""
+        self._check_params(action, params)
+        handlers = {"CallbackStatusStatistics": self._callback_status_statistics,
+                    "SendStatusStatistics": self._send_status_statistics,
+                    "SmsPackagesStatistics": self._sms_packages_statistics}
+        return handlers[action](params)
 
     def error_response(self, code: str, message: str) -> Dict[str, Any]:
         """The API's error envelope with a fresh RequestId."""
@@ -637,12 +750,16 @@ class Emulator(LoopbackServer):
                 f"The version `{version}` of `{action}` does not exist (expected {expected_version}).",
             )
 
-        if action == "CallbackStatusStatistics":
-            self._check_rate_limit(arrived)
+        if service == SMS_SERVICE:
+            self._check_rate_limit(action, arrived)
         self._check_injected(action, params)
         self._check_params(action, params)
         if action == "CallbackStatusStatistics":
             return self._callback_status_statistics(params)
+        if action == "SendStatusStatistics":
+            return self._send_status_statistics(params)
+        if action == "SmsPackagesStatistics":
+            return self._sms_packages_statistics(params)
         if service == CKAFKA_SERVICE:
             return self._ckafka(action, params, region)
         return self._cmq(action, params)
@@ -718,33 +835,36 @@ class Emulator(LoopbackServer):
             raise ApiError(code, "The request body must be a JSON object.")
         return params
 
-    def _check_rate_limit(self, arrived: float) -> None:
+    def _check_rate_limit(self, action: str, arrived: float) -> None:
         with self._lock:
             rps = self._faults.rate_limit
             if rps is None:
                 return
-            while self._admitted and arrived - self._admitted[0] >= 1.0:
-                self._admitted.popleft()
-            if len(self._admitted) >= rps:
+            admitted = self._admitted[action]
+            while admitted and arrived - admitted[0] >= 1.0:
+                admitted.popleft()
+            if len(admitted) >= rps:
                 self.rejected_by_rate_limit += 1
+                self.rejected_by_action[action] += 1
                 raise ApiError(
                     "RequestLimitExceeded",
-                    f"Your current request times equals to `{len(self._admitted) + 1}` in a second, which "
+                    f"Your current request times equals to `{len(admitted) + 1}` in a second, which "
                     f"exceeds the frequency limit `{rps}` for a second. Please reduce the frequency of calls.",
                 )
-            self._admitted.append(arrived)
+            admitted.append(arrived)
 
     def _check_injected(self, action: str, params: Mapping[str, Any]) -> None:
         key = params.get(_FAULT_KEY_PARAM[action])
         with self._lock:
             rules = self._faults.errors
             chosen: Optional[_Fault] = None
-            for rule in reversed(rules):
+            rules_here = [r for r in rules if r.action in (None, action)]
+            for rule in reversed(rules_here):
                 if isinstance(key, str) and rule.key == key:
                     chosen = rule
                     break
             if chosen is None:
-                chosen = next((r for r in reversed(rules) if r.key == "*"), None)
+                chosen = next((r for r in reversed(rules_here) if r.key == "*"), None)
             if chosen is None:
                 return
             if chosen.remaining is not None:
@@ -762,6 +882,98 @@ class Emulator(LoopbackServer):
         for name in params:
             if name not in required and name not in optional:
                 raise ApiError("UnknownParameter", f"The parameter `{name}` is not recognized.")
+
+    def _send_status_statistics(self, params: Mapping[str, Any]) -> Dict[str, Any]:
+        """SendStatusStatistics (product 382, page 40528; SDK ``SendStatusStatisticsRequest``):
+        BeginTime/EndTime ``yyyymmddhh`` Beijing, both hours counted ("EndTime 必须大于等于
+        BeginTime"), at most 32 days apart like its sibling; Limit and Offset "目前固定设置为0";
+        the codes of CallbackStatusStatistics. The answer ``SendStatusStatistics {FeeCount,
+        RequestCount, RequestSuccessCount}`` agrees with the receipts' RequestSuccessCount of the
+        same hours (``hourly_send``)."""
+        begin, end = self._statistics_range(params)
+        app_id = params["SmsSdkAppId"]
+        inclusive = self.hour_rule == "inclusive"
+        return {"SendStatusStatistics": sum_send(app_id, begin, end + 3600 if inclusive else end, self.clock())}
+
+    def _sms_packages_statistics(self, params: Mapping[str, Any]) -> Dict[str, Any]:
+        """SmsPackagesStatistics (product 382, page 55964, 2021-01-11): every parameter required;
+        the packages *created* between BeginTime and EndTime ("返回 BeginTime 到 EndTime 之间创建的
+        套餐包"), "EndTime 必须大于 BeginTime 且小于当前时间" (else EndTimeVerifyFail); Limit at most
+        500 ("Limit默认最大值为500", else LimitVerifyFail) with Offset for paging. Each row is
+        ``{PackageCreateTime, PackageEffectiveTime, PackageExpiredTime}`` (UNIX seconds, as the
+        2021 SDK's model has them), ``PackageAmount``, ``PackageType`` (0 gift, 1 bought),
+        ``PackageId``, ``CurrentUsage``. Usage: the FeeCount of the account's apps (``apps``, else
+        the app asked about) from the first package's start until now, taken from the package
+        that expires first, each up to its amount: so usage grows with the sends."""
+        try:
+            begin = parse_beijing_hour(params["BeginTime"])
+        except ValueError:
+            raise ApiError("InvalidParameterValue.BeginTimeVerifyFail",
+                           f"BeginTime must be a valid yyyymmddhh hour, got {params['BeginTime']!r}.") from None
+        now = self.clock()
+        try:
+            end = parse_beijing_hour(params["EndTime"])
+        except ValueError:
+            end = None
+        if end is None or end <= begin or end >= now:
+            raise ApiError("InvalidParameterValue.EndTimeVerifyFail",
+                           "EndTime must be a valid yyyymmddhh hour, later than BeginTime and before now.")
+        limit, offset = params["Limit"], params["Offset"]
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 500:
+            raise ApiError("InvalidParameterValue.LimitVerifyFail", f"Limit must be 0 to 500, got {limit!r}.")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ApiError("InvalidParameterValue.OffsetVerifyFail", f"Offset must be 0 or more, got {offset!r}.")
+        app_id = params["SmsSdkAppId"]
+        if not isinstance(app_id, str) or not app_id.isdigit() or not self._app_exists(app_id):
+            raise ApiError("InvalidParameterValue.SdkAppIdNotExist", f"SmsSdkAppId {app_id!r} does not exist.")
+        with self._lock:
+            packages = [dict(p) for p in (self.packages if self.packages is not None else default_packages(now))]
+        usage = 0
+        if packages:
+            start = min(p["PackageEffectiveTime"] for p in packages) // 3600 * 3600
+            account = sorted(self.apps) if self.apps is not None else [app_id]
+            usage = sum(sum_send(a, start, int(now) // 3600 * 3600 + 3600, now)["FeeCount"] for a in account)
+        for package in sorted(packages, key=lambda p: (p["PackageExpiredTime"], p["PackageId"])):
+            package["CurrentUsage"] = min(usage, package["PackageAmount"])
+            usage -= package["CurrentUsage"]
+        created = [p for p in packages if begin <= p["PackageCreateTime"] < end + 3600]
+        created.sort(key=lambda p: (-p["PackageCreateTime"], p["PackageId"]))
+        return {"SmsPackagesStatisticsSet": created[offset:offset + limit]}
+
+    def _statistics_range(self, params: Mapping[str, Any]) -> Tuple[int, int]:
+        """BeginTime, EndTime (UTC epochs) of a statistics call, validated like the API; Limit and
+        Offset 0; an app that exists."""
+        try:
+            begin = parse_beijing_hour(params["BeginTime"])
+        except ValueError:
+            raise ApiError(
+                "InvalidParameterValue.BeginTimeVerifyFail",
+                f"BeginTime must be a valid yyyymmddhh hour, got {params['BeginTime']!r}.",
+            ) from None
+        try:
+            end = parse_beijing_hour(params["EndTime"])
+        except ValueError:
+            end = None
+        inclusive = self.hour_rule == "inclusive"
+        if end is None or end < begin or (end == begin and not inclusive) or end - begin > MAX_WINDOW_SECONDS:
+            raise ApiError(
+                "InvalidParameterValue.EndTimeVerifyFail",
+                "EndTime must be a valid yyyymmddhh hour, not earlier than BeginTime and at most 32 days later.",
+            )
+        for name, code in (
+            ("Limit", "InvalidParameterValue.LimitVerifyFail"),
+            ("Offset", "InvalidParameterValue.OffsetVerifyFail"),
+        ):
+            value = params[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value != 0:
+                raise ApiError(code, f"{name} must currently be 0, got {value!r}.")
+        app_id = params["SmsSdkAppId"]
+        if not isinstance(app_id, str) or not app_id.isdigit() or not self._app_exists(app_id):
+            raise ApiError(
+                "InvalidParameterValue.SdkAppIdNotExist",
+                f"SmsSdkAppId {app_id!r} does not exist.",
+            )
+        return begin, end
 
     def _callback_status_statistics(self, params: Mapping[str, Any]) -> Dict[str, Any]:
         try:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from sms_receipt_stats.config import Thresholds
-from sms_receipt_stats.documents import Alert, AppResult, ResultDocument, SeriesPoint, WindowDoc
+from sms_receipt_stats.documents import Alert, AppResult, PackagesDoc, ResultDocument, SeriesPoint, WindowDoc
 from sms_receipt_stats.notify.markup import ZWSP, Markup
 from sms_receipt_stats.render.i18n import num, pct, pct_threshold, rule_spec, rule_title, span_text, t
 from sms_receipt_stats.stats import FAILURE_FIELDS, Rates, compute_rates
@@ -329,6 +329,11 @@ class _Builder:
             if rule == "success_rate_drop":
                 return self.tr("value_success_rate_drop", value=pct(float(value)), threshold=pct(threshold),
                                lt=self.m.lt, drop=self.points(self.th.drop_points, signed=False))
+            if rule == "submit_rejected":
+                return self.tr("value_submit_rejected", value=pct(float(value)), threshold=pct_threshold(threshold),
+                               lt=self.m.lt, n=num(alert.volume or 0))
+            if rule == "package_low":  # days or messages: the rule's own sentence says which
+                return f"{self.title_of(rule)}: {self.m.escape(shorten(alert.message, MESSAGE_MAX))}"
             if rule in ("success_rate_below", "receipt_rate_below"):
                 line = self.tr(f"value_{rule}", value=pct(float(value)), threshold=pct_threshold(threshold),
                                lt=self.m.lt)
@@ -402,7 +407,10 @@ class _Builder:
         if show_window:
             head += f" · {_window_text(result.window, m)}"
         lines = [head]
+        send = self.send_line(result)
         if result.error is not None:
+            if send is not None:
+                lines.append(send)
             err = result.error
             mark = ALERT_MARK.get(err.severity, ALERT_MARK["warning"])
             if result.app_id in self.alerted_errors:  # code and hint are on the alert line
@@ -431,6 +439,8 @@ class _Builder:
                 )
             )
         )
+        if send is not None:
+            lines.append(send)
         counts = [(f, getattr(s, f)) for f in FAILURE_FIELDS if getattr(s, f)]
         counts.sort(key=lambda item: -item[1])  # biggest first; ties keep the API's order
         if counts:
@@ -530,6 +540,9 @@ class _Builder:
         link = self.details_link(results, common)
         if link is not None:
             head += (link,)  # in the head: truncation never drops it
+        balance = self.balance()
+        if balance is not None:
+            head += (balance,)  # the account's line: one, never dropped
 
         alert_entries = tuple(self.alert(a) for a in alerts)
         self.alerted_errors = {a.app_id for a in alerts if a.rule == "api_error" and not a.resolved
@@ -565,6 +578,23 @@ class _Builder:
                                           begin=counted.BeginTime, end=counted.EndTime)))
         return Report(title, severity, head, alert_entries, errors, apps, tuple(footer))
 
+    def balance(self) -> Optional[str]:
+        """`SMS balance: 638,732 messages left · about 36 days at 17,766 billed a day (last 7 days)`."""
+        packages, m = self.doc.packages, self.m
+        if packages is None:
+            return None
+        label = m.bold(self.tr("balance"))
+        if packages.error is not None:
+            return f"{label}: {self.tr('balance_error')} {self.code(packages.error.code)}"
+        return f"{label}: {_balance_words(packages, self.lang)}"
+
+    def send_line(self, result: AppResult) -> Optional[str]:
+        send = result.send
+        if send is None:
+            return None
+        return self.m.sub(self.tr("send_line", accepted=num(send.accepted), submitted=num(send.submitted),
+                                  rate=self.pct(send.accept_rate), billed=num(send.billed)))
+
     def details_link(self, results: List[AppResult], window: Optional[WindowDoc]) -> Optional[str]:
         """One link for the message: the dashboard of the apps it shows, over its window."""
         if self.details is None or window is None or not results:
@@ -595,6 +625,26 @@ class _Builder:
             if when:
                 parts.append(when)
         return " · ".join(parts)
+
+
+def _balance_words(packages: PackagesDoc, lang: str) -> str:
+    """What is left and how long it lasts, in `lang` (numbers only: nothing untrusted)."""
+    if packages.remaining is None:
+        return t(lang, "balance_none")
+    remaining = num(packages.remaining)
+    if packages.daily_billed is None:
+        return t(lang, "balance_unknown_rate", remaining=remaining)
+    if packages.days_left is None:
+        return t(lang, "balance_no_rate", remaining=remaining, n=packages.rate_days)
+    return t(lang, "balance_line", remaining=remaining, days=f"{packages.days_left:g}",
+             rate=num(round(packages.daily_billed)), n=packages.rate_days)
+
+
+def balance_text(packages: PackagesDoc, lang: str) -> str:
+    """The balance line as plain text (the dashboard escapes it itself)."""
+    if packages.error is not None:
+        return f"{t(lang, 'balance')}: {t(lang, 'balance_error')} {packages.error.code}"
+    return f"{t(lang, 'balance')}: {_balance_words(packages, lang)}"
 
 
 def alert_facts(alert: Alert, lang: str, thresholds: Thresholds, results: Sequence[AppResult] = (),

@@ -93,6 +93,8 @@ class Context:
     job: str = "report"
     #: a state store remembers earlier runs (hours, alert records)
     stateful: bool = False
+    #: the account's balance this run read (`documents.PackagesDoc`, the daily report's), else None
+    account: Any = None
 
     def value(self, name: str) -> Any:
         return self.values[name]
@@ -275,8 +277,9 @@ def evidence_hours(pool: Pool, result: AppResult) -> int:
     return max(1, int((end - begin).total_seconds() // 3600))
 
 
-def context_of(thresholds: RuleSettings, lang: str = "en", job: str = "report", stateful: bool = False) -> Context:
-    return Context(values=thresholds.values(), lang=lang, job=job, stateful=stateful)
+def context_of(thresholds: RuleSettings, lang: str = "en", job: str = "report", stateful: bool = False,
+               account: Any = None) -> Context:
+    return Context(values=thresholds.values(), lang=lang, job=job, stateful=stateful, account=account)
 
 
 @dataclass
