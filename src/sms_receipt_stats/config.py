@@ -83,6 +83,7 @@ class Thresholds(BaseModel):
     pool_hours: int = 6
     receipt_delay: float = 7200.0
     volume_drop: float = 0.8
+    dispersion_max: float = 4.0  # the most a rate's variance is widened by the app's own noise
 
     def values(self) -> Dict[str, Any]:
         """Every rule setting by field name, the extras of newer rules included."""

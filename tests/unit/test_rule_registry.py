@@ -77,7 +77,7 @@ def test_the_package_rules_are_found_without_a_list() -> None:
     assert {v.env for v in reg.variables} == {
         "ALERT_MIN_VOLUME", "ALERT_CONFIDENCE", "ALERT_POOL_HOURS", "ALERT_SUCCESS_RATE_MIN",
         "ALERT_SUCCESS_RATE_CRITICAL", "ALERT_RECEIPT_RATE_MIN", "ALERT_RECEIPT_DELAY", "ALERT_DROP_POINTS",
-        "ALERT_VOLUME_DROP"}
+        "ALERT_VOLUME_DROP", "ALERT_DISPERSION_MAX"}
 
 
 def test_declared_defaults_are_the_settings_defaults() -> None:

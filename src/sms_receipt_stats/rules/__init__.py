@@ -109,17 +109,35 @@ class Context:
 
         return z_of(CLEAR_CONFIDENCE)
 
-    def below(self, hits: int, n: int, threshold: float) -> Optional[bool]:
+    def below(self, hits: int, n: int, threshold: float, rho: float = 0.0) -> Optional[bool]:
         """Is the rate hits/n below `threshold`? True when even its optimistic bound (at the
         firing confidence) is below, False when its pessimistic bound (at CLEAR_CONFIDENCE) is at
-        or above, None when the data cannot tell (docs/alerts.md, *How a rule decides*)."""
-        from sms_receipt_stats.rules._evidence import wilson_bounds
+        or above, None when the data cannot tell (docs/alerts.md, *How a rule decides*).
 
-        if wilson_bounds(hits, n, self.z_fire)[1] < threshold:
+        `rho` is the app's own extra-binomial noise (`spread`): the bounds are those of the
+        effective sample size n / (1 + (n - 1) rho), the factor capped at ALERT_DISPERSION_MAX."""
+        from sms_receipt_stats.rules._evidence import inflation, wilson_bounds
+
+        factor = inflation(rho, n, self.values.get("dispersion_max", 1.0)) if rho > 0 else 1.0
+        hits_eff, n_eff = hits / factor, n / factor
+        if wilson_bounds(hits_eff, n_eff, self.z_fire)[1] < threshold:
             return True
-        if wilson_bounds(hits, n, self.z_clear)[0] >= threshold:
+        if wilson_bounds(hits_eff, n_eff, self.z_clear)[0] >= threshold:
             return False
         return None
+
+    def spread(self, evidence: Evidence, hits: Callable[[Stats], int], size: Callable[[Stats], int], *,
+               delay_hours: int = 0) -> float:
+        """The app's own noise of a rate (`_evidence.dispersion`'s rho) from the hours its ledger
+        kept before the ones being judged (0: no ledger, too little history, or the factor
+        capped at 1)."""
+        if evidence.newest is None or not evidence.hours or self.values.get("dispersion_max", 1.0) <= 1.0:
+            return 0.0
+        from sms_receipt_stats.rules._evidence import HOUR, dispersion
+
+        wait = delay_hours * HOUR
+        before = evidence.newest - delay_hours - self.values["pool_hours"] + 1
+        return dispersion(evidence.hours, hits, size, before, usable=lambda seen: seen.lag >= wait)
 
     def pool(self, evidence: Evidence, size: Callable[[Stats], int], *, delay_hours: int = 0) -> Optional[Pool]:
         """The evidence a rate verdict rests on: consecutive hours back from the window's hour
@@ -152,6 +170,9 @@ COMMON_VARIABLES = (
              "how sure a rule must be that a rate is below its threshold before it fires"),
     Variable("ALERT_POOL_HOURS", "pool_hours", "hours", 6,
              "most consecutive hours pooled to reach ALERT_MIN_VOLUME (with a state store)"),
+    Variable("ALERT_DISPERSION_MAX", "dispersion_max", "number", 4.0,
+             "most a rate's variance is widened by the app's own day-to-day noise (1: binomial)",
+             low=1.0, high=16.0),
 )
 
 

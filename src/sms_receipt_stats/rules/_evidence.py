@@ -28,8 +28,9 @@ def z_of(confidence: float) -> float:
     return NormalDist().inv_cdf(confidence)
 
 
-def wilson_bounds(successes: int, n: int, z: float) -> Tuple[float, float]:
-    """(lower, upper) Wilson bounds of a proportion; (0, 1) when there is no data."""
+def wilson_bounds(successes: float, n: float, z: float) -> Tuple[float, float]:
+    """(lower, upper) Wilson bounds of a proportion; (0, 1) when there is no data. Counts may be
+    fractional: an overdispersed rate is judged on its effective sample size (`inflation`)."""
     if n <= 0:
         return 0.0, 1.0
     p = successes / n
@@ -112,3 +113,59 @@ def merge(old: Mapping[int, Seen], new: Iterable[Tuple[int, Seen]]) -> Dict[int,
         if kept is None or seen.lag >= kept.lag:
             merged[index] = seen
     return merged
+
+
+# -- the app's own noise ----------------------------------------------------------------------------
+
+#: hours of history a dispersion estimate needs (two days), else the binomial model (factor 1)
+DISPERSION_MIN_HOURS = 48
+#: hours fewer than this many trials say little about the spread: left out of the estimate
+DISPERSION_MIN_TRIALS = 20
+#: share of the most deviant hours left out (past incidents must not pass for everyday noise)
+DISPERSION_TRIM = 0.1
+
+
+def dispersion(hours: Hours, hits: Callable[[Stats], int], size: Callable[[Stats], int], before: int,
+               usable: Callable[[Seen], bool] = lambda seen: True) -> float:
+    """The app's intra-class correlation rho of a rate (beta-binomial), from its own hours older
+    than `before`: how much more its hourly rate varies than a binomial's would (day-to-day
+    wobble, carriers' moods). The variance of k hits out of n is then n p q (1 + (n - 1) rho).
+
+    A method-of-moments estimate over the ledger's hours, after leaving out the most deviant
+    tenth (an outage last Tuesday is not noise); 0 (the binomial model) with fewer than
+    DISPERSION_MIN_HOURS hours of history.
+    """
+    kept = [(hits(seen.stats), size(seen.stats)) for index, seen in hours.items()
+            if index < before and usable(seen) and size(seen.stats) >= DISPERSION_MIN_TRIALS]
+    if len(kept) < DISPERSION_MIN_HOURS:
+        return 0.0
+    usual = median([k / n for k, n in kept])  # the deviant hours are found against the typical rate
+    kept.sort(key=lambda kn: (kn[0] - kn[1] * usual) ** 2 / kn[1])
+    kept = kept[:len(kept) - math.ceil(len(kept) * DISPERSION_TRIM)]
+    p = sum(k for k, _ in kept) / sum(n for _, n in kept)
+    pq = p * (1 - p)
+    if pq <= 0:
+        return 0.0
+    excess = sum((k - n * p) ** 2 - n * pq for k, n in kept)
+    scale = sum(n * (n - 1) * pq for _, n in kept)
+    return max(0.0, excess / scale) if scale > 0 else 0.0
+
+
+def inflation(rho: float, n: float, most: float) -> float:
+    """The variance factor of a rate over n trials, 1 + (n - 1) rho, between 1 and `most`."""
+    return min(max(1.0, most), max(1.0, 1.0 + (n - 1) * rho))
+
+
+def same_hour_rates(hours: Hours, newest: int, span: int, days: int, hits: Callable[[Stats], int],
+                    size: Callable[[Stats], int]) -> List[float]:
+    """The rate of the same `span` Beijing hours ending at `newest` on each of the `days` days
+    before (the days on which all of them were seen and had trials)."""
+    rates = []
+    for day in range(1, days + 1):
+        found = [hours.get(newest - 24 * day - k) for k in range(span)]
+        if any(seen is None for seen in found):
+            continue
+        total = sum_stats([seen.stats for seen in found if seen is not None])
+        if size(total) > 0:
+            rates.append(hits(total) / size(total))
+    return rates

@@ -1,0 +1,175 @@
+"""The hourly drop below an app's own normal (`success_rate_drop` in the check) and the app's own
+noise widening the rate bounds (`_evidence.dispersion`, ALERT_DISPERSION_MAX): docs/alerts.md."""
+
+from __future__ import annotations
+
+import random
+from typing import Dict, Optional
+
+from sms_receipt_stats.config import Thresholds
+from sms_receipt_stats.documents import AppResult, Trend, WindowDoc
+from sms_receipt_stats.rules import Context, Evidence, registry
+from sms_receipt_stats.rules._evidence import Seen, dispersion, inflation, same_hour_rates
+from sms_receipt_stats.stats import Stats, compute_rates
+
+APP = "1400006874"
+NEWEST = 493_000
+WINDOW = WindowDoc(begin="2026112508", end="2026112509", timezone="Asia/Shanghai")
+
+
+def counts(receipts: int, successes: int) -> Stats:
+    return Stats(RequestSuccessCount=receipts, CallbackCount=receipts, CallbackSuccessCount=successes,
+                 CallbackFailCount=receipts - successes)
+
+
+def result(stats: Stats, trend: Optional[Trend] = None) -> AppResult:
+    return AppResult(app_id=APP, window=WINDOW, stats=stats, rates=compute_rates(stats), trend=trend)
+
+
+def ctx(job: str = "check", **values: float) -> Context:
+    return Context(values=Thresholds(**values).values(), job=job, stateful=True)
+
+
+def judge(rule: str, evidence: Evidence, context: Optional[Context] = None):
+    spec = registry().by_name[rule]
+    assert spec.judge is not None
+    return spec.judge(evidence, context or ctx())
+
+
+def week(rate: float, volume: int, *, recent: Optional[Dict[int, Stats]] = None, seed: int = 1,
+         day_sd: float = 0.0) -> Dict[int, Seen]:
+    """8 days of hours at `rate` (binomial, plus a day-to-day wobble of `day_sd`), `recent` on top
+    (hours back from NEWEST)."""
+    rng = random.Random(seed)
+    hours: Dict[int, Seen] = {}
+    day_rate = rate
+    for back in range(8 * 24, 0, -1):
+        if back % 24 == 0:
+            day_rate = min(0.999, rate + rng.gauss(0, day_sd))
+        spread = (volume * day_rate * (1 - day_rate)) ** 0.5  # binomial, by its normal approximation
+        ok = min(volume, max(0, round(rng.gauss(volume * day_rate, spread))))
+        hours[NEWEST - back] = Seen(counts(volume, ok), 7200.0)
+    for back, stats in (recent or {}).items():
+        hours[NEWEST - back] = Seen(stats, 300.0)
+    return hours
+
+
+def latest(hours: Dict[int, Seen], stats: Stats) -> Evidence:
+    return Evidence(result=result(stats), hours={**hours, NEWEST: Seen(stats, 300.0)}, newest=NEWEST,
+                    window_lag=300.0)
+
+
+# -- the hourly drop -------------------------------------------------------------------------------
+
+
+def test_same_hour_rates_read_the_same_hours_of_each_day() -> None:
+    hours = {NEWEST - 24: Seen(counts(100, 90), 0), NEWEST - 25: Seen(counts(100, 70), 0),
+             NEWEST - 48: Seen(counts(100, 50), 0)}
+    assert same_hour_rates(hours, NEWEST, 2, 7, lambda s: s.CallbackSuccessCount, lambda s: s.CallbackCount) == [0.8]
+    assert same_hour_rates(hours, NEWEST, 1, 7, lambda s: s.CallbackSuccessCount,
+                           lambda s: s.CallbackCount) == [0.9, 0.5]
+
+
+def test_a_six_point_drop_above_the_threshold_fires_in_the_hour() -> None:
+    normal = week(0.975, 10000)
+    answer = judge("success_rate_drop", latest(normal, counts(10000, 9150)))
+    assert answer.state == "firing" and answer.alert is not None
+    assert answer.alert.rule == "success_rate_drop" and answer.alert.app_id == APP
+    assert 0.92 <= answer.alert.threshold <= 0.93 and answer.alert.value == 0.915
+    assert "same hours of the last 7 days" in answer.alert.message
+    # the threshold rule stays quiet: 91.5 % is above 90 %
+    assert judge("success_rate_below", latest(normal, counts(10000, 9150))).state != "firing"
+    # a thin hour is not enough to tell 91.5 % from 92.5 %: it waits for more
+    assert judge("success_rate_drop", latest(week(0.975, 1000), counts(1000, 915))).state == "unknown"
+
+
+def test_a_one_point_wobble_is_not_a_drop() -> None:
+    assert judge("success_rate_drop", latest(week(0.975, 10000), counts(10000, 9650))).state != "firing"
+
+
+def test_a_rate_below_the_absolute_threshold_is_the_threshold_rules_alert() -> None:
+    normal = week(0.975, 1000)
+    assert judge("success_rate_drop", latest(normal, counts(1000, 500))).state == "unknown"
+    assert judge("success_rate_below", latest(normal, counts(1000, 500))).state == "firing"
+
+
+def test_the_hourly_drop_needs_three_days_of_the_same_hours() -> None:
+    hours = {i: s for i, s in week(0.975, 1000).items() if i > NEWEST - 48}  # 1 day back
+    assert judge("success_rate_drop", latest(hours, counts(1000, 915))).state == "unknown"
+
+
+def test_recovery_needs_two_hours_back_to_normal() -> None:
+    normal = week(0.975, 1000)
+    still_low = {**normal, NEWEST - 1: Seen(counts(1000, 915), 300.0)}
+    assert judge("success_rate_drop", latest(still_low, counts(1000, 975))).state == "unknown"
+    recovered = {**normal, NEWEST - 1: Seen(counts(1000, 976), 300.0)}
+    assert judge("success_rate_drop", latest(recovered, counts(1000, 975))).state == "clear"
+
+
+def test_the_daily_report_never_resolves_what_a_check_watches() -> None:
+    trend = Trend(baseline=WINDOW, baseline_success_rate=0.975)
+    fine_day = Evidence(result=result(counts(20000, 19500), trend), window_lag=3 * 3600, watched=True)
+    assert judge("success_rate_drop", fine_day, ctx("report")).state == "unknown"
+    unwatched = Evidence(result=result(counts(20000, 19500), trend), window_lag=3 * 3600, watched=False)
+    assert judge("success_rate_drop", unwatched, ctx("report")).state == "clear"
+    # a busy app's hours were judged one by one: the day would only say it again, a day later
+    bad_day = Evidence(result=result(counts(20000, 18000), trend), window_lag=3 * 3600, watched=True)
+    assert judge("success_rate_drop", bad_day, ctx("report")).state == "unknown"
+    # a thin app (its hours pooled, a 5-point drop lost in their noise) is judged on its whole day
+    thin_day = Evidence(result=result(counts(2000, 1800), trend), window_lag=3 * 3600, watched=True)
+    verdict = judge("success_rate_drop", thin_day, ctx("report"))
+    assert verdict.state == "firing" and verdict.alert is not None and "whole day" in verdict.alert.message
+
+
+# -- the app's own noise ---------------------------------------------------------------------------
+
+
+def successes(stats: Stats) -> int:
+    return stats.CallbackSuccessCount
+
+
+def receipts(stats: Stats) -> int:
+    return stats.CallbackCount
+
+
+def test_a_binomial_app_has_no_extra_noise() -> None:
+    assert dispersion(week(0.95, 500), successes, receipts, NEWEST) < 2e-4
+
+
+def test_day_to_day_wobble_is_measured() -> None:
+    rho = dispersion(week(0.95, 2000, day_sd=0.015), successes, receipts, NEWEST)
+    assert 5e-4 < rho < 1e-2  # about sd² / (p q) = 2.2e-4 / 0.0475 = 4.7e-3
+
+
+def test_a_past_outage_is_not_taken_for_noise() -> None:
+    outage = {back: counts(2000, 800) for back in range(30, 34)}  # four hours at 40 % yesterday
+    assert dispersion(week(0.95, 2000, recent=outage), successes, receipts, NEWEST) < 2e-4
+
+
+def test_too_little_history_falls_back_to_the_binomial() -> None:
+    hours = {i: s for i, s in week(0.95, 2000, day_sd=0.02).items() if i > NEWEST - 40}
+    assert dispersion(hours, successes, receipts, NEWEST) == 0.0
+
+
+def test_the_factor_is_bounded() -> None:
+    assert inflation(0.0, 10_000, 4.0) == 1.0
+    assert inflation(1e-3, 1001, 4.0) == 2.0
+    assert inflation(1.0, 10_000, 4.0) == 4.0
+    assert inflation(1.0, 10_000, 1.0) == 1.0
+
+
+def test_a_noisy_app_near_its_threshold_stays_quiet_a_steady_one_fires() -> None:
+    """An hour 1.4 points under a 90 % threshold: news for an app whose rate never moves, an
+    ordinary hour for one whose rate wanders 2 points from day to day."""
+    hour = counts(3000, 2658)  # 88.6 %
+    steady = latest(week(0.915, 3000, seed=4), hour)
+    noisy = latest(week(0.915, 3000, seed=4, day_sd=0.02), hour)
+    assert judge("success_rate_below", steady).state == "firing"
+    assert judge("success_rate_below", noisy).state == "unknown"
+    assert judge("success_rate_below", noisy, ctx(dispersion_max=1.0)).state == "firing"
+
+
+def test_a_real_outage_fires_however_noisy_the_app() -> None:
+    noisy = latest(week(0.915, 3000, seed=4, day_sd=0.02), counts(3000, 1500))
+    answer = judge("success_rate_below", noisy)
+    assert answer.state == "firing" and answer.alert is not None and answer.alert.severity == "critical"
