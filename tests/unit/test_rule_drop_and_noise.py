@@ -173,3 +173,60 @@ def test_a_real_outage_fires_however_noisy_the_app() -> None:
     noisy = latest(week(0.915, 3000, seed=4, day_sd=0.02), counts(3000, 1500))
     answer = judge("success_rate_below", noisy)
     assert answer.state == "firing" and answer.alert is not None and answer.alert.severity == "critical"
+
+
+# -- a provider-wide receipt stall ------------------------------------------------------------------
+
+APPS = [f"14000000{i:02d}" for i in range(1, 7)]
+
+
+def fresh(app_id: str, submitted: int, receipts: int, successes: int) -> Evidence:
+    stats = Stats(RequestSuccessCount=submitted, CallbackCount=receipts, CallbackSuccessCount=successes,
+                  CallbackFailCount=receipts - successes)
+    res = AppResult(app_id=app_id, window=WINDOW, stats=stats, rates=compute_rates(stats))
+    return Evidence(result=res, window_lag=300.0)
+
+
+def receipt_alerts(evidence: Dict[str, Evidence], job: str = "check"):
+    from sms_receipt_stats.rules import assess
+
+    out = assess([e.result for e in evidence.values()], ctx(job), evidence)
+    return [a for a in out.alerts if a.rule == "receipt_rate_below"], out.clear
+
+
+def test_receipts_stalled_on_most_apps_are_one_provider_warning() -> None:
+    stalled = {app: fresh(app, 1000, 20, 19) for app in APPS[:4]}
+    normal = {app: fresh(app, 1000, 870, 850) for app in APPS[4:]}
+    alerts, _ = receipt_alerts({**stalled, **normal})
+    [alert] = alerts
+    assert alert.app_id is None and alert.severity == "warning"
+    assert "late at the provider" in alert.message and "4 of 6 apps" in alert.message
+    assert all(app in alert.message for app in APPS[:4]) and APPS[5] not in alert.message
+
+
+def test_one_app_without_receipts_is_that_apps_not_the_providers() -> None:
+    evidence = {APPS[0]: fresh(APPS[0], 1000, 20, 19), **{a: fresh(a, 1000, 870, 850) for a in APPS[1:]}}
+    alerts, clear = receipt_alerts(evidence)
+    assert [a for a in alerts if a.app_id is None] == []
+    assert (None, "receipt_rate_below") in clear  # the provider-wide alert, if any, is over
+
+
+def test_receipts_that_say_messages_fail_are_an_outage_not_a_delay() -> None:
+    failing = {app: fresh(app, 1000, 300, 100) for app in APPS[:4]}  # few receipts, and those say failed
+    normal = {app: fresh(app, 1000, 870, 850) for app in APPS[4:]}
+    alerts, _ = receipt_alerts({**failing, **normal})
+    assert [a for a in alerts if a.app_id is None] == []
+
+
+def test_a_night_too_quiet_to_tell_neither_raises_nor_resolves_the_provider_warning() -> None:
+    quiet = {app: fresh(app, 20, 0, 0) for app in APPS}
+    alerts, clear = receipt_alerts(quiet)
+    assert alerts == [] and (None, "receipt_rate_below") not in clear
+
+
+def test_a_day_without_receipts_on_every_app_is_the_providers_in_the_report_too() -> None:
+    """The report judges the receipt rule for apps no check watches, on the finished day."""
+    day = {app: Evidence(result=fresh(app, 5000, 100, 95).result, window_lag=3 * 3600.0, watched=False)
+           for app in APPS}
+    alerts, _ = receipt_alerts(day, job="report")
+    assert [a.app_id for a in alerts] == [None]
