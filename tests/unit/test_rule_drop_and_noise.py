@@ -4,7 +4,7 @@ noise widening the rate bounds (`_evidence.dispersion`, ALERT_DISPERSION_MAX): d
 from __future__ import annotations
 
 import random
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.documents import AppResult, Trend, WindowDoc
@@ -96,6 +96,25 @@ def test_a_rate_below_the_absolute_threshold_is_the_threshold_rules_alert() -> N
 def test_the_hourly_drop_needs_three_days_of_the_same_hours() -> None:
     hours = {i: s for i, s in week(0.975, 1000).items() if i > NEWEST - 48}  # 1 day back
     assert judge("success_rate_drop", latest(hours, counts(1000, 915))).state == "unknown"
+
+
+def test_a_drop_that_only_the_re_read_hours_show_fires() -> None:
+    """Carriers that report failures late make the fresh hour look normal: the hour read again
+    ALERT_RECEIPT_DELAY after its end shows the drop."""
+    hours = week(0.975, 10000)
+    hours[NEWEST - 2] = Seen(counts(10000, 9150), 7500.0)
+    hours[NEWEST - 1] = Seen(counts(10000, 9760), 3900.0)
+    answer = judge("success_rate_drop", latest(hours, counts(10000, 9760)))
+    assert answer.state == "firing" and answer.alert is not None and answer.alert.value == 0.915
+
+
+def test_a_thin_app_is_judged_on_more_hours_when_one_cannot_tell() -> None:
+    hours = week(0.975, 400)
+    for back in range(1, 4):
+        hours[NEWEST - back] = Seen(counts(400, 364), 300.0)  # 91 %
+    answer = judge("success_rate_drop", latest(hours, counts(400, 364)))
+    assert answer.state == "firing" and answer.alert is not None and answer.alert.hours is not None
+    assert answer.alert.hours > 1
 
 
 def test_recovery_needs_two_hours_back_to_normal() -> None:
@@ -230,3 +249,31 @@ def test_a_day_without_receipts_on_every_app_is_the_providers_in_the_report_too(
            for app in APPS}
     alerts, _ = receipt_alerts(day, job="report")
     assert [a.app_id for a in alerts] == [None]
+
+
+def ledger(per_hour: Dict[int, Tuple[int, int]]) -> Dict[int, Seen]:
+    """Hours back from NEWEST → (submitted, receipts), all successes; re-read (2 h on) but the fresh two."""
+    return {NEWEST - back: Seen(Stats(RequestSuccessCount=n, CallbackCount=r, CallbackSuccessCount=r),
+                                300.0 if back < 2 else 7200.0 + 3600 * back)
+            for back, (n, r) in per_hour.items()}
+
+
+def with_ledger(app_id: str, hours: Dict[int, Seen]) -> Evidence:
+    stats = hours[NEWEST].stats
+    res = AppResult(app_id=app_id, window=WINDOW, stats=stats, rates=compute_rates(stats))
+    return Evidence(result=res, hours=hours, newest=NEWEST, window_lag=300.0)
+
+
+def test_a_thin_apps_pool_over_the_stall_hours_is_the_providers_not_its_own() -> None:
+    stall = range(4, 7)
+    big = {back: (1000, 10 if back in stall else 970) for back in range(13)}
+    thin = {back: (30, 0 if back in stall else 29) for back in range(13)}
+    evidence = {APPS[0]: with_ledger(APPS[0], ledger(thin)),
+                **{app: with_ledger(app, ledger(big)) for app in APPS[1:4]}}
+    alerts, clear = receipt_alerts(evidence)
+    assert alerts == [] and (None, "receipt_rate_below") not in clear  # quiet, and the provider's stays open
+    healthy = {back: (1000, 970) for back in range(13)}
+    evidence = {APPS[0]: with_ledger(APPS[0], ledger(thin)),
+                **{app: with_ledger(app, ledger(healthy)) for app in APPS[1:4]}}
+    alerts, _ = receipt_alerts(evidence)
+    assert [a.app_id for a in alerts] == [APPS[0]]  # only this app lost its receipts: its own alert

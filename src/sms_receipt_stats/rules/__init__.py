@@ -14,7 +14,7 @@ verdicts out. The registry loads on first use, not when `handler` is imported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -93,6 +93,8 @@ class Context:
     job: str = "report"
     #: a state store remembers earlier runs (hours, alert records)
     stateful: bool = False
+    #: every app's evidence in this run, by app id (`assess` sets it: a `combine` looks across apps)
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
 
     def value(self, name: str) -> Any:
         return self.values[name]
@@ -317,6 +319,7 @@ def assess(results: Sequence[AppResult], ctx: Context,
     """Judge every app against every rule this run owns (all rules when stateless)."""
     out = Assessment()
     evidence = evidence or {}
+    ctx = replace(ctx, evidence=evidence)
     for spec in registry().rules:
         if spec.judge is None:
             continue

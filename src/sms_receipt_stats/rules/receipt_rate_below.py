@@ -13,7 +13,7 @@ none, on every app.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
 from sms_receipt_stats.rules import (
     CLEAR,
@@ -88,10 +88,48 @@ def success_low(result: AppResult, ctx: Context) -> bool:
     return ctx.below(stats.CallbackSuccessCount, stats.CallbackCount, ctx.value("success_rate_min")) is True
 
 
+#: how far back the ledgers are read for hours the provider held receipts back (a pool's reach)
+STALL_LOOKBACK_HOURS = 12
+
+
+def stalled_hours(ctx: Context) -> Set[int]:
+    """The recent hours whose receipts were late on most apps at once, from every app's ledger:
+    an hour re-read ALERT_RECEIPT_DELAY after its end is late below the threshold, a fresh one
+    below STALLED_SHARE of it. A thin app's pool reaches back over such hours after the stall
+    is over; its alert would be the provider's again."""
+    wait = delay_hours(ctx) * 3600
+    low: Dict[int, int] = {}
+    fine: Dict[int, int] = {}
+    threshold = ctx.value("receipt_rate_min")
+    for evidence in ctx.evidence.values():
+        if evidence.newest is None or not evidence.answered:
+            continue
+        for index in range(evidence.newest - STALL_LOOKBACK_HOURS, evidence.newest + 1):
+            seen = evidence.hours.get(index)
+            if seen is None or seen.stats.RequestSuccessCount < ctx.value("min_volume"):
+                continue
+            share = 1.0 if seen.lag >= wait else STALLED_SHARE
+            below = ctx.below(seen.stats.CallbackCount, seen.stats.RequestSuccessCount, threshold * share)
+            if below is not None:
+                counted = low if below else fine
+                counted[index] = counted.get(index, 0) + 1
+    return {i for i, n in low.items() if n >= ACCOUNT_MIN_APPS and n > fine.get(i, 0)}
+
+
+def _pool_overlaps(result: AppResult, verdict: Verdict, ctx: Context, stalled: Set[int]) -> bool:
+    evidence = ctx.evidence.get(result.app_id)
+    if not stalled or evidence is None or evidence.newest is None or verdict.alert is None:
+        return False
+    newest = evidence.newest - delay_hours(ctx)
+    return any(newest - back in stalled for back in range(verdict.alert.hours or 1))
+
+
 def combine(verdicts: List[Tuple[AppResult, Verdict]], ctx: Context) -> List[Tuple[Optional[str], Verdict]]:
     """Receipts late on most apps while success is normal → one account-wide warning (app_id
-    None, naming the apps) instead of one per app; otherwise each app's own verdict, and the
-    account-wide alert is clear."""
+    None, naming the apps) instead of one per app. An app's own alert whose evidence reaches
+    back over hours the provider held receipts back stays quiet (it is the provider's), and
+    keeps the account-wide one open; otherwise each app's own verdict, and the account-wide
+    alert is clear once at most one app is late."""
     late, fine = [], 0
     for result, verdict in verdicts:
         stalled = fresh_stall(result, ctx)
@@ -110,9 +148,13 @@ def combine(verdicts: List[Tuple[AppResult, Verdict]], ctx: Context) -> List[Tup
                       message=RULE.text(ctx.lang, "account", n=len(late), total=len(verdicts), apps=apps))
         kept: List[Tuple[Optional[str], Verdict]] = [(None, Verdict.firing(alert))]
         return kept + [(r.app_id, UNKNOWN if v.state == "firing" else v) for r, v in verdicts]
-    own: List[Tuple[Optional[str], Verdict]] = [(r.app_id, v) for r, v in verdicts]
-    # over when at most one app is still late; a night with most apps too quiet to tell changes nothing
-    return [*own, (None, CLEAR)] if len(late) < ACCOUNT_MIN_APPS and fine else own
+    firing = [(r, v) for r, v in verdicts if v.state == "firing"]
+    held_back = stalled_hours(ctx) if firing and ctx.evidence else set()
+    covered = {r.app_id for r, v in firing if _pool_overlaps(r, v, ctx, held_back)}
+    own: List[Tuple[Optional[str], Verdict]] = [(r.app_id, UNKNOWN if r.app_id in covered else v)
+                                                for r, v in verdicts]
+    # over when at most one app is late; a night with most apps too quiet to tell changes nothing
+    return [*own, (None, CLEAR)] if len(late) < ACCOUNT_MIN_APPS and fine and not covered else own
 
 
 RULE = RuleSpec(

@@ -56,27 +56,51 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
     return judge_day(evidence, ctx)
 
 
-def _hourly(evidence: Evidence, ctx: Context, newest: int, rho: float
+def _hourly(evidence: Evidence, ctx: Context, newest: int, rho: float, wait: float = 0.0
             ) -> Tuple[Optional[bool], Optional[Pool], float]:
-    """(below the app's normal?, the pool, its baseline) for the hours pooled back from `newest`."""
+    """(below the app's normal?, the pool, its baseline) for the hours pooled back from `newest`
+    (only hours read at least `wait` seconds after their end).
+
+    The pool that reaches ALERT_MIN_VOLUME decides; when it cannot tell, longer pools (up to
+    ALERT_POOL_HOURS) may still show a drop that a thin hour hides. Clearing rests on the
+    shortest pool only: the freshest hours say whether it is over."""
     from sms_receipt_stats.rules._evidence import median, pool_back, same_hour_rates
 
-    pool = pool_back(evidence.hours, newest, receipts_of, ctx.value("min_volume"), ctx.value("pool_hours"))
-    n = pool.stats.CallbackCount
-    if not pool.hours or n < ctx.value("min_volume"):
+    min_volume, most = ctx.value("min_volume"), ctx.value("pool_hours")
+    shortest = pool_back(evidence.hours, newest, receipts_of, min_volume, most, usable=lambda s: s.lag >= wait)
+    if not shortest.hours or shortest.stats.CallbackCount < min_volume:
         return None, None, 0.0
-    rates = same_hour_rates(evidence.hours, newest, pool.hours, BASELINE_DAYS, successes_of, receipts_of)
-    if len(rates) < MIN_DAYS:
-        return None, None, 0.0
-    baseline = median(rates)
-    floor = baseline - ctx.value("drop_points")
-    return ctx.below(pool.stats.CallbackSuccessCount, n, floor, rho), pool, baseline
+    longest = pool_back(evidence.hours, newest, receipts_of, 10**12, most, usable=lambda s: s.lag >= wait)
+    for span in range(shortest.hours, longest.hours + 1):
+        pool = pool_back(evidence.hours, newest, receipts_of, 10**12, span, usable=lambda s: s.lag >= wait)
+        rates = same_hour_rates(evidence.hours, newest, span, BASELINE_DAYS, successes_of, receipts_of)
+        if len(rates) < MIN_DAYS:
+            return None, None, 0.0
+        baseline = median(rates)
+        floor = baseline - ctx.value("drop_points")
+        below = ctx.below(pool.stats.CallbackSuccessCount, pool.stats.CallbackCount, floor, rho)
+        if below is not None or span == longest.hours:
+            if below is False and span > shortest.hours:
+                return None, None, 0.0  # only the freshest hours can say it is over
+            return below, pool, baseline
+    return None, None, 0.0
 
 
 def judge_hours(evidence: Evidence, ctx: Context) -> Verdict:
+    """Fresh hours first (a drop is seen within two checks); hours read again ALERT_RECEIPT_DELAY
+    after their end too, for an app whose carriers report failures late (its fresh hours look
+    better than they are, and only the re-read ones show the drop)."""
+    import math
+
     assert evidence.newest is not None
     rho = ctx.spread(evidence, successes_of, receipts_of)
     below, pool, baseline = _hourly(evidence, ctx, evidence.newest, rho)
+    wait = max(0, math.ceil(ctx.value("receipt_delay") / 3600))
+    late, late_pool, late_baseline = (None, None, 0.0)
+    if wait:
+        late, late_pool, late_baseline = _hourly(evidence, ctx, evidence.newest - wait, rho, wait * 3600.0)
+    if below is not True and late is True:
+        below, pool, baseline = late, late_pool, late_baseline
     if below is None or pool is None:
         return UNKNOWN
     n, successes = pool.stats.CallbackCount, pool.stats.CallbackSuccessCount
