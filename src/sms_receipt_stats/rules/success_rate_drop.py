@@ -56,10 +56,9 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
     return judge_day(evidence, ctx)
 
 
-def _hourly(evidence: Evidence, ctx: Context, newest: int, rho: float, wait: float = 0.0
+def _hourly(evidence: Evidence, ctx: Context, newest: int, rho: float
             ) -> Tuple[Optional[bool], Optional[Pool], float]:
-    """(below the app's normal?, the pool, its baseline) for the hours pooled back from `newest`
-    (only hours read at least `wait` seconds after their end).
+    """(below the app's normal?, the pool, its baseline) for the hours pooled back from `newest`.
 
     The pool that reaches ALERT_MIN_VOLUME decides; when it cannot tell, longer pools (up to
     ALERT_POOL_HOURS) may still show a drop that a thin hour hides. Clearing rests on the
@@ -67,12 +66,12 @@ def _hourly(evidence: Evidence, ctx: Context, newest: int, rho: float, wait: flo
     from sms_receipt_stats.rules._evidence import median, pool_back, same_hour_rates
 
     min_volume, most = ctx.value("min_volume"), ctx.value("pool_hours")
-    shortest = pool_back(evidence.hours, newest, receipts_of, min_volume, most, usable=lambda s: s.lag >= wait)
+    shortest = pool_back(evidence.hours, newest, receipts_of, min_volume, most)
     if not shortest.hours or shortest.stats.CallbackCount < min_volume:
         return None, None, 0.0
-    longest = pool_back(evidence.hours, newest, receipts_of, 10**12, most, usable=lambda s: s.lag >= wait)
+    longest = pool_back(evidence.hours, newest, receipts_of, 10**12, most)
     for span in range(shortest.hours, longest.hours + 1):
-        pool = pool_back(evidence.hours, newest, receipts_of, 10**12, span, usable=lambda s: s.lag >= wait)
+        pool = pool_back(evidence.hours, newest, receipts_of, 10**12, span)
         rates = same_hour_rates(evidence.hours, newest, span, BASELINE_DAYS, successes_of, receipts_of)
         if len(rates) < MIN_DAYS:
             return None, None, 0.0
@@ -87,20 +86,11 @@ def _hourly(evidence: Evidence, ctx: Context, newest: int, rho: float, wait: flo
 
 
 def judge_hours(evidence: Evidence, ctx: Context) -> Verdict:
-    """Fresh hours first (a drop is seen within two checks); hours read again ALERT_RECEIPT_DELAY
-    after their end too, for an app whose carriers report failures late (its fresh hours look
-    better than they are, and only the re-read ones show the drop)."""
-    import math
-
+    """The freshest hours against the same hours of the last days. An app whose carriers report
+    failures late looks better in fresh hours than it is: its drop shows later, and smaller."""
     assert evidence.newest is not None
     rho = ctx.spread(evidence, successes_of, receipts_of)
     below, pool, baseline = _hourly(evidence, ctx, evidence.newest, rho)
-    wait = max(0, math.ceil(ctx.value("receipt_delay") / 3600))
-    late, late_pool, late_baseline = (None, None, 0.0)
-    if wait:
-        late, late_pool, late_baseline = _hourly(evidence, ctx, evidence.newest - wait, rho, wait * 3600.0)
-    if below is not True and late is True:
-        below, pool, baseline = late, late_pool, late_baseline
     if below is None or pool is None:
         return UNKNOWN
     n, successes = pool.stats.CallbackCount, pool.stats.CallbackSuccessCount
