@@ -267,3 +267,19 @@ def test_a_thin_apps_pool_over_the_stall_hours_is_the_providers_not_its_own() ->
                 **{app: with_ledger(app, ledger(healthy)) for app in APPS[1:4]}}
     alerts, _ = receipt_alerts(evidence)
     assert [a.app_id for a in alerts] == [APPS[0]]  # only this app lost its receipts: its own alert
+
+
+def test_the_provider_warning_reads_as_one_line_naming_the_apps() -> None:
+    from sms_receipt_stats.documents import ResultDocument
+    from sms_receipt_stats.render import render_message
+
+    evidence = {**{app: fresh(app, 1000, 20, 19) for app in APPS[:4]},
+                **{app: fresh(app, 1000, 870, 850) for app in APPS[4:]}}
+    [alert], _ = receipt_alerts(evidence)
+    shown = alert.model_copy(update={"status": "firing", "notified": True, "fingerprint": "f"})
+    doc = ResultDocument(kind="check", generated_at="2026-11-25T09:05:03+08:00",
+                         results=[e.result for e in evidence.values()], alerts=[shown])
+    message = render_message(doc, "plain", min_severity="warning")
+    assert message is not None
+    [line] = [line for line in message.text.splitlines() if "late at the provider" in line]
+    assert all(app in line for app in APPS[:4]) and "%" not in line

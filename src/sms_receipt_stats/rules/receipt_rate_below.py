@@ -143,8 +143,8 @@ def combine(verdicts: List[Tuple[AppResult, Verdict]], ctx: Context) -> List[Tup
 
         separator = RULE.text(ctx.lang, "list_separator")
         apps = separator.join(app_label(r) for r in late)
-        alert = Alert(rule=RULE.name, severity="warning", app_id=None, value=len(late),
-                      threshold=ctx.value("receipt_rate_min"),
+        # no value/threshold: the renderer would read them as one app's rate; the message says it all
+        alert = Alert(rule=RULE.name, severity="warning", app_id=None,
                       message=RULE.text(ctx.lang, "account", n=len(late), total=len(verdicts), apps=apps))
         kept: List[Tuple[Optional[str], Verdict]] = [(None, Verdict.firing(alert))]
         return kept + [(r.app_id, UNKNOWN if v.state == "firing" else v) for r, v in verdicts]
