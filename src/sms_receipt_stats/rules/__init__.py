@@ -111,16 +111,16 @@ class Context:
 
         return z_of(CLEAR_CONFIDENCE)
 
-    def below(self, hits: int, n: int, threshold: float, rho: float = 0.0) -> Optional[bool]:
+    def below(self, hits: int, n: int, threshold: float, phi: float = 1.0) -> Optional[bool]:
         """Is the rate hits/n below `threshold`? True when even its optimistic bound (at the
         firing confidence) is below, False when its pessimistic bound (at CLEAR_CONFIDENCE) is at
         or above, None when the data cannot tell (docs/alerts.md, *How a rule decides*).
 
-        `rho` is the app's own extra-binomial noise (`spread`): the bounds are those of the
-        effective sample size n / (1 + (n - 1) rho), the factor capped at ALERT_DISPERSION_MAX."""
+        `phi` is the app's own extra-binomial noise (`spread`): the bounds are those of the
+        effective sample size n / phi, phi capped at ALERT_DISPERSION_MAX."""
         from sms_receipt_stats.rules._evidence import inflation, wilson_bounds
 
-        factor = inflation(rho, n, self.values.get("dispersion_max", 1.0)) if rho > 0 else 1.0
+        factor = inflation(phi, self.values.get("dispersion_max", 1.0))
         hits_eff, n_eff = hits / factor, n / factor
         if wilson_bounds(hits_eff, n_eff, self.z_fire)[1] < threshold:
             return True
@@ -130,11 +130,11 @@ class Context:
 
     def spread(self, evidence: Evidence, hits: Callable[[Stats], int], size: Callable[[Stats], int], *,
                delay_hours: int = 0) -> float:
-        """The app's own noise of a rate (`_evidence.dispersion`'s rho) from the hours its ledger
-        kept before the ones being judged (0: no ledger, too little history, or the factor
-        capped at 1)."""
+        """The app's own noise of a rate (`_evidence.dispersion`'s factor) from the hours its
+        ledger kept before the ones being judged (1: no ledger, too little history, or
+        ALERT_DISPERSION_MAX at 1)."""
         if evidence.newest is None or not evidence.hours or self.values.get("dispersion_max", 1.0) <= 1.0:
-            return 0.0
+            return 1.0
         from sms_receipt_stats.rules._evidence import HOUR, dispersion
 
         wait = delay_hours * HOUR

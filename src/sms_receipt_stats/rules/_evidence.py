@@ -123,37 +123,37 @@ DISPERSION_MIN_HOURS = 48
 DISPERSION_MIN_TRIALS = 20
 #: share of the most deviant hours left out (past incidents must not pass for everyday noise)
 DISPERSION_TRIM = 0.1
+#: the mean of a chi-square(1) below its 90 % quantile (2.706): P(chi2(3) < 2.706) / 0.9, what a
+#: binomial app's trimmed mean of squared residuals comes to, so the estimate is 1 for it
+_TRIMMED_MEAN = (math.erf(math.sqrt(2.706 / 2)) - math.sqrt(2 * 2.706 / math.pi) * math.exp(-2.706 / 2)) / 0.9
 
 
 def dispersion(hours: Hours, hits: Callable[[Stats], int], size: Callable[[Stats], int], before: int,
                usable: Callable[[Seen], bool] = lambda seen: True) -> float:
-    """The app's intra-class correlation rho of a rate (beta-binomial), from its own hours older
-    than `before`: how much more its hourly rate varies than a binomial's would (day-to-day
-    wobble, carriers' moods). The variance of k hits out of n is then n p q (1 + (n - 1) rho).
+    """The app's quasi-binomial dispersion factor of a rate, from its own hours older than
+    `before`: how many times the variance of its hourly rate exceeds a binomial's (day-to-day
+    wobble, carriers' moods), at least 1.
 
-    A method-of-moments estimate over the ledger's hours, after leaving out the most deviant
-    tenth (an outage last Tuesday is not noise); 0 (the binomial model) with fewer than
-    DISPERSION_MIN_HOURS hours of history.
+    The mean squared Pearson residual of its hours around their typical (median) rate, after
+    leaving out the most deviant tenth (an outage last Tuesday is not noise) and scaled so a
+    binomial app comes to 1; 1 with fewer than DISPERSION_MIN_HOURS hours of history.
     """
     kept = [(hits(seen.stats), size(seen.stats)) for index, seen in hours.items()
             if index < before and usable(seen) and size(seen.stats) >= DISPERSION_MIN_TRIALS]
     if len(kept) < DISPERSION_MIN_HOURS:
-        return 0.0
-    usual = median([k / n for k, n in kept])  # the deviant hours are found against the typical rate
-    kept.sort(key=lambda kn: (kn[0] - kn[1] * usual) ** 2 / kn[1])
-    kept = kept[:len(kept) - math.ceil(len(kept) * DISPERSION_TRIM)]
-    p = sum(k for k, _ in kept) / sum(n for _, n in kept)
+        return 1.0
+    p = median([k / n for k, n in kept])
     pq = p * (1 - p)
     if pq <= 0:
-        return 0.0
-    excess = sum((k - n * p) ** 2 - n * pq for k, n in kept)
-    scale = sum(n * (n - 1) * pq for _, n in kept)
-    return max(0.0, excess / scale) if scale > 0 else 0.0
+        return 1.0
+    residuals = sorted((k - n * p) ** 2 / (n * pq) for k, n in kept)
+    residuals = residuals[:len(residuals) - math.ceil(len(residuals) * DISPERSION_TRIM)]
+    return max(1.0, sum(residuals) / len(residuals) / _TRIMMED_MEAN)
 
 
-def inflation(rho: float, n: float, most: float) -> float:
-    """The variance factor of a rate over n trials, 1 + (n - 1) rho, between 1 and `most`."""
-    return min(max(1.0, most), max(1.0, 1.0 + (n - 1) * rho))
+def inflation(phi: float, most: float) -> float:
+    """The dispersion factor a verdict uses: between 1 and `most` (ALERT_DISPERSION_MAX)."""
+    return min(max(1.0, most), max(1.0, phi))
 
 
 def same_hour_rates(hours: Hours, newest: int, span: int, days: int, hits: Callable[[Stats], int],

@@ -50,9 +50,9 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
         return UNKNOWN
     n, receipts = pool.stats.RequestSuccessCount, pool.stats.CallbackCount
     threshold = ctx.value("receipt_rate_min")
-    rho = ctx.spread(evidence, lambda s: s.CallbackCount, lambda s: s.RequestSuccessCount,
+    phi = ctx.spread(evidence, lambda s: s.CallbackCount, lambda s: s.RequestSuccessCount,
                      delay_hours=delay_hours(ctx))
-    below = ctx.below(receipts, n, threshold, rho)
+    below = ctx.below(receipts, n, threshold, phi)
     if below is None:
         return UNKNOWN
     if not below:

@@ -30,15 +30,15 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
         return UNKNOWN
     n, successes = pool.stats.CallbackCount, pool.stats.CallbackSuccessCount
     warning, critical = ctx.value("success_rate_min"), ctx.value("success_rate_critical")
-    rho = ctx.spread(evidence, successes_of, receipts_of)
-    below = ctx.below(successes, n, warning, rho)
+    phi = ctx.spread(evidence, successes_of, receipts_of)
+    below = ctx.below(successes, n, warning, phi)
     if below is None:
         return UNKNOWN
     if not below:
         return CLEAR
     from sms_receipt_stats.documents import Alert
 
-    severity, threshold = ("critical", critical) if ctx.below(successes, n, critical, rho) else ("warning", warning)
+    severity, threshold = ("critical", critical) if ctx.below(successes, n, critical, phi) else ("warning", warning)
     rate = round(successes / n, 4)
     hours = evidence_hours(pool, evidence.result)
     lang = ctx.lang

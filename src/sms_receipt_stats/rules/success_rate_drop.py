@@ -56,7 +56,7 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
     return judge_day(evidence, ctx)
 
 
-def _hourly(evidence: Evidence, ctx: Context, newest: int, rho: float
+def _hourly(evidence: Evidence, ctx: Context, newest: int, phi: float
             ) -> Tuple[Optional[bool], Optional[Pool], float]:
     """(below the app's normal?, the pool, its baseline) for the hours pooled back from `newest`.
 
@@ -77,7 +77,7 @@ def _hourly(evidence: Evidence, ctx: Context, newest: int, rho: float
             return None, None, 0.0
         baseline = median(rates)
         floor = baseline - ctx.value("drop_points")
-        below = ctx.below(pool.stats.CallbackSuccessCount, pool.stats.CallbackCount, floor, rho)
+        below = ctx.below(pool.stats.CallbackSuccessCount, pool.stats.CallbackCount, floor, phi)
         if below is not None or span == longest.hours:
             if below is False and span > shortest.hours:
                 return None, None, 0.0  # only the freshest hours can say it is over
@@ -89,15 +89,15 @@ def judge_hours(evidence: Evidence, ctx: Context) -> Verdict:
     """The freshest hours against the same hours of the last days. An app whose carriers report
     failures late looks better in fresh hours than it is: its drop shows later, and smaller."""
     assert evidence.newest is not None
-    rho = ctx.spread(evidence, successes_of, receipts_of)
-    below, pool, baseline = _hourly(evidence, ctx, evidence.newest, rho)
+    phi = ctx.spread(evidence, successes_of, receipts_of)
+    below, pool, baseline = _hourly(evidence, ctx, evidence.newest, phi)
     if below is None or pool is None:
         return UNKNOWN
     n, successes = pool.stats.CallbackCount, pool.stats.CallbackSuccessCount
-    if ctx.below(successes, n, ctx.value("success_rate_min"), rho):
+    if ctx.below(successes, n, ctx.value("success_rate_min"), phi):
         return UNKNOWN  # below the absolute threshold: success_rate_below's alert, not a second one
     if not below:
-        before, _, _ = _hourly(evidence, ctx, evidence.newest - 1, rho)
+        before, _, _ = _hourly(evidence, ctx, evidence.newest - 1, phi)
         return CLEAR if before is False else UNKNOWN
     hours = evidence_hours(pool, evidence.result)
     return _firing(evidence, ctx, successes, n, baseline,

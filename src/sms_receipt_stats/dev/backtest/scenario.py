@@ -524,8 +524,8 @@ SCENARIOS = {
             "on three apps; two 1-point wobbles that are no incident (seed 4)",
     "stall": "28 days, 12 apps: the provider holds every receipt back 3 hours, 2 to 3 hours long, "
              "four times, account-wide (seed 5)",
-    "noisy": "91 days, 12 healthy apps whose true rates wander +/-1.5 points from day to day, four of them "
-             "1.5 points above a threshold, no incidents (seed 6)",
+    "noisy": "91 days, 12 healthy apps whose true success rates wander +/-1.5 points from day to day, three "
+             "of them 1.5 points above the threshold, one at 83 % receipts, no incidents (seed 6)",
 }
 _DEFAULT_SEEDS = {"quarter": 1, "quarter-b": 2, "quiet": 3, "drop": 4, "stall": 5, "noisy": 6}
 _DEFAULT_DAYS = {"drop": 28, "stall": 28}
@@ -559,20 +559,18 @@ def _stall_incidents(start: int, rng: random.Random) -> List[Incident]:
     return out
 
 
-#: (app index, true success rate, true receipt rate) of the noisy scenario: 1.5 points above a threshold
-_NOISY_NEAR = ((2, 0.915, 0.0), (4, 0.915, 0.0), (1, 0.0, 0.815), (6, 0.915, 0.0))
+#: (app index, true success rate) of the noisy scenario's apps 1.5 points above the success threshold
+_NOISY_NEAR = ((2, 0.915), (4, 0.915), (6, 0.915))
 
 
 def _noisy(apps: List[AppSpec]) -> List[AppSpec]:
-    """Every app's true rates wander +/-1.5 points from day to day; four sit 1.5 points above a
-    threshold (so on their worst days right at it, never below)."""
-    near = {index: (success, receipt) for index, success, receipt in _NOISY_NEAR}
-    out = []
-    for index, a in enumerate(apps):
-        success, receipt = near.get(index, (0.0, 0.0))
-        out.append(AppSpec(a.app_id, a.name, a.peak, success or a.success_rate, receipt or a.receipt_rate,
-                           a.late_failures, success_wobble=0.015, receipt_wobble=0.015))
-    return out
+    """Every app's true success rate wanders +/-1.5 points from day to day; three sit 1.5 points
+    above the threshold (on their worst days right at it, never below); the fourth near one is
+    `quiet`'s receipt app at 83 % (its receipts wobble as usual: read 2 h after the hour, 97 % of
+    them are in, so 1.5 points lower would read under 80 %)."""
+    near = dict(_NOISY_NEAR)
+    return [AppSpec(a.app_id, a.name, a.peak, near.get(index, a.success_rate), a.receipt_rate, a.late_failures,
+                    success_wobble=0.015) for index, a in enumerate(apps)]
 
 
 class ScenarioError(ValueError):
