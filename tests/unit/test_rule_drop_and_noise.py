@@ -93,16 +93,6 @@ def test_a_rate_below_the_absolute_threshold_is_the_threshold_rules_alert() -> N
     assert judge("success_rate_below", latest(normal, counts(1000, 500))).state == "firing"
 
 
-def test_a_drop_on_a_baseline_of_few_thin_days_needs_more_evidence() -> None:
-    """Three nights of 120 receipts make a baseline of their own noise: the same hour that is a
-    drop against a busy week is not one against them."""
-    busy = latest(week(0.975, 3000), counts(3000, 2700))  # 90 % against 97.5 %
-    assert judge("success_rate_drop", busy).state == "firing"
-    thin = {i: s for i, s in week(0.975, 3000).items() if i > NEWEST - 4 * 24}
-    thin = {i: Seen(counts(120, round(120 * s.stats.CallbackSuccessCount / 3000)), s.lag) for i, s in thin.items()}
-    assert judge("success_rate_drop", latest(thin, counts(3000, 2700))).state == "unknown"
-
-
 def test_the_hourly_drop_needs_three_days_of_the_same_hours() -> None:
     hours = {i: s for i, s in week(0.975, 1000).items() if i > NEWEST - 48}  # 1 day back
     assert judge("success_rate_drop", latest(hours, counts(1000, 915))).state == "unknown"
@@ -110,9 +100,8 @@ def test_the_hourly_drop_needs_three_days_of_the_same_hours() -> None:
 
 def test_a_thin_app_is_judged_on_more_hours_when_one_cannot_tell() -> None:
     hours = week(0.975, 400)
-    for back in range(1, 6):
+    for back in range(1, 4):
         hours[NEWEST - back] = Seen(counts(400, 364), 300.0)  # 91 %
-    assert judge("success_rate_drop", latest(hours, counts(400, 364)), ctx(pool_hours=1)).state == "unknown"
     answer = judge("success_rate_drop", latest(hours, counts(400, 364)))
     assert answer.state == "firing" and answer.alert is not None and answer.alert.hours is not None
     assert answer.alert.hours > 1

@@ -111,17 +111,16 @@ class Context:
 
         return z_of(CLEAR_CONFIDENCE)
 
-    def below(self, hits: int, n: int, threshold: float, phi: float = 1.0, extra: float = 1.0) -> Optional[bool]:
+    def below(self, hits: int, n: int, threshold: float, phi: float = 1.0) -> Optional[bool]:
         """Is the rate hits/n below `threshold`? True when even its optimistic bound (at the
         firing confidence) is below, False when its pessimistic bound (at CLEAR_CONFIDENCE) is at
         or above, None when the data cannot tell (docs/alerts.md, *How a rule decides*).
 
         `phi` is the app's own extra-binomial noise (`spread`): the bounds are those of the
-        effective sample size n / phi, phi capped at ALERT_DISPERSION_MAX; `extra` widens them
-        further for what the threshold itself does not know (a baseline measured on few days)."""
+        effective sample size n / phi, phi capped at ALERT_DISPERSION_MAX."""
         from sms_receipt_stats.rules._evidence import inflation, wilson_bounds
 
-        factor = inflation(phi, self.values.get("dispersion_max", 1.0)) * max(1.0, extra)
+        factor = inflation(phi, self.values.get("dispersion_max", 1.0))
         hits_eff, n_eff = hits / factor, n / factor
         if wilson_bounds(hits_eff, n_eff, self.z_fire)[1] < threshold:
             return True

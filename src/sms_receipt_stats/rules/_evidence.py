@@ -160,18 +160,12 @@ def same_hour_rates(hours: Hours, newest: int, span: int, days: int, hits: Calla
                     size: Callable[[Stats], int]) -> List[float]:
     """The rate of the same `span` Beijing hours ending at `newest` on each of the `days` days
     before (the days on which all of them were seen and had trials)."""
-    return [rate for rate, _ in same_hour_days(hours, newest, span, days, hits, size)]
-
-
-def same_hour_days(hours: Hours, newest: int, span: int, days: int, hits: Callable[[Stats], int],
-                   size: Callable[[Stats], int]) -> List[Tuple[float, int]]:
-    """(rate, trials) of the same `span` hours on each earlier day (`same_hour_rates`)."""
-    found_days = []
+    rates = []
     for day in range(1, days + 1):
         found = [hours.get(newest - 24 * day - k) for k in range(span)]
         if any(seen is None for seen in found):
             continue
         total = sum_stats([seen.stats for seen in found if seen is not None])
         if size(total) > 0:
-            found_days.append((hits(total) / size(total), size(total)))
-    return found_days
+            rates.append(hits(total) / size(total))
+    return rates

@@ -16,7 +16,6 @@ One alert identity (rule, app), judged two ways (docs/alerts.md, *The rules*):
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from sms_receipt_stats.rules import (
@@ -64,7 +63,7 @@ def _hourly(evidence: Evidence, ctx: Context, newest: int, phi: float
     The pool that reaches ALERT_MIN_VOLUME decides; when it cannot tell, longer pools (up to
     ALERT_POOL_HOURS) may still show a drop that a thin hour hides. Clearing rests on the
     shortest pool only: the freshest hours say whether it is over."""
-    from sms_receipt_stats.rules._evidence import median, pool_back, same_hour_days
+    from sms_receipt_stats.rules._evidence import median, pool_back, same_hour_rates
 
     min_volume, most = ctx.value("min_volume"), ctx.value("pool_hours")
     shortest = pool_back(evidence.hours, newest, receipts_of, min_volume, most)
@@ -73,16 +72,12 @@ def _hourly(evidence: Evidence, ctx: Context, newest: int, phi: float
     longest = pool_back(evidence.hours, newest, receipts_of, 10**12, most)
     for span in range(shortest.hours, longest.hours + 1):
         pool = pool_back(evidence.hours, newest, receipts_of, 10**12, span)
-        days = same_hour_days(evidence.hours, newest, span, BASELINE_DAYS, successes_of, receipts_of)
-        if len(days) < MIN_DAYS:
+        rates = same_hour_rates(evidence.hours, newest, span, BASELINE_DAYS, successes_of, receipts_of)
+        if len(rates) < MIN_DAYS:
             return None, None, 0.0
-        baseline = median([rate for rate, _ in days])
+        baseline = median(rates)
         floor = baseline - ctx.value("drop_points")
-        # the baseline is a median of a few days, noisy itself: its variance, about (pi/2)/k of one
-        # day's, adds to the pool's (a thin night's baseline must not pass for a precise one)
-        typical = median([size for _, size in days])
-        extra = 1 + math.pi / 2 / len(days) * pool.stats.CallbackCount / typical
-        below = ctx.below(pool.stats.CallbackSuccessCount, pool.stats.CallbackCount, floor, phi, extra)
+        below = ctx.below(pool.stats.CallbackSuccessCount, pool.stats.CallbackCount, floor, phi)
         if below is not None or span == longest.hours:
             if below is False and span > shortest.hours:
                 return None, None, 0.0  # only the freshest hours can say it is over
