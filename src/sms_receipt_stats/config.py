@@ -87,6 +87,7 @@ class Thresholds(BaseModel):
     package_crit_days: float = 2.0
     package_min_messages: int = 0
     accept_rate_min: float = 0.95
+    dispersion_max: float = 4.0  # the most a rate's variance is widened by the app's own noise
 
     def values(self) -> Dict[str, Any]:
         """Every rule setting by field name, the extras of newer rules included."""

@@ -137,3 +137,43 @@ def test_the_flag_of_a_generated_incident_matches_its_evidence():
     hour = onset - onset % 3600
     assert found.submitted < scenario.truth.hour_counts("1400000002", hour).submitted + \
         scenario.truth.hour_counts("1400000002", hour + 3600).submitted
+
+
+# -- drops below normal, provider-wide receipt stalls, day-to-day noise ----------------------------
+
+
+def test_a_receipt_delay_holds_every_apps_receipts_back_and_loses_none():
+    onset = START + 86400 + 10 * 3600
+    stall = sc.Incident("S", "receipt_delay", (), onset, onset + 2 * 3600, delay_hours=3)
+    scenario = _small([stall])
+    truth = scenario.truth
+    assert scenario.detectable["S"]
+    for app in APPS:
+        hour = onset  # inside the stall: receipts held back 3 h
+        final = truth.hour_counts(app.app_id, hour)
+        source = _source(truth, 0)
+        assert final.late_success == final.success and final.late_minutes == 180
+        fresh = source.visible(app.app_id, hour, hour + 3600 + 5 * 60)
+        assert fresh[0] == final.submitted and fresh[1] + fresh[2] < 0.05 * final.submitted
+        assert source.visible(app.app_id, hour, hour + 4 * 86400)[1:] == (final.success, final.fail)
+        normal = source.visible(app.app_id, hour - 3 * 3600, hour - 2 * 3600 + 5 * 60)
+        assert normal[1] + normal[2] > 0.8 * truth.hour_counts(app.app_id, hour - 3 * 3600).submitted
+
+
+def test_a_drop_is_detectable_against_the_apps_own_normal_a_wobble_is_not():
+    drop = sc.builtin("drop")
+    assert drop.days == 28 and {i.kind for i in drop.incidents} == {"drop"}
+    apps = {a.app_id: a for a in drop.truth.apps}
+    for incident in drop.incidents:
+        points = apps[incident.app_ids[0]].success_rate - incident.rate
+        assert incident.rate > sc.SUCCESS_THRESHOLD - 0.01  # around or above the threshold
+        assert drop.detectable[incident.id] == (points >= 0.06)
+
+
+def test_the_stall_and_noisy_scenarios():
+    stall = sc.builtin("stall", days=12)
+    assert stall.incidents and all(i.account_wide and i.kind == "receipt_delay" for i in stall.incidents)
+    noisy, quiet = sc.builtin("noisy", days=3), sc.builtin("quiet", days=3)
+    assert noisy.incidents == [] and all(a.success_wobble == 0.015 for a in noisy.truth.apps)
+    assert all(a.success_wobble == 0.003 for a in quiet.truth.apps)
+    assert sc.builtin("drop", seed=7).incidents != sc.builtin("drop").incidents  # another seed, other onsets

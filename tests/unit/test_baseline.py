@@ -79,7 +79,7 @@ def test_success_rate_drop_fires_when_confidently_below_the_configured_points(cu
     assert bool(alerts) is fires
     if fires:
         assert alerts[0].severity == "warning" and alerts[0].threshold == round(0.9 - drop, 4)
-        assert "below its 7-day average 90.00%" in alerts[0].message
+        assert "below its usual 90.00% (the whole day, against its 7-day average)" in alerts[0].message
 
 
 def test_no_baseline_under_the_minimum_volume() -> None:
@@ -127,8 +127,9 @@ def test_the_trend_is_rendered_in_chinese(tmp_path, invoke: Invoke, make_deps: C
 
 def test_an_hourly_check_asks_no_baseline_and_rereads_one_settled_hour(invoke: Invoke, make_deps: Callable[..., Any],
                                                                        tmp_path) -> None:
-    """`success_rate_drop` is the daily report's rule (docs/alerts.md): a check reads each app's hour,
-    and once the hour that ended ALERT_RECEIPT_DELAY (2 h) ago, for the receipt rule."""
+    """A check compares hours with the same hours in the evidence ledger, never asks for the 7-day
+    baseline of the report's `success_rate_drop` (docs/alerts.md): it reads each app's hour, and
+    once the hour that ended ALERT_RECEIPT_DELAY (2 h) ago, for the receipt rule."""
     fetcher = FakeFetcher()
     env = base_env(STATE_URL=f"sqlite:///{tmp_path}/s.db")
     first = invoke(read_event("timer_check_last_hour"), env=env, deps=make_deps(fetcher=fetcher))

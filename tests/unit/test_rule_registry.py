@@ -78,7 +78,7 @@ def test_the_package_rules_are_found_without_a_list() -> None:
         "ALERT_MIN_VOLUME", "ALERT_CONFIDENCE", "ALERT_POOL_HOURS", "ALERT_SUCCESS_RATE_MIN",
         "ALERT_SUCCESS_RATE_CRITICAL", "ALERT_RECEIPT_RATE_MIN", "ALERT_RECEIPT_DELAY", "ALERT_DROP_POINTS",
         "ALERT_VOLUME_DROP", "PACKAGE_WARN_DAYS", "PACKAGE_CRIT_DAYS", "PACKAGE_MIN_MESSAGES",
-        "ALERT_ACCEPT_RATE_MIN"}
+        "ALERT_ACCEPT_RATE_MIN", "ALERT_DISPERSION_MAX"}
 
 
 def test_declared_defaults_are_the_settings_defaults() -> None:

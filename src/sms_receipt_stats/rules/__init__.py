@@ -14,7 +14,7 @@ verdicts out. The registry loads on first use, not when `handler` is imported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -95,6 +95,8 @@ class Context:
     stateful: bool = False
     #: the account's balance this run read (`documents.PackagesDoc`, the daily report's), else None
     account: Any = None
+    #: every app's evidence in this run, by app id (`assess` sets it: a `combine` looks across apps)
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
 
     def value(self, name: str) -> Any:
         return self.values[name]
@@ -111,17 +113,35 @@ class Context:
 
         return z_of(CLEAR_CONFIDENCE)
 
-    def below(self, hits: int, n: int, threshold: float) -> Optional[bool]:
+    def below(self, hits: int, n: int, threshold: float, phi: float = 1.0) -> Optional[bool]:
         """Is the rate hits/n below `threshold`? True when even its optimistic bound (at the
         firing confidence) is below, False when its pessimistic bound (at CLEAR_CONFIDENCE) is at
-        or above, None when the data cannot tell (docs/alerts.md, *How a rule decides*)."""
-        from sms_receipt_stats.rules._evidence import wilson_bounds
+        or above, None when the data cannot tell (docs/alerts.md, *How a rule decides*).
 
-        if wilson_bounds(hits, n, self.z_fire)[1] < threshold:
+        `phi` is the app's own extra-binomial noise (`spread`): the bounds are those of the
+        effective sample size n / phi, phi capped at ALERT_DISPERSION_MAX."""
+        from sms_receipt_stats.rules._evidence import inflation, wilson_bounds
+
+        factor = inflation(phi, self.values.get("dispersion_max", 1.0))
+        hits_eff, n_eff = hits / factor, n / factor
+        if wilson_bounds(hits_eff, n_eff, self.z_fire)[1] < threshold:
             return True
-        if wilson_bounds(hits, n, self.z_clear)[0] >= threshold:
+        if wilson_bounds(hits_eff, n_eff, self.z_clear)[0] >= threshold:
             return False
         return None
+
+    def spread(self, evidence: Evidence, hits: Callable[[Stats], int], size: Callable[[Stats], int], *,
+               delay_hours: int = 0) -> float:
+        """The app's own noise of a rate (`_evidence.dispersion`'s factor) from the hours its
+        ledger kept before the ones being judged (1: no ledger, too little history, or
+        ALERT_DISPERSION_MAX at 1)."""
+        if evidence.newest is None or not evidence.hours or self.values.get("dispersion_max", 1.0) <= 1.0:
+            return 1.0
+        from sms_receipt_stats.rules._evidence import HOUR, dispersion
+
+        wait = delay_hours * HOUR
+        before = evidence.newest - delay_hours - self.values["pool_hours"] + 1
+        return dispersion(evidence.hours, hits, size, before, usable=lambda seen: seen.lag >= wait)
 
     def pool(self, evidence: Evidence, size: Callable[[Stats], int], *, delay_hours: int = 0) -> Optional[Pool]:
         """The evidence a rate verdict rests on: consecutive hours back from the window's hour
@@ -154,6 +174,9 @@ COMMON_VARIABLES = (
              "how sure a rule must be that a rate is below its threshold before it fires"),
     Variable("ALERT_POOL_HOURS", "pool_hours", "hours", 6,
              "most consecutive hours pooled to reach ALERT_MIN_VOLUME (with a state store)"),
+    Variable("ALERT_DISPERSION_MAX", "dispersion_max", "number", 4.0,
+             "most a rate's variance is widened by the app's own day-to-day noise (1: binomial)",
+             low=1.0, high=16.0),
 )
 
 
@@ -299,6 +322,7 @@ def assess(results: Sequence[AppResult], ctx: Context,
     """Judge every app against every rule this run owns (all rules when stateless)."""
     out = Assessment()
     evidence = evidence or {}
+    ctx = replace(ctx, evidence=evidence)
     for spec in registry().rules:
         if spec.judge is None:
             continue

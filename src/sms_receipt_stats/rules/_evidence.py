@@ -28,8 +28,9 @@ def z_of(confidence: float) -> float:
     return NormalDist().inv_cdf(confidence)
 
 
-def wilson_bounds(successes: int, n: int, z: float) -> Tuple[float, float]:
-    """(lower, upper) Wilson bounds of a proportion; (0, 1) when there is no data."""
+def wilson_bounds(successes: float, n: float, z: float) -> Tuple[float, float]:
+    """(lower, upper) Wilson bounds of a proportion; (0, 1) when there is no data. Counts may be
+    fractional: an overdispersed rate is judged on its effective sample size (`inflation`)."""
     if n <= 0:
         return 0.0, 1.0
     p = successes / n
@@ -112,3 +113,59 @@ def merge(old: Mapping[int, Seen], new: Iterable[Tuple[int, Seen]]) -> Dict[int,
         if kept is None or seen.lag >= kept.lag:
             merged[index] = seen
     return merged
+
+
+# -- the app's own noise ----------------------------------------------------------------------------
+
+#: hours of history a dispersion estimate needs (two days), else the binomial model (factor 1)
+DISPERSION_MIN_HOURS = 48
+#: hours fewer than this many trials say little about the spread: left out of the estimate
+DISPERSION_MIN_TRIALS = 20
+#: share of the most deviant hours left out (past incidents must not pass for everyday noise)
+DISPERSION_TRIM = 0.1
+#: the mean of a chi-square(1) below its 90 % quantile (2.706): P(chi2(3) < 2.706) / 0.9, what a
+#: binomial app's trimmed mean of squared residuals comes to, so the estimate is 1 for it
+_TRIMMED_MEAN = (math.erf(math.sqrt(2.706 / 2)) - math.sqrt(2 * 2.706 / math.pi) * math.exp(-2.706 / 2)) / 0.9
+
+
+def dispersion(hours: Hours, hits: Callable[[Stats], int], size: Callable[[Stats], int], before: int,
+               usable: Callable[[Seen], bool] = lambda seen: True) -> float:
+    """The app's quasi-binomial dispersion factor of a rate, from its own hours older than
+    `before`: how many times the variance of its hourly rate exceeds a binomial's (day-to-day
+    wobble, carriers' moods), at least 1.
+
+    The mean squared Pearson residual of its hours around their typical (median) rate, after
+    leaving out the most deviant tenth (an outage last Tuesday is not noise) and scaled so a
+    binomial app comes to 1; 1 with fewer than DISPERSION_MIN_HOURS hours of history.
+    """
+    kept = [(hits(seen.stats), size(seen.stats)) for index, seen in hours.items()
+            if index < before and usable(seen) and size(seen.stats) >= DISPERSION_MIN_TRIALS]
+    if len(kept) < DISPERSION_MIN_HOURS:
+        return 1.0
+    p = median([k / n for k, n in kept])
+    pq = p * (1 - p)
+    if pq <= 0:
+        return 1.0
+    residuals = sorted((k - n * p) ** 2 / (n * pq) for k, n in kept)
+    residuals = residuals[:len(residuals) - math.ceil(len(residuals) * DISPERSION_TRIM)]
+    return max(1.0, sum(residuals) / len(residuals) / _TRIMMED_MEAN)
+
+
+def inflation(phi: float, most: float) -> float:
+    """The dispersion factor a verdict uses: between 1 and `most` (ALERT_DISPERSION_MAX)."""
+    return min(max(1.0, most), max(1.0, phi))
+
+
+def same_hour_rates(hours: Hours, newest: int, span: int, days: int, hits: Callable[[Stats], int],
+                    size: Callable[[Stats], int]) -> List[float]:
+    """The rate of the same `span` Beijing hours ending at `newest` on each of the `days` days
+    before (the days on which all of them were seen and had trials)."""
+    rates = []
+    for day in range(1, days + 1):
+        found = [hours.get(newest - 24 * day - k) for k in range(span)]
+        if any(seen is None for seen in found):
+            continue
+        total = sum_stats([seen.stats for seen in found if seen is not None])
+        if size(total) > 0:
+            rates.append(hits(total) / size(total))
+    return rates

@@ -3,7 +3,7 @@ critical under ALERT_SUCCESS_RATE_CRITICAL, once the data are confident (docs/al
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 from sms_receipt_stats.rules import (
     CLEAR,
@@ -18,6 +18,9 @@ from sms_receipt_stats.rules import (
     span_text,
 )
 
+if TYPE_CHECKING:
+    from sms_receipt_stats.stats import Stats
+
 
 def judge(evidence: Evidence, ctx: Context) -> Verdict:
     if not evidence.answered:
@@ -27,14 +30,15 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
         return UNKNOWN
     n, successes = pool.stats.CallbackCount, pool.stats.CallbackSuccessCount
     warning, critical = ctx.value("success_rate_min"), ctx.value("success_rate_critical")
-    below = ctx.below(successes, n, warning)
+    phi = ctx.spread(evidence, successes_of, receipts_of)
+    below = ctx.below(successes, n, warning, phi)
     if below is None:
         return UNKNOWN
     if not below:
         return CLEAR
     from sms_receipt_stats.documents import Alert
 
-    severity, threshold = ("critical", critical) if ctx.below(successes, n, critical) else ("warning", warning)
+    severity, threshold = ("critical", critical) if ctx.below(successes, n, critical, phi) else ("warning", warning)
     rate = round(successes / n, 4)
     hours = evidence_hours(pool, evidence.result)
     lang = ctx.lang
@@ -43,6 +47,14 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
                      unsure=unsure(lang, severity, rate, critical))
     return Verdict.firing(Alert(rule=RULE.name, severity=severity, app_id=evidence.result.app_id,
                                 value=rate, threshold=threshold, volume=n, hours=hours, message=text))
+
+
+def successes_of(stats: Stats) -> int:
+    return stats.CallbackSuccessCount
+
+
+def receipts_of(stats: Stats) -> int:
+    return stats.CallbackCount
 
 
 def unsure(lang: str, severity: str, rate: float, critical: float) -> str:

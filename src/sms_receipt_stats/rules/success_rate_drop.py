@@ -1,48 +1,162 @@
-"""`success_rate_drop`: the day's success rate is ALERT_DROP_POINTS below the app's own 7-day
-baseline (`state/baseline.py`), with confidence. Judged by the daily report: a day against days."""
+"""`success_rate_drop`: the success rate is ALERT_DROP_POINTS below the app's own normal, with
+confidence, while it may still be above the absolute threshold (an OTP app at 97.5 % falling to
+91.5 % is broken for its users long before it reaches 90 %).
+
+One alert identity (rule, app), judged two ways (docs/alerts.md, *The rules*):
+- the hourly `check` compares the hours it pools with the same Beijing hours on the last 7 days
+  of the evidence ledger (the median day, at least 3 days), widened by the app's own noise, so a
+  sustained drop is notified within two checks. It clears only when the last two checks' hours
+  are both back (one hour of recovery), and stays out of the way of `success_rate_below`: a rate
+  confidently below the absolute threshold is that rule's alert.
+- the daily `report` compares the whole day with the 7-day baseline (`state/baseline.py`), for
+  the apps no hourly check watches and for those too thin to be judged hour by hour (fewer than
+  ALERT_MIN_VOLUME receipts an hour on average): there the day is the evidence. For a watched
+  app it never resolves the alert: a fine day's average says nothing about the hour now.
+"""
 
 from __future__ import annotations
 
-from sms_receipt_stats.rules import CLEAR, UNKNOWN, Context, Evidence, RuleSpec, Variable, Verdict, app_label
+from typing import TYPE_CHECKING, Optional, Tuple
+
+from sms_receipt_stats.rules import (
+    CLEAR,
+    UNKNOWN,
+    Context,
+    Evidence,
+    RuleSpec,
+    Variable,
+    Verdict,
+    app_label,
+    evidence_hours,
+    span_text,
+)
+
+if TYPE_CHECKING:
+    from sms_receipt_stats.rules._evidence import Pool
+    from sms_receipt_stats.stats import Stats
+
+BASELINE_DAYS = 7
+MIN_DAYS = 3
+HOURS_A_DAY = 24
+
+
+def successes_of(stats: Stats) -> int:
+    return stats.CallbackSuccessCount
+
+
+def receipts_of(stats: Stats) -> int:
+    return stats.CallbackCount
 
 
 def judge(evidence: Evidence, ctx: Context) -> Verdict:
+    if not evidence.answered:
+        return UNKNOWN
+    if evidence.newest is not None and evidence.hours:
+        return judge_hours(evidence, ctx)
+    return judge_day(evidence, ctx)
+
+
+def _hourly(evidence: Evidence, ctx: Context, newest: int, phi: float
+            ) -> Tuple[Optional[bool], Optional[Pool], float]:
+    """(below the app's normal?, the pool, its baseline) for the hours pooled back from `newest`.
+
+    The pool that reaches ALERT_MIN_VOLUME decides; when it cannot tell, longer pools (up to
+    ALERT_POOL_HOURS) may still show a drop that a thin hour hides. Clearing rests on the
+    shortest pool only: the freshest hours say whether it is over."""
+    from sms_receipt_stats.rules._evidence import median, pool_back, same_hour_rates
+
+    min_volume, most = ctx.value("min_volume"), ctx.value("pool_hours")
+    shortest = pool_back(evidence.hours, newest, receipts_of, min_volume, most)
+    if not shortest.hours or shortest.stats.CallbackCount < min_volume:
+        return None, None, 0.0
+    longest = pool_back(evidence.hours, newest, receipts_of, 10**12, most)
+    for span in range(shortest.hours, longest.hours + 1):
+        pool = pool_back(evidence.hours, newest, receipts_of, 10**12, span)
+        rates = same_hour_rates(evidence.hours, newest, span, BASELINE_DAYS, successes_of, receipts_of)
+        if len(rates) < MIN_DAYS:
+            return None, None, 0.0
+        baseline = median(rates)
+        floor = baseline - ctx.value("drop_points")
+        below = ctx.below(pool.stats.CallbackSuccessCount, pool.stats.CallbackCount, floor, phi)
+        if below is not None or span == longest.hours:
+            if below is False and span > shortest.hours:
+                return None, None, 0.0  # only the freshest hours can say it is over
+            return below, pool, baseline
+    return None, None, 0.0
+
+
+def judge_hours(evidence: Evidence, ctx: Context) -> Verdict:
+    """The freshest hours against the same hours of the last days. An app whose carriers report
+    failures late looks better in fresh hours than it is: its drop shows later, and smaller."""
+    assert evidence.newest is not None
+    phi = ctx.spread(evidence, successes_of, receipts_of)
+    below, pool, baseline = _hourly(evidence, ctx, evidence.newest, phi)
+    if below is None or pool is None:
+        return UNKNOWN
+    n, successes = pool.stats.CallbackCount, pool.stats.CallbackSuccessCount
+    if ctx.below(successes, n, ctx.value("success_rate_min"), phi):
+        return UNKNOWN  # below the absolute threshold: success_rate_below's alert, not a second one
+    if not below:
+        before, _, _ = _hourly(evidence, ctx, evidence.newest - 1, phi)
+        return CLEAR if before is False else UNKNOWN
+    hours = evidence_hours(pool, evidence.result)
+    return _firing(evidence, ctx, successes, n, baseline,
+                   RULE.text(ctx.lang, "hourly", n=f"{n:,}", span=span_text(ctx.lang, hours)), hours)
+
+
+def judge_day(evidence: Evidence, ctx: Context) -> Verdict:
     result = evidence.result
     trend, stats = result.trend, result.stats
-    if not evidence.answered or trend is None or stats is None or trend.baseline_success_rate is None:
+    if trend is None or stats is None or trend.baseline_success_rate is None:
         return UNKNOWN
     n, successes = stats.CallbackCount, stats.CallbackSuccessCount
     if n < ctx.value("min_volume"):
         return UNKNOWN
+    if ctx.stateful and ctx.job == "report" and evidence.watched and n >= HOURS_A_DAY * ctx.value("min_volume"):
+        return UNKNOWN  # a check judges each of its hours on its own: the day would only say it again
     baseline = trend.baseline_success_rate
     floor = round(baseline - ctx.value("drop_points"), 4)
     below = ctx.below(successes, n, floor)
     if below is None:
         return UNKNOWN
     if not below:
-        return CLEAR
+        # an app a check watches recovers hour by hour: a fine day does not resolve its alert
+        return UNKNOWN if ctx.stateful and evidence.watched and ctx.job == "report" else CLEAR
+    return _firing(evidence, ctx, successes, n, baseline, RULE.text(ctx.lang, "daily"), None)
+
+
+def _firing(evidence: Evidence, ctx: Context, successes: int, n: int, baseline: float, over: str,
+            hours: Optional[int]) -> Verdict:
     from sms_receipt_stats.documents import Alert
 
+    result = evidence.result
     rate = round(successes / n, 4)
-    text = RULE.text(ctx.lang, app=app_label(result), value=rate, baseline=baseline, points=(baseline - rate) * 100)
+    floor = round(baseline - ctx.value("drop_points"), 4)
+    text = RULE.text(ctx.lang, app=app_label(result), value=rate, baseline=baseline, points=(baseline - rate) * 100,
+                     over=over)
     return Verdict.firing(Alert(rule=RULE.name, severity="warning", app_id=result.app_id, value=rate,
-                                threshold=floor, message=text))
+                                threshold=floor, volume=n, hours=hours, message=text))
 
 
 RULE = RuleSpec(
     name="success_rate_drop",
     texts={
         "en": {"title": "success rate drop",
-               "message": "{app}: success rate {value:.2%} is {points:.1f} points below its 7-day average "
-                          "{baseline:.2%}"},
+               "message": "{app}: success rate {value:.2%} is {points:.1f} points below its usual {baseline:.2%} "
+                          "({over})",
+               "hourly": "{n} receipts over {span}, against the same hours of the last 7 days",
+               "daily": "the whole day, against its 7-day average"},
         "zh": {"title": "成功率下降",
-               "message": "{app}：回执成功率 {value:.2%} 比近 7 日均值 {baseline:.2%} 低 {points:.1f} 个百分点"},
+               "message": "{app}：回执成功率 {value:.2%} 比平时的 {baseline:.2%} 低 {points:.1f} 个百分点（{over}）",
+               "hourly": "{span}内回执 {n} 条，对比近 7 日同一时段",
+               "daily": "全天，对比近 7 日均值"},
     },
     variables=(
         Variable("ALERT_DROP_POINTS", "drop_points", "fraction", 0.05,
-                 "success_rate_drop: warn when the success rate is this far below its trailing 7-day baseline"),
+                 "success_rate_drop: warn when the success rate is this far below the app's own normal "
+                 "(the same hours of the last 7 days; the daily report: its 7-day average)"),
     ),
-    jobs=("report",),
+    jobs=("check", "report"),
     judge=judge,
     clear_runs=1,
 )

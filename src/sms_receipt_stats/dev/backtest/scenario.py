@@ -19,7 +19,11 @@ messages it affected (the minutes of each hour inside it), never on the product'
 - `sending_stopped`: a one-sided Poisson test at 99.9 % that the submitted volume is below the
   volume the app would have sent (its profile without the incident);
 - API errors: every call fails while they last, so they are detectable when they last an hour
-  or more (long enough for an hourly check to meet them).
+  or more (long enough for an hourly check to meet them);
+- `drop` (the success rate falls below the app's own normal, maybe still above the threshold):
+  the binomial test against the app's true rate minus DROP_POINTS;
+- `receipt_delay` (the provider holds every receipt back `delay_hours`, usually account-wide):
+  detectable when both the delay and the stall last an hour or more (no receipt is lost).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ DETECT_ALPHA = 0.001
 #: the thresholds the detectable flag is judged against (the product's defaults)
 SUCCESS_THRESHOLD = 0.90
 RECEIPT_THRESHOLD = 0.80
+#: how far below its own normal a `drop` must go to be detectable (the product's ALERT_DROP_POINTS)
+DROP_POINTS = 0.05
 
 #: (minutes after the hour ended, fraction of the hour's receipts visible); linear in between
 VISIBILITY: Tuple[Tuple[float, float], ...] = (
@@ -50,9 +56,9 @@ LATE_FAILURE_VISIBILITY: Tuple[Tuple[float, float], ...] = (
     (-60.0, 0.0), (0.0, 0.30), (5.0, 0.45), (60.0, 0.70), (180.0, 0.88), (1440.0, 0.98), (4320.0, 1.0))
 
 #: incident kinds; the first group changes success rates, API kinds make calls fail
-RATE_KINDS = ("outage", "degradation", "gradual", "intermittent", "blip")
+RATE_KINDS = ("outage", "degradation", "gradual", "intermittent", "blip", "drop")
 API_KINDS = ("api_error", "account_error")
-KINDS = (*RATE_KINDS, "receipt_outage", "sending_stopped", *API_KINDS)
+KINDS = (*RATE_KINDS, "receipt_outage", "receipt_delay", "sending_stopped", *API_KINDS)
 #: kinds an on-call user needs to hear about at once (their detection delay is reported apart)
 OUTAGE_KINDS = ("outage", "blip", "receipt_outage", "sending_stopped", "api_error", "account_error")
 
@@ -92,6 +98,9 @@ class AppSpec:
     success_rate: float
     receipt_rate: float
     late_failures: bool = False
+    #: how far the true success and receipt rates wander from day to day (uniform, +/-)
+    success_wobble: float = 0.003
+    receipt_wobble: float = 0.005
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,8 @@ class Incident:
     rate: float = 0.0
     code: Optional[str] = None
     note: str = ""
+    #: `receipt_delay`: how late the receipts of the affected messages arrive
+    delay_hours: float = 0.0
 
     @property
     def account_wide(self) -> bool:
@@ -130,6 +141,10 @@ class HourCounts:
     submitted: int = 0
     success: int = 0
     fail: int = 0
+    #: of `success` and `fail`, the receipts held back `late_minutes` by a `receipt_delay`
+    late_success: int = 0
+    late_fail: int = 0
+    late_minutes: float = 0.0
 
 
 @dataclass
@@ -212,7 +227,13 @@ class ScenarioSource:
         submitted = counts.submitted if minutes_after >= 0 else int(counts.submitted * (at - hour) / HOUR)
         seen = visible_fraction(minutes_after)
         seen_fail = visible_fraction(minutes_after, LATE_FAILURE_VISIBILITY) if app_id in self._late else seen
-        return submitted, int(counts.success * seen), int(counts.fail * seen_fail)
+        if not counts.late_success and not counts.late_fail:
+            return submitted, int(counts.success * seen), int(counts.fail * seen_fail)
+        held = visible_fraction(minutes_after - counts.late_minutes)
+        held_fail = (visible_fraction(minutes_after - counts.late_minutes, LATE_FAILURE_VISIBILITY)
+                     if app_id in self._late else held)
+        return (submitted, int((counts.success - counts.late_success) * seen + counts.late_success * held),
+                int((counts.fail - counts.late_fail) * seen_fail + counts.late_fail * held_fail))
 
     def stats_at(self, app_id: str, first_hour: int, last_hour: int, at: float) -> Stats:
         submitted = success = fail = 0
@@ -303,7 +324,8 @@ def generate(apps: Sequence[AppSpec], incidents: Sequence[Incident], start: int,
     evidence = {i.id: Evidence() for i in incidents}
     for app in apps:
         series: List[HourCounts] = []
-        mine = [i for i in incidents if i.kind not in API_KINDS and i.affects(app.app_id) and not i.account_wide]
+        mine = [i for i in incidents if i.kind not in API_KINDS and i.affects(app.app_id)
+                and (not i.account_wide or i.kind == "receipt_delay")]
         wobble = 1.0
         success_day = app.success_rate
         receipt_day = app.receipt_rate
@@ -311,8 +333,10 @@ def generate(apps: Sequence[AppSpec], incidents: Sequence[Incident], start: int,
             hour = start + index * HOUR
             if index % 24 == 0:  # a new day: volume, success and receipt rates wobble a little
                 wobble = rng.uniform(0.85, 1.15)
-                success_day = min(0.999, max(0.0, app.success_rate + rng.uniform(-0.003, 0.003)))
-                receipt_day = min(0.999, max(0.0, app.receipt_rate + rng.uniform(-0.005, 0.005)))
+                success_day = min(0.999, max(0.0, app.success_rate
+                                             + rng.uniform(-app.success_wobble, app.success_wobble)))
+                receipt_day = min(0.999, max(0.0, app.receipt_rate
+                                             + rng.uniform(-app.receipt_wobble, app.receipt_wobble)))
             expected = expected_volume(app, hour, wobble)
             submitted = poisson(rng, expected)
             total = HourCounts(submitted=submitted)
@@ -329,6 +353,19 @@ def generate(apps: Sequence[AppSpec], incidents: Sequence[Incident], start: int,
                     found.expected_submitted += expected * share
                     continue
                 receipt_rate, success_rate = receipt_day, success_day
+                if incident.kind == "receipt_delay":
+                    receipts = binomial(rng, part, receipt_rate)
+                    ok = binomial(rng, receipts, success_rate)
+                    total.success += ok
+                    total.fail += receipts - ok
+                    total.late_success += ok
+                    total.late_fail += receipts - ok
+                    total.late_minutes = incident.delay_hours * 60
+                    found.submitted += part
+                    found.receipts += receipts
+                    found.success += ok
+                    found.expected_submitted += expected * share
+                    continue
                 if incident.kind == "receipt_outage":
                     receipt_rate = _incident_rate(incident, hour, receipt_day)
                 else:
@@ -394,6 +431,8 @@ def is_detectable(incident: Incident, found: Evidence, success_threshold: float 
     """The module docstring's definition, on the true counts of the affected messages."""
     if incident.kind in API_KINDS:
         return incident.end - incident.onset >= HOUR
+    if incident.kind == "receipt_delay":
+        return incident.end - incident.onset >= HOUR and incident.delay_hours >= 1
     if incident.kind == "sending_stopped":
         return poisson_cdf(found.submitted, found.expected_submitted) < DETECT_ALPHA
     if incident.kind == "receipt_outage":
@@ -481,8 +520,57 @@ SCENARIOS = {
     "quarter": "91 days, 12 apps, 12 incidents of every kind (seed 1)",
     "quarter-b": "91 days, 12 apps, another mix and timing of 12 incidents (seed 2)",
     "quiet": "91 days, 12 healthy apps, four of them just above a threshold, no incidents (seed 3)",
+    "drop": "28 days, 12 apps: success 6 points below the app's normal, above the threshold, 3 to 6 hours "
+            "on three apps; two 1-point wobbles that are no incident (seed 4)",
+    "stall": "28 days, 12 apps: the provider holds every receipt back 3 hours, 2 to 3 hours long, "
+             "four times, account-wide (seed 5)",
+    "noisy": "91 days, 12 healthy apps whose true success rates wander +/-1.5 points from day to day, three "
+             "of them 1.5 points above the threshold, one at 83 % receipts, no incidents (seed 6)",
 }
-_DEFAULT_SEEDS = {"quarter": 1, "quarter-b": 2, "quiet": 3}
+_DEFAULT_SEEDS = {"quarter": 1, "quarter-b": 2, "quiet": 3, "drop": 4, "stall": 5, "noisy": 6}
+_DEFAULT_DAYS = {"drop": 28, "stall": 28}
+
+# (app index, day, Beijing hour, minutes, points below the app's true rate); 1 point: a wobble
+_DROPS = ((0, 9, 10, 360, 0.06), (1, 13, 14, 240, 0.06), (3, 17, 9, 180, 0.06), (5, 22, 10, 300, 0.065),
+          (0, 20, 10, 360, 0.01), (2, 25, 14, 360, 0.01))
+# (day, Beijing hour, minutes) of the account-wide receipt stalls, each holding receipts 3 h
+_STALLS = ((9, 10, 180), (15, 15, 120), (21, 20, 180), (26, 9, 150))
+STALL_DELAY_HOURS = 3.0
+
+
+def _drop_incidents(start: int, apps: List[AppSpec], rng: random.Random) -> List[Incident]:
+    out = []
+    for number, (index, day, hour, minutes, points) in enumerate(_DROPS, 1):
+        onset = at(start, day, hour, rng.randrange(0, 60))
+        app = apps[index]
+        note = "a wobble, no incident" if points < DROP_POINTS else "below the app's normal, above the threshold"
+        out.append(Incident(id=f"D{number:02d}", kind="drop", app_ids=(app.app_id,), onset=onset,
+                            end=onset + minutes * 60, rate=round(app.success_rate - points, 4), note=note))
+    return out
+
+
+def _stall_incidents(start: int, rng: random.Random) -> List[Incident]:
+    out = []
+    for number, (day, hour, minutes) in enumerate(_STALLS, 1):
+        onset = at(start, day, hour, rng.randrange(0, 60))
+        out.append(Incident(id=f"S{number:02d}", kind="receipt_delay", app_ids=(), onset=onset,
+                            end=onset + minutes * 60, delay_hours=STALL_DELAY_HOURS,
+                            note="the provider holds receipts back"))
+    return out
+
+
+#: (app index, true success rate) of the noisy scenario's apps 1.5 points above the success threshold
+_NOISY_NEAR = ((2, 0.915), (4, 0.915), (6, 0.915))
+
+
+def _noisy(apps: List[AppSpec]) -> List[AppSpec]:
+    """Every app's true success rate wanders +/-1.5 points from day to day; three sit 1.5 points
+    above the threshold (on their worst days right at it, never below); the fourth near one is
+    `quiet`'s receipt app at 83 % (its receipts wobble as usual: read 2 h after the hour, 97 % of
+    them are in, so 1.5 points lower would read under 80 %)."""
+    near = dict(_NOISY_NEAR)
+    return [AppSpec(a.app_id, a.name, a.peak, near.get(index, a.success_rate), a.receipt_rate, a.late_failures,
+                    success_wobble=0.015) for index, a in enumerate(apps)]
 
 
 class ScenarioError(ValueError):
@@ -497,7 +585,10 @@ def build(apps: Sequence[AppSpec], incidents: Sequence[Incident], *, days: int, 
     end = start + days * 86400
     kept = [i for i in incidents if i.onset < end]
     truth, evidence = generate(apps, kept, start, days, seed)
-    detectable = {i.id: is_detectable(i, evidence[i.id]) for i in kept}
+    usual = {a.app_id: a.success_rate for a in apps}
+    detectable = {i.id: is_detectable(i, evidence[i.id]) if i.kind != "drop" else
+                  is_detectable(i, evidence[i.id], success_threshold=usual[i.app_ids[0]] - DROP_POINTS)
+                  for i in kept}
     return Scenario(name=name, seed=seed, days=days, truth=truth, incidents=kept, detectable=detectable,
                     evidence=evidence, description=description)
 
@@ -507,13 +598,20 @@ def builtin(name: str, *, seed: Optional[int] = None, days: Optional[int] = None
     if name not in SCENARIOS:
         raise ScenarioError(f"unknown scenario {name!r}; expected one of: {', '.join(SCENARIOS)}")
     seed = _DEFAULT_SEEDS[name] if seed is None else seed
-    days = 91 if days is None else days
+    days = _DEFAULT_DAYS.get(name, 91) if days is None else days
     if not 1 <= days <= 366:
         raise ScenarioError("--days must be between 1 and 366")
     rng = random.Random(seed)
-    if name == "quiet":
+    if name in ("quiet", "noisy"):
         apps = default_apps(seed, near_threshold=4)
+        apps = _noisy(apps) if name == "noisy" else apps
         incidents: List[Incident] = []
+    elif name == "drop":
+        apps = default_apps(seed)
+        incidents = _drop_incidents(DEFAULT_START, apps, rng)
+    elif name == "stall":
+        apps = default_apps(seed)
+        incidents = _stall_incidents(DEFAULT_START, rng)
     else:
         apps = default_apps(seed)
         incidents = _quarter_incidents(DEFAULT_START, apps, _QUARTER if name == "quarter" else _QUARTER_B, rng)

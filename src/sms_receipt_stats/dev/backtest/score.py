@@ -43,7 +43,8 @@ from sms_receipt_stats.dev.backtest.scenario import HOUR, OUTAGE_KINDS, Incident
 GRACE_HOURS = 3
 RESOLVE_HORIZON_HOURS = 30
 
-_FAMILY = {"receipt_outage": ("receipt",), "sending_stopped": ("volume", "sending", "traffic"),
+_FAMILY = {"receipt_outage": ("receipt",), "receipt_delay": ("receipt",),
+           "sending_stopped": ("volume", "sending", "traffic"),
            "api_error": ("api_error", "account", "error"), "account_error": ("api_error", "account", "error")}
 _RATE_FAMILY = ("success", "delivery")
 
