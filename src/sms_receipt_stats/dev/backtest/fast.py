@@ -37,8 +37,11 @@ class LedgerCodec:
     #: ledger texts kept from `encode` for the next `decode` (one per app and run is read back)
     TEXTS = 256
 
-    def __init__(self, fields: Tuple[str, ...], seen_type: Any, stats_type: Any):
+    def __init__(self, fields: Tuple[str, ...], seen_type: Any, stats_type: Any,
+                 fallback: Optional[Callable[[Optional[str]], Any]] = None):
         self.fields = fields
+        #: the product's decode, for a text this codec did not write (it validates untrusted records)
+        self.fallback = fallback
         self.seen_type = seen_type
         self.stats_type = stats_type
         self._by_entry: Dict[Tuple[Any, ...], Any] = {}
@@ -79,12 +82,14 @@ class LedgerCodec:
         self._texts[raw] = twins
         return raw
 
-    def decode(self, raw: Optional[str]) -> Dict[int, Any]:
+    def decode(self, raw: Optional[str]) -> Optional[Dict[int, Any]]:
         if not raw:
             return {}
         written = self._texts.get(raw)
         if written is not None:
             return dict(written)
+        if self.fallback is not None:
+            return self.fallback(raw)
         try:
             return {int(key): self._decoded(values) for key, values in json.loads(raw).items()}
         except (ValueError, TypeError, IndexError, AttributeError):
@@ -123,7 +128,7 @@ def memo_codec() -> Iterator[bool]:
 
     with _lock:
         if _depth == 0:
-            codec = LedgerCodec(tuple(STAT_FIELDS), Seen, Stats)
+            codec = LedgerCodec(tuple(STAT_FIELDS), Seen, Stats, fallback=evidence.decode)
             if agrees(codec, evidence.encode, evidence.decode):
                 _saved = (evidence.encode, evidence.decode)
                 evidence.encode, evidence.decode = codec.encode, codec.decode  # type: ignore[assignment]
