@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, Optional, Tuple
 
+from sms_receipt_stats.vocabulary import LANGS
+
 DATA_FILE = "codes.json"
 
 
@@ -89,8 +91,8 @@ def parse(text: str) -> Codes:
         if raw.get("category") not in categories or raw.get("cause") not in causes:
             raise CodesError(f"{DATA_FILE}: {code}: category or cause not declared")
         if not (isinstance(meaning, dict) and isinstance(action, dict)
-                and all(isinstance(t.get(lang), str) and t[lang] for t in (meaning, action) for lang in ("en", "zh"))):
-            raise CodesError(f"{DATA_FILE}: {code}: meaning and action need en and zh")
+                and all(isinstance(t.get(lang), str) and t[lang] for t in (meaning, action) for lang in LANGS)):
+            raise CodesError(f"{DATA_FILE}: {code}: meaning and action need every language ({', '.join(LANGS)})")
         return ReceiptCode(code, str(raw["category"]), str(raw["cause"]), dict(meaning), dict(action),
                            str(raw.get("source") or ""))
 

@@ -30,6 +30,7 @@ from sms_receipt_stats.rules import (
     evidence_hours,
     span_text,
 )
+from sms_receipt_stats.vocabulary import RULE_JOBS
 
 if TYPE_CHECKING:
     from sms_receipt_stats.rules._evidence import Pool
@@ -156,7 +157,7 @@ RULE = RuleSpec(
                  "success_rate_drop: warn when the success rate is this far below the app's own normal "
                  "(the same hours of the last 7 days; the daily report: its 7-day average)"),
     ),
-    jobs=("check", "report"),
+    jobs=RULE_JOBS,  # the hourly check and the daily report
     judge=judge,
     clear_runs=1,
 )
