@@ -62,7 +62,7 @@ TIMER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,59}$")
 #: ranges of the 7 cron fields (583/9708): second minute hour day month week year
 CRON_RANGES = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6), (1970, 2099))
 TIMER_ARGUMENT_LIMIT = 4096  # "入参(可选):最大支持4KB的字符串" (583/9708)
-CAM_ACTION = re.compile(r"\b(sms|tdmq|cmq|cmqqueue|cmqtopic):([A-Z][A-Za-z]+)\b")
+CAM_ACTION = re.compile(r"\b(sms|tdmq|ckafka|cmq|cmqqueue|cmqtopic):([A-Z][A-Za-z]+)\b")
 
 
 def _installed(home: Path) -> bool:
@@ -353,12 +353,14 @@ def test_reports_cover_the_same_windows_whether_scf_reads_cron_as_beijing_time_o
 # -- permissions ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("document", ["serverless.yml", "README.md", "SECURITY.md"])
+@pytest.mark.parametrize("document", ["serverless.yml", "README.md", "SECURITY.md", "docs/deploy.md"])
 def test_cam_actions_are_named_alike_everywhere(document: str) -> None:
-    """SendCmqMsg/PublishCmqMsg are TDMQ's API (service tdmq), so their CAM actions are tdmq:..."""
+    """Every CAM action the function needs, written the same in each document: the CMQ actions
+    (data-flow and management) are TDMQ's (service tdmq), the CKafka ones ckafka's."""
     text = (ROOT / document).read_text(encoding="utf-8")
     found = {f"{m.group(1)}:{m.group(2)}" for m in CAM_ACTION.finditer(text)}
     assert found == {"sms:CallbackStatusStatistics", "sms:SendStatusStatistics", "sms:SmsPackagesStatistics",
+                     "ckafka:SendMessage", "ckafka:DescribeDatahubTasks", "tdmq:SendMessage", "tdmq:PublishMessage",
                      "tdmq:SendCmqMsg", "tdmq:PublishCmqMsg"}
 
 
