@@ -1142,7 +1142,8 @@ def serve(
     print(
         f"emulator listening on {emulator.endpoint}  SMS_ENDPOINT={emulator.endpoint} "
         f"TENCENTCLOUD_SECRET_ID={emulator.secret_id} TENCENTCLOUD_SECRET_KEY={emulator.secret_key}"
-        f"  (queues: cmq://queue/NAME#endpoint={emulator.endpoint}; Ctrl-C to stop)",
+        f"  (queues: cmq+api://queue/NAME#endpoint={emulator.endpoint}, "
+        f"ckafka://datahub-xxxxxxxx#endpoint={emulator.endpoint}; Ctrl-C to stop)",
         flush=True,
     )
     try:
