@@ -16,9 +16,9 @@ Served actions:
 - ``ckafka`` ``2019-08-19`` ``SendMessage`` (the CKafka sink) and ``DescribeDatahubTasks`` (its
   ``doctor`` check), see ``Emulator._ckafka``
 
-And the other direction: ``Emulator.push_receipts`` pushes an app's receipts of some hours to a
-callback URL as Tencent's status-report callback does (``dev/receipt_pusher.py``); they add up
-to the ``CallbackStatusStatistics`` served for those hours.
+And the other direction: ``dev/receipt_pusher.py`` pushes an app's receipts of some hours to a
+callback URL as Tencent's status-report callback does; they add up to the
+``CallbackStatusStatistics`` this emulator serves for those hours.
 """
 
 from __future__ import annotations
@@ -670,12 +670,6 @@ class Emulator(LoopbackServer):
 
     # -- request handling ------------------------------------------------------------
 
-    def push_receipts(self, url: str, app_id: str, hour_starts: Iterable[int], **options: Any) -> Any:
-        """Push the receipts of these hours of `app_id` to a callback URL as Tencent does (batches,
-        retries, duplicates: `dev/receipt_pusher.py`); they add up to this emulator's statistics."""
-        from sms_receipt_stats.dev.receipt_pusher import ReceiptPusher
-
-        return ReceiptPusher(url, **options).push_hours(app_id, list(hour_starts))
     def handle_local(self, action: str, params: Mapping[str, Any]) -> Dict[str, Any]:
         """What an SMS ``action`` answers for ``params``, without HTTP or a signature (tests read
         the data behind an answer); raises ApiError like the API answers it."""
