@@ -99,7 +99,7 @@ def test_cli_errors_are_one_line_and_exit_2(capsys):
     assert "SMS_SDK_APP_IDS" in capsys.readouterr().err
     assert command.run(_args(scenario="nope"), {}) == 2
     assert capsys.readouterr().err.strip() == ("backtest: unknown scenario 'nope'; expected one of: "
-                                               "quarter, quarter-b, quiet")
+                                               "quarter, quarter-b, quiet, drop, stall, noisy")
     assert command.run(_args(scenario="quiet", days=0), {}) == 2
     assert command.run(_args(scenario="list"), {}) == 0
     assert "quarter-b" in capsys.readouterr().out
