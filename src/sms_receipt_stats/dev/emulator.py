@@ -970,36 +970,9 @@ class Emulator(LoopbackServer):
         return begin, end
 
     def _callback_status_statistics(self, params: Mapping[str, Any]) -> Dict[str, Any]:
-        try:
-            begin = parse_beijing_hour(params["BeginTime"])
-        except ValueError:
-            raise ApiError(
-                "InvalidParameterValue.BeginTimeVerifyFail",
-                f"BeginTime must be a valid yyyymmddhh hour, got {params['BeginTime']!r}.",
-            ) from None
-        try:
-            end = parse_beijing_hour(params["EndTime"])
-        except ValueError:
-            end = None
-        inclusive = self.hour_rule == "inclusive"
-        if end is None or end < begin or (end == begin and not inclusive) or end - begin > MAX_WINDOW_SECONDS:
-            raise ApiError(
-                "InvalidParameterValue.EndTimeVerifyFail",
-                "EndTime must be a valid yyyymmddhh hour, not earlier than BeginTime and at most 32 days later.",
-            )
-        for name, code in (
-            ("Limit", "InvalidParameterValue.LimitVerifyFail"),
-            ("Offset", "InvalidParameterValue.OffsetVerifyFail"),
-        ):
-            value = params[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value != 0:
-                raise ApiError(code, f"{name} must currently be 0, got {value!r}.")
+        begin, end = self._statistics_range(params)
         app_id = params["SmsSdkAppId"]
-        if not isinstance(app_id, str) or not app_id.isdigit() or not self._app_exists(app_id):
-            raise ApiError(
-                "InvalidParameterValue.SdkAppIdNotExist",
-                f"SmsSdkAppId {app_id!r} does not exist.",
-            )
+        inclusive = self.hour_rule == "inclusive"
         # the hours counted: BeginTime's through EndTime's (inclusive), or up to EndTime (half_open)
         stats = _sum_hours(app_id, begin, end + 3600 if inclusive else end, self.clock())
         return {"CallbackStatusStatistics": stats}
