@@ -44,6 +44,7 @@ from support import (
     FakeFetcher,
     RecordingDeliver,
     base_env,
+    before_the_limit,
     check_http_response,
     check_result_document,
     fake_deps,
@@ -283,10 +284,10 @@ def job_event(job: str) -> Dict[str, Any]:
 
 
 def run_job(job: str, url: str, prefix: str, limit_ms: Optional[int] = None,
-            apps: Tuple[str, ...] = APPS) -> JobRun:
+            apps: Tuple[str, ...] = APPS, watchdog: bool = False) -> JobRun:
     """One invocation of `job` through the doorway (`app.handle`) with the store at `url`: fake
     API (every app unhealthy), one recorded sink, the context's time limit `limit_ms` (the store's
-    budget a share of it)."""
+    budget a share of it). With `watchdog`, a run still going at `limit_ms` fails, as SCF would kill it."""
     from sms_receipt_stats.app import handle
     from sms_receipt_stats.state.flow import open_state
 
@@ -299,7 +300,10 @@ def run_job(job: str, url: str, prefix: str, limit_ms: Optional[int] = None,
                    SMS_SDK_APP_IDS=",".join(f"{a}={names.get(a, f'app{i}')}" for i, a in enumerate(apps)))
     context = {"request_id": f"chaos-{job}", **({"time_limit_in_ms": limit_ms} if limit_ms else {})}
     started = time.monotonic()
-    answer = handle(job_event(job), context, env=env, deps=deps)
+    if watchdog and limit_ms:
+        answer = before_the_limit(lambda: handle(job_event(job), context, env=env, deps=deps), limit_ms)
+    else:
+        answer = handle(job_event(job), context, env=env, deps=deps)
     return JobRun(job, apps, answer, delivered, time.monotonic() - started)
 
 
@@ -353,13 +357,13 @@ def chaos_case(rng: Any, index: int, commands: Dict[str, int],
 
 
 def run_case(proxy: RespProxy, case: ChaosCase, prefix: str, limit_ms: int, delay: float = 0.15,
-             apps: Tuple[str, ...] = APPS) -> Tuple[JobRun, str]:
+             apps: Tuple[str, ...] = APPS, watchdog: bool = False) -> Tuple[JobRun, str]:
     """One case through the proxy: (the run, its outcome per `check_outcome`); the keys deleted."""
     proxy.reset()
     proxy.inject(case.kind, at=case.at, count=1 if case.kind == "wrong" else None, delay=delay,
                  shape=SHAPES.get(case.shape, EMPTY_ARRAY))
     try:
-        run = run_job(case.job, proxy.url, prefix, limit_ms=limit_ms, apps=apps)
+        run = run_job(case.job, proxy.url, prefix, limit_ms=limit_ms, apps=apps, watchdog=watchdog)
         return run, check_outcome(run)
     finally:
         delete_prefix(prefix)

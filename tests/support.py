@@ -325,6 +325,7 @@ def stats_event(query: Optional[Mapping[str, Any]] = None, token: Optional[str] 
 # Fake edges
 # ---------------------------------------------------------------------------------------------
 _Server = TypeVar("_Server", bound="LoopbackServer")
+_T = TypeVar("_T")
 
 
 class LoopbackServer:
@@ -369,6 +370,28 @@ class LoopbackServer:
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def before_the_limit(call: Callable[[], _T], limit_ms: int) -> _T:
+    """`call()` as SCF runs an invocation: killed at its time limit. A watchdog, not a measured
+    duration: the test fails when `call` is still running at `limit_ms` (how long runs take is
+    measured in bench/)."""
+    box: Dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the test's thread below
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True, name="invocation")
+    worker.start()
+    worker.join(limit_ms / 1000.0)
+    if worker.is_alive():
+        raise AssertionError(f"still running at its {limit_ms} ms invocation limit: SCF would have killed it")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 class HeartbeatReceiver:

@@ -42,8 +42,8 @@ def test_random_store_faults_never_silence_a_run(proxy: RespProxy, tally: Any) -
     for index in range(RUNS):
         case = chaos_case(rng, index, commands)
         try:
-            run, outcome = run_case(proxy, case, f"chaos-{uuid.uuid4().hex[:12]}:", LIMIT_MS, apps=APPS)
-            assert run.seconds < LIMIT_MS / 1000, f"returned after {run.seconds:.2f} s"
+            _, outcome = run_case(proxy, case, f"chaos-{uuid.uuid4().hex[:12]}:", LIMIT_MS, apps=APPS,
+                                  watchdog=True)  # a run still going at its limit fails the case
             outcomes[outcome] += 1
             hit += bool(proxy.faults_hit)
         except AssertionError as exc:
