@@ -12,12 +12,12 @@ from sink_support import Sleeper, checked_settings
 
 from sms_receipt_stats.config import Settings, load_settings
 from sms_receipt_stats.documents import Alert, ResultDocument
+from sms_receipt_stats.notify.base import is_transient
 from sms_receipt_stats.notify.delivery import build_sinks, deliver_all
 from sms_receipt_stats.notify.platforms.cmq_api import (
     MAX_MESSAGE_BYTES,
     CmqApiQueueSink,
     CmqApiTopicSink,
-    is_transient,
 )
 
 CREDS = {"TENCENTCLOUD_SECRET_ID": "AKIDunitunitunitunitunit", "TENCENTCLOUD_SECRET_KEY": "unit-secret-key"}

@@ -167,6 +167,40 @@ def queue_message(doc: ResultDocument, max_bytes: Optional[int]) -> QueueMessage
     return message
 
 
+def is_transient(code: str) -> bool:
+    """A Tencent Cloud error worth retrying: what the error catalogue calls retryable."""
+    from sms_receipt_stats.catalogue import is_retryable
+
+    return is_retryable(code)
+
+
+def cloud_client(service: str, version: str, settings: Settings, region: str, endpoint: Optional[str],
+                 default_host: str, timeout: float, product: str) -> Any:
+    """The SDK's common client for a queue's TC3-signed API (`endpoint=` or the product's own host,
+    never SMS_ENDPOINT); a permanent DeliveryError when it cannot be made."""
+    from sms_receipt_stats import sdk
+
+    try:
+        return sdk.common_client(service, version, settings, region, sdk.endpoint_for(endpoint, default_host),
+                                 timeout=timeout)
+    except sdk.MissingCredentials:
+        raise DeliveryError(f"no Tencent Cloud credentials for {product}", transient=False) from None
+    except ValueError:
+        raise DeliveryError("bad endpoint", transient=False) from None
+
+
+def cloud_call(client: Any, action: str, params: Dict[str, Any]) -> Dict[str, Any]:
+    """One call of `client`; an API error becomes a DeliveryError `CODE: message`, retried when the
+    catalogue says so (the SDK seam already made a transport error's text host-free)."""
+    from sms_receipt_stats import sdk
+
+    try:
+        return sdk.call_action(client, action, params)
+    except sdk.CloudError as exc:
+        text = one_line(exc.message)
+        raise DeliveryError(f"{exc.code}: {text}" if text else exc.code, transient=is_transient(exc.code)) from None
+
+
 class QueueSink(Sink):
     """A queue (`cmq://`, `ckafka://`, `amqp://`, ...): one message per run, `queue_message`'s.
 

@@ -32,7 +32,8 @@ from sms_receipt_stats.notify.base import (
     DeliveryError,
     QueueMessage,
     QueueSink,
-    one_line,
+    cloud_call,
+    cloud_client,
 )
 from sms_receipt_stats.notify.platforms import Platform, endpoint_option
 
@@ -69,40 +70,13 @@ def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]
     return {"kind": "ckafka", "name": datahub, "region": region, "endpoint": endpoint}
 
 
-def is_transient(code: str) -> bool:
-    """Retry what the error catalogue calls retryable: rate limits and transient failures."""
-    from sms_receipt_stats.catalogue import is_retryable
-
-    return is_retryable(code)
-
-
 def client_for(spec: Any, settings: Settings, timeout: float) -> Any:
     """The common client for `spec`'s region and endpoint; DeliveryError when it cannot be made."""
-    from sms_receipt_stats import sdk
-
     region = spec.region or settings.region
     if region not in REGIONS:
         raise DeliveryError(f"region {region} has no CKafka SendMessage: add region= to the entry (one of "
                             f"{', '.join(REGIONS)})", transient=False)
-    try:
-        endpoint = sdk.endpoint_for(spec.endpoint, DEFAULT_HOST)
-        return sdk.common_client(SERVICE, VERSION, settings, region, endpoint, timeout=timeout)
-    except sdk.MissingCredentials:
-        raise DeliveryError("no Tencent Cloud credentials for CKafka", transient=False) from None
-    except ValueError:
-        raise DeliveryError("bad endpoint", transient=False) from None
-
-
-def call(client: Any, action: str, params: Dict[str, Any]) -> Dict[str, Any]:
-    """One call; an API error becomes a DeliveryError `CODE: message`, retried when the catalogue says so."""
-    from sms_receipt_stats import sdk
-
-    try:
-        return sdk.call_action(client, action, params)
-    except sdk.CloudError as exc:
-        # to_cloud_error already replaced a transport error's text by a host-free reason
-        text = one_line(exc.message)
-        raise DeliveryError(f"{exc.code}: {text}" if text else exc.code, transient=is_transient(exc.code)) from None
+    return cloud_client(SERVICE, VERSION, settings, region, spec.endpoint, DEFAULT_HOST, timeout, "CKafka")
 
 
 #: the read action `doctor` uses, without sending: the account's data access tasks and their DataHub
@@ -151,7 +125,7 @@ class CkafkaSink(QueueSink):
 
     def publish(self, message: QueueMessage, ctx: DeliveryContext) -> None:
         client = client_for(self.spec, ctx.settings, ctx.timeout)
-        answer = call(client, ACTION, self.params(message))
+        answer = cloud_call(client, ACTION, self.params(message))
         ids: List[Any] = answer.get("MessageId") or []
         # one message sent, one id back; anything else is a failure for the message, retried
         # (its key is the document's message_id, so a consumer drops a copy that did arrive)

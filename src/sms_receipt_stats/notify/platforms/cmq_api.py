@@ -21,7 +21,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-from sms_receipt_stats.notify.base import DeliveryContext, DeliveryError, QueueMessage, QueueSink, one_line
+from sms_receipt_stats.notify.base import (
+    DeliveryContext,
+    DeliveryError,
+    QueueMessage,
+    QueueSink,
+    cloud_call,
+    cloud_client,
+)
 from sms_receipt_stats.notify.platforms import Platform, endpoint_option
 
 if TYPE_CHECKING:
@@ -46,13 +53,6 @@ def parse_entry(kind: Optional[str], parts: SplitResult, options: Dict[str, str]
     return {"kind": kind, "name": name, "region": options.get("region") or None, "endpoint": endpoint}
 
 
-def is_transient(code: str) -> bool:
-    """Retry what the error catalogue calls retryable: rate limits and transient failures."""
-    from sms_receipt_stats.catalogue import is_retryable
-
-    return is_retryable(code)
-
-
 class CmqApiSink(QueueSink):
     kind = "cmq_api"
     action: str
@@ -65,23 +65,10 @@ class CmqApiSink(QueueSink):
         return {self.name_field: self.spec.name, "MsgContent": content}
 
     def publish(self, message: QueueMessage, ctx: DeliveryContext) -> None:
-        from sms_receipt_stats import sdk
-
         settings = ctx.settings
-        try:
-            endpoint = sdk.endpoint_for(self.spec.endpoint, DEFAULT_HOST)
-            client = sdk.common_client(SERVICE, VERSION, settings, self.spec.region or settings.region, endpoint,
-                                       timeout=ctx.timeout)
-        except sdk.MissingCredentials:
-            raise DeliveryError("no Tencent Cloud credentials for the queue", transient=False) from None
-        except ValueError:
-            raise DeliveryError("bad endpoint", transient=False) from None
-        try:
-            answer = sdk.call_action(client, self.action, self.params(message.body))
-        except sdk.CloudError as exc:
-            # to_cloud_error already replaced a transport error's text by a host-free reason
-            text = one_line(exc.message)
-            raise DeliveryError(f"{exc.code}: {text}" if text else exc.code, transient=is_transient(exc.code)) from None
+        client = cloud_client(SERVICE, VERSION, settings, self.spec.region or settings.region, self.spec.endpoint,
+                              DEFAULT_HOST, ctx.timeout, "the queue")
+        answer = cloud_call(client, self.action, self.params(message.body))
         if answer.get("Result") is False:
             raise DeliveryError(f"{self.action} answered Result=false", transient=True)
 
