@@ -120,12 +120,7 @@ class _Handler(QuietHandler):
     server_version = "sms-receipt-stats-cmq-dataflow"
 
     def do_POST(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        body = self.rfile.read(length) if length > 0 else b""
-        self._answer("POST", body)
+        self._answer("POST", self.read_body())
 
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")

@@ -471,6 +471,14 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr line (tests and the demo stay quiet)."""
 
+    def read_body(self) -> bytes:
+        """The request's body, as long as its Content-Length says (none when it says nothing usable)."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
 
 _Self = TypeVar("_Self", bound="LoopbackServer")
 
@@ -531,11 +539,7 @@ class _Handler(QuietHandler):
     server_version = "sms-receipt-stats-emulator"
 
     def do_POST(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        body = self.rfile.read(length) if length > 0 else b""
+        body = self.read_body()
         headers = {k.lower(): v for k, v in self.headers.items()}
         response = self.server.owner.handle("POST", self.path, headers, body)
         self._send(response)
