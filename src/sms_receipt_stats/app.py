@@ -32,6 +32,10 @@ logger = logging.getLogger("sms_receipt_stats.app")
 #: time kept back from the SCF limit for returning the result
 RESERVE_SECONDS = 1.5
 
+#: SCF runs an invocation 24 h at most (asynchronous execution); a context asking more is wrong,
+#: and a longer wait would overflow the threads' timeouts
+MAX_TIME_LIMIT_SECONDS = 86_400
+
 
 def _context_value(context: Any, key: str) -> Any:
     if isinstance(context, Mapping):
@@ -46,7 +50,7 @@ def time_limit(context: Any) -> Optional[float]:
         value = float(raw)
     except (TypeError, ValueError):
         return None
-    return value / 1000.0 if value > 0 else None
+    return min(value / 1000.0, MAX_TIME_LIMIT_SECONDS) if value > 0 else None
 
 
 def default_deps() -> JobDeps:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List
 
 import pytest
 
 from sms_receipt_stats.dev.emulator import window_stats
+from sms_receipt_stats.app import MAX_TIME_LIMIT_SECONDS, time_limit
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.stats import STAT_FIELDS, Stats
 from support import (
@@ -368,6 +370,18 @@ def test_deadline_from_context_bounds_the_queries(invoke: Invoke, fetcher: FakeF
     [result] = doc["results"]
     assert len(fetcher.calls) < 24
     assert result["error"]["code"] == "InternalError.Timeout"
+
+
+def test_an_absurd_time_limit_is_held_to_scf_s_longest(invoke: Invoke, fetcher: FakeFetcher) -> None:
+    # 2**63 ms overflows a thread wait ("timeout value is too large") once a query has to be
+    # waited for; SCF runs an invocation 24 h at most, so no longer limit is taken from the context
+    fetcher.on_fetch = lambda *a: time.sleep(0.05)  # the pool of several apps is really waited on
+    doc = invoke(timer({"window": "yesterday"}), context={"time_limit_in_ms": 2**63, "request_id": "scf-req-1"})
+    assert len(doc["results"]) > 1 and doc["errors"] == []
+    assert [r["error"] for r in doc["results"]] == [None] * len(doc["results"])
+    assert time_limit({"time_limit_in_ms": 2**63}) == MAX_TIME_LIMIT_SECONDS == 86_400
+    assert time_limit({"time_limit_in_ms": float("inf")}) == MAX_TIME_LIMIT_SECONDS
+    assert time_limit({"time_limit_in_ms": 3000}) == 3.0
 
 
 # -- events that are neither ---------------------------------------------------------------------------------
