@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pika import exceptions as pe
@@ -168,3 +169,18 @@ def test_a_certificate_that_does_not_verify_is_permanent_other_tls_failures_are_
     assert "certificate was not accepted" in refused.message and refused.transient is False
     broken = amqp.failure(ssl.SSLError(1, "wrong version number"))
     assert "TLS handshake failed" in broken.message and broken.transient is True
+
+
+def test_a_connection_reset_while_pika_connects_is_transient_not_unexpected() -> None:
+    # pika 1.4 raises ValueError("Expected connected socket, but getpeername() failed ...") when the
+    # peer resets the TCP connection before pika looks at it (seen under load through a resetting proxy)
+    def reset_while_connecting(parameters: Any) -> Any:
+        raise ValueError("Expected connected socket, but getpeername() failed: error=OSError(107, "
+                         "'Transport endpoint is not connected'); <socket.socket fd=8, laddr=('1.2.3.4', 5672)>")
+
+    where = amqp.target(urlsplit(f"amqp://{USER}:pw@127.0.0.1:5672/%2F"))
+    with pytest.raises(Exception) as raised, amqp.connection(where, 1.0, connect=reset_while_connecting):
+        pass
+    error = amqp.failure(raised.value, "e", "k")
+    assert error.transient is True and "connection was lost while connecting" in error.message
+    assert "1.2.3.4" not in error.message and USER not in error.message

@@ -9,8 +9,8 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from sms_receipt_stats.dev.emulator import window_stats
 from sms_receipt_stats.app import MAX_TIME_LIMIT_SECONDS, time_limit
+from sms_receipt_stats.dev.emulator import window_stats
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.stats import STAT_FIELDS, Stats
 from support import (

@@ -24,7 +24,7 @@ import re
 import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional
 from urllib.parse import unquote
 
 from sms_receipt_stats.notify.base import DeliveryContext, DeliveryError, QueueMessage, QueueSink
@@ -107,6 +107,10 @@ class _Expired(Exception):
     """The attempt's time ran out while the broker had not answered (raised from pika's timer)."""
 
 
+class _LostWhileConnecting(Exception):
+    """pika gave up on a socket the peer had already reset (it raises a ValueError for that)."""
+
+
 def _parameters(where: Target, timeout: float) -> Any:
     import logging
 
@@ -128,15 +132,19 @@ def _parameters(where: Target, timeout: float) -> Any:
 
 
 @contextmanager
-def connection(where: Target, timeout: float) -> Iterator[Any]:
+def connection(where: Target, timeout: float, connect: Optional[Callable[[Any], Any]] = None) -> Iterator[Any]:
     """An open pika BlockingConnection whose whole use is bounded by `timeout` seconds: connecting
     (TCP, TLS, AMQP handshake) by pika's own timeouts, then a timer that raises `_Expired` inside
     whatever call is waiting on the broker. Closed on the way out: politely when the broker still
     answers, else the socket is dropped."""
     import pika
 
+    parameters = _parameters(where, timeout)
     started = time.monotonic()
-    conn = pika.BlockingConnection(_parameters(where, timeout))
+    try:
+        conn = (connect or pika.BlockingConnection)(parameters)
+    except ValueError as exc:  # our parameters are valid: pika met a socket reset under it
+        raise _LostWhileConnecting() from exc
     left = max(0.05, timeout - (time.monotonic() - started))
     # on the I/O loop itself: BlockingConnection.call_later only fires inside process_data_events,
     # never while a channel call (confirm_delivery, basic_publish) waits for the broker
@@ -191,6 +199,8 @@ def failure(exc: BaseException, exchange: str = "", routing_key: str = "") -> De
     ex = f"exchange '{exchange}'" if exchange else "the default exchange"
     if isinstance(exc, _Expired):
         return DeliveryError("timed out waiting for the broker", transient=True)
+    if isinstance(exc, _LostWhileConnecting):
+        return DeliveryError("the connection was lost while connecting (reset by the peer)", transient=True)
     if isinstance(exc, (pe.ProbableAuthenticationError, pe.ProbableAccessDeniedError, pe.AuthenticationError)):
         # pika's guess from the stage the connection ended in; only the broker's own close is an answer
         said = str(exc.args[0]) if exc.args else ""
