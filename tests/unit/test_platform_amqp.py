@@ -184,3 +184,16 @@ def test_a_connection_reset_while_pika_connects_is_transient_not_unexpected() ->
     error = amqp.failure(raised.value, "e", "k")
     assert error.transient is True and "connection was lost while connecting" in error.message
     assert "1.2.3.4" not in error.message and USER not in error.message
+
+
+def test_a_certificate_refused_while_pika_connects_stays_a_certificate_refusal() -> None:
+    import ssl
+
+    def refused(parameters: Any) -> Any:  # ssl.SSLCertVerificationError is a ValueError as well
+        raise ssl.SSLCertVerificationError(1, "certificate verify failed")
+
+    where = amqp.target(urlsplit(f"amqps://{USER}:pw@127.0.0.1:5671/%2F"))
+    with pytest.raises(Exception) as raised, amqp.connection(where, 1.0, connect=refused):
+        pass
+    error = amqp.failure(raised.value, "e", "k")
+    assert error.transient is False and "certificate was not accepted" in error.message

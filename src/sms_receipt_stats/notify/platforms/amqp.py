@@ -143,8 +143,10 @@ def connection(where: Target, timeout: float, connect: Optional[Callable[[Any], 
     started = time.monotonic()
     try:
         conn = (connect or pika.BlockingConnection)(parameters)
-    except ValueError as exc:  # our parameters are valid: pika met a socket reset under it
-        raise _LostWhileConnecting() from exc
+    except ValueError as exc:
+        if type(exc) is not ValueError:  # ssl's certificate errors are ValueErrors too: said as such
+            raise
+        raise _LostWhileConnecting() from exc  # our parameters are valid: pika met a socket reset under it
     left = max(0.05, timeout - (time.monotonic() - started))
     # on the I/O loop itself: BlockingConnection.call_later only fires inside process_data_events,
     # never while a channel call (confirm_delivery, basic_publish) waits for the broker
