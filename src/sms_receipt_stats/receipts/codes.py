@@ -26,7 +26,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from sms_receipt_stats.vocabulary import LANGS
 
@@ -115,3 +115,26 @@ def load() -> Codes:
 
 def lookup(code: str) -> ReceiptCode:
     return load().lookup(code)
+
+
+#: an alert message names at most this many failing codes; a meaning is cut to NOTE_MEANING_MAX characters
+NOTE_TOP = 3
+NOTE_MEANING_MAX = 80
+
+
+def top_failing(receipt_codes: Sequence[Any], top: int = NOTE_TOP) -> str:
+    """`DB:0141 ×120 (China Mobile: the number is on …), ZZ:9 ×4, +2 more`: the first `top` of an
+    app result's `receipt_codes` (most first) as plain text, a code the catalogue does not know
+    shown raw; empty when there is none. Alert messages carry it (webhook and queue consumers)."""
+    from sms_receipt_stats.text import shorten
+
+    codes = [c for c in receipt_codes if c.count > 0]
+    parts = []
+    for c in codes[:top]:
+        part = f"{shorten(c.code, 64)} ×{c.count:,}"
+        if c.meaning:
+            part += f" ({shorten(c.meaning.rstrip('.。'), NOTE_MEANING_MAX)})"
+        parts.append(part)
+    if len(codes) > top:
+        parts.append(f"+{len(codes) - top}")
+    return ", ".join(parts)
