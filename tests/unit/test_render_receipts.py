@@ -61,7 +61,8 @@ def test_the_report_names_the_top_three_codes_with_their_meaning_and_the_most_fa
     assert f"failed receipts by code: DB:0141 ×120 — {meaning[:40]}" in text
     line = next(li for li in text.splitlines() if "failed receipts by code" in li)
     # the third code is unknown: raw, counted, no meaning; two more are only counted
-    assert line.index("DB:0141") < line.index("MK:0005") < line.index("ZZ:0042 ×7") and line.endswith("ZZ:0042 ×7; +2 more")
+    assert line.index("DB:0141") < line.index("MK:0005") < line.index("ZZ:0042 ×7")
+    assert line.endswith("ZZ:0042 ×7; +2 more")
     assert "UNDELIV" not in line
     # most failures first, a country without failures left out, the rest counted
     assert "failures by country/region: +86: 110, +852: 10, +44: 1, +1 more" in text
