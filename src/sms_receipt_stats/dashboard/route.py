@@ -20,7 +20,15 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlencode
 
 from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
-from sms_receipt_stats.dashboard.page import CSP, Omission, Page, StateView, render_error, render_page
+from sms_receipt_stats.dashboard.page import (
+    CSP,
+    Omission,
+    Page,
+    ReceiptsView,
+    StateView,
+    render_error,
+    render_page,
+)
 from sms_receipt_stats.documents import WindowDoc
 from sms_receipt_stats.events import ApiGatewayEvent
 from sms_receipt_stats.http.auth import authenticate
@@ -144,6 +152,28 @@ def read_state(store: Any, now: datetime, tz: str = "Asia/Shanghai") -> StateVie
     return StateView(alerts=alerts, silences=silences)
 
 
+def read_receipts(store: Any, results: Any, window: Window, granularity: str, lang: str) -> ReceiptsView:
+    """Pushed receipts of the page's apps (docs/http-api.md, *Receipts*): failed ones by code per
+    bucket of the charts, and each result's `receipt_codes` and `countries` over the window, in one
+    read of the counters; a store that cannot answer is said on the page."""
+    from sms_receipt_stats.state.receipts import fill_result, read_series
+    from sms_receipt_stats.windows import buckets
+
+    shown = [r for r in results if r.error is None]
+    try:
+        series = read_series(store, [r.app_id for r in shown], buckets(window, granularity))
+    except Exception as exc:  # the page still shows the numbers
+        logger.warning("receipt counters unavailable for the dashboard", extra={"code": type(exc).__name__})
+        return ReceiptsView(error=True)
+    if series is None:
+        logger.warning("receipt counters unavailable for the dashboard", extra={"code": store.problem})
+        return ReceiptsView(error=True)
+    for result in shown:
+        fill_result(result, series[result.app_id].total, lang)
+    return ReceiptsView(failed={app_id: [s.failed_by_code(i) for i in range(len(s.buckets))]
+                                for app_id, s in series.items()})
+
+
 def _plain(item: Any) -> Any:
     return item.model_dump(mode="json") if hasattr(item, "model_dump") else item
 
@@ -244,12 +274,15 @@ def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optio
         left = call_budget(None if deadline is None else deadline - deps.monotonic(), settings.api_rps)
         if left is None or needed <= left:
             packages = _account(results, plan.apps, window, querier, settings, now, lang)
+    receipts = None
+    if store is not None and settings.receipts_secret is not None:
+        receipts = read_receipts(store, results, window, granularity, lang)
     state = None if store is None else read_state(store, now, settings.timezone)
     page = Page(results=results, window=WindowDoc(**window.to_doc()), granularity=granularity,
                 generated_at=datetime.fromisoformat(generated_at(now, settings.timezone)), lang=lang,
                 thresholds=settings.thresholds, state=state,
                 switch_href=_switch_href(params, lang) if mode in ("link", "none") else None, omitted=omitted,
-                packages=packages)
+                packages=packages, receipts=receipts)
     status, headers = 200, {}
     failed = [r.error for r in results if r.error is not None]
     if failed and len(failed) == len(results):  # nothing to show but errors: say so to probes too
