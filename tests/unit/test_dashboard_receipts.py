@@ -163,7 +163,7 @@ def test_the_counters_are_read_per_day_of_the_report_timezone(store: GuardedStor
     assert series["1400000009"].total.total == 0
 
 
-def test_the_page_shows_what_was_pushed_and_alerts_name_their_codes(state_env: Dict[str, str], make_deps: Any,
+def test_the_page_shows_the_receipts_pushed_into_a_real_store(state_env: Dict[str, str], make_deps: Any,
                                                                     load_event: Any) -> None:
     from sms_receipt_stats.state.flow import open_state
 
