@@ -8,12 +8,16 @@ template, signature, content or sending pattern; `recipient`: the number or hand
 
 * Tencent's own receipt values (intl.cloud.tencent.com/document/product/382/35462, the table of
   receipt field values: DELIVRD, UNDELIV, EXPIRED, REJECTD, DELETED, SUBFAIL, UNKNOWN, COMFAIL,
-  WTNFAIL). The callback's page (382/43547) sends the `errmsg` to Tencent's "回执状态错误码"
-  list, which carriers extend without notice; its carrier codes were not reachable when this
-  file was written, so
+  WTNFAIL).
+* Tencent's table of receipt status error codes ("状态回执错误码", columns 错误码 / 分类 / 说明) on the
+  SMS error-code page, cloud.tencent.com/document/product/382/3771, where the callback's page
+  (382/43547, "errmsg") and the API 3.0 error codes (382/59177) send a reader. Checked 2026-12: only
+  the table's first rows could be read, `-106` (三网: 运营商关键字拦截) and `002` (三网: 关机/停机/无法接通
+  手机/不在服务区); both are here with that source, in the words of the table. Its later rows (from
+  `004`) could not be read, and Tencent says carriers change these codes without notice, so
 * carriers' gateway codes come from the carriers' tables as SMS aggregators republish them
   (mysubmail.com/documents/1XQAE4, anxin163.com/news_view.asp?id=78), and the CMPP 3.0 message
-  states (ACCEPTD). Each entry names its source.
+  states (ACCEPTD). Each entry names its source; none of them contradicts the Tencent rows read.
 
 `families` cover China Mobile/Unicom gateway codes by prefix (MK:xxxx, MN:xxxx, MI:xxxx,
 LT:xxxx: number problems, per the same tables). Any other code is unknown: shown raw, counted,
