@@ -83,8 +83,10 @@ def test_an_app_with_receipts_gets_a_codes_chart_and_a_country_table() -> None:
     assert layers["c2"] == ["11-23 · ZZ:&lt;b&gt;9&lt;/b&gt;: 7"]  # an unknown code raw, escaped
     assert layers["co"] == ["11-23 · other codes: 1"]
     meaning = catalogue.lookup("DB:0141").meaning_in("en").rstrip(".")
-    assert f"<code>DB:0141</code><span>120</span><span class=\"why\">{meaning}" in chart.replace("&#x27;", "'")
-    assert "<code>ZZ:&lt;b&gt;9&lt;/b&gt;</code><span>7</span></li>" in chart  # no meaning: none invented
+    assert '<li><span class="sw c0"></span><code>DB:0141</code><span>120</span></li>' in chart
+    assert f"<li><code>DB:0141</code> {meaning}</li>" in chart.replace("&#x27;", "'")
+    assert '<code>ZZ:&lt;b&gt;9&lt;/b&gt;</code><span>7</span></li>' in chart
+    assert "<li><code>ZZ:&lt;b&gt;9&lt;/b&gt;</code> " not in chart  # no meaning: none invented
     assert "<b>9</b>" not in html
     table = figure(html, "Receipts by country/region")
     rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", table)

@@ -114,11 +114,12 @@ def test_a_rate_alert_without_receipts_keeps_its_message() -> None:
     assert "receipt codes" not in message and message.endswith("warning")
 
 
-def test_the_dashboard_says_the_alert_with_its_codes() -> None:
+def test_the_dashboard_says_the_alert_with_its_codes_in_short() -> None:
     doc = check([result()])
     who, what = alert_facts(doc.alerts[0], "en", Thresholds(), doc.results)
     assert who == "" and "success rate 66.67%" in what
-    assert " · failed receipts by code: DB:0141 ×120 — " in what and " · failures by country/region: +86: 110" in what
+    # the codes only: the app's card below shows their meanings and the countries
+    assert what.endswith(" · failed receipts by code: DB:0141 ×120; MK:0005 ×40; ZZ:0042 ×7; +2 more")
 
 
 def test_meanings_are_cut_and_codes_are_shown_raw_never_dropped() -> None:

@@ -112,7 +112,7 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "other_codes": "other codes",
         "no_failed_receipts": "no failed receipt",
         "countries": "Receipts by country/region",
-        "nationcode": "code",
+        "nationcode": "country code",
         "pushed": "receipts",
         "failed_share": "failed share",
         "more_countries": "+{n} more",
@@ -269,9 +269,9 @@ svg.chart .dots{stroke-width:0}
 .f4{fill:var(--f4);background:var(--f4)}
 .c0{fill:var(--c0);background:var(--c0)}.c1{fill:var(--c1);background:var(--c1)}
 .c2{fill:var(--c2);background:var(--c2)}.c3{fill:var(--c3);background:var(--c3)}.co{fill:var(--co);background:var(--co)}
-.legend.codes{flex-direction:column;gap:3px}.legend.codes li{align-items:baseline;flex-wrap:wrap;gap:2px 6px}
-.legend.codes .sw{flex:none;align-self:center}.legend.codes code{color:var(--ink);overflow-wrap:anywhere}
-.legend.codes .why{overflow-wrap:anywhere;min-width:0}
+.legend.codes code,ul.meanings code{color:var(--ink);overflow-wrap:anywhere}
+ul.meanings{list-style:none;margin:6px 0 0;padding:0;font-size:12px;color:var(--muted)}
+ul.meanings li{padding:1px 0;overflow-wrap:anywhere}
 table.countries{margin-top:4px}
 .legend{display:flex;flex-wrap:wrap;gap:2px 12px;margin:4px 0 0;padding:0;list-style:none;font-size:12px;
 color:var(--muted)}
@@ -721,17 +721,19 @@ class _Builder:
         svg = stacked_bars(labels, layers, title=f"{self.tr(f'codes_{per}')} · {self.app_name(result)}",
                            ident=f"codes-{result.app_id}", no_data=self.tr("no_failed_receipts"),
                            value_text=lambda v: num(int(v)))
-        items = []
+        items, meanings = [], []
         for i, c in enumerate(codes[:CODE_LAYERS]):
-            meaning = f'<span class="why">{esc(_cut(c.meaning.rstrip(".。"), MEANING_MAX))}</span>' if c.meaning else ""
-            items.append(f'<li><span class="sw c{i}"></span><code>{esc(_cut(c.code, 64))}</code>'
-                         f"<span>{num(c.count)}</span>{meaning}</li>")
+            code = f"<code>{esc(_cut(c.code, 64))}</code>"
+            items.append(f'<li><span class="sw c{i}"></span>{code}<span>{num(c.count)}</span></li>')
+            if c.meaning:  # an unknown code has none: nothing is invented
+                meanings.append(f'<li>{code} {esc(_cut(c.meaning.rstrip(".。"), MEANING_MAX))}</li>')
         rest = sum(c.count for c in codes[CODE_LAYERS:])
         if rest:
             items.append(f'<li><span class="sw co"></span><span>{esc(self.tr("other_codes"))}</span>'
                          f"<span>{num(rest)}</span></li>")
+        said = f'<ul class="meanings">{"".join(meanings)}</ul>' if meanings else ""
         return (f'<figure><h3>{esc(self.tr(f"codes_{per}"))}</h3>{svg}'
-                f'<ul class="legend codes">{"".join(items)}</ul></figure>')
+                f'<ul class="legend codes">{"".join(items)}</ul>{said}</figure>')
 
     def country_table(self, result: AppResult) -> str:
         countries = sorted((c for c in result.countries or [] if c.count > 0),

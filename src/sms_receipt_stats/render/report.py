@@ -421,7 +421,7 @@ class _Builder:
             return None
         return next((r for r in self.doc.results if r.app_id == alert.app_id), None)
 
-    def receipts_parts(self, result: Optional[AppResult]) -> List[str]:
+    def receipts_parts(self, result: Optional[AppResult], meanings: bool = True) -> List[str]:
         """`failed receipts by code: DB:0141 ×120 — meaning; MK:0005 ×40 — meaning; +2 more codes` and
         `failed by country/region: +86 110, +852 10`: the app's top failing codes (pushed receipts, with
         a state store; an unknown code raw, without a meaning) and the countries with most failures."""
@@ -434,7 +434,7 @@ class _Builder:
         shown = []
         for c in codes[:CODES_TOP]:
             item = f"{self.code(shorten(c.code, 64))} ×{num(c.count)}"
-            if c.meaning:
+            if c.meaning and meanings:
                 item += f" — {m.escape(shorten(c.meaning.rstrip('.。'), MEANING_MAX))}"
             shown.append(item)
         if len(codes) > CODES_TOP:
@@ -711,7 +711,8 @@ def alert_facts(alert: Alert, lang: str, thresholds: Thresholds, results: Sequen
     builder.other_languages = False
     who = "" if alert.app_id else builder.account_label(alert)
     what = builder.alert_what(alert)
-    for part in builder.receipts_parts(builder.result_of(alert)):  # a rate alert: its top failing codes
+    # a rate alert: its top failing codes, short (the page shows their meanings and countries by the app)
+    for part in builder.receipts_parts(builder.result_of(alert), meanings=False)[:1]:
         what += f" · {part}"
     return who, what
 
