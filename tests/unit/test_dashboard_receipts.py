@@ -205,3 +205,19 @@ def test_read_series_of_no_app_reads_nothing(store: GuardedStore) -> None:
     window = Window(NOW - timedelta(days=1), NOW, TZ)
     assert read_series(store, [], buckets(window, "day")) == {}
     assert store.calls == 0
+
+
+def test_the_receipts_read_stops_at_the_time_limit_and_the_page_says_which(store: GuardedStore) -> None:
+    from sms_receipt_stats.dashboard.route import RECEIPTS_RESERVE, read_receipts
+
+    at = datetime(2026, 11, 24, 10, tzinfo=BEIJING)
+    push(store, [Receipt(hour_of(at), "FAIL", "DB:0141", "86", "t1", "1h")])
+    found = results()
+    left = iter([RECEIPTS_RESERVE + 5, RECEIPTS_RESERVE - 0.1])  # time for the first app only
+    view = read_receipts(store, found, named_window("last_7d", NOW, TZ), "day", "en", lambda: next(left))
+    assert list(view.failed) == [APP_PROD] and not view.error
+    assert found[0].receipt_codes is not None and found[0].receipt_codes[0].code == "DB:0141"
+    assert found[1].receipt_codes is None  # not read: nothing claimed about it
+    html = page(found, view)
+    assert html.count("<h3>Failed receipts per day by code</h3>") == 1
+    assert "no time left to read them" in html

@@ -122,6 +122,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "receipts_none": "No receipt was pushed for this app in this window: paste its callback URL "
                          "(sms-receipt-stats receipts-url {app_id}) into the SMS console (docs/http-api.md, Receipts).",
         "receipts_error": "The receipt counters could not be read from the state store just now.",
+        "receipts_no_time": "Failed receipts by code: not shown, no time left to read them (open the page with "
+                            "fewer apps, app_id=...).",
     },
     "zh": {
         "title": "短信回执统计",
@@ -205,6 +207,7 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "receipts_none": "此区间内没有收到该应用的回执推送:请把它的回调地址(sms-receipt-stats receipts-url {app_id})"
                          "填入短信控制台(见 docs/http-api.md 的 Receipts 一节)。",
         "receipts_error": "暂时无法从状态存储读取回执计数。",
+        "receipts_no_time": "失败回执码:时间不足,未显示(请减少应用数量 app_id=... 后再打开)。",
     },
 }
 
@@ -703,6 +706,8 @@ class _Builder:
         view = self.page.receipts
         if view is None or view.error:
             return "", ""
+        if result.app_id not in view.failed:  # the time limit came first
+            return "", f'<p class="note receipts">{esc(self.tr("receipts_no_time"))}</p>'
         if not any(c.count > 0 for c in result.countries or []):
             return "", f'<p class="note receipts">{esc(self.tr("receipts_none", app_id=_cut(result.app_id, 32)))}</p>'
         return self.codes_chart(result, view) + self.country_table(result), ""

@@ -106,6 +106,19 @@ class ReceiptTotals:
     def total(self) -> int:
         return self.by_status["S"] + self.by_status["F"]
 
+    def merge(self, other: ReceiptTotals) -> None:
+        """Add totals already read (cheaper than adding their hours' counters again)."""
+        for status, n in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + n
+        for key, n in other.codes.items():
+            self.codes[key] = self.codes.get(key, 0) + n
+        for nation, (count, failed) in other.nations.items():
+            mine = self.nations.setdefault(nation, [0, 0])
+            mine[0] += count
+            mine[1] += failed
+        for bucket, n in other.latency.items():
+            self.latency[bucket] = self.latency.get(bucket, 0) + n
+
 
 def window_hours(window: Window) -> range:
     counted = window.counted()
@@ -199,6 +212,6 @@ def read_series(state: GuardedStore, app_ids: Sequence[str],
                 counters = by_hour.get(hour)
                 if isinstance(counters, dict):
                     mine.buckets[index].add(counters)
-                    mine.total.add(counters)
+            mine.total.merge(mine.buckets[index])
         series[app_id] = mine
     return series
