@@ -422,9 +422,9 @@ class _Builder:
         return next((r for r in self.doc.results if r.app_id == alert.app_id), None)
 
     def receipts_parts(self, result: Optional[AppResult], meanings: bool = True) -> List[str]:
-        """`failed receipts by code: DB:0141 ×120 — meaning; MK:0005 ×40 — meaning; +2 more codes` and
-        `failed by country/region: +86 110, +852 10`: the app's top failing codes (pushed receipts, with
-        a state store; an unknown code raw, without a meaning) and the countries with most failures."""
+        """`failed receipts by code: DB:0141 ×120 — meaning; MK:0005 ×40 — meaning; +2 more` and
+        `failures by country/region: +86: 110, +852: 10`: the app's top failing codes (pushed receipts,
+        with a state store; an unknown code raw, without a meaning) and the countries with most failures."""
         if result is None:
             return []
         m = self.m
