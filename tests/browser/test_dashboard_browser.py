@@ -10,6 +10,7 @@ dashboard-375.png) only with UPDATE_SCREENSHOTS=1, so a test run leaves the tree
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -43,6 +44,8 @@ ALL = HEALTHY + ",1400007002,1400007003"
 FAILING = {"1400007002": "UnauthorizedOperation.ServiceSuspendDueToArrears",
            "1400007003": "UnauthorizedOperation.RequestIpNotInWhitelist"}
 SECRET = "browser-link-secret-0123456789"
+#: the healthy apps' receipts were pushed over the last 7 days (the callback was set up a week ago)
+RECEIPT_HOURS = 7 * 24
 #: a silence stored in UTC (as the API and the CLI keep it); the page must show it in Asia/Shanghai
 SILENCE_ENDS = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(hours=5)
 CHARTS = """(() => {
@@ -99,8 +102,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env.update({"TENCENTCLOUD_SECRETID": emulator.secret_id, "TENCENTCLOUD_SECRETKEY": emulator.secret_key,
                     "SMS_ENDPOINT": emulator.endpoint, "SMS_SDK_APP_IDS": APPS, "SMS_API_RPS": "50",
                     "API_TOKENS": "browser-token-0123456789", "LINK_SECRET": SECRET,
-                    "STATE_URL": f"sqlite:///{state}"})
+                    "STATE_URL": f"sqlite:///{state}", "RECEIPTS_SECRET": "browser-receipts-Tq72Lm9x"})
         record_state(env)
+        record_receipts(env)
         proc = subprocess.Popen([sys.executable, "-m", "sms_receipt_stats", "serve", "--port", "0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         try:
@@ -134,6 +138,31 @@ def record_state(env: Dict[str, str]) -> None:
         store.close()
 
 
+def record_receipts(env: Dict[str, str]) -> None:
+    """The last 7 days of the emulator's receipts of the healthy apps, counted as the callback counts
+    them (`state.receipts.count_batch`): the pages below chart them by code and by country."""
+    from sms_receipt_stats.config import load_settings
+    from sms_receipt_stats.dev.receipt_pusher import receipts_for_hour
+    from sms_receipt_stats.receipts.intake import parse_batch
+    from sms_receipt_stats.state.flow import open_state
+    from sms_receipt_stats.state.receipts import count_batch
+
+    settings, _ = load_settings(env)
+    store = open_state(settings)
+    assert store is not None
+    now = datetime.now(timezone.utc).timestamp()
+    hour = int(now) // 3600 * 3600
+    try:
+        for app_id in HEALTHY.split(","):
+            for back in range(1, RECEIPT_HOURS + 1):
+                records = receipts_for_hour(app_id, hour - 3600 * back)
+                if records:
+                    batch = parse_batch(json.dumps(records).encode("utf-8"), now)
+                    assert count_batch(store, app_id, batch, now) == len(batch), store.problem
+    finally:
+        store.close()
+
+
 @pytest.fixture(scope="module")
 def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with cdp.Browser(chromium, tmp_path_factory.mktemp("chromium-profile")) as opened:
@@ -147,16 +176,18 @@ def link(base: str, app_ids: str, ttl: timedelta = links.LINK_TTL) -> str:
 
 
 def rendered(browser: Any, healthy: int) -> Dict[str, Any]:
+    """Each healthy app's volume, rates, failure reasons and failed receipts by code."""
     page = browser.evaluate(CHARTS)
     assert page["radius"] == "10px"  # the style block ran: its hash is in the policy
-    assert [c["kind"] for c in page["charts"]] == ["bars", "lines", "bars"] * healthy
+    assert [c["kind"] for c in page["charts"]] == ["bars", "lines", "bars", "bars"] * healthy
     for chart in page["charts"]:
         assert chart["width"] > 250 and chart["height"] > 90, chart
         if chart["kind"] == "lines":
             assert len(chart["lines"]) == 3
             assert all(w > 100 and length > 100 for w, _, length in chart["lines"]), chart["lines"]
-        else:
-            assert len(chart["bars"]) >= 30 and all(w > 1 and h > 0 for w, h in chart["bars"])
+        else:  # the codes chart: the days with receipts only (a week of the 30), each a stack of codes
+            least = RECEIPT_HOURS // 24 if chart["id"].startswith("codes-") else 30
+            assert len(chart["bars"]) >= least and all(w > 1 and h > 0 for w, h in chart["bars"]), chart["id"]
     return page
 
 
@@ -255,7 +286,7 @@ def test_an_expired_link_opens_a_page_that_says_what_to_do(browser: Any, served:
 
 
 #: each chart's height and the height of the legend under it
-LEGENDS = """(() => [...document.querySelectorAll('figure')].map(f => {
+LEGENDS = """(() => [...document.querySelectorAll('figure')].filter(f => f.querySelector('svg.chart')).map(f => {
   const chart = f.querySelector('svg.chart').getBoundingClientRect(), legend = f.querySelector('ul.legend');
   return {title: f.querySelector('h3').innerText, chart: chart.height,
           legend: legend ? legend.getBoundingClientRect().height : 0};
@@ -268,7 +299,7 @@ def test_phone_375_legends_stay_shorter_than_their_charts(browser: Any, served: 
     browser.viewport(375, 812, scale=2, mobile=True)
     browser.open(link(served, HEALTHY) + f"&lang={lang}")
     figures = browser.evaluate(LEGENDS)
-    assert len(figures) == 9
+    assert len(figures) == 12
     for figure in figures:
         assert figure["chart"] > 100 and figure["legend"] <= figure["chart"] / 2, figure
 
@@ -280,3 +311,29 @@ def test_status_rows_put_the_worst_apps_first(browser: Any, served: str) -> None
     assert badges[0] in ("critical", "error") and badges[-1] == "ok", badges
     ranks = {"critical": 0, "error": 0, "warning": 2, "little traffic": 3, "ok": 4}
     assert [ranks[b] for b in badges] == sorted(ranks[b] for b in badges), badges
+
+
+#: each country table: its box, the page's width, and its rows' cells
+COUNTRIES = """(() => [...document.querySelectorAll('table.countries')].map(t => {
+  const box = t.getBoundingClientRect();
+  return {left: box.left, right: box.right, width: document.documentElement.clientWidth,
+          rows: [...t.querySelectorAll('tbody tr')].map(r => [...r.cells].map(c => c.innerText))};
+}))()"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_phone_375_shows_the_codes_and_countries_of_the_pushed_receipts(browser: Any, served: str,
+                                                                       lang: str) -> None:
+    browser.events.clear()
+    browser.viewport(375, 812, scale=2, mobile=True)
+    browser.open(link(served, HEALTHY) + f"&lang={lang}")
+    tables = browser.evaluate(COUNTRIES)
+    assert len(tables) == 3
+    for table in tables:
+        assert table["left"] >= 0 and table["right"] <= table["width"] <= 375, table  # no sideways scrolling
+        assert table["rows"][0][0] == "+86" and all(len(row) == 4 for row in table["rows"]), table["rows"]
+    text = browser.evaluate("document.body.innerText")
+    assert ("Failed receipts per day by code" if lang == "en" else "每日失败回执码") in text
+    assert "DB:0141" in text and "MK:0005" in text
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 375
+    assert browser.problems() == []

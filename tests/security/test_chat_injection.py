@@ -21,7 +21,14 @@ from hypothesis import strategies as st
 from sms_receipt_stats.app import handle
 from sms_receipt_stats.config import Thresholds
 from sms_receipt_stats.dev.receiver import Receiver
-from sms_receipt_stats.documents import AppResult, ErrorInfo, ResultDocument, WindowDoc
+from sms_receipt_stats.documents import (
+    AppResult,
+    CountryCount,
+    ErrorInfo,
+    ReceiptCodeCount,
+    ResultDocument,
+    WindowDoc,
+)
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.render import FLAVORS, escape, render_message
 from sms_receipt_stats.rules import config_alerts, evaluate
@@ -56,14 +63,18 @@ PLACEHOLDER = "x"
 
 
 def document(name: str, message: str, code: str, issue: str) -> ResultDocument:
-    """A check with a healthy app (named `name`), a failing one (`code`, `message`) and a
-    config error quoting `issue`; alerts come from the real rules."""
+    """A check with an app (named `name`) whose success rate alerts, its pushed receipts failing with
+    `code` (meaning `message`, country `issue`: read back from the store, so untrusted too), a
+    failing one (`code`, `message`) and a config error quoting `issue`; alerts come from the real rules."""
     window = WindowDoc(begin="2026112400", end="2026112500", timezone="Asia/Shanghai")
     low = Stats(RequestSuccessCount=1000, CallbackCount=900, CallbackSuccessCount=600, CallbackFailCount=300,
                 InvalidNumberCount=300)
     results = [
         AppResult(app_id=APP_PROD, app_name=name, window=window, stats=low, rates=compute_rates(low),
-                  request_ids=["r1"]),
+                  request_ids=["r1"],
+                  receipt_codes=[ReceiptCodeCount(code=code, count=9, category="unknown", meaning=message),
+                                 ReceiptCodeCount(code=code, count=3, category="unknown")],
+                  countries=[CountryCount(nationcode=issue, count=12, failed=12)]),
         AppResult(app_id=APP_STAGING, app_name=name, window=window, request_ids=["r2"],
                   error=ErrorInfo(code=code, message=message, severity="critical", category="auth",
                                   hint="Check the SecretId.")),

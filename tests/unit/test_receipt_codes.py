@@ -24,6 +24,9 @@ DATA = Path(codes.__file__).with_name(codes.DATA_FILE)
 #: the receipt values Tencent documents itself (intl.cloud.tencent.com/document/product/382/35462)
 TENCENT_DOCUMENTED = ("DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "DELETED", "SUBFAIL", "UNKNOWN", "COMFAIL",
                       "WTNFAIL")
+#: the rows of Tencent's "状态回执错误码" table (cloud.tencent.com/document/product/382/3771) that could be
+#: read: code → (category, cause) the table's words say ("运营商关键字拦截"; "关机/停机/无法接通手机/不在服务区")
+TENCENT_RECEIPT_TABLE = {"-106": ("content_blocked", "sender"), "002": ("powered_off", "recipient")}
 
 
 def test_every_code_tencent_documents_is_in_the_catalogue_with_its_source() -> None:
@@ -34,6 +37,15 @@ def test_every_code_tencent_documents_is_in_the_catalogue_with_its_source() -> N
     assert catalogue.lookup("DELIVRD").category == "delivered"
     assert catalogue.lookup("REJECTD").cause == "sender"  # content or signature: ours to fix
     assert catalogue.lookup("UNDELIV").cause == "recipient"
+
+
+def test_the_rows_of_tencents_receipt_error_table_are_in_the_catalogue_as_it_says() -> None:
+    for code, (category, cause) in TENCENT_RECEIPT_TABLE.items():
+        entry = codes.lookup(code)
+        assert (entry.category, entry.cause) == (category, cause), code
+        assert entry.source and "382/3771" in entry.source and not entry.family, code
+    assert "关键字拦截" in (codes.lookup("-106").meaning_in("zh") or "")
+    assert "不在服务区" in (codes.lookup("002").meaning_in("zh") or "")
 
 
 def test_every_entry_has_a_declared_category_and_cause_and_texts_in_both_languages() -> None:

@@ -29,6 +29,11 @@ from sms_receipt_stats.windows import hour_label
 
 #: untrusted strings are cut before escaping, so one huge value cannot swamp the page
 TEXT_MAX = 300
+#: the codes chart stacks this many codes (most failed first) and "other codes"; the country
+#: table lists this many countries (most failed first) and counts the rest
+CODE_LAYERS = 4
+COUNTRY_ROWS = 8
+MEANING_MAX = 80
 
 STRINGS: Dict[str, Dict[str, str]] = {
     "en": {
@@ -102,6 +107,23 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "unit_day": "days",
         "unit_hour": "hours",
         "no_time": "not shown: no time left",
+        "codes_day": "Failed receipts per day by code",
+        "codes_hour": "Failed receipts per hour by code",
+        "other_codes": "other codes",
+        "no_failed_receipts": "no failed receipt",
+        "countries": "Receipts by country/region",
+        "nationcode": "country code",
+        "pushed": "receipts",
+        "failed_share": "failed share",
+        "more_countries": "+{n} more",
+        "receipts_off": "Failed receipts by code and country/region need the receipts callback: set RECEIPTS_SECRET "
+                        "and STATE_URL, then paste each app's callback URL (sms-receipt-stats receipts-url APP_ID) "
+                        "into the SMS console. How: docs/http-api.md, section Receipts.",
+        "receipts_none": "No receipt was pushed for this app in this window: paste its callback URL "
+                         "(sms-receipt-stats receipts-url {app_id}) into the SMS console (docs/http-api.md, Receipts).",
+        "receipts_error": "The receipt counters could not be read from the state store just now.",
+        "receipts_no_time": "Failed receipts by code: not shown, no time left to read them (open the page with "
+                            "fewer apps, app_id=...).",
     },
     "zh": {
         "title": "短信回执统计",
@@ -170,6 +192,22 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "unit_day": "日",
         "unit_hour": "小时",
         "no_time": "未显示:时间不足",
+        "codes_day": "每日失败回执码",
+        "codes_hour": "每小时失败回执码",
+        "other_codes": "其他回执码",
+        "no_failed_receipts": "没有失败回执",
+        "countries": "按国家/地区的回执",
+        "nationcode": "国家/地区码",
+        "pushed": "回执",
+        "failed_share": "失败占比",
+        "more_countries": "另有 {n} 个",
+        "receipts_off": "按回执码与国家/地区统计失败回执需要开启回执推送:配置 RECEIPTS_SECRET 与 STATE_URL,"
+                        "再把各应用的回调地址(sms-receipt-stats receipts-url 应用ID)填入短信控制台。"
+                        "详见 docs/http-api.md 的 Receipts 一节。",
+        "receipts_none": "此区间内没有收到该应用的回执推送:请把它的回调地址(sms-receipt-stats receipts-url {app_id})"
+                         "填入短信控制台(见 docs/http-api.md 的 Receipts 一节)。",
+        "receipts_error": "暂时无法从状态存储读取回执计数。",
+        "receipts_no_time": "失败回执码:时间不足,未显示(请减少应用数量 app_id=... 后再打开)。",
     },
 }
 
@@ -179,7 +217,8 @@ STYLE = """
 :root{color-scheme:light dark;--bg:#f5f6f8;--card:#fff;--ink:#1d2330;--muted:#5d6575;--line:#e3e6eb;
 --ok:#1a7f4b;--warn:#b25e00;--crit:#c62828;--none:#7a8190;
 --success:#009e73;--receipt:#0072b2;--delivery:#cc79a7;
---f0:#d55e00;--f1:#e69f00;--f2:#56b4e9;--f3:#5d6575;--f4:#999933;--vol:#8a96aa}
+--f0:#d55e00;--f1:#e69f00;--f2:#56b4e9;--f3:#5d6575;--f4:#999933;--vol:#8a96aa;
+--c0:#cc3311;--c1:#0077bb;--c2:#ee7733;--c3:#009988;--co:#8a96aa}
 @media (prefers-color-scheme:dark){:root{--bg:#12151b;--card:#1b2029;--ink:#e7e9ee;--muted:#a0a7b4;
 --line:#2d3440;--ok:#4cc38a;--warn:#f0a54a;--crit:#ff6b6b;--f3:#a0a7b4}}
 *{box-sizing:border-box}
@@ -231,6 +270,12 @@ svg.chart .dots{stroke-width:0}
 .f0{fill:var(--f0);background:var(--f0)}.f1{fill:var(--f1);background:var(--f1)}
 .f2{fill:var(--f2);background:var(--f2)}.f3{fill:var(--f3);background:var(--f3)}
 .f4{fill:var(--f4);background:var(--f4)}
+.c0{fill:var(--c0);background:var(--c0)}.c1{fill:var(--c1);background:var(--c1)}
+.c2{fill:var(--c2);background:var(--c2)}.c3{fill:var(--c3);background:var(--c3)}.co{fill:var(--co);background:var(--co)}
+.legend.codes code,ul.meanings code{color:var(--ink);overflow-wrap:anywhere}
+ul.meanings{list-style:none;margin:6px 0 0;padding:0;font-size:12px;color:var(--muted)}
+ul.meanings li{padding:1px 0;overflow-wrap:anywhere}
+table.countries{margin-top:4px}
 .legend{display:flex;flex-wrap:wrap;gap:2px 12px;margin:4px 0 0;padding:0;list-style:none;font-size:12px;
 color:var(--muted)}
 .legend li{display:flex;align-items:center;gap:5px}
@@ -319,6 +364,16 @@ class Omission:
 
 
 @dataclass(frozen=True)
+class ReceiptsView:
+    """Pushed receipts (docs/http-api.md, *Receipts*) as the state store counted them: per app, its
+    failed receipts by code in each bucket of the page's series (the totals are on the app results:
+    `receipt_codes`, `countries`); `error` when the counters could not be read."""
+
+    failed: Mapping[str, Sequence[Mapping[str, int]]] = field(default_factory=dict)
+    error: bool = False
+
+
+@dataclass(frozen=True)
 class Page:
     results: Sequence[AppResult]
     window: WindowDoc
@@ -334,6 +389,8 @@ class Page:
     omitted: Optional[Omission] = None
     #: the account's SMS balance (`account.py`), when the page could read it
     packages: Optional[PackagesDoc] = None
+    #: pushed receipts; None when they are off (no state store or no RECEIPTS_SECRET): a line says how
+    receipts: Optional[ReceiptsView] = None
 
 
 # -- formatting ------------------------------------------------------------------------------------------
@@ -628,9 +685,73 @@ class _Builder:
         stats = result.stats or Stats()
         rates = result.rates or compute_rates(stats)
         charts = f"{self.volume_chart(result)}{self.rate_chart(result)}{self.failure_chart(result)}"
+        receipts, note = self.receipts(result)
         return (f'<section class="card" id="app-{ident}">{head}{self.tiles(stats, rates)}{self.send(result)}'
-                f'<div class="charts">{charts}</div>'
+                f'<div class="charts">{charts}{receipts}</div>{note}'
                 f"{self.table(result)}</section>")
+
+    # pushed receipts ----------------------------------------------------------------------------------------
+    def receipts_note(self) -> str:
+        """The page's one line when receipts are off (how to turn them on) or could not be read."""
+        view = self.page.receipts
+        if view is None:
+            return f'<p class="note receipts">{esc(self.tr("receipts_off"))}</p>'
+        if view.error:
+            return f'<p class="note receipts error">{esc(self.tr("receipts_error"))}</p>'
+        return ""
+
+    def receipts(self, result: AppResult) -> Tuple[str, str]:
+        """(figures, note) of an app's pushed receipts: the codes chart and the country table when
+        it has receipts in the window, else a line saying how to set its callback up."""
+        view = self.page.receipts
+        if view is None or view.error:
+            return "", ""
+        if result.app_id not in view.failed:  # the time limit came first
+            return "", f'<p class="note receipts">{esc(self.tr("receipts_no_time"))}</p>'
+        if not any(c.count > 0 for c in result.countries or []):
+            return "", f'<p class="note receipts">{esc(self.tr("receipts_none", app_id=_cut(result.app_id, 32)))}</p>'
+        return self.codes_chart(result, view) + self.country_table(result), ""
+
+    def codes_chart(self, result: AppResult, view: ReceiptsView) -> str:
+        per = "hour" if self.page.granularity == "hour" else "day"
+        labels = self.labels(result)
+        found = list(view.failed.get(result.app_id) or [])
+        buckets = [found[i] if i < len(found) else {} for i in range(len(labels))]
+        codes = [c for c in result.receipt_codes or [] if c.count > 0]
+        top = [c.code for c in codes[:CODE_LAYERS]]
+        layers = [Series(f"c{i}", _cut(code, 64), [b.get(code, 0) for b in buckets]) for i, code in enumerate(top)]
+        other = [sum(n for code, n in b.items() if code not in top) for b in buckets]
+        if any(other):
+            layers.append(Series("co", self.tr("other_codes"), other))
+        svg = stacked_bars(labels, layers, title=f"{self.tr(f'codes_{per}')} · {self.app_name(result)}",
+                           ident=f"codes-{result.app_id}", no_data=self.tr("no_failed_receipts"),
+                           value_text=lambda v: num(int(v)))
+        items, meanings = [], []
+        for i, c in enumerate(codes[:CODE_LAYERS]):
+            code = f"<code>{esc(_cut(c.code, 64))}</code>"
+            items.append(f'<li><span class="sw c{i}"></span>{code}<span>{num(c.count)}</span></li>')
+            if c.meaning:  # an unknown code has none: nothing is invented
+                meanings.append(f'<li>{code} {esc(_cut(c.meaning.rstrip(".。"), MEANING_MAX))}</li>')
+        rest = sum(c.count for c in codes[CODE_LAYERS:])
+        if rest:
+            items.append(f'<li><span class="sw co"></span><span>{esc(self.tr("other_codes"))}</span>'
+                         f"<span>{num(rest)}</span></li>")
+        said = f'<ul class="meanings">{"".join(meanings)}</ul>' if meanings else ""
+        return (f'<figure><h3>{esc(self.tr(f"codes_{per}"))}</h3>{svg}'
+                f'<ul class="legend codes">{"".join(items)}</ul>{said}</figure>')
+
+    def country_table(self, result: AppResult) -> str:
+        countries = sorted((c for c in result.countries or [] if c.count > 0),
+                           key=lambda c: (-c.failed, -c.count, c.nationcode))
+        head = "".join(f"<th>{esc(self.tr(key))}</th>" for key in ("nationcode", "pushed", "failed", "failed_share"))
+        rows = [f"<tr><td>+{esc(_cut(c.nationcode.lstrip('+'), 8))}</td><td>{num(c.count)}</td>"
+                f"<td>{num(c.failed)}</td><td>{pct(round(c.failed / c.count, 4))}</td></tr>"
+                for c in countries[:COUNTRY_ROWS]]
+        if len(countries) > COUNTRY_ROWS:
+            rows.append(f'<tr><td colspan="4">{esc(self.tr("more_countries", n=len(countries) - COUNTRY_ROWS))}'
+                        "</td></tr>")
+        return (f'<figure><h3>{esc(self.tr("countries"))}</h3><div class="scroll"><table class="countries">'
+                f'<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div></figure>')
 
     def tiles(self, s: Stats, rates: Rates) -> str:
         big = []
@@ -766,7 +887,7 @@ class _Builder:
                   f'<p class="meta">{esc(self.tr("window"))}: {esc(window_text(page.window))} · '
                   f'{esc(self.tr("one_app") if n == 1 else self.tr("n_apps", n=n))} · '
                   f'{esc(self.tr("generated"))}: {esc(generated)} · {esc(self.tr("times_in", zone=zone))}</p>')
-        blocks = [header, self.balance(), self.status(), self.state()]
+        blocks = [header, self.balance(), self.status(), self.state(), self.receipts_note()]
         blocks.extend(self.app(r) for r in page.results)
         rule = self.tr("axis_rule", lo=pct_threshold(self.lo), n=num(page.thresholds.min_volume))
         blocks.append(f"<footer><p>{esc(rule)}</p><p>{esc(self.tr('late_note'))}</p></footer>")

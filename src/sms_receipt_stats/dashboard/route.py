@@ -16,11 +16,19 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlencode
 
 from sms_receipt_stats.config import APP_ID_PATTERN, App, Settings
-from sms_receipt_stats.dashboard.page import CSP, Omission, Page, StateView, render_error, render_page
+from sms_receipt_stats.dashboard.page import (
+    CSP,
+    Omission,
+    Page,
+    ReceiptsView,
+    StateView,
+    render_error,
+    render_page,
+)
 from sms_receipt_stats.documents import WindowDoc
 from sms_receipt_stats.events import ApiGatewayEvent
 from sms_receipt_stats.http.auth import authenticate
@@ -46,6 +54,8 @@ DEFAULT_WINDOW = "last_30d"
 HOURLY_UP_TO = timedelta(hours=48)
 #: one page shows at most this many apps
 MAX_APPS = 50
+#: the receipts of one more app are read only with this many seconds left (rendering and the answer)
+RECEIPTS_RESERVE = 1.0
 PARAMS = {"app_id": ("app_id", "SmsSdkAppId"), "window": ("window",), "lang": ("lang",),
           "exp": ("exp",), "sig": ("sig",)}
 _EXPLICIT = re.compile(r"^([0-9]{10})-([0-9]{10})$")
@@ -142,6 +152,37 @@ def read_state(store: Any, now: datetime, tz: str = "Asia/Shanghai") -> StateVie
         logger.warning("state store unavailable for the dashboard", extra={"code": type(exc).__name__})
         return StateView(error=True)
     return StateView(alerts=alerts, silences=silences)
+
+
+def read_receipts(store: Any, results: Any, window: Window, granularity: str, lang: str,
+                  time_left: Callable[[], Optional[float]] = lambda: None) -> ReceiptsView:
+    """Pushed receipts of the page's apps (docs/http-api.md, *Receipts*): failed ones by code per
+    bucket of the charts, and each result's `receipt_codes` and `countries` over the window. One
+    read per app (30 days are 720 hashes), stopped when less than RECEIPTS_RESERVE seconds are left
+    (`time_left`: None when no limit is known): the apps not read say so. A store that cannot
+    answer is said on the page."""
+    from sms_receipt_stats.state.receipts import fill_result, read_series
+    from sms_receipt_stats.windows import buckets
+
+    spans = buckets(window, granularity)
+    failed: Dict[str, List[Dict[str, int]]] = {}
+    for result in [r for r in results if r.error is None]:
+        left = time_left()
+        if left is not None and left < RECEIPTS_RESERVE:
+            logger.info("dashboard receipts cut to the time limit", extra={"shown": len(failed)})
+            break
+        try:
+            series = read_series(store, [result.app_id], spans)
+        except Exception as exc:  # the page still shows the numbers
+            logger.warning("receipt counters unavailable for the dashboard", extra={"code": type(exc).__name__})
+            return ReceiptsView(error=True)
+        if series is None:
+            logger.warning("receipt counters unavailable for the dashboard", extra={"code": store.problem})
+            return ReceiptsView(error=True)
+        mine = series[result.app_id]
+        fill_result(result, mine.total, lang)
+        failed[result.app_id] = [mine.failed_by_code(i) for i in range(len(mine.buckets))]
+    return ReceiptsView(failed=failed)
 
 
 def _plain(item: Any) -> Any:
@@ -245,11 +286,17 @@ def _page(event: ApiGatewayEvent, settings: Settings, deps: Any, deadline: Optio
         if left is None or needed <= left:
             packages = _account(results, plan.apps, window, querier, settings, now, lang)
     state = None if store is None else read_state(store, now, settings.timezone)
+    receipts = None
+    if store is not None and settings.receipts_secret is not None:
+        # last: its read is the page's biggest (every hour of every app), so a store budget it
+        # spends can cost the receipts only, never the alerts and silences
+        receipts = read_receipts(store, results, window, granularity, lang,
+                                 lambda: None if deadline is None else deadline - deps.monotonic())
     page = Page(results=results, window=WindowDoc(**window.to_doc()), granularity=granularity,
                 generated_at=datetime.fromisoformat(generated_at(now, settings.timezone)), lang=lang,
                 thresholds=settings.thresholds, state=state,
                 switch_href=_switch_href(params, lang) if mode in ("link", "none") else None, omitted=omitted,
-                packages=packages)
+                packages=packages, receipts=receipts)
     status, headers = 200, {}
     failed = [r.error for r in results if r.error is not None]
     if failed and len(failed) == len(results):  # nothing to show but errors: say so to probes too

@@ -117,6 +117,17 @@ def validate_lookup(params: Mapping[str, Optional[str]], settings: Settings,
     return app, window, granularity
 
 
+def attach_receipts(state: Any, result: Any, window: Window, lang: str) -> None:
+    """`receipt_codes` and `countries` from the pushed receipts' counters (docs/http-api.md,
+    *Receipts*); a store that cannot answer leaves them out, says so in the log, and never
+    fails the lookup."""
+    from sms_receipt_stats.state.receipts import attach_receipts as attach
+
+    if not (state.available and attach(state, [result], window, lang)):
+        logger.warning("lookup without receipt codes: the state store did not answer",
+                       extra={"app_id": result.app_id, "code": state.problem})
+
+
 def lookup(request: Request) -> Dict[str, Any]:
     """One app's counters for a window, as the 200 answer; ApiError for bad parameters, missing
     credentials and an upstream failure."""
@@ -136,6 +147,8 @@ def lookup(request: Request) -> Dict[str, Any]:
         except MissingCredentials as exc:
             raise ApiError(502, "AuthFailure.SecretIdNotFound", str(exc)) from None
         result = query_apps([app], window, granularity, querier, settings.lang, settings.secret_values())[0]
+        if state is not None and result.error is None and settings.receipts_secret is not None:
+            attach_receipts(state, result, window, settings.lang)
     finally:
         if state is not None:
             state.close()

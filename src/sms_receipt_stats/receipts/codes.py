@@ -8,12 +8,16 @@ template, signature, content or sending pattern; `recipient`: the number or hand
 
 * Tencent's own receipt values (intl.cloud.tencent.com/document/product/382/35462, the table of
   receipt field values: DELIVRD, UNDELIV, EXPIRED, REJECTD, DELETED, SUBFAIL, UNKNOWN, COMFAIL,
-  WTNFAIL). The callback's page (382/43547) sends the `errmsg` to Tencent's "回执状态错误码"
-  list, which carriers extend without notice; its carrier codes were not reachable when this
-  file was written, so
+  WTNFAIL).
+* Tencent's table of receipt status error codes ("状态回执错误码", columns 错误码 / 分类 / 说明) on the
+  SMS error-code page, cloud.tencent.com/document/product/382/3771, where the callback's page
+  (382/43547, "errmsg") and the API 3.0 error codes (382/59177) send a reader. Checked 2026-12: only
+  the table's first rows could be read, `-106` (三网: 运营商关键字拦截) and `002` (三网: 关机/停机/无法接通
+  手机/不在服务区); both are here with that source, in the words of the table. Its later rows (from
+  `004`) could not be read, and Tencent says carriers change these codes without notice, so
 * carriers' gateway codes come from the carriers' tables as SMS aggregators republish them
   (mysubmail.com/documents/1XQAE4, anxin163.com/news_view.asp?id=78), and the CMPP 3.0 message
-  states (ACCEPTD). Each entry names its source.
+  states (ACCEPTD). Each entry names its source; none of them contradicts the Tencent rows read.
 
 `families` cover China Mobile/Unicom gateway codes by prefix (MK:xxxx, MN:xxxx, MI:xxxx,
 LT:xxxx: number problems, per the same tables). Any other code is unknown: shown raw, counted,
@@ -26,7 +30,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from sms_receipt_stats.vocabulary import LANGS
 
@@ -115,3 +119,26 @@ def load() -> Codes:
 
 def lookup(code: str) -> ReceiptCode:
     return load().lookup(code)
+
+
+#: an alert message names at most this many failing codes; a meaning is cut to NOTE_MEANING_MAX characters
+NOTE_TOP = 3
+NOTE_MEANING_MAX = 80
+
+
+def top_failing(receipt_codes: Sequence[Any], top: int = NOTE_TOP) -> str:
+    """`DB:0141 ×120 (China Mobile: the number is on …), ZZ:9 ×4, +2 more`: the first `top` of an
+    app result's `receipt_codes` (most first) as plain text, a code the catalogue does not know
+    shown raw; empty when there is none. Alert messages carry it (webhook and queue consumers)."""
+    from sms_receipt_stats.text import shorten
+
+    codes = [c for c in receipt_codes if c.count > 0]
+    parts = []
+    for c in codes[:top]:
+        part = f"{shorten(c.code, 64)} ×{c.count:,}"
+        if c.meaning:
+            part += f" ({shorten(c.meaning.rstrip('.。'), NOTE_MEANING_MAX)})"
+        parts.append(part)
+    if len(codes) > top:
+        parts.append(f"+{len(codes) - top}")
+    return ", ".join(parts)

@@ -88,6 +88,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "legend_low": "— under {n} messages: too few to judge",
         "legend_pooled": "Σ under {n} messages here alone: its alert also counts the hours before",
         "evidence": " ({evidence})",
+        "receipt_codes": "failed receipts by code",
+        "codes_more": "+{n} more",
+        "receipt_countries": "failures by country/region",
+        "countries_more": "+{n} more",
     },
     "zh": {
         "product": "短信回执统计",
@@ -163,6 +167,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "legend_low": "— 不足 {n} 条：样本太少，不做判断",
         "legend_pooled": "Σ 此处单独不足 {n} 条：告警合并了之前的小时一起判断",
         "evidence": "（{evidence}）",
+        "receipt_codes": "失败回执码",
+        "codes_more": "另有 {n} 个回执码",
+        "receipt_countries": "失败回执地区",
+        "countries_more": "另有 {n} 个",
     },
 }
 

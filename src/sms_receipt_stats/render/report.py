@@ -30,6 +30,13 @@ CODE_MAX = 100
 ERRORS_MAX = 5
 #: a series up to this many buckets is listed, a longer one only counted
 SERIES_MAX = 7
+#: pushed receipts (docs/http-api.md, *Receipts*): the failing codes and countries a message names,
+#: the rest only counted; a code's meaning is cut to MEANING_MAX characters
+CODES_TOP = 3
+COUNTRIES_TOP = 3
+MEANING_MAX = 80
+#: the rate alerts whose line names the app's top failing receipt codes
+CODED_RULES = ("success_rate_below", "success_rate_drop")
 
 #: The shape of a Tencent Cloud error code (`UnauthorizedOperation.ServiceSuspendDueToArrears`):
 #: CamelCase words joined by dots, each with a lower-case letter, so no all-caps or lower-case
@@ -210,6 +217,8 @@ class _Builder:
         self.other_languages = True
         #: (app_id, rule) of the firing rate alerts in this message: their thin rates were judged pooled
         self.rate_alerts: Set[Tuple[Optional[str], str]] = set()
+        #: apps whose receipt codes an alert line of this message names: their block leaves them out
+        self.coded_apps: Set[str] = set()
 
     def tr(self, key: str, **values: object) -> str:
         return t(self.lang, key, **values)
@@ -279,7 +288,7 @@ class _Builder:
             line += f" · {self.tr('since', when=when)}"
         if alert.silenced:
             line += f" · {self.tr('silenced')}"
-        lines = [line]
+        lines = [line, *self.alert_receipts(alert)]
         upstream = self.account_message(alert) if account else None
         if upstream:
             lines.append(m.sub(f"{self.tr('error')}: {m.escape(shorten(upstream, MESSAGE_MAX))}"))
@@ -400,6 +409,46 @@ class _Builder:
         name = self.names.get(app_id)
         return [f"{name} ({app_id})", app_id] if name else [app_id]
 
+    def alert_receipts(self, alert: Alert) -> List[str]:
+        """Under a firing rate alert of an app: its top failing receipt codes and countries."""
+        lines = [self.m.sub(part) for part in self.receipts_parts(self.result_of(alert))]
+        if lines and alert.app_id:
+            self.coded_apps.add(alert.app_id)
+        return lines
+
+    def result_of(self, alert: Alert) -> Optional[AppResult]:
+        if alert.rule not in CODED_RULES or not alert.app_id or alert.resolved:
+            return None
+        return next((r for r in self.doc.results if r.app_id == alert.app_id), None)
+
+    def receipts_parts(self, result: Optional[AppResult], meanings: bool = True) -> List[str]:
+        """`failed receipts by code: DB:0141 ×120 — meaning; MK:0005 ×40 — meaning; +2 more` and
+        `failures by country/region: +86: 110, +852: 10`: the app's top failing codes (pushed receipts,
+        with a state store; an unknown code raw, without a meaning) and the countries with most failures."""
+        if result is None:
+            return []
+        m = self.m
+        codes = [c for c in result.receipt_codes or [] if c.count > 0]
+        if not codes:
+            return []
+        shown = []
+        for c in codes[:CODES_TOP]:
+            item = f"{self.code(shorten(c.code, 64))} ×{num(c.count)}"
+            if c.meaning and meanings:
+                item += f" — {m.escape(shorten(c.meaning.rstrip('.。'), MEANING_MAX))}"
+            shown.append(item)
+        if len(codes) > CODES_TOP:
+            shown.append(self.tr("codes_more", n=len(codes) - CODES_TOP))
+        parts = [f"{self.tr('receipt_codes')}: " + "; ".join(shown)]
+        failing = sorted((c for c in result.countries or [] if c.failed > 0), key=lambda c: (-c.failed, c.nationcode))
+        if failing:
+            places = [f"+{m.escape(shorten(c.nationcode.lstrip('+'), 8))}: {num(c.failed)}"
+                      for c in failing[:COUNTRIES_TOP]]
+            if len(failing) > COUNTRIES_TOP:
+                places.append(self.tr("countries_more", n=len(failing) - COUNTRIES_TOP))
+            parts.append(f"{self.tr('receipt_countries')}: " + ", ".join(places))
+        return parts
+
     # apps -------------------------------------------------------------------------
     def app(self, result: AppResult, show_window: bool) -> str:
         m = self.m
@@ -445,6 +494,8 @@ class _Builder:
         counts.sort(key=lambda item: -item[1])  # biggest first; ties keep the API's order
         if counts:
             lines.append(m.sub(f"{self.tr('failures')}: " + ", ".join(f"{self.tr(f)} {num(n)}" for f, n in counts)))
+        if result.app_id not in self.coded_apps:  # else named under its alert
+            lines.extend(m.sub(part) for part in self.receipts_parts(result))
         lines.append(m.sub(self.rates_line(rates, s.RequestSuccessCount, s.CallbackCount, result.app_id)))
         trend = result.trend
         if trend is not None and trend.baseline_success_rate is not None and trend.success_rate_change is not None:
@@ -659,7 +710,11 @@ def alert_facts(alert: Alert, lang: str, thresholds: Thresholds, results: Sequen
     builder = _Builder(doc, markup or Markup(), normalize_lang(lang), thresholds)
     builder.other_languages = False
     who = "" if alert.app_id else builder.account_label(alert)
-    return who, builder.alert_what(alert)
+    what = builder.alert_what(alert)
+    # a rate alert: its top failing codes, short (the page shows their meanings and countries by the app)
+    for part in builder.receipts_parts(builder.result_of(alert), meanings=False)[:1]:
+        what += f" · {part}"
+    return who, what
 
 
 def build_report(

@@ -272,6 +272,15 @@ def app_label(result: AppResult) -> str:
     return f"{result.app_name} ({result.app_id})" if result.app_name else result.app_id
 
 
+def receipt_codes_note(spec: RuleSpec, result: AppResult, lang: str) -> str:
+    """The rule's `codes` text naming the app's top failing receipt codes (pushed receipts,
+    docs/http-api.md, *Receipts*), to end a rate alert's message; empty when the run has none."""
+    from sms_receipt_stats.receipts.codes import top_failing
+
+    listed = top_failing(result.receipt_codes or [])
+    return spec.text(lang, "codes", codes=listed) if listed else ""
+
+
 #: how a span of hours reads, per language: whole days from two days up
 SPAN_UNITS: Mapping[str, Tuple[str, str]] = {"en": ("{n} h", "{n} d"), "zh": ("{n} 小时", "{n} 天")}
 

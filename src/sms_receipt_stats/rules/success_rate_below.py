@@ -15,6 +15,7 @@ from sms_receipt_stats.rules import (
     Verdict,
     app_label,
     evidence_hours,
+    receipt_codes_note,
     span_text,
 )
 
@@ -45,6 +46,7 @@ def judge(evidence: Evidence, ctx: Context) -> Verdict:
     text = RULE.text(lang, app=app_label(evidence.result), value=rate, threshold=threshold,
                      evidence=RULE.text(lang, "evidence", n=f"{n:,}", span=span_text(lang, hours)),
                      unsure=unsure(lang, severity, rate, critical))
+    text += receipt_codes_note(RULE, evidence.result, lang)
     return Verdict.firing(Alert(rule=RULE.name, severity=severity, app_id=evidence.result.app_id,
                                 value=rate, threshold=threshold, volume=n, hours=hours, message=text))
 
@@ -82,11 +84,13 @@ RULE = RuleSpec(
         "en": {"title": "success rate below threshold",
                "message": "{app}: success rate {value:.2%} is below {threshold:.0%} ({evidence}){unsure}",
                "evidence": "{n} receipts over {span}",
-               "unsure": "; below {critical} but not yet with confidence: warning"},
+               "unsure": "; below {critical} but not yet with confidence: warning",
+               "codes": "; top failing receipt codes: {codes}"},
         "zh": {"title": "成功率低于阈值",
                "message": "{app}：回执成功率 {value:.2%} 低于 {threshold:.0%}（{evidence}）{unsure}",
                "evidence": "{span}内回执 {n} 条",
-               "unsure": "；已低于 {critical}，但把握尚不足：记为警告"},
+               "unsure": "；已低于 {critical}，但把握尚不足：记为警告",
+               "codes": "；主要失败回执码：{codes}"},
     },
     variables=(
         Variable("ALERT_SUCCESS_RATE_MIN", "success_rate_min", "fraction", 0.90, "warn when success_rate is below"),

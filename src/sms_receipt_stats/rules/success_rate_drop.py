@@ -28,6 +28,7 @@ from sms_receipt_stats.rules import (
     Verdict,
     app_label,
     evidence_hours,
+    receipt_codes_note,
     span_text,
 )
 from sms_receipt_stats.vocabulary import RULE_JOBS
@@ -134,7 +135,7 @@ def _firing(evidence: Evidence, ctx: Context, successes: int, n: int, baseline: 
     rate = round(successes / n, 4)
     floor = round(baseline - ctx.value("drop_points"), 4)
     text = RULE.text(ctx.lang, app=app_label(result), value=rate, baseline=baseline, points=(baseline - rate) * 100,
-                     over=over)
+                     over=over) + receipt_codes_note(RULE, result, ctx.lang)
     return Verdict.firing(Alert(rule=RULE.name, severity="warning", app_id=result.app_id, value=rate,
                                 threshold=floor, volume=n, hours=hours, message=text))
 
@@ -146,11 +147,13 @@ RULE = RuleSpec(
                "message": "{app}: success rate {value:.2%} is {points:.1f} points below its usual {baseline:.2%} "
                           "({over})",
                "hourly": "{n} receipts over {span}, against the same hours of the last 7 days",
-               "daily": "the whole day, against its 7-day average"},
+               "daily": "the whole day, against its 7-day average",
+               "codes": "; top failing receipt codes: {codes}"},
         "zh": {"title": "成功率下降",
                "message": "{app}：回执成功率 {value:.2%} 比平时的 {baseline:.2%} 低 {points:.1f} 个百分点（{over}）",
                "hourly": "{span}内回执 {n} 条，对比近 7 日同一时段",
-               "daily": "全天，对比近 7 日均值"},
+               "daily": "全天，对比近 7 日均值",
+               "codes": "；主要失败回执码：{codes}"},
     },
     variables=(
         Variable("ALERT_DROP_POINTS", "drop_points", "fraction", 0.05,

@@ -106,6 +106,19 @@ class ReceiptTotals:
     def total(self) -> int:
         return self.by_status["S"] + self.by_status["F"]
 
+    def merge(self, other: ReceiptTotals) -> None:
+        """Add totals already read (cheaper than adding their hours' counters again)."""
+        for status, n in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + n
+        for key, n in other.codes.items():
+            self.codes[key] = self.codes.get(key, 0) + n
+        for nation, (count, failed) in other.nations.items():
+            mine = self.nations.setdefault(nation, [0, 0])
+            mine[0] += count
+            mine[1] += failed
+        for bucket, n in other.latency.items():
+            self.latency[bucket] = self.latency.get(bucket, 0) + n
+
 
 def window_hours(window: Window) -> range:
     counted = window.counted()
@@ -131,22 +144,74 @@ def read_totals(state: GuardedStore, app_ids: Sequence[str],
 def attach_receipts(state: GuardedStore, results: List[AppResult], window: Window, lang: str) -> bool:
     """Set `receipt_codes` and `countries` on every app result from the counters of the window's
     hours; False (nothing set) when the store could not answer."""
-    from sms_receipt_stats.documents import CountryCount, ReceiptCodeCount
-    from sms_receipt_stats.receipts.codes import lookup
-
     totals = read_totals(state, [r.app_id for r in results], list(window_hours(window)))
     if totals is None:
         return False
     for result in results:
-        mine = totals[result.app_id]
-        failed = sorted(((code, n) for (status, code), n in mine.codes.items() if status == "F" and n > 0),
-                        key=lambda item: (-item[1], item[0]))
-        codes = []
-        for code, count in failed:
-            entry = lookup(code)
-            codes.append(ReceiptCodeCount(code=code, count=count, category=entry.category,
-                                          meaning=entry.meaning_in(lang)))
-        result.receipt_codes = codes
-        result.countries = [CountryCount(nationcode=nation, count=c, failed=f) for nation, (c, f) in
-                            sorted(mine.nations.items(), key=lambda item: (-item[1][0], item[0])) if c > 0]
+        fill_result(result, totals[result.app_id], lang)
     return True
+
+
+def fill_result(result: AppResult, totals: ReceiptTotals, lang: str) -> None:
+    """`receipt_codes` (every code with a failed receipt, most first, its meaning in `lang`) and
+    `countries` (most receipts first) of an app result, from its totals."""
+    from sms_receipt_stats.documents import CountryCount, ReceiptCodeCount
+    from sms_receipt_stats.receipts.codes import lookup
+
+    failed = sorted(((code, n) for (status, code), n in totals.codes.items() if status == "F" and n > 0),
+                    key=lambda item: (-item[1], item[0]))
+    codes = []
+    for code, count in failed:
+        entry = lookup(code)
+        codes.append(ReceiptCodeCount(code=code, count=count, category=entry.category,
+                                      meaning=entry.meaning_in(lang)))
+    result.receipt_codes = codes
+    result.countries = [CountryCount(nationcode=nation, count=c, failed=f) for nation, (c, f) in
+                        sorted(totals.nations.items(), key=lambda item: (-item[1][0], item[0])) if c > 0]
+
+
+@dataclass
+class ReceiptSeries:
+    """An app's receipts over a window (`total`) and per bucket of it (`buckets`: the dashboard's
+    days, or hours, in the report timezone), as read back from the counters."""
+
+    total: ReceiptTotals = field(default_factory=ReceiptTotals)
+    buckets: List[ReceiptTotals] = field(default_factory=list)
+
+    def failed_by_code(self, index: int) -> Dict[str, int]:
+        """code -> failed receipts in bucket `index`."""
+        return {code: n for (status, code), n in self.buckets[index].codes.items() if status == "F" and n > 0}
+
+
+def bucket_hours(bucket: Window) -> range:
+    """The counters' hours (UTC epoch hours) of a bucket: those that begin inside it (a zone with a
+    half-hour offset counts each receipt hour in the bucket where it begins)."""
+    begin, end = bucket.begin.timestamp(), bucket.end.timestamp()
+    return range(-int(-begin // 3600), -int(-end // 3600))
+
+
+def read_series(state: GuardedStore, app_ids: Sequence[str],
+                spans: Sequence[Window]) -> Optional[Dict[str, ReceiptSeries]]:
+    """Each app's receipts per span (consecutive buckets of a window) in one read of every hour's
+    counters (48 hashes per Redis script call); None when the store could not answer."""
+    hours_of = [bucket_hours(span) for span in spans]
+    hours = sorted({h for span in hours_of for h in span})
+    keys = [hour_key(app_id, hour) for app_id in app_ids for hour in hours]
+    found: List[Dict[str, int]] = []
+    if keys:
+        read = state.call("read", None, lambda store: store.read_counters(keys))
+        if read is None or len(read) != len(keys):
+            return None
+        found = read
+    series: Dict[str, ReceiptSeries] = {}
+    for a, app_id in enumerate(app_ids):
+        by_hour = {hour: found[a * len(hours) + i] for i, hour in enumerate(hours)}
+        mine = ReceiptSeries(buckets=[ReceiptTotals() for _ in spans])
+        for index, span_hours in enumerate(hours_of):
+            for hour in span_hours:
+                counters = by_hour.get(hour)
+                if isinstance(counters, dict):
+                    mine.buckets[index].add(counters)
+            mine.total.merge(mine.buckets[index])
+        series[app_id] = mine
+    return series
