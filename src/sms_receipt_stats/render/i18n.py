@@ -88,6 +88,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "legend_low": "— under {n} messages: too few to judge",
         "legend_pooled": "Σ under {n} messages here alone: its alert also counts the hours before",
         "evidence": " ({evidence})",
+        "group_head": "{title} on {n} apps: {apps}",
+        "group_threshold": " ({threshold})",
+        "group_more": "… {n} more",
+        "list_separator": ", ",
     },
     "zh": {
         "product": "短信回执统计",
@@ -163,6 +167,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "legend_low": "— 不足 {n} 条：样本太少，不做判断",
         "legend_pooled": "Σ 此处单独不足 {n} 条：告警合并了之前的小时一起判断",
         "evidence": "（{evidence}）",
+        "group_head": "{title}：{n} 个应用：{apps}",
+        "group_threshold": "（{threshold}）",
+        "group_more": "… 另有 {n} 个",
+        "list_separator": "、",
     },
 }
 
