@@ -245,3 +245,20 @@ def test_stateless_alerts_are_labelled_and_unsent_ones_are_not() -> None:
     assert [a.group for a in alerts] == ["success_rate_below", None]
     dumped: Dict[str, Optional[Any]] = alerts[1].model_dump(mode="json")
     assert "group" not in dumped  # an alert not sent keeps its old shape
+
+
+def test_an_api_error_group_says_a_shared_code_once_and_different_codes_per_app() -> None:
+    def error(app_id: str, code: str) -> Alert:
+        return Alert(rule="api_error", severity="critical", app_id=app_id, value=code, code=code,
+                     message=f"failed with {code}", group="api_error", status="firing", notified=True)
+
+    same = render_message(doc_of([error(PROD, "InternalError.Timeout"), error(OTP, "InternalError.Timeout")]),
+                          "plain", min_severity="warning")
+    assert same is not None
+    [line] = [line for line in same.text.splitlines() if "on 2 apps" in line]
+    assert line.count("InternalError.Timeout") == 1 and line.endswith("prod (1400006874), otp (1400000002)")
+    mixed = render_message(doc_of([error(PROD, "InternalError.Timeout"), error(OTP, "RequestLimitExceeded")]),
+                           "plain", min_severity="warning")
+    assert mixed is not None
+    [line] = [line for line in mixed.text.splitlines() if "on 2 apps" in line]
+    assert "prod (1400006874) InternalError.Timeout, otp (1400000002) RequestLimitExceeded" in line

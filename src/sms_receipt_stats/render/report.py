@@ -316,10 +316,11 @@ class _Builder:
         m, lead = self.m, alerts[0]
         level = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0))
         mixed = len({a.severity for a in alerts}) > 1
-        items = [self.group_item(a, mixed) for a in alerts[:GROUP_APPS_MAX]]
+        one_code = len({a.code for a in alerts}) == 1
+        items = [self.group_item(a, mixed, not one_code) for a in alerts[:GROUP_APPS_MAX]]
         if len(alerts) > GROUP_APPS_MAX:
             items.append(self.tr("group_more", n=len(alerts) - GROUP_APPS_MAX))
-        name = self.alert_name(lead) if len({a.code for a in alerts}) == 1 else self.title_of(lead.rule)
+        name = self.alert_name(lead) if one_code else self.title_of(lead.rule)
         thresholds = {a.threshold for a in alerts}
         threshold = thresholds.pop() if len(thresholds) == 1 else None
         if threshold is not None and lead.rule in RATE_RULES.values() and not lead.resolved:
@@ -338,8 +339,9 @@ class _Builder:
             lines.append(self.hint_line(hint) or "")
         return m.join(lines)
 
-    def group_item(self, alert: Alert, mark: bool) -> str:
-        """One app of a group's notice: its label and its own figure (a rate, a count, a code)."""
+    def group_item(self, alert: Alert, mark: bool, code: bool) -> str:
+        """One app of a group's notice: its label and its own figure (a rate, a count, or its
+        error code when the apps' codes differ: otherwise the entry's title says it once)."""
         label = self.app_label(alert.app_id)
         if mark and not alert.resolved:
             label = f"{ALERT_MARK.get(alert.severity, '')} {label}"
@@ -349,7 +351,7 @@ class _Builder:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and alert.threshold is not None:
             shown = pct(float(value)) if alert.rule in RATE_FIGURES else self.number(float(value), alert.threshold)
             return f"{label} {shown}"
-        if alert.code and alert.code != CONFIG_CODE:
+        if code and alert.code and alert.code != CONFIG_CODE:
             return f"{label} {self.code(alert.code)}"
         return label
 
