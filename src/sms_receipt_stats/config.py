@@ -25,6 +25,7 @@ from typing import AbstractSet, Any, Dict, List, Optional, Sequence, Tuple
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from sms_receipt_stats.endpoint import Endpoint, parse_endpoint
+from sms_receipt_stats.grouping import DEFAULT_GROUP_BY
 from sms_receipt_stats.notify.urls import SinkSpec
 from sms_receipt_stats.variables import Variable, VariableError, number_like, parse_duration, read, shown
 from sms_receipt_stats.vocabulary import DEFAULT_LANG
@@ -129,6 +130,8 @@ class Settings(BaseModel):
     state_prefix: str = DEFAULT_STATE_PREFIX
     settle_hours: int = DEFAULT_SETTLE_HOURS
     repeat_interval: float = DEFAULT_REPEAT_INTERVAL  # seconds
+    #: the labels of ALERT_GROUP_BY: alerts of one run sharing them are one notice (grouping.py)
+    alert_group_by: Tuple[str, ...] = DEFAULT_GROUP_BY
     #: dead man's switch pinged after each timer run; its path or query is a credential
     heartbeat_url: Optional[SecretStr] = Field(default=None, exclude=True)
     #: the key each app's receipt-callback credential is derived from

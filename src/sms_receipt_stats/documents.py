@@ -208,10 +208,13 @@ class Alert(BaseModel):
     silenced: Optional[bool] = None
     #: whether this run sent it; None (stateless) means every alert is sent
     notified: Optional[bool] = None
+    #: on an alert this run sends: the key of its notice (`ALERT_GROUP_BY`'s labels, e.g.
+    #: `success_rate_below`); the alerts sharing it went out as one (docs/alerts.md, *Grouping*)
+    group: Optional[str] = None
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _without_unset(handler(self), LIFECYCLE_FIELDS + EVIDENCE_FIELDS)
+        return _without_unset(handler(self), LIFECYCLE_FIELDS + EVIDENCE_FIELDS + ("group",))
 
     @property
     def resolved(self) -> bool:

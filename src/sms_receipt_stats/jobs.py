@@ -21,6 +21,7 @@ from sms_receipt_stats.documents import (
     Delivery,
     ResultDocument,
 )
+from sms_receipt_stats.grouping import group_labels, label_groups
 from sms_receipt_stats.measure import generated_at, make_querier, query_apps
 from sms_receipt_stats.query import Querier, StatsFetcher
 from sms_receipt_stats.rules import Assessment, Evidence, assess, config_alerts, context_of, rule
@@ -154,6 +155,7 @@ def run_timer_job(
                 doc.alerts.extend(assessment.alerts)
         if run is not None:
             run.track(doc, assessment or Assessment())
+        label_groups(doc.alerts, group_labels(settings))  # docs/alerts.md, *Grouping*
         finish(doc, settings, deps, deadline, run)
     except BaseException:
         if run is not None:

@@ -34,6 +34,7 @@ DECLARING: Tuple[str, ...] = (
     "sms_receipt_stats.http",
     "sms_receipt_stats.links",
     "sms_receipt_stats.state",
+    "sms_receipt_stats.grouping",
 )
 
 #: longest value read at all: a longer one is refused before any parsing (a pasted file, a runaway template)

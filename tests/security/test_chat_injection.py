@@ -29,11 +29,22 @@ from sms_receipt_stats.documents import (
     ResultDocument,
     WindowDoc,
 )
+from sms_receipt_stats.grouping import label_groups
 from sms_receipt_stats.jobs import JobDeps
 from sms_receipt_stats.render import FLAVORS, escape, render_message
 from sms_receipt_stats.rules import config_alerts, evaluate
 from sms_receipt_stats.stats import Stats, compute_rates
-from support import APP_PROD, APP_STAGING, HEALTHY_STATS, NOW, FakeFetcher, plain_env, property_settings, read_event
+from support import (
+    APP_MARKETING,
+    APP_PROD,
+    APP_STAGING,
+    HEALTHY_STATS,
+    NOW,
+    FakeFetcher,
+    plain_env,
+    property_settings,
+    read_event,
+)
 
 #: what attackers write into names and messages to ping a whole group or plant a link
 INJECTIONS = (
@@ -62,10 +73,12 @@ TOKENS = ("@", "<", ">", "[", "]", "](", "*", "`", "#", "~", "|", "\\", "://", "
 PLACEHOLDER = "x"
 
 
-def document(name: str, message: str, code: str, issue: str) -> ResultDocument:
+def document(name: str, message: str, code: str, issue: str, grouped: bool = False) -> ResultDocument:
     """A check with an app (named `name`) whose success rate alerts, its pushed receipts failing with
     `code` (meaning `message`, country `issue`: read back from the store, so untrusted too), a
-    failing one (`code`, `message`) and a config error quoting `issue`; alerts come from the real rules."""
+    failing one (`code`, `message`) and a config error quoting `issue`; alerts come from the real
+    rules. `grouped`: twice as many apps, alerts grouped by rule (docs/alerts.md, *Grouping*): one
+    entry naming two apps each."""
     window = WindowDoc(begin="2026112400", end="2026112500", timezone="Asia/Shanghai")
     low = Stats(RequestSuccessCount=1000, CallbackCount=900, CallbackSuccessCount=600, CallbackFailCount=300,
                 InvalidNumberCount=300)
@@ -79,7 +92,12 @@ def document(name: str, message: str, code: str, issue: str) -> ResultDocument:
                   error=ErrorInfo(code=code, message=message, severity="critical", category="auth",
                                   hint="Check the SecretId.")),
     ]
+    if grouped:
+        results += [result.model_copy(update={"app_id": other})
+                    for result, other in zip(results, (APP_MARKETING, "1400000003"))]
     alerts = [*evaluate(results, Thresholds()), *config_alerts([f"Message.app_ids: {issue!r} is not configured"])]
+    if grouped:
+        label_groups(alerts, ("rule",))
     return ResultDocument(kind="check", trigger="timer", generated_at="2026-11-25T09:00:00+08:00",
                           results=results, alerts=alerts, errors=[issue])
 
@@ -90,12 +108,12 @@ def counts(text: str) -> Dict[str, int]:
 
 @property_settings(300)
 @given(name=hostile, message=hostile, code=hostile, issue=hostile, flavor=st.sampled_from(FLAVORS),
-       lang=st.sampled_from(["en", "zh"]))
+       lang=st.sampled_from(["en", "zh"]), grouped=st.booleans())
 def test_hostile_text_adds_no_markup_mention_link_or_line(name: str, message: str, code: str, issue: str,
-                                                          flavor: str, lang: str, tally: Any) -> None:
+                                                          flavor: str, lang: str, grouped: bool, tally: Any) -> None:
     tally["cases:chat: hostile names, codes and messages in every flavor"] += 1
-    evil = render_message(document(name, message, code, issue), flavor, lang=lang)
-    calm = render_message(document(PLACEHOLDER, PLACEHOLDER, PLACEHOLDER, PLACEHOLDER), flavor, lang=lang)
+    evil = render_message(document(name, message, code, issue, grouped), flavor, lang=lang)
+    calm = render_message(document(PLACEHOLDER, PLACEHOLDER, PLACEHOLDER, PLACEHOLDER, grouped), flavor, lang=lang)
     assert evil is not None and calm is not None
     for part in ("title", "text"):
         got, want = counts(getattr(evil, part)), counts(getattr(calm, part))

@@ -116,3 +116,54 @@ def test_messages_reports_and_the_busiest_run_of_an_account_wide_incident():
     assert result.reports == 1 and result.report_notices == 0
     assert result.max_notices_account_wide == 5
     assert result.notices == 6 and result.firing == 6 and result.resolved == 0
+
+
+def group(at: int, apps=(APP, OTHER), status: str = "firing") -> Notice:
+    """One notice of a group (docs/alerts.md, *Grouping*): several apps' alerts sent as one."""
+    return Notice(at=at, job="check", app_id=None, rule="success_rate_below", code=None, severity="critical",
+                  status=status, fingerprint="fp-" + apps[0], group="success_rate_below", apps=tuple(apps),
+                  fingerprints=tuple(f"fp-{a}" for a in apps))
+
+
+def test_a_grouped_notice_is_one_notice_relevant_if_any_of_its_apps_is_affected():
+    notices = [group(T0 + 11 * H + 300), group(T0 + 16 * H + 300, status="resolved")]
+    result = card(notices)
+    assert (result.notices, result.firing, result.resolved) == (2, 1, 1)
+    assert result.false_firing == 0 and result.detected == 1  # OTHER is not affected, APP is
+    assert result.firing_by_app == {APP: 1, OTHER: 1}
+    [incident] = result.incidents
+    assert (incident.fingerprints, incident.resolved) == (1, 1)  # only APP's alert is the incident's
+    assert (result.extra_resolved, result.missing_resolved) == (0, 0)
+
+
+def test_a_grouped_notice_of_unaffected_apps_is_one_false_notice():
+    third = "1400000003"
+    result = card([group(T0 + 2 * H + 300, apps=(OTHER, third))])
+    assert result.false_firing == 1 and result.false_firing_by_app == {OTHER: 1, third: 1}
+    assert result.detected == 0
+
+
+def test_a_flap_of_one_app_inside_a_grouped_notice_is_counted():
+    notices = [group(T0 + 11 * H + 300), group(T0 + 12 * H + 300, status="resolved"), fire(T0 + 13 * H + 300,
+                                                                                          fp="fp-" + APP)]
+    assert card(notices).flaps == 1
+
+
+def test_the_replay_records_a_group_as_one_notice():
+    from sms_receipt_stats.dev.backtest.replay import _record
+    from sms_receipt_stats.documents import Alert, ResultDocument
+    from sms_receipt_stats.windows import resolve_window
+    from support import NOW
+
+    def alert(app: str, group: Optional[str], notified: bool = True) -> Alert:
+        return Alert(rule="success_rate_below", severity="warning", app_id=app, message="m", status="firing",
+                     fingerprint=f"fp-{app}", notified=notified, group=group if notified else None)
+
+    doc = ResultDocument(kind="check", generated_at="2026-11-25T09:05:00+08:00",
+                         alerts=[alert(APP, "success_rate_below"), alert(OTHER, "success_rate_below"),
+                                 alert("1400000003", None, notified=False), alert("1400000004", None)])
+    notices: list = []
+    run = _record(doc, T0, "check", resolve_window("last_hour", NOW, "Asia/Shanghai", "total"), notices)
+    assert (run.notices, run.firing) == (2, 2)
+    assert [(n.targets, n.keys) for n in notices] == [((APP, OTHER), (f"fp-{APP}", f"fp-{OTHER}")),
+                                                     (("1400000004",), ("fp-1400000004",))]

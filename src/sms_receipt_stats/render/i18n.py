@@ -92,6 +92,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "codes_more": "+{n} more",
         "receipt_countries": "failures by country/region",
         "countries_more": "+{n} more",
+        "group_head": "{title} on {n} apps: {apps}",
+        "group_threshold": " ({threshold})",
+        "group_more": "… {n} more",
+        "list_separator": ", ",
     },
     "zh": {
         "product": "短信回执统计",
@@ -171,6 +175,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
         "codes_more": "另有 {n} 个回执码",
         "receipt_countries": "失败回执地区",
         "countries_more": "另有 {n} 个",
+        "group_head": "{title}：{n} 个应用：{apps}",
+        "group_threshold": "（{threshold}）",
+        "group_more": "… 另有 {n} 个",
+        "list_separator": "、",
     },
 }
 

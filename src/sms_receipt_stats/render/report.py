@@ -56,6 +56,10 @@ POOLED = "Σ"
 #: the rate each rate rule judges, by the key of the rate
 RATE_RULES = {"success_rate": "success_rate_below", "receipt_rate": "receipt_rate_below"}
 RESOLVED_MARK = "✅"
+#: most apps a group's notice names one by one; the others are counted
+GROUP_APPS_MAX = 20
+#: the rules whose alert value is a rate (shown as a percentage in a group's notice)
+RATE_FIGURES = ("success_rate_below", "receipt_rate_below", "success_rate_drop", "submit_rejected")
 
 #: (app ids, window begin, window end) → the URL of the dashboard for them, or None (`links.DetailsLinks`)
 DetailsLink = Callable[[Sequence[str], str, str], Optional[str]]
@@ -180,6 +184,24 @@ def select(doc: ResultDocument, min_severity: str) -> Optional[Tuple[List[Alert]
     return alerts, [r for r in doc.results if r.app_id in wanted]
 
 
+def notice_groups(alerts: Sequence[Alert]) -> List[List[Alert]]:
+    """`alerts` as the entries of a message, in order: the apps' alerts of one notice (the same
+    `group`, rule and status, docs/alerts.md *Grouping*) together, every other alert alone."""
+    entries: List[List[Alert]] = []
+    index: Dict[Tuple[str, str, bool], int] = {}
+    for alert in alerts:
+        if alert.group is None or alert.app_id is None or alert.notified is False:
+            entries.append([alert])
+            continue
+        key = (alert.group, alert.rule, alert.resolved)
+        if key in index:
+            entries[index[key]].append(alert)
+        else:
+            index[key] = len(entries)
+            entries.append([alert])
+    return entries
+
+
 def account_apps(alert: Alert, results: Sequence[AppResult]) -> List[AppResult]:
     """The apps an account-wide alert (`api_error` with no app: every app failed alike) stands for."""
     if alert.app_id is not None or alert.rule != "api_error" or not alert.code:
@@ -296,6 +318,51 @@ class _Builder:
         if hint:
             lines.append(hint)
         return m.join(lines)
+
+    def group_alert(self, alerts: List[Alert]) -> str:
+        """A group's notice (docs/alerts.md, *Grouping*): the rule once, then every app with its
+        own figure (`success rate below threshold (90%) on 3 apps: prod 64.10%, …`)."""
+        m, lead = self.m, alerts[0]
+        level = max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK.get(s, 0))
+        mixed = len({a.severity for a in alerts}) > 1
+        one_code = len({a.code for a in alerts}) == 1
+        items = [self.group_item(a, mixed, not one_code) for a in alerts[:GROUP_APPS_MAX]]
+        if len(alerts) > GROUP_APPS_MAX:
+            items.append(self.tr("group_more", n=len(alerts) - GROUP_APPS_MAX))
+        name = self.alert_name(lead) if one_code else self.title_of(lead.rule)
+        thresholds = {a.threshold for a in alerts}
+        threshold = thresholds.pop() if len(thresholds) == 1 else None
+        if threshold is not None and lead.rule in RATE_RULES.values() and not lead.resolved:
+            name += self.tr("group_threshold", threshold=pct_threshold(threshold))
+        what = self.tr("group_head", title=name, n=len(alerts), apps=self.tr("list_separator").join(items))
+        sinces = sorted(w for w in (self.when(a.since) for a in alerts) if w)
+        when = sinces[0] if sinces else None
+        if lead.resolved:
+            line = f"{RESOLVED_MARK} {m.bold(self.tr('resolved'))} {what}"
+            return line + (f" · {self.tr('firing_since', when=when)}" if when else "")
+        line = f"{ALERT_MARK.get(level, '')} {m.severity(m.bold(self.tr(level)), level)} {what}"
+        if when:
+            line += f" · {self.tr('since', when=when)}"
+        lines = [line]
+        for hint in dict.fromkeys(a.hint for a in alerts if a.hint):
+            lines.append(self.hint_line(hint) or "")
+        return m.join(lines)
+
+    def group_item(self, alert: Alert, mark: bool, code: bool) -> str:
+        """One app of a group's notice: its label and its own figure (a rate, a count, or its
+        error code when the apps' codes differ: otherwise the entry's title says it once)."""
+        label = self.app_label(alert.app_id)
+        if mark and not alert.resolved:
+            label = f"{ALERT_MARK.get(alert.severity, '')} {label}"
+        if alert.resolved:
+            return label
+        value = alert.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and alert.threshold is not None:
+            shown = pct(float(value)) if alert.rule in RATE_FIGURES else self.number(float(value), alert.threshold)
+            return f"{label} {shown}"
+        if code and alert.code and alert.code != CONFIG_CODE:
+            return f"{label} {self.code(alert.code)}"
+        return label
 
     def account_label(self, alert: Alert) -> str:
         """`all 3 apps: prod (1400006874), …` for an account-wide alert, every app named once."""
@@ -595,7 +662,8 @@ class _Builder:
         if balance is not None:
             head += (balance,)  # the account's line: one, never dropped
 
-        alert_entries = tuple(self.alert(a) for a in alerts)
+        alert_entries = tuple(self.alert(group[0]) if len(group) == 1 else self.group_alert(group)
+                              for group in notice_groups(alerts))
         self.alerted_errors = {a.app_id for a in alerts if a.rule == "api_error" and not a.resolved
                                and a.app_id in self.error_apps}
         self.rate_alerts = {(a.app_id, a.rule) for a in alerts if not a.resolved and a.rule in RATE_RULES.values()}

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from sms_receipt_stats.documents import Alert
+from sms_receipt_stats.grouping import DEFAULT_GROUP_BY
+from sms_receipt_stats.state.groups import settle_groups
 from sms_receipt_stats.state.lifecycle import (
     AlertRecord,
     Clear,
@@ -38,11 +40,12 @@ def record_ttl(repeat: timedelta) -> float:
 
 def track_alerts(store: Any, alerts: Sequence[Alert], clear: Clear, now: datetime, *, repeat: timedelta,
                  tz: str, lang: str = "en",
-                 pending: Optional[Mapping[Tuple[Optional[str], str, Optional[str]], int]] = None
-                 ) -> Optional[List[Alert]]:
+                 pending: Optional[Mapping[Tuple[Optional[str], str, Optional[str]], int]] = None,
+                 group_by: Sequence[str] = DEFAULT_GROUP_BY) -> Optional[List[Alert]]:
     """The run's alerts with lifecycle fields, then the recorded alerts it could not judge (held,
     quiet), then its resolved notices; None when the store failed on the way (the caller goes on
-    with the stateless alerts).
+    with the stateless alerts). Then groups (`state/groups.py`, `ALERT_GROUP_BY`'s labels
+    `group_by`): a member's resolved waits for its group's last member.
 
     A recorded alert found clear counts one more clear run; at its rule's `clear_runs` it is
     resolved. One found neither firing nor clear stays as it is: no evidence, no change.
@@ -102,7 +105,8 @@ def track_alerts(store: Any, alerts: Sequence[Alert], clear: Clear, now: datetim
             resolved.append(resolve(record, now, silences, tz, lang))
         else:
             kept_firing.append(held(record, now, silences, tz))
-    return [a for a in out if a is not None] + kept_firing + resolved
+    return settle_groups(store, [a for a in out if a is not None] + kept_firing + resolved, group_by, now,
+                         silences, tz, lang, ttl)
 
 
 def _reject(store: Any, fp: str, raw: str, drop: bool = True) -> None:

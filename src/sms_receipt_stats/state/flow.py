@@ -162,12 +162,14 @@ class StatefulRun:
     def track(self, doc: ResultDocument, assessment: Assessment) -> None:
         """Lifecycle fields on every alert, held and resolved ones added; or stateless plus a warning."""
         if self.state.available:
+            from sms_receipt_stats.grouping import group_labels
             from sms_receipt_stats.state.alerts import track_alerts
 
             clear = assessment.clear | {(None, "config_error")}  # every timer run checks the configuration
             tracked = track_alerts(self.state, doc.alerts, clear, self.now,
                                    repeat=timedelta(seconds=self.settings.repeat_interval),
-                                   tz=self.settings.timezone, lang=self.settings.lang, pending=assessment.pending)
+                                   tz=self.settings.timezone, lang=self.settings.lang, pending=assessment.pending,
+                                   group_by=group_labels(self.settings))
             if tracked is not None:
                 doc.alerts = tracked
         self._warn(doc)

@@ -507,7 +507,8 @@ def summarize(notices: Sequence[Notice], names: Optional[Mapping[str, str]] = No
     names = names or {}
     groups: Dict[Tuple[str, str], List[Notice]] = {}
     for notice in notices:
-        groups.setdefault((notice.app_id or "*", notice.rule), []).append(notice)
+        for app_id in notice.targets:  # a grouped notice counts for each app it names
+            groups.setdefault((app_id or "*", notice.rule), []).append(notice)
     out = []
     for (app_id, rule), items in sorted(groups.items()):
         firing = [n for n in items if n.status == "firing"]

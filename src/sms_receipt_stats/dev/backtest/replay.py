@@ -16,12 +16,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from sms_receipt_stats.dev.backtest.fast import memo_codec
 from sms_receipt_stats.dev.backtest.scenario import HOUR, ScenarioSource, Truth, beijing
-from sms_receipt_stats.documents import Delivery, ResultDocument
+from sms_receipt_stats.documents import Alert, Delivery, ResultDocument
 from sms_receipt_stats.state.store import GuardedStore, Store
+from sms_receipt_stats.vocabulary import SEVERITY_RANK
 from sms_receipt_stats.windows import Window
 
 #: environment variables a replay takes from the user's (thresholds, repeat, settling, language)
@@ -54,7 +55,10 @@ DEFAULT_SCHEDULE = (
 
 @dataclass(frozen=True)
 class Notice:
-    """One alert notice a run sent (an alert with `notified` True, or None: stateless, always sent)."""
+    """One alert notice a run sent (an alert with `notified` True, or None: stateless, always sent).
+
+    The alerts of one group (their `group` key and status: docs/alerts.md, *Grouping*) are one
+    notice: `apps` and `fingerprints` list them all, `app_id` is theirs when there is one app."""
 
     at: int
     job: str
@@ -65,6 +69,19 @@ class Notice:
     status: str
     fingerprint: Optional[str] = None
     since: Optional[str] = None
+    group: Optional[str] = None
+    apps: Tuple[Optional[str], ...] = ()
+    fingerprints: Tuple[str, ...] = ()
+
+    @property
+    def targets(self) -> Tuple[Optional[str], ...]:
+        """The apps the notice names (None: no app, an account-wide or configuration alert)."""
+        return self.apps or (self.app_id,)
+
+    @property
+    def keys(self) -> Tuple[str, ...]:
+        """The alerts' identities: their fingerprints, or (app, rule, code) without a store."""
+        return self.fingerprints or (self.fingerprint or f"{self.app_id}|{self.rule}|{self.code}",)
 
 
 @dataclass
@@ -250,15 +267,29 @@ def replay(truth: Truth, user_env: Mapping[str, str], *, begin: Optional[int] = 
 
 
 def _record(doc: ResultDocument, moment: int, job: str, window: Window, notices: List[Notice]) -> RunRecord:
+    """The run's notices: each sent alert, the alerts of one group (same `group`, same status) as one."""
     run = RunRecord(at=moment, job=job, window_begin=int(window.begin.timestamp()),
                     window_end=int(window.end.timestamp()), errors=list(doc.errors))
+    grouped: Dict[Tuple[str, str], List[Alert]] = {}
+    alone: List[List[Alert]] = []
     for alert in doc.alerts:
         if alert.notified is False:
             continue
         status = alert.status or "firing"
-        notices.append(Notice(at=moment, job=job, app_id=alert.app_id, rule=alert.rule, code=alert.code,
-                              severity=alert.severity, status=status, fingerprint=alert.fingerprint,
-                              since=alert.since))
+        if alert.group is None:
+            alone.append([alert])
+        else:
+            grouped.setdefault((alert.group, status), []).append(alert)
+    for members in [*grouped.values(), *alone]:
+        lead = members[0]
+        status = lead.status or "firing"
+        apps = tuple(dict.fromkeys(a.app_id for a in members))
+        prints = tuple(dict.fromkeys(a.fingerprint for a in members if a.fingerprint))
+        severity = max((a.severity for a in members), key=lambda s: SEVERITY_RANK.get(s, 0))
+        notices.append(Notice(at=moment, job=job, app_id=apps[0] if len(apps) == 1 else None, rule=lead.rule,
+                              code=lead.code, severity=severity, status=status, fingerprint=lead.fingerprint,
+                              since=lead.since, group=lead.group, apps=apps if len(members) > 1 else (),
+                              fingerprints=prints if len(members) > 1 else ()))
         run.notices += 1
         run.firing += status == "firing"
     return run

@@ -3,20 +3,22 @@
 Definitions (every time is the run's simulated time; `grace` = GRACE_HOURS after an incident's end,
 for data that lag and for the daily report about yesterday):
 
-- An incident is **relevant** to a notice when it affects the notice's app (an account-wide
-  incident affects every app; a notice without `app_id`, e.g. a grouped account-wide notice or a
+- A **notice** is what a run sent at once: one alert, or the alerts of one group (the same
+  `group` key and status, docs/alerts.md *Grouping*), which count as ONE notice naming several apps.
+- An incident is **relevant** to a notice when it affects one of the notice's apps (an account-wide
+  incident affects every app; a notice without `app_id`, e.g. an account-wide notice or a
   configuration alert, is matched against every incident) and its span [onset, end + grace)
   overlaps what the run looked at, [window begin, run time].
-- **false_firing**: firing notices with no relevant incident, per app (`*` for no app) and in total;
-  `firing_by_app` / `resolved_by_app` count all notices per app.
+- **false_firing**: firing notices with no relevant incident, in total and per app the notice names
+  (`*` for no app); `firing_by_app` / `resolved_by_app` count all notices per app they name.
 - **detected**: an incident with at least one firing notice relevant to it, of a rule about what
   it broke (the rule families below), sent before its end + grace; counted among the
   `detectable` ones (the scenario's flag, from the true data). A noisy receipt alert during a
   success-rate outage does not detect it.
 - **delay**: first such notice's run time minus the onset, in hours; the median over detected
   incidents, and over the outage kinds (`scenario.OUTAGE_KINDS`).
-- **flaps**: a resolved notice followed by a firing notice of the same fingerprint, both inside
-  the same incident's [onset, end + grace).
+- **flaps**: a resolved notice followed by a firing notice of the same fingerprint (a grouped
+  notice: of one of its fingerprints), both inside the same incident's [onset, end + grace).
 - **false_resolved**: resolved notices sent while an incident of that app is still going on
   (onset <= run time < end) whose rule family matches the incident's kind.
 - **rule families** (`rule_matches`), by words in the rule's name, so renamed rules still count:
@@ -105,10 +107,18 @@ def _span(incident: Incident, grace: int) -> Tuple[int, int]:
 
 def relevant(incident: Incident, notice: Notice, looked_from: int, grace: int) -> bool:
     """Whether `incident` explains a notice of a run that looked at [looked_from, notice.at]."""
-    if not incident.affects(notice.app_id):
+    if not any(incident.affects(app) for app in notice.targets):
         return False
     begin, end = _span(incident, grace)
     return begin <= notice.at and looked_from < end
+
+
+def _affected_keys(incident: Incident, notice: Notice) -> List[str]:
+    """The identities of a notice's alerts that concern `incident`'s apps (all of them for an
+    account-wide incident or a notice without apps)."""
+    if len(notice.keys) == len(notice.apps) and notice.apps:
+        return [key for key, app in zip(notice.keys, notice.apps) if incident.affects(app)]
+    return list(notice.keys)
 
 
 def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], incidents: Sequence[Incident],
@@ -126,15 +136,17 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
     card.report_notices = sum(r.notices for r in runs if r.job == "report")
 
     for notice in ordered:
-        key = notice.app_id or "*"
+        names = [app or "*" for app in notice.targets]
         counts = card.firing_by_app if notice.status == "firing" else card.resolved_by_app
-        counts[key] = counts.get(key, 0) + 1
+        for key in names:
+            counts[key] = counts.get(key, 0) + 1
         if notice.status != "firing":
             continue
         since = looked.get((notice.at, notice.job), notice.at - HOUR)
         if not any(relevant(i, notice, since, grace) for i in incidents):
             card.false_firing += 1
-            card.false_firing_by_app[key] = card.false_firing_by_app.get(key, 0) + 1
+            for key in names:
+                card.false_firing_by_app[key] = card.false_firing_by_app.get(key, 0) + 1
 
     delays: List[float] = []
     outage_delays: List[float] = []
@@ -149,26 +161,26 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
             delays.append(mine.delay_hours)
             if incident.kind in OUTAGE_KINDS:
                 outage_delays.append(mine.delay_hours)
-        prints = {n.fingerprint or f"{n.app_id}|{n.rule}|{n.code}" for n in firing}
+        prints = {key for n in firing for key in _affected_keys(incident, n)}
         mine.fingerprints = len(prints)
         horizon = incident.end + RESOLVE_HORIZON_HOURS * HOUR
         for fp in prints:  # its resolved notices, until the same alert fires again after the incident
             for n in ordered:
-                if (n.fingerprint or f"{n.app_id}|{n.rule}|{n.code}") != fp or n.at < firing[0].at:
+                if fp not in n.keys or n.at < firing[0].at:
                     continue
                 if n.at >= horizon or (n.status == "firing" and n.at >= end):
                     break
                 mine.resolved += n.status == "resolved"
         last_resolved: Dict[str, bool] = {}
         for n in ordered:
-            if not begin <= n.at < end or not incident.affects(n.app_id):
+            if not begin <= n.at < end or not any(incident.affects(app) for app in n.targets):
                 continue
-            fp = n.fingerprint or f"{n.app_id}|{n.rule}|{n.code}"
             if n.status == "resolved":
-                last_resolved[fp] = True
+                for fp in n.keys:
+                    last_resolved[fp] = True
                 if n.at < incident.end and rule_matches(incident, n.rule):
                     mine.false_resolved += 1
-            elif last_resolved.pop(fp, False):
+            elif any([last_resolved.pop(fp, False) for fp in n.keys]):
                 mine.flaps += 1
         card.incidents.append(mine)
         card.flaps += mine.flaps
