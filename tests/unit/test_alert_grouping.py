@@ -262,3 +262,15 @@ def test_an_api_error_group_says_a_shared_code_once_and_different_codes_per_app(
     assert mixed is not None
     [line] = [line for line in mixed.text.splitlines() if "on 2 apps" in line]
     assert "prod (1400006874) InternalError.Timeout, otp (1400000002) RequestLimitExceeded" in line
+
+
+def test_a_run_without_firing_or_resolving_alerts_does_not_read_the_groups() -> None:
+    from sms_receipt_stats.state.groups import settle_groups
+
+    class NoStore:  # a quiet check never opens, grows or closes a group: the store is not asked
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"store.{name} called")
+
+    held = rate_alert(PROD).model_copy(update={"fingerprint": "f1", "status": None})
+    assert settle_groups(NoStore(), [], ("rule",), NOW, [], TZ, "en", 3600.0) == []
+    assert settle_groups(NoStore(), [held], ("rule",), NOW, [], TZ, "en", 3600.0) == [held]

@@ -85,6 +85,9 @@ def settle_groups(store: Any, alerts: List[Alert], labels: Sequence[str], now: d
     notified ones labelled with their group, a resolved member of a group that still fires made
     quiet, the resolved notices of a group whose last member recovered added. None when the
     store failed on the way."""
+    if not any(a.fingerprint and a.status in ("firing", "resolved") for a in alerts):
+        return list(alerts)  # no group can open, grow or close: a quiet run reads nothing (a stale
+        # group, whose members vanished unresolved, expires with its TTL)
     raw_groups = store.items(COLLECTION)
     if raw_groups is None:
         return None
