@@ -123,23 +123,22 @@ READ_CHUNK = 48
 # being exact). Summed here, a group's reply is one hash's size whatever its hours.
 _SUM_COUNTERS = """
 local out, k = {}, 1
+local find, tonumber = string.find, tonumber
 for g = 1, #ARGV do
-  local sums, names = {}, {}
+  local sums = {}
   for _ = 1, tonumber(ARGV[g]) do
     local all = redis.call('HGETALL', KEYS[k])
     k = k + 1
     for i = 1, #all, 2 do
-      local name, raw = all[i], all[i + 1]
-      if #raw > 15 or not string.find(raw, '^%d+$') then return false end
-      local sum = sums[name]
-      if sum == nil then names[#names + 1] = name; sum = 0 end
-      sum = sum + tonumber(raw)
+      local raw, name = all[i + 1], all[i]
+      if #raw > 15 or not find(raw, '^%d+$') then return false end
+      local sum = (sums[name] or 0) + tonumber(raw)
       if sum >= 9007199254740992 then return false end
       sums[name] = sum
     end
   end
-  local flat = {}
-  for i, name in ipairs(names) do flat[2 * i - 1] = name; flat[2 * i] = sums[name] end
+  local flat, n = {}, 0
+  for name, sum in pairs(sums) do flat[n + 1] = name; flat[n + 2] = sum; n = n + 2 end
   out[g] = flat
 end
 return out
