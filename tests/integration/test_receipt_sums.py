@@ -6,7 +6,7 @@ ends (the machine's Redis and SQLite): the sums equal what summing every hour's 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Sequence
 
 import pytest

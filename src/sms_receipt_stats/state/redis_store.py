@@ -132,13 +132,14 @@ for g = 1, #ARGV do
     for i = 1, #all, 2 do
       local raw, name = all[i + 1], all[i]
       if #raw > 15 or not find(raw, '^%d+$') then return false end
-      local sum = (sums[name] or 0) + tonumber(raw)
-      if sum >= 9007199254740992 then return false end
-      sums[name] = sum
+      sums[name] = (sums[name] or 0) + tonumber(raw)
     end
   end
   local flat, n = {}, 0
-  for name, sum in pairs(sums) do flat[n + 1] = name; flat[n + 2] = sum; n = n + 2 end
+  for name, sum in pairs(sums) do  -- a sum past 2^53 never comes back below it: checked once
+    if sum >= 9007199254740992 then return false end
+    flat[n + 1] = name; flat[n + 2] = sum; n = n + 2
+  end
   out[g] = flat
 end
 return out
