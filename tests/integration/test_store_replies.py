@@ -44,6 +44,7 @@ CALLS: Dict[str, Any] = {
     "items": lambda s: s.items("c"),
     "get_item": lambda s: s.get_item("c", "i"),
     "replace": lambda s: s.replace("c", "i", None, "v", 10),
+    "sum_counters": lambda s: s.sum_counters([["a", "b"], ["c"]]),
     "ping": lambda s: s.ping(),
 }
 EXPECTED = {
@@ -56,6 +57,7 @@ EXPECTED = {
     "items": {"*0": {}, "+OK": ERROR, "nil": ERROR, ":1": ERROR},
     "get_item": {"*0": ERROR, "+OK": ERROR, "nil": None, ":1": ERROR},
     "replace": {"*0": ERROR, "+OK": ERROR, "nil": ERROR, ":1": True},
+    "sum_counters": {"*0": ERROR, "+OK": ERROR, "nil": ERROR, ":1": ERROR},
     "ping": {"*0": ERROR, "+OK": ERROR, "nil": ERROR, ":1": ERROR},
 }
 

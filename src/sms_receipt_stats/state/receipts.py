@@ -127,17 +127,15 @@ def window_hours(window: Window) -> range:
 
 def read_totals(state: GuardedStore, app_ids: Sequence[str],
                 hours: Sequence[int]) -> Optional[Dict[str, ReceiptTotals]]:
-    """Each app's totals over `hours`; None when the store could not answer."""
-    keys = [hour_key(app_id, hour) for app_id in app_ids for hour in hours]
-    if not keys:
+    """Each app's totals over `hours` (summed in the store); None when the store could not answer."""
+    if not hours or not app_ids:
         return {app_id: ReceiptTotals() for app_id in app_ids}
-    found = state.call("read", None, lambda store: store.read_counters(keys))
-    if found is None or len(found) != len(keys):
+    found = state.sum_counters([[hour_key(app_id, hour) for hour in hours] for app_id in app_ids])
+    if found is None:
         return None
     totals = {app_id: ReceiptTotals() for app_id in app_ids}
-    for position, counters in enumerate(found):
-        if isinstance(counters, dict):
-            totals[app_ids[position // len(hours)]].add(counters)
+    for app_id, sums in zip(app_ids, found):
+        totals[app_id].add(sums)
     return totals
 
 
@@ -192,26 +190,22 @@ def bucket_hours(bucket: Window) -> range:
 
 def read_series(state: GuardedStore, app_ids: Sequence[str],
                 spans: Sequence[Window]) -> Optional[Dict[str, ReceiptSeries]]:
-    """Each app's receipts per span (consecutive buckets of a window) in one read of every hour's
-    counters (48 hashes per Redis script call); None when the store could not answer."""
+    """Each app's receipts per span (consecutive buckets of a window), the hours of each bucket
+    summed in the store (`Store.sum_counters`: one script call per 240 hours on Redis, so a reply
+    is a bucket's fields, not every hour's); None when the store could not answer."""
     hours_of = [bucket_hours(span) for span in spans]
-    hours = sorted({h for span in hours_of for h in span})
-    keys = [hour_key(app_id, hour) for app_id in app_ids for hour in hours]
-    found: List[Dict[str, int]] = []
-    if keys:
-        read = state.call("read", None, lambda store: store.read_counters(keys))
-        if read is None or len(read) != len(keys):
+    groups = [[hour_key(app_id, hour) for hour in span_hours] for app_id in app_ids for span_hours in hours_of]
+    found: List[Dict[str, int]] = [{} for _ in groups]
+    if any(groups):
+        read = state.sum_counters(groups)
+        if read is None:
             return None
         found = read
     series: Dict[str, ReceiptSeries] = {}
     for a, app_id in enumerate(app_ids):
-        by_hour = {hour: found[a * len(hours) + i] for i, hour in enumerate(hours)}
         mine = ReceiptSeries(buckets=[ReceiptTotals() for _ in spans])
-        for index, span_hours in enumerate(hours_of):
-            for hour in span_hours:
-                counters = by_hour.get(hour)
-                if isinstance(counters, dict):
-                    mine.buckets[index].add(counters)
-            mine.total.merge(mine.buckets[index])
+        for index, bucket in enumerate(mine.buckets):
+            bucket.add(found[a * len(spans) + index])
+            mine.total.merge(bucket)
         series[app_id] = mine
     return series

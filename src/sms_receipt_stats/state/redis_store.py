@@ -12,7 +12,7 @@ uses the server's clock. No retries and short socket timeouts: a call ends withi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from sms_receipt_stats.state.store import CALL_TIMEOUT, Backend, CountGroup, Status, Store, shape_error
 
@@ -116,6 +116,37 @@ return out
 """
 #: counters keys read by one script call (its reply stays far below resp's MAX_ITEMS)
 READ_CHUNK = 48
+
+# KEYS: counters hashes, group after group; ARGV: how many keys each group has. Returns per group
+# field, sum, field, sum, ... (integers), or nil (a failure) when a value is not a counter (digits,
+# below MAX_COUNTER: 15 of them at most) or a sum reaches MAX_SUM (2^53, where Lua's numbers stop
+# being exact). Summed here, a group's reply is one hash's size whatever its hours.
+_SUM_COUNTERS = """
+local out, k = {}, 1
+local find, tonumber = string.find, tonumber
+for g = 1, #ARGV do
+  local sums = {}
+  for _ = 1, tonumber(ARGV[g]) do
+    local all = redis.call('HGETALL', KEYS[k])
+    k = k + 1
+    for i = 1, #all, 2 do
+      local raw, name = all[i + 1], all[i]
+      if #raw > 15 or not find(raw, '^%d+$') then return false end
+      sums[name] = (sums[name] or 0) + tonumber(raw)
+    end
+  end
+  local flat, n = {}, 0
+  for name, sum in pairs(sums) do  -- a sum past 2^53 never comes back below it: checked once
+    if sum >= 9007199254740992 then return false end
+    flat[n + 1] = name; flat[n + 2] = sum; n = n + 2
+  end
+  out[g] = flat
+end
+return out
+"""
+#: counters keys summed by one script call (a group with more is summed in pieces, added up here):
+#: ten days of hours, a few ms of the server's time
+SUM_CHUNK = 240
 
 
 def client_name_for(prefix: str) -> str:
@@ -247,6 +278,38 @@ class RedisStore(Store):
                     counters[name] = int(value)
                 found.append(counters)
         return found
+
+    def sum_counters(self, groups: Sequence[Sequence[str]]) -> List[Dict[str, int]]:
+        sums: List[Dict[str, int]] = [{} for _ in groups]
+        pieces = [(index, list(keys[start:start + SUM_CHUNK])) for index, keys in enumerate(groups)
+                  for start in range(0, len(keys), SUM_CHUNK)]
+        call: List[Tuple[int, List[str]]] = []
+        size = 0
+        for index, piece in pieces:
+            if call and size + len(piece) > SUM_CHUNK:
+                self._sum_call(call, sums)
+                call, size = [], 0
+            call.append((index, piece))
+            size += len(piece)
+        if call:
+            self._sum_call(call, sums)
+        return sums
+
+    def _sum_call(self, call: List[Tuple[int, List[str]]], sums: List[Dict[str, int]]) -> None:
+        """One script call summing pieces of groups; adds each piece's sums to its group's."""
+        keys = [self._key(k) for _, piece in call for k in piece]
+        replies = self._client.eval(_SUM_COUNTERS, keys, [len(piece) for _, piece in call])
+        if not isinstance(replies, list) or len(replies) != len(call):
+            raise shape_error("EVALSHA")
+        for (index, _), flat in zip(call, replies):
+            if not isinstance(flat, list) or len(flat) % 2:
+                raise shape_error("EVALSHA")
+            mine = sums[index]
+            for i in range(0, len(flat), 2):
+                name, value = _value(flat[i], "EVALSHA"), flat[i + 1]
+                if name is None or not isinstance(value, int) or value < 0:
+                    raise shape_error("EVALSHA")
+                mine[name] = mine.get(name, 0) + value
 
     def ping(self) -> None:
         _status(self._client.execute("PING"), "PONG", "PING")

@@ -38,6 +38,11 @@ log = logging.getLogger("sms_receipt_stats.state")
 
 #: no store call may take longer than this, connect included (seconds)
 CALL_TIMEOUT = 1.0
+#: a receipt counter (`count_once`) read back at or above this is not ours (no hour counts a
+#: thousand million million receipts): `sum_counters` fails instead of summing it
+MAX_COUNTER = 10**15
+#: ... and a sum at or above this (2^53: Lua's numbers, Redis's scripts, stay exact below it)
+MAX_SUM = 2**53
 
 T = TypeVar("T")
 
@@ -114,6 +119,29 @@ class Store(ABC):
     def read_counters(self, keys: List[str]) -> List[Dict[str, int]]:
         """The counters `count_once` keeps under each key ({} when none)."""
         raise NotImplementedError("this state store cannot count receipts")
+
+    def sum_counters(self, groups: Sequence[Sequence[str]]) -> List[Dict[str, int]]:
+        """Per group of keys, the sum of their counters field by field ({} when none): what a
+        reader of many hours wants, without shipping every hour back. Every counter must be an
+        integer in [0, MAX_COUNTER) and every sum below MAX_SUM, else a StoreError (what is read
+        back is not trusted). Back ends sum inside the store (a Lua script, a SQL SUM); this
+        fallback sums what `read_counters` returns, with the same checks."""
+        keys = [key for group in groups for key in group]
+        found = self.read_counters(keys) if keys else []
+        if len(found) != len(keys):
+            raise shape_error("sum_counters")
+        sums: List[Dict[str, int]] = []
+        position = 0
+        for group in groups:
+            total: Dict[str, int] = {}
+            for counters in found[position:position + len(group)]:
+                for name, value in counters.items():
+                    if not is_counter(value):
+                        raise shape_error("sum_counters")
+                    total[name] = total.get(name, 0) + value
+            position += len(group)
+            sums.append(total)
+        return sums
 
     @abstractmethod
     def ping(self) -> None: ...
@@ -341,6 +369,22 @@ class GuardedStore:
                 ttl: float) -> Optional[bool]:
         return self.call("write", None, lambda s: s.replace(collection, item_id, expected, value, ttl))
 
+    def sum_counters(self, groups: Sequence[Sequence[str]]) -> Optional[List[Dict[str, int]]]:
+        """`Store.sum_counters`, its answer checked (one sum per group, text names, integers in
+        [0, MAX_SUM)); None when the store could not answer."""
+        def read(s: Store) -> List[Dict[str, int]]:
+            found = s.sum_counters(groups)
+            if not isinstance(found, list) or len(found) != len(groups):
+                raise shape_error("sum_counters")
+            for sums in found:
+                if not isinstance(sums, dict) or not all(
+                        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and 0 <= v < MAX_SUM
+                        for k, v in sums.items()):
+                    raise shape_error("sum_counters")
+            return found
+
+        return self.call("read", None, read)
+
     def ping(self) -> bool:
         return self.call("ping", False, lambda s: (s.ping(), True)[1])
 
@@ -352,6 +396,11 @@ class GuardedStore:
                 store.close()
             except Exception:  # closing a broken connection must not fail the run
                 log.debug("closing the state store failed")
+
+
+def is_counter(value: object) -> bool:
+    """A counter as `count_once` leaves it: an integer in [0, MAX_COUNTER) (bool is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_COUNTER
 
 
 def _text(value: object, command: str) -> Optional[str]:
