@@ -387,6 +387,9 @@ def format_comparison(scenario: Scenario, cards: Dict[str, Scorecard], runs: Dic
         ("resolved: extra / missing", None),
         ("max notices in a run, account-wide", "max_notices_account_wide"),
     ]
+    if any(i.kind == "package_empty" for i in scenario.incidents):
+        rows += [("package: warned, days before empty", "package_warning_lead_days"),
+                 ("package: critical, days before empty", "package_critical_lead_days")]
     lines += ["", f"  {'metric':<38}" + "".join(f"{n:>12}" for n in names)]
     for label, attr in rows:
         cells = []

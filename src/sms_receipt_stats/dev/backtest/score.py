@@ -31,6 +31,11 @@ for data that lag and for the daily report about yesterday):
 - **messages**: check runs that sent at least one notice (one chat message per sink each);
   `reports` is the number of report runs, `report_notices` the notices they carried.
 - **max_notices_account_wide**: the most notices one run sent during an account-wide incident.
+- **package leads** (`package_empty`, whose span starts `lead_hours` before the balance reaches
+  zero): per incident, the days from its first firing notice (`warning_lead_days`) and its first
+  critical one (`critical_lead_days`) to the onset; `package_warning_lead_days` /
+  `package_critical_lead_days` are the shortest over the incidents (None: one was never warned
+  about). These incidents stay out of the median delays (notices are due before their onset).
 """
 
 from __future__ import annotations
@@ -43,11 +48,13 @@ from sms_receipt_stats.dev.backtest.replay import Notice, RunRecord
 from sms_receipt_stats.dev.backtest.scenario import HOUR, OUTAGE_KINDS, Incident
 
 GRACE_HOURS = 3
+DAY = 24 * HOUR
 RESOLVE_HORIZON_HOURS = 30
 
 _FAMILY = {"receipt_outage": ("receipt",), "receipt_delay": ("receipt",),
            "sending_stopped": ("volume", "sending", "traffic"),
-           "api_error": ("api_error", "account", "error"), "account_error": ("api_error", "account", "error")}
+           "api_error": ("api_error", "account", "error"), "account_error": ("api_error", "account", "error"),
+           "package_empty": ("package",)}
 _RATE_FAMILY = ("success", "delivery")
 
 
@@ -68,6 +75,8 @@ class IncidentScore:
     resolved: int = 0
     flaps: int = 0
     false_resolved: int = 0
+    warning_lead_days: Optional[float] = None
+    critical_lead_days: Optional[float] = None
 
 
 @dataclass
@@ -93,6 +102,8 @@ class Scorecard:
     extra_resolved: int = 0
     missing_resolved: int = 0
     max_notices_account_wide: Optional[int] = None
+    package_warning_lead_days: Optional[float] = None
+    package_critical_lead_days: Optional[float] = None
     incidents: List[IncidentScore] = field(default_factory=list)
 
     def to_dict(self) -> Dict[str, object]:
@@ -102,7 +113,7 @@ class Scorecard:
 
 
 def _span(incident: Incident, grace: int) -> Tuple[int, int]:
-    return incident.onset, incident.end + grace
+    return incident.onset - int(incident.lead_hours * HOUR), incident.end + grace
 
 
 def relevant(incident: Incident, notice: Notice, looked_from: int, grace: int) -> bool:
@@ -150,6 +161,7 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
 
     delays: List[float] = []
     outage_delays: List[float] = []
+    leads: Dict[str, List[Optional[float]]] = {"warning": [], "critical": []}
     for incident in incidents:
         mine = IncidentScore(id=incident.id, kind=incident.kind, detectable=bool(detectable.get(incident.id)))
         begin, end = _span(incident, grace)
@@ -158,6 +170,13 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
         if firing:
             mine.detected = True
             mine.delay_hours = round((firing[0].at - incident.onset) / HOUR, 2)
+        if incident.kind == "package_empty":
+            critical = [n for n in firing if n.severity == "critical"]
+            mine.warning_lead_days = round((incident.onset - firing[0].at) / DAY, 2) if firing else None
+            mine.critical_lead_days = round((incident.onset - critical[0].at) / DAY, 2) if critical else None
+            leads["warning"].append(mine.warning_lead_days)
+            leads["critical"].append(mine.critical_lead_days)
+        elif firing and mine.delay_hours is not None:
             delays.append(mine.delay_hours)
             if incident.kind in OUTAGE_KINDS:
                 outage_delays.append(mine.delay_hours)
@@ -196,6 +215,10 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
             during = [r.notices for r in runs if begin <= r.at < end]
             most = max(during, default=0)
             card.max_notices_account_wide = max(card.max_notices_account_wide or 0, most)
+    for kind, found in leads.items():
+        if found:
+            known = [lead for lead in found if lead is not None]
+            setattr(card, f"package_{kind}_lead_days", min(known) if len(known) == len(found) else None)
     card.median_delay_hours = round(statistics.median(delays), 2) if delays else None
     card.median_outage_delay_hours = round(statistics.median(outage_delays), 2) if outage_delays else None
     return card
