@@ -58,6 +58,8 @@ def glossary() -> str:
         f"  flaps: an alert resolved, then firing again (same fingerprint), inside one incident's onset to "
         f"end + {grace}",
         "  messages: hourly checks that sent at least one notice (one chat message per sink each)",
+        "  package warned / critical: days from the first package_low notice (the first critical one) to "
+        "the packages running out",
         "  thresholds: the rule variables in effect; * marks one set by the environment or --set",
     ])
 
