@@ -196,3 +196,13 @@ def test_a_package_never_warned_about_has_no_lead():
     assert next(i for i in result.incidents if i.id == "P").warning_lead_days == -0.25
     assert result.package_warning_lead_days is None and result.package_critical_lead_days is None
     assert result.median_delay_hours is None
+
+
+def test_what_an_earlier_incident_left_resolving_in_a_packages_lead_is_not_its_flap():
+    empty = Incident("P", "package_empty", (), T0 + 10 * 24 * H, T0 + 11 * 24 * H, lead_hours=240)
+    left = fire(T0 + 5 * 24 * H, rule="volume_drop", fp="vd", status="resolved")
+    again = fire(T0 + 10 * 24 * H + 2 * H, rule="volume_drop", fp="vd")
+    flapped = fire(T0 + 10 * 24 * H + 3 * H, rule="volume_drop", fp="vd", status="resolved")
+    again2 = fire(T0 + 10 * 24 * H + 5 * H, rule="volume_drop", fp="vd")
+    assert card([left, again], incidents=(empty,)).flaps == 0
+    assert card([left, again, flapped, again2], incidents=(empty,)).flaps == 1  # inside the incident: a flap

@@ -18,7 +18,8 @@ for data that lag and for the daily report about yesterday):
 - **delay**: first such notice's run time minus the onset, in hours; the median over detected
   incidents, and over the outage kinds (`scenario.OUTAGE_KINDS`).
 - **flaps**: a resolved notice followed by a firing notice of the same fingerprint (a grouped
-  notice: of one of its fingerprints), both inside the same incident's [onset, end + grace).
+  notice: of one of its fingerprints), both inside the same incident's [onset, end + grace) (its
+  lead excluded: the alerts an earlier incident left resolving there are not this one's flaps).
 - **false_resolved**: resolved notices sent while an incident of that app is still going on
   (onset <= run time < end) whose rule family matches the incident's kind.
 - **rule families** (`rule_matches`), by words in the rule's name, so renamed rules still count:
@@ -164,7 +165,7 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
     leads: Dict[str, List[Optional[float]]] = {"warning": [], "critical": []}
     for incident in incidents:
         mine = IncidentScore(id=incident.id, kind=incident.kind, detectable=bool(detectable.get(incident.id)))
-        begin, end = _span(incident, grace)
+        _, end = _span(incident, grace)
         firing = [n for n in ordered if n.status == "firing" and n.at < end and rule_matches(incident, n.rule)
                   and relevant(incident, n, looked.get((n.at, n.job), n.at - HOUR), grace)]
         if firing:
@@ -192,7 +193,7 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
                 mine.resolved += n.status == "resolved"
         last_resolved: Dict[str, bool] = {}
         for n in ordered:
-            if not begin <= n.at < end or not any(incident.affects(app) for app in n.targets):
+            if not incident.onset <= n.at < end or not any(incident.affects(app) for app in n.targets):
                 continue
             if n.status == "resolved":
                 for fp in n.keys:
@@ -212,7 +213,7 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
         else:
             card.detected_undetectable += mine.detected
         if incident.account_wide:
-            during = [r.notices for r in runs if begin <= r.at < end]
+            during = [r.notices for r in runs if incident.onset <= r.at < end]
             most = max(during, default=0)
             card.max_notices_account_wide = max(card.max_notices_account_wide or 0, most)
     for kind, found in leads.items():
