@@ -65,7 +65,7 @@ def baseline_rates(evidence: Evidence, newest: int, span: int, min_volume: int) 
     leaving out the days on which those hours had fewer than ALERT_MIN_VOLUME receipts: a rate
     needs that denominator in the baseline as in the pool. A median of a few thin night hours
     is no normal to fall below (the quiet quarter's night-time false drop on an app at 91 %:
-    its 02:00-05:00 had 78 to 167 receipts a day, their median rate 97 %)."""
+    its 02:00-05:00 pool against a 97 % median of thin night hours)."""
     from sms_receipt_stats.stats import sum_stats
 
     rates = []
