@@ -289,7 +289,7 @@ def test_the_provider_warning_reads_as_one_line_naming_the_apps() -> None:
 def test_a_drop_seen_only_on_a_longer_pool_waits_for_the_next_check() -> None:
     """The shortest pool decides at once (a busy app's drop is notified at the first check that
     sees it); a drop found only on a longer pool, after the shortest could not tell, is one more
-    look at thin hours: it is notified when the next check still finds it (pending_runs 2)."""
+    look at thin hours: it is notified when a second check finds it too (pending_runs 2)."""
     busy = judge("success_rate_drop", latest(week(0.975, 10000), counts(10000, 9150)))
     assert busy.state == "firing" and busy.alert is not None and busy.alert.hours == 1 and busy.pending_runs == 1
     hours = week(0.975, 400)

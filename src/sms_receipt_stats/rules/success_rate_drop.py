@@ -129,11 +129,13 @@ def judge_hours(evidence: Evidence, ctx: Context) -> Verdict:
     found = _firing(evidence, ctx, successes, n, baseline,
                     RULE.text(ctx.lang, "hourly", n=f"{n:,}", span=span_text(ctx.lang, hours)), hours)
     if longer:
-        # Seen only on a longer pool, after the shortest could not tell: one more look at thin
-        # hours, so one more chance of a false drop (the quiet quarter's night-time one on an
-        # app at 91 % was a fourth-hour pool, 0.07 points past its bound, back to normal at the
-        # next check). It is notified when the next check still finds it; the shortest pool,
-        # which decides for every app with ALERT_MIN_VOLUME receipts an hour, is notified at once.
+        # Seen only on a longer pool, after the shortest could not tell (or had too few receipts
+        # on its baseline days): one more look at thin hours, so one more chance of a false drop
+        # (in the quiet quarter, a fourth-hour pool of the app at 91 % came 0.07 points past its
+        # bound and was back to normal at the next check). It is notified when a second check
+        # finds it too (a check that cannot tell in between does not start the count again; a
+        # clear one resolves it); the shortest pool, which decides for every app with
+        # ALERT_MIN_VOLUME receipts an hour, is notified at once.
         return Verdict.firing(found.alert, pending_runs=LONGER_POOL_RUNS) if found.alert is not None else found
     return found
 
