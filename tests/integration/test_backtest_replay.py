@@ -99,7 +99,7 @@ def test_cli_errors_are_one_line_and_exit_2(capsys):
     assert "SMS_SDK_APP_IDS" in capsys.readouterr().err
     assert command.run(_args(scenario="nope"), {}) == 2
     assert capsys.readouterr().err.strip() == ("backtest: unknown scenario 'nope'; expected one of: "
-                                               "quarter, quarter-b, quiet, drop, stall, noisy")
+                                               "quarter, quarter-b, quiet, drop, stall, noisy, package")
     assert command.run(_args(scenario="quiet", days=0), {}) == 2
     assert command.run(_args(scenario="list"), {}) == 0
     assert "quarter-b" in capsys.readouterr().out
@@ -227,3 +227,23 @@ def test_cli_progress_goes_to_stderr_and_leaves_the_json_alone(capsys):
     assert "backtest: product day 7/7, " in captured.err
     assert command.run(_args(scenario="quarter", days=7, json=True), {}) == 0
     assert capsys.readouterr().err == ""  # not a terminal: quiet
+
+
+def test_the_replay_reads_the_balance_and_package_low_warns_days_before_it_runs_out():
+    """The report reads SmsPackagesStatistics and SendStatusStatistics from the simulated sends:
+    a package running out at the apps' billed rate on day 9 is warned about at least two days
+    before, critical before it is empty, and resolved by the top-up."""
+    apps = [sc.AppSpec(a.app_id, a.name, a.peak, a.success_rate, a.receipt_rate, long_share=0.15) for a in APPS]
+    scenario = sc.build(apps, [], days=12, seed=12)
+    (empty,) = sc.run_out(scenario.truth, START, ((9, 14),))
+    scenario.incidents.append(empty)
+    scenario.detectable[empty.id] = True
+    result = replay(scenario.truth, {})
+    card = score("product", result.notices, result.runs, scenario.incidents, scenario.detectable)
+    (mine,) = card.incidents
+    assert mine.detected and mine.warning_lead_days is not None and mine.warning_lead_days >= 2
+    assert mine.critical_lead_days is not None and 0 < mine.critical_lead_days <= 2
+    assert mine.resolved == 1 and card.false_firing == 0
+    package = [n for n in result.notices if n.rule == "package_low"]
+    assert {n.job for n in package} == {"report"} and {n.app_id for n in package} == {None}
+    assert package[-1].status == "resolved" and package[-1].at > empty.end

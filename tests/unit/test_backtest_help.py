@@ -19,7 +19,8 @@ def test_the_glossary_defines_each_word_in_one_line():
     text = _help()
     glossary = text[text.index("glossary"):]
     lines = {line.split(":", 1)[0].strip(): line for line in glossary.splitlines()[1:] if ":" in line}
-    for word in ("naive", "detectable", "detected", "false notice", "delay", "flaps", "messages"):
+    for word in ("naive", "detectable", "detected", "false notice", "delay", "flaps", "messages",
+                 "package warned / critical"):
         assert word in lines, word
         assert len(lines[word]) <= 160, lines[word]
 

@@ -167,3 +167,42 @@ def test_the_replay_records_a_group_as_one_notice():
     assert (run.notices, run.firing) == (2, 2)
     assert [(n.targets, n.keys) for n in notices] == [((APP, OTHER), (f"fp-{APP}", f"fp-{OTHER}")),
                                                      (("1400000004",), ("fp-1400000004",))]
+
+
+def test_a_package_running_out_is_warned_about_days_ahead_and_stays_out_of_the_delays():
+    empty = Incident("P", "package_empty", (), T0 + 10 * 24 * H, T0 + 10 * 24 * H + 19 * H, lead_hours=10 * 24)
+    report = dict(app_id=None, rule="package_low", fingerprint="pk", job="report")
+    warned = Notice(at=T0 + 4 * 24 * H, severity="warning", code=None, status="firing", **report)
+    worse = Notice(at=T0 + 9 * 24 * H, severity="critical", code=None, status="firing", **report)
+    resolved = Notice(at=T0 + 11 * 24 * H, severity="critical", code=None, status="resolved", **report)
+    early = Notice(at=T0 - 2 * 24 * H, severity="warning", code=None, status="firing",
+                   **{**report, "fingerprint": "pk0"})  # before the lead: nothing explains it
+    outage = fire(T0 + 11 * H + 300)
+    result = card([early, warned, worse, outage, resolved], incidents=(empty, OUTAGE))
+    mine = next(i for i in result.incidents if i.id == "P")
+    assert mine.detected and mine.warning_lead_days == 6.0 and mine.critical_lead_days == 1.0
+    assert mine.resolved == 1 and mine.fingerprints == 1
+    assert result.package_warning_lead_days == 6.0 and result.package_critical_lead_days == 1.0
+    assert result.false_firing == 1 and result.false_firing_by_app == {"*": 1}  # the early one only
+    assert result.median_delay_hours == next(i for i in result.incidents if i.id == "I1").delay_hours  # the outage's
+
+
+def test_a_package_never_warned_about_has_no_lead():
+    empty = Incident("P", "package_empty", (), T0 + 10 * 24 * H, T0 + 11 * 24 * H, lead_hours=240)
+    late = Notice(at=T0 + 10 * 24 * H + 6 * H, app_id=None, rule="package_low", code=None, severity="critical",
+                  status="firing", fingerprint="pk", job="report")
+    other = Incident("Q", "package_empty", (), T0 + 30 * 24 * H, T0 + 31 * 24 * H, lead_hours=240)
+    result = card([late], incidents=(empty, other))
+    assert next(i for i in result.incidents if i.id == "P").warning_lead_days == -0.25
+    assert result.package_warning_lead_days is None and result.package_critical_lead_days is None
+    assert result.median_delay_hours is None
+
+
+def test_what_an_earlier_incident_left_resolving_in_a_packages_lead_is_not_its_flap():
+    empty = Incident("P", "package_empty", (), T0 + 10 * 24 * H, T0 + 11 * 24 * H, lead_hours=240)
+    left = fire(T0 + 5 * 24 * H, rule="volume_drop", fp="vd", status="resolved")
+    again = fire(T0 + 10 * 24 * H + 2 * H, rule="volume_drop", fp="vd")
+    flapped = fire(T0 + 10 * 24 * H + 3 * H, rule="volume_drop", fp="vd", status="resolved")
+    again2 = fire(T0 + 10 * 24 * H + 5 * H, rule="volume_drop", fp="vd")
+    assert card([left, again], incidents=(empty,)).flaps == 0
+    assert card([left, again, flapped, again2], incidents=(empty,)).flaps == 1  # inside the incident: a flap

@@ -283,3 +283,45 @@ def test_the_provider_warning_reads_as_one_line_naming_the_apps() -> None:
     assert message is not None
     [line] = [line for line in message.text.splitlines() if "late at the provider" in line]
     assert all(app in line for app in APPS[:4]) and "%" not in line
+
+
+
+def test_a_drop_seen_only_on_a_longer_pool_waits_for_the_next_check() -> None:
+    """The shortest pool decides at once (a busy app's drop is notified at the first check that
+    sees it); a drop found only on a longer pool, after the shortest could not tell, is one more
+    look at thin hours: it is notified when a second check finds it too (pending_runs 2)."""
+    busy = judge("success_rate_drop", latest(week(0.975, 10000), counts(10000, 9150)))
+    assert busy.state == "firing" and busy.alert is not None and busy.alert.hours == 1 and busy.pending_runs == 1
+    hours = week(0.975, 400)
+    for back in range(1, 4):
+        hours[NEWEST - back] = Seen(counts(400, 364), 300.0)  # 91 %
+    thin = judge("success_rate_drop", latest(hours, counts(400, 364)))
+    assert thin.state == "firing" and thin.alert is not None and thin.alert.hours is not None
+    assert thin.alert.hours > 1 and thin.pending_runs == 2
+
+
+def _thin_nights(per_hour: int, successes: Tuple[int, ...]) -> Dict[int, Seen]:
+    """7 days on which the same night hour had `per_hour` receipts, with these successes."""
+    return {NEWEST - 24 * day: Seen(counts(per_hour, ok), 7200.0) for day, ok in enumerate(successes, 1)}
+
+
+def test_a_baseline_of_thin_night_hours_is_no_normal_to_fall_below() -> None:
+    """An app at 91 %: its night hour held 30 receipts on each of the last days, and a median of
+    such hours came out at 96.7 % by chance (29 of 30 on four days). Tonight's busier hour, 262
+    of 300 (87.3 %), is ordinary for the app, not a drop: each baseline day needs
+    ALERT_MIN_VOLUME receipts in those hours, as the pool does."""
+    chance = (29, 29, 26, 29, 25, 29, 27)
+    answer = judge("success_rate_drop", latest(_thin_nights(30, chance), counts(300, 262)))
+    assert answer.state == "unknown"
+    # the same rates on days with enough receipts in that hour are a normal: the drop fires
+    thick = _thin_nights(120, tuple(ok * 4 for ok in chance))
+    assert judge("success_rate_drop", latest(thick, counts(300, 262))).state == "firing"
+
+
+def test_thin_baseline_hours_are_judged_over_a_longer_span_when_it_has_enough_on_each_day() -> None:
+    """The newest hour alone has enough receipts but the same hour on earlier days does not: the
+    same two hours on each day do, and they are the baseline of the pool of two hours."""
+    hours = week(0.985, 80)
+    hours[NEWEST - 1] = Seen(counts(400, 362), 300.0)
+    answer = judge("success_rate_drop", latest(hours, counts(400, 362)))  # 90.5 % over 800
+    assert answer.state == "firing" and answer.alert is not None and answer.alert.hours == 2

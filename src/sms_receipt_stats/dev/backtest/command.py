@@ -17,13 +17,14 @@ from sms_receipt_stats.dev.backtest.scenario import (
     SCENARIOS,
     AppSpec,
     HourCounts,
+    Incident,
     Scenario,
     ScenarioError,
     Truth,
     beijing,
     builtin,
 )
-from sms_receipt_stats.dev.backtest.score import GRACE_HOURS, Scorecard, score
+from sms_receipt_stats.dev.backtest.score import GRACE_HOURS, IncidentScore, Scorecard, score
 
 if TYPE_CHECKING:
     from sms_receipt_stats.config import Settings
@@ -57,6 +58,8 @@ def glossary() -> str:
         f"  flaps: an alert resolved, then firing again (same fingerprint), inside one incident's onset to "
         f"end + {grace}",
         "  messages: hourly checks that sent at least one notice (one chat message per sink each)",
+        "  package warned / critical: days from the first package_low notice (the first critical one) to "
+        "the packages running out",
         "  thresholds: the rule variables in effect; * marks one set by the environment or --set",
     ])
 
@@ -348,6 +351,15 @@ def app_label(app_id: str, names: Mapping[str, str]) -> str:
     return f"{app_id} {name}".strip()
 
 
+def _delay_cell(incident: Incident, found: IncidentScore) -> str:
+    """An incident's delay in hours; a package running out: how many days ahead it was warned."""
+    if not found.detected:
+        return "missed"
+    if incident.kind == "package_empty" and found.warning_lead_days is not None:
+        return f"{found.warning_lead_days:.2f} d ahead"
+    return _cell(found.delay_hours)
+
+
 def format_comparison(scenario: Scenario, cards: Dict[str, Scorecard], runs: Dict[str, ReplayResult],
                       settings: Optional[Settings] = None) -> str:
     names = list(cards)
@@ -367,7 +379,7 @@ def format_comparison(scenario: Scenario, cards: Dict[str, Scorecard], runs: Dic
         for incident in scenario.incidents:
             apps = ",".join(app_label(a, names_by_id) for a in incident.app_ids) or "all"
             found = [scores[n][incident.id] for n in names]
-            delays = "  ".join(f"{_cell(f.delay_hours) if f.detected else 'missed':>14}" for f in found)
+            delays = "  ".join(f"{_delay_cell(incident, f):>14}" for f in found)
             minutes = (incident.end - incident.onset) // 60
             lines.append(f"  {incident.id:<8} {incident.kind:<16} {apps:<{width}} {_local(incident.onset)}  "
                          f"{minutes:>4}  {scenario.detectable[incident.id]!s:<10}  {delays}")
@@ -387,6 +399,9 @@ def format_comparison(scenario: Scenario, cards: Dict[str, Scorecard], runs: Dic
         ("resolved: extra / missing", None),
         ("max notices in a run, account-wide", "max_notices_account_wide"),
     ]
+    if any(i.kind == "package_empty" for i in scenario.incidents):
+        rows += [("package: warned, days before empty", "package_warning_lead_days"),
+                 ("package: critical, days before empty", "package_critical_lead_days")]
     lines += ["", f"  {'metric':<38}" + "".join(f"{n:>12}" for n in names)]
     for label, attr in rows:
         cells = []

@@ -23,7 +23,15 @@ messages it affected (the minutes of each hour inside it), never on the product'
 - `drop` (the success rate falls below the app's own normal, maybe still above the threshold):
   the binomial test against the app's true rate minus DROP_POINTS;
 - `receipt_delay` (the provider holds every receipt back `delay_hours`, usually account-wide):
-  detectable when both the delay and the stall last an hour or more (no receipt is lost).
+  detectable when both the delay and the stall last an hour or more (no receipt is lost);
+- `package_empty` (the account's SMS packages run out at `onset`; sending is refused until a
+  package is bought at `end`): always detectable, days ahead, from the balance and the billed
+  rate; notices about it are expected from `lead_hours` before the onset.
+
+**The bill.** Each ended hour bills its accepted (submitted) messages once, and a long message once
+more per extra part (`AppSpec.long_share`). SmsPackagesStatistics and SendStatusStatistics are
+answered from those counts (`ScenarioSource.send_status`, `ScenarioSource.packages`) in the shapes
+the emulator documents (`sms_receipt_stats.dev.emulator`, product 382, pages 40528 and 55964).
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from sms_receipt_stats.sdk import CloudError
 from sms_receipt_stats.stats import Stats
@@ -58,7 +66,7 @@ LATE_FAILURE_VISIBILITY: Tuple[Tuple[float, float], ...] = (
 #: incident kinds; the first group changes success rates, API kinds make calls fail
 RATE_KINDS = ("outage", "degradation", "gradual", "intermittent", "blip", "drop")
 API_KINDS = ("api_error", "account_error")
-KINDS = (*RATE_KINDS, "receipt_outage", "receipt_delay", "sending_stopped", *API_KINDS)
+KINDS = (*RATE_KINDS, "receipt_outage", "receipt_delay", "sending_stopped", "package_empty", *API_KINDS)
 #: kinds an on-call user needs to hear about at once (their detection delay is reported apart)
 OUTAGE_KINDS = ("outage", "blip", "receipt_outage", "sending_stopped", "api_error", "account_error")
 
@@ -101,6 +109,8 @@ class AppSpec:
     #: how far the true success and receipt rates wander from day to day (uniform, +/-)
     success_wobble: float = 0.003
     receipt_wobble: float = 0.005
+    #: the share of its accepted messages long enough to bill a second part (FeeCount)
+    long_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,8 @@ class Incident:
     note: str = ""
     #: `receipt_delay`: how late the receipts of the affected messages arrive
     delay_hours: float = 0.0
+    #: how long before `onset` a notice about it is expected (a balance warned about days ahead)
+    lead_hours: float = 0.0
 
     @property
     def account_wide(self) -> bool:
@@ -145,6 +157,24 @@ class HourCounts:
     late_success: int = 0
     late_fail: int = 0
     late_minutes: float = 0.0
+    #: messages the API refused (no package left): in SendStatusStatistics' RequestCount only
+    refused: int = 0
+
+
+@dataclass(frozen=True)
+class Package:
+    """One SMS package of the account (UTC epochs), as SmsPackagesStatistics lists it."""
+
+    package_id: int
+    amount: int
+    created: int
+    expires: int
+    #: 0 gift, 1 bought (the API's PackageType)
+    kind: int = 1
+
+    @property
+    def effective(self) -> int:
+        return self.created
 
 
 @dataclass
@@ -166,6 +196,10 @@ class Truth:
     apps: List[AppSpec]
     counts: Dict[str, List[HourCounts]]
     errors: List[Incident] = field(default_factory=list)
+    #: the account's SMS packages (none: a postpaid account, nothing to judge)
+    packages: List[Package] = field(default_factory=list)
+    #: messages billed to the packages before `start` (their usage then)
+    billed_before: int = 0
 
     def hour_counts(self, app_id: str, hour: int) -> Optional[HourCounts]:
         series = self.counts.get(app_id)
@@ -173,6 +207,20 @@ class Truth:
         if series is None or index < 0 or index >= len(series):
             return None
         return series[index]
+
+    def billed(self, app_id: str, hour: int) -> int:
+        """FeeCount of one ended app-hour: each accepted message once, a long one once more."""
+        counts = self.hour_counts(app_id, hour)
+        if counts is None or not counts.submitted:
+            return 0
+        share = next((a.long_share for a in self.apps if a.app_id == app_id), 0.0)
+        return counts.submitted + int(round(counts.submitted * share))
+
+    def billed_between(self, begin: int, end: int) -> int:
+        """FeeCount of every app over the whole hours in [begin, end)."""
+        first = max(begin, self.start)
+        first += -first % HOUR
+        return sum(self.billed(a.app_id, hour) for a in self.apps for hour in range(first, end, HOUR))
 
 
 @dataclass
@@ -260,6 +308,63 @@ class ScenarioSource:
         if last < first:
             raise CloudError("InvalidParameterValue.EndTimeVerifyFail", "EndTime before BeginTime", request_id)
         return self.stats_at(app_id, first, last, at), request_id
+
+    def _account_call(self, app_id: str, begin_time: str, end_time: str) -> Tuple[int, int, float, str]:
+        """(first hour, last hour, now, request id) of an account call, failing like `fetch`."""
+        self.calls += 1
+        at = self.now().timestamp()
+        request_id = f"sim-{self.calls}"
+        incident = self.error_at(app_id, at)
+        if incident is not None:
+            raise CloudError(incident.code or "InternalError", f"simulated: {incident.note or incident.kind}",
+                             request_id)
+        try:
+            first, last = api_hour(begin_time), api_hour(end_time)
+        except ValueError:
+            raise CloudError("InvalidParameterValue.BeginTimeVerifyFail", "malformed hour", request_id) from None
+        if last < first:
+            raise CloudError("InvalidParameterValue.EndTimeVerifyFail", "EndTime before BeginTime", request_id)
+        return first, last, at, request_id
+
+    def send_status(self, app_id: str, begin_time: str, end_time: str,
+                    timeout: Optional[float] = None) -> Tuple[Any, Optional[str]]:
+        """SendStatusStatistics (the emulator's `_send_status_statistics`): over BeginTime..EndTime,
+        both hours counted, the hours ended by now: RequestCount (accepted and refused),
+        RequestSuccessCount (accepted: the receipts' RequestSuccessCount), FeeCount (billed)."""
+        from sms_receipt_stats.account import send_doc
+
+        first, last, at, request_id = self._account_call(app_id, begin_time, end_time)
+        submitted = accepted = billed = 0
+        for hour in range(first, min(last + HOUR, int(at) // HOUR * HOUR), HOUR):
+            counts = self.truth.hour_counts(app_id, hour)
+            if counts is None:
+                continue
+            accepted += counts.submitted
+            submitted += counts.submitted + counts.refused
+            billed += self.truth.billed(app_id, hour)
+        return send_doc(submitted, accepted, billed), request_id
+
+    def packages(self, app_id: str, begin_time: str, end_time: str, limit: int, offset: int,
+                 timeout: Optional[float] = None) -> Tuple[List[Dict[str, Any]], Optional[str]]:
+        """SmsPackagesStatistics (the emulator's `_sms_packages_statistics`): the packages created
+        in BeginTime..EndTime, newest first, `limit` from `offset`; CurrentUsage is what the
+        account's apps billed until now, taken from the package that expires first, each up to
+        its amount."""
+        first, last, at, request_id = self._account_call(app_id, begin_time, end_time)
+        usage = self.truth.billed_before + self.truth.billed_between(self.truth.start, int(at) // HOUR * HOUR)
+        rows: List[Dict[str, Any]] = []
+        for package in sorted(self.truth.packages, key=lambda p: (p.expires, p.package_id)):
+            if package.created > at:
+                continue  # not bought yet
+            used = min(usage, package.amount)
+            usage -= used
+            rows.append({"PackageId": package.package_id, "PackageType": package.kind,
+                         "PackageAmount": package.amount, "CurrentUsage": used,
+                         "PackageCreateTime": package.created, "PackageEffectiveTime": package.effective,
+                         "PackageExpiredTime": package.expires})
+        created = [r for r in rows if first <= r["PackageCreateTime"] < last + HOUR]
+        created.sort(key=lambda r: (-r["PackageCreateTime"], r["PackageId"]))
+        return created[offset:offset + limit], request_id
 
 
 # -- generation ------------------------------------------------------------------------------------
@@ -431,6 +536,8 @@ def is_detectable(incident: Incident, found: Evidence, success_threshold: float 
     """The module docstring's definition, on the true counts of the affected messages."""
     if incident.kind in API_KINDS:
         return incident.end - incident.onset >= HOUR
+    if incident.kind == "package_empty":
+        return True
     if incident.kind == "receipt_delay":
         return incident.end - incident.onset >= HOUR and incident.delay_hours >= 1
     if incident.kind == "sending_stopped":
@@ -526,9 +633,11 @@ SCENARIOS = {
              "four times, account-wide (seed 5)",
     "noisy": "91 days, 12 healthy apps whose true success rates wander +/-1.5 points from day to day, three "
              "of them 1.5 points above the threshold, one at 83 % receipts, no incidents (seed 6)",
+    "package": "28 days, 12 apps: the account's SMS package runs out twice at the apps' billed rate; sending "
+               "is refused until a package is bought the next morning (seed 7)",
 }
-_DEFAULT_SEEDS = {"quarter": 1, "quarter-b": 2, "quiet": 3, "drop": 4, "stall": 5, "noisy": 6}
-_DEFAULT_DAYS = {"drop": 28, "stall": 28}
+_DEFAULT_SEEDS = {"quarter": 1, "quarter-b": 2, "quiet": 3, "drop": 4, "stall": 5, "noisy": 6, "package": 7}
+_DEFAULT_DAYS = {"drop": 28, "stall": 28, "package": 28}
 
 # (app index, day, Beijing hour, minutes, points below the app's true rate); 1 point: a wobble
 _DROPS = ((0, 9, 10, 360, 0.06), (1, 13, 14, 240, 0.06), (3, 17, 9, 180, 0.06), (5, 22, 10, 300, 0.065),
@@ -573,6 +682,53 @@ def _noisy(apps: List[AppSpec]) -> List[AppSpec]:
                     success_wobble=0.015) for index, a in enumerate(apps)]
 
 
+#: (day, Beijing hour) at which the balance reaches zero; a package is bought at TOP_UP_HOUR the next day
+_RUN_OUTS = ((12, 15), (24, 11))
+TOP_UP_HOUR = 10
+#: a notice about a package running out is expected up to this long before it does
+PACKAGE_LEAD_HOURS = 10 * 24
+#: the bought package's life, and what it had billed before the scenario starts
+PACKAGE_DAYS = 365
+_BILLED_BEFORE = 1_000_000
+
+
+def _billing(apps: List[AppSpec], rng: random.Random) -> List[AppSpec]:
+    """Some messages are long (two parts, billed twice): 5 to 30 % of each app's."""
+    return [AppSpec(a.app_id, a.name, a.peak, a.success_rate, a.receipt_rate, a.late_failures,
+                    a.success_wobble, a.receipt_wobble, long_share=round(rng.uniform(0.05, 0.3), 3)) for a in apps]
+
+
+def run_out(truth: Truth, start: int, layout: Sequence[Tuple[int, int]] = _RUN_OUTS) -> List[Incident]:
+    """Give the account packages that run out at each (day, hour) of `layout`, at the apps'
+    billed rate: each package's amount is what the apps bill from its purchase to that moment.
+    Sending is refused from then until the next one is bought (TOP_UP_HOUR the next day): those
+    hours' messages move to `refused` (no receipt, not billed). The last package bought lasts.
+    Run-outs after the truth's end are left out."""
+    incidents: List[Incident] = []
+    bought, billed_before = start - 30 * 86400, _BILLED_BEFORE
+    truth.billed_before = billed_before
+    for number, (day, hour) in enumerate(layout, 1):
+        empty = at(start, day, hour)
+        top_up = at(start, day + 1, TOP_UP_HOUR)
+        if empty >= truth.start + truth.hours * HOUR:
+            break
+        amount = billed_before + truth.billed_between(max(bought, truth.start), empty)
+        truth.packages.append(Package(package_id=1000790000 + number, amount=amount, created=bought,
+                                      expires=bought + PACKAGE_DAYS * 86400))
+        for series in truth.counts.values():
+            for index in range((empty - truth.start) // HOUR, min(len(series), (top_up - truth.start) // HOUR)):
+                counts = series[index]
+                series[index] = HourCounts(refused=counts.submitted + counts.refused)
+        incidents.append(Incident(id=f"P{number:02d}", kind="package_empty", app_ids=(), onset=empty, end=top_up,
+                                  lead_hours=PACKAGE_LEAD_HOURS,
+                                  note="the SMS packages run out; sending is refused until one is bought"))
+        bought, billed_before = top_up, 0
+    amount = max(1, truth.billed_between(truth.start, truth.start + truth.hours * HOUR)) * 10
+    truth.packages.append(Package(package_id=1000790000 + len(incidents) + 1, amount=amount, created=bought,
+                                  expires=bought + PACKAGE_DAYS * 86400))
+    return incidents
+
+
 class ScenarioError(ValueError):
     """An unknown scenario name or a bad length."""
 
@@ -612,6 +768,14 @@ def builtin(name: str, *, seed: Optional[int] = None, days: Optional[int] = None
     elif name == "stall":
         apps = default_apps(seed)
         incidents = _stall_incidents(DEFAULT_START, rng)
+    elif name == "package":
+        scenario = build(_billing(default_apps(seed), rng), [], days=days, seed=seed, name=name,
+                         description=SCENARIOS[name])
+        for incident in run_out(scenario.truth, DEFAULT_START):
+            scenario.incidents.append(incident)
+            scenario.detectable[incident.id] = True
+            scenario.evidence[incident.id] = Evidence()
+        return scenario
     else:
         apps = default_apps(seed)
         incidents = _quarter_incidents(DEFAULT_START, apps, _QUARTER if name == "quarter" else _QUARTER_B, rng)

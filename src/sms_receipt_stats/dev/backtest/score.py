@@ -18,7 +18,8 @@ for data that lag and for the daily report about yesterday):
 - **delay**: first such notice's run time minus the onset, in hours; the median over detected
   incidents, and over the outage kinds (`scenario.OUTAGE_KINDS`).
 - **flaps**: a resolved notice followed by a firing notice of the same fingerprint (a grouped
-  notice: of one of its fingerprints), both inside the same incident's [onset, end + grace).
+  notice: of one of its fingerprints), both inside the same incident's [onset, end + grace) (its
+  lead excluded: the alerts an earlier incident left resolving there are not this one's flaps).
 - **false_resolved**: resolved notices sent while an incident of that app is still going on
   (onset <= run time < end) whose rule family matches the incident's kind.
 - **rule families** (`rule_matches`), by words in the rule's name, so renamed rules still count:
@@ -31,6 +32,11 @@ for data that lag and for the daily report about yesterday):
 - **messages**: check runs that sent at least one notice (one chat message per sink each);
   `reports` is the number of report runs, `report_notices` the notices they carried.
 - **max_notices_account_wide**: the most notices one run sent during an account-wide incident.
+- **package leads** (`package_empty`, whose span starts `lead_hours` before the balance reaches
+  zero): per incident, the days from its first firing notice (`warning_lead_days`) and its first
+  critical one (`critical_lead_days`) to the onset; `package_warning_lead_days` /
+  `package_critical_lead_days` are the shortest over the incidents (None: one was never warned
+  about). These incidents stay out of the median delays (notices are due before their onset).
 """
 
 from __future__ import annotations
@@ -43,11 +49,13 @@ from sms_receipt_stats.dev.backtest.replay import Notice, RunRecord
 from sms_receipt_stats.dev.backtest.scenario import HOUR, OUTAGE_KINDS, Incident
 
 GRACE_HOURS = 3
+DAY = 24 * HOUR
 RESOLVE_HORIZON_HOURS = 30
 
 _FAMILY = {"receipt_outage": ("receipt",), "receipt_delay": ("receipt",),
            "sending_stopped": ("volume", "sending", "traffic"),
-           "api_error": ("api_error", "account", "error"), "account_error": ("api_error", "account", "error")}
+           "api_error": ("api_error", "account", "error"), "account_error": ("api_error", "account", "error"),
+           "package_empty": ("package",)}
 _RATE_FAMILY = ("success", "delivery")
 
 
@@ -68,6 +76,8 @@ class IncidentScore:
     resolved: int = 0
     flaps: int = 0
     false_resolved: int = 0
+    warning_lead_days: Optional[float] = None
+    critical_lead_days: Optional[float] = None
 
 
 @dataclass
@@ -93,6 +103,8 @@ class Scorecard:
     extra_resolved: int = 0
     missing_resolved: int = 0
     max_notices_account_wide: Optional[int] = None
+    package_warning_lead_days: Optional[float] = None
+    package_critical_lead_days: Optional[float] = None
     incidents: List[IncidentScore] = field(default_factory=list)
 
     def to_dict(self) -> Dict[str, object]:
@@ -102,7 +114,7 @@ class Scorecard:
 
 
 def _span(incident: Incident, grace: int) -> Tuple[int, int]:
-    return incident.onset, incident.end + grace
+    return incident.onset - int(incident.lead_hours * HOUR), incident.end + grace
 
 
 def relevant(incident: Incident, notice: Notice, looked_from: int, grace: int) -> bool:
@@ -150,14 +162,22 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
 
     delays: List[float] = []
     outage_delays: List[float] = []
+    leads: Dict[str, List[Optional[float]]] = {"warning": [], "critical": []}
     for incident in incidents:
         mine = IncidentScore(id=incident.id, kind=incident.kind, detectable=bool(detectable.get(incident.id)))
-        begin, end = _span(incident, grace)
+        _, end = _span(incident, grace)
         firing = [n for n in ordered if n.status == "firing" and n.at < end and rule_matches(incident, n.rule)
                   and relevant(incident, n, looked.get((n.at, n.job), n.at - HOUR), grace)]
         if firing:
             mine.detected = True
             mine.delay_hours = round((firing[0].at - incident.onset) / HOUR, 2)
+        if incident.kind == "package_empty":
+            critical = [n for n in firing if n.severity == "critical"]
+            mine.warning_lead_days = round((incident.onset - firing[0].at) / DAY, 2) if firing else None
+            mine.critical_lead_days = round((incident.onset - critical[0].at) / DAY, 2) if critical else None
+            leads["warning"].append(mine.warning_lead_days)
+            leads["critical"].append(mine.critical_lead_days)
+        elif firing and mine.delay_hours is not None:
             delays.append(mine.delay_hours)
             if incident.kind in OUTAGE_KINDS:
                 outage_delays.append(mine.delay_hours)
@@ -173,7 +193,7 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
                 mine.resolved += n.status == "resolved"
         last_resolved: Dict[str, bool] = {}
         for n in ordered:
-            if not begin <= n.at < end or not any(incident.affects(app) for app in n.targets):
+            if not incident.onset <= n.at < end or not any(incident.affects(app) for app in n.targets):
                 continue
             if n.status == "resolved":
                 for fp in n.keys:
@@ -193,9 +213,13 @@ def score(policy: str, notices: Sequence[Notice], runs: Sequence[RunRecord], inc
         else:
             card.detected_undetectable += mine.detected
         if incident.account_wide:
-            during = [r.notices for r in runs if begin <= r.at < end]
+            during = [r.notices for r in runs if incident.onset <= r.at < end]
             most = max(during, default=0)
             card.max_notices_account_wide = max(card.max_notices_account_wide or 0, most)
+    for kind, found in leads.items():
+        if found:
+            known = [lead for lead in found if lead is not None]
+            setattr(card, f"package_{kind}_lead_days", min(known) if len(known) == len(found) else None)
     card.median_delay_hours = round(statistics.median(delays), 2) if delays else None
     card.median_outage_delay_hours = round(statistics.median(outage_delays), 2) if outage_delays else None
     return card
