@@ -81,3 +81,19 @@ def test_concurrent_batches_with_shared_members_count_each_member_once(state_env
     assert stores[0].read_counters(["h"]) == [{"total": distinct}]
     for s in stores:
         s.close()
+
+
+def test_a_linked_group_counts_only_members_new_in_this_call_and_each_once(store: Store) -> None:
+    assert store.count_once("seen", 60, [group("h", "x")]) == 1
+    linked = CountGroup("m", 60, [("x", ("s",)), ("y", ("s",)), ("y", ("s",)), ("z", ("s",))], linked=True)
+    # x was seen before: nothing; y is new (twice in the batch: once); z is in no earlier group
+    assert store.count_once("seen", 60, [group("h", "x", "y"), linked]) == 1
+    assert store.read_counters(["h", "m"]) == [{"a": 2, "b": 2}, {"s": 1}]
+    # a linked group leaves no trace in the seen set: z is still new for an unlinked group
+    assert store.count_once("seen", 60, [group("h", "z")]) == 1
+
+
+def test_a_batch_of_nothing_new_creates_no_linked_counters(store: Store) -> None:
+    store.count_once("seen", 60, [group("h", "x")])
+    store.count_once("seen", 60, [group("h", "x"), CountGroup("m", 60, [("x", ("s",))], linked=True)])
+    assert store.read_counters(["m"]) == [{}]

@@ -14,6 +14,15 @@ SQLite, so it is counted whole or not at all, and a receipt whose sid the app's 
 (a million receipts a day hold about 100 MB); an hour's counters are a few hundred bytes, kept
 RETENTION_DAYS after the hour. Keys carry the app id as a Redis hash tag (`receipts:{id}:...`),
 so one app's keys share a cluster slot.
+
+**The recent minutes.** The same call also counts each new receipt in the minute it *arrived*
+(our clock, Beijing `yyyymmddHHMM`), for the minute rule (`rules/delivery_failures.py`): one
+hash per app and minute, `s:S` / `s:F` and `c:F:<code>` only, kept RECENT_SECONDS (2 h) after
+its minute. It is a linked group of `count_once` (no second entry in the seen set), so memory is
+bounded by the minutes alone: at most 121 live hashes per app, each 2 + (failed codes of that
+minute) fields, about 200 bytes with five codes: some 25 kB per app, whatever the volume.
+By arrival, not by `user_receive_time`: the last minutes are complete when judged, and a late
+receipt adds to the minute that learnt of it.
 """
 
 from __future__ import annotations
@@ -37,6 +46,9 @@ DEDUP_WINDOW = 24 * 3600.0
 #: counters are kept this long after their hour: the dashboard's 30 days and a margin
 RETENTION_DAYS = 35
 _BEIJING = timezone(timedelta(hours=8))
+#: how long a minute's counters are kept after the minute: the minute rule reads at most its
+#: last hour (rules/delivery_failures.py), with an hour to spare for a late reader
+RECENT_SECONDS = 2 * 3600.0
 
 
 def _tag(app_id: str) -> str:
@@ -52,6 +64,17 @@ def hour_key(app_id: str, hour: int) -> str:
     return _tag(app_id) + datetime.fromtimestamp(hour * 3600, _BEIJING).strftime("%Y%m%d%H")
 
 
+def minute_key(app_id: str, minute: int) -> str:
+    """The recent counters of one app and arrival minute (UTC epoch minutes), named by the
+    Beijing minute (yyyymmddHHMM)."""
+    return _tag(app_id) + "m:" + datetime.fromtimestamp(minute * 60, _BEIJING).strftime("%Y%m%d%H%M")
+
+
+def minute_fields(receipt: Receipt) -> Tuple[str, ...]:
+    """What the recent minutes keep of a receipt: its status, and a failure's code."""
+    return ("s:S",) if receipt.status == "SUCCESS" else ("s:F", f"c:F:{receipt.code}")
+
+
 def fields_of(receipt: Receipt) -> Tuple[str, ...]:
     status = "S" if receipt.status == "SUCCESS" else "F"
     fields = (f"s:{status}", f"c:{status}:{receipt.code}", f"n:{receipt.nationcode}", f"l:{receipt.latency}")
@@ -63,8 +86,12 @@ def groups_of(app_id: str, receipts: Sequence[Receipt], now: float) -> List[Coun
     by_hour: Dict[int, List[Tuple[str, Tuple[str, ...]]]] = defaultdict(list)
     for receipt in receipts:
         by_hour[receipt.hour].append((receipt.sid_key, fields_of(receipt)))
-    return [CountGroup(hour_key(app_id, hour), max(3600.0, (hour + 1) * 3600 + RETENTION_DAYS * 86400 - now), items)
-            for hour, items in sorted(by_hour.items())]
+    groups = [CountGroup(hour_key(app_id, hour), max(3600.0, (hour + 1) * 3600 + RETENTION_DAYS * 86400 - now),
+                         items) for hour, items in sorted(by_hour.items())]
+    minute = int(now // 60)  # the arrival minute: linked, so only receipts new above count in it
+    recent = [(receipt.sid_key, minute_fields(receipt)) for receipt in receipts]
+    return [*groups, CountGroup(minute_key(app_id, minute), (minute + 1) * 60 + RECENT_SECONDS - now, recent,
+                                linked=True)] if recent else groups
 
 
 def count_batch(state: GuardedStore, app_id: str, receipts: Sequence[Receipt], now: float) -> Optional[int]:
@@ -209,3 +236,20 @@ def read_series(state: GuardedStore, app_ids: Sequence[str],
             mine.total.merge(bucket)
         series[app_id] = mine
     return series
+def read_recent(state: GuardedStore, app_id: str, minutes: Sequence[int],
+                hours: Sequence[int] = ()) -> Optional[Tuple[List[ReceiptTotals], List[ReceiptTotals]]]:
+    """One app's counters of each arrival minute in `minutes` and each hour in `hours`, in one
+    store call (the minute rule's window and baseline); None when the store could not answer."""
+    keys = [minute_key(app_id, m) for m in minutes] + [hour_key(app_id, h) for h in hours]
+    if not keys:
+        return [], []
+    found = state.call("read", None, lambda store: store.read_counters(keys))
+    if found is None or len(found) != len(keys):
+        return None
+    totals = []
+    for counters in found:
+        total = ReceiptTotals()
+        if isinstance(counters, dict):
+            total.add(counters)
+        totals.append(total)
+    return totals[:len(minutes)], totals[len(minutes):]

@@ -80,23 +80,31 @@ return 1
 
 
 # KEYS[1] sorted set of members seen (score: when, ms), KEYS[2..] counters hashes; ARGV[1] window ms, then
-# per counters key: ttl ms, item count, and per item: member, field count, fields. One script: a batch is
-# counted whole or not at all, and a member already seen within the window adds nothing.
+# per counters key: ttl ms, linked (0/1), item count, and per item: member, field count, fields. One script:
+# a batch is counted whole or not at all, and a member already seen within the window adds nothing. A linked
+# group (the per-minute view) counts a member only if an earlier group of this call found it new.
 _COUNT_ONCE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local a, counted = 2, 0
+local a, counted, fresh = 2, 0, {}
 for k = 2, #KEYS do
-  local ttl, n = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  a = a + 2
-  local touched = false
+  local ttl, linked, n = tonumber(ARGV[a]), ARGV[a + 1] == '1', tonumber(ARGV[a + 2])
+  a = a + 3
+  local touched, used = false, {}
   for i = 1, n do
     local member, nf = ARGV[a], tonumber(ARGV[a + 1])
     a = a + 2
-    if redis.call('ZADD', KEYS[1], 'NX', now, member) == 1 then
-      counted = counted + 1
+    local new
+    if linked then
+      new = fresh[member] == true and not used[member]
+      used[member] = true
+    else
+      new = redis.call('ZADD', KEYS[1], 'NX', now, member) == 1
+      if new then counted = counted + 1; fresh[member] = true end
+    end
+    if new then
       touched = true
       for f = a, a + nf - 1 do redis.call('HINCRBY', KEYS[k], ARGV[f], 1) end
     end
@@ -252,7 +260,7 @@ class RedisStore(Store):
         args: List[Union[str, int]] = [_ms(window)]
         for group in groups:
             keys.append(self._key(group.counters))
-            args += [_ms(group.ttl), len(group.items)]
+            args += [_ms(group.ttl), 1 if group.linked else 0, len(group.items)]
             for member, fields in group.items:
                 args += [member, len(fields), *fields]
         reply = self._client.eval(_COUNT_ONCE, keys, args)

@@ -192,18 +192,24 @@ class SqliteStore(Store):
     def count_once(self, seen: str, window: float, groups: Sequence[CountGroup]) -> int:
         self._count_tables()
         now = self._clock()
-        seen_key, counted = self._key(seen), 0
+        seen_key, counted, fresh = self._key(seen), 0, set()  # type: ignore[var-annotated]
         with self._immediate():  # one transaction: the batch is counted whole or not at all
             self._db.execute("DELETE FROM seen WHERE key = ? AND expires <= ?", (seen_key, now))
             self._db.execute("DELETE FROM counters WHERE expires <= ?", (now,))
             for group in groups:
-                key = self._key(group.counters)
+                key, used = self._key(group.counters), set()
                 for member, fields in group.items:
-                    added = self._db.execute("INSERT OR IGNORE INTO seen (key, member, expires) VALUES (?, ?, ?)",
-                                             (seen_key, member, now + window)).rowcount
-                    if added != 1:
-                        continue
-                    counted += 1
+                    if group.linked:  # the per-minute view: members found new by an earlier group, once
+                        if member not in fresh or member in used:
+                            continue
+                        used.add(member)
+                    else:
+                        added = self._db.execute("INSERT OR IGNORE INTO seen (key, member, expires) "
+                                                 "VALUES (?, ?, ?)", (seen_key, member, now + window)).rowcount
+                        if added != 1:
+                            continue
+                        counted += 1
+                        fresh.add(member)
                     self._db.executemany(
                         "INSERT INTO counters (key, field, value, expires) VALUES (?, ?, 1, ?) "
                         "ON CONFLICT (key, field) DO UPDATE SET value = value + 1, "

@@ -56,6 +56,10 @@ class CountGroup(NamedTuple):
     ttl: float
     #: (member, the fields it adds one to)
     items: Sequence[Tuple[str, Sequence[str]]]
+    #: a second view of members counted by an earlier group of the same call (the receipts'
+    #: per-minute counters): a member adds here only if it was new in this call, and the seen
+    #: set is neither read nor written for it, so it costs no memory there and never counts twice
+    linked: bool = False
 
 
 class StoreError(Exception):
@@ -112,7 +116,9 @@ class Store(ABC):
     def count_once(self, seen: str, window: float, groups: Sequence[CountGroup]) -> int:
         """Atomically, for every member of every group that `seen` has not held in the last `window`
         seconds: remember it, and add one to each of its fields in the group's counters (a hash
-        kept `ttl` seconds at least). Returns how many members were new. A back end without it
+        kept `ttl` seconds at least). A `linked` group counts a member only when an earlier group
+        of this call found it new (and adds nothing to the total). Returns how many members were
+        new. A back end without it
         raises NotImplementedError (the caller answers that the store cannot count)."""
         raise NotImplementedError("this state store cannot count receipts")
 
