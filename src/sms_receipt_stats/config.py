@@ -89,6 +89,9 @@ class Thresholds(BaseModel):
     package_min_messages: int = 0
     accept_rate_min: float = 0.95
     dispersion_max: float = 4.0  # the most a rate's variance is widened by the app's own noise
+    receipt_window: float = 600.0  # delivery_failures: the recent minutes judged (seconds)
+    receipt_fail_max: float = 0.30
+    receipt_fail_rise: float = 0.10
 
     def values(self) -> Dict[str, Any]:
         """Every rule setting by field name, the extras of newer rules included."""

@@ -37,6 +37,11 @@ GRANULARITIES: Tuple[str, ...] = get_args(Granularity)
 TIMER_JOBS: Tuple[str, ...] = ("report", "check", "doctor")
 #: the timer jobs an alert rule may be judged by
 RULE_JOBS: Tuple[str, ...] = ("check", "report")
+#: not a timer job: the judgment the receipts callback makes after it stores a batch (at most once
+#: a minute per app; `receipts/alerting.py`), for the rules judged in minutes
+RECEIPT_JOB = "receipts"
+#: every job a rule may name in `RuleSpec.jobs`
+JUDGING_JOBS: Tuple[str, ...] = (*RULE_JOBS, RECEIPT_JOB)
 
 
 def one_of(words: Sequence[str]) -> str:

@@ -72,13 +72,15 @@ def extra_rule_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_regist
 def test_the_package_rules_are_found_without_a_list() -> None:
     reg = registry()
     assert set(reg.by_name) == {"success_rate_below", "receipt_rate_below", "success_rate_drop", "volume_drop",
-                                "api_error", "config_error", "state_unavailable", "package_low", "submit_rejected"}
+                                "api_error", "config_error", "state_unavailable", "package_low", "submit_rejected",
+                                "delivery_failures"}
     assert set(rule_names()) == set(reg.by_name) <= VOCABULARY
     assert {v.env for v in reg.variables} == {
         "ALERT_MIN_VOLUME", "ALERT_CONFIDENCE", "ALERT_POOL_HOURS", "ALERT_SUCCESS_RATE_MIN",
         "ALERT_SUCCESS_RATE_CRITICAL", "ALERT_RECEIPT_RATE_MIN", "ALERT_RECEIPT_DELAY", "ALERT_DROP_POINTS",
         "ALERT_VOLUME_DROP", "PACKAGE_WARN_DAYS", "PACKAGE_CRIT_DAYS", "PACKAGE_MIN_MESSAGES",
-        "ALERT_ACCEPT_RATE_MIN", "ALERT_DISPERSION_MAX"}
+        "ALERT_ACCEPT_RATE_MIN", "ALERT_DISPERSION_MAX", "ALERT_RECEIPT_WINDOW", "ALERT_RECEIPT_FAIL_MAX",
+        "ALERT_RECEIPT_FAIL_RISE"}
 
 
 def test_declared_defaults_are_the_settings_defaults() -> None:

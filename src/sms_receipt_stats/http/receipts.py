@@ -13,6 +13,9 @@ Answers are Tencent's shape, `{"result": 0, "errmsg": "OK"}`, and on any refusal
 * no state store, or one that cannot take the batch: 503 with Retry-After, so Tencent pushes it
   again (a batch is counted whole or not at all, and a receipt pushed twice counts once).
 
+Once a batch is stored, the app's recent minutes are judged (`receipts/alerting.py`, at most once
+a minute per app, bounded in time); whatever happens there, the answer is the stored batch's.
+
 Neither the token nor a phone number ever appears in an answer or a log line.
 """
 
@@ -71,6 +74,10 @@ def receive(request: Request) -> Dict[str, Any]:
 
         counted = count_batch(state, app_id, receipts, now)
         problem = state.problem
+        if counted is not None:  # the minute rule (docs/alerts.md, *Alerts in minutes*): never raises
+            from sms_receipt_stats.receipts.alerting import judge_after_batch
+
+            judge_after_batch(state, settings, app_id, request.deps, request.deadline)
     finally:
         state.close()
     if counted is None:

@@ -32,7 +32,7 @@ from typing import (
 
 from sms_receipt_stats.discovery import Lazy
 from sms_receipt_stats.variables import Variable
-from sms_receipt_stats.vocabulary import LANGS, RULE_JOBS
+from sms_receipt_stats.vocabulary import JUDGING_JOBS, LANGS, RULE_JOBS
 
 if TYPE_CHECKING:
     from sms_receipt_stats.documents import Alert, AppResult
@@ -78,6 +78,9 @@ class Evidence:
     window_lag: float = 0.0
     #: an hourly check keeps this app's hours in the state store (it judges the hourly rules)
     watched: bool = True
+    #: the receipts callback's judgment only: the app's receipts by arrival minute, newest
+    #: first (`rules.delivery_failures.Minute`); None in a timer run
+    recent: Optional[Sequence[Any]] = None
 
     @property
     def answered(self) -> bool:
@@ -232,8 +235,8 @@ def discover(paths: Optional[Sequence[str]] = None) -> Registry:
         for lang in LANGS:
             if not {"title", "message"} <= set(spec.texts.get(lang, {})):
                 problems.append(f"needs a title and a message in {lang}")
-        if not set(spec.jobs) <= set(RULE_JOBS) or spec.clear_runs < 1:
-            problems.append(f"jobs must be among {RULE_JOBS} and clear_runs at least 1")
+        if not set(spec.jobs) <= set(JUDGING_JOBS) or spec.clear_runs < 1:
+            problems.append(f"jobs must be among {JUDGING_JOBS} and clear_runs at least 1")
         if problems:
             raise RuntimeError(f"rule module {module}: " + "; ".join(problems))
         found.append(spec)
