@@ -46,6 +46,8 @@ _COUNT_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS counters (key TEXT NOT NULL, field TEXT NOT NULL, value INTEGER NOT NULL, "
     "expires REAL NOT NULL, PRIMARY KEY (key, field))",
     "CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)",
+    # each batch drops its app's expired sids first: without this, a scan of the app's whole day
+    "CREATE INDEX IF NOT EXISTS seen_expires ON seen (key, expires)",
 )
 
 
