@@ -87,7 +87,7 @@ def show(found: Dict[str, Any]) -> None:
         minute = "-" if r["minute_delay_min"] is None else f"{r['minute_delay_min']} min"
         both = "-" if r["both_delay_h"] is None else f"{r['both_delay_h']:.2f} h"
         print(f"{r['id']:<9}{r['kind']:<13}{r['app']:<12}{r['minutes']:>5}{r['rate']:>6.2f}  "
-              f"{str(r['detectable']):<11}{hourly:>8}{minute:>9}{both:>8}{r['minute_flaps']:>6}"
+              f"{r['detectable']!s:<11}{hourly:>8}{minute:>9}{both:>8}{r['minute_flaps']:>6}"
               f"{r['minute_resolved']:>9}")
     d, f = found["median_delay"], found["false_firing"]
     print(f"median delay: hourly {d['hourly_h']} h, minute rule {d['minute_min']} min")

@@ -196,7 +196,8 @@ def simulate(scenario: Scenario, user_env: Optional[Mapping[str, str]] = None, *
     tokens = {a.app_id: receipts_token(SECRET, a.app_id) for a in apps}
     incidents = {a.app_id: [i for i in scenario.incidents if i.affects(a.app_id)] for a in apps}
     late = {a.app_id for a in apps if a.late_failures}
-    codes, weights = zip(*FAIL_CODES)
+    codes: List[str] = [code for code, _ in FAIL_CODES]
+    weights: List[float] = [float(weight) for _, weight in FAIL_CODES]
     #: arrival minute -> app -> [(send minute, status, code)]
     arrivals: Dict[int, Dict[str, List[Tuple[int, str, str]]]] = defaultdict(lambda: defaultdict(list))
     repush: Dict[int, List[Tuple[str, str]]] = defaultdict(list)
