@@ -408,7 +408,7 @@ class _Builder:
             if rule == "submit_rejected":
                 return self.tr("value_submit_rejected", value=pct(float(value)), threshold=pct_threshold(threshold),
                                lt=self.m.lt, n=num(alert.volume or 0))
-            if rule == "package_low":  # days or messages: the rule's own sentence says which
+            if rule in ("package_low", "delivery_failures"):  # the rule's own sentence says which (above a ceiling)
                 return f"{self.title_of(rule)}: {self.m.escape(shorten(alert.message, MESSAGE_MAX))}"
             if rule in ("success_rate_below", "receipt_rate_below"):
                 line = self.tr(f"value_{rule}", value=pct(float(value)), threshold=pct_threshold(threshold),
