@@ -237,6 +237,8 @@ def read_series(state: GuardedStore, app_ids: Sequence[str],
             mine.total.merge(bucket)
         series[app_id] = mine
     return series
+
+
 def read_recent(state: GuardedStore, app_id: str, minutes: Sequence[int],
                 hours: Sequence[int] = ()) -> Optional[Tuple[List[ReceiptTotals], List[ReceiptTotals]]]:
     """One app's counters of each arrival minute in `minutes` and each hour in `hours`, in one
