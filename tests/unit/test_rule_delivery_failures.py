@@ -117,3 +117,12 @@ def test_a_timer_run_never_judges_it() -> None:
 def test_it_is_judged_by_the_receipts_job_only_and_resolves_after_an_hour_of_clear_minutes() -> None:
     spec = registry().by_name["delivery_failures"]
     assert spec.jobs == ("receipts",) and spec.clear_runs == CLEAR_JUDGMENTS == 60
+
+
+def test_chat_and_the_dashboard_word_it_by_its_own_sentence_not_a_less_than() -> None:
+    from sms_receipt_stats.render.report import alert_facts
+
+    alert = judge(evidence(minutes(30, 0.6))).alert
+    assert alert is not None
+    _, what = alert_facts(alert, "en", Thresholds())
+    assert what.startswith("messages failing now: ") and "above 30.0%" in what and "<" not in what
