@@ -121,8 +121,8 @@ def test_serve_with_the_emulator_answers_its_printed_links(tmp_path):
         with urllib.request.urlopen(prod, timeout=60) as answer:
             assert answer.status == 200 and answer.headers["Content-Type"] == "text/html; charset=utf-8"
             assert b'id="app-1400006874"' in answer.read()
-    finally:
-        proc.send_signal(signal.SIGINT)
+    finally:  # SIGTERM, a process manager's stop: a runner in the background may have SIGINT ignored
+        proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert "GET /dashboard 200" in err and "sig=" not in err

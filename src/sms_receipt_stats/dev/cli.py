@@ -404,11 +404,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         else:
             print(f"  e.g. {server.endpoint}/health, {server.endpoint}/stats?app_id=…&window=yesterday "
                   "(Authorization: Bearer …), /dashboard", flush=True)
-        import time
+        from sms_receipt_stats.dev.foreground import run_until_stopped
 
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
+        run_until_stopped()
         return 0
     finally:
         server.stop()

@@ -307,10 +307,9 @@ def serve(port: int = 0, host: str = "127.0.0.1", queues: Tuple[str, ...] = ("sm
     print(f"CMQ data-flow fake on {fake.address}  TENCENTCLOUD_SECRET_ID={fake.secret_id} "
           f"TENCENTCLOUD_SECRET_KEY={fake.secret_key}  (cmq://queue/{first}#endpoint={fake.address}; "
           "Ctrl-C to stop)", flush=True)
+    from sms_receipt_stats.dev.foreground import run_until_stopped
+
     try:
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        run_until_stopped()
     finally:
         fake.stop()

@@ -1117,10 +1117,9 @@ def serve(
         f"ckafka://datahub-xxxxxxxx#endpoint={emulator.endpoint}; Ctrl-C to stop)",
         flush=True,
     )
+    from sms_receipt_stats.dev.foreground import run_until_stopped
+
     try:
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        run_until_stopped()
     finally:
         emulator.stop()
