@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run_until_stopped(sleep: Callable[[float], None] = time.sleep) -> None:
-    """Block until Ctrl-C (KeyboardInterrupt) or SIGTERM; returns so the caller's cleanup runs."""
+def run_until_stopped(sleep: Optional[Callable[[float], None]] = None) -> None:
+    """Block until Ctrl-C (KeyboardInterrupt) or SIGTERM; returns so the caller's cleanup runs.
+    `sleep` is looked up at each turn (default `time.sleep`), as the loop it replaces did."""
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
-            sleep(0.5)
+            (sleep or time.sleep)(0.5)
     except KeyboardInterrupt:
         return
     finally:
