@@ -294,23 +294,12 @@ class ScenarioSource:
 
     def fetch(self, app_id: str, begin_time: str, end_time: str,
               timeout: Optional[float] = None) -> Tuple[Stats, Optional[str]]:
-        self.calls += 1
-        at = self.now().timestamp()
-        request_id = f"sim-{self.calls}"
-        incident = self.error_at(app_id, at)
-        if incident is not None:
-            raise CloudError(incident.code or "InternalError", f"simulated: {incident.note or incident.kind}",
-                             request_id)
-        try:
-            first, last = api_hour(begin_time), api_hour(end_time)
-        except ValueError:
-            raise CloudError("InvalidParameterValue.BeginTimeVerifyFail", "malformed hour", request_id) from None
-        if last < first:
-            raise CloudError("InvalidParameterValue.EndTimeVerifyFail", "EndTime before BeginTime", request_id)
+        first, last, at, request_id = self._call(app_id, begin_time, end_time)
         return self.stats_at(app_id, first, last, at), request_id
 
-    def _account_call(self, app_id: str, begin_time: str, end_time: str) -> Tuple[int, int, float, str]:
-        """(first hour, last hour, now, request id) of an account call, failing like `fetch`."""
+    def _call(self, app_id: str, begin_time: str, end_time: str) -> Tuple[int, int, float, str]:
+        """(first hour, last hour, now, request id) of one simulated API call (statistics or
+        account), failing as the API does: the app's incident error, a malformed or reversed range."""
         self.calls += 1
         at = self.now().timestamp()
         request_id = f"sim-{self.calls}"
@@ -333,7 +322,7 @@ class ScenarioSource:
         RequestSuccessCount (accepted: the receipts' RequestSuccessCount), FeeCount (billed)."""
         from sms_receipt_stats.account import send_doc
 
-        first, last, at, request_id = self._account_call(app_id, begin_time, end_time)
+        first, last, at, request_id = self._call(app_id, begin_time, end_time)
         submitted = accepted = billed = 0
         for hour in range(first, min(last + HOUR, int(at) // HOUR * HOUR), HOUR):
             counts = self.truth.hour_counts(app_id, hour)
@@ -350,7 +339,7 @@ class ScenarioSource:
         in BeginTime..EndTime, newest first, `limit` from `offset`; CurrentUsage is what the
         account's apps billed until now, taken from the package that expires first, each up to
         its amount."""
-        first, last, at, request_id = self._account_call(app_id, begin_time, end_time)
+        first, last, at, request_id = self._call(app_id, begin_time, end_time)
         usage = self.truth.billed_before + self.truth.billed_between(self.truth.start, int(at) // HOUR * HOUR)
         rows: List[Dict[str, Any]] = []
         for package in sorted(self.truth.packages, key=lambda p: (p.expires, p.package_id)):
